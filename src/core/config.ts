@@ -1,0 +1,108 @@
+/**
+ * Node configuration, resolved in this order (later wins): defaults, a JSON config file
+ * (`<dataDir>/config.json` or `--config`), environment variables (`SINEW_*`), command-line
+ * flags. Every value is checked; a bad one names its source.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { z } from 'zod'
+import { InvalidInputError } from './errors.ts'
+
+export const nodeConfigSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    host: z.string().min(1),
+    port: z.coerce.number().int().min(0).max(65535),
+    /** Longest a submitted tx waits before its block is cut. */
+    blockIntervalMs: z.coerce.number().int().min(1).max(60_000),
+    /** A block is cut early once it holds this many txs. */
+    maxBlockTxs: z.coerce.number().int().min(1).max(100_000),
+    /** Largest accepted request body, in bytes. */
+    bodyLimitBytes: z.coerce.number().int().min(1024).max(256 * 1024 * 1024),
+    /** Most txs in one `POST /v1/txs` batch. */
+    maxBatchTxs: z.coerce.number().int().min(1).max(100_000),
+    /** Worker threads for signature recovery; 0 recovers on the main thread. */
+    signatureWorkers: z.coerce.number().int().min(0).max(64),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** Follow another node at this URL as a read-only replica. */
+    follow: z.string().url().optional(),
+    followPollMs: z.coerce.number().int().min(10).max(60_000),
+  })
+  .strict()
+
+export type NodeConfig = z.infer<typeof nodeConfigSchema>
+
+export const defaultDataDir = (network = 'dev'): string => join(homedir(), '.sinew', network)
+
+export const configDefaults: NodeConfig = {
+  dataDir: defaultDataDir(),
+  host: '127.0.0.1',
+  port: 8545,
+  blockIntervalMs: 20,
+  maxBlockTxs: 5000,
+  bodyLimitBytes: 8 * 1024 * 1024,
+  maxBatchTxs: 5000,
+  signatureWorkers: 1,
+  logLevel: 'info',
+  followPollMs: 200,
+}
+
+const ENV_KEYS: Record<string, keyof NodeConfig> = {
+  SINEW_DATA_DIR: 'dataDir',
+  SINEW_HOST: 'host',
+  SINEW_PORT: 'port',
+  SINEW_BLOCK_INTERVAL_MS: 'blockIntervalMs',
+  SINEW_MAX_BLOCK_TXS: 'maxBlockTxs',
+  SINEW_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  SINEW_MAX_BATCH_TXS: 'maxBatchTxs',
+  SINEW_SIGNATURE_WORKERS: 'signatureWorkers',
+  SINEW_LOG_LEVEL: 'logLevel',
+  SINEW_FOLLOW: 'follow',
+  SINEW_FOLLOW_POLL_MS: 'followPollMs',
+}
+
+export type ConfigSources = {
+  flags?: Partial<Record<keyof NodeConfig, unknown>>
+  env?: NodeJS.ProcessEnv
+  /** Explicit config file; otherwise `<dataDir>/config.json` if it exists. */
+  configFile?: string
+}
+
+export function loadConfig(sources: ConfigSources = {}): NodeConfig {
+  const env = sources.env ?? process.env
+  const flags = stripUndefined(sources.flags ?? {})
+  const fromEnv: Record<string, unknown> = {}
+  for (const [name, key] of Object.entries(ENV_KEYS)) if (env[name] !== undefined && env[name] !== '') fromEnv[key] = env[name]
+
+  const dataDir = String(flags.dataDir ?? fromEnv.dataDir ?? configDefaults.dataDir)
+  const file = sources.configFile ?? join(dataDir, 'config.json')
+  let fromFile: Record<string, unknown> = {}
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'))
+    } catch (e) {
+      throw new InvalidInputError(`Config file is not valid JSON: ${file}`, { details: { file, reason: String(e) } })
+    }
+  } else if (sources.configFile) {
+    throw new InvalidInputError(`Config file not found: ${file}`, { details: { file } })
+  }
+
+  const merged = { ...configDefaults, ...fromFile, ...fromEnv, ...flags }
+  const parsed = nodeConfigSchema.safeParse(merged)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const key = String(issue.path[0] ?? '')
+    const source = key in flags ? 'flag' : key in fromEnv ? 'environment' : key in fromFile ? `config file ${file}` : 'defaults'
+    throw new InvalidInputError(`Invalid config value ${key} (from ${source}): ${issue.message}`, {
+      details: { field: key, source, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    })
+  }
+  return { ...parsed.data, dataDir: resolve(parsed.data.dataDir) }
+}
+
+function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  return out
+}

@@ -1,0 +1,6 @@
+export * from './errors.ts'
+export * from './encoding.ts'
+export * from './hash.ts'
+export * from './integers.ts'
+export * from './config.ts'
+export * from './log.ts'
