@@ -1,0 +1,34 @@
+/** Shared helpers for benchmarks: statistics and the JSON result files under bench/results/. */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const benchDir = dirname(fileURLToPath(import.meta.url))
+export const resultsDir = join(benchDir, 'results')
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 50)
+}
+
+/** Nearest-rank percentile (p in 0..100) of unsorted values. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[rank]
+}
+
+export function machine(): Record<string, unknown> {
+  return { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem() }
+}
+
+/** Writes bench/results/<name>.json and prints a summary line. */
+export function writeResult(name: string, result: Record<string, unknown>): string {
+  mkdirSync(resultsDir, { recursive: true })
+  const file = join(resultsDir, `${name}.json`)
+  const body = { name, at: new Date().toISOString(), machine: machine(), ...result }
+  writeFileSync(file, JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n')
+  console.log(`[bench] ${name}: results in ${file}`)
+  return file
+}
