@@ -1,0 +1,98 @@
+/** `sinew node` (run a sequencer or, with --follow, a replica) and `sinew dev` (init if needed, then run). */
+import { Command } from 'commander'
+import { existsSync } from 'node:fs'
+import { InvalidInputError, loadConfig, type NodeConfig } from '../../core/index.ts'
+import { formatUnits } from '../../core/index.ts'
+import { genesisHash, parseGenesis, type Genesis } from '../../ledger/index.ts'
+import { devAccounts } from '../../ledger/keys/index.ts'
+import { startNode, type RunningNode } from '../../server/index.ts'
+import { NodeClient } from '../client.ts'
+import { initDataDir, loadSequencerKey, readGenesisFile, writeGenesisFile } from '../data-dir.ts'
+import { action, printLines } from '../output.ts'
+
+type NodeFlags = { dataDir?: string; port?: string; host?: string; follow?: string; config?: string; logLevel?: string }
+
+function nodeConfig(flags: NodeFlags): NodeConfig {
+  return loadConfig({
+    flags: { dataDir: flags.dataDir, port: flags.port, host: flags.host, follow: flags.follow, logLevel: flags.logLevel },
+    configFile: flags.config,
+  })
+}
+
+async function replicaGenesis(config: NodeConfig): Promise<Genesis> {
+  const local = readGenesisFile(config.dataDir)
+  if (local) return local
+  const { genesis, hash } = await new NodeClient(config.follow).get<{ genesis: unknown; hash: string }>('/v1/genesis')
+  const parsed = parseGenesis(genesis)
+  if (genesisHash(parsed) !== hash) throw new InvalidInputError('The leader served a genesis whose hash does not match', { code: 'genesis_mismatch' })
+  writeGenesisFile(config.dataDir, parsed)
+  process.stderr.write(`replica: took genesis ${hash} from ${config.follow} (pin it by comparing with a trusted source)\n`)
+  return parsed
+}
+
+export async function runNode(config: NodeConfig): Promise<RunningNode> {
+  let running: RunningNode
+  if (config.follow) {
+    const genesis = await replicaGenesis(config)
+    running = await startNode({ config, genesis })
+  } else {
+    const genesis = readGenesisFile(config.dataDir)
+    if (!genesis) {
+      throw new InvalidInputError(`${config.dataDir} has no genesis.json`, { code: 'not_initialised', hint: 'Run `sinew init` (or `sinew init --dev`) first, or `npm start` for a dev node.' })
+    }
+    running = await startNode({ config, genesis, sequencerKey: await loadSequencerKey(config.dataDir, genesis) })
+  }
+  const stop = async () => {
+    await running.close()
+    process.exit(0)
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  return running
+}
+
+const nodeOptions = (cmd: Command): Command =>
+  cmd
+    .option('--data-dir <dir>', 'data directory (default ~/.sinew/dev, or SINEW_DATA_DIR)')
+    .option('--port <port>', 'HTTP port (default 8545)')
+    .option('--host <host>', 'HTTP host (default 127.0.0.1)')
+    .option('--config <file>', 'config file (default <data-dir>/config.json)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+
+export function nodeCommand(): Command {
+  return nodeOptions(new Command('node').description('run a node: the sequencer of an initialised data dir, or a replica with --follow'))
+    .option('--follow <url>', 'follow the node at URL as a read-only replica that re-executes and checks every block')
+    .action(
+      action(async (flags: NodeFlags) => {
+        const config = nodeConfig(flags)
+        const running = await runNode(config)
+        const g = running.node.chain.genesis
+        printLines(
+          `sinew ${config.follow ? 'replica of ' + config.follow : 'node'} on ${running.url}  (chain ${g.network}, chainId ${g.chainId}${g.insecure ? ', INSECURE dev keys' : ''})`,
+          `  data ${config.dataDir}  height ${running.node.chain.head.height}`,
+        )
+      }),
+    )
+}
+
+export function devCommand(): Command {
+  return nodeOptions(new Command('dev').description('run a local dev node (initialises an INSECURE dev chain with funded public keys if needed)')).action(
+    action(async (flags: NodeFlags) => {
+      const config = nodeConfig(flags)
+      if (!existsSync(`${config.dataDir}/genesis.json`)) await initDataDir({ dataDir: config.dataDir, dev: true })
+      const genesis = readGenesisFile(config.dataDir)!
+      if (!genesis.insecure) throw new InvalidInputError(`${config.dataDir} is not a dev chain`, { code: 'not_dev', hint: 'Use `sinew node` for it, or another --data-dir.' })
+      const running = await runNode(config)
+      const accounts = devAccounts(10)
+      printLines(
+        `Sinew dev node on ${running.url}  (chainId ${genesis.chainId}, data ${config.dataDir}, height ${running.node.chain.head.height})`,
+        `INSECURE: the dev accounts below use keys from the public test mnemonic. Never send them anything of value.`,
+        `Dev accounts (${formatUnits(genesis.alloc[0]?.balance ?? 0n)} SIN each at genesis):`,
+        ...accounts.map((a) => `  (${a.index}) ${a.address}  key ${a.privateKey}`),
+        ``,
+        `Try:  npx sinew tx transfer --dev-account 0 --to ${accounts[1].address} --amount 1.5 --node ${running.url}`,
+        `      curl ${running.url}/v1/accounts/${accounts[1].address}     (API docs: ${running.url}/openapi.json)`,
+      )
+    }),
+  )
+}

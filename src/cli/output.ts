@@ -1,0 +1,42 @@
+/** CLI output: human text by default, JSON with --json; errors as one clear block and exit 1. */
+import { isSinewError } from '../core/index.ts'
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n')
+}
+
+export function printLines(...lines: string[]): void {
+  process.stdout.write(lines.join('\n') + '\n')
+}
+
+/** Prints an error the way a person can act on it and sets the exit code. */
+export function reportError(e: unknown, json: boolean): void {
+  process.exitCode = 1
+  if (isSinewError(e)) {
+    if (json) {
+      process.stderr.write(JSON.stringify(e.toJSON(), null, 2) + '\n')
+      return
+    }
+    const lines = [`error: ${e.shortMessage} (${e.code})`]
+    const details = Object.entries(e.details).filter(([k]) => k !== 'hint')
+    for (const [k, v] of details) lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    const hint = e.hint ?? (typeof e.details.hint === 'string' ? e.details.hint : undefined)
+    if (hint) lines.push(`hint: ${hint}`)
+    process.stderr.write(lines.join('\n') + '\n')
+    return
+  }
+  const message = (e as Error)?.message ?? String(e)
+  process.stderr.write(json ? JSON.stringify({ error: { code: 'internal', message, details: {} } }) + '\n' : `error: ${message}\n`)
+}
+
+/** Wraps a command action so every failure goes through reportError. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const opts = args.find((a) => a && typeof a === 'object' && !Array.isArray(a) && 'json' in (a as object)) as { json?: boolean } | undefined
+    try {
+      await fn(...args)
+    } catch (e) {
+      reportError(e, opts?.json === true)
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Accounts: balance and nonce under `acct/<address>`, stored as abi.encode(uint256 balance,
+ * uint256 nonce) so that a Solidity contract can check an account proof with one keccak.
+ */
+import { MAX_UINT256, RejectedError, uint256Word } from '../core/index.ts'
+import type { Address } from './address.ts'
+import type { StateOverlay, StateReader } from './state.ts'
+
+export type Account = { balance: bigint; nonce: bigint }
+
+export const accountKey = (address: Address): string => `acct/${address}`
+
+export function encodeAccount(account: Account): Uint8Array {
+  const out = new Uint8Array(64)
+  out.set(uint256Word(account.balance), 0)
+  out.set(uint256Word(account.nonce), 32)
+  return out
+}
+
+export function decodeAccount(bytes: Uint8Array): Account {
+  if (bytes.length !== 64) throw new RangeError(`account value must be 64 bytes, got ${bytes.length}`)
+  const hex = Buffer.from(bytes).toString('hex')
+  return { balance: BigInt('0x' + hex.slice(0, 64)), nonce: BigInt('0x' + hex.slice(64)) }
+}
+
+export function readAccount(state: StateReader, address: Address): Account {
+  const bytes = state.get(accountKey(address))
+  return bytes ? decodeAccount(bytes) : { balance: 0n, nonce: 0n }
+}
+
+export function writeAccount(state: StateOverlay, address: Address, account: Account): void {
+  state.set(accountKey(address), encodeAccount(account))
+}
+
+/** Takes `amount` from `address`, refusing to go below zero. `field` names what is paid for. */
+export function debit(state: StateOverlay, address: Address, amount: bigint, field = 'amount'): void {
+  const account = readAccount(state, address)
+  if (account.balance < amount) {
+    throw new RejectedError('insufficient_balance', `Balance too low: ${address} has ${account.balance}, needs ${amount}`, {
+      details: { field, address, balance: account.balance.toString(), required: amount.toString() },
+      hint:
+        account.balance === 0n && account.nonce === 0n
+          ? 'This account has never been funded. If you expected another address, check the signing key and that you signed for this chain (GET /v1/types shows its chainId).'
+          : 'Fund the account first or send a smaller amount.',
+    })
+  }
+  writeAccount(state, address, { ...account, balance: account.balance - amount })
+}
+
+export function credit(state: StateOverlay, address: Address, amount: bigint): void {
+  const account = readAccount(state, address)
+  if (account.balance + amount > MAX_UINT256) {
+    throw new RejectedError('balance_overflow', `Crediting ${address} would overflow uint256`, { details: { address } })
+  }
+  writeAccount(state, address, { ...account, balance: account.balance + amount })
+}

@@ -1,0 +1,226 @@
+/**
+ * The chain: committed state, head, and the store behind them. Two ways to grow it:
+ *   - `produceBlock`: the sequencer executes pending txs and signs a new block;
+ *   - `applyBlock`: a replica or a verifier re-executes someone else's block and accepts it
+ *     only if every root, hash and signature matches its own result.
+ * Without a store (`Chain.inMemory`) it is a scratch replay, as `sinew verify` uses.
+ */
+import { fromHex, IntegrityError, InvalidInputError, SinewError, toHex, type Hex } from '../core/index.ts'
+import type { Store, TxRow } from '../store/index.ts'
+import type { Address } from './address.ts'
+import { executeTxs, type Execution } from './execute.ts'
+import { genesisHash, genesisToJson, genesisWrites, parseGenesis, PARAMS_KEY, type Genesis, type ProtocolParams } from './genesis.ts'
+import { headerHash, type BlockHeader, type SignedHeader } from './header.ts'
+import type { TxKindRegistry } from './kinds.ts'
+import { ZERO_HASH } from './merkle/index.ts'
+import { recoverSigner, signDigest } from './signing/index.ts'
+import { CommittedState } from './state.ts'
+import { TxCodec, txHash, type DecodedTx, type SignedTx } from './tx.ts'
+
+export const ZERO_ROOT = toHex(ZERO_HASH)
+
+/** A block that does not match what re-execution gives; names the block and the field. */
+export class BlockMismatchError extends SinewError {
+  override name = 'BlockMismatchError'
+  constructor(
+    readonly height: bigint,
+    readonly field: string,
+    expected: unknown,
+    actual: unknown,
+    extra: Record<string, unknown> = {},
+  ) {
+    super('block_mismatch', `Block ${height}: ${field} does not match re-execution`, 409, {
+      details: { height: height.toString(), field, expected: String(expected), actual: String(actual), ...extra },
+    })
+  }
+}
+
+export type ProducedBlock = { header: SignedHeader; execution: Execution }
+
+export class Chain {
+  readonly codec: TxCodec
+  readonly genesisHash: Hex
+  readonly params: ProtocolParams
+  private _head: SignedHeader
+
+  private constructor(
+    readonly genesis: Genesis,
+    readonly registry: TxKindRegistry,
+    readonly state: CommittedState,
+    head: SignedHeader,
+    readonly store: Store | undefined,
+  ) {
+    this.codec = new TxCodec(registry, genesis.chainId)
+    this.genesisHash = genesisHash(genesis)
+    this.params = JSON.parse(Buffer.from(state.get(PARAMS_KEY) ?? new Uint8Array()).toString('utf8') || 'null') ?? genesis.params
+    this._head = head
+  }
+
+  get head(): SignedHeader {
+    return this._head
+  }
+
+  /** A store-less chain at block 0, for replaying blocks from elsewhere. */
+  static inMemory(genesis: Genesis, registry: TxKindRegistry): Chain {
+    const state = new CommittedState()
+    state.apply(genesisWrites(genesis))
+    return new Chain(genesis, registry, state, genesisHeader(genesis, state.root()), undefined)
+  }
+
+  /**
+   * Opens the chain in `store`. An empty store is initialised from `genesis`; a non-empty
+   * one must hold the same genesis. The state is loaded into memory and checked against
+   * the head's stateRoot, so a hand-edited state table is caught at start-up.
+   */
+  static async open(store: Store, registry: TxKindRegistry, genesis?: Genesis): Promise<Chain> {
+    const storedJson = await store.getMeta('genesis')
+    if (storedJson === undefined) {
+      if (!genesis) throw new InvalidInputError(`The store at ${store.location} is empty and no genesis was given`, { code: 'no_genesis', hint: 'Run `sinew init` first.' })
+      const chain = Chain.inMemory(genesis, registry)
+      await store.putMeta('genesis', JSON.stringify(genesisToJson(genesis)))
+      await store.commitBlock({ block: chain.head, txs: [], writes: genesisWrites(genesis) })
+      return new Chain(genesis, registry, chain.state, chain.head, store)
+    }
+    const stored = parseGenesis(JSON.parse(storedJson))
+    if (genesis && genesisHash(genesis) !== genesisHash(stored)) {
+      throw new InvalidInputError('The given genesis differs from the one this store was made with', {
+        code: 'genesis_mismatch',
+        details: { store: genesisHash(stored), given: genesisHash(genesis) },
+        hint: 'Use a new data dir for another chain.',
+      })
+    }
+    const head = await store.head()
+    if (!head) throw new IntegrityError(`The store at ${store.location} has a genesis but no block 0`)
+    const state = new CommittedState()
+    const writes = new Map<string, Uint8Array>()
+    for await (const row of store.scanState()) writes.set(row.key, row.value)
+    state.apply(writes)
+    if (toHex(state.root()) !== head.stateRoot) {
+      throw new IntegrityError(`The stored state does not match block ${head.height}'s stateRoot`, {
+        details: { height: head.height.toString(), stateRoot: head.stateRoot, computed: toHex(state.root()) },
+        hint: 'The store was changed outside the node. Run `sinew verify` to find the block.',
+      })
+    }
+    return new Chain(stored, registry, state, head, store)
+  }
+
+  /** Executes `txs` as the next block, signs it with the sequencer key and commits it durably. */
+  async produceBlock(txs: readonly SignedTx[], sequencerKey: Hex, now: bigint): Promise<ProducedBlock> {
+    const height = this._head.height + 1n
+    const timestamp = now > this._head.timestamp ? now : this._head.timestamp
+    const execution = executeTxs(this.state, txs, { height, timestamp, params: this.params })
+    if (execution.included.length === 0) return { header: this._head, execution }
+    const undo = this.state.apply(execution.writes)
+    const header: BlockHeader = {
+      height,
+      parentHash: this._head.hash,
+      timestamp,
+      txRoot: execution.txRoot,
+      stateRoot: toHex(this.state.root()),
+      receiptsRoot: execution.receiptsRoot,
+      txCount: execution.included.length,
+      proposer: this.genesis.sequencer,
+    }
+    const hash = headerHash(header)
+    const signed: SignedHeader = { ...header, hash, signature: signDigest(sequencerKey, fromHex(hash)) }
+    try {
+      await this.store?.commitBlock({ block: signed, txs: txRows(height, execution), writes: execution.writes })
+    } catch (e) {
+      this.state.apply(undo)
+      throw e
+    }
+    this._head = signed
+    return { header: signed, execution }
+  }
+
+  /** Re-executes a block made elsewhere; refuses it (state untouched) unless everything matches. */
+  async applyBlock(header: SignedHeader, txs: readonly SignedTx[]): Promise<Execution> {
+    const height = this._head.height + 1n
+    const fail = (field: string, expected: unknown, actual: unknown, extra?: Record<string, unknown>): never => {
+      throw new BlockMismatchError(header.height, field, expected, actual, extra)
+    }
+    if (header.height !== height) fail('height', height, header.height)
+    if (header.parentHash !== this._head.hash) fail('parentHash', this._head.hash, header.parentHash)
+    if (header.timestamp < this._head.timestamp) fail('timestamp', `>= ${this._head.timestamp}`, header.timestamp)
+    if (header.proposer !== this.genesis.sequencer) fail('proposer', this.genesis.sequencer, header.proposer)
+    const hash = headerHash(header)
+    if (hash !== header.hash) fail('hash', hash, header.hash)
+    let signer: Address | undefined
+    try {
+      signer = recoverSigner(fromHex(hash), fromHex(header.signature))
+    } catch {
+      signer = undefined
+    }
+    if (signer !== this.genesis.sequencer) fail('signature', `by ${this.genesis.sequencer}`, signer ?? 'invalid')
+    if (header.txCount !== txs.length) fail('txCount', txs.length, header.txCount)
+    const execution = executeTxs(this.state, txs, { height, timestamp: header.timestamp, params: this.params })
+    if (execution.rejected.length > 0) {
+      const r = execution.rejected[0]
+      fail(`txs[${txs.indexOf(r.tx)}]`, 'a valid tx', `${r.error.code}: ${r.error.shortMessage}`, { txHash: r.tx.hash })
+    }
+    if (execution.txRoot !== header.txRoot) fail('txRoot', execution.txRoot, header.txRoot)
+    if (execution.receiptsRoot !== header.receiptsRoot) fail('receiptsRoot', execution.receiptsRoot, header.receiptsRoot)
+    const undo = this.state.apply(execution.writes)
+    const stateRoot = toHex(this.state.root())
+    if (stateRoot !== header.stateRoot) {
+      this.state.apply(undo)
+      fail('stateRoot', stateRoot, header.stateRoot)
+    }
+    try {
+      await this.store?.commitBlock({ block: header, txs: txRows(height, execution), writes: execution.writes })
+    } catch (e) {
+      this.state.apply(undo)
+      throw e
+    }
+    this._head = header
+    return execution
+  }
+
+  /** Decodes a stored or fetched tx; its sender and hash are checked by `checkSender` after recovery. */
+  decodeRow(row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'>, height: bigint, index: number): DecodedTx {
+    let tx: DecodedTx
+    try {
+      tx = this.codec.decode({ type: row.type, message: JSON.parse(row.message), signature: row.signature })
+    } catch (e) {
+      throw new BlockMismatchError(height, `txs[${index}]`, 'a decodable signed tx', (e as SinewError).shortMessage ?? String(e), { txHash: row.hash })
+    }
+    return tx
+  }
+
+  /** The recovered sender and the tx hash must be the ones stored (or served) with the tx. */
+  checkSender(tx: DecodedTx, recovered: Address | Error, claimed: { sender: Address; hash: Hex }, height: bigint, index: number): SignedTx {
+    if (recovered instanceof Error) throw new BlockMismatchError(height, `txs[${index}].signature`, 'a valid signature', recovered.message, { txHash: claimed.hash })
+    const hash = txHash(tx.digest, recovered)
+    if (hash !== claimed.hash) throw new BlockMismatchError(height, `txs[${index}].hash`, hash, claimed.hash)
+    if (recovered !== claimed.sender) throw new BlockMismatchError(height, `txs[${index}].sender`, recovered, claimed.sender, { txHash: claimed.hash })
+    return { ...tx, sender: recovered, hash }
+  }
+}
+
+export function genesisHeader(genesis: Genesis, stateRoot: Uint8Array): SignedHeader {
+  const header: BlockHeader = {
+    height: 0n,
+    parentHash: genesisHash(genesis),
+    timestamp: genesis.timestamp,
+    txRoot: ZERO_ROOT,
+    stateRoot: toHex(stateRoot),
+    receiptsRoot: ZERO_ROOT,
+    txCount: 0,
+    proposer: genesis.sequencer,
+  }
+  return { ...header, hash: headerHash(header), signature: '0x' }
+}
+
+function txRows(height: bigint, execution: Execution): TxRow[] {
+  return execution.included.map(({ tx, receipt, receiptJson }) => ({
+    hash: tx.hash,
+    height,
+    index: receipt.index,
+    type: tx.type,
+    sender: tx.sender,
+    nonce: tx.nonce,
+    message: JSON.stringify(tx.wire),
+    signature: toHex(tx.signature),
+    receipt: receiptJson,
+  }))
+}

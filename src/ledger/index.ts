@@ -1,0 +1,40 @@
+/** The ledger: tx kinds, execution, blocks, state and proofs. Public surface of src/ledger. */
+export { parseAddress, ZERO_ADDRESS, type Address } from './address.ts'
+export { accountKey, credit, debit, decodeAccount, encodeAccount, readAccount, writeAccount, type Account } from './accounts.ts'
+export { BlockMismatchError, Chain, genesisHeader, ZERO_ROOT, type ProducedBlock } from './chain.ts'
+export { executeTxs, type BlockEnv, type Execution } from './execute.ts'
+export {
+  DEV_BALANCE,
+  DEV_CHAIN_ID,
+  devGenesis,
+  GENESIS_FORMAT,
+  genesisHash,
+  genesisToJson,
+  genesisWrites,
+  insecureDevKey,
+  PARAMS_KEY,
+  parseGenesis,
+  type Genesis,
+  type GenesisAlloc,
+  type ProtocolParams,
+} from './genesis.ts'
+export { encodeHeader, headerHash, headerToJson, type BlockHeader, type SignedHeader } from './header.ts'
+export { defineTxKind, eip712Types, NONCE_FIELD, TxKindRegistry, type TxContext, type TxKind, type TxResult } from './kinds.ts'
+export { LedgerNode, type LedgerNodeOptions } from './ledger-node.ts'
+export { messageToWire, parseMessage, type Message, type MessageValue, type TypedField, type TypedFields } from './message.ts'
+export { Sequencer, type TxAck, type TxOutcome } from './sequencer.ts'
+export { CommittedState, StateOverlay, stateKeyHash, stateValueHash, type StateReader, type StateWrites } from './state.ts'
+export { transferKind, type TransferMessage } from './transfer.ts'
+export { receiptJson, signingDomain, TxCodec, txHash, type DecodedTx, type Receipt, type SignedTx, type TxEnvelope } from './tx.ts'
+export { listLeaf, merkleProof, merkleRoot, parseStateProof, SparseMerkleTree, verifyMerkleProof, verifyStateProof, ZERO_HASH, type StateProof } from './merkle/index.ts'
+export { addressOf, InvalidSignatureError, parseSignature, recoverSigner, signDigest, SignatureRecoveryPool } from './signing/index.ts'
+export { replayChain, type ReplayOptions, type ReplayReport } from './verify.ts'
+
+import { TxKindRegistry } from './kinds.ts'
+import { transferKind } from './transfer.ts'
+
+/** The ledger's own kinds. Domain modules register theirs on the returned registry. */
+export function createLedgerRegistry(): TxKindRegistry {
+  return new TxKindRegistry().register(transferKind)
+}
+export { checkProofBundle, parseHeaderJson, type ProofCheck } from './proof-bundle.ts'

@@ -1,0 +1,138 @@
+/**
+ * A running ledger: the chain plus the way txs get in. On the sequencer, submissions are
+ * decoded, de-duplicated, signature-checked (in a worker pool for batches) and queued for
+ * the next block; a replica accepts no submissions and grows only by `applyBlock`.
+ */
+import { ConflictError, isSinewError, SinewError, UnavailableError, type Hex, type Logger } from '../core/index.ts'
+import type { Store } from '../store/index.ts'
+import { readAccount, type Account } from './accounts.ts'
+import type { Address } from './address.ts'
+import { Chain } from './chain.ts'
+import type { Genesis } from './genesis.ts'
+import type { TxKindRegistry } from './kinds.ts'
+import { Sequencer, type TxAck, type TxOutcome } from './sequencer.ts'
+import { addressOf, SignatureRecoveryPool } from './signing/index.ts'
+import type { DecodedTx, SignedTx } from './tx.ts'
+
+export type LedgerNodeOptions = {
+  store: Store
+  registry: TxKindRegistry
+  /** Needed only to initialise an empty store. */
+  genesis?: Genesis
+  /** The sequencer's private key; absent on a replica (read-only). */
+  sequencerKey?: Hex
+  blockIntervalMs: number
+  maxBlockTxs: number
+  signatureWorkers: number
+  log: Logger
+}
+
+export class LedgerNode {
+  readonly sequencer: Sequencer | undefined
+  private readonly pool: SignatureRecoveryPool
+
+  private constructor(
+    readonly chain: Chain,
+    private readonly options: LedgerNodeOptions,
+  ) {
+    this.pool = new SignatureRecoveryPool({ workers: options.sequencerKey ? options.signatureWorkers : 0 })
+    if (options.sequencerKey) {
+      const address = addressOf(options.sequencerKey)
+      if (address !== chain.genesis.sequencer) {
+        throw new UnavailableError('wrong_node_key', `The node key ${address} is not this chain's sequencer ${chain.genesis.sequencer}`, {
+          hint: 'Start with the sequencer key, or use --follow to run a replica.',
+        })
+      }
+      this.sequencer = new Sequencer(chain, {
+        sequencerKey: options.sequencerKey,
+        blockIntervalMs: options.blockIntervalMs,
+        maxBlockTxs: options.maxBlockTxs,
+        log: options.log,
+        onFatal: () => setImmediate(() => process.exit(70)),
+      })
+    }
+  }
+
+  static async open(options: LedgerNodeOptions): Promise<LedgerNode> {
+    const chain = await Chain.open(options.store, options.registry, options.genesis)
+    return new LedgerNode(chain, options)
+  }
+
+  get readOnly(): boolean {
+    return this.sequencer === undefined
+  }
+
+  get store(): Store {
+    return this.options.store
+  }
+
+  /** Submits one wire tx; resolves with its ack once its block is durable. */
+  async submit(raw: unknown): Promise<TxAck> {
+    const [outcome] = await this.submitBatch([raw], 'tx')
+    if (!outcome.ok) throw outcome.error
+    return outcome.ack
+  }
+
+  /** Submits many; one outcome per item, in order. Items are independent. */
+  async submitBatch(raws: readonly unknown[], path = 'txs'): Promise<TxOutcome[]> {
+    const sequencer = this.requireSequencer()
+    const outcomes: (TxOutcome | undefined)[] = new Array(raws.length)
+    const decoded: { i: number; tx: DecodedTx }[] = []
+    for (let i = 0; i < raws.length; i++) {
+      try {
+        decoded.push({ i, tx: this.chain.codec.decode(raws[i], raws.length === 1 && path === 'tx' ? 'tx' : `${path}[${i}]`) })
+      } catch (e) {
+        outcomes[i] = { ok: false, error: toSinewError(e) }
+      }
+    }
+    const senders = await this.pool.recoverMany(decoded.map(({ tx }) => ({ digest: tx.digest, signature: tx.signature })))
+    const ready: { i: number; promise: Promise<TxOutcome> }[] = []
+    const signed: SignedTx[] = []
+    const slots: number[] = []
+    const seen = new Set<string>()
+    for (let k = 0; k < decoded.length; k++) {
+      const i = decoded[k].i
+      try {
+        const tx = this.chain.codec.withSender(decoded[k].tx, senders[k])
+        if (seen.has(tx.hash)) throw new ConflictError('tx_duplicate', `Tx ${tx.hash} appears twice in this batch`, { details: { txHash: tx.hash, index: i } })
+        seen.add(tx.hash)
+        const existing = await this.options.store.getTx(tx.hash)
+        if (existing) {
+          throw new ConflictError('tx_already_included', `Tx ${tx.hash} is already in block ${existing.height}`, {
+            details: { txHash: tx.hash, height: existing.height.toString() },
+            hint: 'A signed tx counts once; sign a new one with the next nonce.',
+          })
+        }
+        signed.push(tx)
+        slots.push(i)
+      } catch (e) {
+        outcomes[i] = { ok: false, error: toSinewError(e) }
+      }
+    }
+    sequencer.submit(signed).forEach((promise, k) => ready.push({ i: slots[k], promise }))
+    for (const { i, promise } of ready) outcomes[i] = await promise
+    return outcomes as TxOutcome[]
+  }
+
+  account(address: Address): Account {
+    return readAccount(this.chain.state, address)
+  }
+
+  async close(): Promise<void> {
+    await this.sequencer?.stop()
+    await this.pool.close()
+    await this.options.store.close()
+  }
+
+  private requireSequencer(): Sequencer {
+    if (!this.sequencer) {
+      throw new SinewError('read_only', 'This node is a read-only replica', 405, { hint: 'Send txs to the sequencer this replica follows.' })
+    }
+    return this.sequencer
+  }
+}
+
+function toSinewError(e: unknown): SinewError {
+  if (isSinewError(e)) return e
+  return new SinewError('internal', (e as Error)?.message ?? String(e), 500, { cause: e })
+}

@@ -1,0 +1,114 @@
+/**
+ * Wire messages <-> typed values, driven by a kind's EIP-712 field list. On the wire every
+ * integer is a decimal string, addresses and bytes are 0x hex; parsing refuses missing,
+ * extra and ill-typed fields, naming the field. The parsed form is what the EIP-712 hasher
+ * and the kind's handler see; `messageToWire` gives back the canonical wire form.
+ */
+import { InvalidInputError, isHex, parseUint, type Hex } from '../core/index.ts'
+import { parseAddress } from './address.ts'
+
+export type TypedField = { name: string; type: string }
+export type TypedFields = readonly TypedField[]
+export type MessageValue = string | bigint | boolean | MessageValue[] | { [k: string]: MessageValue }
+export type Message = Record<string, MessageValue>
+
+const UINT = /^uint(\d{1,3})$/
+const BYTES_N = /^bytes(\d{1,2})$/
+const ARRAY = /^(.*)\[(\d*)\]$/
+// Strings are hashed as UTF-8; a lone surrogate has no UTF-8 form, so it is refused.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Parses one wire message against its fields (and the struct types they refer to). */
+export function parseMessage(
+  raw: unknown,
+  fields: TypedFields,
+  types: Record<string, TypedFields> = {},
+  path = 'message',
+  limits: { maxStringBytes?: number } = {},
+): Message {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InvalidInputError(`${path} must be an object`, { code: 'invalid_field', details: { field: path, got: raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw } })
+  }
+  const input = raw as Record<string, unknown>
+  const known = new Set(fields.map((f) => f.name))
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) {
+      throw new InvalidInputError(`${path}.${key} is not a field of this message`, {
+        code: 'unknown_field',
+        details: { field: `${path}.${key}`, expected: fields.map((f) => f.name) },
+        hint: 'Remove the extra field; GET /v1/types lists every field of every kind.',
+      })
+    }
+  }
+  const out: Message = {}
+  for (const f of fields) {
+    const fieldPath = `${path}.${f.name}`
+    if (!(f.name in input) || input[f.name] === undefined) {
+      throw new InvalidInputError(`${fieldPath} is missing`, {
+        code: 'missing_field',
+        details: { field: fieldPath, type: f.type },
+      })
+    }
+    out[f.name] = parseValue(input[f.name], f.type, types, fieldPath, limits)
+  }
+  return out
+}
+
+function parseValue(value: unknown, type: string, types: Record<string, TypedFields>, path: string, limits: { maxStringBytes?: number }): MessageValue {
+  const array = ARRAY.exec(type)
+  if (array) {
+    if (!Array.isArray(value)) throw fieldError(path, `must be an array of ${array[1]}`, value)
+    if (array[2] !== '' && value.length !== Number(array[2])) throw fieldError(path, `must have exactly ${array[2]} items`, value.length)
+    return value.map((item, i) => parseValue(item, array[1], types, `${path}[${i}]`, limits))
+  }
+  if (type === 'address') return parseAddress(value, path)
+  if (type === 'bool') {
+    if (typeof value !== 'boolean') throw fieldError(path, 'must be true or false', value)
+    return value
+  }
+  if (type === 'string') {
+    if (typeof value !== 'string') throw fieldError(path, 'must be a string', value)
+    const max = limits.maxStringBytes ?? 64 * 1024
+    if (Buffer.byteLength(value, 'utf8') > max) throw fieldError(path, `is longer than ${max} bytes`, value.length)
+    if (LONE_SURROGATE.test(value)) throw fieldError(path, 'is not well-formed Unicode (lone surrogate)', value.slice(0, 40))
+    return value
+  }
+  if (type === 'bytes') {
+    if (!isHex(value)) throw fieldError(path, 'must be 0x-prefixed hex bytes', value)
+    return value.toLowerCase()
+  }
+  const bytesN = BYTES_N.exec(type)
+  if (bytesN) {
+    const n = Number(bytesN[1])
+    if (!isHex(value, n)) throw fieldError(path, `must be ${n} bytes as 0x hex (${2 + 2 * n} characters)`, value)
+    return value.toLowerCase()
+  }
+  const uint = UINT.exec(type)
+  if (uint) return parseUint(value, Number(uint[1]), path)
+  const struct = types[type]
+  if (struct) return parseMessage(value, struct, types, path, limits)
+  throw new InvalidInputError(`${path} has unsupported type ${type}`, { code: 'invalid_field', details: { field: path, type } })
+}
+
+function fieldError(path: string, why: string, got: unknown): InvalidInputError {
+  const shown = typeof got === 'string' ? got.slice(0, 80) : typeof got === 'number' || typeof got === 'boolean' ? got : got === null ? null : typeof got
+  return new InvalidInputError(`${path} ${why}`, { code: 'invalid_field', details: { field: path, got: shown } })
+}
+
+/** The canonical wire form of a parsed message: bigints as decimal strings. */
+export function messageToWire(message: Message): Record<string, unknown> {
+  return toWire(message) as Record<string, unknown>
+}
+
+function toWire(value: MessageValue): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (Array.isArray(value)) return value.map(toWire)
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = toWire(v)
+    return out
+  }
+  return value
+}
+
+export type { Hex }

@@ -1,0 +1,26 @@
+/** `Transfer {to, amount, nonce}`: moves SIN base units from the signer to `to`. */
+import { InvalidInputError } from '../core/index.ts'
+import type { Address } from './address.ts'
+import { credit, debit } from './accounts.ts'
+import { defineTxKind } from './kinds.ts'
+
+export type TransferMessage = { to: Address; amount: bigint; nonce: bigint }
+
+export const transferKind = defineTxKind<TransferMessage>({
+  type: 'Transfer',
+  description: 'Move `amount` base units (18 decimals) of SIN from the signer to `to`.',
+  fields: [
+    { name: 'to', type: 'address' },
+    { name: 'amount', type: 'uint256' },
+  ],
+  validate(message) {
+    if (message.amount === 0n) {
+      throw new InvalidInputError('message.amount must be above zero', { code: 'invalid_field', details: { field: 'message.amount', got: '0' } })
+    }
+  },
+  execute(ctx, message) {
+    debit(ctx.state, ctx.sender, message.amount)
+    credit(ctx.state, message.to, message.amount)
+    return { from: ctx.sender, to: message.to, amount: message.amount }
+  },
+})

@@ -1,0 +1,162 @@
+/**
+ * The tx envelope on the wire and its decoding:
+ *
+ *   { "type": "Transfer", "message": { "to": "0x…", "amount": "1000", "nonce": "0" },
+ *     "signature": "0x…65 bytes", "from"?: "0x…", "chainId"?: "31415" }
+ *
+ * The signer signs the EIP-712 digest of the message under the chain's domain; the sender
+ * is recovered from the signature. The tx hash is keccak256(abi.encode(digest, sender)):
+ * the digest alone does not name the signer, so two accounts signing the same message
+ * (same recipient, amount and nonce) would otherwise share one id. `from` and `chainId` are optional cross-checks a client
+ * may send: with them a signature made for another chain or key is refused by name,
+ * instead of recovering to a stranger's empty account.
+ */
+import { canonicalJson, fromHex, InvalidInputError, keccak256Bytes, toHex, type Hex } from '../core/index.ts'
+import { parseAddress, type Address } from './address.ts'
+import { eip712Types, type TxKind, type TxKindRegistry } from './kinds.ts'
+import { messageToWire, parseMessage, type Message } from './message.ts'
+import { createTypedDataHasher, InvalidSignatureError, parseSignature, recoverSigner, type Eip712Domain } from './signing/index.ts'
+
+export type TxEnvelope = { type: string; message: Record<string, unknown>; signature: Hex; from?: Address; chainId?: string }
+
+export type DecodedTx = {
+  /** The EIP-712 digest: what the key signed. */
+  digest: Uint8Array
+  type: string
+  kind: TxKind<Message>
+  message: Message
+  /** The canonical wire form of the message, as stored and served. */
+  wire: Record<string, unknown>
+  signature: Uint8Array
+  nonce: bigint
+  from?: Address
+}
+
+export type SignedTx = DecodedTx & { sender: Address; hash: Hex }
+
+export type Receipt = {
+  txHash: Hex
+  index: number
+  type: string
+  sender: Address
+  nonce: string
+  result: Record<string, unknown>
+}
+
+const ENVELOPE_FIELDS = new Set(['type', 'message', 'signature', 'from', 'chainId'])
+
+export const SIGNING_DOMAIN_NAME = 'Sinew'
+export const SIGNING_DOMAIN_VERSION = '1'
+
+export function signingDomain(chainId: bigint): Eip712Domain {
+  return { name: SIGNING_DOMAIN_NAME, version: SIGNING_DOMAIN_VERSION, chainId }
+}
+
+/** Decodes envelopes for one chain: parses, validates and hashes; recovery is separate so it can be batched. */
+export class TxCodec {
+  readonly domain: Eip712Domain
+  private readonly hashers = new Map<string, (m: Record<string, unknown>) => Uint8Array>()
+
+  constructor(
+    readonly registry: TxKindRegistry,
+    readonly chainId: bigint,
+  ) {
+    this.domain = signingDomain(chainId)
+  }
+
+  decode(raw: unknown, path = 'tx'): DecodedTx {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new InvalidInputError(`${path} must be an object {type, message, signature}`, { code: 'invalid_envelope', details: { field: path } })
+    }
+    const env = raw as Record<string, unknown>
+    for (const key of Object.keys(env)) {
+      if (!ENVELOPE_FIELDS.has(key)) {
+        throw new InvalidInputError(`${path}.${key} is not an envelope field`, {
+          code: 'unknown_field',
+          details: { field: `${path}.${key}`, expected: [...ENVELOPE_FIELDS] },
+        })
+      }
+    }
+    if (env.type === undefined) throw new InvalidInputError(`${path}.type is missing`, { code: 'missing_field', details: { field: `${path}.type` } })
+    const kind = this.registry.get(env.type)
+    if (env.chainId !== undefined && String(env.chainId) !== this.chainId.toString()) {
+      throw new InvalidInputError(`Signed for chainId ${String(env.chainId).slice(0, 30)}, but this chain is ${this.chainId}`, {
+        code: 'wrong_chain_id',
+        details: { field: `${path}.chainId`, got: String(env.chainId).slice(0, 30), expected: this.chainId.toString() },
+        hint: 'Sign with the domain from GET /v1/types.',
+      })
+    }
+    if (env.signature === undefined) throw new InvalidInputError(`${path}.signature is missing`, { code: 'missing_field', details: { field: `${path}.signature` } })
+    if (env.message === undefined) throw new InvalidInputError(`${path}.message is missing`, { code: 'missing_field', details: { field: `${path}.message` } })
+    const types = eip712Types(kind)
+    const message = parseMessage(env.message, types[kind.type], types, `${path}.message`, { maxStringBytes: kind.maxStringBytes })
+    kind.validate?.(message)
+    const signature = parseSignature(env.signature)
+    const from = env.from === undefined ? undefined : parseAddress(env.from, `${path}.from`)
+    const digest = this.hasher(kind)(message)
+    return {
+      digest,
+      type: kind.type,
+      kind,
+      message,
+      wire: messageToWire(message),
+      signature,
+      nonce: message.nonce as bigint,
+      ...(from ? { from } : {}),
+    }
+  }
+
+  /** Attaches the recovered sender; refuses a signature that does not match a given `from`. */
+  withSender(tx: DecodedTx, sender: Address | InvalidSignatureError): SignedTx {
+    if (sender instanceof Error) throw sender
+    if (tx.from !== undefined && tx.from !== sender) {
+      throw new InvalidInputError(`The signature recovers to ${sender}, not to from ${tx.from}`, {
+        code: 'signer_mismatch',
+        details: { field: 'signature', recovered: sender, from: tx.from, chainId: this.chainId.toString() },
+        hint: `Sign with the key of ${tx.from}, for chainId ${this.chainId} (GET /v1/types gives the domain).`,
+      })
+    }
+    return { ...tx, sender, hash: txHash(tx.digest, sender) }
+  }
+
+  recover(tx: DecodedTx): SignedTx {
+    let sender: Address | InvalidSignatureError
+    try {
+      sender = recoverSigner(tx.digest, tx.signature)
+    } catch (e) {
+      sender = e as InvalidSignatureError
+    }
+    return this.withSender(tx, sender)
+  }
+
+  /** The EIP-712 description of every kind, as served at GET /v1/types. */
+  describe(): { domain: { name: string; version: string; chainId: string }; kinds: Record<string, { description: string; primaryType: string; types: Record<string, unknown> }> } {
+    const kinds: Record<string, { description: string; primaryType: string; types: Record<string, unknown> }> = {}
+    for (const kind of this.registry.list()) {
+      kinds[kind.type] = { description: kind.description, primaryType: kind.type, types: eip712Types(kind) }
+    }
+    return { domain: { name: this.domain.name, version: this.domain.version, chainId: this.chainId.toString() }, kinds }
+  }
+
+  private hasher(kind: TxKind<Message>): (m: Record<string, unknown>) => Uint8Array {
+    let h = this.hashers.get(kind.type)
+    if (!h) {
+      h = createTypedDataHasher(this.domain, eip712Types(kind), kind.type)
+      this.hashers.set(kind.type, h)
+    }
+    return h
+  }
+}
+
+/** The tx id: keccak256(abi.encode(bytes32 digest, address sender)). */
+export function txHash(digest: Uint8Array, sender: Address): Hex {
+  const word = new Uint8Array(64)
+  word.set(digest, 0)
+  word.set(fromHex(sender), 44)
+  return toHex(keccak256Bytes(word))
+}
+
+/** Receipts are committed as keccak256 of their canonical JSON. */
+export function receiptJson(r: Receipt): string {
+  return canonicalJson(r)
+}

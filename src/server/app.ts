@@ -1,0 +1,45 @@
+/** The HTTP server: fastify with zod schemas, OpenAPI at /openapi.json, one plugin per route group. */
+import fastifySwagger from '@fastify/swagger'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { Logger } from '../core/index.ts'
+import type { LedgerNode } from '../ledger/index.ts'
+import { installErrorHandling } from './errors.ts'
+import { ledgerRoutes } from './routes/ledger.ts'
+
+export type ServerOptions = {
+  node: LedgerNode
+  log: Logger
+  bodyLimitBytes: number
+  maxBatchTxs: number
+  /** Extra fields for GET /v1/status (e.g. replica progress). */
+  status?: () => Record<string, unknown>
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  // Request lines are logged only at debug: a busy node takes thousands of txs a second.
+  const httpLog = options.log.isLevelEnabled('debug') ? options.log : options.log.child({}, { level: 'warn' })
+  const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, bodyLimit: options.bodyLimitBytes }).withTypeProvider<ZodTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  installErrorHandling(app, { bodyLimitBytes: options.bodyLimitBytes })
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Sinew node API',
+        version: '1',
+        description:
+          'Sinew: an open coordination ledger for AI. Txs are EIP-712 typed messages (GET /v1/types); integers travel as decimal strings; errors are {"error": {"code", "message", "details"}}.',
+      },
+    },
+    transform: jsonSchemaTransform,
+  })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  await app.register(ledgerRoutes, { node: options.node, maxBatchTxs: options.maxBatchTxs, status: options.status ?? (() => ({})) })
+  app.get('/', { schema: { hide: true } }, async () => ({
+    name: 'sinew',
+    docs: '/openapi.json',
+    status: '/v1/status',
+  }))
+  return app
+}

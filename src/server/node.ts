@@ -1,0 +1,76 @@
+/**
+ * A whole node in one process: store, ledger, HTTP API, and (with `follow`) replica sync.
+ * The CLI and the tests start nodes through here.
+ */
+import type { FastifyInstance } from 'fastify'
+import { join } from 'node:path'
+import { createLogger, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
+import { createLedgerRegistry, LedgerNode, type Genesis, type TxKindRegistry } from '../ledger/index.ts'
+import { openSqliteStore } from '../store/index.ts'
+import { buildServer } from './app.ts'
+import { Follower } from './follower.ts'
+
+export type StartNodeOptions = {
+  config: NodeConfig
+  /** Initialises an empty data dir; must match a non-empty one. */
+  genesis?: Genesis
+  /** The sequencer key; without it the node is a read-only replica (needs config.follow to grow). */
+  sequencerKey?: Hex
+  registry?: TxKindRegistry
+  log?: Logger
+}
+
+export type RunningNode = {
+  url: string
+  node: LedgerNode
+  app: FastifyInstance
+  follower?: Follower
+  close(): Promise<void>
+}
+
+export const storeFile = (dataDir: string): string => join(dataDir, 'sinew.db')
+
+export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
+  const { config } = options
+  const log = options.log ?? createLogger(config.logLevel)
+  const store = openSqliteStore(storeFile(config.dataDir))
+  let node: LedgerNode
+  try {
+    node = await LedgerNode.open({
+      store,
+      registry: options.registry ?? createLedgerRegistry(),
+      genesis: options.genesis,
+      sequencerKey: config.follow ? undefined : options.sequencerKey,
+      blockIntervalMs: config.blockIntervalMs,
+      maxBlockTxs: config.maxBlockTxs,
+      signatureWorkers: config.signatureWorkers,
+      log,
+    })
+  } catch (e) {
+    await store.close()
+    throw e
+  }
+  const follower = config.follow ? new Follower(node, config.follow.replace(/\/$/, ''), config.followPollMs, log) : undefined
+  const app = await buildServer({
+    node,
+    log,
+    bodyLimitBytes: config.bodyLimitBytes,
+    maxBatchTxs: config.maxBatchTxs,
+    status: () => (follower ? { replica: follower.status() } : {}),
+  })
+  const address = await app.listen({ host: config.host, port: config.port })
+  follower?.start()
+  let closing: Promise<void> | undefined
+  return {
+    url: address.replace('[::1]', 'localhost'),
+    node,
+    app,
+    follower,
+    close: () =>
+      (closing ??= (async () => {
+        await follower?.stop()
+        await app.close()
+        await node.close()
+      })()),
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Ledger routes: submit txs, read blocks, txs, accounts, proofs, types, genesis, status.
+ * Tx bodies are only shape-checked here; the tx codec gives the field-level errors.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { NotFoundError, type Hex } from '../../core/index.ts'
+import { genesisToJson, headerToJson, parseAddress, type LedgerNode, type SignedHeader } from '../../ledger/index.ts'
+import type { TxRow } from '../../store/index.ts'
+
+export type LedgerRoutesOptions = { node: LedgerNode; maxBatchTxs: number; status: () => Record<string, unknown> }
+
+const uintString = z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal integer')
+const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
+
+export const txEnvelopeSchema = z
+  .object({
+    type: z.string().describe('Tx kind, the EIP-712 primary type, e.g. "Transfer" (GET /v1/types lists them)'),
+    message: z.record(z.string(), z.unknown()).describe('The signed message; integers as decimal strings'),
+    signature: z.string().describe('65-byte r‖s‖v signature as 0x hex, from eth_signTypedData_v4 / viem signTypedData'),
+    from: z.string().optional().describe('Optional: the signer address, checked against the recovered one'),
+    chainId: z.string().optional().describe('Optional: the chainId signed for, checked against this chain'),
+  })
+  .strict()
+
+export function txToJson(row: TxRow): Record<string, unknown> {
+  return {
+    hash: row.hash,
+    height: row.height.toString(),
+    index: row.index,
+    type: row.type,
+    sender: row.sender,
+    nonce: row.nonce.toString(),
+    message: JSON.parse(row.message),
+    signature: row.signature,
+    receipt: JSON.parse(row.receipt),
+  }
+}
+
+export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (app, { node, maxBatchTxs, status }) => {
+  const store = node.store
+  const blockJson = async (header: SignedHeader, txs: string | undefined) => {
+    const out: Record<string, unknown> = headerToJson(header)
+    if (txs === 'full') out.txs = (await store.getBlockTxs(header.height)).map(txToJson)
+    else if (txs === 'hashes') out.txHashes = (await store.getBlockTxs(header.height)).map((t) => t.hash)
+    return out
+  }
+  const txsQuery = z.object({ txs: z.enum(['none', 'hashes', 'full']).default('hashes').describe('Include tx hashes (default), full txs, or none') }).strict()
+
+  app.post('/v1/tx', {
+    schema: { summary: 'Submit one signed tx; answers once its block is durably committed', tags: ['ledger'], body: txEnvelopeSchema },
+    handler: async (request) => {
+      const ack = await node.submit(request.body)
+      return { hash: ack.hash, height: ack.height.toString(), index: ack.index, receipt: ack.receipt }
+    },
+  })
+
+  app.post('/v1/txs', {
+    schema: {
+      summary: 'Submit a batch of signed txs; one result per item, in order',
+      tags: ['ledger'],
+      body: z.object({ txs: z.array(z.unknown()).min(1).max(maxBatchTxs).describe(`Up to ${maxBatchTxs} tx envelopes`) }).strict(),
+    },
+    handler: async (request) => {
+      const outcomes = await node.submitBatch(request.body.txs)
+      return {
+        results: outcomes.map((o) =>
+          o.ok ? { ok: true, hash: o.ack.hash, height: o.ack.height.toString(), index: o.ack.index } : { ok: false, ...o.error.toJSON() },
+        ),
+      }
+    },
+  })
+
+  app.get('/v1/tx/:hash', {
+    schema: { summary: 'A committed tx with its receipt', tags: ['ledger'], params: z.object({ hash: hash32 }) },
+    handler: async (request) => {
+      const row = await store.getTx(request.params.hash.toLowerCase() as Hex)
+      if (!row) throw new NotFoundError('tx', request.params.hash)
+      return txToJson(row)
+    },
+  })
+
+  app.get('/v1/blocks/latest', {
+    schema: { summary: 'The latest committed block', tags: ['ledger'], querystring: txsQuery },
+    handler: async (request) => blockJson(node.chain.head, request.query.txs),
+  })
+
+  app.get('/v1/blocks/:height', {
+    schema: { summary: 'A block by height', tags: ['ledger'], params: z.object({ height: uintString }), querystring: txsQuery },
+    handler: async (request) => {
+      const header = await store.getBlock(BigInt(request.params.height))
+      if (!header) throw new NotFoundError('block', request.params.height)
+      return blockJson(header, request.query.txs)
+    },
+  })
+
+  app.get('/v1/blocks', {
+    schema: {
+      summary: 'Blocks from a height, in order (replicas use this with txs=full)',
+      tags: ['ledger'],
+      querystring: z
+        .object({ from: uintString.default('0'), limit: z.coerce.number().int().min(1).max(1000).default(100), txs: z.enum(['none', 'hashes', 'full']).default('hashes') })
+        .strict(),
+    },
+    handler: async (request) => {
+      const headers = await store.listBlocks(BigInt(request.query.from), request.query.limit)
+      return { blocks: await Promise.all(headers.map((h) => blockJson(h, request.query.txs))), head: node.chain.head.height.toString() }
+    },
+  })
+
+  app.get('/v1/accounts/:address', {
+    schema: { summary: 'Balance (base units, 18 decimals) and next nonce of an account', tags: ['ledger'], params: z.object({ address: z.string() }) },
+    handler: async (request) => {
+      const address = parseAddress(request.params.address, 'address')
+      const account = node.account(address)
+      return { address, balance: account.balance.toString(), nonce: account.nonce.toString(), height: node.chain.head.height.toString() }
+    },
+  })
+
+  app.get('/v1/proof/:key', {
+    schema: {
+      summary: 'A Merkle proof of one state key (e.g. acct/0x…) against the latest header',
+      tags: ['ledger'],
+      params: z.object({ key: z.string().min(1).max(512) }),
+    },
+    handler: async (request) => {
+      let key = request.params.key
+      if (/^0x[0-9a-fA-F]{40}$/.test(key)) key = `acct/${parseAddress(key)}`
+      const header = node.chain.head
+      const proved = node.chain.state.prove(key)
+      return { ...proved, header: headerToJson(header) }
+    },
+  })
+
+  app.get('/v1/types', {
+    schema: { summary: 'The EIP-712 domain and the types of every tx kind', tags: ['ledger'] },
+    handler: async () => node.chain.codec.describe(),
+  })
+
+  app.get('/v1/genesis', {
+    schema: { summary: 'The genesis this chain started from', tags: ['ledger'] },
+    handler: async () => ({ hash: node.chain.genesisHash, genesis: genesisToJson(node.chain.genesis) }),
+  })
+
+  app.get('/v1/status', {
+    schema: { summary: 'Chain, head and role of this node', tags: ['ledger'] },
+    handler: async () => {
+      const head = node.chain.head
+      const g = node.chain.genesis
+      return {
+        network: g.network,
+        chainId: g.chainId.toString(),
+        insecure: g.insecure === true,
+        ...(g.insecure ? { warning: 'INSECURE dev network: its funded keys are public' } : {}),
+        genesisHash: node.chain.genesisHash,
+        sequencer: g.sequencer,
+        role: node.readOnly ? 'replica' : 'sequencer',
+        height: head.height.toString(),
+        headHash: head.hash,
+        stateRoot: head.stateRoot,
+        stateKeys: node.chain.state.size,
+        pendingTxs: node.sequencer?.pending ?? 0,
+        ...status(),
+      }
+    },
+  })
+}

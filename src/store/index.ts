@@ -1,0 +1,2 @@
+export type { BlockCommit, BlockRow, StateRow, Store, TxRow } from './types.ts'
+export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite.ts'

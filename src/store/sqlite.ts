@@ -1,0 +1,205 @@
+/**
+ * The embedded engine: one SQLite file (better-sqlite3, WAL, synchronous=FULL). Each block
+ * is one transaction, so a block and everything in it are on disk together or not at all,
+ * and a commit that returned survives `kill -9` and power loss.
+ */
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { IntegrityError, UnavailableError } from '../core/index.ts'
+import type { BlockCommit, BlockRow, Hex, StateRow, Store, TxRow } from './types.ts'
+
+/** Numbered schema migrations; applied in order, each once, recorded in schema_migrations. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE blocks (
+     height INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, parent_hash TEXT NOT NULL, timestamp INTEGER NOT NULL,
+     tx_root TEXT NOT NULL, state_root TEXT NOT NULL, receipts_root TEXT NOT NULL, tx_count INTEGER NOT NULL,
+     proposer TEXT NOT NULL, signature TEXT NOT NULL);
+   CREATE TABLE txs (
+     hash TEXT PRIMARY KEY, height INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL, sender TEXT NOT NULL,
+     nonce TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL, receipt TEXT NOT NULL) WITHOUT ROWID;
+   CREATE UNIQUE INDEX txs_position ON txs (height, idx);
+   CREATE INDEX txs_sender ON txs (sender, height);
+   CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID;`,
+]
+
+type BlockDbRow = {
+  height: number; hash: string; parent_hash: string; timestamp: number; tx_root: string; state_root: string
+  receipts_root: string; tx_count: number; proposer: string; signature: string
+}
+type TxDbRow = { hash: string; height: number; idx: number; type: string; sender: string; nonce: string; message: string; signature: string; receipt: string }
+
+export type SqliteStoreOptions = { readonly?: boolean }
+
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(file, options)
+}
+
+export class SqliteStore implements Store {
+  readonly engine = 'sqlite'
+  readonly db: Database.Database
+  private readonly stmts
+
+  constructor(
+    readonly location: string,
+    options: SqliteStoreOptions = {},
+  ) {
+    if (!options.readonly) mkdirSync(dirname(location), { recursive: true })
+    try {
+      this.db = new Database(location, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false })
+    } catch (e) {
+      throw new UnavailableError('store_unavailable', `Cannot open the SQLite store at ${location}`, { details: { file: location, reason: String((e as Error).message) }, cause: e })
+    }
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma('synchronous = FULL')
+      migrate(this.db)
+    }
+    this.db.defaultSafeIntegers(false)
+    this.stmts = {
+      getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      putMeta: options.readonly ? undefined : this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      insertBlock: options.readonly
+        ? undefined
+        : this.db.prepare(
+            'INSERT INTO blocks (height, hash, parent_hash, timestamp, tx_root, state_root, receipts_root, tx_count, proposer, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          ),
+      insertTx: options.readonly
+        ? undefined
+        : this.db.prepare('INSERT INTO txs (hash, height, idx, type, sender, nonce, message, signature, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      putState: options.readonly
+        ? undefined
+        : this.db.prepare('INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, height = excluded.height'),
+      deleteState: options.readonly ? undefined : this.db.prepare('DELETE FROM state WHERE key = ?'),
+      head: this.db.prepare<[], BlockDbRow>('SELECT * FROM blocks ORDER BY height DESC LIMIT 1'),
+      getBlock: this.db.prepare<[number], BlockDbRow>('SELECT * FROM blocks WHERE height = ?'),
+      listBlocks: this.db.prepare<[number, number], BlockDbRow>('SELECT * FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
+      blockTxs: this.db.prepare<[number], TxDbRow>('SELECT * FROM txs WHERE height = ? ORDER BY idx'),
+      getTx: this.db.prepare<[string], TxDbRow>('SELECT * FROM txs WHERE hash = ?'),
+      scanState: this.db.prepare<[], { key: string; value: Buffer; height: number }>('SELECT key, value, height FROM state ORDER BY key'),
+      getState: this.db.prepare<[string], { key: string; value: Buffer; height: number }>('SELECT key, value, height FROM state WHERE key = ?'),
+    }
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.stmts.getMeta.get(key)?.value
+  }
+
+  async putMeta(key: string, value: string): Promise<void> {
+    this.writable(this.stmts.putMeta).run(key, value)
+  }
+
+  async commitBlock(commit: BlockCommit): Promise<void> {
+    const insertBlock = this.writable(this.stmts.insertBlock)
+    const insertTx = this.writable(this.stmts.insertTx)
+    const putState = this.writable(this.stmts.putState)
+    const deleteState = this.writable(this.stmts.deleteState)
+    const b = commit.block
+    const height = Number(b.height)
+    this.db.transaction(() => {
+      insertBlock.run(height, b.hash, b.parentHash, Number(b.timestamp), b.txRoot, b.stateRoot, b.receiptsRoot, b.txCount, b.proposer, b.signature)
+      for (const t of commit.txs) insertTx.run(t.hash, height, t.index, t.type, t.sender, t.nonce.toString(), t.message, t.signature, t.receipt)
+      for (const [key, value] of commit.writes) {
+        if (value === null) deleteState.run(key)
+        else putState.run(key, value, height)
+      }
+    })()
+  }
+
+  async head(): Promise<BlockRow | undefined> {
+    const row = this.stmts.head.get()
+    return row ? toBlock(row) : undefined
+  }
+
+  async getBlock(height: bigint): Promise<BlockRow | undefined> {
+    if (height > BigInt(Number.MAX_SAFE_INTEGER)) return undefined
+    const row = this.stmts.getBlock.get(Number(height))
+    return row ? toBlock(row) : undefined
+  }
+
+  async listBlocks(fromHeight: bigint, limit: number): Promise<BlockRow[]> {
+    return this.stmts.listBlocks.all(Number(fromHeight), limit).map(toBlock)
+  }
+
+  async getBlockTxs(height: bigint): Promise<TxRow[]> {
+    return this.stmts.blockTxs.all(Number(height)).map(toTx)
+  }
+
+  async getTx(hash: Hex): Promise<TxRow | undefined> {
+    const row = this.stmts.getTx.get(hash)
+    return row ? toTx(row) : undefined
+  }
+
+  /** Synchronous lookup for the submission hot path (SQLite only). */
+  hasTxSync(hash: Hex): boolean {
+    return this.stmts.getTx.get(hash) !== undefined
+  }
+
+  async *scanState(): AsyncIterable<StateRow> {
+    for (const row of this.stmts.scanState.iterate()) {
+      yield { key: row.key, value: new Uint8Array(row.value), height: BigInt(row.height) }
+    }
+  }
+
+  async getState(key: string): Promise<StateRow | undefined> {
+    const row = this.stmts.getState.get(key)
+    return row ? { key: row.key, value: new Uint8Array(row.value), height: BigInt(row.height) } : undefined
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close()
+  }
+
+  private writable<T>(stmt: T | undefined): T {
+    if (stmt === undefined) throw new UnavailableError('read_only', 'The store is open read-only', { details: { file: this.location } })
+    return stmt
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)')
+  const applied = new Set(db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version))
+  if (applied.size > MIGRATIONS.length) {
+    throw new IntegrityError(`The store has schema version ${applied.size}, newer than this node knows (${MIGRATIONS.length})`, {
+      details: { hint: 'Upgrade sinew.' },
+    })
+  }
+  MIGRATIONS.forEach((sql, i) => {
+    const version = i + 1
+    if (applied.has(version)) return
+    db.transaction(() => {
+      db.exec(sql)
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString())
+    })()
+  })
+}
+
+function toBlock(r: BlockDbRow): BlockRow {
+  return {
+    height: BigInt(r.height),
+    hash: r.hash as Hex,
+    parentHash: r.parent_hash as Hex,
+    timestamp: BigInt(r.timestamp),
+    txRoot: r.tx_root as Hex,
+    stateRoot: r.state_root as Hex,
+    receiptsRoot: r.receipts_root as Hex,
+    txCount: r.tx_count,
+    proposer: r.proposer as Hex,
+    signature: r.signature as Hex,
+  }
+}
+
+function toTx(r: TxDbRow): TxRow {
+  return {
+    hash: r.hash as Hex,
+    height: BigInt(r.height),
+    index: r.idx,
+    type: r.type,
+    sender: r.sender as Hex,
+    nonce: BigInt(r.nonce),
+    message: r.message,
+    signature: r.signature as Hex,
+    receipt: r.receipt,
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The persistence interface under the ledger. Engines (SQLite by default, PostgreSQL for
+ * scale) store the same rows; the ledger keeps its hot state in memory and uses the store
+ * for durability, history and start-up. Methods are async so that a networked engine fits
+ * the same shape; `commitBlock` must be atomic and durable when it resolves.
+ */
+import type { Hex } from '../core/index.ts'
+export type { Hex }
+
+export type BlockRow = {
+  height: bigint
+  hash: Hex
+  parentHash: Hex
+  timestamp: bigint
+  txRoot: Hex
+  stateRoot: Hex
+  receiptsRoot: Hex
+  txCount: number
+  proposer: Hex
+  signature: Hex
+}
+
+export type TxRow = {
+  hash: Hex
+  height: bigint
+  index: number
+  type: string
+  sender: Hex
+  nonce: bigint
+  /** The message in canonical wire JSON. */
+  message: string
+  signature: Hex
+  /** The receipt in canonical JSON. */
+  receipt: string
+}
+
+export type StateRow = { key: string; value: Uint8Array; height: bigint }
+
+export type BlockCommit = {
+  block: BlockRow
+  txs: readonly TxRow[]
+  /** Changed state keys; null deletes. */
+  writes: ReadonlyMap<string, Uint8Array | null>
+}
+
+export interface Store {
+  readonly engine: string
+  /** Where the data lives, for messages. */
+  readonly location: string
+  getMeta(key: string): Promise<string | undefined>
+  putMeta(key: string, value: string): Promise<void>
+  /** Atomically and durably appends a block with its txs and state changes. */
+  commitBlock(commit: BlockCommit): Promise<void>
+  head(): Promise<BlockRow | undefined>
+  getBlock(height: bigint): Promise<BlockRow | undefined>
+  listBlocks(fromHeight: bigint, limit: number): Promise<BlockRow[]>
+  getBlockTxs(height: bigint): Promise<TxRow[]>
+  getTx(hash: Hex): Promise<TxRow | undefined>
+  /** Every state row, in key order. */
+  scanState(): AsyncIterable<StateRow>
+  getState(key: string): Promise<StateRow | undefined>
+  close(): Promise<void>
+}

@@ -1,0 +1,83 @@
+/**
+ * Durability: the node is killed with SIGKILL at random moments while clients stream
+ * submissions (single txs and batches); after each restart every tx it acknowledged is
+ * still there, and the whole chain still verifies.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Hex } from '../src/core/index.ts'
+import { dev, freePort, http, runCli, signTransfer, spawnNode, tempDir } from './helpers.ts'
+
+const tmp = tempDir()
+let child: ChildProcess | undefined
+
+afterAll(() => {
+  child?.kill('SIGKILL')
+  tmp.cleanup()
+})
+
+/** One sender streaming txs until the node dies; returns the hashes that were acknowledged. */
+async function stream(url: string, sender: number, batch: number, stop: { dead: boolean }): Promise<Hex[]> {
+  const acked: Hex[] = []
+  const key = dev[sender].privateKey
+  let nonce = BigInt((await http(`${url}/v1/accounts/${dev[sender].address}`)).json.nonce)
+  while (!stop.dead) {
+    const txs = await Promise.all(Array.from({ length: batch }, (_, i) => signTransfer(key, { to: dev[9].address, amount: 1n, nonce: nonce + BigInt(i) })))
+    try {
+      if (batch === 1) {
+        const r = await http(`${url}/v1/tx`, { body: txs[0] })
+        if (r.status !== 200) throw new Error(`unexpected ${r.status}: ${JSON.stringify(r.json)}`)
+        acked.push(r.json.hash)
+      } else {
+        const r = await http(`${url}/v1/txs`, { body: { txs } })
+        for (const x of r.json.results) {
+          if (!x.ok) throw new Error(`unexpected ${JSON.stringify(x)}`)
+          acked.push(x.hash)
+        }
+      }
+      nonce += BigInt(batch)
+    } catch (e) {
+      if ((e as Error).message.startsWith('unexpected')) throw e
+      break // connection refused or reset: the node is gone
+    }
+  }
+  return acked
+}
+
+describe('kill -9 during a stream of submissions', () => {
+  it('loses no acknowledged tx, over repeated kills', async () => {
+    expect((await runCli(['init', '--dev', '--data-dir', tmp.dir])).code).toBe(0)
+    const allAcked: Hex[] = []
+    for (let round = 0; round < 4; round++) {
+      const port = freePort()
+      child = await spawnNode(['--data-dir', tmp.dir], port)
+      const url = `http://127.0.0.1:${port}`
+      const stop = { dead: false }
+      const streams = [stream(url, 0, 1, stop), stream(url, 1, 1, stop), stream(url, 2, 25, stop), stream(url, 3, 50, stop)]
+      await new Promise((r) => setTimeout(r, 400 + Math.floor(Math.random() * 800)))
+      child.kill('SIGKILL')
+      await new Promise((r) => child!.once('exit', r))
+      stop.dead = true
+      const acked = (await Promise.all(streams)).flat()
+      expect(acked.length).toBeGreaterThan(0)
+      allAcked.push(...acked)
+
+      // Restart and look for every acknowledged tx, from this round and all before.
+      const port2 = freePort()
+      child = await spawnNode(['--data-dir', tmp.dir], port2)
+      const missing: string[] = []
+      for (const hash of allAcked) {
+        const r = await http(`http://127.0.0.1:${port2}/v1/tx/${hash}`)
+        if (r.status !== 200) missing.push(hash)
+      }
+      expect(missing).toEqual([])
+      child.kill('SIGKILL')
+      await new Promise((r) => child!.once('exit', r))
+    }
+    const verify = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
+    expect(verify.code).toBe(0)
+    const report = JSON.parse(verify.stdout)
+    expect(report.ok).toBe(true)
+    expect(report.txs).toBeGreaterThanOrEqual(allAcked.length)
+  })
+})

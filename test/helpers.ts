@@ -1,0 +1,103 @@
+/** Shared pieces of the end-to-end tests: temp data dirs, dev keys, viem signing, a node in- or out-of-process. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { privateKeyToAccount } from 'viem/accounts'
+import { loadConfig, type Hex } from '../src/core/index.ts'
+import { devAccounts } from '../src/ledger/keys/index.ts'
+import { startNode, type RunningNode } from '../src/server/index.ts'
+import { DEV_SEQUENCER_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
+
+export const repoRoot = join(import.meta.dirname, '..')
+export const dev = devAccounts(10)
+export const DEV_CHAIN_ID = 31415n
+
+export function tempDir(prefix = 'sinew-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+export const TRANSFER_TYPES = {
+  Transfer: [
+    { name: 'to', type: 'address' },
+    { name: 'amount', type: 'uint256' },
+    { name: 'nonce', type: 'uint64' },
+  ],
+} as const
+
+/** A Transfer envelope signed by viem's signTypedData, exactly as a wallet makes it. */
+export async function signTransfer(
+  privateKey: Hex,
+  m: { to: Hex; amount: bigint; nonce: bigint },
+  chainId = DEV_CHAIN_ID,
+): Promise<{ type: 'Transfer'; message: { to: Hex; amount: string; nonce: string }; signature: Hex }> {
+  const signature = await privateKeyToAccount(privateKey).signTypedData({
+    domain: { name: 'Sinew', version: '1', chainId },
+    types: TRANSFER_TYPES,
+    primaryType: 'Transfer',
+    message: m,
+  })
+  return { type: 'Transfer', message: { to: m.to, amount: m.amount.toString(), nonce: m.nonce.toString() }, signature }
+}
+
+/** A dev node in this process, on a random port, over a real SQLite file. */
+export async function startDevNode(dataDir: string, overrides: Record<string, unknown> = {}): Promise<RunningNode> {
+  const config = loadConfig({ flags: { dataDir, port: 0, logLevel: 'silent', signatureWorkers: 1, ...overrides }, env: {} })
+  return startNode({ config, genesis: makeDevGenesis(), ...(overrides.follow ? {} : { sequencerKey: DEV_SEQUENCER_KEY }) })
+}
+
+export async function http(url: string, init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> }) {
+  const body = init?.raw ?? (init?.body === undefined ? undefined : JSON.stringify(init.body))
+  const response = await fetch(url, {
+    method: init?.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(init?.headers ?? {}) },
+    body,
+  })
+  const text = await response.text()
+  return { status: response.status, json: text ? JSON.parse(text) : undefined }
+}
+
+/** Runs the sinew CLI in a child process. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** Starts `sinew node` in a child process and resolves once it answers. */
+export async function spawnNode(args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'node', '--port', String(port), '--log-level', 'warn', ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (d) => (output += d))
+  child.stderr!.on('data', (d) => (output += d))
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`node exited early (${child.exitCode}): ${output}`)
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/v1/status`)
+      if (r.ok) return child
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`node did not start: ${output}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+let nextPort = 20000 + Math.floor(Math.random() * 20000)
+export const freePort = (): number => nextPort++
