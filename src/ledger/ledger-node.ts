@@ -96,7 +96,9 @@ export class LedgerNode {
         const tx = this.chain.codec.withSender(decoded[k].tx, senders[k])
         if (seen.has(tx.hash)) throw new ConflictError('tx_duplicate', `Tx ${tx.hash} appears twice in this batch`, { details: { txHash: tx.hash, index: i } })
         seen.add(tx.hash)
-        const existing = await this.options.store.getTx(tx.hash)
+        // Only a tx whose nonce is already used can be on the ledger: look it up only then,
+        // to tell a replay from a nonce reuse, and keep the store off the hot path.
+        const existing = tx.nonce < readAccount(this.chain.state, tx.sender).nonce ? await this.options.store.getTx(tx.hash) : undefined
         if (existing) {
           throw new ConflictError('tx_already_included', `Tx ${tx.hash} is already in block ${existing.height}`, {
             details: { txHash: tx.hash, height: existing.height.toString() },

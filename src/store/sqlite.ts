@@ -20,7 +20,6 @@ const MIGRATIONS: string[] = [
      hash TEXT PRIMARY KEY, height INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL, sender TEXT NOT NULL,
      nonce TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL, receipt TEXT NOT NULL) WITHOUT ROWID;
    CREATE UNIQUE INDEX txs_position ON txs (height, idx);
-   CREATE INDEX txs_sender ON txs (sender, height);
    CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID;`,
 ]
 

@@ -1,0 +1,154 @@
+/**
+ * Ingest: signed transfers sent in batches over HTTP on 127.0.0.1 to a node running in a
+ * separate process, counted at acknowledgment (the answer comes only once the block is
+ * durably committed). Then `sinew verify` replays the same chain.
+ *
+ * Targets (issue: ledger foundation): >= 5,000 tx/s sustained over 100,000 txs (median of
+ * 3 runs), p99 acknowledgment latency <= 250 ms; verify at least as fast as ingest.
+ *
+ *   npx tsx bench/ingest.bench.ts [--txs 100000] [--runs 3] [--batch 250] [--concurrency 4]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { fromHex, keccak256Bytes, toHex, utf8, type Hex } from '../src/core/index.ts'
+import { addressOf, eip712Types, genesisToJson, GENESIS_FORMAT, insecureDevKey, parseGenesis, signDigest, signingDomain, transferKind } from '../src/ledger/index.ts'
+import { createTypedDataHasher } from '../src/ledger/signing/index.ts'
+import { benchDir, median, percentile, writeResult } from './lib.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    txs: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '250' },
+    concurrency: { type: 'string', default: '4' },
+    senders: { type: 'string', default: '64' },
+  },
+})
+const TXS = Number(args.txs)
+const RUNS = Number(args.runs)
+const BATCH = Number(args.batch)
+const CONCURRENCY = Number(args.concurrency)
+const SENDERS = Number(args.senders)
+const CHAIN_ID = 424242n
+const repo = join(benchDir, '..')
+
+const senderKeys = Array.from({ length: SENDERS }, (_, i) => toHex(keccak256Bytes(utf8(`sinew bench sender ${i}`))))
+const senderAddresses = senderKeys.map(addressOf)
+
+function writeBenchGenesis(dir: string): void {
+  const genesis = parseGenesis({
+    format: GENESIS_FORMAT,
+    network: 'bench',
+    chainId: CHAIN_ID.toString(),
+    timestamp: '1767225600000',
+    sequencer: addressOf(insecureDevKey('sequencer')),
+    params: { protocolFeeBps: 500, treasury: addressOf(insecureDevKey('treasury')) },
+    alloc: senderAddresses.map((address) => ({ address, balance: (10n ** 24n).toString() })),
+    insecure: true,
+    note: 'benchmark chain with public keys',
+  })
+  writeFileSync(join(dir, 'genesis.json'), JSON.stringify(genesisToJson(genesis)))
+}
+
+/** Pre-signs every tx (native secp256k1), grouped into the batches each client connection sends. */
+function signAll(): string[][] {
+  const hasher = createTypedDataHasher(signingDomain(CHAIN_ID), eip712Types(transferKind), 'Transfer')
+  const nonces = new Array<bigint>(SENDERS).fill(0n)
+  // Connection c owns senders s with s % CONCURRENCY === c, so per-sender order is kept.
+  const perConnection: string[][] = Array.from({ length: CONCURRENCY }, () => [])
+  for (let i = 0; i < TXS; i++) {
+    const s = i % SENDERS
+    const to = toHex(keccak256Bytes(utf8(`recipient ${i}`)).subarray(12))
+    const message = { to, amount: BigInt(1 + (i % 1000)), nonce: nonces[s]++ }
+    const signature = signDigest(senderKeys[s], hasher(message))
+    perConnection[s % CONCURRENCY].push(JSON.stringify({ type: 'Transfer', message: { to, amount: message.amount.toString(), nonce: message.nonce.toString() }, signature }))
+  }
+  return perConnection.map((txs) => {
+    const bodies: string[] = []
+    for (let i = 0; i < txs.length; i += BATCH) bodies.push(`{"txs":[${txs.slice(i, i + BATCH).join(',')}]}`)
+    return bodies
+  })
+}
+
+async function startNode(dir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), '--import', 'tsx', join(repo, 'src/cli/main.ts'), 'node', '--data-dir', dir, '--port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v1/status`)).ok) return child
+    } catch {
+      /* starting */
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error('node did not start')
+}
+
+async function runOnce(batches: string[][], run: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'sinew-ingest-'))
+  writeBenchGenesis(dir)
+  const port = 30000 + run + Math.floor(Math.random() * 1000)
+  const node = await startNode(dir, port)
+  const url = `http://127.0.0.1:${port}/v1/txs`
+  const latencies: number[] = []
+  let acked = 0
+  let failed = 0
+  const started = performance.now()
+  await Promise.all(
+    batches.map(async (bodies) => {
+      for (const body of bodies) {
+        const t0 = performance.now()
+        const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        const json = (await r.json()) as { results: { ok: boolean; error?: unknown }[] }
+        const dt = performance.now() - t0
+        for (const x of json.results) {
+          if (x.ok) {
+            acked++
+            latencies.push(dt)
+          } else if (failed++ < 3) console.error('rejected:', JSON.stringify(x))
+        }
+      }
+    }),
+  )
+  const seconds = (performance.now() - started) / 1000
+  node.kill('SIGTERM')
+  await new Promise((r) => node.once('exit', r))
+  const result = { run, txs: acked, failed, seconds, txPerSecond: acked / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: percentile(latencies, 100) }
+  console.log(`run ${run}: ${acked} acked (${failed} refused) in ${seconds.toFixed(2)} s = ${Math.round(result.txPerSecond)} tx/s; ack latency p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`)
+  return { result, dir }
+}
+
+function verify(dir: string) {
+  const t0 = performance.now()
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'verify', '--data-dir', dir, '--json'], { encoding: 'utf8' })
+  const wall = (performance.now() - t0) / 1000
+  const report = JSON.parse(r.stdout)
+  return { ok: report.ok, txs: report.txs, blocks: report.blocks, replaySeconds: report.seconds, wallSeconds: wall, txPerSecond: report.txs / report.seconds }
+}
+
+console.log(`ingest: ${TXS} transfers from ${SENDERS} senders, ${CONCURRENCY} connections x batches of ${BATCH}; load average ${loadavg()[0].toFixed(2)}`)
+const t0 = performance.now()
+const batches = signAll()
+console.log(`signed ${TXS} txs in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+const runs = []
+const verifies = []
+for (let run = 1; run <= RUNS; run++) {
+  const { result, dir } = await runOnce(batches, run)
+  runs.push(result)
+  const v = verify(dir)
+  verifies.push(v)
+  console.log(`  verify: ${v.ok ? 'OK' : 'MISMATCH'} ${v.txs} txs replayed in ${v.replaySeconds.toFixed(2)} s = ${Math.round(v.txPerSecond)} tx/s (process wall ${v.wallSeconds.toFixed(2)} s)`)
+  rmSync(dir, { recursive: true, force: true })
+}
+const summary = {
+  txPerSecondMedian: median(runs.map((r) => r.txPerSecond)),
+  p99MsMedian: median(runs.map((r) => r.p99Ms)),
+  verifyTxPerSecondMedian: median(verifies.map((v) => v.txPerSecond)),
+  targets: { txPerSecond: 5000, p99Ms: 250, verify: 'at least the ingest rate' },
+}
+console.log(
+  `ingest median ${Math.round(summary.txPerSecondMedian)} tx/s (target >= 5000), p99 ${summary.p99MsMedian.toFixed(1)} ms (target <= 250); verify ${Math.round(summary.verifyTxPerSecondMedian)} tx/s`,
+)
+writeResult('ingest', { config: { txs: TXS, runs: RUNS, batch: BATCH, concurrency: CONCURRENCY, senders: SENDERS, loadAverage: loadavg() }, runs, verifies, ...summary })
