@@ -67,9 +67,10 @@ describe('sinew verify', () => {
 
   it('names the block after a stored tx is changed by hand', async () => {
     const d = db()
-    const row = d.prepare('SELECT message, idx FROM txs WHERE hash = ?').get(txHash) as { message: string; idx: number }
+    const hashBlob = Buffer.from(txHash.slice(2), 'hex')
+    const row = d.prepare('SELECT message, idx FROM txs WHERE hash = ?').get(hashBlob) as { message: string; idx: number }
     const message = JSON.parse(row.message)
-    d.prepare('UPDATE txs SET message = ? WHERE hash = ?').run(JSON.stringify({ ...message, amount: '1' }), txHash)
+    d.prepare('UPDATE txs SET message = ? WHERE hash = ?').run(JSON.stringify({ ...message, amount: '1' }), hashBlob)
     d.close()
     try {
       const r = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
@@ -77,7 +78,7 @@ describe('sinew verify', () => {
       expect(JSON.parse(r.stdout).mismatch).toMatchObject({ height: txBlock, field: `txs[${row.idx}].hash`, actual: txHash })
     } finally {
       const d2 = db()
-      d2.prepare('UPDATE txs SET message = ? WHERE hash = ?').run(row.message, txHash)
+      d2.prepare('UPDATE txs SET message = ? WHERE hash = ?').run(row.message, hashBlob)
       d2.close()
     }
   })

@@ -16,10 +16,12 @@ const MIGRATIONS: string[] = [
      height INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, parent_hash TEXT NOT NULL, timestamp INTEGER NOT NULL,
      tx_root TEXT NOT NULL, state_root TEXT NOT NULL, receipts_root TEXT NOT NULL, tx_count INTEGER NOT NULL,
      proposer TEXT NOT NULL, signature TEXT NOT NULL);
+   -- seq = height * 2^20 + idx: txs are appended in key order, which keeps inserts cheap;
+   -- lookups by hash go through a 32-byte index.
    CREATE TABLE txs (
-     hash TEXT PRIMARY KEY, height INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL, sender TEXT NOT NULL,
-     nonce TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL, receipt TEXT NOT NULL) WITHOUT ROWID;
-   CREATE UNIQUE INDEX txs_position ON txs (height, idx);
+     seq INTEGER PRIMARY KEY, hash BLOB NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL, type TEXT NOT NULL,
+     sender TEXT NOT NULL, nonce TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL, receipt TEXT NOT NULL);
+   CREATE UNIQUE INDEX txs_hash ON txs (hash);
    CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID;`,
 ]
 
@@ -27,7 +29,7 @@ type BlockDbRow = {
   height: number; hash: string; parent_hash: string; timestamp: number; tx_root: string; state_root: string
   receipts_root: string; tx_count: number; proposer: string; signature: string
 }
-type TxDbRow = { hash: string; height: number; idx: number; type: string; sender: string; nonce: string; message: string; signature: string; receipt: string }
+type TxDbRow = { hash: Buffer; height: number; idx: number; type: string; sender: string; nonce: string; message: string; signature: string; receipt: string }
 
 export type SqliteStoreOptions = { readonly?: boolean }
 
@@ -66,7 +68,7 @@ export class SqliteStore implements Store {
           ),
       insertTx: options.readonly
         ? undefined
-        : this.db.prepare('INSERT INTO txs (hash, height, idx, type, sender, nonce, message, signature, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+        : this.db.prepare('INSERT INTO txs (seq, hash, height, idx, type, sender, nonce, message, signature, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       putState: options.readonly
         ? undefined
         : this.db.prepare('INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, height = excluded.height'),
@@ -74,8 +76,8 @@ export class SqliteStore implements Store {
       head: this.db.prepare<[], BlockDbRow>('SELECT * FROM blocks ORDER BY height DESC LIMIT 1'),
       getBlock: this.db.prepare<[number], BlockDbRow>('SELECT * FROM blocks WHERE height = ?'),
       listBlocks: this.db.prepare<[number, number], BlockDbRow>('SELECT * FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
-      blockTxs: this.db.prepare<[number], TxDbRow>('SELECT * FROM txs WHERE height = ? ORDER BY idx'),
-      getTx: this.db.prepare<[string], TxDbRow>('SELECT * FROM txs WHERE hash = ?'),
+      blockTxs: this.db.prepare<[number, number], TxDbRow>('SELECT * FROM txs WHERE seq >= ? AND seq < ? ORDER BY seq'),
+      getTx: this.db.prepare<[Buffer], TxDbRow>('SELECT * FROM txs WHERE hash = ?'),
       scanState: this.db.prepare<[], { key: string; value: Buffer; height: number }>('SELECT key, value, height FROM state ORDER BY key'),
       getState: this.db.prepare<[string], { key: string; value: Buffer; height: number }>('SELECT key, value, height FROM state WHERE key = ?'),
     }
@@ -98,7 +100,9 @@ export class SqliteStore implements Store {
     const height = Number(b.height)
     this.db.transaction(() => {
       insertBlock.run(height, b.hash, b.parentHash, Number(b.timestamp), b.txRoot, b.stateRoot, b.receiptsRoot, b.txCount, b.proposer, b.signature)
-      for (const t of commit.txs) insertTx.run(t.hash, height, t.index, t.type, t.sender, t.nonce.toString(), t.message, t.signature, t.receipt)
+      for (const t of commit.txs) {
+        insertTx.run(txSeq(height, t.index), Buffer.from(t.hash.slice(2), 'hex'), height, t.index, t.type, t.sender, t.nonce.toString(), t.message, t.signature, t.receipt)
+      }
       for (const [key, value] of commit.writes) {
         if (value === null) deleteState.run(key)
         else putState.run(key, value, height)
@@ -122,17 +126,12 @@ export class SqliteStore implements Store {
   }
 
   async getBlockTxs(height: bigint): Promise<TxRow[]> {
-    return this.stmts.blockTxs.all(Number(height)).map(toTx)
+    return this.stmts.blockTxs.all(txSeq(Number(height), 0), txSeq(Number(height) + 1, 0)).map(toTx)
   }
 
   async getTx(hash: Hex): Promise<TxRow | undefined> {
-    const row = this.stmts.getTx.get(hash)
+    const row = this.stmts.getTx.get(Buffer.from(hash.slice(2), 'hex'))
     return row ? toTx(row) : undefined
-  }
-
-  /** Synchronous lookup for the submission hot path (SQLite only). */
-  hasTxSync(hash: Hex): boolean {
-    return this.stmts.getTx.get(hash) !== undefined
   }
 
   async *scanState(): AsyncIterable<StateRow> {
@@ -174,6 +173,9 @@ function migrate(db: Database.Database): void {
   })
 }
 
+/** Txs per block stay below 2^20 (maxBlockTxs is at most 100 000). */
+const txSeq = (height: number, index: number): number => height * 1_048_576 + index
+
 function toBlock(r: BlockDbRow): BlockRow {
   return {
     height: BigInt(r.height),
@@ -191,7 +193,7 @@ function toBlock(r: BlockDbRow): BlockRow {
 
 function toTx(r: TxDbRow): TxRow {
   return {
-    hash: r.hash as Hex,
+    hash: `0x${r.hash.toString('hex')}`,
     height: BigInt(r.height),
     index: r.idx,
     type: r.type,

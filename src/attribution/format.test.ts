@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildIndex, buildIndexFromPath, openIndex, IndexFormatError, CorpusError } from './index.ts'
+import { SinewError } from '../core/index.ts'
+
+let root: string
+let good: string
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'sinew-fmt-'))
+  good = join(root, 'good')
+  const docs = Array.from({ length: 20 }, (_, i) => ({ id: `doc-${i}`, text: `document number ${i} says hello to the world, and ${i % 3} more things.` }))
+  await buildIndex(docs, good, { workers: 0, shardTokens: 100 })
+})
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+function copy(name: string): string {
+  const dir = join(root, name)
+  cpSync(good, dir, { recursive: true })
+  return dir
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(SinewError)
+    return (err as SinewError).code
+  }
+  throw new Error('expected an error')
+}
+
+async function codeAsync(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(SinewError)
+    return (err as SinewError).code
+  }
+  throw new Error('expected an error')
+}
+
+describe('opening damaged indexes fails with a specific error', () => {
+  it('opens and verifies the intact index', () => {
+    const idx = openIndex(good)
+    expect(idx.count('hello to the world')).toBe(20)
+    idx.verify()
+    idx.close()
+  })
+
+  it('missing index -> not_found', () => {
+    expect(code(() => openIndex(join(root, 'nope')))).toBe('not_found')
+  })
+
+  it('bad magic, wrong format version, tokenizer version, header checksum', () => {
+    const a = copy('magic')
+    const h = readFileSync(join(a, 'index.sinew'))
+    h.write('NOTSINEW', 0, 'latin1')
+    writeFileSync(join(a, 'index.sinew'), h)
+    expect(code(() => openIndex(a))).toBe('index_corrupt')
+
+    const b = copy('version')
+    const hb = readFileSync(join(b, 'index.sinew'))
+    hb.writeUInt32LE(99, 8)
+    writeFileSync(join(b, 'index.sinew'), hb)
+    const err = (() => {
+      try {
+        openIndex(b)
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(err).toBeInstanceOf(IndexFormatError)
+    expect((err as IndexFormatError).code).toBe('index_version_unsupported')
+
+    const c = copy('flip')
+    const hc = readFileSync(join(c, 'index.sinew'))
+    hc[60] ^= 1 // inside the counts
+    writeFileSync(join(c, 'index.sinew'), hc)
+    expect(code(() => openIndex(c))).toBe('index_corrupt')
+
+    const d = copy('trunc-header')
+    truncateSync(join(d, 'index.sinew'), 100)
+    expect(code(() => openIndex(d))).toBe('index_corrupt')
+  })
+
+  it('truncated or corrupted shard files', () => {
+    const a = copy('trunc-shard')
+    truncateSync(join(a, 'shard-0001.sa'), 10)
+    expect(code(() => openIndex(a))).toBe('index_corrupt')
+    expect(code(() => openIndex(a, { mode: 'paged' }))).toBe('index_corrupt')
+
+    const b = copy('flip-shard')
+    const s = readFileSync(join(b, 'shard-0000.tok'))
+    s[5] ^= 0x40
+    writeFileSync(join(b, 'shard-0000.tok'), s)
+    expect(code(() => openIndex(b))).toBe('index_corrupt') // memory mode checks checksums
+    const paged = openIndex(b, { mode: 'paged' }) // paged mode opens cheaply ...
+    expect(code(() => paged.verify())).toBe('index_corrupt') // ... and verify() catches it
+    paged.close()
+
+    const c = copy('sa-range')
+    const sa = readFileSync(join(c, 'shard-0000.sa'))
+    sa.fill(0xff, 0, 30) // out-of-range suffix array entries
+    writeFileSync(join(c, 'shard-0000.sa'), sa)
+    const pc = openIndex(c, { mode: 'paged' })
+    expect(code(() => pc.verify())).toBe('index_corrupt')
+    expect(code(() => pc.count('document number'))).toBe('index_corrupt')
+    pc.close()
+  })
+
+  it('corrupted docs or vocab files', () => {
+    for (const f of ['docs.bin', 'vocab.bin']) {
+      const a = copy('c-' + f)
+      const buf = readFileSync(join(a, f))
+      buf[buf.length - 1] ^= 1
+      writeFileSync(join(a, f), buf)
+      expect(code(() => openIndex(a))).toBe('index_corrupt')
+      const b = copy('t-' + f)
+      truncateSync(join(b, f), 3)
+      expect(code(() => openIndex(b))).toBe('index_corrupt')
+    }
+  })
+})
+
+describe('bad corpus input fails with a specific error', () => {
+  const jsonl = (name: string, content: string | Buffer): string => {
+    const p = join(root, name)
+    writeFileSync(p, content)
+    return p
+  }
+
+  it('empty corpus', async () => {
+    expect(await codeAsync(() => buildIndex([], join(root, 'o1')))).toBe('empty_corpus')
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('empty.jsonl', '\n\n'), join(root, 'o2')))).toBe('empty_corpus')
+    expect(await codeAsync(() => buildIndex([{ id: 'a', text: '  ' }], join(root, 'o3')))).toBe('empty_corpus')
+    mkdirSync(join(root, 'emptydir'))
+    expect(await codeAsync(() => buildIndexFromPath(join(root, 'emptydir'), join(root, 'o4')))).toBe('empty_corpus')
+  })
+
+  it('invalid UTF-8, missing id, bad JSON, duplicate ids, missing input', async () => {
+    const bad = Buffer.concat([Buffer.from('{"id":"a","text":"ok"}\n{"id":"b","text":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')])
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('bad-utf8.jsonl', bad), join(root, 'o5')))).toBe('invalid_utf8')
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('noid.jsonl', '{"id":"a","text":"x"}\n{"text":"y"}\n'), join(root, 'o6')))).toBe(
+      'missing_document_id',
+    )
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('notext.jsonl', '{"id":"a"}\n'), join(root, 'o7')))).toBe('missing_document_text')
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('badjson.jsonl', '{"id":"a","text":"x"}\n{oops\n'), join(root, 'o8')))).toBe('invalid_jsonl')
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('dup.jsonl', '{"id":"a","text":"x"}\n{"id":"a","text":"y"}\n'), join(root, 'o9')))).toBe(
+      'duplicate_document_id',
+    )
+    expect(await codeAsync(() => buildIndexFromPath(join(root, 'missing.jsonl'), join(root, 'o10')))).toBe('corpus_not_found')
+    try {
+      await buildIndexFromPath(jsonl('noid2.jsonl', '{"id":"a","text":"x"}\n{"text":"y"}\n'), join(root, 'o11'))
+    } catch (err) {
+      expect(err).toBeInstanceOf(CorpusError)
+      expect((err as CorpusError).details).toMatchObject({ line: 2 })
+    }
+  })
+
+  it('a failed build leaves no openable index behind', async () => {
+    const out = join(root, 'o12')
+    await buildIndex([{ id: 'a', text: 'hello' }], out, { workers: 0 })
+    await expect(buildIndex([{ id: 'a', text: 'x' }, { id: 'a', text: 'y' }], out, { workers: 0 })).rejects.toThrow(/duplicate/)
+    expect(code(() => openIndex(out))).toBe('not_found')
+  })
+
+  it('builds from a directory of .txt/.md files with relative-path ids in code-unit order', async () => {
+    const dir = join(root, 'corpus-dir')
+    mkdirSync(join(dir, 'sub'), { recursive: true })
+    writeFileSync(join(dir, 'b.txt'), 'second file text')
+    writeFileSync(join(dir, 'a.md'), '# first file text')
+    writeFileSync(join(dir, 'sub', 'c.txt'), 'third file text')
+    writeFileSync(join(dir, 'ignored.bin'), 'file text')
+    await buildIndexFromPath(dir, join(root, 'o13'), { workers: 0 })
+    const idx = openIndex(join(root, 'o13'))
+    expect(idx.info.documents).toBe(3)
+    expect(idx.find('file text').matches.map((m) => m.doc)).toEqual(['a.md', 'b.txt', 'sub/c.txt'])
+    idx.close()
+  })
+})

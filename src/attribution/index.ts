@@ -1,0 +1,29 @@
+/**
+ * Proof of Attribution engine: canonical tokenizer, sharded suffix-array index, span
+ * tracing and integer attribution weights. No dependency on the ledger.
+ * Spec: docs/attribution.md.
+ */
+export { TOKENIZER_VERSION, tokenize, scanTokens, normalizeToken, Vocabulary, type Tokens } from './tokenizer.ts'
+export { buildIndex, buildIndexFromPath, DEFAULT_SHARD_TOKENS, type BuildOptions, type BuildProgress, type IndexInfo } from './build.ts'
+export {
+  openIndex,
+  METHOD_VERSION,
+  DEFAULT_MIN_SPAN_TOKENS,
+  DEFAULT_MAX_SPAN_COUNT,
+  type AttributionIndex,
+  type Attribution,
+  type AttributionSpan,
+  type TraceResult,
+  type TraceSpan,
+  type TraceOptions,
+  type FindResult,
+  type InfgramResult,
+  type GenerateOptions,
+  type GenerateResult,
+  type OpenOptions,
+} from './reader.ts'
+export { type Doc } from './corpus.ts'
+export { IndexFormatError, CorpusError, type IndexFormatCode, type CorpusErrorCode } from './errors.ts'
+export { FORMAT_VERSION } from './format.ts'
+export { suffixArray } from './sais.mjs'
+export { detokenize } from './detok.ts'
