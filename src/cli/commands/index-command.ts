@@ -7,8 +7,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import cliProgress from 'cli-progress'
 import { readFileSync } from 'node:fs'
-import { pathToFileURL } from 'node:url'
-import { isSinewError } from '../../core/index.ts'
+
 import { buildIndexFromPath, openIndex, type BuildProgress } from '../../attribution/index.ts'
 
 function positiveInt(name: string, min = 1) {
