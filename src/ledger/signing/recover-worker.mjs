@@ -18,18 +18,16 @@ try {
   secp = require('secp256k1/elliptic.js')
 }
 
-// One reused native KeccakState (see keccak.ts for why); the package's public API would
-// build a Transform stream per hash.
+// keccak256 on hash-wasm's WebAssembly Keccak with one reused hasher, as in
+// src/core/hash.ts (this worker cannot import TypeScript).
 let keccak
 try {
-  const createKeccak = require('keccak/bindings.js')
-  const State = createKeccak('keccak256')._state.constructor
-  const state = new State()
+  const { createKeccak } = await import('hash-wasm')
+  const hasher = await createKeccak(256)
   keccak = (buf) => {
-    state.initialize(1088, 512)
-    state.absorb(buf)
-    state.absorbLastFewBits(0x01)
-    return state.squeeze(32)
+    hasher.init()
+    hasher.update(buf)
+    return Buffer.from(hasher.digest('binary'))
   }
 } catch {
   const { keccak_256 } = await import('@noble/hashes/sha3')
