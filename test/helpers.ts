@@ -74,9 +74,10 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Starts `sinew node` in a child process and resolves once it answers. */
-export async function spawnNode(args: string[], port: number): Promise<ChildProcess> {
+export async function spawnNode(args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'node', '--port', String(port), '--log-level', 'warn', ...args], {
     cwd: repoRoot,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
