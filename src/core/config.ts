@@ -92,7 +92,8 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   const parsed = nodeConfigSchema.safeParse(merged)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    const key = String(issue.path[0] ?? '')
+    // An unknown setting has an empty path; its name is in the issue's keys.
+    const key = String(issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : ''))
     const source = key in flags ? 'flag' : key in fromEnv ? 'environment' : key in fromFile ? `config file ${file}` : 'defaults'
     throw new InvalidInputError(`Invalid config value ${key} (from ${source}): ${issue.message}`, {
       details: { field: key, source, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
