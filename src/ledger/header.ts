@@ -6,20 +6,12 @@
  * no message prefix). Block 0 is derived from genesis and carries no signature.
  */
 import { fromHex, keccak256Bytes, toHex, uint256Word, type Hex } from '../core/index.ts'
-import type { Address } from './address.ts'
+import type { BlockRow } from '../store/index.ts'
 
-export type BlockHeader = {
-  height: bigint
-  parentHash: Hex
-  timestamp: bigint
-  txRoot: Hex
-  stateRoot: Hex
-  receiptsRoot: Hex
-  txCount: number
-  proposer: Address
-}
-
-export type SignedHeader = BlockHeader & { hash: Hex; signature: Hex }
+/** A signed header is exactly the block row the store keeps. */
+export type SignedHeader = BlockRow
+/** The fields the hash covers. */
+export type BlockHeader = Omit<SignedHeader, 'hash' | 'signature'>
 
 export function encodeHeader(h: BlockHeader): Uint8Array {
   const out = new Uint8Array(32 * 8)
