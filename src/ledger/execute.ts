@@ -5,13 +5,14 @@
  */
 import { canonicalJson, fromHex, isSinewError, keccak256Bytes, RejectedError, SinewError, toHex, utf8, type Hex } from '../core/index.ts'
 import { readAccount, writeAccount } from './accounts.ts'
+import type { Address } from './address.ts'
 import type { ProtocolParams } from './genesis.ts'
 import type { TxContext } from './kinds.ts'
 import { listLeaf, merkleRoot } from './merkle/index.ts'
 import { StateOverlay, type StateReader } from './state.ts'
 import { receiptJson, type Receipt, type SignedTx } from './tx.ts'
 
-export type BlockEnv = { height: bigint; timestamp: bigint; params: ProtocolParams }
+export type BlockEnv = { height: bigint; timestamp: bigint; params: ProtocolParams; sequencer: Address }
 
 export type ExecutedTx = { tx: SignedTx; receipt: Receipt; receiptJson: string }
 export type RejectedTx = { tx: SignedTx; error: SinewError }
@@ -64,7 +65,7 @@ function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): Record<st
     })
   }
   writeAccount(state, tx.sender, { ...account, nonce: account.nonce + 1n })
-  const ctx: TxContext = { sender: tx.sender, txHash: tx.hash, height: env.height, timestamp: env.timestamp, params: env.params, state }
+  const ctx: TxContext = { sender: tx.sender, txHash: tx.hash, height: env.height, timestamp: env.timestamp, params: env.params, sequencer: env.sequencer, state }
   // The receipt holds the wire form (bigints as decimal strings), as stored and served.
   return JSON.parse(canonicalJson(tx.kind.execute(ctx, tx.message) ?? {})) as Record<string, unknown>
 }

@@ -31,6 +31,8 @@ export type TxContext = {
   /** Block timestamp, ms since the epoch, as set by the sequencer and committed in the header. */
   readonly timestamp: bigint
   readonly params: ProtocolParams
+  /** The chain's sequencer (from genesis): kinds only the node may sign check it. */
+  readonly sequencer: Address
   readonly state: StateOverlay
 }
 
