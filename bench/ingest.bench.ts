@@ -6,7 +6,7 @@
  * Targets (issue: ledger foundation): >= 5,000 tx/s sustained over 100,000 txs (median of
  * 3 runs), p99 acknowledgment latency <= 250 ms; verify at least as fast as ingest.
  *
- *   npx tsx bench/ingest.bench.ts [--txs 100000] [--runs 3] [--batch 250] [--concurrency 4]
+ *   npx tsx bench/ingest.bench.ts [--txs 100000] [--runs 3] [--batch 200] [--concurrency 4]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
   options: {
     txs: { type: 'string', default: '100000' },
     runs: { type: 'string', default: '3' },
-    batch: { type: 'string', default: '250' },
+    batch: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '4' },
     senders: { type: 'string', default: '64' },
   },
