@@ -6,9 +6,21 @@ import type { Logger } from '../core/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
 import { installErrorHandling } from './errors.ts'
 import { ledgerRoutes } from './routes/ledger.ts'
+import type { Datanets } from '../datanets/index.ts'
+import { blobsRoutes } from './routes/blobs.ts'
+import { datanetsRoutes } from './routes/datanets.ts'
+import { agentsRoutes } from './routes/agents.ts'
+import { mcpRoutes } from './mcp/index.ts'
+import type { Gateway } from '../gateway/index.ts'
+import { modelsRoutes } from './routes/models.ts'
+import { openaiRoutes } from './routes/openai.ts'
 
 export type ServerOptions = {
   node: LedgerNode
+  /** The inference gateway (sequencer only): serves the OpenAI-compatible routes. */
+  gateway?: Gateway
+  /** The Datanets service (blobs, contributions, versions, search). */
+  datanets?: Datanets
   log: Logger
   bodyLimitBytes: number
   maxBatchTxs: number
@@ -36,6 +48,14 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   await app.register(ledgerRoutes, { node: options.node, maxBatchTxs: options.maxBatchTxs, status: options.status ?? (() => ({})) })
+  if (options.datanets) {
+    await app.register(blobsRoutes, { datanets: options.datanets })
+    await app.register(datanetsRoutes, { datanets: options.datanets })
+  }
+  await app.register(agentsRoutes, { node: options.node })
+  await app.register(modelsRoutes, { node: options.node })
+  if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway })
+  await app.register(mcpRoutes)
   app.get('/', { schema: { hide: true } }, async () => ({
     name: 'sinew',
     docs: '/openapi.json',

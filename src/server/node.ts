@@ -6,6 +6,10 @@ import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
 import { createLogger, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
 import { createLedgerRegistry, LedgerNode, type Genesis, type TxKindRegistry } from '../ledger/index.ts'
+import { registerAgentKinds } from '../agents/index.ts'
+import { registerModelKinds } from '../models/index.ts'
+import { dirIndexProvider, Gateway, type IndexProvider } from '../gateway/index.ts'
+import { Datanets, registerDatanetKinds } from '../datanets/index.ts'
 import { openSqliteStore } from '../store/index.ts'
 import { buildServer } from './app.ts'
 import { Follower } from './follower.ts'
@@ -18,6 +22,12 @@ export type StartNodeOptions = {
   sequencerKey?: Hex
   registry?: TxKindRegistry
   log?: Logger
+  /** Attribution indexes of Datanet versions for the gateway (default: <dataDir>/indexes/<ref>). */
+  indexes?: IndexProvider
+  /** Timeout of openai-compatible model backends (default 60 s). */
+  backendTimeoutMs?: number
+  /** Largest blob PUT /v1/blobs accepts (default 64 MiB). */
+  maxBlobBytes?: number
 }
 
 export type RunningNode = {
@@ -25,10 +35,21 @@ export type RunningNode = {
   node: LedgerNode
   app: FastifyInstance
   follower?: Follower
+  gateway?: Gateway
+  datanets: Datanets
   close(): Promise<void>
 }
 
 export const storeFile = (dataDir: string): string => join(dataDir, 'sinew.db')
+
+/** Every tx kind a node accepts: the ledger's own plus each domain module's. The node and `sinew verify` both use this. */
+export function createNodeRegistry(): TxKindRegistry {
+  const registry = createLedgerRegistry()
+  registerAgentKinds(registry)
+  registerModelKinds(registry)
+  registerDatanetKinds(registry)
+  return registry
+}
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const { config } = options
@@ -38,7 +59,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   try {
     node = await LedgerNode.open({
       store,
-      registry: options.registry ?? createLedgerRegistry(),
+      registry: options.registry ?? createNodeRegistry(),
       genesis: options.genesis,
       sequencerKey: config.follow ? undefined : options.sequencerKey,
       blockIntervalMs: config.blockIntervalMs,
@@ -51,8 +72,15 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     throw e
   }
   const follower = config.follow ? new Follower(node, config.follow.replace(/\/$/, ''), config.followPollMs, log) : undefined
+  const gateway =
+    node.sequencer && options.sequencerKey
+      ? new Gateway({ node, sequencerKey: options.sequencerKey, indexes: options.indexes ?? dirIndexProvider(join(config.dataDir, 'indexes')), backendTimeoutMs: options.backendTimeoutMs, log })
+      : undefined
+  const datanets = new Datanets({ node, dataDir: config.dataDir, log, maxBlobBytes: options.maxBlobBytes })
   const app = await buildServer({
     node,
+    datanets,
+    gateway,
     log,
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatchTxs: config.maxBatchTxs,
@@ -60,16 +88,20 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   })
   const address = await app.listen({ host: config.host, port: config.port })
   follower?.start()
+  datanets.start()
   let closing: Promise<void> | undefined
   return {
     url: address.replace('[::1]', 'localhost'),
     node,
     app,
     follower,
+    gateway,
+    datanets,
     close: () =>
       (closing ??= (async () => {
         await follower?.stop()
         await app.close()
+        await datanets.stop()
         await node.close()
       })()),
   }

@@ -9,6 +9,8 @@ import { startNode, type RunningNode } from '../../server/index.ts'
 import { NodeClient } from '../client.ts'
 import { initDataDir, loadSequencerKey, readGenesisFile, writeGenesisFile } from '../data-dir.ts'
 import { action, printLines } from '../output.ts'
+import { runDevSeed } from '../../datanets/seed.ts'
+import { DEMO_MODEL, DEV_API_KEY, setupDemoModel } from './model.ts'
 
 type NodeFlags = { dataDir?: string; port?: string; host?: string; follow?: string; config?: string; logLevel?: string }
 
@@ -82,7 +84,11 @@ export function devCommand(): Command {
       if (!existsSync(`${config.dataDir}/genesis.json`)) await initDataDir({ dataDir: config.dataDir, dev: true })
       const genesis = readGenesisFile(config.dataDir)!
       if (!genesis.insecure) throw new InvalidInputError(`${config.dataDir} is not a dev chain`, { code: 'not_dev', hint: 'Use `sinew node` for it, or another --data-dir.' })
+      const fresh = !existsSync(`${config.dataDir}/sinew.db`)
       const running = await runNode(config)
+      // The demo Datanet seeds in the background (signed txs), after the node answers.
+      void runDevSeed(running.node, running.datanets, { dataDir: config.dataDir, fresh, ownerKey: devAccounts(10)[8].privateKey, print: (line) => process.stderr.write(line + '\n') })
+      await setupDemoModel(running.url, config.dataDir, (line) => process.stderr.write(line + '\n'))
       const accounts = devAccounts(10)
       printLines(
         `Sinew dev node on ${running.url}  (chainId ${genesis.chainId}, data ${config.dataDir}, height ${running.node.chain.head.height})`,
@@ -92,6 +98,12 @@ export function devCommand(): Command {
         ``,
         `Try:  npx sinew tx transfer --dev-account 0 --to ${accounts[1].address} --amount 1.5 --node ${running.url}`,
         `      curl ${running.url}/v1/accounts/${accounts[1].address}     (API docs: ${running.url}/openapi.json)`,
+        ``,
+        `Models (OpenAI-compatible, base URL ${running.url}/v1): ${DEMO_MODEL}, an infinity-gram model over the SOTU Datanet.`,
+        `Dev API key of account 0 (INSECURE, public): ${DEV_API_KEY}`,
+        `      curl ${running.url}/v1/chat/completions -H 'Authorization: Bearer ${DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"model": "${DEMO_MODEL}", "messages": [{"role": "user", "content": "The state of the Union is"}], "max_tokens": 40}'`,
+        `      npx sinew chat ${DEMO_MODEL} "The state of the Union is" --api-key ${DEV_API_KEY} --node ${running.url}`,
+        `      node -e "const OpenAI=require('openai').default; new OpenAI({baseURL:'${running.url}/v1', apiKey:'${DEV_API_KEY}'}).chat.completions.create({model:'${DEMO_MODEL}', messages:[{role:'user', content:'The state of the Union is'}], max_tokens:40}).then(r=>console.log(r.choices[0].message.content, r.sinew))"`,
       )
     }),
   )

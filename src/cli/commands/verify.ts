@@ -3,9 +3,9 @@ import { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { existsSync } from 'node:fs'
 import { InvalidInputError, loadConfig } from '../../core/index.ts'
-import { createLedgerRegistry, replayChain } from '../../ledger/index.ts'
+import { replayChain } from '../../ledger/index.ts'
 import { openSqliteStore } from '../../store/index.ts'
-import { storeFile } from '../../server/index.ts'
+import { createNodeRegistry, storeFile } from '../../server/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 
 export function verifyCommand(): Command {
@@ -23,7 +23,7 @@ export function verifyCommand(): Command {
         const bar = process.stderr.isTTY && !flags.json ? new cliProgress.SingleBar({ format: 'verify [{bar}] block {value}/{total}  {txs} txs', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined
         let started = false
         try {
-          const report = await replayChain(store, createLedgerRegistry(), {
+          const report = await replayChain(store, createNodeRegistry(), {
             workers: Number(flags.workers),
             onProgress: ({ height, head, txs }) => {
               if (!bar) return

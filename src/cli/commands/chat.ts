@@ -1,0 +1,64 @@
+/** `sinew chat <model> "prompt"`: streams an answer through the gateway, then prints who it is attributed to. */
+import { Command } from 'commander'
+import OpenAI from 'openai'
+import { formatUnits, InvalidInputError } from '../../core/index.ts'
+import { defaultNodeUrl, NodeClient } from '../client.ts'
+import { action, printJson } from '../output.ts'
+
+export function chatCommand(): Command {
+  return new Command('chat')
+    .description('ask a model through the gateway (streams), then print the receipt: fee, coverage, contributors paid')
+    .argument('<model>')
+    .argument('<prompt>')
+    .option('--api-key <key>', 'Sinew API key (default SINEW_API_KEY or OPENAI_API_KEY)')
+    .option('--max-tokens <n>', 'most output tokens', '128')
+    .option('--temperature <t>', 'sampling temperature')
+    .option('--seed <n>', 'sampling seed')
+    .option('--node <url>', 'node URL')
+    .option('--json', 'print the answer and receipt as JSON instead of streaming')
+    .action(
+      action(async (model: string, prompt: string, flags: { apiKey?: string; maxTokens: string; temperature?: string; seed?: string; node?: string; json?: boolean }) => {
+        const apiKey = flags.apiKey ?? process.env.SINEW_API_KEY ?? process.env.OPENAI_API_KEY
+        if (!apiKey) throw new InvalidInputError('No API key: pass --api-key or set SINEW_API_KEY (make one with `sinew apikey new`)', { code: 'missing_field', details: { field: '--api-key' } })
+        const nodeUrl = (flags.node ?? defaultNodeUrl()).replace(/\/$/, '')
+        const openai = new OpenAI({ baseURL: `${nodeUrl}/v1`, apiKey, maxRetries: 0 })
+        let stream
+        try {
+          stream = await openai.chat.completions.create({
+            model,
+            messages: [{ role: 'user', content: prompt }],
+            max_tokens: Number(flags.maxTokens),
+            stream: true,
+            ...(flags.temperature !== undefined ? { temperature: Number(flags.temperature) } : {}),
+            ...(flags.seed !== undefined ? { seed: Number(flags.seed) } : {}),
+          })
+        } catch (e) {
+          if (e instanceof OpenAI.APIError) throw new InvalidInputError(`${e.message}`, { code: String(e.code ?? 'api_error'), details: { status: e.status ?? null } })
+          throw e
+        }
+        let text = ''
+        let sinew: any
+        for await (const chunk of stream) {
+          const d = chunk.choices[0]?.delta?.content ?? ''
+          text += d
+          if (!flags.json) process.stdout.write(d)
+          if ((chunk as any).sinew) sinew = (chunk as any).sinew
+        }
+        const receipt = sinew ? await new NodeClient(nodeUrl).get(`/v1/receipts/${sinew.receipt}`) : undefined
+        if (flags.json) return printJson({ text, receipt })
+        process.stdout.write('\n\n')
+        if (!receipt) return
+        const lines = [
+          `receipt ${receipt.id}  (block ${receipt.height})`,
+          `  ${receipt.outputTokens} tokens, fee ${formatUnits(BigInt(receipt.split.fee))} SIN; ${(receipt.coverageBps / 100).toFixed(2)} % of the output traced to the data`,
+          `  treasury ${formatUnits(BigInt(receipt.split.protocolFee))}  contributors ${formatUnits(BigInt(receipt.split.contributorPool))}  owner ${formatUnits(BigInt(receipt.split.ownerAmount))} SIN`,
+          ...receipt.weights.slice(0, 10).map((w: any) => {
+            const paid = receipt.split.contributors.find((c: any) => c.contribution === w.contribution)
+            return `    ${(w.bps / 100).toFixed(2).padStart(6)} %  ${w.contribution}  (${w.datanet}, ${w.author})  ${formatUnits(BigInt(paid?.amount ?? '0'))} SIN`
+          }),
+          `  check it: sinew receipt verify ${receipt.id} --output <file with the text above>`,
+        ]
+        process.stdout.write(lines.join('\n') + '\n')
+      }),
+    )
+}

@@ -1,0 +1,208 @@
+/** `sinew task post|list|show|claim|submit|verify|cancel|expire`: the task board. */
+import { Command } from 'commander'
+import { readFileSync } from 'node:fs'
+import { formatUnits, InvalidInputError, isHex, parseUint, parseUnits, sha256, type Hex } from '../../core/index.ts'
+import { parseAddress } from '../../ledger/index.ts'
+import { NodeClient } from '../client.ts'
+import { action, printJson, printLines } from '../output.ts'
+import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value]
+type NodeFlags = { node?: string; json?: boolean }
+const withNode = (c: Command) => c.option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)').option('--json', 'print JSON')
+
+function taskId(id: string): Hex {
+  if (!isHex(id, 32)) throw new InvalidInputError('The task id must be 0x and 64 hex digits (the PostTask tx hash)', { code: 'invalid_field', details: { field: 'task', got: id.slice(0, 80) } })
+  return id.toLowerCase() as Hex
+}
+
+/** A content hash from exactly one of: a file, inline text, or a hash. */
+function contentHash(flags: { file?: string; text?: string; hash?: string }, names: [string, string, string]): Hex {
+  const given = [flags.file, flags.text, flags.hash].filter((x) => x !== undefined)
+  if (given.length !== 1) throw new InvalidInputError(`Give exactly one of ${names.join(', ')}`, { code: 'missing_field', details: { field: names[0] } })
+  if (flags.hash !== undefined) {
+    if (!isHex(flags.hash, 32)) throw new InvalidInputError(`${names[2]} must be 0x and 64 hex digits`, { code: 'invalid_field', details: { field: names[2] } })
+    return flags.hash.toLowerCase() as Hex
+  }
+  return flags.file !== undefined ? sha256(new Uint8Array(readFileSync(flags.file))) : sha256(flags.text!)
+}
+
+const amount = (sin: string | undefined, units: string | undefined, field: string, fallback?: bigint): bigint => {
+  if (sin !== undefined && units !== undefined) throw new InvalidInputError(`Give one of --${field} or --${field}-units`, { code: 'invalid_field', details: { field: `--${field}` } })
+  if (sin !== undefined) return parseUnits(sin, 18, `--${field}`)
+  if (units !== undefined) return parseUint(units, 256, `--${field}-units`)
+  if (fallback !== undefined) return fallback
+  throw new InvalidInputError(`--${field} (SIN) or --${field}-units is required`, { code: 'missing_field', details: { field: `--${field}` } })
+}
+
+function taskLines(t: any): string[] {
+  return [
+    `${t.id}  ${t.effectiveStatus}${t.title ? `  "${t.title}"` : ''}`,
+    `  poster ${t.poster}  reward ${formatUnits(BigInt(t.reward))} SIN  escrow ${formatUnits(BigInt(t.escrow))} SIN`,
+    `  spec   ${t.specHash}`,
+    `  deadline ${new Date(Number(t.deadline)).toISOString()}  lease ${Number(t.leaseMs) / 1000} s  claim stake ${formatUnits(BigInt(t.claimStake))} SIN`,
+    `  verifiers ${t.policy === 'poster' ? 'the poster' : `${t.threshold} of ${t.verifiers.join(', ')}`}`,
+    ...(t.claim ? [`  claimed by ${t.claim.claimer} until ${new Date(Number(t.claim.leaseUntil)).toISOString()}${t.leaseLapsed ? ' (lapsed)' : ''}`] : []),
+    ...(t.submission ? [`  result ${t.submission.resultHash} by ${t.submission.claimer}  accepts ${t.submission.accepts.length}/${t.threshold}  rejects ${t.submission.rejects.length}`] : []),
+    ...(t.result ? [`  accepted result ${t.result.resultHash} by ${t.result.claimer}`] : []),
+  ]
+}
+
+type PostFlags = SignerFlags &
+  NodeFlags & {
+    title: string
+    specFile?: string
+    spec?: string
+    specHash?: string
+    reward?: string
+    rewardUnits?: string
+    deadline?: string
+    deadlineIn?: string
+    lease: string
+    claimStake?: string
+    claimStakeUnits?: string
+    verifier: string[]
+    threshold?: string
+    force?: boolean
+  }
+
+export function taskCommand(): Command {
+  const task = new Command('task').description('the task board: post tasks with escrowed rewards, claim, submit, verify')
+
+  task.addCommand(
+    withNode(
+      withSigner(new Command('post').description('post a task; the reward is locked until the result is accepted, or returned on cancel/expiry'))
+        .option('--title <text>', 'short title', '')
+        .option('--spec-file <file>', 'the task spec; its sha256 is the spec hash')
+        .option('--spec <text>', 'the task spec as text')
+        .option('--spec-hash <hash>', 'the spec hash itself')
+        .option('--reward <sin>', 'reward in SIN, e.g. 5')
+        .option('--reward-units <n>', 'reward in base units')
+        .option('--deadline-in <seconds>', 'deadline, seconds from now')
+        .option('--deadline <ms>', 'deadline, ms since the epoch')
+        .option('--lease <seconds>', 'how long one claim lasts', '600')
+        .option('--claim-stake <sin>', 'least stake a claimer locks, in SIN (default 0)')
+        .option('--claim-stake-units <n>', 'the same in base units')
+        .option('--verifier <address>', 'a verifier (repeatable); none = the poster verifies', collect, [])
+        .option('--threshold <k>', 'how many verifiers must accept (default: all of them, or 1)')
+        .option('--force', 'post even if this spec already has an accepted result'),
+    ).action(
+      action(async (flags: PostFlags) => {
+        const client = new NodeClient(flags.node)
+        const specHash = contentHash({ file: flags.specFile, text: flags.spec, hash: flags.specHash }, ['--spec-file', '--spec', '--spec-hash'])
+        if (!flags.force) {
+          const earlier = await client.get(`/v1/tasks?spec=${specHash}&limit=5`)
+          if (earlier.acceptedResults.length > 0) {
+            const out = { posted: false, warning: `This spec already has ${earlier.acceptedTotal} accepted result(s); reuse one, or pass --force to post anyway`, specHash, acceptedResults: earlier.acceptedResults }
+            if (flags.json) return printJson(out)
+            return printLines(`warning: ${out.warning}`, ...out.acceptedResults.map((r: any) => `  task ${r.task}  result ${r.resultHash}  by ${r.claimer}`))
+          }
+        }
+        const reward = amount(flags.reward, flags.rewardUnits, 'reward')
+        const claimStake = amount(flags.claimStake, flags.claimStakeUnits, 'claim-stake', 0n)
+        if ((flags.deadline === undefined) === (flags.deadlineIn === undefined)) {
+          throw new InvalidInputError('Give exactly one of --deadline-in (seconds from now) or --deadline (ms since the epoch)', { code: 'missing_field', details: { field: '--deadline-in' } })
+        }
+        const deadline = flags.deadline !== undefined ? parseUint(flags.deadline, 64, '--deadline') : BigInt(Date.now()) + parseUint(flags.deadlineIn, 32, '--deadline-in') * 1000n
+        const verifiers = flags.verifier.map((v) => parseAddress(v, '--verifier'))
+        const threshold = flags.threshold !== undefined ? parseUint(flags.threshold, 16, '--threshold') : BigInt(verifiers.length === 0 ? 1 : verifiers.length)
+        const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), 'PostTask', {
+          title: flags.title,
+          specHash,
+          reward: reward.toString(),
+          deadline: deadline.toString(),
+          leaseMs: (parseUint(flags.lease, 32, '--lease') * 1000n).toString(),
+          claimStake: claimStake.toString(),
+          verifiers,
+          threshold: threshold.toString(),
+        })
+        const result = ack.receipt.result
+        if (flags.json) return printJson({ posted: true, task: result.task, from: envelope.from, ...ack })
+        printLines(
+          `Posted task ${result.task}`,
+          `  reward ${formatUnits(reward)} SIN locked in escrow; deadline ${new Date(Number(deadline)).toISOString()}`,
+          `  tx ${ack.hash} in block ${ack.height}`,
+          ...(result.warning ? [`warning: ${result.warning}`] : []),
+        )
+      }),
+    ),
+  )
+
+  task.addCommand(
+    withNode(
+      new Command('list')
+        .description('tasks on the board, newest first')
+        .option('--spec <hash>', 'tasks with this spec hash, and its accepted results')
+        .option('--status <s>', 'open | claimed | submitted | accepted | cancelled | expired | past_deadline')
+        .option('--poster <address>')
+        .option('--worker <address>', 'claimer, submitter or paid worker')
+        .option('--limit <n>', 'at most this many', '100'),
+    ).action(
+      action(async (flags: NodeFlags & { spec?: string; status?: string; poster?: string; worker?: string; limit: string }) => {
+        const q = new URLSearchParams({ limit: flags.limit })
+        for (const k of ['spec', 'status', 'poster', 'worker'] as const) if (flags[k]) q.set(k, flags[k]!)
+        const r = await new NodeClient(flags.node).get(`/v1/tasks?${q}`)
+        if (flags.json) return printJson(r)
+        printLines(
+          ...(r.acceptedResults?.length ? ['Accepted results for this spec (reuse them):', ...r.acceptedResults.map((a: any) => `  task ${a.task}  result ${a.resultHash}  by ${a.claimer}`), ''] : []),
+          ...(r.tasks.length === 0 ? ['No tasks.'] : r.tasks.flatMap(taskLines)),
+          `(${r.total} tasks)`,
+        )
+      }),
+    ),
+  )
+
+  task.addCommand(
+    withNode(new Command('show').description('one task').argument('<id>')).action(
+      action(async (id: string, flags: NodeFlags) => {
+        const t = await new NodeClient(flags.node).get(`/v1/tasks/${taskId(id)}`)
+        if (flags.json) return printJson(t)
+        printLines(...taskLines(t))
+      }),
+    ),
+  )
+
+  const simple = (name: string, kind: string, description: string, configure: (c: Command) => Command, build: (id: Hex, flags: any, client: NodeClient) => Promise<Record<string, unknown>>) =>
+    task.addCommand(
+      withNode(configure(withSigner(new Command(name).description(description).argument('<id>', 'task id')))).action(
+        action(async (id: string, flags: SignerFlags & NodeFlags) => {
+          const client = new NodeClient(flags.node)
+          const message = await build(taskId(id), flags, client)
+          const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), kind, message)
+          if (flags.json) return printJson({ ...ack, from: envelope.from })
+          printLines(`${kind} ${id}: ${JSON.stringify(ack.receipt.result)}`, `  tx ${ack.hash} in block ${ack.height}`)
+        }),
+      ),
+    )
+
+  simple(
+    'claim',
+    'ClaimTask',
+    'claim a task for its lease, locking a stake (default: the task\'s claim stake)',
+    (c) => c.option('--stake <sin>', 'stake in SIN').option('--stake-units <n>', 'stake in base units'),
+    async (id, flags, client) => {
+      const fallback = flags.stake === undefined && flags.stakeUnits === undefined ? BigInt((await client.get(`/v1/tasks/${id}`)).claimStake) : undefined
+      return { task: id, stake: amount(flags.stake, flags.stakeUnits, 'stake', fallback).toString() }
+    },
+  )
+  simple(
+    'submit',
+    'SubmitResult',
+    'submit the result of a task you hold the claim on',
+    (c) => c.option('--result-file <file>', 'the result; its sha256 is the result hash').option('--result <text>', 'the result as text').option('--result-hash <hash>', 'the result hash itself'),
+    async (id, flags) => ({ task: id, resultHash: contentHash({ file: flags.resultFile, text: flags.result, hash: flags.resultHash }, ['--result-file', '--result', '--result-hash']) }),
+  )
+  simple(
+    'verify',
+    'VerifyResult',
+    'accept or reject the submitted result (as a verifier)',
+    (c) => c.option('--accept', 'accept the result').option('--reject', 'reject the result'),
+    async (id, flags) => {
+      if (flags.accept === flags.reject) throw new InvalidInputError('Give exactly one of --accept or --reject', { code: 'missing_field', details: { field: '--accept' } })
+      return { task: id, accept: flags.accept === true }
+    },
+  )
+  simple('cancel', 'CancelTask', 'withdraw your task (no live claim, no pending result); the reward returns', (c) => c, async (id) => ({ task: id }))
+  simple('expire', 'ExpireTask', 'close a task past its deadline (anyone); the reward returns to the poster', (c) => c, async (id) => ({ task: id }))
+  return task
+}

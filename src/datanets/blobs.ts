@@ -1,0 +1,132 @@
+/**
+ * Content-addressed blob store (DESIGN section 4): `<dataDir>/blobs/sha256/ab/cdef…`.
+ * A write streams into a temp file while hashing, is fsynced, then renamed into place, so
+ * a blob is either absent or complete. Reads check the hash. Blobs are not ledger state.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { open, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { InvalidInputError, IntegrityError, NotFoundError, SinewError } from '../core/index.ts'
+
+export const SHA256_HEX = /^[0-9a-f]{64}$/
+export const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024
+
+export type BlobInfo = { sha256: string; size: number }
+
+export class BlobTooLargeError extends SinewError {
+  override name = 'BlobTooLargeError'
+  constructor(limit: number) {
+    super('blob_too_large', `The blob is over the ${limit}-byte limit`, 413, { details: { field: 'body', limitBytes: limit } })
+  }
+}
+
+/** Normalises `abc…`, `0xabc…` or `sha256:abc…` to 64 lowercase hex digits. */
+export function parseSha256(value: string, field = 'sha256'): string {
+  const hex = value.replace(/^(0x|sha256:)/i, '').toLowerCase()
+  if (!SHA256_HEX.test(hex)) throw new InvalidInputError(`${field} must be a sha256: 64 hex digits (optionally 0x-prefixed)`, { code: 'invalid_field', details: { field, got: value.slice(0, 80) } })
+  return hex
+}
+
+export class BlobStore {
+  readonly root: string
+  private readonly tmp: string
+
+  constructor(
+    dataDir: string,
+    readonly maxBytes: number = DEFAULT_MAX_BLOB_BYTES,
+  ) {
+    this.root = join(dataDir, 'blobs', 'sha256')
+    this.tmp = join(dataDir, 'blobs', 'tmp')
+    mkdirSync(this.root, { recursive: true })
+    mkdirSync(this.tmp, { recursive: true })
+    // Temp files of writes cut short by a crash are garbage.
+    for (const name of readdirSync(this.tmp)) rmSync(join(this.tmp, name), { force: true })
+  }
+
+  path(sha256: string): string {
+    return join(this.root, sha256.slice(0, 2), sha256.slice(2))
+  }
+
+  has(sha256: string): boolean {
+    return existsSync(this.path(sha256))
+  }
+
+  stat(sha256: string): BlobInfo | undefined {
+    try {
+      return { sha256, size: statSync(this.path(sha256)).size }
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Stores bytes from a stream or buffer. With `expected`, refuses content whose sha256
+   * differs (`hash_mismatch`) and keeps nothing.
+   */
+  async put(source: Readable | Uint8Array, opts: { expected?: string } = {}): Promise<BlobInfo & { created: boolean }> {
+    const tmpFile = join(this.tmp, randomBytes(12).toString('hex'))
+    const hash = createHash('sha256')
+    let size = 0
+    const out = createWriteStream(tmpFile, { flags: 'wx' })
+    const write = (chunk: Uint8Array) =>
+      new Promise<void>((resolve, reject) => {
+        out.write(chunk, (e) => (e ? reject(e) : resolve()))
+      })
+    try {
+      const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = source instanceof Uint8Array ? [source] : (source as AsyncIterable<Uint8Array>)
+      for await (const chunk of chunks) {
+        size += chunk.length
+        if (size > this.maxBytes) throw new BlobTooLargeError(this.maxBytes)
+        hash.update(chunk)
+        await write(chunk)
+      }
+      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())))
+      const sha256 = hash.digest('hex')
+      if (opts.expected !== undefined && opts.expected !== sha256) {
+        throw new InvalidInputError(`The content hashes to ${sha256}, not to the declared ${opts.expected}`, {
+          code: 'hash_mismatch',
+          details: { field: 'sha256', declared: opts.expected, actual: sha256, size },
+          hint: 'The bytes changed on the way, or the declared hash is of another file.',
+        })
+      }
+      if (size === 0) throw new InvalidInputError('The blob is empty', { code: 'empty_blob', details: { field: 'body' } })
+      const fh = await open(tmpFile, 'r+')
+      await fh.sync()
+      await fh.close()
+      const dest = this.path(sha256)
+      if (existsSync(dest)) {
+        await rm(tmpFile, { force: true })
+        return { sha256, size, created: false }
+      }
+      mkdirSync(join(this.root, sha256.slice(0, 2)), { recursive: true })
+      await rename(tmpFile, dest)
+      const dir = await open(join(this.root, sha256.slice(0, 2)), 'r')
+      await dir.sync().catch(() => {})
+      await dir.close()
+      return { sha256, size, created: true }
+    } catch (e) {
+      out.destroy()
+      await rm(tmpFile, { force: true })
+      // Drain what the client still sends so the answer reaches it.
+      if (!(source instanceof Uint8Array)) source.resume?.()
+      throw e
+    }
+  }
+
+  /** The whole blob, its sha256 checked: a blob changed on disk is an IntegrityError, never served. */
+  async read(sha256: string): Promise<Buffer> {
+    let bytes: Buffer
+    try {
+      bytes = await readFile(this.path(sha256))
+    } catch {
+      throw new NotFoundError('blob', sha256, { hint: 'Upload it with PUT /v1/blobs (the answer gives its sha256).' })
+    }
+    const actual = createHash('sha256').update(bytes).digest('hex')
+    if (actual !== sha256) {
+      throw new IntegrityError(`Blob ${sha256} on disk hashes to ${actual}: it was changed or damaged`, { details: { sha256, actual, path: this.path(sha256) } })
+    }
+    return bytes
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Background index builds of published Datanet versions. Not ledger state: everything here
+ * is derived from the versions on the ledger and the blobs, under
+ *
+ *   <dataDir>/indexes/<datanet id>/<n>/status.json   {state: queued|building|ready|failed, …}
+ *   <dataDir>/indexes/<datanet id>/<n>/index/        the attribution index + authors.json + manifest.json
+ *   <dataDir>/indexes/<datanet id>/<n>/build/        the build in progress (removed on restart)
+ *
+ * status.json is replaced atomically (temp file + rename). A node that stops in the middle
+ * of a build finds `building` on its next start and builds the version again from scratch;
+ * a `failed` build stays failed (with its error) until `retry`.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildIndex, type Doc, type IndexInfo } from '../attribution/index.ts'
+import { isSinewError, type Logger } from '../core/index.ts'
+import type { StateReader } from '../ledger/index.ts'
+import type { BlobStore } from './blobs.ts'
+import { ingest, joinRecords } from './ingest.ts'
+import { datanetCount, datanetIndexKey, getContribution, getDatanet, getVersion, readJson, versionContributionIds, type ContributionRecord } from './state.ts'
+import type { Hex } from '../core/index.ts'
+
+export type BuildState = 'queued' | 'building' | 'ready' | 'failed'
+
+export type BuildStatus = {
+  state: BuildState
+  /** While building: 'texts' (reading and ingesting contributions), then the index builder's phases. */
+  phase?: string
+  done?: number
+  total?: number
+  attempts: number
+  startedAt?: string
+  finishedAt?: string
+  error?: { code: string; message: string; details?: Record<string, unknown> }
+  index?: { documents: number; tokens: number; bytesOnDisk: number; indexId: string; tokenizerVersion: string }
+}
+
+export type IndexBuilderOptions = {
+  dataDir: string
+  state: () => StateReader
+  blobs: BlobStore
+  log: Logger
+  /** Suffix-array worker threads (default 1). */
+  workers?: number
+  pollMs?: number
+  /** Called when a version becomes ready. */
+  onReady?: (datanet: Hex, version: number) => void
+}
+
+export const versionRef = (datanet: string, version: number): string => `${datanet}@${version}`
+
+function writeAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n')
+  renameSync(tmp, file)
+}
+
+export class IndexBuilder {
+  readonly root: string
+  private readonly known = new Map<string, BuildStatus>()
+  private live: { key: string; status: BuildStatus } | undefined
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<void> | undefined
+  private stopped = false
+  private scannedHeightKey = ''
+
+  constructor(private readonly o: IndexBuilderOptions) {
+    this.root = join(o.dataDir, 'indexes')
+  }
+
+  dir(datanet: string, version: number): string {
+    return join(this.root, datanet, String(version))
+  }
+
+  indexDir(datanet: string, version: number): string {
+    return join(this.dir(datanet, version), 'index')
+  }
+
+  start(): void {
+    this.stopped = false
+    const tick = () => {
+      if (this.stopped) return
+      this.running = this.tick().finally(() => {
+        this.running = undefined
+        if (!this.stopped) this.timer = setTimeout(tick, this.o.pollMs ?? 200)
+      })
+    }
+    tick()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    await this.running
+  }
+
+  /** The build status of a published version (queued if this node has not started it yet). */
+  status(datanet: string, version: number): BuildStatus {
+    const key = versionRef(datanet, version)
+    if (this.live?.key === key) return { ...this.live.status }
+    return { ...this.load(datanet, version) }
+  }
+
+  /** Puts a failed build back in the queue. */
+  retry(datanet: string, version: number): BuildStatus {
+    const current = this.load(datanet, version)
+    if (current.state !== 'failed') return current
+    const next: BuildStatus = { state: 'queued', attempts: current.attempts }
+    this.save(datanet, version, next)
+    this.scannedHeightKey = ''
+    return next
+  }
+
+  private load(datanet: string, version: number): BuildStatus {
+    const key = versionRef(datanet, version)
+    const cached = this.known.get(key)
+    if (cached) return cached
+    const file = join(this.dir(datanet, version), 'status.json')
+    let status: BuildStatus = { state: 'queued', attempts: 0 }
+    if (existsSync(file)) {
+      try {
+        status = JSON.parse(readFileSync(file, 'utf8')) as BuildStatus
+      } catch {
+        status = { state: 'queued', attempts: 0 }
+      }
+    }
+    this.known.set(key, status)
+    return status
+  }
+
+  private save(datanet: string, version: number, status: BuildStatus): void {
+    mkdirSync(this.dir(datanet, version), { recursive: true })
+    writeAtomic(join(this.dir(datanet, version), 'status.json'), status)
+    this.known.set(versionRef(datanet, version), status)
+  }
+
+  /** Versions on the ledger that this node has not built (or whose build a crash cut short). */
+  private pending(): { datanet: Hex; version: number }[] {
+    const state = this.o.state()
+    const out: { datanet: Hex; version: number }[] = []
+    const n = datanetCount(state)
+    for (let i = 0; i < n; i++) {
+      const id = readJson<Hex>(state, datanetIndexKey(i))!
+      const d = getDatanet(state, id)
+      if (!d) continue
+      for (let v = 1; v <= d.versions; v++) {
+        const s = this.load(id, v)
+        // `building` found on disk means a previous process died mid-build: build again.
+        if (s.state === 'queued' || (s.state === 'building' && this.live?.key !== versionRef(id, v))) out.push({ datanet: id, version: v })
+      }
+    }
+    return out
+  }
+
+  private async tick(): Promise<void> {
+    const work = this.pending()
+    for (const { datanet, version } of work) {
+      if (this.stopped) return
+      await this.build(datanet, version)
+    }
+  }
+
+  private async build(datanet: Hex, version: number): Promise<void> {
+    const key = versionRef(datanet, version)
+    const previous = this.load(datanet, version)
+    const status: BuildStatus = { state: 'building', phase: 'texts', done: 0, attempts: previous.attempts + 1, startedAt: new Date().toISOString() }
+    this.save(datanet, version, status)
+    this.live = { key, status }
+    const dir = this.dir(datanet, version)
+    const buildDir = join(dir, 'build')
+    const finalDir = join(dir, 'index')
+    const t0 = Date.now()
+    try {
+      rmSync(buildDir, { recursive: true, force: true })
+      mkdirSync(buildDir, { recursive: true })
+      const state = this.o.state()
+      const v = getVersion(state, datanet, version)
+      if (!v) throw new Error(`version ${key} is not on the ledger`)
+      const ids = versionContributionIds(state, datanet, v.contributions)
+      const contributions = ids.map((id) => getContribution(state, id)!)
+      status.total = contributions.length
+      const missing = contributions.filter((c) => !this.o.blobs.has(c.contentHash.slice(2)))
+      if (missing.length > 0) {
+        const err = new Error(`${missing.length} contribution(s) have no blob on this node`) as Error & { code: string; details: unknown }
+        err.code = 'missing_blob'
+        err.details = { contributions: missing.slice(0, 20).map((c) => ({ id: c.id, contentHash: c.contentHash })) }
+        throw err
+      }
+      const delayMs = Number(process.env.SINEW_TEST_BUILD_DELAY_MS ?? 0)
+      const blobs = this.o.blobs
+      async function* docs(): AsyncGenerator<Doc> {
+        for (const c of contributions) {
+          const bytes = await blobs.read(c.contentHash.slice(2))
+          const { records } = await ingest(bytes, c.mediaType)
+          status.done = (status.done ?? 0) + 1
+          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
+          yield { id: c.id, text: joinRecords(records) }
+        }
+      }
+      const info: IndexInfo = await buildIndex(docs(), buildDir, {
+        workers: this.o.workers ?? 1,
+        onProgress: (p) => {
+          // The texts phase counts documents itself; later phases come from the builder.
+          if (p.phase === 'tokenize' || p.phase === 'read') return
+          status.phase = p.phase
+          status.done = p.done
+          status.total = p.total
+        },
+      })
+      writeFileSync(join(buildDir, 'authors.json'), JSON.stringify(Object.fromEntries(contributions.map((c) => [c.id, c.author]))) + '\n')
+      writeFileSync(join(buildDir, 'manifest.json'), JSON.stringify(manifest(datanet, v, contributions), null, 2) + '\n')
+      rmSync(finalDir, { recursive: true, force: true })
+      renameSync(buildDir, finalDir)
+      const ready: BuildStatus = {
+        state: 'ready',
+        attempts: status.attempts,
+        startedAt: status.startedAt,
+        finishedAt: new Date().toISOString(),
+        index: { documents: info.documents, tokens: info.tokens, bytesOnDisk: info.bytesOnDisk, indexId: info.indexId, tokenizerVersion: info.tokenizerVersion },
+      }
+      this.live = undefined
+      this.save(datanet, version, ready)
+      this.o.log.info({ datanet, version, documents: info.documents, tokens: info.tokens, ms: Date.now() - t0 }, 'datanet version index ready')
+      this.o.onReady?.(datanet, version)
+    } catch (e) {
+      const err = e as Error & { code?: string; details?: Record<string, unknown> }
+      const failed: BuildStatus = {
+        state: 'failed',
+        attempts: status.attempts,
+        startedAt: status.startedAt,
+        finishedAt: new Date().toISOString(),
+        error: isSinewError(e)
+          ? { code: e.code, message: e.shortMessage, details: e.details }
+          : { code: err.code ?? 'build_failed', message: err.message ?? String(e), ...(err.details ? { details: err.details } : {}) },
+      }
+      this.live = undefined
+      rmSync(buildDir, { recursive: true, force: true })
+      this.save(datanet, version, failed)
+      this.o.log.warn({ datanet, version, error: failed.error }, 'datanet version index build failed')
+    }
+  }
+}
+
+function manifest(datanet: Hex, v: { version: number; root: Hex; contributions: number }, contributions: ContributionRecord[]) {
+  return {
+    datanet,
+    version: v.version,
+    root: v.root,
+    contributions: contributions.map((c) => ({ id: c.id, author: c.author, title: c.title, contentHash: c.contentHash, mediaType: c.mediaType })),
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * The Datanets service of a node: blob store, ingestion, pre-submit checks of
+ * contributions, the background index builder, and the read side (lists, versions, search,
+ * contributor stats, near-duplicate flags). Reads come from the committed ledger state;
+ * nothing here writes ledger state except through signed txs.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { openIndex, tokenize, type AttributionIndex } from '../attribution/index.ts'
+import { InvalidInputError, RejectedError, SinewError, type Hex, type Logger } from '../core/index.ts'
+import type { LedgerNode, StateReader, TxAck } from '../ledger/index.ts'
+import { BlobStore, DEFAULT_MAX_BLOB_BYTES } from './blobs.ts'
+import { IndexBuilder, type BuildStatus } from './builder.ts'
+import { ingest, joinRecords } from './ingest.ts'
+import { mediaTypeFromName } from './media.ts'
+import {
+  acceptedKey,
+  authorSeqKey,
+  contributionSeqKey,
+  datanetCount,
+  datanetIdByName,
+  datanetIndexKey,
+  getAuthorStats,
+  getContribution,
+  getDatanet,
+  getVersion,
+  readJson,
+  type AuthorStats,
+  type ContributionRecord,
+  type ContributionStatus,
+  type DatanetRecord,
+  type VersionRecord,
+} from './state.ts'
+
+/** A pending contribution is flagged when at least this share of its tokens is covered by accepted data. */
+export const NEAR_DUPLICATE_BPS = 9000
+/** Spans shorter than this (tokens) do not count as copied. */
+export const NEAR_DUPLICATE_MIN_TOKENS = 8
+
+export type NearDuplicate = {
+  flagged: boolean
+  coverageBps: number
+  tokens: number
+  /** Accepted contributions that cover parts of it, most tokens first. */
+  overlaps: { contribution: Hex; author: string; title: string; tokens: number }[]
+  /** What it was compared with: the latest ready version and the accepted contributions after it. */
+  against: { version: number | null; unpublished: number }
+}
+
+export type ContributionView = ContributionRecord & {
+  blob: 'present' | 'missing'
+  records: number | null
+  ingestError?: { code: string; message: string }
+  nearDuplicate?: NearDuplicate
+}
+
+export type DatanetsOptions = {
+  node: LedgerNode
+  dataDir: string
+  log: Logger
+  maxBlobBytes?: number
+  indexWorkers?: number
+}
+
+const datanetNotFound = (ref: string) =>
+  new SinewError('datanet_not_found', `Datanet not found: ${ref}`, 404, {
+    details: { datanet: ref },
+    hint: 'Name a Datanet by its id (the hash of its CreateDatanet tx) or its name; GET /v1/datanets lists them.',
+  })
+
+export class Datanets {
+  readonly blobs: BlobStore
+  readonly builder: IndexBuilder
+  private readonly records = new Map<string, { records: number } | { error: { code: string; message: string } }>()
+  private readonly indexes = new Map<string, AttributionIndex>()
+  private readonly nearDupCache = new Map<string, NearDuplicate>()
+  private readonly recordsDir: string
+
+  constructor(private readonly o: DatanetsOptions) {
+    this.blobs = new BlobStore(o.dataDir, o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES)
+    this.recordsDir = join(o.dataDir, 'blobs', 'records')
+    mkdirSync(this.recordsDir, { recursive: true })
+    this.builder = new IndexBuilder({ dataDir: o.dataDir, state: () => this.state, blobs: this.blobs, log: o.log, workers: o.indexWorkers })
+  }
+
+  get node(): LedgerNode {
+    return this.o.node
+  }
+
+  get state(): StateReader {
+    return this.o.node.chain.state
+  }
+
+  start(): void {
+    this.builder.start()
+  }
+
+  async stop(): Promise<void> {
+    await this.builder.stop()
+    for (const index of this.indexes.values()) index.close()
+    this.indexes.clear()
+  }
+
+  // ---- lookups ----
+
+  /** A Datanet by id (0x…) or name; `datanet_not_found` (404) otherwise. */
+  resolve(ref: string): DatanetRecord {
+    const id = /^0x[0-9a-fA-F]{64}$/.test(ref) ? ref.toLowerCase() : datanetIdByName(this.state, ref)
+    const d = id ? getDatanet(this.state, id) : undefined
+    if (!d) throw datanetNotFound(ref)
+    return d
+  }
+
+  contribution(id: string): ContributionRecord {
+    const c = /^0x[0-9a-fA-F]{64}$/.test(id) ? getContribution(this.state, id.toLowerCase()) : undefined
+    if (!c) throw new SinewError('contribution_not_found', `Contribution not found: ${id}`, 404, { details: { contribution: id } })
+    return c
+  }
+
+  version(d: DatanetRecord, n: number): VersionRecord {
+    const v = Number.isSafeInteger(n) && n >= 1 ? getVersion(this.state, d.id, n) : undefined
+    if (!v) {
+      throw new SinewError('version_not_found', `${d.name} has no version ${n}`, 404, { details: { datanet: d.id, version: n, latest: d.versions } })
+    }
+    return v
+  }
+
+  list(filter: { q?: string; owner?: string; limit?: number; offset?: number } = {}): { datanets: DatanetRecord[]; total: number } {
+    const state = this.state
+    const n = datanetCount(state)
+    const q = filter.q?.toLowerCase()
+    const all: DatanetRecord[] = []
+    for (let i = n - 1; i >= 0; i--) {
+      const d = getDatanet(state, readJson<string>(state, datanetIndexKey(i))!)!
+      if (filter.owner && d.owner !== filter.owner.toLowerCase()) continue
+      if (q && !`${d.name}\n${d.description}\n${d.license}`.toLowerCase().includes(q)) continue
+      all.push(d)
+    }
+    const offset = filter.offset ?? 0
+    return { datanets: all.slice(offset, offset + (filter.limit ?? 100)), total: all.length }
+  }
+
+  async contributions(
+    d: DatanetRecord,
+    filter: { author?: string; status?: ContributionStatus; limit?: number; offset?: number; nearDuplicates?: boolean } = {},
+  ): Promise<{ contributions: ContributionView[]; total: number }> {
+    const state = this.state
+    const matches: ContributionRecord[] = []
+    for (let seq = d.counts.contributions - 1; seq >= 0; seq--) {
+      const c = getContribution(state, readJson<string>(state, contributionSeqKey(d.id, seq))!)!
+      if (filter.author && c.author !== filter.author.toLowerCase()) continue
+      if (filter.status && c.status !== filter.status) continue
+      matches.push(c)
+    }
+    const offset = filter.offset ?? 0
+    const page = matches.slice(offset, offset + (filter.limit ?? 100))
+    const views: ContributionView[] = []
+    for (const c of page) views.push(await this.view(c, { nearDuplicate: filter.nearDuplicates ?? c.status === 'pending' }))
+    return { contributions: views, total: matches.length }
+  }
+
+  /** The review queue: pending contributions, oldest first, each with its near-duplicate check. */
+  async queue(d: DatanetRecord, limit = 100): Promise<{ contributions: ContributionView[]; total: number }> {
+    const r = await this.contributions(d, { status: 'pending', limit: 100_000, nearDuplicates: true })
+    return { contributions: r.contributions.reverse().slice(0, limit), total: r.total }
+  }
+
+  async view(c: ContributionRecord, opts: { nearDuplicate?: boolean } = {}): Promise<ContributionView> {
+    const sha = c.contentHash.slice(2)
+    const present = this.blobs.has(sha)
+    const out: ContributionView = { ...c, blob: present ? 'present' : 'missing', records: null }
+    if (present) {
+      const r = await this.recordCount(sha, c.mediaType)
+      if ('records' in r) out.records = r.records
+      else out.ingestError = r.error
+    }
+    if (opts.nearDuplicate && c.status === 'pending' && present && out.records !== null) {
+      try {
+        out.nearDuplicate = await this.nearDuplicate(c)
+      } catch (e) {
+        this.o.log.warn({ err: e, contribution: c.id }, 'near-duplicate check failed')
+      }
+    }
+    return out
+  }
+
+  contributors(d: DatanetRecord): AuthorStats[] {
+    const out: AuthorStats[] = []
+    for (let k = 0; k < d.contributors; k++) out.push(getAuthorStats(this.state, d.id, readJson<string>(this.state, authorSeqKey(d.id, k))!)!)
+    return out.sort((a, b) => b.accepted - a.accepted || b.contributions - a.contributions || (a.author < b.author ? -1 : 1))
+  }
+
+  versionView(d: DatanetRecord, n: number): VersionRecord & { ref: string; build: BuildStatus } {
+    const v = this.version(d, n)
+    return { ...v, ref: `${d.id}@${n}`, build: this.builder.status(d.id, n) }
+  }
+
+  retryBuild(d: DatanetRecord, n: number): BuildStatus {
+    this.version(d, n)
+    return this.builder.retry(d.id, n)
+  }
+
+  /** The opened index of a ready version (`index_not_ready`, 409, while it builds). */
+  index(d: DatanetRecord, n: number): AttributionIndex {
+    this.version(d, n)
+    const key = `${d.id}@${n}`
+    const hit = this.indexes.get(key)
+    if (hit) return hit
+    const status = this.builder.status(d.id, n)
+    if (status.state !== 'ready') {
+      throw new SinewError('index_not_ready', `The index of ${d.name} version ${n} is ${status.state}`, 409, {
+        details: { datanet: d.id, version: n, build: status },
+        hint: status.state === 'failed' ? 'Retry it with POST /v1/datanets/:id/versions/:n/build.' : 'Wait until the version is ready (GET /v1/datanets/:id/versions/:n).',
+      })
+    }
+    const index = openIndex(this.builder.indexDir(d.id, n))
+    this.indexes.set(key, index)
+    return index
+  }
+
+  search(d: DatanetRecord, n: number, q: string, limit = 20) {
+    const index = this.index(d, n)
+    const found = index.find(q, { limit })
+    const matches = found.matches.map((m) => {
+      const c = getContribution(this.state, m.doc)
+      return { contribution: m.doc, author: c?.author ?? null, title: c?.title ?? null, position: m.position, snippet: m.snippet }
+    })
+    return { datanet: d.id, version: n, query: q, count: found.count, matches }
+  }
+
+  // ---- contributions: the checks the ledger cannot make ----
+
+  /**
+   * Checks what only this node can see before a Contribute goes to the ledger: the blob was
+   * uploaded, its size matches, and it ingests as the declared media type. Then submits.
+   */
+  async submitContribution(datanetRef: string, envelope: { type: string; message: Record<string, unknown> }): Promise<TxAck & { records: number }> {
+    const d = this.resolve(datanetRef)
+    if (envelope.type !== 'Contribute') {
+      throw new InvalidInputError(`This route takes Contribute txs, not ${String(envelope.type).slice(0, 40)}`, { code: 'invalid_field', details: { field: 'body.type', got: envelope.type } })
+    }
+    const m = envelope.message
+    if (typeof m.datanet !== 'string' || m.datanet.toLowerCase() !== d.id) {
+      throw new InvalidInputError(`message.datanet must be ${d.id} (the Datanet in the path)`, { code: 'invalid_field', details: { field: 'tx.message.datanet', expected: d.id, got: m.datanet } })
+    }
+    if (typeof m.contentHash !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(m.contentHash)) {
+      throw new InvalidInputError('message.contentHash must be the sha256 of the content as 0x + 64 hex digits', { code: 'invalid_field', details: { field: 'tx.message.contentHash' } })
+    }
+    const sha = m.contentHash.slice(2).toLowerCase()
+    const blob = this.blobs.stat(sha)
+    if (!blob) {
+      throw new RejectedError('blob_not_found', `No blob ${m.contentHash} on this node: upload the content first`, {
+        details: { field: 'message.contentHash', contentHash: m.contentHash },
+        hint: 'PUT /v1/blobs with the raw bytes; the answer is the sha256 to sign as contentHash.',
+      })
+    }
+    if (typeof m.size !== 'string' || m.size !== String(blob.size)) {
+      throw new InvalidInputError(`message.size is ${String(m.size).slice(0, 30)} but the blob has ${blob.size} bytes`, {
+        code: 'size_mismatch',
+        details: { field: 'tx.message.size', got: m.size, actual: String(blob.size) },
+      })
+    }
+    const mediaType = typeof m.mediaType === 'string' ? m.mediaType : ''
+    if (!mediaTypeFromName(mediaType) || mediaTypeFromName(mediaType) !== mediaType) {
+      // The ledger names it precisely (unsupported_media_type); let it.
+      const ack = await this.o.node.submit(envelope)
+      return { ...ack, records: 0 }
+    }
+    if (d.rules.mediaTypes.includes(mediaType)) {
+      const r = await this.recordCount(sha, mediaType, true)
+      if ('error' in r) throw new InvalidInputError(r.error.message, { code: r.error.code, details: { field: 'tx.message.mediaType', mediaType, contentHash: m.contentHash } })
+    }
+    const ack = await this.o.node.submit(envelope)
+    const r = await this.recordCount(sha, mediaType)
+    return { ...ack, records: 'records' in r ? r.records : 0 }
+  }
+
+  /** Number of records the content ingests into (cached on disk under blobs/records/). */
+  async recordCount(sha: string, mediaType: string, fresh = false): Promise<{ records: number } | { error: { code: string; message: string } }> {
+    const key = `${sha}:${mediaType}`
+    const hit = this.records.get(key)
+    if (hit && !fresh) return hit
+    const file = join(this.recordsDir, `${sha}.${mediaType.replace(/[^a-z0-9]+/gi, '_')}.json`)
+    if (!fresh && existsSync(file)) {
+      const value = JSON.parse(readFileSync(file, 'utf8'))
+      this.records.set(key, value)
+      return value
+    }
+    let value: { records: number } | { error: { code: string; message: string } }
+    try {
+      value = { records: (await ingest(await this.blobs.read(sha), mediaType)).records.length }
+    } catch (e) {
+      if (!(e instanceof SinewError) || e.code === 'integrity') throw e
+      value = { error: { code: e.code, message: e.shortMessage } }
+    }
+    this.records.set(key, value)
+    writeFileSync(file, JSON.stringify(value) + '\n')
+    return value
+  }
+
+  async text(c: ContributionRecord): Promise<string> {
+    return joinRecords((await ingest(await this.blobs.read(c.contentHash.slice(2)), c.mediaType)).records)
+  }
+
+  // ---- near duplicates (advisory, not ledger state) ----
+
+  /**
+   * How much of a pending contribution is already in the Datanet's accepted data: its
+   * tokens covered by spans of >= NEAR_DUPLICATE_MIN_TOKENS tokens found in the latest ready
+   * version's index (trace), or in the accepted contributions after that version (8-token
+   * shingles, in memory). Flagged at >= 90 %.
+   */
+  async nearDuplicate(c: ContributionRecord): Promise<NearDuplicate> {
+    const d = getDatanet(this.state, c.datanet)!
+    let readyVersion: number | null = null
+    for (let v = d.versions; v >= 1; v--) {
+      if (this.builder.status(d.id, v).state === 'ready') {
+        readyVersion = v
+        break
+      }
+    }
+    const covered = readyVersion ? getVersion(this.state, d.id, readyVersion)!.contributions : 0
+    const cacheKey = `${c.id}:${readyVersion}:${d.counts.accepted}`
+    const hit = this.nearDupCache.get(cacheKey)
+    if (hit) return hit
+    const text = await this.text(c)
+    const toks = tokenize(text)
+    const n = toks.length
+    const owner = new Array<string | undefined>(n)
+    if (readyVersion) {
+      const trace = this.index(d, readyVersion).trace(text, { minSpanTokens: NEAR_DUPLICATE_MIN_TOKENS, maxSpanCount: Number.MAX_SAFE_INTEGER })
+      for (const s of trace.spans) for (let t = s.tokenStart; t < s.tokenStart + s.tokens; t++) owner[t] ??= s.creditedTo
+    }
+    const unpublished: string[] = []
+    for (let k = covered; k < d.counts.accepted; k++) unpublished.push(readJson<string>(this.state, acceptedKey(d.id, k))!)
+    if (unpublished.length > 0 && n >= NEAR_DUPLICATE_MIN_TOKENS) {
+      const K = NEAR_DUPLICATE_MIN_TOKENS
+      const shingles = new Map<string, string>()
+      for (const id of unpublished) {
+        const other = getContribution(this.state, id)!
+        if (!this.blobs.has(other.contentHash.slice(2))) continue
+        const t = tokenize(await this.text(other)).tokens
+        for (let i = 0; i + K <= t.length; i++) {
+          const s = t.slice(i, i + K).join('\u0001')
+          if (!shingles.has(s)) shingles.set(s, id)
+        }
+      }
+      for (let i = 0; i + K <= n; i++) {
+        const who = shingles.get(toks.tokens.slice(i, i + K).join('\u0001'))
+        if (who) for (let t = i; t < i + K; t++) owner[t] ??= who
+      }
+    }
+    const perDoc = new Map<string, number>()
+    let total = 0
+    for (const o of owner) {
+      if (!o) continue
+      total++
+      perDoc.set(o, (perDoc.get(o) ?? 0) + 1)
+    }
+    const coverageBps = n === 0 ? 0 : Math.floor((total * 10_000) / n)
+    const result: NearDuplicate = {
+      flagged: coverageBps >= NEAR_DUPLICATE_BPS,
+      coverageBps,
+      tokens: n,
+      overlaps: [...perDoc.entries()]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, 10)
+        .map(([id, tokens]) => {
+          const o = getContribution(this.state, id)
+          return { contribution: id as Hex, author: o?.author ?? '', title: o?.title ?? '', tokens }
+        }),
+      against: { version: readyVersion, unpublished: unpublished.length },
+    }
+    this.nearDupCache.set(cacheKey, result)
+    return result
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * Backends produce text deltas for a request. `builtin:infinigram` runs the ∞-gram
+ * generator of the model's first Datanet version; `openai-compatible:<baseURL>` streams
+ * from any server that speaks the OpenAI API (llama.cpp server, vLLM, Ollama, a hosted API).
+ */
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { AttributionIndex } from '../attribution/index.ts'
+import { SinewError } from '../core/index.ts'
+
+export type ChatMessage = { role: string; content: string; name?: string }
+
+export type BackendRequest = {
+  kind: 'chat' | 'completion'
+  /** Chat messages (kind chat) with their text content. */
+  messages: ChatMessage[]
+  /** The prompt text (kind completion), or the text the builtin model continues. */
+  prompt: string
+  maxTokens: number
+  temperature?: number
+  topP?: number
+  seed?: number
+  stop?: string[]
+  signal: AbortSignal
+}
+
+export type Backend = {
+  /** Text deltas, in order. Throws BackendError when the backend fails or times out. */
+  stream(req: BackendRequest): AsyncIterable<string>
+}
+
+export class BackendError extends SinewError {
+  override name = 'BackendError'
+  constructor(code: 'backend_unavailable' | 'backend_timeout' | 'backend_error', message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(code, message, code === 'backend_timeout' ? 504 : 502, options)
+  }
+}
+
+/** The ∞-gram generator over an attribution index; the text is delivered word by word. */
+export function builtinBackend(index: AttributionIndex): Backend {
+  return {
+    async *stream(req) {
+      const seed = req.seed ?? Math.floor(Math.random() * 2 ** 31)
+      const result = index.generate(req.prompt, { maxTokens: req.maxTokens, seed, temperature: req.temperature ?? 1 })
+      // Deltas of one word with its leading space, like a tokenizer-driven LLM stream.
+      for (const m of result.text.matchAll(/\s*\S+/g)) {
+        if (req.signal.aborted) return
+        yield m[0]
+      }
+    },
+  }
+}
+
+export type OpenAIBackendOptions = { baseURL: string; apiKey?: string; upstreamModel: string; timeoutMs: number }
+
+/**
+ * Streams from an OpenAI-compatible server (`POST <baseURL>/chat/completions` or
+ * `/completions`, `stream: true`). The SSE is read straight off a keep-alive `node:http(s)`
+ * connection and parsed here: one string scan per network chunk and one `JSON.parse` per
+ * event, no web streams, no per-chunk promises beyond the one the consumer awaits.
+ * `timeoutMs` bounds the wait for the first byte and every gap between chunks.
+ */
+export function openaiCompatibleBackend(o: OpenAIBackendOptions): Backend {
+  const base = new URL(o.baseURL.endsWith('/') ? o.baseURL : o.baseURL + '/')
+  const secure = base.protocol === 'https:'
+  if (!secure && base.protocol !== 'http:') throw new BackendError('backend_unavailable', `Unsupported backend URL ${o.baseURL}`)
+  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
+  const send = secure ? httpsRequest : httpRequest
+  const urls = { chat: new URL('chat/completions', base), completion: new URL('completions', base) }
+  const authorization = `Bearer ${o.apiKey ?? 'none'}`
+  return {
+    stream(req) {
+      const body: Record<string, unknown> = { model: o.upstreamModel, max_tokens: req.maxTokens, stream: true }
+      if (req.temperature !== undefined) body.temperature = req.temperature
+      if (req.topP !== undefined) body.top_p = req.topP
+      if (req.seed !== undefined) body.seed = req.seed
+      if (req.stop) body.stop = req.stop
+      if (req.kind === 'chat') body.messages = req.messages.map((m) => ({ role: m.role, content: m.content }))
+      else body.prompt = req.prompt
+      const payload = JSON.stringify(body)
+      return new SseDeltaStream(req, o, send, urls[req.kind], {
+        agent,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization, 'content-length': Buffer.byteLength(payload) },
+      }, payload)
+    },
+  }
+}
+
+type Send = (url: URL, options: RequestOptions, cb: (res: IncomingMessage) => void) => ClientRequest
+type Waiter = { resolve: (r: IteratorResult<string>) => void; reject: (e: unknown) => void }
+const DONE: IteratorResult<string> = { value: undefined, done: true }
+/** Deltas buffered beyond this pause the backend socket until the consumer catches up. */
+const HIGH_WATER = 256
+
+/**
+ * One streamed call as an async iterable of text deltas. Network chunks are parsed as they
+ * arrive (SSE lines -> events -> JSON -> delta) and queued; `next()` hands them out.
+ */
+class SseDeltaStream implements AsyncIterableIterator<string> {
+  private readonly queue: string[] = []
+  private head = 0
+  private waiter: Waiter | null = null
+  private error: BackendError | null = null
+  private ended = false
+  /** The response was read to its end (the socket went back to the pool). */
+  private complete = false
+  private timedOut = false
+  private readonly request: ClientRequest
+  private response: IncomingMessage | null = null
+  private readonly timer: NodeJS.Timeout
+  private readonly onAbort = () => this.stop()
+  // SSE parser state.
+  private buf = ''
+  private data = ''
+  private hasData = false
+  private event = ''
+  private sawDone = false
+
+  constructor(
+    private readonly req: BackendRequest,
+    private readonly o: OpenAIBackendOptions,
+    send: Send,
+    url: URL,
+    options: RequestOptions,
+    payload: string,
+  ) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true
+      this.fail(new BackendError('backend_timeout', `The model backend did not answer within ${o.timeoutMs} ms`, { details: { timeoutMs: o.timeoutMs } }))
+    }, o.timeoutMs)
+    req.signal.addEventListener('abort', this.onAbort)
+    this.request = send(url, options, (res) => this.onResponse(res))
+    this.request.on('error', (e) => {
+      if (this.ended || this.req.signal.aborted) return
+      if (!this.response) this.fail(new BackendError('backend_unavailable', `The model backend at ${o.baseURL} is unreachable`, { cause: e }))
+      else this.fail(new BackendError('backend_error', `The model backend failed: ${e.message}`.slice(0, 300), { cause: e }))
+    })
+    this.request.end(payload)
+    if (req.signal.aborted) this.stop()
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    if (this.head < this.queue.length) {
+      const value = this.queue[this.head++]
+      if (this.head === this.queue.length) {
+        this.queue.length = 0
+        this.head = 0
+        if (this.response?.isPaused() && !this.ended) this.response.resume()
+      }
+      return Promise.resolve({ value, done: false })
+    }
+    if (this.error) return Promise.reject(this.error)
+    if (this.ended) return Promise.resolve(DONE)
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }))
+  }
+
+  /** The consumer stopped early (budget reached, caller gone): drop the upstream call. */
+  return(): Promise<IteratorResult<string>> {
+    this.stop()
+    return Promise.resolve(DONE)
+  }
+
+  private onResponse(res: IncomingMessage): void {
+    this.response = res
+    this.timer.refresh()
+    res.setEncoding('utf8')
+    const status = res.statusCode ?? 0
+    if (status < 200 || status >= 300) {
+      let text = ''
+      res.on('data', (d: string) => {
+        if (text.length < 65_536) text += d
+      })
+      res.on('end', () => {
+        this.complete = true
+        this.fail(backendHttpError(status, text))
+      })
+      res.on('error', () => this.fail(backendHttpError(status, text)))
+      return
+    }
+    res.on('data', (chunk: string) => {
+      if (this.ended) return
+      this.timer.refresh()
+      this.feed(chunk)
+    })
+    res.on('end', () => {
+      this.complete = true
+      if (this.ended) return
+      if (this.buf.length > 0) this.feed('\n\n')
+      this.finish()
+    })
+    res.on('error', (e) => {
+      if (this.ended || this.req.signal.aborted) return
+      this.fail(new BackendError('backend_error', `The model backend failed: ${e.message}`.slice(0, 300), { cause: e }))
+    })
+  }
+
+  /** Parses SSE: lines (LF, CRLF or CR), `data:`/`event:` fields, a blank line ends an event. */
+  private feed(chunk: string): void {
+    let s = this.buf.length > 0 ? this.buf + chunk : chunk
+    // A CR at the very end may be the first half of CRLF: keep it for the next chunk.
+    let limit = s.length
+    if (s.charCodeAt(limit - 1) === 13) limit--
+    let pos = 0
+    while (pos < limit && !this.ended) {
+      let nl = s.indexOf('\n', pos)
+      let cr = s.indexOf('\r', pos)
+      if (nl === -1 || nl >= limit) nl = -1
+      if (cr >= limit) cr = -1
+      let end: number
+      let next: number
+      if (cr !== -1 && (nl === -1 || cr < nl)) {
+        end = cr
+        next = s.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1
+      } else if (nl !== -1) {
+        end = nl
+        next = nl + 1
+      } else break
+      this.line(s, pos, end)
+      pos = next
+    }
+    this.buf = pos === 0 ? s : pos >= s.length ? '' : s.slice(pos)
+    if (this.queue.length - this.head > HIGH_WATER && this.response && !this.response.isPaused()) this.response.pause()
+    s = ''
+  }
+
+  private line(s: string, start: number, end: number): void {
+    if (start === end) return this.dispatch()
+    const c = s.charCodeAt(start)
+    if (c === 58 /* : comment */) return
+    const colon = s.indexOf(':', start)
+    let field: string
+    let value: string
+    if (colon === -1 || colon >= end) {
+      field = s.slice(start, end)
+      value = ''
+    } else {
+      field = s.slice(start, colon)
+      const v = s.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1
+      value = s.slice(v, end)
+    }
+    if (field === 'data') {
+      this.data = this.hasData ? this.data + '\n' + value : value
+      this.hasData = true
+    } else if (field === 'event') this.event = value
+  }
+
+  private dispatch(): void {
+    if (!this.hasData) {
+      this.event = ''
+      return
+    }
+    const data = this.data
+    const event = this.event
+    this.data = ''
+    this.hasData = false
+    this.event = ''
+    if (this.sawDone) return
+    if (data.startsWith('[DONE]')) {
+      // The answer is complete; read the rest off the socket so it can be reused.
+      this.sawDone = true
+      this.finish()
+      return
+    }
+    let json: any
+    try {
+      json = JSON.parse(data)
+    } catch (e) {
+      return this.fail(new BackendError('backend_error', `The model backend sent an event that is not JSON: ${data}`.slice(0, 300), { cause: e }))
+    }
+    if (event === 'error' || (json && json.error)) {
+      const err = json?.error ?? json
+      const message = typeof err?.message === 'string' ? err.message : typeof err === 'string' ? err : JSON.stringify(err)
+      return this.fail(new BackendError('backend_error', `The model backend failed: ${message}`.slice(0, 300), { details: { status: null } }))
+    }
+    const choice = json?.choices?.[0]
+    const d = this.req.kind === 'chat' ? choice?.delta?.content : choice?.text
+    if (typeof d === 'string' && d.length > 0) this.push(d)
+  }
+
+  private push(d: string): void {
+    const w = this.waiter
+    if (w) {
+      this.waiter = null
+      w.resolve({ value: d, done: false })
+    } else this.queue.push(d)
+  }
+
+  private finish(): void {
+    if (this.ended) return
+    this.ended = true
+    this.cleanup()
+    const w = this.waiter
+    if (w) {
+      this.waiter = null
+      w.resolve(DONE)
+    }
+  }
+
+  private fail(e: BackendError): void {
+    if (this.ended) return
+    this.ended = true
+    this.error = e
+    this.cleanup()
+    this.abortUpstream()
+    const w = this.waiter
+    if (w) {
+      this.waiter = null
+      w.reject(e)
+    }
+  }
+
+  /** Ends without error (caller aborted or consumer stopped) and drops the upstream call. */
+  private stop(): void {
+    if (!this.ended) {
+      this.ended = true
+      this.cleanup()
+      const w = this.waiter
+      if (w) {
+        this.waiter = null
+        w.resolve(DONE)
+      }
+    }
+    this.abortUpstream()
+  }
+
+  private abortUpstream(): void {
+    if (!this.complete) this.request.destroy()
+  }
+
+  private cleanup(): void {
+    clearTimeout(this.timer)
+    this.req.signal.removeEventListener('abort', this.onAbort)
+    // After [DONE], keep draining so the keep-alive socket returns to the pool.
+    if (this.response?.isPaused()) this.response.resume()
+  }
+}
+
+function backendHttpError(status: number, text: string): BackendError {
+  let message = text.trim()
+  try {
+    const j = JSON.parse(text)
+    const m = j?.error?.message ?? j?.message ?? j?.error
+    if (typeof m === 'string') message = m
+  } catch {
+    /* not JSON: the text itself */
+  }
+  return new BackendError('backend_error', `The model backend answered ${status}: ${message || 'an error'}`.slice(0, 300), { details: { status } })
+}

@@ -1,0 +1,401 @@
+/**
+ * The inference gateway: one paid, attributed call end to end.
+ *
+ *   prepare: authenticate the API key -> find the model -> check the spend limit and the
+ *            balance against committed state minus outstanding reservations -> reserve
+ *            the maximum charge (fee of max_tokens)
+ *   run:     generate (stream deltas to the sink, metered in canonical tokens, cut at
+ *            max_tokens) -> trace the delivered output over the model's Datanet versions ->
+ *            RecordReceipt, signed by the node, which charges and splits on the ledger ->
+ *            release the reservation
+ *
+ * A backend failure charges nothing and writes no receipt. A client that disconnects is
+ * charged for the text delivered before it left, and its receipt is still written.
+ */
+import { randomBytes } from 'node:crypto'
+import type { AttributionIndex } from '../attribution/index.ts'
+import { keccak256, SinewError, type Hex, type Logger } from '../core/index.ts'
+import type { Address, LedgerNode, TxAck } from '../ledger/index.ts'
+import {
+  apiKeyProblem,
+  apiKeyRemaining,
+  attributeOutput,
+  computeFee,
+  hashApiKey,
+  nodeAttestedResolver,
+  parseBackend,
+  readApiKey,
+  readModel,
+  readModelNames,
+  type ContributionResolver,
+  type ModelAttribution,
+  type ModelRecord,
+  type NamedIndex,
+} from '../models/index.ts'
+import { BackendError, builtinBackend, openaiCompatibleBackend, type Backend, type ChatMessage } from './backends.ts'
+import { countTokens, TokenMeter } from './meter.ts'
+import { NodeTxSubmitter } from './submitter.ts'
+
+/** An attribution index for a Datanet version, and (until Datanets is on the ledger) its documents' authors. */
+export type IndexSource = { index: AttributionIndex; authorOf?: (contribution: string) => Address | undefined }
+export type IndexProvider = (ref: string) => IndexSource | Promise<IndexSource>
+
+/** OpenAI-style error: HTTP status, `type`, `code`, `param`. */
+export class GatewayError extends SinewError {
+  override name = 'GatewayError'
+  constructor(
+    status: number,
+    readonly type: string,
+    code: string,
+    message: string,
+    readonly param: string | null = null,
+    details: Record<string, unknown> = {},
+  ) {
+    super(code, message, status, { details })
+  }
+}
+
+export type GatewayOptions = {
+  node: LedgerNode
+  sequencerKey: Hex
+  indexes: IndexProvider
+  /** The same resolver the node's RecordReceipt kind uses. */
+  resolver?: ContributionResolver
+  /** First-byte and between-chunk timeout of openai-compatible backends (default 60 s). */
+  backendTimeoutMs?: number
+  /** The API key of an openai-compatible backend (default: env SINEW_BACKEND_KEY_<MODEL> or SINEW_BACKEND_KEY). */
+  backendKey?: (model: string) => string | undefined
+  /** max_tokens when a request gives none (default 256). */
+  defaultMaxTokens?: number
+  /** Largest accepted max_tokens (default 8192). */
+  maxTokensLimit?: number
+  log?: Logger
+}
+
+export type CallRequest = {
+  kind: 'chat' | 'completion'
+  model: string
+  apiKey: string | undefined
+  messages: ChatMessage[]
+  prompt: string
+  maxTokens?: number
+  temperature?: number
+  topP?: number
+  seed?: number
+  stop?: string[]
+  /** keccak256 of the request body (JSON as received, re-serialized). */
+  requestHash: Hex
+}
+
+export type Sink = {
+  /** Delivers a delta to the caller. */
+  write(delta: string): void
+  /**
+   * Generation is over (not called when the backend failed): the caller may be told the
+   * finish reason now, before the trace and the receipt (which waits for its block).
+   */
+  end?(finishReason: CallOutcome['finishReason']): void
+  /** True once the caller has gone. */
+  readonly closed: boolean
+}
+
+export type ReceiptSummary = {
+  id: Hex
+  tx: Hex
+  height: string
+  fee: string
+  coverageBps: number
+  method: string
+  contributors: { contribution: string; author: string; amount: string }[]
+}
+
+export type CallOutcome = {
+  text: string
+  finishReason: 'stop' | 'length' | 'disconnected'
+  promptTokens: number
+  outputTokens: number
+  attribution: ModelAttribution
+  receipt?: ReceiptSummary
+  /** Set when the receipt could not be recorded (the caller is then not charged). */
+  receiptError?: SinewError
+  timings: { generateMs: number; traceMs: number; receiptMs: number }
+}
+
+export type PreparedCall = {
+  receiptId: Hex
+  model: ModelRecord
+  maxTokens: number
+  promptTokens: number
+  run(sink: Sink): Promise<CallOutcome>
+  /** Releases the reservation without running (e.g. the request is abandoned). */
+  cancel(): void
+}
+
+/** In-memory reservations: only the sequencer writes, so committed balance minus these is what is free. */
+class Reservations {
+  private readonly byPayer = new Map<string, bigint>()
+  private readonly byKey = new Map<string, bigint>()
+  payer(a: string): bigint {
+    return this.byPayer.get(a) ?? 0n
+  }
+  key(k: string): bigint {
+    return this.byKey.get(k) ?? 0n
+  }
+  add(payer: string, key: string, amount: bigint): () => void {
+    this.byPayer.set(payer, this.payer(payer) + amount)
+    this.byKey.set(key, this.key(key) + amount)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const p = this.payer(payer) - amount
+      const k = this.key(key) - amount
+      if (p === 0n) this.byPayer.delete(payer)
+      else this.byPayer.set(payer, p)
+      if (k === 0n) this.byKey.delete(key)
+      else this.byKey.set(key, k)
+    }
+  }
+  get outstanding(): number {
+    return this.byKey.size
+  }
+}
+
+export class Gateway {
+  readonly submitter: NodeTxSubmitter
+  private readonly reservations = new Reservations()
+  private readonly backends = new Map<string, Promise<{ backend: Backend; indexes: NamedIndex[]; sources: IndexSource[] }>>()
+  private readonly resolver: ContributionResolver
+  private readonly defaultMaxTokens: number
+  private readonly maxTokensLimit: number
+
+  constructor(private readonly o: GatewayOptions) {
+    this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
+    this.resolver = o.resolver ?? nodeAttestedResolver
+    this.defaultMaxTokens = o.defaultMaxTokens ?? 256
+    this.maxTokensLimit = o.maxTokensLimit ?? 8192
+  }
+
+  get state() {
+    return this.o.node.chain.state
+  }
+
+  /** Active models, by name. */
+  models(): ModelRecord[] {
+    return readModelNames(this.state)
+      .map((n) => readModel(this.state, n)!)
+      .filter((m) => m && m.active)
+  }
+
+  /** Outstanding reservations (for tests and status). */
+  get reserved(): number {
+    return this.reservations.outstanding
+  }
+
+  /** Authenticates, checks the model, limits and balance, and reserves the maximum charge. */
+  prepare(req: CallRequest): PreparedCall {
+    if (!req.apiKey) {
+      throw new GatewayError(401, 'authentication_error', 'missing_api_key', 'No API key. Send Authorization: Bearer <key> (make one with `sinew apikey new`).')
+    }
+    const keyHash = hashApiKey(req.apiKey)
+    const key = readApiKey(this.state, keyHash)
+    const problem = apiKeyProblem(key, BigInt(Date.now()))
+    if (problem === 'unknown') throw new GatewayError(401, 'authentication_error', 'invalid_api_key', 'Incorrect API key provided: no GrantApiKey on the ledger has its hash.')
+    if (problem === 'revoked') throw new GatewayError(401, 'authentication_error', 'revoked_api_key', 'This API key has been revoked.')
+    if (problem === 'expired') throw new GatewayError(401, 'authentication_error', 'expired_api_key', `This API key expired at ${new Date(Number(key!.expiresAt)).toISOString()}.`)
+    const model = readModel(this.state, req.model)
+    if (!model || !model.active) {
+      throw new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${req.model}\` does not exist or is not active.`, 'model')
+    }
+    const maxTokens = req.maxTokens ?? this.defaultMaxTokens
+    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > this.maxTokensLimit) {
+      throw new GatewayError(400, 'invalid_request_error', 'invalid_value', `max_tokens must be an integer from 1 to ${this.maxTokensLimit}.`, 'max_tokens')
+    }
+    const maxFee = computeFee(BigInt(model.pricePerMillion), BigInt(maxTokens))
+    const remaining = apiKeyRemaining(key!)
+    if (remaining !== undefined && remaining - this.reservations.key(keyHash) < maxFee) {
+      throw new GatewayError(402, 'insufficient_quota', 'spend_limit_reached', `This API key's spend limit is reached: ${remaining} base units left (less calls in flight), this call may cost up to ${maxFee}.`, null, {
+        spendLimit: key!.spendLimit,
+        spent: key!.spent,
+        maxCharge: maxFee.toString(),
+      })
+    }
+    const payer = key!.owner
+    const balance = this.o.node.account(payer).balance
+    const free = balance - this.reservations.payer(payer)
+    if (free < maxFee) {
+      throw new GatewayError(402, 'insufficient_quota', 'insufficient_balance', `The account ${payer} has ${free} base units free, this call may cost up to ${maxFee}. Fund it or lower max_tokens.`, null, {
+        balance: balance.toString(),
+        maxCharge: maxFee.toString(),
+      })
+    }
+    const release = this.reservations.add(payer, keyHash, maxFee)
+    const receiptId = ('0x' + randomBytes(32).toString('hex')) as Hex
+    const promptText = req.kind === 'chat' ? req.messages.map((m) => m.content).join('\n') : req.prompt
+    const promptTokens = countTokens(promptText)
+    return {
+      receiptId,
+      model,
+      maxTokens,
+      promptTokens,
+      cancel: release,
+      run: async (sink) => {
+        try {
+          return await this.run(req, model, keyHash, receiptId, maxTokens, promptTokens, sink)
+        } finally {
+          release()
+        }
+      },
+    }
+  }
+
+  private runtime(model: ModelRecord) {
+    const cacheKey = `${model.name}@${model.version}`
+    let r = this.backends.get(cacheKey)
+    if (!r) {
+      r = (async () => {
+        const sources = await Promise.all(model.datanets.map(async (ref) => ({ ref, source: await this.o.indexes(ref) })))
+        const indexes = sources.map(({ ref, source }) => ({ ref, index: source.index }))
+        const b = parseBackend(model.backend)
+        const backend =
+          b.kind === 'builtin'
+            ? builtinBackend(indexes[0].index)
+            : openaiCompatibleBackend({
+                baseURL: b.baseURL,
+                upstreamModel: b.upstreamModel ?? model.name,
+                apiKey: (this.o.backendKey ?? envBackendKey)(model.name),
+                timeoutMs: this.o.backendTimeoutMs ?? 60_000,
+              })
+        return { backend, indexes, sources: sources.map((s) => s.source) }
+      })()
+      r.catch(() => this.backends.delete(cacheKey))
+      this.backends.set(cacheKey, r)
+    }
+    return r
+  }
+
+  private async run(req: CallRequest, model: ModelRecord, keyHash: Hex, receiptId: Hex, maxTokens: number, promptTokens: number, sink: Sink): Promise<CallOutcome> {
+    const t0 = performance.now()
+    let rt
+    try {
+      rt = await this.runtime(model)
+    } catch (e) {
+      throw new BackendError('backend_unavailable', `The model's Datanet index is not available: ${(e as Error).message}`.slice(0, 300), { cause: e })
+    }
+    const meter = new TokenMeter(maxTokens)
+    const abort = new AbortController()
+    let delivered = ''
+    let finishReason: CallOutcome['finishReason'] = 'stop'
+    try {
+      for await (const delta of rt.backend.stream({
+        kind: req.kind,
+        messages: req.messages,
+        prompt: req.kind === 'chat' ? lastUserText(req.messages) : req.prompt,
+        maxTokens,
+        temperature: req.temperature,
+        topP: req.topP,
+        seed: req.seed,
+        stop: req.stop,
+        signal: abort.signal,
+      })) {
+        if (sink.closed) {
+          finishReason = 'disconnected'
+          break
+        }
+        const accepted = meter.push(delta)
+        if (accepted) {
+          sink.write(accepted)
+          delivered += accepted
+        }
+        if (meter.full) {
+          finishReason = 'length'
+          break
+        }
+      }
+    } catch (e) {
+      abort.abort()
+      if (e instanceof SinewError) throw e
+      throw new BackendError('backend_error', `The model backend failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), { cause: e })
+    }
+    abort.abort()
+    if (sink.closed && finishReason !== 'disconnected') finishReason = 'disconnected'
+    const t1 = performance.now()
+    if (sink.end) {
+      sink.end(finishReason)
+      // Let the last frames reach the socket before the trace and the receipt use the CPU.
+      await new Promise<void>((r) => setImmediate(r))
+    }
+    const t1b = performance.now()
+    const attribution = attributeOutput(rt.indexes, delivered)
+    const t2 = performance.now()
+    const weights = attribution.weights.map((w) => ({
+      contribution: w.contribution,
+      datanet: w.datanet,
+      author: this.authorOf(w.contribution, rt.sources) ?? model.owner,
+      bps: String(w.bps),
+    }))
+    const wire = {
+      id: receiptId,
+      model: model.name,
+      modelVersion: String(model.version),
+      apiKeyHash: keyHash,
+      requestHash: req.requestHash,
+      outputHash: keccak256(delivered),
+      promptTokens: String(promptTokens),
+      outputTokens: String(attribution.outputTokens),
+      finishReason,
+      method: attribution.method,
+      coverageBps: String(attribution.coverageBps),
+      spans: attribution.spans.map((s) => ({ start: String(s.start), end: String(s.end), tokens: String(s.tokens), contribution: s.contribution })),
+      weights,
+    }
+    let receipt: ReceiptSummary | undefined
+    let receiptError: SinewError | undefined
+    try {
+      const ack: TxAck = await this.submitter.submit('RecordReceipt', wire)
+      const r = ack.receipt.result as Record<string, any>
+      receipt = {
+        id: receiptId,
+        tx: ack.hash,
+        height: ack.height.toString(),
+        fee: r.fee,
+        coverageBps: attribution.coverageBps,
+        method: attribution.method,
+        contributors: r.contributors,
+      }
+    } catch (e) {
+      receiptError = e instanceof SinewError ? e : new SinewError('receipt_failed', String(e), 500)
+      this.o.log?.warn({ err: e, receiptId }, 'receipt not recorded')
+    }
+    const t3 = performance.now()
+    return {
+      text: delivered,
+      finishReason,
+      promptTokens,
+      outputTokens: attribution.outputTokens,
+      attribution,
+      receipt,
+      receiptError,
+      timings: { generateMs: t1 - t0, traceMs: t2 - t1b, receiptMs: t3 - t2 },
+    }
+  }
+
+  private authorOf(contribution: string, sources: IndexSource[]): Address | undefined {
+    const fromState = this.resolver.authorOf(this.state, contribution)
+    if (fromState) return fromState
+    for (const s of sources) {
+      const a = s.authorOf?.(contribution)
+      if (a) return a
+    }
+    return undefined
+  }
+}
+
+function lastUserText(messages: ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === 'user') return messages[i].content
+  return messages.map((m) => m.content).join('\n')
+}
+
+function envBackendKey(model: string): string | undefined {
+  return process.env[`SINEW_BACKEND_KEY_${model.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] ?? process.env.SINEW_BACKEND_KEY
+}

@@ -1,0 +1,20 @@
+/**
+ * The inference gateway: OpenAI-compatible calls through Sinew, each traced over the
+ * model's Datanet versions, charged, split and receipted on the ledger. Spec: docs/gateway.md.
+ */
+export {
+  Gateway,
+  GatewayError,
+  type CallOutcome,
+  type CallRequest,
+  type GatewayOptions,
+  type IndexProvider,
+  type IndexSource,
+  type PreparedCall,
+  type ReceiptSummary,
+  type Sink,
+} from './gateway.ts'
+export { BackendError, builtinBackend, openaiCompatibleBackend, type Backend, type BackendRequest, type ChatMessage } from './backends.ts'
+export { countTokens, TokenMeter } from './meter.ts'
+export { NodeTxSubmitter } from './submitter.ts'
+export { dirIndexProvider, indexDirFor } from './indexes.ts'

@@ -1,0 +1,106 @@
+/**
+ * Txs the node signs itself (receipts) go through one queue: it assigns the sequencer
+ * account's nonces consecutively, submits each batch in order (so the batch lands in one
+ * or two blocks), and re-signs with fresh nonces whatever failed only because an earlier
+ * tx of the batch was refused. One batch is in flight at a time, so the committed nonce
+ * is always the next one to use.
+ */
+import { isSinewError, SinewError, UnavailableError, type Hex } from '../core/index.ts'
+import {
+  addressOf,
+  eip712Types,
+  parseMessage,
+  signDigest,
+  signingDomain,
+  type Address,
+  type LedgerNode,
+  type TxAck,
+} from '../ledger/index.ts'
+// Not re-exported by src/ledger/index.ts; the signing layer's own public surface.
+import { createTypedDataHasher } from '../ledger/signing/index.ts'
+
+type Job = { type: string; wire: Record<string, unknown>; resolve: (a: TxAck) => void; reject: (e: SinewError) => void; attempts: number }
+
+const NONCE_CODES = new Set(['nonce_too_high', 'nonce_too_low', 'tx_pending', 'tx_already_included'])
+const MAX_BATCH = 1000
+const MAX_ATTEMPTS = 20
+
+export class NodeTxSubmitter {
+  readonly address: Address
+  private queue: Job[] = []
+  private running = false
+  private readonly hashers = new Map<string, (m: Record<string, unknown>) => Uint8Array>()
+
+  constructor(
+    private readonly node: LedgerNode,
+    private readonly key: Hex,
+  ) {
+    this.address = addressOf(key)
+  }
+
+  /** Signs `wire` (without nonce) with the node key and submits it; resolves once committed. */
+  submit(type: string, wire: Record<string, unknown>): Promise<TxAck> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ type, wire, resolve, reject, attempts: 0 })
+      if (!this.running) void this.drain()
+    })
+  }
+
+  get pending(): number {
+    return this.queue.length
+  }
+
+  private sign(type: string, wire: Record<string, unknown>): { type: string; message: Record<string, unknown>; signature: Hex } {
+    const kind = this.node.chain.codec.registry.get(type)
+    const types = eip712Types(kind)
+    const message = parseMessage(wire, types[type], types)
+    let h = this.hashers.get(type)
+    if (!h) {
+      h = createTypedDataHasher(signingDomain(this.node.chain.genesis.chainId), types, type)
+      this.hashers.set(type, h)
+    }
+    return { type, message: wire, signature: signDigest(this.key, h(message)) }
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH)
+        const base = this.node.account(this.address).nonce
+        const envelopes: unknown[] = []
+        const live: Job[] = []
+        batch.forEach((job) => {
+          try {
+            envelopes.push(this.sign(job.type, { ...job.wire, nonce: (base + BigInt(live.length)).toString() }))
+            live.push(job)
+          } catch (e) {
+            job.reject(asSinew(e))
+          }
+        })
+        let outcomes
+        try {
+          outcomes = await this.node.submitBatch(envelopes)
+        } catch (e) {
+          for (const job of live) job.reject(asSinew(e))
+          continue
+        }
+        const retry: Job[] = []
+        outcomes.forEach((o, i) => {
+          const job = live[i]
+          if (o.ok) return job.resolve(o.ack)
+          if (NONCE_CODES.has(o.error.code) && ++job.attempts < MAX_ATTEMPTS) retry.push(job)
+          else job.reject(o.error)
+        })
+        this.queue.unshift(...retry)
+      }
+    } finally {
+      this.running = false
+    }
+  }
+}
+
+function asSinew(e: unknown): SinewError {
+  if (isSinewError(e)) return e
+  return new UnavailableError('submit_failed', (e as Error)?.message ?? String(e), { cause: e })
+}

@@ -1,0 +1,46 @@
+/**
+ * Models: tx kinds (RegisterModel, UpdateModel, GrantApiKey, RevokeApiKey, RecordReceipt),
+ * their state, the fee and its split, and attribution over a model's Datanet versions.
+ * Spec: docs/gateway.md. The gateway (src/gateway) serves the models over the OpenAI API.
+ */
+import type { TxKindRegistry } from '../ledger/index.ts'
+import { createModelKinds, nodeAttestedResolver, type ContributionResolver } from './kinds.ts'
+
+export {
+  BUILTIN_INFINIGRAM,
+  createModelKinds,
+  MODEL_NAME,
+  nodeAttestedResolver,
+  OPENAI_COMPATIBLE,
+  parseBackend,
+  type ContributionResolver,
+  type GrantApiKeyMessage,
+  type ModelMessage,
+  type ReceiptMessage,
+  type RevokeApiKeyMessage,
+  type UpdateModelMessage,
+} from './kinds.ts'
+export { computeFee, creditsByAuthor, splitFee, type Split, type WeightInput } from './fees.ts'
+export { attributeOutput, combinedMethod, type ModelAttribution, type NamedIndex, type ReceiptSpan } from './attribution.ts'
+export { API_KEY_PREFIX, hashApiKey, newApiKey } from './apikeys.ts'
+export {
+  apiKeyProblem,
+  apiKeyRemaining,
+  readApiKey,
+  readModel,
+  readModelNames,
+  readModelVersion,
+  readReceiptPointer,
+  type ApiKeyRecord,
+  type ModelRecord,
+  type ModelTerms,
+  type ReceiptPointer,
+} from './state.ts'
+
+/** Registers the models kinds on a node's registry. */
+export function registerModelKinds(registry: TxKindRegistry, resolver: ContributionResolver = nodeAttestedResolver): TxKindRegistry {
+  return registry.register(...createModelKinds(resolver))
+}
+
+export { EarningsIndex, receiptView, type Earnings, type ReceiptView } from './earnings.ts'
+export { verifyReceipt, type ReceiptCheck, type ReceiptVerification } from './verify-receipt.ts'

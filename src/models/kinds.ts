@@ -1,0 +1,347 @@
+/**
+ * The models module's tx kinds: RegisterModel, UpdateModel, GrantApiKey, RevokeApiKey
+ * (signed by accounts) and RecordReceipt (signed by the node's sequencer key after each
+ * paid call: it charges the caller and pays treasury, contributors and model owner).
+ * Spec: docs/gateway.md.
+ */
+import { InvalidInputError, RejectedError, type Hex } from '../core/index.ts'
+import { credit, debit, defineTxKind, type Address, type StateReader, type TxKind } from '../ledger/index.ts'
+import { computeFee, creditsByAuthor, splitFee } from './fees.ts'
+import {
+  apiKeyKey,
+  apiKeyProblem,
+  MODEL_INDEX_KEY,
+  modelKey,
+  modelVersionKey,
+  readModelNames,
+  readApiKey,
+  readModel,
+  readModelVersion,
+  readReceiptPointer,
+  receiptKey,
+  type ApiKeyRecord,
+  type ModelRecord,
+  type ModelTerms,
+} from './state.ts'
+
+/**
+ * Where contributions and Datanet versions come from (the Datanets module's state). Read
+ * only from ledger state, so every node and `sinew verify` get the same answer.
+ */
+export type ContributionResolver = {
+  /** The author of a contribution id, or undefined if the state does not know it. */
+  authorOf(state: StateReader, contribution: string): Address | undefined
+  /** Whether `ref` names a published Datanet version (checked by RegisterModel/UpdateModel). */
+  versionExists(state: StateReader, ref: string): boolean
+  /** When true, a receipt naming a contribution the state does not know is refused. */
+  readonly strict: boolean
+}
+
+/**
+ * Until a Datanets module provides contributions on the ledger: any Datanet reference is
+ * accepted and a receipt's authors are taken as signed by the node.
+ */
+export const nodeAttestedResolver: ContributionResolver = {
+  authorOf: () => undefined,
+  versionExists: () => true,
+  strict: false,
+}
+
+export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+export const BUILTIN_INFINIGRAM = 'builtin:infinigram'
+export const OPENAI_COMPATIBLE = 'openai-compatible:'
+export const MAX_DATANETS = 16
+export const MAX_RECEIPT_SPANS = 2048
+export const MAX_RECEIPT_WEIGHTS = 1024
+
+const bad = (field: string, message: string): InvalidInputError =>
+  new InvalidInputError(`message.${field} ${message}`, { code: 'invalid_field', details: { field: `message.${field}` } })
+
+export type ModelMessage = {
+  name: string
+  description: string
+  backend: string
+  datanets: string[]
+  pricePerMillion: bigint
+  contributorShareBps: bigint
+  nonce: bigint
+}
+export type UpdateModelMessage = ModelMessage & { active: boolean }
+
+/** Parses a backend string: `builtin:infinigram` or `openai-compatible:<http(s) base URL>[#upstream-model]`. */
+export function parseBackend(backend: string): { kind: 'builtin' } | { kind: 'openai'; baseURL: string; upstreamModel?: string } {
+  if (backend === BUILTIN_INFINIGRAM) return { kind: 'builtin' }
+  if (backend.startsWith(OPENAI_COMPATIBLE)) {
+    const rest = backend.slice(OPENAI_COMPATIBLE.length)
+    const hash = rest.indexOf('#')
+    const url = hash >= 0 ? rest.slice(0, hash) : rest
+    const upstreamModel = hash >= 0 ? rest.slice(hash + 1) : undefined
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      throw bad('backend', `has an invalid base URL: ${JSON.stringify(url.slice(0, 100))}`)
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw bad('backend', 'base URL must be http(s)')
+    if (upstreamModel !== undefined && upstreamModel.length === 0) throw bad('backend', 'has an empty #upstream-model')
+    return { kind: 'openai', baseURL: url.replace(/\/$/, ''), ...(upstreamModel ? { upstreamModel } : {}) }
+  }
+  throw bad('backend', `must be "${BUILTIN_INFINIGRAM}" or "${OPENAI_COMPATIBLE}<baseURL>"`)
+}
+
+function validateModel(m: ModelMessage): void {
+  if (!MODEL_NAME.test(m.name)) throw bad('name', 'must be 1-64 of [a-z0-9._-], starting with a letter or digit')
+  if (m.description.length > 1000) throw bad('description', 'is longer than 1000 characters')
+  const backend = parseBackend(m.backend)
+  if (m.datanets.length > MAX_DATANETS) throw bad('datanets', `has more than ${MAX_DATANETS} entries`)
+  if (backend.kind === 'builtin' && m.datanets.length === 0) throw bad('datanets', 'must name at least one Datanet version for builtin:infinigram')
+  if (new Set(m.datanets).size !== m.datanets.length) throw bad('datanets', 'lists a Datanet version twice')
+  m.datanets.forEach((d, i) => {
+    if (d.length === 0 || d.length > 200) throw bad(`datanets[${i}]`, 'must be 1-200 characters')
+  })
+  if (m.contributorShareBps > 10_000n) throw bad('contributorShareBps', 'must be at most 10000')
+}
+
+function checkVersions(resolver: ContributionResolver, state: StateReader, datanets: string[]): void {
+  datanets.forEach((ref, i) => {
+    if (!resolver.versionExists(state, ref)) {
+      throw new RejectedError('datanet_version_not_found', `No published Datanet version ${ref}`, { details: { field: `message.datanets[${i}]`, ref } })
+    }
+  })
+}
+
+function terms(m: ModelMessage, owner: Address, version: number, active: boolean): ModelTerms {
+  return {
+    name: m.name,
+    owner,
+    version,
+    backend: m.backend,
+    datanets: m.datanets,
+    pricePerMillion: m.pricePerMillion.toString(),
+    contributorShareBps: Number(m.contributorShareBps),
+    active,
+    description: m.description,
+  }
+}
+
+const MODEL_FIELDS = [
+  { name: 'name', type: 'string' },
+  { name: 'description', type: 'string' },
+  { name: 'backend', type: 'string' },
+  { name: 'datanets', type: 'string[]' },
+  { name: 'pricePerMillion', type: 'uint256' },
+  { name: 'contributorShareBps', type: 'uint16' },
+] as const
+
+export type GrantApiKeyMessage = { keyHash: Hex; label: string; spendLimit: bigint; expiresAt: bigint; nonce: bigint }
+export type RevokeApiKeyMessage = { keyHash: Hex; nonce: bigint }
+
+export type ReceiptMessage = {
+  id: Hex
+  model: string
+  modelVersion: bigint
+  apiKeyHash: Hex
+  requestHash: Hex
+  outputHash: Hex
+  promptTokens: bigint
+  outputTokens: bigint
+  finishReason: string
+  method: string
+  coverageBps: bigint
+  spans: { start: bigint; end: bigint; tokens: bigint; contribution: string }[]
+  weights: { contribution: string; datanet: string; author: Address; bps: bigint }[]
+  nonce: bigint
+}
+
+export function createModelKinds(resolver: ContributionResolver = nodeAttestedResolver): TxKind<any>[] {
+  const registerModel = defineTxKind<ModelMessage>({
+    type: 'RegisterModel',
+    description: 'Register a model served through the gateway: backend, Datanet versions, price per million output tokens, contributor share',
+    fields: [...MODEL_FIELDS],
+    validate: validateModel,
+    execute: (ctx, m) => {
+      if (ctx.state.get(modelKey(m.name))) {
+        throw new RejectedError('model_exists', `A model named ${m.name} is already registered`, { details: { field: 'message.name', name: m.name } })
+      }
+      checkVersions(resolver, ctx.state, m.datanets)
+      const t = terms(m, ctx.sender, 1, true)
+      const record: ModelRecord = { ...t, createdAt: ctx.timestamp.toString(), updatedAt: ctx.timestamp.toString() }
+      ctx.state.setJson(modelKey(m.name), record)
+      ctx.state.setJson(modelVersionKey(m.name, 1), t)
+      ctx.state.setJson(MODEL_INDEX_KEY, [...readModelNames(ctx.state), m.name].sort())
+      return { model: m.name, version: 1, owner: ctx.sender }
+    },
+  })
+
+  const updateModel = defineTxKind<UpdateModelMessage>({
+    type: 'UpdateModel',
+    description: "Change a model's backend, Datanet versions, price or contributor share, or deactivate it (owner only; makes a new version)",
+    fields: [...MODEL_FIELDS, { name: 'active', type: 'bool' }],
+    validate: validateModel,
+    execute: (ctx, m) => {
+      const current = readModel(ctx.state, m.name)
+      if (!current) throw new RejectedError('model_not_found', `No model named ${m.name}`, { details: { field: 'message.name', name: m.name } })
+      if (current.owner !== ctx.sender) {
+        throw new RejectedError('not_model_owner', `Only the owner ${current.owner} can update ${m.name}`, { details: { field: 'message.name', owner: current.owner } })
+      }
+      checkVersions(resolver, ctx.state, m.datanets)
+      const t = terms(m, current.owner, current.version + 1, m.active)
+      ctx.state.setJson(modelKey(m.name), { ...t, createdAt: current.createdAt, updatedAt: ctx.timestamp.toString() } satisfies ModelRecord)
+      ctx.state.setJson(modelVersionKey(m.name, t.version), t)
+      return { model: m.name, version: t.version, active: m.active }
+    },
+  })
+
+  const grantApiKey = defineTxKind<GrantApiKeyMessage>({
+    type: 'GrantApiKey',
+    description: 'Bind an API key (by its keccak256 hash) to the signing account, with a spend limit (0 = none) and an expiry (ms, 0 = never)',
+    fields: [
+      { name: 'keyHash', type: 'bytes32' },
+      { name: 'label', type: 'string' },
+      { name: 'spendLimit', type: 'uint256' },
+      { name: 'expiresAt', type: 'uint64' },
+    ],
+    validate: (m) => {
+      if (m.label.length > 200) throw bad('label', 'is longer than 200 characters')
+    },
+    execute: (ctx, m) => {
+      if (ctx.state.get(apiKeyKey(m.keyHash))) {
+        throw new RejectedError('apikey_exists', 'This API key hash is already registered', { details: { field: 'message.keyHash', keyHash: m.keyHash }, hint: 'Make a new random key.' })
+      }
+      if (m.expiresAt !== 0n && m.expiresAt <= ctx.timestamp) {
+        throw new RejectedError('apikey_expired', 'expiresAt is in the past', { details: { field: 'message.expiresAt', expiresAt: m.expiresAt.toString(), now: ctx.timestamp.toString() } })
+      }
+      const record: ApiKeyRecord = {
+        keyHash: m.keyHash,
+        owner: ctx.sender,
+        label: m.label,
+        spendLimit: m.spendLimit.toString(),
+        expiresAt: m.expiresAt.toString(),
+        spent: '0',
+        calls: '0',
+        revoked: false,
+        grantedAt: ctx.timestamp.toString(),
+      }
+      ctx.state.setJson(apiKeyKey(m.keyHash), record)
+      return { keyHash: m.keyHash, owner: ctx.sender }
+    },
+  })
+
+  const revokeApiKey = defineTxKind<RevokeApiKeyMessage>({
+    type: 'RevokeApiKey',
+    description: 'Revoke an API key of the signing account; calls made with it are refused from then on',
+    fields: [{ name: 'keyHash', type: 'bytes32' }],
+    execute: (ctx, m) => {
+      const key = readApiKey(ctx.state, m.keyHash)
+      if (!key) throw new RejectedError('apikey_not_found', 'No API key with this hash', { details: { field: 'message.keyHash', keyHash: m.keyHash } })
+      if (key.owner !== ctx.sender) throw new RejectedError('not_apikey_owner', `Only ${key.owner} can revoke this key`, { details: { field: 'message.keyHash' } })
+      if (key.revoked) throw new RejectedError('apikey_revoked', 'This API key is already revoked', { details: { field: 'message.keyHash' } })
+      ctx.state.setJson(apiKeyKey(m.keyHash), { ...key, revoked: true } satisfies ApiKeyRecord)
+      return { keyHash: m.keyHash, revoked: true }
+    },
+  })
+
+  const recordReceipt = defineTxKind<ReceiptMessage>({
+    type: 'RecordReceipt',
+    description: 'Node-signed receipt of a paid model call: charges the API key owner and pays treasury, contributors and model owner',
+    fields: [
+      { name: 'id', type: 'bytes32' },
+      { name: 'model', type: 'string' },
+      { name: 'modelVersion', type: 'uint32' },
+      { name: 'apiKeyHash', type: 'bytes32' },
+      { name: 'requestHash', type: 'bytes32' },
+      { name: 'outputHash', type: 'bytes32' },
+      { name: 'promptTokens', type: 'uint32' },
+      { name: 'outputTokens', type: 'uint32' },
+      { name: 'finishReason', type: 'string' },
+      { name: 'method', type: 'string' },
+      { name: 'coverageBps', type: 'uint16' },
+      { name: 'spans', type: 'ReceiptSpan[]' },
+      { name: 'weights', type: 'ReceiptWeight[]' },
+    ],
+    structs: {
+      ReceiptSpan: [
+        { name: 'start', type: 'uint32' },
+        { name: 'end', type: 'uint32' },
+        { name: 'tokens', type: 'uint32' },
+        { name: 'contribution', type: 'string' },
+      ],
+      ReceiptWeight: [
+        { name: 'contribution', type: 'string' },
+        { name: 'datanet', type: 'string' },
+        { name: 'author', type: 'address' },
+        { name: 'bps', type: 'uint16' },
+      ],
+    },
+    maxStringBytes: 4096,
+    validate: (m) => {
+      if (m.coverageBps > 10_000n) throw bad('coverageBps', 'must be at most 10000')
+      if (m.spans.length > MAX_RECEIPT_SPANS) throw bad('spans', `has more than ${MAX_RECEIPT_SPANS} entries`)
+      if (m.weights.length > MAX_RECEIPT_WEIGHTS) throw bad('weights', `has more than ${MAX_RECEIPT_WEIGHTS} entries`)
+      m.spans.forEach((s, i) => {
+        if (s.end < s.start) throw bad(`spans[${i}].end`, 'is before start')
+      })
+      const seen = new Set<string>()
+      let sum = 0n
+      m.weights.forEach((w, i) => {
+        if (seen.has(w.contribution)) throw bad(`weights[${i}].contribution`, 'appears twice')
+        seen.add(w.contribution)
+        if (w.bps === 0n) throw bad(`weights[${i}].bps`, 'must be above zero')
+        sum += w.bps
+      })
+      if (m.weights.length > 0 && sum !== 10_000n) throw bad('weights', `must sum to 10000 bps, got ${sum}`)
+    },
+    execute: (ctx, m) => {
+      if (ctx.sender !== ctx.sequencer) {
+        throw new RejectedError('not_sequencer', 'Only the node (the sequencer key) records receipts', { details: { field: 'signature', sender: ctx.sender, sequencer: ctx.sequencer } })
+      }
+      if (readReceiptPointer(ctx.state, m.id)) throw new RejectedError('receipt_exists', `Receipt ${m.id} is already recorded`, { details: { field: 'message.id' } })
+      const t = readModelVersion(ctx.state, m.model, Number(m.modelVersion))
+      if (!t) throw new RejectedError('model_not_found', `No model ${m.model} version ${m.modelVersion}`, { details: { field: 'message.model' } })
+      const key = readApiKey(ctx.state, m.apiKeyHash)
+      const problem = apiKeyProblem(key, ctx.timestamp)
+      if (problem) throw new RejectedError(`apikey_${problem === 'unknown' ? 'not_found' : problem}`, `The API key is ${problem}`, { details: { field: 'message.apiKeyHash' } })
+      const fee = computeFee(BigInt(t.pricePerMillion), m.outputTokens)
+      const spent = BigInt(key!.spent) + fee
+      if (key!.spendLimit !== '0' && spent > BigInt(key!.spendLimit)) {
+        throw new RejectedError('spend_limit_reached', `The API key's spend limit ${key!.spendLimit} would be exceeded`, {
+          details: { field: 'message.apiKeyHash', spendLimit: key!.spendLimit, spent: key!.spent, fee: fee.toString() },
+        })
+      }
+      const weights = m.weights.map((w) => {
+        const known = resolver.authorOf(ctx.state, w.contribution)
+        if (known === undefined && resolver.strict) {
+          throw new RejectedError('contribution_not_found', `Unknown contribution ${w.contribution}`, { details: { field: 'message.weights', contribution: w.contribution } })
+        }
+        if (known !== undefined && known !== w.author) {
+          throw new RejectedError('author_mismatch', `Contribution ${w.contribution} is by ${known}, not ${w.author}`, { details: { field: 'message.weights', contribution: w.contribution } })
+        }
+        return { contribution: w.contribution, author: w.author, bps: Number(w.bps) }
+      })
+      const split = splitFee(fee, ctx.params.protocolFeeBps, t.contributorShareBps, Number(m.coverageBps), weights)
+      const payer = key!.owner
+      debit(ctx.state, payer, fee, 'fee')
+      credit(ctx.state, ctx.params.treasury, split.protocolFee)
+      const credits = creditsByAuthor(split)
+      for (const c of credits) credit(ctx.state, c.author, c.amount)
+      credit(ctx.state, t.owner, split.ownerAmount)
+      ctx.state.setJson(apiKeyKey(m.apiKeyHash), { ...key!, spent: spent.toString(), calls: (BigInt(key!.calls) + 1n).toString() } satisfies ApiKeyRecord)
+      ctx.state.setJson(receiptKey(m.id), { txHash: ctx.txHash, height: ctx.height.toString() })
+      return {
+        id: m.id,
+        model: m.model,
+        modelVersion: Number(m.modelVersion),
+        payer,
+        fee: split.fee,
+        treasury: ctx.params.treasury,
+        protocolFee: split.protocolFee,
+        contributorPool: split.contributorPool,
+        owner: t.owner,
+        ownerAmount: split.ownerAmount,
+        contributors: split.contributors.map((c) => ({ contribution: c.contribution, author: c.author, amount: c.amount })),
+      }
+    },
+  })
+
+  return [registerModel, updateModel, grantApiKey, revokeApiKey, recordReceipt]
+}

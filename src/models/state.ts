@@ -1,0 +1,78 @@
+/**
+ * Models state: key layout and typed reads. Everything is canonical JSON under the
+ * module's prefixes; integers that can exceed 2^53 are decimal strings.
+ *
+ *   model/<name>             current terms of a model (ModelRecord)
+ *   modelv/<name>/<version>  the terms of each version, as receipts charge by the version used
+ *   apikey/<keyHash>         an API key: owner, spend limit, expiry, spent, revoked
+ *   receipt/<id>             receipt id -> the RecordReceipt tx hash and block height
+ *   modelidx                 sorted array of all model names
+ */
+import { fromUtf8, type Hex } from '../core/index.ts'
+import type { Address, StateReader } from '../ledger/index.ts'
+
+export const modelKey = (name: string): string => `model/${name}`
+export const modelVersionKey = (name: string, version: number): string => `modelv/${name}/${version}`
+export const apiKeyKey = (keyHash: string): string => `apikey/${keyHash.toLowerCase()}`
+export const receiptKey = (id: string): string => `receipt/${id.toLowerCase()}`
+/** The sorted names of every registered model (models are few; this keeps listing O(models)). */
+export const MODEL_INDEX_KEY = 'modelidx'
+
+export type ModelTerms = {
+  name: string
+  owner: Address
+  version: number
+  backend: string
+  datanets: string[]
+  /** Base units per million output tokens, decimal string. */
+  pricePerMillion: string
+  contributorShareBps: number
+  active: boolean
+  description: string
+}
+
+export type ModelRecord = ModelTerms & { createdAt: string; updatedAt: string }
+
+export type ApiKeyRecord = {
+  keyHash: Hex
+  owner: Address
+  label: string
+  /** Base units; "0" = no limit. */
+  spendLimit: string
+  /** ms since the epoch; "0" = never. */
+  expiresAt: string
+  spent: string
+  calls: string
+  revoked: boolean
+  grantedAt: string
+}
+
+export type ReceiptPointer = { txHash: Hex; height: string }
+
+function readJson<T>(state: StateReader, key: string): T | undefined {
+  const bytes = state.get(key)
+  return bytes === undefined ? undefined : (JSON.parse(fromUtf8(bytes)) as T)
+}
+
+export const readModel = (state: StateReader, name: string): ModelRecord | undefined => readJson<ModelRecord>(state, modelKey(name))
+export const readModelVersion = (state: StateReader, name: string, version: number): ModelTerms | undefined =>
+  readJson<ModelTerms>(state, modelVersionKey(name, version))
+export const readApiKey = (state: StateReader, keyHash: string): ApiKeyRecord | undefined => readJson<ApiKeyRecord>(state, apiKeyKey(keyHash))
+export const readReceiptPointer = (state: StateReader, id: string): ReceiptPointer | undefined => readJson<ReceiptPointer>(state, receiptKey(id))
+
+/** Why a key cannot be used at time `now` (ms), or undefined if it can. */
+export function apiKeyProblem(key: ApiKeyRecord | undefined, now: bigint): 'unknown' | 'revoked' | 'expired' | undefined {
+  if (!key) return 'unknown'
+  if (key.revoked) return 'revoked'
+  if (key.expiresAt !== '0' && now >= BigInt(key.expiresAt)) return 'expired'
+  return undefined
+}
+
+/** What the key may still spend; undefined = no limit. */
+export function apiKeyRemaining(key: ApiKeyRecord): bigint | undefined {
+  if (key.spendLimit === '0') return undefined
+  const left = BigInt(key.spendLimit) - BigInt(key.spent)
+  return left > 0n ? left : 0n
+}
+
+export const readModelNames = (state: StateReader): string[] => readJson<string[]>(state, MODEL_INDEX_KEY) ?? []

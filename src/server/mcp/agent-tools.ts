@@ -1,0 +1,264 @@
+/**
+ * The agents module's MCP tools: balance, signing info, the agent registry and the task board.
+ *
+ * Write tools act for the agent's own key. Over stdio (`sinew mcp --from A`) the server
+ * holds that key and signs. Over HTTP (`/mcp`) the node never holds agents' keys: the
+ * agent signs the tx itself (EIP-712, from `get_signing_info`) and passes it as `signedTx`;
+ * the tool checks its kind and submits it unchanged.
+ */
+import { z } from 'zod'
+import { formatUnits, InvalidInputError, sha256, type Hex } from '../../core/index.ts'
+import type { McpTool, McpToolContext, McpToolModule, TxEnvelope } from './tools.ts'
+
+const uint = z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal integer string (base units for amounts)')
+const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address (0x and 40 hex digits)')
+const signedTx = z
+  .object({
+    type: z.string(),
+    message: z.record(z.string(), z.unknown()),
+    signature: z.string().regex(/^0x[0-9a-fA-F]+$/),
+    from: z.string().optional(),
+    chainId: z.string().optional(),
+  })
+  .strict()
+  .describe('A tx you signed yourself (EIP-712 typed data from get_signing_info), as {type, message, signature}; integers as decimal strings')
+
+export const AGENT_TX_KINDS = ['RegisterAgent', 'UpdateAgent', 'PostTask', 'ClaimTask', 'SubmitResult', 'VerifyResult', 'CancelTask', 'ExpireTask', 'Transfer'] as const
+
+function missing(field: string): InvalidInputError {
+  return new InvalidInputError(`${field} is required (or pass signedTx)`, { code: 'missing_field', details: { field } })
+}
+
+/** Signs with the server's key (stdio) or passes the caller's signed tx through, then submits it. */
+async function submit(ctx: McpToolContext, kind: string, given: TxEnvelope | undefined, build: () => Promise<Record<string, unknown>>) {
+  let envelope: TxEnvelope
+  if (given) {
+    if (given.type !== kind) {
+      throw new InvalidInputError(`signedTx.type must be ${kind} for this tool`, { code: 'invalid_field', details: { field: 'signedTx.type', expected: kind, got: given.type } })
+    }
+    envelope = given
+  } else if (ctx.signer) {
+    envelope = await ctx.signer.sign(kind, await build())
+  } else {
+    throw new InvalidInputError('This MCP server holds no key for you: sign the tx yourself and pass it as signedTx', {
+      code: 'signer_required',
+      details: {
+        field: 'signedTx',
+        hint: 'Call get_signing_info for the EIP-712 domain, the types and your next nonce; sign with any Ethereum library (viem signTypedData); pass {type, message, signature}. Or run `sinew mcp --from <address>` locally, which signs with your key.',
+      },
+    })
+  }
+  const ack = await ctx.api.post('/v1/tx', envelope)
+  return { hash: ack.hash, height: ack.height, sender: envelope.from ?? null, result: ack.receipt?.result ?? null }
+}
+
+const query = (params: Record<string, unknown>): string => {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) q.set(k, String(v))
+  const s = q.toString()
+  return s ? `?${s}` : ''
+}
+
+const selfAddress = (ctx: McpToolContext, given: string | undefined, field: string): string => {
+  const a = given ?? ctx.signer?.address
+  if (!a) throw new InvalidInputError(`${field} is required (this server signs for nobody)`, { code: 'missing_field', details: { field } })
+  return a
+}
+
+const tools: McpTool[] = [
+  {
+    name: 'balance',
+    title: 'Balance',
+    description: "SIN balance (base units, 18 decimals) and next nonce of an address; defaults to this server's signer.",
+    inputSchema: { address: address.optional() },
+    async handler(args: { address?: string }, ctx) {
+      const a = await ctx.api.get(`/v1/accounts/${selfAddress(ctx, args.address, 'address')}`)
+      return { ...a, balanceSin: formatUnits(BigInt(a.balance)) }
+    },
+  },
+  {
+    name: 'get_signing_info',
+    title: 'EIP-712 signing info',
+    description:
+      'What you need to sign a tx yourself: the EIP-712 domain, the types of the agent and task kinds (or of `kind`), and the next nonce of `address`. Sign with viem signTypedData / eth_signTypedData_v4 and pass the result as signedTx to a write tool.',
+    inputSchema: { address: address.optional(), kind: z.string().max(64).optional().describe('One tx kind, e.g. PostTask') },
+    async handler(args: { address?: string; kind?: string }, ctx) {
+      const types = await ctx.api.get('/v1/types')
+      const wanted = args.kind ? [args.kind] : AGENT_TX_KINDS.filter((k) => types.kinds[k])
+      const kinds: Record<string, unknown> = {}
+      for (const k of wanted) {
+        if (!types.kinds[k]) throw new InvalidInputError(`Unknown tx kind ${k}`, { code: 'unknown_tx_type', details: { field: 'kind', known: Object.keys(types.kinds) } })
+        kinds[k] = types.kinds[k]
+      }
+      const who = args.address ?? ctx.signer?.address
+      const account = who ? await ctx.api.get(`/v1/accounts/${who}`) : undefined
+      return {
+        domain: types.domain,
+        kinds,
+        ...(account ? { address: account.address, nonce: account.nonce } : {}),
+        wire: 'signedTx = {type, message (every field incl. nonce; integers as decimal strings, bool as true/false), signature}',
+      }
+    },
+  },
+  {
+    name: 'register_agent',
+    title: 'Register or update this agent',
+    description: 'Register the signer as an agent (RegisterAgent), or update its record if it is registered (UpdateAgent).',
+    writes: true,
+    inputSchema: {
+      name: z.string().min(1).max(64).optional(),
+      description: z.string().max(2000).optional(),
+      capabilities: z.array(z.string().max(64)).max(32).optional(),
+      endpoint: z.string().max(512).optional(),
+      signedTx: signedTx.optional(),
+    },
+    async handler(args, ctx) {
+      let kind = args.signedTx?.type ?? 'RegisterAgent'
+      if (!args.signedTx && ctx.signer) {
+        const existing = await ctx.api.get(`/v1/agents/${ctx.signer.address}`).catch(() => undefined)
+        if (existing?.registered) kind = 'UpdateAgent'
+      }
+      if (kind !== 'RegisterAgent' && kind !== 'UpdateAgent') {
+        throw new InvalidInputError('signedTx.type must be RegisterAgent or UpdateAgent', { code: 'invalid_field', details: { field: 'signedTx.type', got: kind } })
+      }
+      return submit(ctx, kind, args.signedTx, async () => {
+        if (!args.name) throw missing('name')
+        return { name: args.name, description: args.description ?? '', capabilities: args.capabilities ?? [], endpoint: args.endpoint ?? '' }
+      })
+    },
+  },
+  {
+    name: 'list_agents',
+    title: 'List agents',
+    description: 'Registered agents with their reputation (accepted, rejected, expired counts and earnings), optionally by capability.',
+    inputSchema: { capability: z.string().max(64).optional(), limit: z.number().int().min(1).max(1000).optional(), offset: z.number().int().min(0).optional() },
+    handler: async (args, ctx) => ctx.api.get(`/v1/agents${query(args)}`),
+  },
+  {
+    name: 'get_agent',
+    title: 'Agent and reputation',
+    description: "An agent's record and its reputation, derived from the ledger.",
+    inputSchema: { address: address },
+    handler: async (args: { address: string }, ctx) => ctx.api.get(`/v1/agents/${args.address}`),
+  },
+  {
+    name: 'list_tasks',
+    title: 'List tasks',
+    description:
+      'Tasks on the board, newest first. spec = a spec hash: its tasks and its earlier accepted results (reuse them instead of redoing the work). status: open | claimed | submitted | accepted | cancelled | expired | past_deadline.',
+    inputSchema: {
+      spec: hash32.optional(),
+      status: z.enum(['open', 'claimed', 'submitted', 'accepted', 'cancelled', 'expired', 'past_deadline']).optional(),
+      poster: address.optional(),
+      worker: address.optional(),
+      limit: z.number().int().min(1).max(1000).optional(),
+      offset: z.number().int().min(0).optional(),
+    },
+    handler: async (args, ctx) => ctx.api.get(`/v1/tasks${query(args)}`),
+  },
+  {
+    name: 'get_task',
+    title: 'Get a task',
+    description: 'One task: reward in escrow, deadline, the live claim and its lease, the submitted result, verdicts, the accepted result.',
+    inputSchema: { task: hash32 },
+    handler: async (args: { task: string }, ctx) => ctx.api.get(`/v1/tasks/${args.task}`),
+  },
+  {
+    name: 'post_task',
+    title: 'Post a task',
+    description:
+      'Post a task with a reward locked in escrow (PostTask). Give the spec as text (its sha256 is the spec hash) or as specHash. If the spec already has an accepted result, nothing is posted and that result is returned (pass force: true to post anyway). Amounts are base units (18 decimals) as decimal strings.',
+    writes: true,
+    inputSchema: {
+      title: z.string().max(200).optional(),
+      spec: z.string().max(64 * 1024).optional().describe('The task spec text; its sha256 is the spec hash'),
+      specHash: hash32.optional(),
+      reward: uint.optional(),
+      deadline: uint.optional().describe('ms since the epoch'),
+      ttlSeconds: z.number().int().min(1).max(365 * 24 * 3600).optional().describe('Deadline as seconds from now (instead of deadline)'),
+      leaseMs: uint.optional().describe('How long one claim lasts (default 600000 = 10 min)'),
+      claimStake: uint.optional().describe('Least stake a claimer locks (default 0)'),
+      verifiers: z.array(address).max(32).optional().describe('k-of-n verifiers; empty = the poster verifies'),
+      threshold: z.number().int().min(0).max(32).optional(),
+      force: z.boolean().optional().describe('Post even if the spec already has an accepted result'),
+      signedTx: signedTx.optional(),
+    },
+    async handler(args, ctx) {
+      const specHash = ((args.signedTx?.message.specHash as string | undefined) ?? args.specHash ?? (args.spec !== undefined ? sha256(args.spec) : undefined))?.toLowerCase()
+      if (!specHash) throw missing('spec')
+      if (!args.force && /^0x[0-9a-f]{64}$/.test(specHash)) {
+        const earlier = await ctx.api.get(`/v1/tasks?spec=${specHash}&limit=5`)
+        if (earlier.acceptedResults.length > 0) {
+          return {
+            posted: false,
+            warning: `This spec already has ${earlier.acceptedTotal} accepted result(s): reuse one instead of paying for the work again, or pass force: true.`,
+            specHash,
+            acceptedResults: earlier.acceptedResults,
+          }
+        }
+      }
+      const out = await submit(ctx, 'PostTask', args.signedTx, async () => {
+        if (!args.reward) throw missing('reward')
+        const deadline = args.deadline ?? (args.ttlSeconds !== undefined ? (BigInt(Date.now()) + BigInt(args.ttlSeconds) * 1000n).toString() : undefined)
+        if (!deadline) throw missing('deadline')
+        return {
+          title: args.title ?? '',
+          specHash,
+          reward: args.reward,
+          deadline,
+          leaseMs: args.leaseMs ?? '600000',
+          claimStake: args.claimStake ?? '0',
+          verifiers: args.verifiers ?? [],
+          threshold: String(args.threshold ?? 0),
+        }
+      })
+      return { posted: true, task: out.result?.task ?? out.hash, specHash, ...out }
+    },
+  },
+  {
+    name: 'claim_task',
+    title: 'Claim a task',
+    description: "Claim an open task for its lease (ClaimTask), so nobody else works on it meanwhile. stake defaults to the task's claimStake.",
+    writes: true,
+    inputSchema: { task: hash32.optional(), stake: uint.optional(), signedTx: signedTx.optional() },
+    async handler(args, ctx) {
+      return submit(ctx, 'ClaimTask', args.signedTx, async () => {
+        if (!args.task) throw missing('task')
+        const stake = args.stake ?? (await ctx.api.get(`/v1/tasks/${args.task}`)).claimStake
+        return { task: args.task.toLowerCase(), stake }
+      })
+    },
+  },
+  {
+    name: 'submit_result',
+    title: 'Submit a result',
+    description: 'Submit the result of a task you hold the claim on (SubmitResult): as text (its sha256 is the result hash) or as resultHash.',
+    writes: true,
+    inputSchema: { task: hash32.optional(), result: z.string().max(1024 * 1024).optional(), resultHash: hash32.optional(), signedTx: signedTx.optional() },
+    async handler(args, ctx) {
+      return submit(ctx, 'SubmitResult', args.signedTx, async () => {
+        if (!args.task) throw missing('task')
+        const resultHash = args.resultHash ?? (args.result !== undefined ? sha256(args.result) : undefined)
+        if (!resultHash) throw missing('resultHash')
+        return { task: args.task.toLowerCase(), resultHash: resultHash.toLowerCase() as Hex }
+      })
+    },
+  },
+  {
+    name: 'verify_result',
+    title: 'Accept or reject a result',
+    description: "A verifier's verdict on a submitted result (VerifyResult): accept pays the claimer once enough verifiers accept; reject forfeits the claimer's stake to the poster and reopens the task.",
+    writes: true,
+    inputSchema: { task: hash32.optional(), accept: z.boolean().optional(), signedTx: signedTx.optional() },
+    async handler(args, ctx) {
+      return submit(ctx, 'VerifyResult', args.signedTx, async () => {
+        if (!args.task) throw missing('task')
+        if (args.accept === undefined) throw missing('accept')
+        return { task: args.task.toLowerCase(), accept: args.accept }
+      })
+    },
+  },
+]
+
+export const agentMcpTools: McpToolModule = { module: 'agents', tools }

@@ -1,0 +1,137 @@
+/**
+ * The node's MCP server: `/mcp` (Streamable HTTP, stateless: one server per request) and
+ * `sinew mcp` (stdio) serve the same tools, built from `mcpToolModules`.
+ *
+ * To add tools, a module exports an `McpToolModule` and appends it to `mcpToolModules`
+ * below (one line). Tools the design promises but whose module is not on this node yet
+ * (`FEATURE_TOOLS`) are listed and answer a `feature_unavailable` error — never a fake —
+ * until a module registers a tool of the same name, which then replaces the placeholder.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { z } from 'zod'
+import { SinewError } from '../../core/index.ts'
+import { agentMcpTools } from './agent-tools.ts'
+import { FeatureUnavailableError, toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
+
+export { agentMcpTools } from './agent-tools.ts'
+export * from './tools.ts'
+
+/** The registration point: every module's MCP tools. */
+export const mcpToolModules: McpToolModule[] = [agentMcpTools]
+
+/** Tools backed by modules that may be missing on a node: [name, feature, description]. */
+export const FEATURE_TOOLS: [string, string, string][] = [
+  ['search_datanets', 'Datanets', 'Find Datanets by name or description.'],
+  ['search_data', 'Datanets', 'Search the accepted contributions of a Datanet version for text.'],
+  ['list_models', 'Models', 'Models served by this node, with prices and the Datanets they draw on.'],
+  ['chat', 'Models', 'Run inference on a model; the answer comes with its attribution receipt.'],
+  ['get_receipt', 'Models', 'An inference receipt: spans, contributions, fee split.'],
+]
+
+export function mcpTools(modules: McpToolModule[] = mcpToolModules): McpTool[] {
+  const tools = modules.flatMap((m) => m.tools)
+  const names = new Set(tools.map((t) => t.name))
+  for (const [name, feature, description] of FEATURE_TOOLS) {
+    if (names.has(name)) continue
+    tools.push({
+      name,
+      title: name,
+      placeholder: true,
+      description: `${description} (Not available on this node: it has no ${feature} module; calling it returns feature_unavailable.)`,
+      inputSchema: { query: z.string().optional() },
+      handler: async () => {
+        throw new FeatureUnavailableError(feature, name)
+      },
+    })
+  }
+  return tools
+}
+
+export const MCP_SERVER_INFO = { name: 'sinew', version: '0.1.0' }
+
+export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]): McpServer {
+  const server = new McpServer(MCP_SERVER_INFO, {
+    instructions:
+      'Sinew node: an open coordination ledger for AI. Post tasks with escrowed rewards, claim and submit work, verify results, check balances and reputation. Amounts are SIN base units (18 decimals) as decimal strings. Before posting, list_tasks with spec= finds earlier accepted results to reuse.',
+  })
+  for (const tool of mcpTools(modules)) {
+    server.registerTool(
+      tool.name,
+      { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, annotations: { readOnlyHint: !tool.writes } },
+      (async (args: unknown) => {
+        try {
+          return toolResult(await tool.handler(args ?? {}, ctx))
+        } catch (e) {
+          return toolError(e)
+        }
+      }) as any,
+    )
+  }
+  return server
+}
+
+/** The node's own HTTP API, called in-process (same routes, same errors, no socket). */
+export function injectApi(app: FastifyInstance): NodeApi {
+  const call = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
+    const res = await app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) })
+    const json = res.body ? JSON.parse(res.body) : undefined
+    if (res.statusCode >= 400) {
+      const err = json?.error ?? {}
+      throw new SinewError(err.code ?? 'http_error', err.message ?? `HTTP ${res.statusCode}`, res.statusCode, { details: err.details ?? {} })
+    }
+    return json
+  }
+  return { get: (path) => call('GET', path), post: (path, body) => call('POST', path, body) }
+}
+
+/** A2A agent card: the node's skills (its MCP tools) and where to reach them. */
+export function agentCard(baseUrl: string, modules?: McpToolModule[]) {
+  return {
+    protocolVersion: '0.3.0',
+    name: 'Sinew node',
+    description:
+      'An open coordination ledger for AI: a task board with escrowed rewards and verification, an agent registry with ledger-derived reputation, and signed, replayable txs. The skills are served as MCP tools (Streamable HTTP) at the mcp URL.',
+    url: `${baseUrl}/mcp`,
+    preferredTransport: 'MCP',
+    additionalInterfaces: [
+      { url: `${baseUrl}/mcp`, transport: 'MCP' },
+      { url: `${baseUrl}/openapi.json`, transport: 'HTTP+JSON' },
+    ],
+    version: MCP_SERVER_INFO.version,
+    documentationUrl: `${baseUrl}/openapi.json`,
+    capabilities: { streaming: false, pushNotifications: false, stateTransitionHistory: true },
+    defaultInputModes: ['application/json'],
+    defaultOutputModes: ['application/json'],
+    skills: mcpTools(modules).map((t) => ({
+      id: t.name,
+      name: t.title,
+      description: t.description,
+      tags: [t.writes ? 'write' : 'read', ...(t.placeholder ? ['unavailable'] : [])],
+    })),
+  }
+}
+
+/** `/mcp` (Streamable HTTP, stateless, JSON responses) and `/.well-known/agent-card.json`. */
+export const mcpRoutes: FastifyPluginAsync = async (app) => {
+  const api = injectApi(app)
+  app.post('/mcp', { schema: { summary: 'MCP over Streamable HTTP (JSON-RPC); write tools take a signed tx (signedTx)', tags: ['mcp'] } }, async (request, reply) => {
+    const server = createMcpServer({ api, transport: 'http' })
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
+    reply.hijack()
+    reply.raw.on('close', () => {
+      void transport.close()
+      void server.close()
+    })
+    await server.connect(transport)
+    await transport.handleRequest(request.raw, reply.raw, request.body)
+  })
+  const notAllowed = async (_request: unknown, reply: any) =>
+    reply.code(405).header('allow', 'POST').send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless; POST JSON-RPC to it' }, id: null })
+  app.get('/mcp', { schema: { hide: true } }, notAllowed)
+  app.delete('/mcp', { schema: { hide: true } }, notAllowed)
+  app.get('/.well-known/agent-card.json', { schema: { summary: 'A2A agent card: the skills of this node', tags: ['mcp'] } }, async (request) =>
+    agentCard(`${request.protocol}://${request.host}`),
+  )
+}

@@ -1,0 +1,74 @@
+/**
+ * MCP tool plumbing shared by every module's tools. A tool is a name, a description, a zod
+ * input shape (the SDK validates arguments against it before the handler runs: malformed
+ * arguments are an MCP error and nothing is written) and a handler that talks to the node
+ * through `NodeApi` — the node's own HTTP API, in-process (`/mcp`) or over the network
+ * (`sinew mcp` on stdio) — so both transports run the very same code.
+ */
+import type { ZodRawShape } from 'zod'
+import { isSinewError, SinewError } from '../../core/index.ts'
+import type { Address } from '../../ledger/index.ts'
+
+/** The node API: answers become values; error bodies become SinewErrors (code, message, details). */
+export type NodeApi = {
+  get<T = any>(path: string): Promise<T>
+  post<T = any>(path: string, body: unknown): Promise<T>
+}
+
+export type TxEnvelope = { type: string; message: Record<string, unknown>; signature: string; from?: string; chainId?: string }
+
+/** Signs for the agent's own key (stdio only): fills in the nonce, returns the wire envelope. */
+export type McpSigner = {
+  address: Address
+  sign(type: string, message: Record<string, unknown>): Promise<TxEnvelope>
+}
+
+export type McpToolContext = {
+  api: NodeApi
+  /** Present when the server holds the agent's key (stdio); over HTTP write tools take a signed tx. */
+  signer?: McpSigner
+  transport: 'http' | 'stdio'
+}
+
+export type McpToolResult = {
+  content: { type: 'text'; text: string }[]
+  structuredContent?: Record<string, unknown>
+  isError?: boolean
+}
+
+export type McpTool = {
+  name: string
+  title: string
+  description: string
+  inputSchema: ZodRawShape
+  /** True for tools that submit txs. */
+  writes?: boolean
+  /** A promised tool whose module this node lacks: it answers feature_unavailable. */
+  placeholder?: boolean
+  handler(args: any, ctx: McpToolContext): Promise<Record<string, unknown>>
+}
+
+/** What a module contributes: its tools. Registered once in ./index.ts (`mcpToolModules`). */
+export type McpToolModule = { module: string; tools: McpTool[] }
+
+const json = (value: unknown): string => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)
+
+export function toolResult(value: Record<string, unknown>): McpToolResult {
+  return { content: [{ type: 'text', text: json(value) }], structuredContent: JSON.parse(json(value)) }
+}
+
+/** A failed tool call: the Sinew error shape `{error: {code, message, details}}` as the MCP error result. */
+export function toolError(e: unknown): McpToolResult {
+  const body = isSinewError(e) ? e.toJSON() : { error: { code: 'internal', message: (e as Error)?.message ?? String(e), details: {} } }
+  return { content: [{ type: 'text', text: json(body) }], structuredContent: body, isError: true }
+}
+
+export class FeatureUnavailableError extends SinewError {
+  override name = 'FeatureUnavailableError'
+  constructor(feature: string, tool: string) {
+    super('feature_unavailable', `${feature} are not available on this node`, 501, {
+      details: { tool, feature },
+      hint: `This node has no ${feature} module; ask a node that serves ${feature}.`,
+    })
+  }
+}

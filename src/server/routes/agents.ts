@@ -1,0 +1,81 @@
+/**
+ * Agents routes: the agent registry with reputation, and the task board (with the spec
+ * lookup that points a new poster at earlier accepted results). Writes go through POST /v1/tx.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { NotFoundError, type Hex } from '../../core/index.ts'
+import { acceptedResults, agentView, getTask, listAgents, listTasks, taskView } from '../../agents/index.ts'
+import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
+
+export type AgentsRoutesOptions = { node: LedgerNode }
+
+const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address (0x and 40 hex digits)')
+const page = {
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many (1-1000)'),
+  offset: z.coerce.number().int().min(0).default(0),
+}
+const statuses = ['open', 'claimed', 'submitted', 'accepted', 'cancelled', 'expired', 'past_deadline'] as const
+
+export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (app, { node }) => {
+  const state = () => node.chain.state
+  const now = () => BigInt(Date.now())
+
+  app.get('/v1/agents', {
+    schema: {
+      summary: 'Registered agents with their reputation',
+      tags: ['agents'],
+      querystring: z.object({ capability: z.string().max(64).optional().describe('Only agents declaring this capability'), ...page }).strict(),
+    },
+    handler: async (request) => listAgents(state(), request.query),
+  })
+
+  app.get('/v1/agents/:address', {
+    schema: { summary: "An agent's record and its reputation (derived from the ledger)", tags: ['agents'], params: z.object({ address: z.string() }) },
+    handler: async (request) => {
+      const view = agentView(state(), parseAddress(request.params.address, 'address'))
+      if (!view.registered && view.reputation.claims === 0 && view.reputation.posted === 0 && view.reputation.verdicts === 0) {
+        throw new NotFoundError('agent', view.address, { hint: 'Register with a RegisterAgent tx (sinew agent register).' })
+      }
+      return view
+    },
+  })
+
+  app.get('/v1/tasks', {
+    schema: {
+      summary: 'Tasks on the board, newest first; with spec=, the earlier accepted results of that spec too',
+      tags: ['agents'],
+      querystring: z
+        .object({
+          spec: hash32.optional().describe('Only tasks with this spec hash, plus its accepted results'),
+          status: z.enum(statuses).optional().describe('Effective status now (a lapsed lease shows as open)'),
+          poster: address.optional(),
+          worker: address.optional().describe('Claimer, submitter or paid worker'),
+          ...page,
+        })
+        .strict(),
+    },
+    handler: async (request) => {
+      const q = request.query
+      const spec = q.spec?.toLowerCase() as Hex | undefined
+      const result = listTasks(
+        state(),
+        { ...q, spec, poster: q.poster ? parseAddress(q.poster, 'poster') : undefined, worker: q.worker ? parseAddress(q.worker, 'worker') : undefined },
+        now(),
+      )
+      if (!spec) return result
+      const reuse = acceptedResults(state(), spec)
+      return { ...result, acceptedResults: reuse.accepted, acceptedTotal: reuse.acceptedTotal }
+    },
+  })
+
+  app.get('/v1/tasks/:id', {
+    schema: { summary: 'One task: escrow, claim, submission, verdicts, result', tags: ['agents'], params: z.object({ id: hash32 }) },
+    handler: async (request) => {
+      const task = getTask(state(), request.params.id.toLowerCase() as Hex)
+      if (!task) throw new NotFoundError('task', request.params.id, { hint: 'A task id is the hash of its PostTask tx.' })
+      return taskView(task, now())
+    },
+  })
+}

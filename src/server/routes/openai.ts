@@ -1,0 +1,280 @@
+/**
+ * The OpenAI-compatible API: GET /v1/models, GET /v1/models/:model,
+ * POST /v1/chat/completions and POST /v1/completions (streaming SSE and not). Errors here
+ * are OpenAI error objects `{error: {message, type, param, code}}`, so the official
+ * clients understand them. Each answer carries its receipt id in `x-sinew-receipt` and in
+ * a `sinew` field of the body (or of the last chunk). Spec: docs/gateway.md.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { isSinewError, keccak256 } from '../../core/index.ts'
+import { BackendError, GatewayError, type CallOutcome, type CallRequest, type Gateway, type PreparedCall } from '../../gateway/index.ts'
+import type { ModelRecord } from '../../models/index.ts'
+
+export type OpenAIRoutesOptions = { gateway: Gateway }
+
+const contentPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough()
+const message = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    content: z.union([z.string(), z.array(contentPart), z.null()]),
+    name: z.string().optional(),
+  })
+  .passthrough()
+const common = {
+  model: z.string().min(1),
+  max_tokens: z.number().int().min(1).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  seed: z.number().int().nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullish(),
+  n: z.literal(1).nullish(),
+  user: z.string().nullish(),
+}
+const chatBody = z.object({ ...common, messages: z.array(message).min(1), max_completion_tokens: z.number().int().min(1).nullish() }).passthrough()
+const completionBody = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) }).passthrough()
+
+type OpenAIErrorBody = { error: { message: string; type: string; param: string | null; code: string | null } }
+
+function openaiError(e: unknown): { status: number; body: OpenAIErrorBody } {
+  if (e instanceof GatewayError) return { status: e.status, body: { error: { message: e.shortMessage, type: e.type, param: e.param, code: e.code } } }
+  if (e instanceof BackendError) return { status: e.status, body: { error: { message: e.shortMessage, type: 'api_error', param: null, code: e.code } } }
+  if (isSinewError(e)) {
+    const type = e.status === 401 ? 'authentication_error' : e.status === 402 ? 'insufficient_quota' : e.status < 500 ? 'invalid_request_error' : 'api_error'
+    return { status: e.status === 422 ? 402 : e.status, body: { error: { message: e.shortMessage, type, param: null, code: e.code } } }
+  }
+  const err = e as { statusCode?: number; code?: string; message?: string }
+  if (err?.statusCode && err.statusCode < 500) {
+    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? 'malformed_json' : (err.code ?? 'bad_request').toLowerCase()
+    return { status: err.statusCode, body: { error: { message: err.message ?? 'Bad request', type: 'invalid_request_error', param: null, code } } }
+  }
+  return { status: 500, body: { error: { message: 'Internal error', type: 'api_error', param: null, code: 'internal' } } }
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]
+  const param = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || null
+  throw new GatewayError(400, 'invalid_request_error', issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'missing_required_parameter' : 'invalid_value', `${param ?? 'body'}: ${issue.message}`, param)
+}
+
+const textOf = (c: z.infer<typeof message>['content']): string => (c === null ? '' : typeof c === 'string' ? c : c.map((p) => p.text).join(''))
+
+function bearer(request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization
+  if (!h) return undefined
+  const m = /^Bearer\s+(.+)$/i.exec(h.trim())
+  return m ? m[1].trim() : undefined
+}
+
+export function modelObject(m: ModelRecord) {
+  return {
+    id: m.name,
+    object: 'model' as const,
+    created: Math.floor(Number(m.createdAt) / 1000),
+    owned_by: m.owner,
+    sinew: {
+      version: m.version,
+      backend: m.backend.replace(/#.*$/, ''),
+      datanets: m.datanets,
+      pricePerMillion: m.pricePerMillion,
+      contributorShareBps: m.contributorShareBps,
+      active: m.active,
+      description: m.description,
+    },
+  }
+}
+
+function sinewField(prepared: PreparedCall, outcome: CallOutcome) {
+  const r = outcome.receipt
+  return {
+    receipt: prepared.receiptId,
+    url: `/v1/receipts/${prepared.receiptId}`,
+    tx: r?.tx ?? null,
+    height: r?.height ?? null,
+    fee: r?.fee ?? null,
+    coverageBps: outcome.attribution.coverageBps,
+    method: outcome.attribution.method,
+    contributors: r?.contributors ?? [],
+    finishReason: outcome.finishReason,
+    timings: { generateMs: round(outcome.timings.generateMs), traceMs: round(outcome.timings.traceMs), receiptMs: round(outcome.timings.receiptMs) },
+  }
+}
+const round = (x: number) => Math.round(x * 100) / 100
+
+export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway }) => {
+  app.setErrorHandler((err, _request, reply) => {
+    const { status, body } = openaiError(err)
+    return reply.code(status).send(body)
+  })
+
+  app.get('/v1/models', { schema: { summary: 'OpenAI: the models this node serves', tags: ['openai'] } }, async () => ({
+    object: 'list',
+    data: gateway.models().map(modelObject),
+  }))
+
+  app.get<{ Params: { model: string } }>('/v1/models/:model', { schema: { summary: 'OpenAI: one model, with its Sinew terms', tags: ['openai'] } }, async (request) => {
+    const m = gateway.models().find((x) => x.name === request.params.model)
+    if (!m) throw new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${request.params.model}\` does not exist`, 'model')
+    return modelObject(m)
+  })
+
+  app.post('/v1/chat/completions', { schema: { summary: 'OpenAI: chat completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } }, async (request, reply) => {
+    const body = parseBody(chatBody, request.body)
+    const req: CallRequest = {
+      kind: 'chat',
+      model: body.model,
+      apiKey: bearer(request),
+      messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+      prompt: '',
+      maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+      temperature: body.temperature ?? undefined,
+      topP: body.top_p ?? undefined,
+      seed: body.seed ?? undefined,
+      stop: body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop,
+      requestHash: keccak256(JSON.stringify(request.body)),
+    }
+    return serve(gateway, req, !!body.stream, request, reply)
+  })
+
+  app.post('/v1/completions', { schema: { summary: 'OpenAI: text completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } }, async (request, reply) => {
+    const body = parseBody(completionBody, request.body)
+    const req: CallRequest = {
+      kind: 'completion',
+      model: body.model,
+      apiKey: bearer(request),
+      messages: [],
+      prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
+      maxTokens: body.max_tokens ?? 16,
+      temperature: body.temperature ?? undefined,
+      topP: body.top_p ?? undefined,
+      seed: body.seed ?? undefined,
+      stop: body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop,
+      requestHash: keccak256(JSON.stringify(request.body)),
+    }
+    return serve(gateway, req, !!body.stream, request, reply)
+  })
+}
+
+async function serve(gateway: Gateway, req: CallRequest, stream: boolean, request: FastifyRequest, reply: FastifyReply) {
+  const prepared = gateway.prepare(req)
+  const created = Math.floor(Date.now() / 1000)
+  const chat = req.kind === 'chat'
+  const id = (chat ? 'chatcmpl-' : 'cmpl-') + prepared.receiptId.slice(2, 34)
+  const model = prepared.model.name
+  const usage = (o: CallOutcome) => ({ prompt_tokens: o.promptTokens, completion_tokens: o.outputTokens, total_tokens: o.promptTokens + o.outputTokens })
+  const res = reply.raw
+
+  if (!stream) {
+    let closed = false
+    const onClose = () => {
+      if (!res.writableFinished) closed = true
+    }
+    res.on('close', onClose)
+    let outcome: CallOutcome
+    try {
+      outcome = await prepared.run({ write: () => {}, get closed() { return closed } })
+    } finally {
+      res.off('close', onClose)
+    }
+    if (outcome.receiptError) throw outcome.receiptError
+    reply.header('x-sinew-receipt', prepared.receiptId)
+    const finish = outcome.finishReason === 'disconnected' ? 'stop' : outcome.finishReason
+    return {
+      id,
+      object: chat ? 'chat.completion' : 'text_completion',
+      created,
+      model,
+      choices: [
+        chat
+          ? { index: 0, message: { role: 'assistant', content: outcome.text, refusal: null }, finish_reason: finish, logprobs: null }
+          : { index: 0, text: outcome.text, finish_reason: finish, logprobs: null },
+      ],
+      usage: usage(outcome),
+      sinew: sinewField(prepared, outcome),
+    }
+  }
+
+  // Streaming: headers go out with the first delta, so a backend that fails before
+  // producing anything still gets a plain HTTP error. Content frames are the JSON of the
+  // chunk object with only the delta serialized per frame (same bytes as JSON.stringify).
+  reply.hijack()
+  let started = false
+  let closed = false
+  let first = true
+  let finished = false
+  res.on('close', () => {
+    if (!res.writableFinished) closed = true
+  })
+  const send = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`)
+  const start = () => {
+    if (started) return
+    started = true
+    // No flushHeaders(): the headers leave in the same packet as the first frame.
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-sinew-receipt': prepared.receiptId,
+    })
+  }
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    id,
+    object: chat ? 'chat.completion.chunk' : 'text_completion',
+    created,
+    model,
+    choices,
+    ...extra,
+  })
+  const head = `data: {"id":${JSON.stringify(id)},"object":"${chat ? 'chat.completion.chunk' : 'text_completion'}","created":${created},"model":${JSON.stringify(model)},"choices":[{"index":0,`
+  const firstOpen = chat ? head + '"delta":{"role":"assistant","content":' : head + '"text":'
+  const open = chat ? head + '"delta":{"content":' : firstOpen
+  const close = chat ? '},"finish_reason":null,"logprobs":null}]}\n\n' : ',"finish_reason":null,"logprobs":null}]}\n\n'
+  const finishFrame = (reason: CallOutcome['finishReason']) => {
+    if (finished || closed) return
+    finished = true
+    start()
+    const finish = reason === 'disconnected' ? 'stop' : reason
+    if (chat) send(chunk([{ index: 0, delta: first ? { role: 'assistant', content: '' } : {}, finish_reason: finish, logprobs: null }]))
+    else send(chunk([{ index: 0, text: '', finish_reason: finish, logprobs: null }]))
+  }
+  let outcome: CallOutcome
+  try {
+    outcome = await prepared.run({
+      write: (delta) => {
+        if (!started) start()
+        res.write((first ? firstOpen : open) + JSON.stringify(delta) + close)
+        first = false
+      },
+      end: finishFrame,
+      get closed() {
+        return closed
+      },
+    })
+  } catch (e) {
+    const { status, body } = openaiError(e)
+    if (!started) {
+      if (!closed) {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+        res.end(JSON.stringify(body))
+      }
+    } else if (!closed) {
+      send(body)
+      res.end()
+    }
+    return reply
+  }
+  if (closed) return reply
+  finishFrame(outcome.finishReason)
+  if (outcome.receiptError) {
+    send(openaiError(outcome.receiptError).body)
+  } else {
+    send(chunk([], { usage: usage(outcome), sinew: sinewField(prepared, outcome) }))
+    res.write('data: [DONE]\n\n')
+  }
+  res.end()
+  return reply
+}

@@ -1,0 +1,122 @@
+/**
+ * The agents CLI and `sinew mcp` on stdio (official SDK client, the server signing with the
+ * agent's dev key) against a real node: register, post, claim, submit, verify, reuse, replay.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sha256, type Hex } from '../src/core/index.ts'
+import type { RunningNode } from '../src/server/index.ts'
+import { dev, http, repoRoot, runCli, startDevNode, tempDir } from './helpers.ts'
+
+const SIN = 10n ** 18n
+let node: RunningNode
+let tmp: ReturnType<typeof tempDir>
+let url: string
+const poster = dev[7]
+const worker = dev[8]
+
+const balance = async (a: string) => BigInt((await http(`${url}/v1/accounts/${a}`)).json.balance)
+async function cli(args: string[]) {
+  const r = await runCli([...args, '--node', url, '--json'])
+  if (r.code !== 0) throw new Error(`sinew ${args.join(' ')} failed: ${r.stderr}`)
+  return JSON.parse(r.stdout)
+}
+
+beforeAll(async () => {
+  tmp = tempDir()
+  node = await startDevNode(tmp.dir)
+  url = node.url
+})
+
+afterAll(async () => {
+  await node?.close()
+  tmp?.cleanup()
+})
+
+describe('sinew agent and sinew task', () => {
+  let id: Hex
+  it('register, post, claim, submit, verify: balances and reputation exact', async () => {
+    const reg = await cli(['agent', 'register', '--dev-account', '8', '--name', 'worker-8', '--capability', 'summarize', '--capability', 'translate'])
+    expect(reg.receipt.result).toEqual({ agent: worker.address, name: 'worker-8' })
+    const list = await cli(['agent', 'list'])
+    expect(list.agents.map((a: any) => [a.address, a.agent.capabilities])).toEqual([[worker.address, ['summarize', 'translate']]])
+
+    const p0 = await balance(poster.address)
+    const w0 = await balance(worker.address)
+    const post = await cli(['task', 'post', '--dev-account', '7', '--title', 'cli task', '--spec', 'translate this', '--reward', '2.5', '--deadline-in', '120', '--claim-stake', '0.5'])
+    expect(post.posted).toBe(true)
+    id = post.task
+    expect(await balance(poster.address)).toBe(p0 - (5n * SIN) / 2n)
+
+    const claim = await cli(['task', 'claim', id, '--dev-account', '8'])
+    expect(claim.receipt.result.stake).toBe((SIN / 2n).toString())
+    const sub = await cli(['task', 'submit', id, '--dev-account', '8', '--result', 'traduis ceci'])
+    expect(sub.receipt.result.resultHash).toBe(sha256('traduis ceci'))
+    const bad = await runCli(['task', 'verify', id, '--dev-account', '8', '--accept', '--node', url, '--json'])
+    expect(bad.code).toBe(1)
+    expect(JSON.parse(bad.stderr).error.code).toBe('not_verifier')
+    const v = await cli(['task', 'verify', id, '--dev-account', '7', '--accept'])
+    expect(v.receipt.result.outcome).toBe('accepted')
+
+    expect(await balance(worker.address)).toBe(w0 + (5n * SIN) / 2n)
+    expect(await balance(poster.address)).toBe(p0 - (5n * SIN) / 2n)
+    const show = await cli(['agent', 'show', worker.address])
+    expect(show.reputation).toMatchObject({ accepted: 1, earned: ((5n * SIN) / 2n).toString() })
+    const human = await runCli(['agent', 'show', worker.address, '--node', url])
+    expect(human.stdout).toContain('accepted 1')
+    expect(human.stdout).toContain('earned 2.5 SIN')
+  })
+
+  it('posting the same spec again points to the accepted result and posts nothing', async () => {
+    const p0 = await balance(poster.address)
+    const again = await cli(['task', 'post', '--dev-account', '7', '--spec', 'translate this', '--reward', '1', '--deadline-in', '60'])
+    expect(again.posted).toBe(false)
+    expect(again.acceptedResults[0]).toMatchObject({ task: id, resultHash: sha256('traduis ceci'), claimer: worker.address })
+    expect(await balance(poster.address)).toBe(p0)
+  })
+})
+
+describe('sinew mcp on stdio', () => {
+  it('signs with the agent key: claim and submit without a signed tx', async () => {
+    const post = await cli(['task', 'post', '--dev-account', '7', '--spec', 'stdio spec', '--reward-units', '1000', '--deadline-in', '120'])
+    const mcp = new Client({ name: 'stdio-agent', version: '1.0.0' })
+    await mcp.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'mcp', '--dev-account', '8', '--node', url],
+        cwd: repoRoot,
+        stderr: 'ignore',
+      }),
+    )
+    try {
+      const call = async (name: string, args: Record<string, unknown>) => (await mcp.callTool({ name, arguments: args })) as any
+      const w0 = BigInt((await call('balance', {})).structuredContent.balance)
+      const open = (await call('list_tasks', { status: 'open' })).structuredContent
+      expect(open.tasks.map((t: any) => t.id)).toContain(post.task)
+      const claim = await call('claim_task', { task: post.task })
+      expect(claim.isError).toBeFalsy()
+      expect(claim.structuredContent.result).toMatchObject({ claimer: worker.address, stake: '0' })
+      const sub = await call('submit_result', { task: post.task, result: 'done' })
+      expect(sub.structuredContent.result.resultHash).toBe(sha256('done'))
+      const notMine = await call('verify_result', { task: post.task, accept: true })
+      expect(notMine.isError).toBe(true)
+      expect(notMine.structuredContent.error.code).toBe('not_verifier')
+      const malformed = await call('post_task', { reward: 12 })
+      expect(malformed.isError).toBe(true)
+      expect(malformed.content[0].text).toMatch(/Input validation error/)
+      await cli(['task', 'verify', post.task, '--dev-account', '7', '--accept'])
+      expect(BigInt((await call('balance', {})).structuredContent.balance)).toBe(w0 + 1000n)
+    } finally {
+      await mcp.close()
+    }
+  })
+
+  it('sinew verify replays the chain', async () => {
+    await node.close()
+    const r = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: 9 }) // register; post, claim, submit, verify; post, claim, submit, verify
+  })
+})

@@ -1,0 +1,317 @@
+/**
+ * Two agents on the task board through the official MCP SDK client (Streamable HTTP), each
+ * signing its own txs with viem: one posts a task, the other finds, claims and submits it,
+ * the poster accepts; balances and reputations move exactly; a second poster of the same
+ * spec is pointed at the accepted result; every refusal changes nothing; `sinew verify`
+ * replays it all.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sha256, type Hex } from '../src/core/index.ts'
+import type { RunningNode } from '../src/server/index.ts'
+import { dev, http, runCli, startDevNode, tempDir } from './helpers.ts'
+
+const SIN = 10n ** 18n
+const START = 10_000n * SIN
+let node: RunningNode
+let tmp: ReturnType<typeof tempDir>
+let url: string
+const poster = dev[3]
+const worker = dev[4]
+const poster2 = dev[5]
+const stranger = dev[6]
+
+type Agent = { key: Hex; address: Hex; mcp: Client }
+let A: Agent // poster
+let B: Agent // worker
+let C: Agent // second poster of the same spec
+let D: Agent // a stranger
+
+async function connect(key: Hex, address: Hex): Promise<Agent> {
+  const mcp = new Client({ name: `agent-${address.slice(2, 8)}`, version: '1.0.0' })
+  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)))
+  return { key, address, mcp }
+}
+
+async function call(agent: Agent, name: string, args: Record<string, unknown>) {
+  const r = (await agent.mcp.callTool({ name, arguments: args })) as { isError?: boolean; content: { type: string; text: string }[]; structuredContent?: any }
+  return { isError: r.isError === true, text: r.content[0]?.text ?? '', data: r.structuredContent }
+}
+
+async function ok(agent: Agent, name: string, args: Record<string, unknown>) {
+  const r = await call(agent, name, args)
+  if (r.isError) throw new Error(`${name} failed: ${r.text}`)
+  return r.data
+}
+
+/** Signs a tx client-side from get_signing_info, exactly as an agent with its own wallet would. */
+async function sign(agent: Agent, kind: string, message: Record<string, unknown>) {
+  const info = await ok(agent, 'get_signing_info', { address: agent.address, kind })
+  const types = info.kinds[kind].types as Record<string, { name: string; type: string }[]>
+  const wire: Record<string, unknown> = { ...message, nonce: info.nonce }
+  const typed: Record<string, unknown> = {}
+  for (const f of types[kind]) typed[f.name] = /^uint\d+$/.test(f.type) ? BigInt(wire[f.name] as string) : wire[f.name]
+  const signature = await privateKeyToAccount(agent.key).signTypedData({
+    domain: { name: info.domain.name, version: info.domain.version, chainId: BigInt(info.domain.chainId) },
+    types,
+    primaryType: kind,
+    message: typed,
+  } as any)
+  return { type: kind, message: wire, signature }
+}
+
+async function balance(address: Hex): Promise<bigint> {
+  return BigInt((await http(`${url}/v1/accounts/${address}`)).json.balance)
+}
+
+async function snapshot() {
+  const s = (await http(`${url}/v1/status`)).json
+  return { height: s.height, stateRoot: s.stateRoot }
+}
+
+const SPEC = 'Summarize the 1863 State of the Union address in 3 sentences.'
+const RESULT = 'Lincoln reported on the war, emancipation and the economy...'
+const REWARD = 5n * SIN
+const STAKE = 1n * SIN
+let taskId: Hex
+
+beforeAll(async () => {
+  tmp = tempDir()
+  node = await startDevNode(tmp.dir)
+  url = node.url
+  A = await connect(poster.privateKey, poster.address)
+  B = await connect(worker.privateKey, worker.address)
+  C = await connect(poster2.privateKey, poster2.address)
+  D = await connect(stranger.privateKey, stranger.address)
+})
+
+afterAll(async () => {
+  for (const a of [A, B, C, D]) await a?.mcp.close()
+  await node?.close()
+  tmp?.cleanup()
+})
+
+describe('two agents over MCP', () => {
+  it('lists the tools, with placeholders for modules this node lacks', async () => {
+    const { tools } = await A.mcp.listTools()
+    const names = tools.map((t) => t.name)
+    for (const n of ['balance', 'list_tasks', 'post_task', 'claim_task', 'submit_result', 'verify_result', 'get_signing_info', 'search_datanets', 'search_data', 'list_models', 'chat', 'get_receipt']) {
+      expect(names).toContain(n)
+    }
+    const r = await call(A, 'search_datanets', { query: 'sotu' })
+    expect(r.isError).toBe(true)
+    expect(r.data.error.code).toBe('feature_unavailable')
+    const card = (await http(`${url}/.well-known/agent-card.json`)).json
+    expect(card.url).toBe(`${url}/mcp`)
+    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['post_task', 'claim_task', 'verify_result']))
+    expect(card.skills.find((s: { id: string }) => s.id === 'chat').tags).toContain('unavailable')
+  })
+
+  it('the worker registers as an agent', async () => {
+    const tx = await sign(B, 'RegisterAgent', { name: 'summarizer-b', description: 'Summaries of long documents', capabilities: ['summarize'], endpoint: 'https://agent-b.example/mcp' })
+    const r = await ok(B, 'register_agent', { signedTx: tx })
+    expect(r.result).toEqual({ agent: worker.address, name: 'summarizer-b' })
+    const agents = await ok(A, 'list_agents', { capability: 'summarize' })
+    expect(agents.agents.map((a: { address: string }) => a.address)).toEqual([worker.address])
+  })
+
+  it('write tools over HTTP need a signed tx; malformed arguments are an MCP error; nothing is written', async () => {
+    const before = await snapshot()
+    const unsigned = await call(B, 'claim_task', { task: '0x' + '11'.repeat(32) })
+    expect(unsigned.isError).toBe(true)
+    expect(unsigned.data.error.code).toBe('signer_required')
+    const malformed = await call(B, 'claim_task', { task: 'not-a-hash', stake: 5 })
+    expect(malformed.isError).toBe(true)
+    expect(malformed.text).toMatch(/Input validation error/)
+    const badSig = await call(B, 'verify_result', { signedTx: { type: 'VerifyResult', message: {}, signature: 'xyz' } })
+    expect(badSig.isError).toBe(true)
+    expect(badSig.text).toMatch(/Input validation error/)
+    const wrongKind = await call(B, 'claim_task', { signedTx: await sign(B, 'VerifyResult', { task: '0x' + '11'.repeat(32), accept: true }) })
+    expect(wrongKind.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'signedTx.type' } })
+    expect(await snapshot()).toEqual(before)
+  })
+
+  it('A posts, B finds, claims and submits, A accepts: money and reputation move exactly', async () => {
+    const a0 = await balance(poster.address)
+    const b0 = await balance(worker.address)
+    expect(a0).toBe(START)
+    const specHash = sha256(SPEC)
+    const post = await ok(A, 'post_task', {
+      signedTx: await sign(A, 'PostTask', {
+        title: 'Summarize SOTU 1863',
+        specHash,
+        reward: REWARD.toString(),
+        deadline: String(Date.now() + 120_000),
+        leaseMs: '60000',
+        claimStake: STAKE.toString(),
+        verifiers: [],
+        threshold: '0',
+      }),
+    })
+    expect(post.posted).toBe(true)
+    taskId = post.task
+    expect(taskId).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(post.result).toEqual({ task: taskId, escrow: REWARD.toString() })
+    expect(await balance(poster.address)).toBe(a0 - REWARD)
+
+    const open = await ok(B, 'list_tasks', { status: 'open' })
+    expect(open.tasks.map((t: { id: string }) => t.id)).toContain(taskId)
+    const found = open.tasks.find((t: { id: string }) => t.id === taskId)
+    expect(found).toMatchObject({ poster: poster.address, reward: REWARD.toString(), claimStake: STAKE.toString(), specHash, claimable: true })
+
+    const claim = await ok(B, 'claim_task', { signedTx: await sign(B, 'ClaimTask', { task: taskId, stake: found.claimStake }) })
+    expect(claim.result).toMatchObject({ task: taskId, claimer: worker.address, stake: STAKE.toString() })
+    expect(await balance(worker.address)).toBe(b0 - STAKE)
+    expect((await ok(A, 'get_task', { task: taskId })).effectiveStatus).toBe('claimed')
+
+    const sub = await ok(B, 'submit_result', { signedTx: await sign(B, 'SubmitResult', { task: taskId, resultHash: sha256(RESULT) }) })
+    expect(sub.result).toMatchObject({ task: taskId, resultHash: sha256(RESULT), verifiers: [poster.address], threshold: 1 })
+
+    const verdict = await ok(A, 'verify_result', { signedTx: await sign(A, 'VerifyResult', { task: taskId, accept: true }) })
+    expect(verdict.result).toMatchObject({ outcome: 'accepted', paid: REWARD.toString(), stakeReturned: STAKE.toString(), claimer: worker.address })
+
+    expect(await balance(worker.address)).toBe(b0 + REWARD)
+    expect(await balance(poster.address)).toBe(a0 - REWARD)
+    const task = await ok(A, 'get_task', { task: taskId })
+    expect(task).toMatchObject({ status: 'accepted', escrow: '0', result: { claimer: worker.address, resultHash: sha256(RESULT) } })
+
+    const repB = await ok(A, 'get_agent', { address: worker.address })
+    expect(repB.reputation).toMatchObject({ claims: 1, accepted: 1, rejected: 0, expired: 0, earned: REWARD.toString() })
+    const repA = (await http(`${url}/v1/agents/${poster.address}`)).json
+    expect(repA).toMatchObject({ registered: false, reputation: { posted: 1, paid: REWARD.toString(), verdicts: 1 } })
+    expect((await ok(B, 'balance', { address: worker.address })).balance).toBe((b0 + REWARD).toString())
+  })
+
+  it('a second poster of the same spec is pointed to the accepted result', async () => {
+    const c0 = await balance(poster2.address)
+    const before = await snapshot()
+    const tx = await sign(C, 'PostTask', {
+      title: 'Summarize SOTU 1863 please',
+      specHash: sha256(SPEC),
+      reward: (2n * SIN).toString(),
+      deadline: String(Date.now() + 120_000),
+      leaseMs: '60000',
+      claimStake: '0',
+      verifiers: [],
+      threshold: '0',
+    })
+    const r = await ok(C, 'post_task', { signedTx: tx })
+    expect(r.posted).toBe(false)
+    expect(r.warning).toMatch(/already has 1 accepted result/)
+    expect(r.acceptedResults).toEqual([{ task: taskId, resultHash: sha256(RESULT), claimer: worker.address, acceptedAt: expect.any(String) }])
+    expect(await balance(poster2.address)).toBe(c0)
+    expect(await snapshot()).toEqual(before)
+    const bySpec = (await http(`${url}/v1/tasks?spec=${sha256(SPEC)}`)).json
+    expect(bySpec.acceptedResults[0].task).toBe(taskId)
+    // posting anyway works, and its receipt names the earlier result too
+    const forced = await ok(C, 'post_task', { signedTx: tx, force: true })
+    expect(forced.posted).toBe(true)
+    expect(forced.result.priorResults[0]).toMatchObject({ task: taskId, resultHash: sha256(RESULT) })
+    expect(await balance(poster2.address)).toBe(c0 - 2n * SIN)
+  })
+})
+
+describe('bad input: a specific error, nothing changed', () => {
+  let live: Hex
+  beforeAll(async () => {
+    const post = await ok(A, 'post_task', {
+      signedTx: await sign(A, 'PostTask', {
+        title: 'second task',
+        specHash: sha256('another spec'),
+        reward: SIN.toString(),
+        deadline: String(Date.now() + 120_000),
+        leaseMs: '60000',
+        claimStake: '0',
+        verifiers: [],
+        threshold: '0',
+      }),
+    })
+    live = post.task
+    await ok(B, 'claim_task', { signedTx: await sign(B, 'ClaimTask', { task: live, stake: '0' }) })
+  })
+
+  const cases: [string, () => Promise<{ isError: boolean; data: any }>, string, string][] = [
+    ['claiming a task under an active lease', async () => call(D, 'claim_task', { signedTx: await sign(D, 'ClaimTask', { task: live, stake: '0' }) }), 'task_claimed', 'message.task'],
+    ['submitting as a non-claimer', async () => call(D, 'submit_result', { signedTx: await sign(D, 'SubmitResult', { task: live, resultHash: sha256('x') }) }), 'not_claimer', 'sender'],
+    ['verifying as a non-verifier', async () => call(D, 'verify_result', { signedTx: await sign(D, 'VerifyResult', { task: live, accept: true }) }), 'not_verifier', 'sender'],
+    ['a second verdict', async () => call(A, 'verify_result', { signedTx: await sign(A, 'VerifyResult', { task: taskId, accept: false }) }), 'task_closed', 'message.task'],
+    ['posting a reward above the balance', async () => call(D, 'post_task', {
+      signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('big'), reward: (START + 1n).toString(), deadline: String(Date.now() + 60_000), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
+    }), 'insufficient_balance', 'message.reward'],
+    ['a deadline already past', async () => call(D, 'post_task', {
+      signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('late'), reward: '1', deadline: String(Date.now() - 1), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
+    }), 'deadline_passed', 'message.deadline'],
+    ['a threshold above the verifier count (400 from the codec)', async () => call(D, 'post_task', {
+      signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('k'), reward: '1', deadline: String(Date.now() + 60_000), leaseMs: '1000', claimStake: '0', verifiers: [poster.address], threshold: '2' }),
+    }), 'invalid_field', 'message.threshold'],
+  ]
+
+  for (const [name, run, code, field] of cases) {
+    it(name, async () => {
+      if (name === 'verifying as a non-verifier') {
+        // B's result must be waiting for a verdict first
+        await ok(B, 'submit_result', { signedTx: await sign(B, 'SubmitResult', { task: live, resultHash: sha256('y') }) })
+      }
+      const before = await snapshot()
+      const balances = await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))
+      const r = await run()
+      expect(r.isError).toBe(true)
+      expect(r.data.error.code).toBe(code)
+      expect(JSON.stringify(r.data.error.details)).toContain(field)
+      expect(await snapshot()).toEqual(before)
+      expect(await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))).toEqual(balances)
+    })
+  }
+
+  it('refusals leave the state root alone', async () => {
+    const before = await snapshot()
+    const balances = await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))
+    expect((await call(D, 'claim_task', { signedTx: await sign(D, 'ClaimTask', { task: live, stake: '0' }) })).data.error.code).toBe('task_pending_verification')
+    expect((await call(D, 'verify_result', { signedTx: await sign(D, 'VerifyResult', { task: live, accept: false }) })).data.error.code).toBe('not_verifier')
+    expect((await call(D, 'claim_task', { task: 12 })).isError).toBe(true)
+    expect(await snapshot()).toEqual(before)
+    expect(await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))).toEqual(balances)
+  })
+
+  it('claiming after the deadline; then anyone expires the task and the reward returns', async () => {
+    const a0 = await balance(poster.address)
+    const post = await ok(A, 'post_task', {
+      signedTx: await sign(A, 'PostTask', { title: 'short', specHash: sha256('short-lived'), reward: SIN.toString(), deadline: String(Date.now() + 300), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
+    })
+    expect(await balance(poster.address)).toBe(a0 - SIN)
+    await new Promise((r) => setTimeout(r, 400))
+    const before = await snapshot()
+    const late = await call(B, 'claim_task', { signedTx: await sign(B, 'ClaimTask', { task: post.task, stake: '0' }) })
+    expect(late.data.error).toMatchObject({ code: 'task_deadline_passed', details: { field: 'message.task' } })
+    expect(await snapshot()).toEqual(before)
+    // ExpireTask has no MCP tool: any signer sends it straight to /v1/tx
+    const expire = await http(`${url}/v1/tx`, { body: await sign(D, 'ExpireTask', { task: post.task }) })
+    expect(expire.status).toBe(200)
+    expect(expire.json.receipt.result).toEqual({ task: post.task, refunded: SIN.toString() })
+    expect(await balance(poster.address)).toBe(a0)
+    expect((await http(`${url}/v1/tasks/${post.task}`)).json.status).toBe('expired')
+  })
+
+  it('HTTP errors name the field', async () => {
+    expect((await http(`${url}/v1/tasks/0x1234`)).status).toBe(400)
+    expect((await http(`${url}/v1/tasks/0x${'12'.repeat(32)}`)).json.error.code).toBe('not_found')
+    const bad = await http(`${url}/v1/tasks?status=nope`)
+    expect(bad.status).toBe(400)
+    expect(bad.json.error.details.field).toBe('querystring.status')
+    expect((await http(`${url}/v1/agents/0xnothex`)).json.error.code).toBe('invalid_address')
+  })
+})
+
+describe('replay', () => {
+  it('sinew verify replays every agents tx from genesis', async () => {
+    await node.close()
+    const r = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.stdout)
+    expect(report.ok).toBe(true)
+    expect(report.txs).toBe(11) // register, 2×post+claim+submit, verify, forced post, post, expire
+  })
+})

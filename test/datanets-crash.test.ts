@@ -1,0 +1,88 @@
+/**
+ * The datanet CLI against a node in a child process, and `kill -9` in the middle of an
+ * index build: after a restart the version becomes ready by itself and every acknowledged
+ * tx is still there.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dev, freePort, http, runCli, spawnNode, tempDir } from './helpers.ts'
+
+let tmp: ReturnType<typeof tempDir>
+let child: ChildProcess | undefined
+let url: string
+const port = freePort()
+
+beforeAll(async () => {
+  tmp = tempDir()
+  const init = await runCli(['init', '--dev', '--data-dir', tmp.dir])
+  expect(init.code).toBe(0)
+  child = await spawnNode(['--data-dir', tmp.dir], port, { SINEW_TEST_BUILD_DELAY_MS: '1500' })
+  url = `http://127.0.0.1:${port}`
+}, 60_000)
+
+afterAll(async () => {
+  child?.kill('SIGKILL')
+  tmp?.cleanup()
+})
+
+const cli = async (args: string[]) => {
+  const r = await runCli([...args, '--node', url, '--json'])
+  expect(r.code, r.stderr).toBe(0)
+  return JSON.parse(r.stdout)
+}
+
+describe('sinew datanet and kill -9 during an index build', () => {
+  const acked: string[] = []
+  let id = ''
+
+  it('create, contribute files, review and publish from the CLI', async () => {
+    const created = await cli(['datanet', 'create', '--name', 'Crash Test', '--dev-account', '0', '--stake', '2', '--media-types', 'txt,csv,md'])
+    id = created.datanet
+    const files = {
+      'a.txt': 'Amber waves of grain rolled past the old mill where the miller kept three grey cats.',
+      'b.csv': 'who,said\nann,"the quarry bell rings twice before the blasting starts"\n',
+      'c.md': '# Notes\n\nA kettle of hawks circled above the reservoir for most of the afternoon.',
+    }
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp.dir, name), text)
+    const one = await cli(['datanet', 'contribute', join(tmp.dir, 'a.txt'), join(tmp.dir, 'b.csv'), '--datanet', 'Crash Test', '--dev-account', '1'])
+    const two = await cli(['datanet', 'contribute', join(tmp.dir, 'c.md'), '--datanet', id, '--dev-account', '2', '--title', 'Hawks'])
+    const contributions = [...one, ...two]
+    expect(contributions.map((c: { records: number }) => c.records)).toEqual([1, 1, 1])
+    for (const c of contributions) {
+      const r = await cli(['datanet', 'review', c.contribution, '--accept', '--dev-account', '0'])
+      expect(r.status).toBe('accepted')
+      acked.push(c.contribution)
+    }
+    const v = await cli(['datanet', 'publish', 'Crash Test', '--dev-account', '0', '--no-wait'])
+    expect(v).toMatchObject({ version: 1, contributions: 3 })
+    acked.push(v.txHash)
+  }, 120_000)
+
+  it('a node killed mid-build finishes the index after restart; nothing acknowledged is lost', async () => {
+    const deadline = Date.now() + 20_000
+    let state = ''
+    while (Date.now() < deadline) {
+      state = (await http(`${url}/v1/datanets/${id}/versions/1`)).json.build.state
+      if (state === 'building') break
+      if (state === 'ready') break
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(state).toBe('building')
+    child!.kill('SIGKILL')
+    await new Promise((r) => child!.once('exit', r))
+    child = await spawnNode(['--data-dir', tmp.dir], port)
+    const v = await cli(['datanet', 'show', id, '--ver', '1', '--wait'])
+    expect(v.build).toMatchObject({ state: 'ready', attempts: 2, index: { documents: 3 } })
+    for (const hash of acked) expect((await http(`${url}/v1/tx/${hash}`)).status).toBe(200)
+    const found = await cli(['datanet', 'search', 'Crash Test', 'quarry', 'bell', 'rings', 'twice'])
+    expect(found.count).toBe(1)
+    expect(found.matches[0].title).toBe('b.csv')
+    const human = await runCli(['datanet', 'search', 'Crash Test', 'kettle of hawks', '--node', url])
+    expect(human.stdout).toContain('Hawks')
+    const shown = await cli(['datanet', 'show', 'Crash Test'])
+    expect(shown.counts).toEqual({ contributions: 3, pending: 0, accepted: 3, rejected: 0 })
+    expect((await cli(['datanet', 'list'])).datanets[0].id).toBe(id)
+  }, 120_000)
+})

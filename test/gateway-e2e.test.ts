@@ -1,0 +1,326 @@
+/**
+ * The gateway end to end on a running node over real HTTP: the official `openai` client
+ * calls models (an OpenAI-compatible backend on 127.0.0.1 and the built-in ∞-gram model),
+ * streaming and not; every balance moves by exactly the receipt's split; `sinew receipt
+ * verify` and `sinew verify` agree; and every bad input gets an OpenAI error and no charge.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import OpenAI from 'openai'
+import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEV_SEQUENCER_KEY, DEV_TREASURY_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
+import { NodeClient, signEnvelope, type TypesInfo } from '../src/cli/client.ts'
+import { loadConfig, type Hex } from '../src/core/index.ts'
+import { addressOf } from '../src/ledger/index.ts'
+import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
+import { countTokens } from '../src/gateway/index.ts'
+import { startNode, type RunningNode } from '../src/server/index.ts'
+import { buildFixtureIndex, FAKE_TEXT, FIXTURE_REF, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
+import { dev, http, runCli, tempDir } from './helpers.ts'
+
+const SIN = 10n ** 18n
+const PRICE = 1000n * SIN // per million output tokens: 10^15 base units a token
+const SHARE_BPS = 5000
+let running: RunningNode
+let url: string
+let tmp: ReturnType<typeof tempDir>
+let backend: FakeBackend
+let slowBackend: FakeBackend
+let client: NodeClient
+let types: TypesInfo
+const caller = dev[0]
+const owner = dev[3]
+const authors = { 'contrib-alpha': dev[5].address, 'contrib-beta': dev[6].address, 'contrib-gamma': dev[7].address } as Record<string, Hex>
+const treasury = addressOf(DEV_TREASURY_KEY)
+let apiKey: string
+
+async function send(key: Hex, type: string, message: Record<string, unknown>) {
+  const from = privateKeyToAccount(key).address.toLowerCase()
+  const { nonce } = await client.get(`/v1/accounts/${from}`)
+  return client.post('/v1/tx', await signEnvelope(key, types, type, { ...message, nonce }))
+}
+
+async function grantKey(key: Hex, o: { spendLimit?: bigint; expiresAt?: bigint } = {}): Promise<string> {
+  const secret = newApiKey()
+  await send(key, 'GrantApiKey', { keyHash: hashApiKey(secret), label: 'test', spendLimit: (o.spendLimit ?? 0n).toString(), expiresAt: (o.expiresAt ?? 0n).toString() })
+  return secret
+}
+
+async function balance(address: string): Promise<bigint> {
+  return BigInt((await http(`${url}/v1/accounts/${address}`)).json.balance)
+}
+
+async function balances(): Promise<Record<string, bigint>> {
+  const out: Record<string, bigint> = {}
+  for (const a of [caller.address, owner.address, treasury, ...Object.values(authors)]) out[a] = await balance(a)
+  return out
+}
+
+const openai = (key: string | undefined = apiKey) => new OpenAI({ baseURL: `${url}/v1`, apiKey: key ?? 'none', maxRetries: 0 })
+
+/** Checks that every balance moved by exactly the receipt's split, and returns the receipt. */
+async function expectSplit(before: Record<string, bigint>, receiptId: string, text: string) {
+  const r = (await http(`${url}/v1/receipts/${receiptId}`)).json
+  expect(r.id).toBe(receiptId)
+  const tokens = countTokens(text)
+  expect(r.outputTokens).toBe(tokens)
+  const fee = computeFee(PRICE, BigInt(tokens))
+  expect(r.split.fee).toBe(fee.toString())
+  const expected: Record<string, bigint> = { ...before }
+  expected[caller.address] -= fee
+  expected[treasury] += BigInt(r.split.protocolFee)
+  expected[owner.address] += BigInt(r.split.ownerAmount)
+  for (const c of r.split.contributors) expected[c.author] += BigInt(c.amount)
+  expect(BigInt(r.split.protocolFee)).toBe((fee * 500n) / 10_000n)
+  const rest = fee - BigInt(r.split.protocolFee)
+  expect(BigInt(r.split.contributorPool)).toBe((rest * BigInt(SHARE_BPS) * BigInt(r.coverageBps)) / 100_000_000n)
+  expect(r.split.contributors.reduce((a: bigint, c: any) => a + BigInt(c.amount), 0n)).toBe(BigInt(r.split.contributorPool))
+  expect(BigInt(r.split.protocolFee) + BigInt(r.split.contributorPool) + BigInt(r.split.ownerAmount)).toBe(fee)
+  expect(await balances()).toEqual(expected)
+  return r
+}
+
+beforeAll(async () => {
+  tmp = tempDir('sinew-gw-')
+  await buildFixtureIndex(join(tmp.dir, 'indexes'), authors)
+  backend = await startFakeOpenAI()
+  slowBackend = await startFakeOpenAI({ delayMs: 40 })
+  const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1 }, env: {} })
+  running = await startNode({ config, genesis: makeDevGenesis(), sequencerKey: DEV_SEQUENCER_KEY, backendTimeoutMs: 700 })
+  url = running.url
+  client = new NodeClient(url)
+  types = await client.get('/v1/types')
+  const model = (name: string, backendSpec: string) => ({ name, description: 'test', backend: backendSpec, datanets: [FIXTURE_REF], pricePerMillion: PRICE.toString(), contributorShareBps: String(SHARE_BPS) })
+  await send(owner.privateKey, 'RegisterModel', model('fake-llm', `openai-compatible:${backend.url}#fixed`))
+  await send(owner.privateKey, 'RegisterModel', model('fixture-infinigram', 'builtin:infinigram'))
+  await send(owner.privateKey, 'RegisterModel', model('down-llm', 'openai-compatible:http://127.0.0.1:9/v1'))
+  await send(owner.privateKey, 'RegisterModel', model('hang-llm', `openai-compatible:${backend.url}#hang`))
+  await send(owner.privateKey, 'RegisterModel', model('slow-llm', `openai-compatible:${slowBackend.url}#fixed`))
+  apiKey = await grantKey(caller.privateKey)
+}, 60_000)
+
+afterAll(async () => {
+  await running?.close()
+  await backend?.close()
+  await slowBackend?.close()
+  tmp?.cleanup()
+})
+
+describe('paid, attributed calls with the official openai client', () => {
+  it('lists the models', async () => {
+    const list = await openai().models.list()
+    expect(list.data.map((m) => m.id).sort()).toEqual(['down-llm', 'fake-llm', 'fixture-infinigram', 'hang-llm', 'slow-llm'])
+    const m = await openai().models.retrieve('fake-llm')
+    expect(m.owned_by).toBe(owner.address)
+  })
+
+  it('a chat completion (not streamed) pays treasury, contributors and owner exactly the receipt split', async () => {
+    const before = await balances()
+    const { data, response } = await openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'Tell me a story' }] }).withResponse()
+    expect(data.choices[0].message.content).toBe(FAKE_TEXT)
+    const receiptId = response.headers.get('x-sinew-receipt')!
+    expect(receiptId).toMatch(/^0x[0-9a-f]{64}$/)
+    expect((data as any).sinew.receipt).toBe(receiptId)
+    expect(data.usage!.completion_tokens).toBe(countTokens(FAKE_TEXT))
+    const r = await expectSplit(before, receiptId, FAKE_TEXT)
+    // The output reproduces passages of alpha and beta; gamma earns nothing.
+    expect(r.weights.map((w: any) => w.contribution).sort()).toEqual(['contrib-alpha', 'contrib-beta'])
+    expect(r.coverageBps).toBeGreaterThan(5000)
+    expect(r.spans.length).toBe(2)
+    expect(FAKE_TEXT.slice(r.spans[0].start, r.spans[0].end)).toContain('lighthouse keeper')
+    expect(r.weights.find((w: any) => w.contribution === 'contrib-alpha').author).toBe(dev[5].address)
+    expect(running.gateway!.reserved).toBe(0)
+
+    // sinew receipt verify recomputes trace and split from the output text and the index.
+    const out = join(tmp.dir, 'out.txt')
+    writeFileSync(out, data.choices[0].message.content!)
+    const v = await runCli(['receipt', 'verify', receiptId, '--output', out, '--index-root', join(tmp.dir, 'indexes'), '--node', url, '--json'])
+    expect(v.stderr).toBe('')
+    expect(JSON.parse(v.stdout).checks.filter((c: any) => !c.ok)).toEqual([])
+    expect(JSON.parse(v.stdout).ok).toBe(true)
+    writeFileSync(out, data.choices[0].message.content! + ' tampered')
+    const bad = await runCli(['receipt', 'verify', receiptId, '--output', out, '--index-root', join(tmp.dir, 'indexes'), '--node', url, '--json'])
+    expect(bad.code).toBe(1)
+    expect(JSON.parse(bad.stdout).ok).toBe(false)
+  })
+
+  it('a streamed chat completion: deltas, then the receipt in the last chunk', async () => {
+    const before = await balances()
+    const stream = await openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'Tell me a story' }], stream: true })
+    let text = ''
+    let sinew: any
+    let usage: any
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? ''
+      if ((chunk as any).sinew) sinew = (chunk as any).sinew
+      if (chunk.usage) usage = chunk.usage
+    }
+    expect(text).toBe(FAKE_TEXT)
+    expect(usage.completion_tokens).toBe(countTokens(FAKE_TEXT))
+    await expectSplit(before, sinew.receipt, text)
+  })
+
+  it('completions, streamed and not, on the built-in ∞-gram model', async () => {
+    let before = await balances()
+    const { data, response } = await openai().completions.create({ model: 'fixture-infinigram', prompt: 'The lighthouse keeper counted', max_tokens: 12, seed: 7, temperature: 0 }).withResponse()
+    const text = data.choices[0].text
+    expect(text.length).toBeGreaterThan(0)
+    const r = await expectSplit(before, response.headers.get('x-sinew-receipt')!, text)
+    expect(r.outputTokens).toBeLessThanOrEqual(12)
+    expect(r.weights[0]?.contribution).toBe('contrib-alpha')
+
+    before = await balances()
+    const stream = await openai().completions.create({ model: 'fixture-infinigram', prompt: 'Copper kettles hummed', max_tokens: 10, stream: true, seed: 3 })
+    let streamed = ''
+    let sinew: any
+    for await (const chunk of stream) {
+      streamed += chunk.choices[0]?.text ?? ''
+      if ((chunk as any).sinew) sinew = (chunk as any).sinew
+    }
+    await expectSplit(before, sinew.receipt, streamed)
+  })
+
+  it('max_tokens cuts the output and bounds the charge', async () => {
+    const before = await balances()
+    const { data, response } = await openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }).withResponse()
+    expect(data.choices[0].finish_reason).toBe('length')
+    expect(countTokens(data.choices[0].message.content!)).toBe(5)
+    await expectSplit(before, response.headers.get('x-sinew-receipt')!, data.choices[0].message.content!)
+  })
+
+  it('earnings by model, Datanet, contribution and day', async () => {
+    const e = (await http(`${url}/v1/accounts/${dev[5].address}/earnings`)).json
+    expect(BigInt(e.total)).toBeGreaterThan(0n)
+    expect(Object.keys(e.byModel).sort()).toEqual(['fake-llm', 'fixture-infinigram'])
+    expect(e.byDatanet[FIXTURE_REF]).toBe(e.total)
+    expect(e.byContribution[0].contribution).toBe('contrib-alpha')
+    expect(e.overTime.length).toBe(1)
+    const paid = (await http(`${url}/v1/accounts/${caller.address}/earnings`)).json
+    expect(paid.calls).toBe(5)
+  })
+})
+
+describe('bad input: an OpenAI error object and no charge', () => {
+  async function expectError(fn: () => Promise<unknown>, status: number, code: string, type?: string) {
+    const before = await balances()
+    const err = await fn().then(
+      () => undefined,
+      (e) => e,
+    )
+    expect(err).toBeInstanceOf(OpenAI.APIError)
+    expect(err.status).toBe(status)
+    expect(err.code).toBe(code)
+    if (type) expect(err.type).toBe(type)
+    expect(await balances()).toEqual(before)
+    expect(running.gateway!.reserved).toBe(0)
+    return err
+  }
+  const chat = (key?: string, model = 'fake-llm', extra: Record<string, unknown> = {}) => () =>
+    openai(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra } as any)
+
+  it('missing key', async () => {
+    const r = await http(`${url}/v1/chat/completions`, { body: { model: 'fake-llm', messages: [{ role: 'user', content: 'hi' }] } })
+    expect(r.status).toBe(401)
+    expect(r.json.error).toEqual({ message: expect.any(String), type: 'authentication_error', param: null, code: 'missing_api_key' })
+  })
+  it('unknown key', () => expectError(chat(newApiKey()), 401, 'invalid_api_key', 'authentication_error'))
+  it('revoked key', async () => {
+    const secret = await grantKey(caller.privateKey)
+    await send(caller.privateKey, 'RevokeApiKey', { keyHash: hashApiKey(secret) })
+    await expectError(chat(secret), 401, 'revoked_api_key')
+  })
+  it('expired key', async () => {
+    const secret = await grantKey(caller.privateKey, { expiresAt: BigInt(Date.now() + 300) })
+    await new Promise((r) => setTimeout(r, 400))
+    await expectError(chat(secret), 401, 'expired_api_key')
+  })
+  it('spend limit reached', async () => {
+    const secret = await grantKey(caller.privateKey, { spendLimit: 10n })
+    await expectError(chat(secret), 402, 'spend_limit_reached', 'insufficient_quota')
+  })
+  it('insufficient balance', async () => {
+    const poor = generatePrivateKey()
+    const secret = await grantKey(poor)
+    await expectError(chat(secret), 402, 'insufficient_balance', 'insufficient_quota')
+  })
+  it('unknown model', () => expectError(chat(undefined, 'no-such-model'), 404, 'model_not_found', 'invalid_request_error'))
+  it('malformed messages', async () => {
+    await expectError(() => openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'wizard', content: 'hi' }] } as any), 400, 'invalid_value', 'invalid_request_error')
+    await expectError(() => openai().chat.completions.create({ model: 'fake-llm', messages: [] } as any), 400, 'invalid_value')
+    const r = await http(`${url}/v1/chat/completions`, { raw: '{"model": ', headers: { authorization: `Bearer ${apiKey}` } })
+    expect(r.status).toBe(400)
+    expect(r.json.error.type).toBe('invalid_request_error')
+  })
+  it('a backend that is down', async () => {
+    await expectError(chat(undefined, 'down-llm'), 502, 'backend_unavailable', 'api_error')
+    await expectError(chat(undefined, 'down-llm', { stream: true }), 502, 'backend_unavailable')
+  })
+  it('a backend that times out', async () => {
+    await expectError(chat(undefined, 'hang-llm'), 504, 'backend_timeout', 'api_error')
+  })
+  it('a client that disconnects mid-stream is charged for what was delivered, with a receipt', async () => {
+    const before = await balances()
+    const abort = new AbortController()
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ model: 'slow-llm', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+      signal: abort.signal,
+    })
+    const receiptId = res.headers.get('x-sinew-receipt')!
+    const reader = res.body!.getReader()
+    let got = ''
+    while ((got.match(/data: /g) ?? []).length < 5) got += new TextDecoder().decode((await reader.read()).value)
+    abort.abort()
+    let r: any
+    for (let i = 0; i < 100; i++) {
+      r = await http(`${url}/v1/receipts/${receiptId}`)
+      if (r.status === 200) break
+      await new Promise((res) => setTimeout(res, 50))
+    }
+    expect(r.status).toBe(200)
+    expect(r.json.finishReason).toBe('disconnected')
+    expect(r.json.outputTokens).toBeGreaterThan(0)
+    expect(r.json.outputTokens).toBeLessThan(countTokens(FAKE_TEXT))
+    const fee = computeFee(PRICE, BigInt(r.json.outputTokens))
+    expect(await balance(caller.address)).toBe(before[caller.address] - fee)
+    expect(running.gateway!.reserved).toBe(0)
+  })
+})
+
+describe('receipts are the node\'s alone', () => {
+  it('a RecordReceipt signed by anyone but the sequencer is refused', async () => {
+    const before = await balances()
+    const zero = ('0x' + '00'.repeat(32)) as Hex
+    const err = await send(dev[4].privateKey, 'RecordReceipt', {
+      id: ('0x' + '11'.repeat(32)) as Hex,
+      model: 'fake-llm',
+      modelVersion: '1',
+      apiKeyHash: hashApiKey(apiKey),
+      requestHash: zero,
+      outputHash: zero,
+      promptTokens: '1',
+      outputTokens: '1000',
+      finishReason: 'stop',
+      method: 'x',
+      coverageBps: '0',
+      spans: [],
+      weights: [],
+    }).then(
+      () => undefined,
+      (e) => e,
+    )
+    expect(err.code).toBe('not_sequencer')
+    expect(await balances()).toEqual(before)
+  })
+})
+
+describe('replay', () => {
+  it('sinew verify replays every receipt and balance', async () => {
+    const v = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
+    expect(v.stderr).toBe('')
+    const report = JSON.parse(v.stdout)
+    expect(report.ok).toBe(true)
+  })
+})

@@ -1,0 +1,108 @@
+/**
+ * Fixtures of the gateway tests: a small Datanet index with known authors, and a local
+ * HTTP server that speaks the OpenAI wire protocol (chat completions and completions,
+ * JSON and SSE with `data: [DONE]`), streaming fixed text at a set rate.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { buildIndex } from '../src/attribution/index.ts'
+import { indexDirFor } from '../src/gateway/index.ts'
+import type { Hex } from '../src/core/index.ts'
+
+export const FIXTURE_REF = 'fixture@1'
+
+export const DOCS = [
+  {
+    id: 'contrib-alpha',
+    text: 'The lighthouse keeper counted seventeen gulls on the northern rail every morning before the fog rolled in from the cold grey sea and swallowed the harbour whole.',
+  },
+  {
+    id: 'contrib-beta',
+    text: 'Copper kettles hummed in the bakery while the apprentice folded cardamom into the dough, humming an old tune his grandmother had taught him during the long winter.',
+  },
+  {
+    id: 'contrib-gamma',
+    text: 'A quiet orchestra of crickets tuned their wings beneath the porch as the farmer reckoned the price of barley against the rising cost of diesel fuel.',
+  },
+]
+
+/** What the fake backend answers: reproduces passages of alpha and beta around new words. */
+export const FAKE_TEXT =
+  'Here is a story. The lighthouse keeper counted seventeen gulls on the northern rail every morning before the fog rolled in. Then, unrelated purple zebras argued loudly. Copper kettles hummed in the bakery while the apprentice folded cardamom into the dough.'
+
+export async function buildFixtureIndex(indexRoot: string, authors: Record<string, Hex>): Promise<string> {
+  const dir = indexDirFor(indexRoot, FIXTURE_REF)
+  mkdirSync(dir, { recursive: true })
+  await buildIndex(DOCS, dir, { workers: 0 })
+  writeFileSync(`${dir}/authors.json`, JSON.stringify(authors))
+  return dir
+}
+
+export type FakeBackend = { url: string; server: Server; requests: number; close(): Promise<void> }
+
+/**
+ * Upstream model names pick the behaviour: `fixed` streams FAKE_TEXT word by word every
+ * `delayMs`; `hang` never answers; `fail` answers 500.
+ */
+export async function startFakeOpenAI(opts: { delayMs?: number; text?: string } = {}): Promise<FakeBackend> {
+  const text = opts.text ?? FAKE_TEXT
+  const words = text.match(/\s*\S+/g) ?? []
+  const state = { requests: 0 }
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (d) => (body += d))
+    req.on('end', async () => {
+      state.requests++
+      const json = JSON.parse(body || '{}')
+      const chat = req.url!.endsWith('/chat/completions')
+      if (!chat && !req.url!.endsWith('/completions')) {
+        res.writeHead(404).end()
+        return
+      }
+      if (json.model === 'hang') return // never answers
+      if (json.model === 'fail') {
+        res.writeHead(500, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ error: { message: 'boom', type: 'server_error', param: null, code: null } }))
+        return
+      }
+      const created = Math.floor(Date.now() / 1000)
+      if (!json.stream) {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        const choice = chat ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index: 0, text, finish_reason: 'stop' }
+        res.end(JSON.stringify({ id: 'x', object: chat ? 'chat.completion' : 'text_completion', created, model: json.model, choices: [choice], usage: { prompt_tokens: 1, completion_tokens: words.length, total_tokens: 1 + words.length } }))
+        return
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+      let gone = false
+      res.on('close', () => (gone = true))
+      for (const w of words) {
+        if (gone) return
+        const chunk = chat
+          ? { id: 'x', object: 'chat.completion.chunk', created, model: json.model, choices: [{ index: 0, delta: { content: w }, finish_reason: null }] }
+          : { id: 'x', object: 'text_completion', created, model: json.model, choices: [{ index: 0, text: w, finish_reason: null }] }
+        res.write(`data: ${JSON.stringify(chunk)}\n\n`)
+        if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs))
+      }
+      const last = chat
+        ? { id: 'x', object: 'chat.completion.chunk', created, model: json.model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }
+        : { id: 'x', object: 'text_completion', created, model: json.model, choices: [{ index: 0, text: '', finish_reason: 'stop' }] }
+      res.write(`data: ${JSON.stringify(last)}\n\n`)
+      res.end('data: [DONE]\n\n')
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    server,
+    get requests() {
+      return state.requests
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
