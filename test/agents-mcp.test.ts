@@ -94,19 +94,29 @@ afterAll(async () => {
 })
 
 describe('two agents over MCP', () => {
-  it('lists the tools, with placeholders for modules this node lacks', async () => {
+  it('lists every tool; the data and model tools answer from the node', async () => {
     const { tools } = await A.mcp.listTools()
     const names = tools.map((t) => t.name)
     for (const n of ['balance', 'list_tasks', 'post_task', 'claim_task', 'submit_result', 'verify_result', 'get_signing_info', 'search_datanets', 'search_data', 'list_models', 'chat', 'get_receipt']) {
       expect(names).toContain(n)
     }
-    const r = await call(A, 'search_datanets', { query: 'sotu' })
-    expect(r.isError).toBe(true)
-    expect(r.data.error.code).toBe('feature_unavailable')
+    expect(await ok(A, 'search_datanets', { query: 'nothing here yet' })).toEqual({ datanets: [], total: 0 })
+    expect((await ok(A, 'list_models', {})).models).toEqual([])
+    const search = await call(A, 'search_data', { datanet: 'Nope', version: 1, query: 'x' })
+    expect(search.isError).toBe(true)
+    expect(search.data.error.code).toBe('datanet_not_found')
+    const receipt = await call(A, 'get_receipt', { id: '0x' + '00'.repeat(32) })
+    expect(receipt.isError).toBe(true)
+    expect(receipt.data.error.code).toBe('not_found')
+    const chat = await call(A, 'chat', { model: 'none', messages: [{ role: 'user', content: 'hi' }], apiKey: 'sk-sinew-unknown-key' })
+    expect(chat.isError).toBe(true)
+    expect(chat.data.error.code).toBe('invalid_api_key')
+    const malformed = await call(A, 'search_data', { datanet: 'x', version: 'one', query: 'x' })
+    expect(malformed.isError).toBe(true)
     const card = (await http(`${url}/.well-known/agent-card.json`)).json
     expect(card.url).toBe(`${url}/mcp`)
-    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['post_task', 'claim_task', 'verify_result']))
-    expect(card.skills.find((s: { id: string }) => s.id === 'chat').tags).toContain('unavailable')
+    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['post_task', 'claim_task', 'verify_result', 'search_data', 'chat']))
+    expect(card.skills.find((s: { id: string }) => s.id === 'chat').tags).toContain('write')
   })
 
   it('the worker registers as an agent', async () => {

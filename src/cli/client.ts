@@ -16,16 +16,17 @@ export class NodeClient {
     return this.request<T>('GET', path)
   }
 
-  async post<T = any>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('POST', path, body)
+  async post<T = any>(path: string, body: unknown, headers?: Record<string, string>): Promise<T> {
+    return this.request<T>('POST', path, body, headers)
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let response: Response
     try {
       response = await fetch(this.url + path, {
         method,
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       })
     } catch (e) {
       throw new UnavailableError('node_unreachable', `Cannot reach the node at ${this.url}`, {

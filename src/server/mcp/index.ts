@@ -13,13 +13,14 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { SinewError } from '../../core/index.ts'
 import { agentMcpTools } from './agent-tools.ts'
+import { dataMcpTools, modelMcpTools } from './data-tools.ts'
 import { FeatureUnavailableError, toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
 
 export { agentMcpTools } from './agent-tools.ts'
 export * from './tools.ts'
 
 /** The registration point: every module's MCP tools. */
-export const mcpToolModules: McpToolModule[] = [agentMcpTools]
+export const mcpToolModules: McpToolModule[] = [agentMcpTools, dataMcpTools, modelMcpTools]
 
 /** Tools backed by modules that may be missing on a node: [name, feature, description]. */
 export const FEATURE_TOOLS: [string, string, string][] = [
@@ -74,8 +75,8 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
 
 /** The node's own HTTP API, called in-process (same routes, same errors, no socket). */
 export function injectApi(app: FastifyInstance): NodeApi {
-  const call = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
-    const res = await app.inject({ method, url, ...(body === undefined ? {} : { payload: body as object }) })
+  const call = async (method: 'GET' | 'POST', url: string, body?: unknown, headers?: Record<string, string>) => {
+    const res = await app.inject({ method, url, ...(headers ? { headers } : {}), ...(body === undefined ? {} : { payload: body as object }) })
     const json = res.body ? JSON.parse(res.body) : undefined
     if (res.statusCode >= 400) {
       const err = json?.error ?? {}
@@ -83,7 +84,7 @@ export function injectApi(app: FastifyInstance): NodeApi {
     }
     return json
   }
-  return { get: (path) => call('GET', path), post: (path, body) => call('POST', path, body) }
+  return { get: (path) => call('GET', path), post: (path, body, headers) => call('POST', path, body, headers) }
 }
 
 /** A2A agent card: the node's skills (its MCP tools) and where to reach them. */

@@ -12,7 +12,7 @@ import type { Address } from '../../ledger/index.ts'
 /** The node API: answers become values; error bodies become SinewErrors (code, message, details). */
 export type NodeApi = {
   get<T = any>(path: string): Promise<T>
-  post<T = any>(path: string, body: unknown): Promise<T>
+  post<T = any>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>
 }
 
 export type TxEnvelope = { type: string; message: Record<string, unknown>; signature: string; from?: string; chainId?: string }
