@@ -15,14 +15,13 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, readdirSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { benchDir, machine, median, percentile, writeResult } from './lib.ts'
 
 import * as engine from '../src/attribution/index.ts'
 import type { IndexInfo, TraceResult } from '../src/attribution/index.ts'
-
-type Progress = { phase: string; done: number; total: number }
 
 // ---------------------------------------------------------------------------------------------
 // Targets (DESIGN.md section 6 and the benchmark brief).
@@ -255,10 +254,10 @@ function runChildBuild(input: string, outDir: string): Promise<BuildRun> {
 }
 
 /**
- * Suffix-array construction alone: the engine's SA-IS (src/attribution/sais.mjs) on the token
- * ids of the index's first shard (read back from shard-0000.tok), on this thread, median of
- * `runs`. The build itself overlaps sorting (in worker threads) with tokenizing, so its phase
- * timings cannot isolate this.
+ * Suffix-array construction on one thread, for reference: the engine's SA-IS
+ * (src/attribution/sais.mjs) on the token ids of the index's first shard (read back from
+ * shard-0000.tok), on this thread, median of `runs`. The target is checked against
+ * saParallel (all shards, all cores), which is how the build sorts.
  */
 async function saMicro(indexDir: string, runs: number): Promise<{ tokens: number; alphabet: number; seconds: number[]; tokensPerSec: number } | { error: string }> {
   try {
@@ -283,6 +282,97 @@ async function saMicro(indexDir: string, runs: number): Promise<{ tokens: number
   }
 }
 
+/** Token ids of every shard of an index, decoded into Int32Arrays (read back from shard-NNNN.tok). */
+async function readShardTokens(indexDir: string): Promise<{ alphabet: number; shards: Int32Array[] }> {
+  const format = await import(pathToFileURL(resolve(benchDir, '../src/attribution/format.ts')).href)
+  const h = format.decodeHeader(readFileSync(join(indexDir, format.HEADER_FILE)), engine.TOKENIZER_VERSION) as {
+    vocabSize: number
+    shards: { n: number; tokWidth: number }[]
+  }
+  const shards = h.shards.map((s, i) => {
+    const buf = readFileSync(join(indexDir, format.shardTokFile(i)))
+    const T = new Int32Array(s.n)
+    const w = s.tokWidth
+    for (let j = 0; j < s.n; j++) T[j] = buf.readUIntLE(j * w, w)
+    return T
+  })
+  return { alphabet: h.vocabSize, shards }
+}
+
+/**
+ * Suffix-array construction on all cores, the way the build does it: every shard of the
+ * index sorted by the engine's SA-IS in `workers` worker threads at once (each takes the
+ * next shard when it is done), token ids already in memory; positions / wall-clock time
+ * from the first job posted to the last suffix array returned. Median of `runs`.
+ */
+async function saParallel(indexDir: string, workers: number, runs: number): Promise<{ positions: number; shards: number; alphabet: number; workers: number; seconds: number[]; tokensPerSec: number; cpuSecondsPerRun: number } | { error: string }> {
+  const { Worker } = await import('node:worker_threads')
+  const pool: InstanceType<typeof Worker>[] = []
+  try {
+    const { alphabet, shards } = await readShardTokens(indexDir)
+    const positions = shards.reduce((a, s) => a + s.length, 0)
+    const saUrl = pathToFileURL(resolve(benchDir, '../src/attribution/sais.mjs')).href
+    const code = `const { parentPort } = require('node:worker_threads')
+import(${JSON.stringify(saUrl)}).then(({ suffixArray }) => {
+  parentPort.on('message', ({ i, T, k }) => {
+    const t = performance.now()
+    suffixArray(T, T.length, k)
+    parentPort.postMessage({ i, ms: performance.now() - t, T }, [T.buffer])
+  })
+  parentPort.postMessage('ready')
+})`
+    for (let w = 0; w < workers; w++) {
+      const worker = new Worker(code, { eval: true, execArgv: [] })
+      await new Promise<void>((res, rej) => {
+        worker.once('message', () => res())
+        worker.once('error', rej)
+      })
+      pool.push(worker)
+    }
+    const seconds: number[] = []
+    let cpuMs = 0
+    for (let r = 0; r < runs; r++) {
+      let next = 0
+      let done = 0
+      const t0 = performance.now()
+      await new Promise<void>((res, rej) => {
+        const give = (worker: InstanceType<typeof Worker>): void => {
+          if (next >= shards.length) return
+          const i = next++
+          const T = shards[i]
+          worker.postMessage({ i, T, k: alphabet }, [T.buffer as ArrayBuffer])
+        }
+        for (const worker of pool) {
+          worker.removeAllListeners('message')
+          worker.on('message', (m: { i: number; ms: number; T: Int32Array }) => {
+            shards[m.i] = m.T // transferred back
+            cpuMs += m.ms
+            done++
+            if (done === shards.length) res()
+            else give(worker)
+          })
+          worker.once('error', rej)
+          give(worker)
+        }
+      })
+      seconds.push((performance.now() - t0) / 1000)
+    }
+    return {
+      positions,
+      shards: shards.length,
+      alphabet,
+      workers,
+      seconds: seconds.map((x) => round(x, 3)),
+      tokensPerSec: Math.round(positions / median(seconds)),
+      cpuSecondsPerRun: round(cpuMs / runs / 1000, 3),
+    }
+  } catch (err) {
+    return { error: (err as Error).message }
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()))
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queries.
 
@@ -300,7 +390,7 @@ function coverageOf(r: TraceResult): number {
   return r.outputTokens > 0 ? n / r.outputTokens : 0
 }
 
-async function measureQueries(indexDir: string, corpusFile: string, nQueries: number, nTraces: number, seed: number) {
+async function measureQueries(indexDir: string, corpusFile: string, nQueries: number, nTraces: number, seed: number, open: engine.OpenOptions = {}) {
   const docs = sampleDocs(corpusFile)
   const r = rng(seed)
   const ngrams: string[] = []
@@ -310,11 +400,16 @@ async function measureQueries(indexDir: string, corpusFile: string, nQueries: nu
   }
   const outputs = Array.from({ length: nTraces }, () => spliced(docs, r))
 
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  const rssBeforeOpen = process.memoryUsage().rss
   const [openMs, idx] = await (async () => {
     const t = performance.now()
-    const i = engine.openIndex(indexDir)
+    const i = engine.openIndex(indexDir, open)
     return [performance.now() - t, i] as const
   })()
+  gc?.()
+  const rssAfterOpen = process.memoryUsage().rss
   try {
     const countPass = (): { ms: number[]; zero: number } => {
       const ms: number[] = []
@@ -343,8 +438,13 @@ async function measureQueries(indexDir: string, corpusFile: string, nQueries: nu
     const countWarm = countPass()
     const traceWarm = tracePass()
     const copiedShare = outputs.reduce((a, o) => a + o.copiedTokens, 0) / (outputs.length * 500)
+    const storage = idx.storage()
     return {
       openMs: round(openMs, 2),
+      storage: { mode: storage.mode, shardBytes: storage.shardBytes, cacheBytes: storage.cacheBytes, cachedBytes: storage.cachedBytes, bytesRead: storage.bytesRead },
+      rssBeforeOpenBytes: rssBeforeOpen,
+      rssAfterOpenBytes: rssAfterOpen,
+      rssAfterQueriesBytes: (gc?.(), process.memoryUsage().rss),
       count: {
         queries: ngrams.length,
         ngramTokens: '1-8',
@@ -365,6 +465,32 @@ async function measureQueries(indexDir: string, corpusFile: string, nQueries: nu
   } finally {
     idx.close()
   }
+}
+
+/**
+ * Queries in paged mode, in a child process of its own (so that its RSS is the engine's):
+ * `--child-paged <indexDir> <corpus> <queries> <traces> <seed> <cacheBytes> <resultFile>`.
+ */
+async function childPaged(args: string[]): Promise<void> {
+  const [indexDir, corpus, nQ, nT, seed, cacheBytes, resultFile] = args
+  const q = await measureQueries(indexDir, corpus, Number(nQ), Number(nT), Number(seed), { mode: 'paged', cacheBytes: Number(cacheBytes) })
+  writeFileSync(resultFile, JSON.stringify(q))
+}
+
+function runChildPaged(indexDir: string, corpus: string, nQ: number, nT: number, seed: number, cacheBytes: number): Promise<Record<string, any>> {
+  const resultFile = join(dataDir, `.paged-result-${process.pid}.json`)
+  rmSync(resultFile, { force: true })
+  const self = fileURLToPath(import.meta.url)
+  const args = ['--expose-gc', '--import', 'tsx', self, '--child-paged', indexDir, corpus, String(nQ), String(nT), String(seed), String(cacheBytes), resultFile]
+  return new Promise((resolveP, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] })
+    child.on('exit', (code) => {
+      if (code !== 0 || !existsSync(resultFile)) return reject(new Error(`paged queries on ${indexDir} failed (exit ${code})`))
+      const r = JSON.parse(readFileSync(resultFile, 'utf8'))
+      rmSync(resultFile, { force: true })
+      resolveP(r)
+    })
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +543,10 @@ async function main(): Promise<void> {
     await childBuild(args[1], args[2], args[3])
     process.exit(0) // do not wait for idle worker threads
   }
+  if (args[0] === '--child-paged') {
+    await childPaged(args.slice(1))
+    process.exit(0)
+  }
   const opt = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined)
   const quick = args.includes('--quick')
   const sizes = (opt('--sizes') ?? (quick ? '1m' : '1m,10m,80m')).split(',').map(parseSize)
@@ -449,13 +579,28 @@ async function main(): Promise<void> {
     const wall = median(runs.map((r) => r.wallMs)) / 1000
     const sa = await saMicro(out, 3)
     if ('error' in sa) console.log(`  SA-IS micro-benchmark failed: ${sa.error}`)
-    else console.log(`  SA-IS alone on shard 0: ${sa.tokens} positions in ${median(sa.seconds).toFixed(2)} s (${(sa.tokensPerSec / 1e6).toFixed(2)} M/s)`)
-    const saRate = 'error' in sa ? undefined : sa.tokensPerSec
-    const engineSaMs = (last.info as { saMs?: number }).saMs
+    else console.log(`  SA-IS, one thread, shard 0: ${sa.tokens} positions in ${median(sa.seconds).toFixed(2)} s (${(sa.tokensPerSec / 1e6).toFixed(2)} M/s)`)
+    const saPar = await saParallel(out, availableParallelism(), 3)
+    if ('error' in saPar) console.log(`  SA-IS on all cores failed: ${saPar.error}`)
+    else
+      console.log(
+        `  SA-IS, ${saPar.workers} workers, all ${saPar.shards} shards: ${saPar.positions} positions in ${median(saPar.seconds).toFixed(2)} s wall (${(saPar.tokensPerSec / 1e6).toFixed(2)} M/s; ${saPar.cpuSecondsPerRun.toFixed(2)} s of thread time)`,
+      )
+    const saRate = 'error' in saPar ? undefined : saPar.tokensPerSec
+    const engineSaMs = last.info.saMs
+    const engineSaWallMs = last.info.saWallMs
     const rss = median(runs.map((r) => r.maxRssBytes))
     const baseline = median(runs.map((r) => r.baselineRssBytes))
     console.log(`  queries: ${nQueries} counts, ${nTraces} traces`)
     const q = await measureQueries(out, corpus, nQueries, nTraces, 42 + size)
+    // The largest index also in paged mode with a small page cache, as an index larger than
+    // memory would be served (fewer queries: every page miss is a read).
+    let paged: Record<string, any> | undefined
+    if (size === sizes[sizes.length - 1]) {
+      const cache = Number(opt('--paged-cache') ?? 64 << 20)
+      console.log(`  paged mode (cache ${(cache / 2 ** 20).toFixed(0)} MiB): ${Math.min(nQueries, 500)} counts, ${Math.min(nTraces, 10)} traces`)
+      paged = await runChildPaged(out, corpus, Math.min(nQueries, 500), Math.min(nTraces, 10), 42 + size, cache).catch((err) => ({ error: String(err) }))
+    }
     const row = {
       size: label(size),
       corpus: relative(process.cwd(), corpus),
@@ -468,8 +613,12 @@ async function main(): Promise<void> {
         wallSecondsAll: runs.map((r) => round(r.wallMs / 1000, 3)),
         endToEndTokensPerSec: Math.round(tokens / wall),
         saTokensPerSec: saRate,
+        saParallel: saPar,
+        saSingleThreadShard0TokensPerSec: 'error' in sa ? undefined : sa.tokensPerSec,
         saMicro: sa,
-        engineSaMs: typeof engineSaMs === 'number' ? round(engineSaMs, 1) : undefined,
+        engineSaMs,
+        engineSaWallMs,
+        engineSaTokensPerSecWall: typeof engineSaWallMs === 'number' && engineSaWallMs > 0 ? Math.round(last.info.positions / (engineSaWallMs / 1000)) : undefined,
         phases: last.phases.map((p) => ({ phase: p.phase, seconds: round((p.endMs - p.startMs) / 1000, 3), done: p.done, total: p.total })),
         bytesOnDisk: last.bytesOnDisk,
         bytesPerToken: round(last.bytesOnDisk / tokens, 3),
@@ -479,6 +628,7 @@ async function main(): Promise<void> {
         peakRssGrowthPerToken: round((rss - baseline) / tokens, 3),
       },
       ...q,
+      paged,
     }
     results.push(row)
     if (!args.includes('--keep') && size !== sizes[sizes.length - 1]) rmSync(out, { recursive: true, force: true })
@@ -506,14 +656,15 @@ async function main(): Promise<void> {
 
   // Readable tables.
   console.log('\n[bench] attribution — build')
-  console.log('size   tokens        wall s   e2e tok/s     SA tok/s      bytes/tok  peakRSS/tok (growth)')
+  console.log('size   tokens        wall s   e2e tok/s     SA all cores  SA 1 thread  bytes/tok  peakRSS/tok (growth)')
   for (const r of results as any[]) {
     const b = r.build
     console.log(
-      `${r.size.padEnd(6)} ${String(r.tokens).padEnd(13)} ${fmt(b.wallSeconds).padStart(7)}  ${mtoks(b.endToEndTokensPerSec).padEnd(12)}${check(b.endToEndTokensPerSec >= TARGETS.endToEndTokensPerSec)} ${mtoks(b.saTokensPerSec).padEnd(12)}${check(b.saTokensPerSec === undefined ? undefined : b.saTokensPerSec >= TARGETS.saTokensPerSec)} ${fmt(b.bytesPerToken).padStart(8)} ${check(b.bytesPerToken <= TARGETS.bytesPerToken)} ${fmt(b.peakRssPerToken).padStart(8)} ${check(b.peakRssPerToken <= TARGETS.peakRssPerToken)} (${fmt(b.peakRssGrowthPerToken)})`,
+      `${r.size.padEnd(6)} ${String(r.tokens).padEnd(13)} ${fmt(b.wallSeconds).padStart(7)}  ${mtoks(b.endToEndTokensPerSec).padEnd(12)}${check(b.endToEndTokensPerSec >= TARGETS.endToEndTokensPerSec)} ${mtoks(b.saTokensPerSec).padEnd(12)}${check(b.saTokensPerSec === undefined ? undefined : b.saTokensPerSec >= TARGETS.saTokensPerSec)} ${mtoks(b.saSingleThreadShard0TokensPerSec).padEnd(12)} ${fmt(b.bytesPerToken).padStart(8)} ${check(b.bytesPerToken <= TARGETS.bytesPerToken)} ${fmt(b.peakRssPerToken).padStart(8)} ${check(b.peakRssPerToken <= TARGETS.peakRssPerToken)} (${fmt(b.peakRssGrowthPerToken)})`,
     )
   }
-  console.log(`targets: e2e >= 1.5 M/s, SA >= 3.3 M/s, <= 7 bytes/token, peak RSS <= 12 bytes/token`)
+  console.log(`targets: e2e >= 1.5 M/s, SA (all shards, all cores, wall clock) >= 3.3 M/s, <= 7 bytes/token, peak RSS <= 12 bytes/token`)
+  console.log('SA 1 thread = SA-IS on shard 0 alone, one thread (for reference; no target)')
   console.log('\n[bench] attribution — queries (ms; cold-ish = first pass after open, warm = second pass)')
   console.log('size   count med/p99 cold   count med/p99 warm   trace med/p99 cold   trace med/p99 warm   spans/out  coverage')
   for (const r of results as any[]) {
@@ -524,6 +675,16 @@ async function main(): Promise<void> {
     )
   }
   console.log(`targets: count median <= 1 ms, trace(500 tokens) median <= 20 ms`)
+  for (const r of results as any[]) {
+    const p = r.paged
+    if (!p || p.error) continue
+    const mb = (x: number): string => `${(x / 1e6).toFixed(0)} MB`
+    console.log(
+      `${r.size} paged (cache ${mb(p.storage.cacheBytes)}, shard files ${mb(p.storage.shardBytes)}): open ${fmt(p.openMs)} ms, RSS ${mb(p.rssBeforeOpenBytes)} before open, ${mb(p.rssAfterOpenBytes)} after, ${mb(p.rssAfterQueriesBytes)} after queries; ` +
+        `count med/p99 ${fmt(p.count.coldish.medianMs, 3)}/${fmt(p.count.coldish.p99Ms, 3)} cold, ${fmt(p.count.warm.medianMs, 3)}/${fmt(p.count.warm.p99Ms, 3)} warm; ` +
+        `trace med/p99 ${fmt(p.trace.coldish.medianMs)}/${fmt(p.trace.coldish.p99Ms)} cold, ${fmt(p.trace.warm.medianMs)}/${fmt(p.trace.warm.p99Ms)} warm; read ${mb(p.storage.bytesRead)}`,
+    )
+  }
   console.log(
     `\n[bench] SOTU: ${sotuResult.speeches} speeches, ${sotuResult.tokens} tokens, build ${fmt(sotuResult.buildSeconds)} s, ${fmt(sotuResult.bytesPerToken)} bytes/token, count ${fmt(sotuResult.count.warm.medianMs, 3)} ms, trace ${fmt(sotuResult.trace.warm.medianMs)} ms (median, warm)`,
   )

@@ -34,7 +34,7 @@ export type BuildProgress = { phase: string; done: number; total: number }
 export type BuildOptions = {
   /** Worker threads for suffix arrays; 0 builds on the calling thread. Default: all cores. */
   workers?: number
-  /** Maximum positions per shard (tokens + separators). Default 2^24 (3-byte SA entries). */
+  /** Maximum positions per shard (tokens + separators). Default 2^23 (DEFAULT_SHARD_TOKENS); at most 2^24 keeps SA entries at 3 bytes. */
   shardTokens?: number
   onProgress?: (p: BuildProgress) => void
 }
@@ -53,8 +53,13 @@ export type IndexInfo = {
   vocab: number
   shards: number
   bytesOnDisk: number
-  /** Build only: total milliseconds spent in SA-IS over all shards (summed across workers). */
+  /**
+   * Build only: milliseconds spent in SA-IS, summed over all shards (thread time: with two
+   * workers sorting at once this can exceed the wall-clock time).
+   */
   saMs?: number
+  /** Build only: wall-clock milliseconds during which at least one shard was being sorted. */
+  saWallMs?: number
 }
 
 export const DEFAULT_SHARD_TOKENS = 1 << 23
@@ -128,6 +133,25 @@ function workerPool(size: number): Pool {
       await Promise.all(all.map((w) => w.terminate()))
     },
   }
+}
+
+/** Total length of the union of [start, end) intervals. */
+function unionMs(intervals: [number, number][]): number {
+  intervals.sort((a, b) => a[0] - b[0])
+  let total = 0
+  let from = -Infinity
+  let to = -Infinity
+  for (const [s, e] of intervals) {
+    if (s > to) {
+      if (to > from) total += to - from
+      from = s
+      to = e
+    } else if (e > to) {
+      to = e
+    }
+  }
+  if (to > from) total += to - from
+  return total
 }
 
 async function clearIndexFiles(dir: string): Promise<void> {
@@ -356,6 +380,7 @@ async function buildFrom(
       shards: shards.length,
       bytesOnDisk,
       saMs: Math.round(results.reduce((a, r) => a + r.saMs, 0)),
+      saWallMs: Math.round(unionMs(results.map((r) => [r.saStart, r.saEnd]))),
     }
   } catch (err) {
     await Promise.allSettled(pending)

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { buildIndex, buildIndexFromPath, openIndex, IndexFormatError, CorpusError } from './index.ts'
 import { SinewError } from '../core/index.ts'
 
@@ -83,6 +84,27 @@ describe('opening damaged indexes fails with a specific error', () => {
     const d = copy('trunc-header')
     truncateSync(join(d, 'index.sinew'), 100)
     expect(code(() => openIndex(d))).toBe('index_corrupt')
+
+    // Another tokenizer version, with a valid header checksum: refused as unsupported.
+    const e = copy('tokenizer')
+    const he = readFileSync(join(e, 'index.sinew'))
+    he.fill(0, 16, 48)
+    he.write('sinew-tok/999', 16, 'latin1')
+    he.write(createHash('sha256').update(he.subarray(0, he.length - 32)).digest('hex'), he.length - 32, 32, 'hex')
+    writeFileSync(join(e, 'index.sinew'), he)
+    expect(code(() => openIndex(e))).toBe('index_tokenizer_unsupported')
+
+    // Trailing bytes after the header
+    const f = copy('long-header')
+    writeFileSync(join(f, 'index.sinew'), Buffer.concat([readFileSync(join(f, 'index.sinew')), Buffer.alloc(1)]))
+    expect(code(() => openIndex(f))).toBe('index_corrupt')
+  })
+
+  it('missing shard file', () => {
+    const a = copy('missing-shard')
+    rmSync(join(a, 'shard-0002.tok'))
+    expect(code(() => openIndex(a))).toBe('index_corrupt')
+    expect(code(() => openIndex(a, { mode: 'paged' }))).toBe('index_corrupt')
   })
 
   it('truncated or corrupted shard files', () => {
@@ -151,12 +173,27 @@ describe('bad corpus input fails with a specific error', () => {
       'duplicate_document_id',
     )
     expect(await codeAsync(() => buildIndexFromPath(join(root, 'missing.jsonl'), join(root, 'o10')))).toBe('corpus_not_found')
-    try {
-      await buildIndexFromPath(jsonl('noid2.jsonl', '{"id":"a","text":"x"}\n{"text":"y"}\n'), join(root, 'o11'))
-    } catch (err) {
-      expect(err).toBeInstanceOf(CorpusError)
-      expect((err as CorpusError).details).toMatchObject({ line: 2 })
-    }
+    const err = await buildIndexFromPath(jsonl('noid2.jsonl', '{"id":"a","text":"x"}\n{"text":"y"}\n'), join(root, 'o11')).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(CorpusError)
+    expect((err as CorpusError).details).toMatchObject({ line: 2 })
+  })
+
+  it('more malformed documents: empty or non-string id, non-object line, non-string text, cut UTF-8 at the end', async () => {
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('emptyid.jsonl', '{"id":"","text":"x"}\n'), join(root, 'o14')))).toBe('missing_document_id')
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('numid.jsonl', '{"id":7,"text":"x"}\n'), join(root, 'o15')))).toBe('missing_document_id')
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('array.jsonl', '["a","x"]\n'), join(root, 'o16')))).toBe('invalid_jsonl')
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('numtext.jsonl', '{"id":"a","text":5}\n'), join(root, 'o17')))).toBe('missing_document_text')
+    const cut = Buffer.concat([Buffer.from('{"id":"a","text":"caf'), Buffer.from([0xc3])])
+    expect(await codeAsync(() => buildIndexFromPath(jsonl('cut-utf8.jsonl', cut), join(root, 'o18')))).toBe('invalid_utf8')
+    expect(await codeAsync(() => buildIndex([{ id: 'a', text: 'x' }, { text: 'y' } as never], join(root, 'o19'), { workers: 0 }))).toBe('missing_document_id')
+    const dir = join(root, 'bad-utf8-dir')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'a.txt'), 'fine text')
+    writeFileSync(join(dir, 'b.txt'), Buffer.from([0x61, 0xff, 0x62]))
+    expect(await codeAsync(() => buildIndexFromPath(dir, join(root, 'o20'), { workers: 0 }))).toBe('invalid_utf8')
   })
 
   it('a failed build leaves no openable index behind', async () => {

@@ -21,6 +21,7 @@ export {
   type GenerateOptions,
   type GenerateResult,
   type OpenOptions,
+  type StorageStats,
 } from './reader.ts'
 export { type Doc } from './corpus.ts'
 export { IndexFormatError, CorpusError, type IndexFormatCode, type CorpusErrorCode } from './errors.ts'

@@ -9,7 +9,6 @@ import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { InvalidInputError, largestRemainderSplit, NotFoundError } from '../core/index.ts'
-import { IndexFormatError } from './errors.ts'
 import {
   corrupt,
   decodeDocs,
@@ -114,21 +113,31 @@ export type AttributionIndex = {
   attribute(output: string, opts?: TraceOptions): Attribution
   generate(prompt: string, opts?: GenerateOptions): GenerateResult
   method(opts?: TraceOptions): string
+  /** How shards are held: 'memory' (read whole) or 'paged', and for paged, the page cache. */
+  storage(): StorageStats
   verify(): void
   close(): void
+}
+
+export type StorageStats = {
+  mode: 'memory' | 'paged'
+  /** Bytes of shard files (token ids and suffix arrays). */
+  shardBytes: number
+  /** Paged mode: bytes of pages held now (at most the cache budget plus one page). */
+  cachedBytes: number
+  /** Bytes of shard files read so far: all of them in memory mode, pages read in paged mode. */
+  bytesRead: number
+  cacheBytes: number
 }
 
 type Shard = { start: number; n: number; tok: IntArray; sa: IntArray }
 
 function readWhole(path: string, expected: number, what: string): Buffer {
-  let size: number
-  try {
-    size = statSync(path).size
-  } catch {
-    throw corrupt(`missing file ${what}`, { file: what })
-  }
-  if (size !== expected) throw corrupt(`file ${what} has the wrong size (truncated?)`, { file: what, expected, actual: size })
-  return readFileSync(path)
+  checkSize(path, expected, what)
+  const buf = readFileSync(path)
+  // The file may change between the two calls; never index past what was read.
+  if (buf.length !== expected) throw corrupt(`file ${what} has the wrong size (truncated?)`, { file: what, expected, actual: buf.length })
+  return buf
 }
 
 function checkSize(path: string, expected: number, what: string): void {
@@ -711,11 +720,15 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
     }
   }
 
+  const storage = (): StorageStats =>
+    mode === 'memory'
+      ? { mode, shardBytes, cachedBytes: shardBytes, bytesRead: shardBytes, cacheBytes: budget.maxBytes }
+      : { mode, shardBytes, cachedBytes: budget.bytes, bytesRead: budget.bytesRead, cacheBytes: budget.maxBytes }
+
   const close = (): void => {
     for (const p of paged) p.close()
   }
 
-  return { info, encode, count, find, infgram, trace, attribute, generate, method, verify, close }
+  return { info, encode, count, find, infgram, trace, attribute, generate, method, storage, verify, close }
 }
 
-export { IndexFormatError }

@@ -59,6 +59,35 @@ describe('suffixArray (SA-IS)', () => {
     check(Array.from({ length: 500 }, (_, i) => i))
   })
 
+  it('sorts large inputs (deep recursion, big alphabets): a permutation in increasing suffix order', () => {
+    const r = rng(3)
+    const inputs: [Int32Array, number][] = []
+    // Zipf-like ids with separators, like token ids of text; and a low-entropy text full
+    // of repeats (many equal LMS substrings, so the reduced string recurses several levels).
+    inputs.push([Int32Array.from({ length: 200_000 }, () => (r() < 0.01 ? 0 : 1 + Math.floor(5000 * r() ** 3))), 5001])
+    const unit = Array.from({ length: 37 }, () => Math.floor(r() * 3))
+    inputs.push([Int32Array.from({ length: 150_000 }, (_, i) => (r() < 0.001 ? 3 : unit[i % 37])), 4])
+    for (const [T, k] of inputs) {
+      const n = T.length
+      const SA = suffixArray(T, n, k)
+      const seen = new Uint8Array(n)
+      for (let i = 0; i < n; i++) {
+        expect(seen[SA[i]]).toBe(0)
+        seen[SA[i]] = 1
+      }
+      for (let i = 1; i < n; i++) {
+        let a = SA[i - 1]
+        let b = SA[i]
+        while (b < n && a < n && T[a] === T[b]) {
+          a++
+          b++
+        }
+        // suffix SA[i-1] < suffix SA[i]: it ran out first or has the smaller id
+        if (!(a === n || (b < n && T[a] < T[b]))) expect.fail(`not sorted at ${i}`)
+      }
+    }
+  })
+
   it('tolerates an alphabet larger than needed', () => {
     check([3, 1, 3, 1, 2], 100_000)
   })

@@ -52,7 +52,9 @@ export function writePacked(path, values, n, width) {
 
 /**
  * job: { tokens: Int32Array, n, k, tokPath, saPath }
- * returns { n, tokWidth, saWidth, tokSha256, saSha256, saMs }
+ * returns { n, tokWidth, saWidth, tokSha256, saSha256, saMs, saStart, saEnd }
+ * (saStart/saEnd: wall-clock time of the SA-IS call in ms since the epoch, comparable
+ * across threads, so the builder can tell how long any sorting was under way)
  */
 export function buildShard(job) {
   const { tokens, n, k, tokPath, saPath } = job
@@ -61,7 +63,7 @@ export function buildShard(job) {
   const tokSha256 = writePacked(tokPath, tokens, n, tokWidth)
   const t0 = performance.now()
   const sa = suffixArray(tokens, n, k)
-  const saMs = performance.now() - t0
+  const t1 = performance.now()
   const saSha256 = writePacked(saPath, sa, n, saWidth)
-  return { n, tokWidth, saWidth, tokSha256, saSha256, saMs }
+  return { n, tokWidth, saWidth, tokSha256, saSha256, saMs: t1 - t0, saStart: performance.timeOrigin + t0, saEnd: performance.timeOrigin + t1 }
 }

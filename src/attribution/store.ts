@@ -41,32 +41,83 @@ export function memoryArray(buf: Buffer, width: number, length: number): IntArra
   return new Mem4(buf, length)
 }
 
-const PAGE_SHIFT = 14 // 16384 elements per page: 32-64 KiB per read
+// 1024 elements per page: 2-4 KiB per read. Queries touch pages at random (binary search
+// over the suffix array, then the tokens at each probed position), so a page should be
+// about what one probe needs; larger pages mostly read bytes nobody looks at.
+const PAGE_SHIFT = 10
 const PAGE_ELEMS = 1 << PAGE_SHIFT
 
-/** Shared budget so that all paged arrays of one index stay under a total cache size. */
+/** Every page lives in a fixed slot of this size (1 Ki elements of at most 4 bytes). */
+const SLOT_BYTES = PAGE_ELEMS * 4
+/** Slots are carved from slabs of this many slots (4 MiB), allocated as the cache fills. */
+const SLAB_SLOTS = 1024
+
+/**
+ * The page cache of one index, shared by all its paged arrays: at most `maxBytes` of pages.
+ * Pages live in fixed slots of slabs that are allocated once and reused, so reading
+ * gigabytes through the cache does not churn the allocator and the process's memory stays
+ * at about the cache size. Eviction is CLOCK (second chance): a page used since the hand
+ * last passed it is kept, so the pages every binary search starts with (the top levels)
+ * stay cached.
+ */
 export class PageBudget {
-  private readonly ring: { arr: PagedArray; page: number }[] = []
+  private ringArr: PagedArray[] = []
+  private ringPage: number[] = []
   private head = 0
+  private readonly slabs: Buffer[] = []
+  private readonly free: Buffer[] = []
+  private readonly maxSlots: number
+  private slots = 0
+  /** Bytes of pages held now. */
   bytes = 0
-  constructor(readonly maxBytes: number) {}
+  /** Bytes read from files so far (pages read again after eviction count again). */
+  bytesRead = 0
+  constructor(readonly maxBytes: number) {
+    this.maxSlots = Math.max(2, Math.floor(maxBytes / SLOT_BYTES))
+  }
+  /** A slot for a new page: a free one, a new one while under budget, else an evicted one. */
+  slot(): Buffer {
+    const f = this.free.pop()
+    if (f) return f
+    if (this.slots < this.maxSlots) {
+      const n = Math.min(SLAB_SLOTS, this.maxSlots - this.slots)
+      const slab = Buffer.allocUnsafeSlow(n * SLOT_BYTES)
+      this.slabs.push(slab)
+      for (let i = n - 1; i > 0; i--) this.free.push(slab.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES))
+      this.slots += n
+      return slab.subarray(0, SLOT_BYTES)
+    }
+    for (;;) {
+      const a = this.ringArr[this.head]
+      const p = this.ringPage[this.head]
+      this.head++
+      if (this.head > 4096 && this.head * 2 > this.ringArr.length) {
+        this.ringArr = this.ringArr.slice(this.head)
+        this.ringPage = this.ringPage.slice(this.head)
+        this.head = 0
+      }
+      if (a.referenced(p)) {
+        this.ringArr.push(a) // second chance
+        this.ringPage.push(p)
+      } else {
+        const [slot, size] = a.evict(p)
+        this.bytes -= size
+        return slot
+      }
+    }
+  }
   admit(arr: PagedArray, page: number, size: number): void {
     this.bytes += size
-    this.ring.push({ arr, page })
-    // FIFO eviction: cheap, and binary-search top levels are re-read quickly when evicted.
-    while (this.bytes > this.maxBytes && this.head < this.ring.length - 1) {
-      const victim = this.ring[this.head++]
-      this.bytes -= victim.arr.evict(victim.page)
-    }
-    if (this.head > 4096 && this.head * 2 > this.ring.length) {
-      this.ring.splice(0, this.head)
-      this.head = 0
-    }
+    this.bytesRead += size
+    this.ringArr.push(arr)
+    this.ringPage.push(page)
   }
 }
 
 export class PagedArray implements IntArray {
   private readonly pages: (Buffer | undefined)[]
+  /** CLOCK reference bits: set on every hit, cleared when the hand passes. */
+  private readonly used: Uint8Array
   private fd: number
   constructor(
     private readonly path: string,
@@ -76,10 +127,13 @@ export class PagedArray implements IntArray {
   ) {
     this.fd = openSync(path, 'r')
     this.pages = new Array(Math.ceil(length / PAGE_ELEMS))
+    this.used = new Uint8Array(this.pages.length)
   }
   get(i: number): number {
     const p = i >>> PAGE_SHIFT
-    const page = this.pages[p] ?? this.load(p)
+    let page = this.pages[p]
+    if (page === undefined) page = this.load(p)
+    else this.used[p] = 1
     const j = (i & (PAGE_ELEMS - 1)) * this.width
     if (this.width === 3) return page[j] | (page[j + 1] << 8) | (page[j + 2] << 16)
     if (this.width === 2) return page[j] | (page[j + 1] << 8)
@@ -89,7 +143,7 @@ export class PagedArray implements IntArray {
     if (p >= this.pages.length) throw corrupt('read past the end of an array', { file: this.path })
     const elems = Math.min(PAGE_ELEMS, this.length - p * PAGE_ELEMS)
     const size = elems * this.width
-    const buf = Buffer.allocUnsafe(size)
+    const buf = this.budget.slot()
     let got = 0
     while (got < size) {
       const r = readSync(this.fd, buf, got, size - got, p * PAGE_ELEMS * this.width + got)
@@ -97,13 +151,22 @@ export class PagedArray implements IntArray {
       got += r
     }
     this.pages[p] = buf
+    this.used[p] = 0
     this.budget.admit(this, p, size)
     return buf
   }
-  evict(p: number): number {
-    const page = this.pages[p]
+  /** Whether page p was used since the last call (clears the bit). */
+  referenced(p: number): boolean {
+    const u = this.used[p] === 1
+    this.used[p] = 0
+    return u
+  }
+  /** Drops page p; returns its slot for reuse and its size in bytes. */
+  evict(p: number): [Buffer, number] {
+    const page = this.pages[p]!
     this.pages[p] = undefined
-    return page ? page.length : 0
+    const elems = Math.min(PAGE_ELEMS, this.length - p * PAGE_ELEMS)
+    return [page, elems * this.width]
   }
   close(): void {
     if (this.fd >= 0) closeSync(this.fd)

@@ -1,8 +1,8 @@
 /**
  * `sinew index ...`: build a Proof of Attribution index and query it from the shell.
  * Human output by default, `--json` for machines (`trace --json` is the attribution record
- * the gateway stores). The lead mounts indexCommand() in src/cli/main.ts; running this file
- * directly (`node --import tsx src/cli/commands/index-command.ts index ...`) also works.
+ * the gateway stores). Mounted by src/cli/main.ts (`sinew index ...`), which also prints
+ * errors with their codes.
  */
 import { Command, InvalidArgumentError } from 'commander'
 import cliProgress from 'cli-progress'
