@@ -155,7 +155,24 @@ export class SignatureRecoveryPool {
       this.jobs.delete(id)
       job.reject(new Error('SignatureRecoveryPool closed'))
     }
-    await Promise.all(workers.map((w) => w.worker.terminate()))
+    // Ask each worker to close its port and end on its own: terminate() tears a worker down
+    // from outside, which can abort the process when a native addon (secp256k1) is mid-call
+    // or finalizing (secp256k1-node#172). terminate() stays as the fallback after 2 s.
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void w.worker.terminate().then(() => resolve(), () => resolve()), 2000)
+            timer.unref()
+            w.worker.once('exit', () => {
+              clearTimeout(timer)
+              resolve()
+            })
+            w.worker.ref()
+            w.worker.postMessage({ close: true })
+          }),
+      ),
+    )
   }
 }
 

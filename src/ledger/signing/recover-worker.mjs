@@ -57,6 +57,11 @@ function recoverRange(sab, count, start, end) {
 }
 
 parentPort.on('message', (msg) => {
+  if (msg.close) {
+    // A clean end: closing the port lets this thread's event loop finish by itself.
+    parentPort.close()
+    return
+  }
   try {
     recoverRange(msg.sab, msg.count, msg.start, msg.end)
     parentPort.postMessage({ id: msg.id })
