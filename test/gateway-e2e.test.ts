@@ -1,8 +1,10 @@
 /**
- * The gateway end to end on a running node over real HTTP: the official `openai` client
- * calls models (an OpenAI-compatible backend on 127.0.0.1 and the built-in ∞-gram model),
- * streaming and not; every balance moves by exactly the receipt's split; `sinew receipt
- * verify` and `sinew verify` agree; and every bad input gets an OpenAI error and no charge.
+ * The gateway end to end on a running node over real HTTP: a Datanet version is created,
+ * contributed to, accepted, published and indexed through signed txs; the official `openai`
+ * client calls models over it (an OpenAI-compatible backend on 127.0.0.1 and the built-in
+ * ∞-gram model), streaming and not; every balance moves by exactly the receipt's split, the
+ * authors coming from Datanets state; `sinew receipt verify` and `sinew verify` agree; and
+ * every bad input gets an OpenAI error and no charge.
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -16,7 +18,8 @@ import { addressOf } from '../src/ledger/index.ts'
 import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
 import { countTokens } from '../src/gateway/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
-import { buildFixtureIndex, FAKE_TEXT, FIXTURE_REF, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
+import { publishDatanetVersion } from './datanets-fixtures.ts'
+import { DOCS, FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, http, runCli, tempDir } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -31,7 +34,13 @@ let client: NodeClient
 let types: TypesInfo
 const caller = dev[0]
 const owner = dev[3]
-const authors = { 'contrib-alpha': dev[5].address, 'contrib-beta': dev[6].address, 'contrib-gamma': dev[7].address } as Record<string, Hex>
+const datanetOwner = dev[2]
+/** Who contributes each fixture doc. */
+const authors = { alpha: dev[5].address, beta: dev[6].address, gamma: dev[7].address } as Record<string, Hex>
+const authorKeys = { alpha: dev[5].privateKey, beta: dev[6].privateKey, gamma: dev[7].privateKey } as Record<string, Hex>
+/** The fixture Datanet's version ref (`<id>@1`) and each doc's contribution id. */
+let ref: string
+let ids: Record<string, Hex>
 const treasury = addressOf(DEV_TREASURY_KEY)
 let apiKey: string
 
@@ -83,7 +92,6 @@ async function expectSplit(before: Record<string, bigint>, receiptId: string, te
 
 beforeAll(async () => {
   tmp = tempDir('sinew-gw-')
-  await buildFixtureIndex(join(tmp.dir, 'indexes'), authors)
   backend = await startFakeOpenAI()
   slowBackend = await startFakeOpenAI({ delayMs: 40 })
   const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1 }, env: {} })
@@ -91,7 +99,13 @@ beforeAll(async () => {
   url = running.url
   client = new NodeClient(url)
   types = await client.get('/v1/types')
-  const model = (name: string, backendSpec: string) => ({ name, description: 'test', backend: backendSpec, datanets: [FIXTURE_REF], pricePerMillion: PRICE.toString(), contributorShareBps: String(SHARE_BPS) })
+  ;({ ref, ids } = await publishDatanetVersion(url, {
+    owner: datanetOwner.privateKey,
+    name: 'Fixture Tales',
+    stake: SIN,
+    docs: DOCS.map((d) => ({ key: d.key, text: d.text, author: authorKeys[d.key] })),
+  }))
+  const model = (name: string, backendSpec: string) => ({ name, description: 'test', backend: backendSpec, datanets: [ref], pricePerMillion: PRICE.toString(), contributorShareBps: String(SHARE_BPS) })
   await send(owner.privateKey, 'RegisterModel', model('fake-llm', `openai-compatible:${backend.url}#fixed`))
   await send(owner.privateKey, 'RegisterModel', model('fixture-infinigram', 'builtin:infinigram'))
   await send(owner.privateKey, 'RegisterModel', model('down-llm', 'openai-compatible:http://127.0.0.1:9/v1'))
@@ -125,20 +139,24 @@ describe('paid, attributed calls with the official openai client', () => {
     expect(data.usage!.completion_tokens).toBe(countTokens(FAKE_TEXT))
     const r = await expectSplit(before, receiptId, FAKE_TEXT)
     // The output reproduces passages of alpha and beta; gamma earns nothing.
-    expect(r.weights.map((w: any) => w.contribution).sort()).toEqual(['contrib-alpha', 'contrib-beta'])
+    expect(r.weights.map((w: any) => w.contribution).sort()).toEqual([ids.alpha, ids.beta].sort())
+    expect(r.weights.every((w: any) => w.datanet === ref)).toBe(true)
     expect(r.coverageBps).toBeGreaterThan(5000)
     expect(r.spans.length).toBe(2)
     expect(FAKE_TEXT.slice(r.spans[0].start, r.spans[0].end)).toContain('lighthouse keeper')
-    expect(r.weights.find((w: any) => w.contribution === 'contrib-alpha').author).toBe(dev[5].address)
+    expect(r.weights.find((w: any) => w.contribution === ids.alpha).author).toBe(dev[5].address)
+    expect(r.weights.find((w: any) => w.contribution === ids.beta).author).toBe(dev[6].address)
     expect(running.gateway!.reserved).toBe(0)
 
-    // sinew receipt verify recomputes trace and split from the output text and the index.
+    // sinew receipt verify recomputes trace, authors and split from the output text, the
+    // version's index under <data-dir>/indexes/<id>/1/index and the Datanets state.
     const out = join(tmp.dir, 'out.txt')
     writeFileSync(out, data.choices[0].message.content!)
-    const v = await runCli(['receipt', 'verify', receiptId, '--output', out, '--index-root', join(tmp.dir, 'indexes'), '--node', url, '--json'])
+    const v = await runCli(['receipt', 'verify', receiptId, '--output', out, '--data-dir', tmp.dir, '--node', url, '--json'])
     expect(v.stderr).toBe('')
     expect(JSON.parse(v.stdout).checks.filter((c: any) => !c.ok)).toEqual([])
     expect(JSON.parse(v.stdout).ok).toBe(true)
+    expect(JSON.parse(v.stdout).checks.map((c: any) => c.name)).toContain('authors')
     writeFileSync(out, data.choices[0].message.content! + ' tampered')
     const bad = await runCli(['receipt', 'verify', receiptId, '--output', out, '--index-root', join(tmp.dir, 'indexes'), '--node', url, '--json'])
     expect(bad.code).toBe(1)
@@ -168,7 +186,7 @@ describe('paid, attributed calls with the official openai client', () => {
     expect(text.length).toBeGreaterThan(0)
     const r = await expectSplit(before, response.headers.get('x-sinew-receipt')!, text)
     expect(r.outputTokens).toBeLessThanOrEqual(12)
-    expect(r.weights[0]?.contribution).toBe('contrib-alpha')
+    expect(r.weights[0]?.contribution).toBe(ids.alpha)
 
     before = await balances()
     const stream = await openai().completions.create({ model: 'fixture-infinigram', prompt: 'Copper kettles hummed', max_tokens: 10, stream: true, seed: 3 })
@@ -193,8 +211,8 @@ describe('paid, attributed calls with the official openai client', () => {
     const e = (await http(`${url}/v1/accounts/${dev[5].address}/earnings`)).json
     expect(BigInt(e.total)).toBeGreaterThan(0n)
     expect(Object.keys(e.byModel).sort()).toEqual(['fake-llm', 'fixture-infinigram'])
-    expect(e.byDatanet[FIXTURE_REF]).toBe(e.total)
-    expect(e.byContribution[0].contribution).toBe('contrib-alpha')
+    expect(e.byDatanet[ref]).toBe(e.total)
+    expect(e.byContribution[0].contribution).toBe(ids.alpha)
     expect(e.overTime.length).toBe(1)
     const paid = (await http(`${url}/v1/accounts/${caller.address}/earnings`)).json
     expect(paid.calls).toBe(5)
@@ -316,10 +334,26 @@ describe('receipts are the node\'s alone', () => {
   })
 })
 
+describe('models name Datanet versions on the ledger', () => {
+  it('RegisterModel over a version that is not published is refused', async () => {
+    const datanet = ref.slice(0, ref.lastIndexOf('@'))
+    for (const bad of [`${datanet}@2`, 'Fixture Tales@9', 'no-such-datanet@1', 'fixture@1']) {
+      const err = await send(owner.privateKey, 'RegisterModel', { name: 'ghost-llm', description: '', backend: 'builtin:infinigram', datanets: [bad], pricePerMillion: '1', contributorShareBps: '0' }).then(
+        () => undefined,
+        (e) => e,
+      )
+      expect(err?.code, bad).toBe('datanet_version_not_found')
+    }
+    // By name works as well as by id.
+    await send(owner.privateKey, 'RegisterModel', { name: 'by-name', description: '', backend: 'builtin:infinigram', datanets: ['Fixture Tales@1'], pricePerMillion: '1', contributorShareBps: '0' })
+    expect((await http(`${url}/v1/registry/models`)).json.models.find((m: any) => m.name === 'by-name').datanets).toEqual(['Fixture Tales@1'])
+  })
+})
+
 describe('replay', () => {
   it('sinew verify replays every receipt and balance', async () => {
     const v = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
-    expect(v.stderr).toBe('')
+    expect(v.stderr, v.stdout).toBe('')
     const report = JSON.parse(v.stdout)
     expect(report.ok).toBe(true)
   })

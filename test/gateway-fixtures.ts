@@ -1,28 +1,24 @@
 /**
- * Fixtures of the gateway tests: a small Datanet index with known authors, and a local
- * HTTP server that speaks the OpenAI wire protocol (chat completions and completions,
- * JSON and SSE with `data: [DONE]`), streaming fixed text at a set rate.
+ * Fixtures of the gateway tests: the texts of a small Datanet (contributed and published
+ * over HTTP with test/datanets-fixtures.ts), and a local HTTP server that speaks the OpenAI
+ * wire protocol (chat completions and completions, JSON and SSE with `data: [DONE]`),
+ * streaming fixed text at a set rate.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { buildIndex } from '../src/attribution/index.ts'
-import { indexDirFor } from '../src/gateway/index.ts'
-import type { Hex } from '../src/core/index.ts'
 
-export const FIXTURE_REF = 'fixture@1'
-
+/** The fixture Datanet's documents, by key (each becomes one contribution). */
 export const DOCS = [
   {
-    id: 'contrib-alpha',
+    key: 'alpha',
     text: 'The lighthouse keeper counted seventeen gulls on the northern rail every morning before the fog rolled in from the cold grey sea and swallowed the harbour whole.',
   },
   {
-    id: 'contrib-beta',
+    key: 'beta',
     text: 'Copper kettles hummed in the bakery while the apprentice folded cardamom into the dough, humming an old tune his grandmother had taught him during the long winter.',
   },
   {
-    id: 'contrib-gamma',
+    key: 'gamma',
     text: 'A quiet orchestra of crickets tuned their wings beneath the porch as the farmer reckoned the price of barley against the rising cost of diesel fuel.',
   },
 ]
@@ -30,14 +26,6 @@ export const DOCS = [
 /** What the fake backend answers: reproduces passages of alpha and beta around new words. */
 export const FAKE_TEXT =
   'Here is a story. The lighthouse keeper counted seventeen gulls on the northern rail every morning before the fog rolled in. Then, unrelated purple zebras argued loudly. Copper kettles hummed in the bakery while the apprentice folded cardamom into the dough.'
-
-export async function buildFixtureIndex(indexRoot: string, authors: Record<string, Hex>): Promise<string> {
-  const dir = indexDirFor(indexRoot, FIXTURE_REF)
-  mkdirSync(dir, { recursive: true })
-  await buildIndex(DOCS, dir, { workers: 0 })
-  writeFileSync(`${dir}/authors.json`, JSON.stringify(authors))
-  return dir
-}
 
 export type FakeBackend = { url: string; server: Server; requests: number; close(): Promise<void> }
 

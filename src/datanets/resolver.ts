@@ -4,6 +4,7 @@
  * `datanetsResolver` has the shape of the models module's ContributionResolver (ledger
  * state only, so replays agree); `datanetIndexProvider` the gateway's IndexProvider.
  */
+import { join } from 'node:path'
 import type { AttributionIndex } from '../attribution/index.ts'
 import { SinewError } from '../core/index.ts'
 import type { Address, StateReader } from '../ledger/index.ts'
@@ -42,6 +43,12 @@ export function datanetIndexProvider(datanets: Datanets): (ref: string) => { ind
     const p = parseVersionRef(ref)
     if (!p) throw new SinewError('invalid_version_ref', `Not a Datanet version ref: ${ref}`, 400, { details: { ref }, hint: 'Write <datanet id or name>@<version>, e.g. 0xab…@1.' })
     const d = datanets.resolve(p.datanet)
-    return { index: datanets.index(d, p.version), authorOf: (c) => getContribution(datanets.state, c)?.author }
+    return { index: datanets.index(d, p.version), authorOf: (c) => datanetsResolver.authorOf(datanets.state, c) }
   }
 }
+
+/**
+ * Where a node keeps the attribution index of Datanet version `n` (the IndexBuilder's
+ * layout): `<indexRoot>/<datanet id>/<n>/index`, `indexRoot` being `<dataDir>/indexes`.
+ */
+export const versionIndexDir = (indexRoot: string, datanet: string, version: number): string => join(indexRoot, datanet.toLowerCase(), String(version), 'index')

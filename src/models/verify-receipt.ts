@@ -1,7 +1,8 @@
 /**
  * Recomputes a receipt from the output text and the Datanet versions' indexes: output
- * hash, token count, method id, coverage, spans, weights, fee and split. Used by
- * `sinew receipt verify`; pure apart from the indexes it is given.
+ * hash, token count, method id, coverage, spans, weights, authors (`authorOf`: the author of
+ * an accepted contribution in Datanets state), fee and split. Used by `sinew receipt verify`;
+ * pure apart from the indexes and author lookup it is given.
  */
 import { canonicalJson, keccak256 } from '../core/index.ts'
 import type { Address } from '../ledger/index.ts'
@@ -38,8 +39,8 @@ export function verifyReceipt(
     receipt.weights.map((w) => ({ contribution: w.contribution, datanet: w.datanet, bps: w.bps })),
   )
   if (authorOf) {
-    const known = receipt.weights.filter((w) => authorOf(w.contribution) !== undefined)
-    check('authors', known.map((w) => authorOf(w.contribution)), known.map((w) => w.author))
+    // Authors come from Datanets state: every weighted contribution must be an accepted one, by the author the receipt names.
+    check('authors', receipt.weights.map((w) => authorOf(w.contribution) ?? null), receipt.weights.map((w) => w.author))
   }
   const fee = computeFee(BigInt(terms.pricePerMillion), BigInt(receipt.outputTokens))
   const split = splitFee(fee, protocolFeeBps, terms.contributorShareBps, receipt.coverageBps, receipt.weights.map((w) => ({ contribution: w.contribution, author: w.author as Address, bps: w.bps })))

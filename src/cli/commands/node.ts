@@ -10,7 +10,7 @@ import { NodeClient } from '../client.ts'
 import { initDataDir, loadSequencerKey, readGenesisFile, writeGenesisFile } from '../data-dir.ts'
 import { action, printLines } from '../output.ts'
 import { runDevSeed } from '../../datanets/seed.ts'
-import { DEMO_MODEL, DEV_API_KEY, setupDemoModel } from './model.ts'
+import { DEMO_DATANET_NAME, DEMO_DATANET_VERSION, DEMO_MODEL, DEV_API_KEY, setupDemoModel } from './model.ts'
 
 type NodeFlags = { dataDir?: string; port?: string; host?: string; follow?: string; config?: string; logLevel?: string }
 
@@ -86,9 +86,19 @@ export function devCommand(): Command {
       if (!genesis.insecure) throw new InvalidInputError(`${config.dataDir} is not a dev chain`, { code: 'not_dev', hint: 'Use `sinew node` for it, or another --data-dir.' })
       const fresh = !existsSync(`${config.dataDir}/sinew.db`)
       const running = await runNode(config)
-      // The demo Datanet seeds in the background (signed txs), after the node answers.
-      void runDevSeed(running.node, running.datanets, { dataDir: config.dataDir, fresh, ownerKey: devAccounts(10)[8].privateKey, print: (line) => process.stderr.write(line + '\n') })
-      await setupDemoModel(running.url, config.dataDir, (line) => process.stderr.write(line + '\n'))
+      // The demo: the node answers from here on; the SOTU Datanet seeds through signed txs
+      // (fresh data dir, or resuming a cut-short seed), then the demo model is registered over
+      // its version 1 (RegisterModel needs the version on the ledger) and its index is ready.
+      const log = (line: string) => process.stderr.write(line + '\n')
+      const t0 = Date.now()
+      await runDevSeed(running.node, running.datanets, { dataDir: config.dataDir, fresh, ownerKey: devAccounts(10)[8].privateKey, print: log })
+      const demo = await setupDemoModel(running.url, { log })
+      if (demo.ok) log(`demo: ${DEMO_MODEL} over ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${demo.ref}), index ${demo.build}; demo setup took ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      const demoNote = !demo.ok
+        ? [`      (not available on this data dir: ${demo.reason}; use a fresh --data-dir)`]
+        : demo.build !== 'ready'
+          ? [`      (its index is still ${demo.build}; calls answer 502 backend_unavailable until GET ${running.url}/v1/datanets/${demo.ref.replace(/@.*$/, '')}/versions/${DEMO_DATANET_VERSION} says ready)`]
+          : []
       const accounts = devAccounts(10)
       printLines(
         `Sinew dev node on ${running.url}  (chainId ${genesis.chainId}, data ${config.dataDir}, height ${running.node.chain.head.height})`,
@@ -99,7 +109,8 @@ export function devCommand(): Command {
         `Try:  npx sinew tx transfer --dev-account 0 --to ${accounts[1].address} --amount 1.5 --node ${running.url}`,
         `      curl ${running.url}/v1/accounts/${accounts[1].address}     (API docs: ${running.url}/openapi.json)`,
         ``,
-        `Models (OpenAI-compatible, base URL ${running.url}/v1): ${DEMO_MODEL}, an infinity-gram model over the SOTU Datanet.`,
+        `Models (OpenAI-compatible, base URL ${running.url}/v1): ${DEMO_MODEL}, an infinity-gram model over the "${DEMO_DATANET_NAME}" Datanet, version ${DEMO_DATANET_VERSION}.`,
+        ...demoNote,
         `Dev API key of account 0 (INSECURE, public): ${DEV_API_KEY}`,
         `      curl ${running.url}/v1/chat/completions -H 'Authorization: Bearer ${DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"model": "${DEMO_MODEL}", "messages": [{"role": "user", "content": "The state of the Union is"}], "max_tokens": 40}'`,
         `      npx sinew chat ${DEMO_MODEL} "The state of the Union is" --api-key ${DEV_API_KEY} --node ${running.url}`,

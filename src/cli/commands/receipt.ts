@@ -1,9 +1,11 @@
 /** `sinew receipt get ID` and `sinew receipt verify ID --output FILE`: recompute a receipt's trace and split. */
 import { Command } from 'commander'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { formatUnits, InvalidInputError, loadConfig } from '../../core/index.ts'
-import { dirIndexProvider } from '../../gateway/index.ts'
+import { openIndex } from '../../attribution/index.ts'
+import { formatUnits, InvalidInputError, loadConfig, NotFoundError, SinewError } from '../../core/index.ts'
+import { parseVersionRef, versionIndexDir } from '../../datanets/resolver.ts'
+import type { Address } from '../../ledger/index.ts'
 import { verifyReceipt, type ModelTerms, type ReceiptView } from '../../models/index.ts'
 import { NodeClient } from '../client.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -32,10 +34,10 @@ export function receiptCommand(): Command {
     )
   cmd
     .command('verify')
-    .description("recompute the trace (from the output text and the Datanet versions' indexes) and the fee split; exit 1 if anything differs")
+    .description("recompute the trace (from the output text and the Datanet versions' indexes), the authors (from Datanets state) and the fee split; exit 1 if anything differs")
     .argument('<id>', 'receipt id')
     .requiredOption('--output <file>', 'the output text the receipt is for (UTF-8)')
-    .option('--index-root <dir>', 'directory of Datanet indexes (default <data-dir>/indexes)')
+    .option('--index-root <dir>', "a node's Datanet index directory, laid out <datanet id>/<n>/index (default <data-dir>/indexes)")
     .option('--data-dir <dir>', 'data directory (default ~/.sinew/dev, or SINEW_DATA_DIR)')
     .option('--node <url>', 'node URL')
     .option('--json', 'print JSON')
@@ -44,17 +46,38 @@ export function receiptCommand(): Command {
         const r = await new NodeClient(flags.node).get<ReceiptJson>(`/v1/receipts/${encodeURIComponent(id)}`)
         if (!r.terms) throw new InvalidInputError(`The node has no terms for ${r.model} v${r.modelVersion}`, { code: 'not_found' })
         const root = flags.indexRoot ?? join(loadConfig({ flags: { dataDir: flags.dataDir } }).dataDir, 'indexes')
-        const provider = dirIndexProvider(root)
-        const sources = await Promise.all(r.terms.datanets.map(async (ref) => ({ ref, source: await provider(ref) })))
+        const client = new NodeClient(flags.node)
+        // Each ref (`<datanet id or name>@<n>`) resolves through the node to the Datanet's id;
+        // its index is where the Datanets builder keeps it: <root>/<id>/<n>/index.
+        const indexes = await Promise.all(
+          r.terms.datanets.map(async (ref) => {
+            const p = parseVersionRef(ref)
+            if (!p) throw new InvalidInputError(`The model names ${ref}, not a Datanet version ref`, { code: 'invalid_version_ref', details: { ref } })
+            const d = await client.get<{ id: string }>(`/v1/datanets/${encodeURIComponent(p.datanet)}`)
+            await client.get(`/v1/datanets/${d.id}/versions/${p.version}`)
+            const dir = versionIndexDir(root, d.id, p.version)
+            if (!existsSync(dir)) {
+              throw new NotFoundError('Datanet version index', ref, {
+                details: { dir },
+                hint: `Run this where the node keeps its data (--data-dir), or pass --index-root <dir> holding <datanet id>/<n>/index; wait until GET /v1/datanets/${d.id}/versions/${p.version} says ready.`,
+              })
+            }
+            return { ref, index: openIndex(dir) }
+          }),
+        )
         const output = readFileSync(flags.output, 'utf8')
-        const authorOf = (c: string) => {
-          for (const s of sources) {
-            const a = s.source.authorOf?.(c)
-            if (a) return a
-          }
-          return undefined
+        // Authors from Datanets state, as the node's RecordReceipt checks them: accepted contributions only.
+        const authors = new Map<string, Address | undefined>()
+        for (const w of r.weights) {
+          const c = await client.get<{ author: Address; status: string }>(`/v1/contributions/${encodeURIComponent(w.contribution)}`).catch((e) => {
+            if (e instanceof SinewError && e.status === 404) return undefined
+            throw e
+          })
+          authors.set(w.contribution, c?.status === 'accepted' ? c.author : undefined)
         }
-        const result = verifyReceipt(r, r.terms, r.protocolFeeBps, sources.map((s) => ({ ref: s.ref, index: s.source.index })), output, authorOf)
+        const authorOf = (c: string) => authors.get(c)
+        const result = verifyReceipt(r, r.terms, r.protocolFeeBps, indexes, output, authorOf)
+        for (const x of indexes) x.index.close()
         if (!result.ok) process.exitCode = 1
         if (flags.json) return printJson({ id: r.id, ...result })
         printLines(
