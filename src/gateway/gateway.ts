@@ -313,11 +313,12 @@ export class Gateway {
         }
       }
     } catch (e) {
-      abort.abort()
+      abort.abort(STOPPED)
       if (e instanceof SinewError) throw e
       throw new BackendError('backend_error', `The model backend failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), { cause: e })
     }
-    abort.abort()
+    // A fixed reason: `abort()` without one builds a DOMException (a stack trace) per call.
+    abort.abort(STOPPED)
     if (sink.closed && finishReason !== 'disconnected') finishReason = 'disconnected'
     const t1 = performance.now()
     if (sink.end) {
@@ -390,6 +391,9 @@ export class Gateway {
     return undefined
   }
 }
+
+/** The reason a call's backend signal is aborted with once the call no longer needs it. */
+const STOPPED = new Error('the call no longer needs the backend')
 
 function lastUserText(messages: ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === 'user') return messages[i].content
