@@ -1,15 +1,17 @@
 /**
  * Gateway overhead and built-in model throughput. Writes bench/results/gateway.json.
  *
- * Three processes: a local OpenAI-compatible backend that streams fixed text at a set rate
- * (this file run with `--backend`), a dev node (`sinew node`), and this client. For 1 and
- * 100 concurrent streams it times the same request sent straight to the backend and sent
- * through the gateway (auth, reservation, metering, SSE re-framing), and reports the
- * added latency to the first token and to the last token (p50/p99); the trace and the
- * receipt (which waits for its block) are reported separately, from the receipt timings.
- * Then the built-in ∞-gram model over the SOTU addresses at 16 concurrent requests.
+ * Three processes: a local OpenAI-compatible backend that streams a fixed State of the Union
+ * passage at a set rate (this file run with `--backend`), a dev node (`sinew dev`: the SOTU
+ * Datanet is seeded, and the bench model traces over its version 1, so every receipt pays
+ * the president it quotes), and this client. For 1 and 100 concurrent streams it times the
+ * same request sent straight to the backend and sent through the gateway (auth,
+ * reservation, metering, SSE re-framing), and reports the added latency to the first
+ * token, to the last token, and of every chunk (its arrival minus its scheduled send time;
+ * p50/p99); the trace and the receipt (which waits for its block) are reported separately,
+ * from the receipt timings. Then the built-in ∞-gram model at 16 concurrent requests.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { Agent, createServer, request } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -18,16 +20,23 @@ import OpenAI from 'openai'
 import { NodeClient } from '../src/cli/client.ts'
 import { setupDemoModel, DEMO_MODEL, DEV_API_KEY } from '../src/cli/commands/model.ts'
 import { signAndSubmit } from '../src/cli/commands/tx.ts'
+import { loadSotu } from '../src/datanets/index.ts'
 import { devAccounts } from '../src/ledger/keys/index.ts'
-import { hashApiKey } from '../src/models/index.ts'
 import { median, percentile, writeResult } from './lib.ts'
 
 const CHUNKS = 40
 const CHUNK_MS = 10
-const WORDS = 'The lighthouse keeper counted seventeen gulls on the northern rail every morning before the fog rolled in from the cold grey sea and swallowed the harbour whole while the town slept.'.split(' ')
+// BENCH_GATEWAY_PIN=1: the node on CPU 1, the backend and this client on CPU 0 (taskset),
+// so the gateway's added latency is measured without the three processes taking each
+// other's core; unset, they share both cores as the OS schedules them.
+const PIN = process.env.BENCH_GATEWAY_PIN === '1'
 
 if (process.argv.includes('--backend')) {
-  // The fake backend: CHUNKS word deltas, one every CHUNK_MS.
+  // The fake backend: CHUNKS word deltas of Lincoln's 1863 address, chunk i sent at
+  // start + i × CHUNK_MS (a fixed schedule: a busy machine delays one chunk, it does not
+  // push every later chunk back, so the rate is the same with and without the gateway).
+  const lincoln = (await loadSotu()).find((x) => x.year === 1863)!
+  const WORDS = lincoln.text.split(/\s+/).slice(200, 200 + CHUNKS)
   const server = createServer((req, res) => {
     let body = ''
     req.on('data', (d) => (body += d))
@@ -35,11 +44,14 @@ if (process.argv.includes('--backend')) {
       if (req.method !== 'POST') return void res.writeHead(404).end()
       const json = JSON.parse(body)
       res.writeHead(200, { 'content-type': 'text/event-stream' })
+      const start = performance.now()
       for (let i = 0; i < CHUNKS; i++) {
+        const wait = start + i * CHUNK_MS - performance.now()
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait))
         const chunk = { id: 'x', object: 'chat.completion.chunk', created: 0, model: json.model, choices: [{ index: 0, delta: { content: (i ? ' ' : '') + WORDS[i % WORDS.length] }, finish_reason: null }] }
         res.write(`data: ${JSON.stringify(chunk)}\n\n`)
-        await new Promise((r) => setTimeout(r, CHUNK_MS))
       }
+      await new Promise((r) => setTimeout(r, Math.max(0, start + CHUNKS * CHUNK_MS - performance.now())))
       res.end(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: json.model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`)
     })
   })
@@ -48,9 +60,10 @@ if (process.argv.includes('--backend')) {
   await main()
 }
 
-function child(args: string[], nodeFlags: string[] = []): ChildProcess {
-  const c = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
-  return c
+function child(args: string[], nodeFlags: string[] = [], cpu?: number): ChildProcess {
+  const argv = [process.execPath, ...nodeFlags, '--import', 'tsx', ...args]
+  if (PIN && cpu !== undefined) argv.unshift('taskset', '-c', String(cpu))
+  return spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] })
 }
 
 async function waitFor(url: string): Promise<void> {
@@ -65,7 +78,8 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`)
 }
 
-type Timing = { ttft: number; last: number; total: number; traceMs?: number; receiptMs?: number }
+/** Per request: first and last content chunk, every chunk's lag behind its schedule (ms from the request). */
+type Timing = { ttft: number; last: number; lags: number[]; total: number; traceMs?: number; receiptMs?: number; contributors?: number }
 type Target = { baseURL: string; model: string; apiKey: string; agent: Agent }
 
 // The load client is deliberately lean (node:http keep-alive + a minimal SSE split, the
@@ -91,6 +105,7 @@ function timedStream(t: Target, maxTokens = 200): Promise<Timing> {
         let buf = ''
         let ttft = 0
         let last = 0
+        const lags: number[] = []
         let sinew: any
         res.on('data', (d: string) => {
           const now = performance.now() - t0
@@ -104,12 +119,14 @@ function timedStream(t: Target, maxTokens = 200): Promise<Timing> {
             if (j.error) return reject(new Error(JSON.stringify(j.error)))
             if (j.choices?.[0]?.delta?.content) {
               if (!ttft) ttft = now
+              // Chunk k was due k × CHUNK_MS after the backend started answering.
+              lags.push(now - lags.length * CHUNK_MS)
               last = now
             }
             if (j.sinew) sinew = j.sinew
           }
         })
-        res.on('end', () => resolve({ ttft, last, total: performance.now() - t0, traceMs: sinew?.timings?.traceMs, receiptMs: sinew?.timings?.receiptMs }))
+        res.on('end', () => resolve({ ttft, last, lags, total: performance.now() - t0, traceMs: sinew?.timings?.traceMs, receiptMs: sinew?.timings?.receiptMs, contributors: sinew?.contributors?.length }))
         res.on('error', reject)
       },
     )
@@ -142,35 +159,46 @@ function stats(xs: number[]) {
   return { p50: Number(median(xs).toFixed(2)), p99: Number(percentile(xs, 99).toFixed(2)) }
 }
 
+function added(via: { p50: number; p99: number }, direct: { p50: number; p99: number }) {
+  return { p50: Number((via.p50 - direct.p50).toFixed(2)), p99: Number((via.p99 - direct.p99).toFixed(2)) }
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'sinew-gw-bench-'))
   const backendPort = 30000 + Math.floor(Math.random() * 10000)
   const nodePort = backendPort + 1
   const procs: ChildProcess[] = []
   try {
-    procs.push(child([new URL(import.meta.url).pathname, '--backend', String(backendPort)]))
-    // A dev chain. The model draws on no Datanet (RegisterModel needs a published version,
-    // which only the dev seed makes): the trace is then empty, and the gateway work measured
-    // is auth, reservation, metering, SSE re-framing and the receipt.
+    if (PIN) spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' })
+    procs.push(child([new URL(import.meta.url).pathname, '--backend', String(backendPort)], [], 0))
+    // A dev node as `npm start` runs it: the SOTU Datanet seeded and indexed, the demo
+    // model registered, the dev API key granted.
     const cli = join(import.meta.dirname, '..', 'src/cli/main.ts')
-    await new Promise((r) => child([cli, 'init', '--dev', '--data-dir', dir]).on('exit', r))
     // BENCH_PROFILE=<dir>: CPU profile of the node (written when it exits).
-    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []
-    procs.push(child([cli, 'node', '--data-dir', dir, '--port', String(nodePort), '--log-level', 'warn'], profile))
+    // The node runs with the flags `npm start` and bin/sinew.js give it; BENCH_NODE_FLAGS
+    // replaces them (e.g. BENCH_NODE_FLAGS=" " for Node's defaults).
+    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=32').split(/\s+/).filter(Boolean)
+    const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...nodeFlags]
+    procs.push(child([cli, 'dev', '--data-dir', dir, '--port', String(nodePort), '--log-level', 'warn'], profile, 1))
     const nodeUrl = `http://127.0.0.1:${nodePort}`
     await waitFor(`${nodeUrl}/v1/status`)
     await waitFor(`http://127.0.0.1:${backendPort}/`)
     const api = new NodeClient(nodeUrl)
-    const [, owner] = devAccounts(2)
+    for (let i = 0; !(await api.get('/v1/registry/models')).models.some((m: { name: string }) => m.name === DEMO_MODEL); i++) {
+      if (i > 600) throw new Error('the dev node did not register its demo model')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const demo = await setupDemoModel(nodeUrl)
+    if (!demo.ok || demo.build !== 'ready') throw new Error(`the SOTU Datanet is not ready: ${JSON.stringify(demo)}`)
+    const [, , owner] = devAccounts(3)
     await signAndSubmit(api, owner.privateKey, 'RegisterModel', {
       name: 'bench-llm',
       description: 'bench',
       backend: `openai-compatible:http://127.0.0.1:${backendPort}/v1#fixed`,
-      datanets: [],
+      datanets: [demo.ref],
       pricePerMillion: (10n ** 18n).toString(),
       contributorShareBps: '5000',
     })
-    await signAndSubmit(api, devAccounts(1)[0].privateKey, 'GrantApiKey', { keyHash: hashApiKey(DEV_API_KEY), label: 'bench', spendLimit: '0', expiresAt: '0' })
     const agent = new Agent({ keepAlive: true, maxSockets: Infinity })
     const direct: Target = { baseURL: `http://127.0.0.1:${backendPort}/v1`, model: 'fixed', apiKey: 'none', agent }
     const via: Target = { baseURL: `${nodeUrl}/v1`, model: 'bench-llm', apiKey: DEV_API_KEY, agent }
@@ -193,6 +221,8 @@ async function main() {
       ['c100', 100, 200, STREAM_MS],
       ['c100burst', 100, 200, 0],
     ] as const) {
+      // BENCH_GATEWAY_ROUNDS=c100,c1: only those rounds (for profiling one load shape).
+      if (process.env.BENCH_GATEWAY_ROUNDS && !process.env.BENCH_GATEWAY_ROUNDS.split(',').includes(name)) continue
       const d: Timing[] = []
       const g: Timing[] = []
       const load = [loadavg()[0]]
@@ -205,30 +235,28 @@ async function main() {
       const gT = stats(g.map((t) => t.ttft))
       const dL = stats(d.map((t) => t.last))
       const gL = stats(g.map((t) => t.last))
+      const dC = stats(d.flatMap((t) => t.lags))
+      const gC = stats(g.flatMap((t) => t.lags))
       overhead[name] = {
         concurrency,
         start: staggerMs ? `staggered over ${staggerMs} ms` : 'all at once',
         requests: d.length,
         loadAvg1m: load.map((x) => Number(x.toFixed(2))),
-        direct: { firstTokenMs: dT, lastTokenMs: dL },
-        gateway: { firstTokenMs: gT, lastTokenMs: gL, totalWithReceiptMs: stats(g.map((t) => t.total)) },
-        addedFirstTokenMs: { p50: Number((gT.p50 - dT.p50).toFixed(2)), p99: Number((gT.p99 - dT.p99).toFixed(2)) },
-        addedLastTokenMs: { p50: Number((gL.p50 - dL.p50).toFixed(2)), p99: Number((gL.p99 - dL.p99).toFixed(2)) },
+        direct: { firstTokenMs: dT, lastTokenMs: dL, chunkLagMs: dC },
+        gateway: { firstTokenMs: gT, lastTokenMs: gL, chunkLagMs: gC, totalWithReceiptMs: stats(g.map((t) => t.total)) },
+        addedFirstTokenMs: added(gT, dT),
+        addedLastTokenMs: added(gL, dL),
+        addedPerChunkMs: added(gC, dC),
+        contributorsPaid: g.filter((t) => t.contributors! > 0).length,
         traceMs: stats(g.map((t) => t.traceMs ?? 0)),
         receiptMs: stats(g.map((t) => t.receiptMs ?? 0)),
       }
       console.log(name, JSON.stringify(overhead[name]))
     }
 
-    // Built-in model throughput at 16 concurrent requests, when the SOTU Datanet is on this
-    // chain (it is seeded by `sinew dev`, not by this plain node): otherwise skipped.
-    let builtin: unknown
-    if (process.env.BENCH_GATEWAY_BUILTIN !== '0') {
-      const demo = await setupDemoModel(nodeUrl, { log: (line) => console.log(line) })
-      builtin = demo.ok ? await builtinRound(gw) : { skipped: demo.reason }
-      if (!demo.ok) console.log(`built-in model skipped: ${demo.reason}`)
-    }
-    const file = writeResult('gateway', { backend: { chunks: CHUNKS, chunkMs: CHUNK_MS }, overhead, builtin })
+    // Built-in model throughput at 16 concurrent requests.
+    const builtin = process.env.BENCH_GATEWAY_BUILTIN !== '0' ? await builtinRound(gw) : undefined
+    const file = writeResult('gateway', { backend: { chunks: CHUNKS, chunkMs: CHUNK_MS }, cpus: PIN ? 'node on CPU 1; backend and client on CPU 0' : 'shared', overhead, builtin })
     console.log(`wrote ${file}`)
   } finally {
     for (const p of procs) p.kill('SIGTERM')

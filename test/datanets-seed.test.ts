@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_MODEL, DEV_API_KEY, setupDemoModel } from '../src/cli/commands/model.ts'
-import { demoAccounts, loadSotu, seedSotu, SOTU_NAME } from '../src/datanets/seed.ts'
+import { demoAccounts, loadSotu, seedSotu, SOTU_NAME } from '../src/datanets/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
 import { dev, http, runCli, startDevNode, tempDir } from './helpers.ts'
 

@@ -1,7 +1,7 @@
 /** `sinew model register|update|list|show`: models served through the gateway. */
 import { Command } from 'commander'
 import { formatUnits, InvalidInputError, keccak256, parseUnits, SinewError } from '../../core/index.ts'
-import { SOTU_NAME } from '../../datanets/seed.ts'
+import { SOTU_NAME } from '../../datanets/index.ts'
 import { devAccounts } from '../../ledger/keys/index.ts'
 import { BUILTIN_INFINIGRAM, hashApiKey } from '../../models/index.ts'
 import { NodeClient } from '../client.ts'

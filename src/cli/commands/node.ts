@@ -9,7 +9,7 @@ import { startNode, type RunningNode } from '../../server/index.ts'
 import { NodeClient } from '../client.ts'
 import { initDataDir, loadSequencerKey, readGenesisFile, writeGenesisFile } from '../data-dir.ts'
 import { action, printLines } from '../output.ts'
-import { runDevSeed } from '../../datanets/seed.ts'
+import { runDevSeed } from '../../datanets/index.ts'
 import { DEMO_DATANET_NAME, DEMO_DATANET_VERSION, DEMO_MODEL, DEV_API_KEY, setupDemoModel } from './model.ts'
 
 type NodeFlags = { dataDir?: string; port?: string; host?: string; follow?: string; config?: string; logLevel?: string }
