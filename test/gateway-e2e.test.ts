@@ -18,7 +18,7 @@ import { addressOf } from '../src/ledger/index.ts'
 import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
 import { countTokens } from '../src/gateway/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
-import { publishDatanetVersion } from './datanets-fixtures.ts'
+import { datanetsClient, publishDatanetVersion } from './datanets-fixtures.ts'
 import { DOCS, FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, http, runCli, tempDir } from './helpers.ts'
 
@@ -273,6 +273,32 @@ describe('bad input: an OpenAI error object and no charge', () => {
   it('a backend that is down', async () => {
     await expectError(chat(undefined, 'down-llm'), 502, 'backend_unavailable', 'api_error')
     await expectError(chat(undefined, 'down-llm', { stream: true }), 502, 'backend_unavailable')
+  })
+  it('a model whose Datanet version is still being indexed: 503 model_not_ready with Retry-After, then it answers', async () => {
+    const c = await datanetsClient(url)
+    const ok = (r: { status: number; json: any }) => {
+      expect(r.status, JSON.stringify(r.json)).toBe(200)
+      return r.json
+    }
+    const datanet = ok(await c.submit(datanetOwner.privateKey, 'CreateDatanet', { name: 'Slow Tales', description: 'indexing', license: 'CC0-1.0', mediaTypes: ['text/plain'], maxSize: '100000', stake: '0' })).receipt.result.datanet
+    const contribution = ok(await c.contribute(authorKeys.alpha, datanet, DOCS[0].text, 'slow', 'text/plain')).contribution
+    ok(await c.submit(datanetOwner.privateKey, 'Review', { contribution, accept: true, reason: '' }))
+    process.env.SINEW_TEST_BUILD_DELAY_MS = '2500' // the builder sleeps after each document
+    try {
+      ok(await c.submit(datanetOwner.privateKey, 'PublishVersion', { datanet }))
+      await send(owner.privateKey, 'RegisterModel', { name: 'slow-infinigram', description: 'test', backend: 'builtin:infinigram', datanets: [`${datanet}@1`], pricePerMillion: PRICE.toString(), contributorShareBps: String(SHARE_BPS) })
+      const err = await expectError(chat(undefined, 'slow-infinigram'), 503, 'model_not_ready', 'api_error')
+      expect(err.headers.get('retry-after')).toBe('2')
+      expect(err.message).toContain('slow-infinigram')
+      const streamed = await expectError(chat(undefined, 'slow-infinigram', { stream: true }), 503, 'model_not_ready')
+      expect(streamed.headers.get('retry-after')).toBe('2')
+      expect((await c.waitReady(datanet, 1)).build.state).toBe('ready')
+    } finally {
+      delete process.env.SINEW_TEST_BUILD_DELAY_MS
+    }
+    const r = await openai().chat.completions.create({ model: 'slow-infinigram', messages: [{ role: 'user', content: 'once upon a time' }], max_tokens: 8 })
+    expect(r.usage!.completion_tokens).toBeGreaterThan(0)
+    expect((r as any).sinew.receipt).toMatch(/^0x[0-9a-f]{64}$/)
   })
   it('a backend that times out', async () => {
     await expectError(chat(undefined, 'hang-llm'), 504, 'backend_timeout', 'api_error')

@@ -29,10 +29,15 @@ export type Backend = {
   stream(req: BackendRequest): AsyncIterable<string>
 }
 
+/** Why a model could not answer: 502 (backend down or failing), 504 (silent too long), 503 (its Datanet index is not built yet: retry later). */
 export class BackendError extends SinewError {
   override name = 'BackendError'
-  constructor(code: 'backend_unavailable' | 'backend_timeout' | 'backend_error', message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(code, message, code === 'backend_timeout' ? 504 : 502, options)
+  constructor(
+    code: 'backend_unavailable' | 'backend_timeout' | 'backend_error' | 'model_not_ready',
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown>; hint?: string } = {},
+  ) {
+    super(code, message, code === 'backend_timeout' ? 504 : code === 'model_not_ready' ? 503 : 502, options)
   }
 }
 

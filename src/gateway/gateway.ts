@@ -280,6 +280,17 @@ export class Gateway {
     try {
       rt = await this.runtime(model)
     } catch (e) {
+      // A version whose index is still being built (right after publishing, or while a
+      // dev node starts): the model exists and will answer soon, so 503 and Retry-After.
+      if (e instanceof SinewError && e.code === 'index_not_ready') {
+        const build = (e.details as { build?: { state?: string; done?: number; total?: number } } | undefined)?.build
+        const progress = build?.total ? ` (${build.done ?? 0}/${build.total} documents)` : ''
+        throw new BackendError('model_not_ready', `The model \`${model.name}\` is not ready: ${e.shortMessage}${progress}.`, {
+          cause: e,
+          details: { model: model.name, ...(e.details as Record<string, unknown>) },
+          hint: build?.state === 'failed' ? 'The Datanet version failed to index; its owner can retry the build.' : 'Retry in a few seconds.',
+        })
+      }
       throw new BackendError('backend_unavailable', `The model's Datanet index is not available: ${(e as Error).message}`.slice(0, 300), { cause: e })
     }
     const meter = new TokenMeter(maxTokens)

@@ -36,6 +36,9 @@ const common = {
 const chatBody = z.object({ ...common, messages: z.array(message).min(1), max_completion_tokens: z.number().int().min(1).nullish() }).passthrough()
 const completionBody = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) }).passthrough()
 
+/** Seconds a caller should wait before retrying a model whose index is still building. */
+const RETRY_AFTER_S = '2'
+
 type OpenAIErrorBody = { error: { message: string; type: string; param: string | null; code: string | null } }
 
 function openaiError(e: unknown): { status: number; body: OpenAIErrorBody } {
@@ -108,6 +111,7 @@ const round = (x: number) => Math.round(x * 100) / 100
 export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway }) => {
   app.setErrorHandler((err, _request, reply) => {
     const { status, body } = openaiError(err)
+    if (body.error.code === 'model_not_ready') reply.header('retry-after', RETRY_AFTER_S)
     return reply.code(status).send(body)
   })
 
@@ -258,7 +262,7 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, reques
     const { status, body } = openaiError(e)
     if (!started) {
       if (!closed) {
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(body.error.code === 'model_not_ready' ? { 'retry-after': RETRY_AFTER_S } : {}) })
         res.end(JSON.stringify(body))
       }
     } else if (!closed) {
