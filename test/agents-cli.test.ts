@@ -1,6 +1,7 @@
 /**
  * The agents CLI and `sinew mcp` on stdio (official SDK client, the server signing with the
- * agent's dev key) against a real node: register, post, claim, submit, verify, reuse, replay.
+ * agent's dev key) against a real node: register, post, claim, submit, verify, cancel, expire,
+ * reuse, replay.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
@@ -79,7 +80,7 @@ describe('sinew agent and sinew task', () => {
 })
 
 describe('sinew mcp on stdio', () => {
-  it('signs with the agent key: claim and submit without a signed tx', async () => {
+  it('signs with the agent key: claim, submit, cancel and expire without a signed tx', async () => {
     const post = await cli(['task', 'post', '--dev-account', '7', '--spec', 'stdio spec', '--reward-units', '1000', '--deadline-in', '120'])
     const mcp = new Client({ name: 'stdio-agent', version: '1.0.0' })
     await mcp.connect(
@@ -106,6 +107,30 @@ describe('sinew mcp on stdio', () => {
       const malformed = await call('post_task', { reward: 12 })
       expect(malformed.isError).toBe(true)
       expect(malformed.content[0].text).toMatch(/Input validation error/)
+
+      // cancel_task / expire_task: plain arguments, the server signs
+      const names = (await mcp.listTools()).tools.map((t) => t.name)
+      expect(names).toEqual(expect.arrayContaining(['cancel_task', 'expire_task']))
+      expect((await call('cancel_task', {})).structuredContent.error).toMatchObject({ code: 'missing_field', details: { field: 'task' } })
+      expect((await call('cancel_task', { task: 'nope' })).content[0].text).toMatch(/Input validation error/)
+      const notPoster = await call('cancel_task', { task: post.task })
+      expect(notPoster.isError).toBe(true)
+      expect(notPoster.structuredContent.error).toMatchObject({ code: 'not_poster', details: { field: 'sender', poster: poster.address } })
+      const own = (await call('post_task', { spec: 'stdio cancel spec', reward: '777', ttlSeconds: 120 })).structuredContent
+      expect(BigInt((await call('balance', {})).structuredContent.balance)).toBe(w0 - 777n)
+      const cancel = await call('cancel_task', { task: own.task })
+      expect(cancel.isError).toBeFalsy()
+      expect(cancel.structuredContent.result).toEqual({ task: own.task, refunded: '777' })
+      expect(BigInt((await call('balance', {})).structuredContent.balance)).toBe(w0)
+      const short = (await call('post_task', { spec: 'stdio expire spec', reward: '555', deadline: String(Date.now() + 1500) })).structuredContent
+      const early = await call('expire_task', { task: short.task })
+      expect(early.structuredContent.error).toMatchObject({ code: 'deadline_not_reached', details: { field: 'message.task', task: short.task } })
+      const deadline = Number((await call('get_task', { task: short.task })).structuredContent.deadline)
+      await new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now() + 100)))
+      const expired = await call('expire_task', { task: short.task })
+      expect(expired.isError).toBeFalsy()
+      expect(expired.structuredContent.result).toEqual({ task: short.task, refunded: '555' })
+      expect(BigInt((await call('balance', {})).structuredContent.balance)).toBe(w0)
       await cli(['task', 'verify', post.task, '--dev-account', '7', '--accept'])
       expect(BigInt((await call('balance', {})).structuredContent.balance)).toBe(w0 + 1000n)
     } finally {
@@ -117,6 +142,6 @@ describe('sinew mcp on stdio', () => {
     await node.close()
     const r = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: 9 }) // register; post, claim, submit, verify; post, claim, submit, verify
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: 13 }) // register; post, claim, submit, verify; post, claim, submit, verify; post, cancel; post, expire
   })
 })

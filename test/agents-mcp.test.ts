@@ -2,8 +2,8 @@
  * Two agents on the task board through the official MCP SDK client (Streamable HTTP), each
  * signing its own txs with viem: one posts a task, the other finds, claims and submits it,
  * the poster accepts; balances and reputations move exactly; a second poster of the same
- * spec is pointed at the accepted result; every refusal changes nothing; `sinew verify`
- * replays it all.
+ * spec is pointed at the accepted result; a poster cancels and a stranger expires, and the
+ * reward comes back exactly; every refusal changes nothing; `sinew verify` replays it all.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -97,7 +97,7 @@ describe('two agents over MCP', () => {
   it('lists every tool; the data and model tools answer from the node', async () => {
     const { tools } = await A.mcp.listTools()
     const names = tools.map((t) => t.name)
-    for (const n of ['balance', 'list_tasks', 'post_task', 'claim_task', 'submit_result', 'verify_result', 'get_signing_info', 'search_datanets', 'search_data', 'list_models', 'chat', 'get_receipt']) {
+    for (const n of ['balance', 'list_tasks', 'post_task', 'claim_task', 'submit_result', 'verify_result', 'cancel_task', 'expire_task', 'get_signing_info', 'search_datanets', 'search_data', 'list_models', 'chat', 'get_receipt']) {
       expect(names).toContain(n)
     }
     expect(await ok(A, 'search_datanets', { query: 'nothing here yet' })).toEqual({ datanets: [], total: 0 })
@@ -115,8 +115,12 @@ describe('two agents over MCP', () => {
     expect(malformed.isError).toBe(true)
     const card = (await http(`${url}/.well-known/agent-card.json`)).json
     expect(card.url).toBe(`${url}/mcp`)
-    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['post_task', 'claim_task', 'verify_result', 'search_data', 'chat']))
+    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['post_task', 'claim_task', 'verify_result', 'cancel_task', 'expire_task', 'search_data', 'chat']))
     expect(card.skills.find((s: { id: string }) => s.id === 'chat').tags).toContain('write')
+    for (const id of ['cancel_task', 'expire_task']) {
+      expect(card.skills.find((s: { id: string }) => s.id === id).tags).toEqual(['write'])
+      expect(tools.find((t) => t.name === id)!.annotations?.readOnlyHint).toBe(false)
+    }
   })
 
   it('the worker registers as an agent', async () => {
@@ -140,6 +144,20 @@ describe('two agents over MCP', () => {
     expect(badSig.text).toMatch(/Input validation error/)
     const wrongKind = await call(B, 'claim_task', { signedTx: await sign(B, 'VerifyResult', { task: '0x' + '11'.repeat(32), accept: true }) })
     expect(wrongKind.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'signedTx.type' } })
+    for (const tool of ['cancel_task', 'expire_task']) {
+      const noSigner = await call(B, tool, { task: '0x' + '11'.repeat(32) })
+      expect(noSigner.data.error.code).toBe('signer_required')
+      const badTask = await call(B, tool, { task: '0x1234' })
+      expect(badTask.isError).toBe(true)
+      expect(badTask.text).toMatch(/Input validation error/)
+      const extra = await call(B, tool, { signedTx: { type: 'CancelTask', message: {}, signature: '0xab', extra: 1 } })
+      expect(extra.text).toMatch(/Input validation error/)
+    }
+    // each takes only its own kind: an ExpireTask tx is not a cancellation, and vice versa
+    const crossed = await call(B, 'cancel_task', { signedTx: await sign(B, 'ExpireTask', { task: '0x' + '11'.repeat(32) }) })
+    expect(crossed.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'signedTx.type', expected: 'CancelTask', got: 'ExpireTask' } })
+    const crossed2 = await call(B, 'expire_task', { signedTx: await sign(B, 'CancelTask', { task: '0x' + '11'.repeat(32) }) })
+    expect(crossed2.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'signedTx.type', expected: 'ExpireTask', got: 'CancelTask' } })
     expect(await snapshot()).toEqual(before)
   })
 
@@ -221,6 +239,35 @@ describe('two agents over MCP', () => {
     expect(forced.result.priorResults[0]).toMatchObject({ task: taskId, resultHash: sha256(RESULT) })
     expect(await balance(poster2.address)).toBe(c0 - 2n * SIN)
   })
+
+  it('the poster cancels an open task with cancel_task: the reward comes back exactly', async () => {
+    const c0 = await balance(poster2.address)
+    const reward = 3n * SIN + 7n // odd base units: nothing rounds
+    const post = await ok(C, 'post_task', {
+      signedTx: await sign(C, 'PostTask', { title: 'to withdraw', specHash: sha256('withdrawn spec'), reward: reward.toString(), deadline: String(Date.now() + 120_000), leaseMs: '60000', claimStake: '0', verifiers: [], threshold: '0' }),
+    })
+    expect(post.posted).toBe(true)
+    expect(await balance(poster2.address)).toBe(c0 - reward)
+    const rep0 = (await ok(C, 'get_agent', { address: poster2.address })).reputation
+
+    const cancel = await ok(C, 'cancel_task', { signedTx: await sign(C, 'CancelTask', { task: post.task }) })
+    expect(cancel).toMatchObject({ hash: expect.stringMatching(/^0x[0-9a-f]{64}$/), result: { task: post.task, refunded: reward.toString() } })
+    expect(cancel.result.lapsedClaim).toBeUndefined()
+    expect(cancel.sender).toBe(poster2.address.toLowerCase()) // recovered by the node: the envelope carries no `from`
+    expect(await balance(poster2.address)).toBe(c0)
+    expect(await ok(C, 'get_task', { task: post.task })).toMatchObject({ status: 'cancelled', effectiveStatus: 'cancelled', escrow: '0', claimable: false, expirable: false })
+    expect((await ok(C, 'get_agent', { address: poster2.address })).reputation).toMatchObject({ posted: rep0.posted, cancelled: rep0.cancelled + 1 })
+
+    // a cancelled task is closed: cancelling again or claiming it changes nothing
+    const before = await snapshot()
+    const again = await call(C, 'cancel_task', { signedTx: await sign(C, 'CancelTask', { task: post.task }) })
+    expect(again.isError).toBe(true)
+    expect(again.data.error).toMatchObject({ code: 'task_closed', details: { field: 'message.task', status: 'cancelled' } })
+    const claim = await call(B, 'claim_task', { signedTx: await sign(B, 'ClaimTask', { task: post.task, stake: '0' }) })
+    expect(claim.data.error.code).toBe('task_closed')
+    expect(await snapshot()).toEqual(before)
+    expect(await balance(poster2.address)).toBe(c0)
+  })
 })
 
 describe('bad input: a specific error, nothing changed', () => {
@@ -244,9 +291,17 @@ describe('bad input: a specific error, nothing changed', () => {
 
   const cases: [string, () => Promise<{ isError: boolean; data: any }>, string, string][] = [
     ['claiming a task under an active lease', async () => call(D, 'claim_task', { signedTx: await sign(D, 'ClaimTask', { task: live, stake: '0' }) }), 'task_claimed', 'message.task'],
+    ['cancelling as a non-poster', async () => call(D, 'cancel_task', { signedTx: await sign(D, 'CancelTask', { task: live }) }), 'not_poster', 'sender'],
+    ['cancelling as the claimer', async () => call(B, 'cancel_task', { signedTx: await sign(B, 'CancelTask', { task: live }) }), 'not_poster', 'sender'],
+    ['the poster cancelling under a live lease', async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: live }) }), 'task_claimed', 'message.task'],
+    ['expiring before the deadline', async () => call(D, 'expire_task', { signedTx: await sign(D, 'ExpireTask', { task: live }) }), 'deadline_not_reached', 'message.task'],
+    ['the poster expiring before the deadline', async () => call(A, 'expire_task', { signedTx: await sign(A, 'ExpireTask', { task: live }) }), 'deadline_not_reached', 'message.task'],
+    ['cancelling a task that does not exist', async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: '0x' + '22'.repeat(32) }) }), 'task_not_found', 'message.task'],
     ['submitting as a non-claimer', async () => call(D, 'submit_result', { signedTx: await sign(D, 'SubmitResult', { task: live, resultHash: sha256('x') }) }), 'not_claimer', 'sender'],
     ['verifying as a non-verifier', async () => call(D, 'verify_result', { signedTx: await sign(D, 'VerifyResult', { task: live, accept: true }) }), 'not_verifier', 'sender'],
     ['a second verdict', async () => call(A, 'verify_result', { signedTx: await sign(A, 'VerifyResult', { task: taskId, accept: false }) }), 'task_closed', 'message.task'],
+    ['the poster cancelling with a result waiting', async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: live }) }), 'task_pending_verification', 'message.task'],
+    ['expiring an accepted task', async () => call(D, 'expire_task', { signedTx: await sign(D, 'ExpireTask', { task: taskId }) }), 'task_closed', 'message.task'],
     ['posting a reward above the balance', async () => call(D, 'post_task', {
       signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('big'), reward: (START + 1n).toString(), deadline: String(Date.now() + 60_000), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
     }), 'insufficient_balance', 'message.reward'],
@@ -285,7 +340,7 @@ describe('bad input: a specific error, nothing changed', () => {
     expect(await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))).toEqual(balances)
   })
 
-  it('claiming after the deadline; then anyone expires the task and the reward returns', async () => {
+  it('claiming after the deadline is refused; then anyone expires the task with expire_task and the reward returns exactly', async () => {
     const a0 = await balance(poster.address)
     const post = await ok(A, 'post_task', {
       signedTx: await sign(A, 'PostTask', { title: 'short', specHash: sha256('short-lived'), reward: SIN.toString(), deadline: String(Date.now() + 300), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
@@ -296,12 +351,21 @@ describe('bad input: a specific error, nothing changed', () => {
     const late = await call(B, 'claim_task', { signedTx: await sign(B, 'ClaimTask', { task: post.task, stake: '0' }) })
     expect(late.data.error).toMatchObject({ code: 'task_deadline_passed', details: { field: 'message.task' } })
     expect(await snapshot()).toEqual(before)
-    // ExpireTask has no MCP tool: any signer sends it straight to /v1/tx
-    const expire = await http(`${url}/v1/tx`, { body: await sign(D, 'ExpireTask', { task: post.task }) })
-    expect(expire.status).toBe(200)
-    expect(expire.json.receipt.result).toEqual({ task: post.task, refunded: SIN.toString() })
+    expect((await ok(D, 'get_task', { task: post.task })).expirable).toBe(true)
+    // anyone may expire it, here a stranger; the reward goes to the poster, nothing to the sender
+    const d0 = await balance(stranger.address)
+    const expire = await ok(D, 'expire_task', { signedTx: await sign(D, 'ExpireTask', { task: post.task }) })
+    expect(expire.hash).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(expire.result).toEqual({ task: post.task, refunded: SIN.toString() })
     expect(await balance(poster.address)).toBe(a0)
-    expect((await http(`${url}/v1/tasks/${post.task}`)).json.status).toBe('expired')
+    expect(await balance(stranger.address)).toBe(d0)
+    expect(await ok(A, 'get_task', { task: post.task })).toMatchObject({ status: 'expired', escrow: '0', expirable: false })
+    // once expired it is closed: neither a second expiry nor a cancellation moves anything
+    const closed = await snapshot()
+    expect((await call(D, 'expire_task', { signedTx: await sign(D, 'ExpireTask', { task: post.task }) })).data.error.code).toBe('task_closed')
+    expect((await call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: post.task }) })).data.error.code).toBe('task_closed')
+    expect(await snapshot()).toEqual(closed)
+    expect(await balance(poster.address)).toBe(a0)
   })
 
   it('HTTP errors name the field', async () => {
@@ -322,6 +386,6 @@ describe('replay', () => {
     expect(r.code).toBe(0)
     const report = JSON.parse(r.stdout)
     expect(report.ok).toBe(true)
-    expect(report.txs).toBe(11) // register, 2×post+claim+submit, verify, forced post, post, expire
+    expect(report.txs).toBe(13) // register, 2×post+claim+submit, verify, forced post, post+cancel, post, expire
   })
 })

@@ -50,7 +50,8 @@ async function submit(ctx: McpToolContext, kind: string, given: TxEnvelope | und
     })
   }
   const ack = await ctx.api.post('/v1/tx', envelope)
-  return { hash: ack.hash, height: ack.height, sender: envelope.from ?? null, result: ack.receipt?.result ?? null }
+  // The sender the node recovered from the signature (an envelope need not carry `from`).
+  return { hash: ack.hash, height: ack.height, sender: ack.receipt?.sender ?? envelope.from ?? null, result: ack.receipt?.result ?? null }
 }
 
 const query = (params: Record<string, unknown>): string => {
@@ -256,6 +257,37 @@ const tools: McpTool[] = [
         if (!args.task) throw missing('task')
         if (args.accept === undefined) throw missing('accept')
         return { task: args.task.toLowerCase(), accept: args.accept }
+      })
+    },
+  },
+  // The two ways a task closes without an accepted result. The rules below restate the
+  // CancelTask / ExpireTask handlers in src/agents/kinds.ts so an agent can tell, before
+  // signing, whether the ledger will take the tx (get_task's `expirable` helps too).
+  {
+    name: 'cancel_task',
+    title: 'Cancel a task you posted',
+    description:
+      "Withdraw a task you posted (CancelTask): the full reward returns to you. Only the poster may cancel (others get not_poster), and only while the task is still open: not accepted, cancelled or expired (task_closed), no claim under a live lease (task_claimed) and no submitted result waiting for verdicts (task_pending_verification). The deadline does not matter. A claim whose lease lapsed without a result is settled first: its stake goes to the poster.",
+    writes: true,
+    inputSchema: { task: hash32.optional(), signedTx: signedTx.optional() },
+    async handler(args, ctx) {
+      return submit(ctx, 'CancelTask', args.signedTx, async () => {
+        if (!args.task) throw missing('task')
+        return { task: args.task.toLowerCase() }
+      })
+    },
+  },
+  {
+    name: 'expire_task',
+    title: 'Expire a task past its deadline',
+    description:
+      "Close a task whose deadline has passed (ExpireTask); anyone may send it, and the reward returns to the poster. Refused before the deadline in block time (deadline_not_reached), on a task already accepted, cancelled or expired (task_closed), and while a submitted result is in its review window, until submission time + leaseMs (review_window_open). A claim that produced nothing forfeits its stake to the poster; a result nobody judged gets its stake back to the claimer (counted as unverified).",
+    writes: true,
+    inputSchema: { task: hash32.optional(), signedTx: signedTx.optional() },
+    async handler(args, ctx) {
+      return submit(ctx, 'ExpireTask', args.signedTx, async () => {
+        if (!args.task) throw missing('task')
+        return { task: args.task.toLowerCase() }
       })
     },
   },

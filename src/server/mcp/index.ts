@@ -55,7 +55,7 @@ export const MCP_SERVER_INFO = { name: 'sinew', version: '0.1.0' }
 export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]): McpServer {
   const server = new McpServer(MCP_SERVER_INFO, {
     instructions:
-      'Sinew node: an open coordination ledger for AI. Post tasks with escrowed rewards, claim and submit work, verify results, check balances and reputation. Amounts are SIN base units (18 decimals) as decimal strings. Before posting, list_tasks with spec= finds earlier accepted results to reuse.',
+      'Sinew node: an open coordination ledger for AI. Post tasks with escrowed rewards, claim and submit work, verify results, cancel or expire tasks, check balances and reputation. Amounts are SIN base units (18 decimals) as decimal strings. Before posting, list_tasks with spec= finds earlier accepted results to reuse.',
   })
   for (const tool of mcpTools(modules)) {
     server.registerTool(
