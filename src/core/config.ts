@@ -20,6 +20,11 @@ export const nodeConfigSchema = z
     maxBlockTxs: z.coerce.number().int().min(1).max(100_000),
     /** Largest accepted request body, in bytes. */
     bodyLimitBytes: z.coerce.number().int().min(1024).max(256 * 1024 * 1024),
+    /**
+     * Largest blob `PUT /v1/blobs` stores (and a replica fetches). At most 1 GiB: a blob is
+     * read whole into memory to check its hash when served or ingested.
+     */
+    maxBlobBytes: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024),
     /** Most txs in one `POST /v1/txs` batch. */
     maxBatchTxs: z.coerce.number().int().min(1).max(100_000),
     /** Worker threads for signature recovery; 0 recovers on the main thread. */
@@ -42,6 +47,7 @@ export const configDefaults: NodeConfig = {
   blockIntervalMs: 20,
   maxBlockTxs: 5000,
   bodyLimitBytes: 8 * 1024 * 1024,
+  maxBlobBytes: 64 * 1024 * 1024,
   maxBatchTxs: 5000,
   signatureWorkers: 1,
   logLevel: 'info',
@@ -55,6 +61,7 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_BLOCK_INTERVAL_MS: 'blockIntervalMs',
   SINEW_MAX_BLOCK_TXS: 'maxBlockTxs',
   SINEW_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  SINEW_MAX_BLOB_BYTES: 'maxBlobBytes',
   SINEW_MAX_BATCH_TXS: 'maxBatchTxs',
   SINEW_SIGNATURE_WORKERS: 'signatureWorkers',
   SINEW_LOG_LEVEL: 'logLevel',

@@ -9,6 +9,11 @@
  * status.json is replaced atomically (temp file + rename). A node that stops in the middle
  * of a build finds `building` on its next start and builds the version again from scratch;
  * a `failed` build stays failed (with its error) until `retry`.
+ *
+ * Where missing blobs can still arrive (a replica fetches them from its leader,
+ * `awaitBlobs`), a version whose blobs are not all here is not built and not failed: it
+ * stays `queued` in phase `blobs` (done/total = blobs here / contributions) and is checked
+ * again every tick, and an earlier `missing_blob` failure goes back to waiting by itself.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -45,6 +50,12 @@ export type IndexBuilderOptions = {
   pollMs?: number
   /** Called when a version becomes ready. */
   onReady?: (datanet: Hex, version: number) => void
+  /**
+   * Asked with the contributions of a version whose blobs are missing: true means they are
+   * on their way (the caller fetches them), so the build waits instead of failing with
+   * `missing_blob`. Absent (a sequencer), a missing blob fails the build as before.
+   */
+  awaitBlobs?: (missing: ContributionRecord[]) => boolean
 }
 
 export const versionRef = (datanet: string, version: number): string => `${datanet}@${version}`
@@ -59,6 +70,8 @@ export class IndexBuilder {
   readonly root: string
   private readonly known = new Map<string, BuildStatus>()
   private live: { key: string; status: BuildStatus } | undefined
+  /** Versions waiting for blobs (in memory only: status.json says queued), with the contributions still missing. */
+  private readonly waiting = new Map<string, { status: BuildStatus; missing: ContributionRecord[] }>()
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
@@ -98,6 +111,8 @@ export class IndexBuilder {
   status(datanet: string, version: number): BuildStatus {
     const key = versionRef(datanet, version)
     if (this.live?.key === key) return { ...this.live.status }
+    const waiting = this.waiting.get(key)
+    if (waiting) return { ...waiting.status }
     return { ...this.load(datanet, version) }
   }
 
@@ -146,7 +161,10 @@ export class IndexBuilder {
       for (let v = 1; v <= d.versions; v++) {
         const s = this.load(id, v)
         // `building` found on disk means a previous process died mid-build: build again.
-        if (s.state === 'queued' || (s.state === 'building' && this.live?.key !== versionRef(id, v))) out.push({ datanet: id, version: v })
+        const interrupted = s.state === 'building' && this.live?.key !== versionRef(id, v)
+        // Where blobs can still arrive, a missing blob is a reason to wait, never a final verdict.
+        const blobsMayCome = s.state === 'failed' && s.error?.code === 'missing_blob' && this.o.awaitBlobs !== undefined
+        if (s.state === 'queued' || interrupted || blobsMayCome) out.push({ datanet: id, version: v })
       }
     }
     return out
@@ -156,8 +174,44 @@ export class IndexBuilder {
     const work = this.pending()
     for (const { datanet, version } of work) {
       if (this.stopped) return
+      if (this.awaitingBlobs(datanet, version)) continue
       await this.build(datanet, version)
     }
+  }
+
+  /**
+   * True while a version lacks blobs that `awaitBlobs` says are on their way: it stays
+   * queued (phase `blobs`) without spending an attempt. Only the contributions still missing
+   * are looked at again on later ticks.
+   */
+  private awaitingBlobs(datanet: Hex, version: number): boolean {
+    if (!this.o.awaitBlobs) return false
+    const key = versionRef(datanet, version)
+    const has = (c: ContributionRecord) => this.o.blobs.has(c.contentHash.slice(2))
+    let entry = this.waiting.get(key)
+    if (!entry) {
+      const state = this.o.state()
+      const v = getVersion(state, datanet, version)
+      if (!v) return false
+      const contributions = versionContributionIds(state, datanet, v.contributions).map((id) => getContribution(state, id)!)
+      const missing = contributions.filter((c) => !has(c))
+      if (missing.length === 0) return false
+      const current = this.load(datanet, version)
+      entry = { status: { state: 'queued', phase: 'blobs', done: 0, total: contributions.length, attempts: current.attempts }, missing }
+    } else {
+      entry.missing = entry.missing.filter((c) => !has(c))
+    }
+    if (entry.missing.length === 0 || !this.o.awaitBlobs(entry.missing)) {
+      this.waiting.delete(key)
+      return false
+    }
+    // A missing_blob failure from before (or from a blob that vanished) goes back to the queue on disk.
+    const current = this.load(datanet, version)
+    if (current.state !== 'queued') this.save(datanet, version, { state: 'queued', attempts: current.attempts })
+    entry.status.done = entry.status.total! - entry.missing.length
+    if (!this.waiting.has(key)) this.o.log.info({ datanet, version, missing: entry.missing.length }, 'datanet version waits for blobs before its index build')
+    this.waiting.set(key, entry)
+    return true
   }
 
   private async build(datanet: Hex, version: number): Promise<void> {

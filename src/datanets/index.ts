@@ -26,6 +26,7 @@ export {
 export * from './state.ts'
 export { ALL_MEDIA_TYPES, isMediaType, MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath, type MediaType } from './media.ts'
 export { BlobStore, BlobTooLargeError, DEFAULT_MAX_BLOB_BYTES, parseSha256, type BlobInfo } from './blobs.ts'
+export { BlobFetcher, type BlobFetcherOptions, type BlobFetchFailure, type BlobFetchStatus } from './blob-fetcher.ts'
 export { ingest, joinRecords, parseCsv, type Ingested } from './ingest.ts'
 export { IndexBuilder, versionRef, type BuildState, type BuildStatus } from './builder.ts'
 export { Datanets, NEAR_DUPLICATE_BPS, NEAR_DUPLICATE_MIN_TOKENS, type ContributionView, type DatanetsOptions, type NearDuplicate } from './service.ts'

@@ -3,15 +3,22 @@
  * contributions, the background index builder, and the read side (lists, versions, search,
  * contributor stats, near-duplicate flags). Reads come from the committed ledger state;
  * nothing here writes ledger state except through signed txs.
+ *
+ * On a replica (`blobSource`, the leader's URL) the blobs come from the leader: each
+ * Contribute the replica applies queues its blob in a BlobFetcher, start-up queues any
+ * pending or accepted contribution's blob still missing, and the index builder waits for
+ * blobs on their way instead of failing a version with missing_blob.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openIndex, tokenize, type AttributionIndex } from '../attribution/index.ts'
 import { InvalidInputError, RejectedError, SinewError, type Hex, type Logger } from '../core/index.ts'
 import type { LedgerNode, StateReader, TxAck } from '../ledger/index.ts'
+import { BlobFetcher, type BlobFetchStatus } from './blob-fetcher.ts'
 import { BlobStore, DEFAULT_MAX_BLOB_BYTES } from './blobs.ts'
 import { IndexBuilder, type BuildStatus } from './builder.ts'
 import { ingest, joinRecords } from './ingest.ts'
+import type { ContributeMessage } from './kinds.ts'
 import { mediaTypeFromName } from './media.ts'
 import {
   acceptedKey,
@@ -60,6 +67,8 @@ export type DatanetsOptions = {
   log: Logger
   maxBlobBytes?: number
   indexWorkers?: number
+  /** A replica's leader: blobs this node lacks are fetched from `<blobSource>/v1/blobs/:sha256`. */
+  blobSource?: string
 }
 
 const datanetNotFound = (ref: string) =>
@@ -71,6 +80,8 @@ const datanetNotFound = (ref: string) =>
 export class Datanets {
   readonly blobs: BlobStore
   readonly builder: IndexBuilder
+  /** Only on a replica (`blobSource`). */
+  readonly fetcher: BlobFetcher | undefined
   private readonly records = new Map<string, { records: number } | { error: { code: string; message: string } }>()
   private readonly indexes = new Map<string, AttributionIndex>()
   private readonly nearDupCache = new Map<string, NearDuplicate>()
@@ -80,7 +91,29 @@ export class Datanets {
     this.blobs = new BlobStore(o.dataDir, o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES)
     this.recordsDir = join(o.dataDir, 'blobs', 'records')
     mkdirSync(this.recordsDir, { recursive: true })
-    this.builder = new IndexBuilder({ dataDir: o.dataDir, state: () => this.state, blobs: this.blobs, log: o.log, workers: o.indexWorkers })
+    const fetcher = o.blobSource
+      ? new BlobFetcher({
+          blobs: this.blobs,
+          source: o.blobSource,
+          log: o.log,
+          // A blob that cannot be had is given up once no live (pending or accepted) contribution needs it.
+          wanted: (_sha, ids) => ids.length === 0 || ids.some((id) => getContribution(this.state, id)?.status !== 'rejected'),
+        })
+      : undefined
+    this.fetcher = fetcher
+    this.builder = new IndexBuilder({
+      dataDir: o.dataDir,
+      state: () => this.state,
+      blobs: this.blobs,
+      log: o.log,
+      workers: o.indexWorkers,
+      awaitBlobs: fetcher
+        ? (missing) => {
+            for (const c of missing) fetcher.want(c.contentHash.slice(2), c.id)
+            return true
+          }
+        : undefined,
+    })
   }
 
   get node(): LedgerNode {
@@ -92,13 +125,56 @@ export class Datanets {
   }
 
   start(): void {
+    if (this.fetcher) {
+      this.queueMissingBlobs()
+      this.fetcher.start()
+    }
     this.builder.start()
   }
 
   async stop(): Promise<void> {
+    await this.fetcher?.stop()
     await this.builder.stop()
     for (const index of this.indexes.values()) index.close()
     this.indexes.clear()
+  }
+
+  // ---- replicas: blobs from the leader ----
+
+  /**
+   * A replica calls this after applying a block: the blob of every Contribute in it is
+   * queued for fetching (in the background), so it is here before a version needs it.
+   */
+  blocksApplied(txs: readonly { type: string; hash: Hex; message: unknown }[]): void {
+    if (!this.fetcher) return
+    for (const tx of txs) {
+      if (tx.type !== 'Contribute') continue
+      const m = tx.message as ContributeMessage
+      this.fetcher.want(m.contentHash.slice(2).toLowerCase(), tx.hash)
+    }
+  }
+
+  /** Progress of the blob fetches (a replica only). */
+  blobFetchStatus(): BlobFetchStatus | undefined {
+    return this.fetcher?.status()
+  }
+
+  /** At start: every pending or accepted contribution whose blob is missing (a restart lost the queue). */
+  private queueMissingBlobs(): void {
+    const state = this.state
+    const n = datanetCount(state)
+    let queued = 0
+    for (let i = 0; i < n; i++) {
+      const d = getDatanet(state, readJson<string>(state, datanetIndexKey(i))!)!
+      for (let seq = 0; seq < d.counts.contributions; seq++) {
+        const c = getContribution(state, readJson<string>(state, contributionSeqKey(d.id, seq))!)!
+        const sha = c.contentHash.slice(2)
+        if (c.status === 'rejected' || this.blobs.has(sha)) continue
+        this.fetcher!.want(sha, c.id)
+        queued++
+      }
+    }
+    if (queued > 0) this.o.log.info({ blobs: queued, source: this.fetcher!.source }, 'replica: fetching missing blobs from the leader')
   }
 
   // ---- lookups ----

@@ -2,10 +2,11 @@
  * Replica sync: pulls blocks with their txs from another node's `GET /v1/blocks`,
  * re-executes each one and accepts it only if every root, hash and the sequencer's
  * signature match. A block that does not match halts the replica (it keeps serving what
- * it has verified) and is reported in GET /v1/status and the log.
+ * it has verified) and is reported in GET /v1/status and the log. `onBlock` hears of each
+ * applied block (the node queues the blobs of its contributions there).
  */
 import { SinewError, type Hex, type Logger } from '../core/index.ts'
-import { BlockMismatchError, type LedgerNode, type SignedHeader } from '../ledger/index.ts'
+import { BlockMismatchError, type LedgerNode, type SignedHeader, type SignedTx } from '../ledger/index.ts'
 import type { TxRow } from '../store/index.ts'
 
 type BlockWire = {
@@ -22,6 +23,11 @@ export type FollowerStatus = {
   lastError: string | null
 }
 
+export type FollowerHooks = {
+  /** Called after each block is applied and durable; must not throw or wait (work goes to the background). */
+  onBlock?: (header: SignedHeader, txs: readonly SignedTx[]) => void
+}
+
 export class Follower {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
@@ -35,6 +41,7 @@ export class Follower {
     private readonly url: string,
     private readonly pollMs: number,
     private readonly log: Logger,
+    private readonly hooks: FollowerHooks = {},
   ) {}
 
   start(): void {
@@ -97,6 +104,12 @@ export class Follower {
     const decoded = rows.map((row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'>, i) => chain.decodeRow(row, header.height, i))
     const signed = decoded.map((tx, i) => chain.checkSender(tx, recoverOrError(chain, tx), rows[i], header.height, i))
     await chain.applyBlock(header, signed)
+    try {
+      this.hooks.onBlock?.(header, signed)
+    } catch (e) {
+      // The block is applied; a listener's fault must not look like a sync failure.
+      this.log.error({ err: e, height: header.height.toString() }, 'replica: onBlock listener failed')
+    }
   }
 
   private loop(): void {

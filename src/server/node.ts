@@ -29,8 +29,6 @@ export type StartNodeOptions = {
   resolver?: ContributionResolver
   /** Timeout of openai-compatible model backends (default 60 s). */
   backendTimeoutMs?: number
-  /** Largest blob PUT /v1/blobs accepts (default 64 MiB). */
-  maxBlobBytes?: number
 }
 
 export type RunningNode = {
@@ -79,8 +77,11 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     await store.close()
     throw e
   }
-  const follower = config.follow ? new Follower(node, config.follow.replace(/\/$/, ''), config.followPollMs, log) : undefined
-  const datanets = new Datanets({ node, dataDir: config.dataDir, log, maxBlobBytes: options.maxBlobBytes })
+  const leader = config.follow?.replace(/\/$/, '')
+  // A replica gets the blobs of the contributions it applies from its leader, so it can
+  // build the same version indexes and answer the same searches.
+  const datanets = new Datanets({ node, dataDir: config.dataDir, log, maxBlobBytes: config.maxBlobBytes, blobSource: leader })
+  const follower = leader ? new Follower(node, leader, config.followPollMs, log, { onBlock: (_header, txs) => datanets.blocksApplied(txs) }) : undefined
   const gateway =
     node.sequencer && options.sequencerKey
       ? new Gateway({
@@ -99,7 +100,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     log,
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatchTxs: config.maxBatchTxs,
-    status: () => (follower ? { replica: follower.status() } : {}),
+    status: () => (follower ? { replica: { ...follower.status(), blobs: datanets.blobFetchStatus() } } : {}),
   })
   const address = await app.listen({ host: config.host, port: config.port })
   follower?.start()

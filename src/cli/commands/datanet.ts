@@ -198,7 +198,7 @@ export function datanetCommand(): Command {
             `${d.name} version ${v.version}  (${v.ref})`,
             `  ${v.contributions} contributions, ${v.bytes} bytes, root ${v.root}`,
             `  published by ${v.publisher} in block ${v.height}`,
-            `  index ${b.state}${b.state === 'building' ? ` (${b.phase} ${b.done ?? 0}/${b.total ?? '?'})` : ''}${b.index ? `: ${b.index.documents} documents, ${b.index.tokens} tokens` : ''}${b.error ? `: ${b.error.message}` : ''}`,
+            `  index ${b.state}${b.state === 'building' || b.phase ? ` (${b.phase} ${b.done ?? 0}/${b.total ?? '?'})` : ''}${b.index ? `: ${b.index.documents} documents, ${b.index.tokens} tokens` : ''}${b.error ? `: ${b.error.message}` : ''}`,
           )
         }
         const contributions = flags.contributions ? (await client.get(`/v1/datanets/${d.id}/contributions?limit=1000`)).contributions : undefined
