@@ -14,11 +14,14 @@ import { mcpRoutes } from './mcp/index.ts'
 import type { Gateway } from '../gateway/index.ts'
 import { modelsRoutes } from './routes/models.ts'
 import { openaiRoutes } from './routes/openai.ts'
+import { openaiProxyRoutes } from './routes/openai-proxy.ts'
 
 export type ServerOptions = {
   node: LedgerNode
   /** The inference gateway (sequencer only): serves the OpenAI-compatible routes. */
   gateway?: Gateway
+  /** On a replica, the leader's URL: the OpenAI-compatible routes are passed through to it. */
+  leader?: string
   /** The Datanets service (blobs, contributions, versions, search). */
   datanets?: Datanets
   log: Logger
@@ -55,6 +58,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(agentsRoutes, { node: options.node })
   await app.register(modelsRoutes, { node: options.node })
   if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway })
+  else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })
   await app.register(mcpRoutes)
   app.get('/', { schema: { hide: true } }, async () => ({
     name: 'sinew',

@@ -97,6 +97,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     node,
     datanets,
     gateway,
+    leader,
     log,
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatchTxs: config.maxBatchTxs,
