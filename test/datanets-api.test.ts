@@ -7,10 +7,11 @@
  */
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { generatePrivateKey } from 'viem/accounts'
 import type { Hex } from '../src/core/index.ts'
 import { makeDocx, makePdf } from '../src/datanets/fixtures.ts'
 import type { RunningNode } from '../src/server/index.ts'
+import { datanetsClient, type DatanetsClient } from './datanets-fixtures.ts'
 import { dev, http, runCli, startDevNode, tempDir } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -21,7 +22,6 @@ const DOCX = ALL_TYPES[5]
 let node: RunningNode
 let tmp: ReturnType<typeof tempDir>
 let url: string
-let types: any
 const owner = dev[0]
 const curator = dev[4]
 const [c1, c2, c3] = [dev[1], dev[2], dev[3]]
@@ -32,49 +32,15 @@ const TEXTS = {
   c3: 'Spam spam wonderful spam: buy crystal pyramids that hum in tune with the moon tonight only.',
 }
 
-async function sign(key: Hex, type: string, message: Record<string, unknown>) {
-  const account = privateKeyToAccount(key)
-  const nonce = (await http(`${url}/v1/accounts/${account.address}`)).json.nonce as string
-  const kind = types.kinds[type]
-  const wire: Record<string, unknown> = { ...message, nonce }
-  const typed: Record<string, unknown> = {}
-  for (const f of kind.types[type]) typed[f.name] = /^u?int\d*$/.test(f.type) ? BigInt(wire[f.name] as string) : wire[f.name]
-  const signature = await account.signTypedData({
-    domain: { name: 'Sinew', version: '1', chainId: BigInt(types.domain.chainId) },
-    types: kind.types,
-    primaryType: type,
-    message: typed,
-  } as any)
-  return { type, message: wire, signature }
-}
-
-const submit = async (key: Hex, type: string, message: Record<string, unknown>) => http(`${url}/v1/tx`, { body: await sign(key, type, message) })
-
-async function upload(bytes: Buffer | string, query = '') {
-  const body = typeof bytes === 'string' ? Buffer.from(bytes) : bytes
-  const r = await fetch(`${url}/v1/blobs${query}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body })
-  return { status: r.status, json: (await r.json()) as any }
-}
-
-async function contribute(key: Hex, datanet: string, content: Buffer | string, title: string, mediaType: string) {
-  const bytes = typeof content === 'string' ? Buffer.from(content) : content
-  const up = await upload(bytes)
-  expect(up.status === 201 || up.status === 200).toBe(true)
-  const tx = await sign(key, 'Contribute', { datanet, contentHash: up.json.contentHash, title, mediaType, size: String(bytes.length) })
-  return http(`${url}/v1/datanets/${datanet}/contributions`, { body: tx })
-}
-
+// Signing, uploading and contributing as a client does it (test/datanets-fixtures.ts).
+let client: DatanetsClient
+const sign = (key: Hex, type: string, message: Record<string, unknown>) => client.sign(key, type, message)
+const submit = (key: Hex, type: string, message: Record<string, unknown>) => client.submit(key, type, message)
+const upload = (bytes: Buffer | string, query = '') => client.upload(bytes, query)
+const contribute = (key: Hex, datanet: string, content: Buffer | string, title: string, mediaType: string) => client.contribute(key, datanet, content, title, mediaType)
 const balance = async (address: string) => BigInt((await http(`${url}/v1/accounts/${address}`)).json.balance)
 
-async function waitReady(datanet: string, n: number) {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const v = await http(`${url}/v1/datanets/${datanet}/versions/${n}`)
-    if (v.json.build.state === 'ready' || v.json.build.state === 'failed') return v.json
-    if (Date.now() > deadline) throw new Error(`version not ready: ${JSON.stringify(v.json)}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+const waitReady = (datanet: string, n: number) => client.waitReady(datanet, n)
 
 let datanet: string
 const ids: Record<string, string> = {}
@@ -83,7 +49,7 @@ beforeAll(async () => {
   tmp = tempDir()
   node = await startDevNode(tmp.dir)
   url = node.url
-  types = (await http(`${url}/v1/types`)).json
+  client = await datanetsClient(url)
 })
 
 afterAll(async () => {
