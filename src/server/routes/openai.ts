@@ -108,6 +108,19 @@ function sinewField(prepared: PreparedCall, outcome: CallOutcome) {
 }
 const round = (x: number) => Math.round(x * 100) / 100
 
+/** What chat and text completions share: model, key, sampling parameters and the request hash. */
+function sampling(request: FastifyRequest, body: z.infer<typeof completionBody> | z.infer<typeof chatBody>) {
+  return {
+    model: body.model,
+    apiKey: bearer(request),
+    temperature: body.temperature ?? undefined,
+    topP: body.top_p ?? undefined,
+    seed: body.seed ?? undefined,
+    stop: body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop,
+    requestHash: keccak256(JSON.stringify(request.body)),
+  }
+}
+
 export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway }) => {
   app.setErrorHandler((err, _request, reply) => {
     const { status, body } = openaiError(err)
@@ -129,17 +142,11 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
   app.post('/v1/chat/completions', { schema: { summary: 'OpenAI: chat completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } }, async (request, reply) => {
     const body = parseBody(chatBody, request.body)
     const req: CallRequest = {
+      ...sampling(request, body),
       kind: 'chat',
-      model: body.model,
-      apiKey: bearer(request),
       messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
       prompt: '',
       maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-      temperature: body.temperature ?? undefined,
-      topP: body.top_p ?? undefined,
-      seed: body.seed ?? undefined,
-      stop: body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop,
-      requestHash: keccak256(JSON.stringify(request.body)),
     }
     return serve(gateway, req, !!body.stream, request, reply)
   })
@@ -147,17 +154,11 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
   app.post('/v1/completions', { schema: { summary: 'OpenAI: text completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } }, async (request, reply) => {
     const body = parseBody(completionBody, request.body)
     const req: CallRequest = {
+      ...sampling(request, body),
       kind: 'completion',
-      model: body.model,
-      apiKey: bearer(request),
       messages: [],
       prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
       maxTokens: body.max_tokens ?? 16,
-      temperature: body.temperature ?? undefined,
-      topP: body.top_p ?? undefined,
-      seed: body.seed ?? undefined,
-      stop: body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop,
-      requestHash: keccak256(JSON.stringify(request.body)),
     }
     return serve(gateway, req, !!body.stream, request, reply)
   })
