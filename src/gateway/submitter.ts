@@ -6,18 +6,7 @@
  * is always the next one to use.
  */
 import { isSinewError, SinewError, UnavailableError, type Hex } from '../core/index.ts'
-import {
-  addressOf,
-  eip712Types,
-  parseMessage,
-  signDigest,
-  signingDomain,
-  type Address,
-  type LedgerNode,
-  type TxAck,
-} from '../ledger/index.ts'
-// Not re-exported by src/ledger/index.ts; the signing layer's own public surface.
-import { createTypedDataHasher } from '../ledger/signing/index.ts'
+import { addressOf, type Address, type LedgerNode, type TxAck, type TxEnvelope } from '../ledger/index.ts'
 
 type Job = { type: string; wire: Record<string, unknown>; resolve: (a: TxAck) => void; reject: (e: SinewError) => void; attempts: number }
 
@@ -30,7 +19,6 @@ export class NodeTxSubmitter {
   readonly address: Address
   private queue: Job[] = []
   private running = false
-  private readonly hashers = new Map<string, (m: Record<string, unknown>) => Uint8Array>()
 
   constructor(
     private readonly node: LedgerNode,
@@ -51,16 +39,8 @@ export class NodeTxSubmitter {
     return this.queue.length
   }
 
-  private sign(type: string, wire: Record<string, unknown>): { type: string; message: Record<string, unknown>; signature: Hex } {
-    const kind = this.node.chain.codec.registry.get(type)
-    const types = eip712Types(kind)
-    const message = parseMessage(wire, types[type], types)
-    let h = this.hashers.get(type)
-    if (!h) {
-      h = createTypedDataHasher(signingDomain(this.node.chain.genesis.chainId), types, type)
-      this.hashers.set(type, h)
-    }
-    return { type, message: wire, signature: signDigest(this.key, h(message)) }
+  private sign(type: string, wire: Record<string, unknown>): TxEnvelope {
+    return this.node.chain.codec.sign(this.key, type, wire)
   }
 
   private async drain(): Promise<void> {

@@ -15,7 +15,7 @@ import { canonicalJson, fromHex, InvalidInputError, keccak256Bytes, toHex, type 
 import { parseAddress, type Address } from './address.ts'
 import { eip712Types, type TxKind, type TxKindRegistry } from './kinds.ts'
 import { messageToWire, parseMessage, type Message } from './message.ts'
-import { createTypedDataHasher, InvalidSignatureError, parseSignature, recoverSigner, type Eip712Domain } from './signing/index.ts'
+import { createTypedDataHasher, InvalidSignatureError, parseSignature, recoverSigner, signDigest, type Eip712Domain } from './signing/index.ts'
 
 export type TxEnvelope = { type: string; message: Record<string, unknown>; signature: Hex; from?: Address; chainId?: string }
 
@@ -127,6 +127,19 @@ export class TxCodec {
       sender = e as InvalidSignatureError
     }
     return this.withSender(tx, sender)
+  }
+
+  /**
+   * Signs a tx of one of this chain's kinds, `wire` being its message with the nonce
+   * (integers as decimal strings). The same signature as viem's signTypedData over GET
+   * /v1/types gives, made with the precompiled hasher and native secp256k1 (about 100x
+   * faster): for the node's own txs (receipts) and the dev seed's hundreds of txs.
+   */
+  sign(privateKey: Hex, type: string, wire: Record<string, unknown>): TxEnvelope {
+    const kind = this.registry.get(type)
+    const types = eip712Types(kind)
+    const message = parseMessage(wire, types[kind.type], types, 'message', { maxStringBytes: kind.maxStringBytes })
+    return { type: kind.type, message: messageToWire(message), signature: signDigest(privateKey, this.hasher(kind)(message)) }
   }
 
   /** The EIP-712 description of every kind, as served at GET /v1/types. */
