@@ -5,6 +5,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256, type Hex } from '../src/core/index.ts'
@@ -17,6 +18,8 @@ let tmp: ReturnType<typeof tempDir>
 let url: string
 const poster = dev[7]
 const worker = dev[8]
+let bigTask: Hex // a 120 KB spec, posted with --spec-file
+const RESULT = 'traduis ceci — « translate this »\nligne 2\n'
 
 const balance = async (a: string) => BigInt((await http(`${url}/v1/accounts/${a}`)).json.balance)
 async function cli(args: string[]) {
@@ -49,12 +52,27 @@ describe('sinew agent and sinew task', () => {
     const post = await cli(['task', 'post', '--dev-account', '7', '--title', 'cli task', '--spec', 'translate this', '--reward', '2.5', '--deadline-in', '120', '--claim-stake', '0.5'])
     expect(post.posted).toBe(true)
     id = post.task
+    const specHash = sha256('translate this')
+    expect(post.specBlob).toEqual({ hash: specHash, size: 14, created: true, url: `/v1/blobs/${specHash.slice(2)}` })
+    expect((await http(`${url}/v1/tasks/${id}`)).json.specBlob).toEqual({ hash: specHash, stored: true, size: 14, url: `/v1/blobs/${specHash.slice(2)}` })
     expect(await balance(poster.address)).toBe(p0 - (5n * SIN) / 2n)
 
     const claim = await cli(['task', 'claim', id, '--dev-account', '8'])
     expect(claim.receipt.result.stake).toBe((SIN / 2n).toString())
-    const sub = await cli(['task', 'submit', id, '--dev-account', '8', '--result', 'traduis ceci'])
-    expect(sub.receipt.result.resultHash).toBe(sha256('traduis ceci'))
+    const resultFile = join(tmp.dir, 'result.md')
+    writeFileSync(resultFile, RESULT)
+    const sub = await cli(['task', 'submit', id, '--dev-account', '8', '--result-file', resultFile])
+    expect(sub.receipt.result.resultHash).toBe(sha256(RESULT))
+    expect(sub.resultBlob).toMatchObject({ hash: sha256(RESULT), size: Buffer.byteLength(RESULT), created: true })
+
+    // the poster reads both texts from the node before judging
+    const shown = await cli(['task', 'show', id])
+    expect(shown).toMatchObject({ effectiveStatus: 'submitted', specText: 'translate this', resultText: RESULT })
+    expect(shown.resultBlob).toEqual({ hash: sha256(RESULT), stored: true, size: Buffer.byteLength(RESULT), url: `/v1/blobs/${sha256(RESULT).slice(2)}` })
+    const text = await runCli(['task', 'show', id, '--node', url])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain('\nspec (14 bytes):\ntranslate this\n')
+    expect(text.stdout).toContain(`\nresult (${Buffer.byteLength(RESULT)} bytes):\n${RESULT}`)
     const bad = await runCli(['task', 'verify', id, '--dev-account', '8', '--accept', '--node', url, '--json'])
     expect(bad.code).toBe(1)
     expect(JSON.parse(bad.stderr).error.code).toBe('not_verifier')
@@ -74,8 +92,38 @@ describe('sinew agent and sinew task', () => {
     const p0 = await balance(poster.address)
     const again = await cli(['task', 'post', '--dev-account', '7', '--spec', 'translate this', '--reward', '1', '--deadline-in', '60'])
     expect(again.posted).toBe(false)
-    expect(again.acceptedResults[0]).toMatchObject({ task: id, resultHash: sha256('traduis ceci'), claimer: worker.address })
+    expect(again.acceptedResults[0]).toMatchObject({ task: id, resultHash: sha256(RESULT), claimer: worker.address })
     expect(await balance(poster.address)).toBe(p0)
+  })
+
+  it('task show: the accepted result; a spec the node lacks; a big spec cut at a character boundary', async () => {
+    const accepted = await runCli(['task', 'show', id, '--node', url])
+    expect(accepted.stdout).toContain(`\nresult (${Buffer.byteLength(RESULT)} bytes):\n${RESULT}`)
+
+    // --spec-hash: bring your own bytes, nothing uploaded
+    const foreign = sha256('bytes kept elsewhere')
+    const byHash = await cli(['task', 'post', '--dev-account', '7', '--spec-hash', foreign, '--reward-units', '10', '--deadline-in', '120'])
+    expect(byHash.specBlob).toBeNull()
+    const lacking = await cli(['task', 'show', byHash.task])
+    expect(lacking.specText).toBeNull()
+    expect(lacking.specBlob).toEqual({ hash: foreign, stored: false, size: null, url: `/v1/blobs/${foreign.slice(2)}`, note: 'not stored on this node' })
+    expect((await runCli(['task', 'show', byHash.task, '--node', url])).stdout).toContain(`\nspec: not stored on this node (${url})`)
+
+    // 9 + 3 × 40000 bytes; the first 16 KiB end inside a 3-byte character, which is left out
+    const big = 'BIG SPEC\n' + '€'.repeat(40_000)
+    const bigFile = join(tmp.dir, 'big-spec.md')
+    writeFileSync(bigFile, big)
+    const posted = await cli(['task', 'post', '--dev-account', '7', '--spec-file', bigFile, '--reward-units', '10', '--deadline-in', '120'])
+    expect(posted.specBlob).toMatchObject({ hash: sha256(big), size: 120_009 })
+    bigTask = posted.task
+    const shown = await cli(['task', 'show', posted.task])
+    const shownText = 'BIG SPEC\n' + '€'.repeat(5458)
+    expect(shown.specText).toBe(shownText)
+    expect(shown.specBlob).toMatchObject({ stored: true, size: 120_009, truncated: true, note: `the first ${Buffer.byteLength(shownText)} of 120009 bytes: GET /v1/blobs/${sha256(big).slice(2)} for all of it` })
+    const human = (await runCli(['task', 'show', posted.task, '--node', url])).stdout
+    expect(human).toContain(`\nspec (120009 bytes, truncated):\n${shownText}\n… (the first 16383 of 120009 bytes`)
+    const whole = await fetch(`${url}${posted.specBlob.url}`)
+    expect(await whole.text()).toBe(big)
   })
 })
 
@@ -99,8 +147,18 @@ describe('sinew mcp on stdio', () => {
       const claim = await call('claim_task', { task: post.task })
       expect(claim.isError).toBeFalsy()
       expect(claim.structuredContent.result).toMatchObject({ claimer: worker.address, stake: '0' })
+      // the stdio agent reads the spec through the node before working, as over HTTP
+      const spec = (await call('get_task', { task: post.task })).structuredContent
+      expect(spec.specText).toBe('stdio spec')
+      // over the 64 KiB inline limit: no text, the URL instead
+      const big = (await call('get_task', { task: bigTask })).structuredContent
+      expect(big.specText).toBeNull()
+      expect(big.specBlob).toMatchObject({ stored: true, size: 120_009, note: `120009 bytes, over the 65536-byte inline limit: GET ${big.specBlob.url}` })
+      expect(big.specBlob.truncated).toBeUndefined()
       const sub = await call('submit_result', { task: post.task, result: 'done' })
       expect(sub.structuredContent.result.resultHash).toBe(sha256('done'))
+      expect(sub.structuredContent.resultBlob).toMatchObject({ hash: sha256('done'), size: 4 })
+      expect((await call('get_task', { task: post.task })).structuredContent.resultText).toBe('done')
       const notMine = await call('verify_result', { task: post.task, accept: true })
       expect(notMine.isError).toBe(true)
       expect(notMine.structuredContent.error.code).toBe('not_verifier')
@@ -142,6 +200,6 @@ describe('sinew mcp on stdio', () => {
     await node.close()
     const r = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: 13 }) // register; post, claim, submit, verify; post, claim, submit, verify; post, cancel; post, expire
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: 15 }) // register; post, claim, submit, verify; post; post; post, claim, submit, verify; post, cancel; post, expire
   })
 })

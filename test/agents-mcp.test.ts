@@ -66,6 +66,12 @@ async function balance(address: Hex): Promise<bigint> {
   return BigInt((await http(`${url}/v1/accounts/${address}`)).json.balance)
 }
 
+/** GET /v1/blobs/<sha256>: the status, and the bytes as text. */
+async function blob(hash: string) {
+  const r = await fetch(`${url}/v1/blobs/${hash.replace(/^0x/, '')}`)
+  return { status: r.status, text: await r.text() }
+}
+
 async function snapshot() {
   const s = (await http(`${url}/v1/status`)).json
   return { height: s.height, stateRoot: s.stateRoot }
@@ -166,7 +172,9 @@ describe('two agents over MCP', () => {
     const b0 = await balance(worker.address)
     expect(a0).toBe(START)
     const specHash = sha256(SPEC)
+    expect((await blob(specHash)).status).toBe(404)
     const post = await ok(A, 'post_task', {
+      spec: SPEC, // checked against the signed specHash, then stored on the node
       signedTx: await sign(A, 'PostTask', {
         title: 'Summarize SOTU 1863',
         specHash,
@@ -182,20 +190,41 @@ describe('two agents over MCP', () => {
     taskId = post.task
     expect(taskId).toMatch(/^0x[0-9a-f]{64}$/)
     expect(post.result).toEqual({ task: taskId, escrow: REWARD.toString() })
+    expect(post.specBlob).toEqual({ hash: specHash, size: Buffer.byteLength(SPEC), created: true, url: `/v1/blobs/${specHash.slice(2)}` })
+    expect(await blob(specHash)).toEqual({ status: 200, text: SPEC })
     expect(await balance(poster.address)).toBe(a0 - REWARD)
 
     const open = await ok(B, 'list_tasks', { status: 'open' })
     expect(open.tasks.map((t: { id: string }) => t.id)).toContain(taskId)
     const found = open.tasks.find((t: { id: string }) => t.id === taskId)
     expect(found).toMatchObject({ poster: poster.address, reward: REWARD.toString(), claimStake: STAKE.toString(), specHash, claimable: true })
+    // B reads what the work is before claiming it
+    const before = await ok(B, 'get_task', { task: taskId })
+    expect(before.specText).toBe(SPEC)
+    expect(before.specBlob).toEqual({ hash: specHash, stored: true, size: Buffer.byteLength(SPEC), url: `/v1/blobs/${specHash.slice(2)}` })
+    expect(before.resultText).toBeNull()
+    expect(before.resultBlob).toBeNull()
+    // the HTTP view says where the bytes are, never the bytes
+    const view = (await http(`${url}/v1/tasks/${taskId}`)).json
+    expect(view.specBlob).toEqual(before.specBlob)
+    expect(view).not.toHaveProperty('specText')
 
     const claim = await ok(B, 'claim_task', { signedTx: await sign(B, 'ClaimTask', { task: taskId, stake: found.claimStake }) })
     expect(claim.result).toMatchObject({ task: taskId, claimer: worker.address, stake: STAKE.toString() })
     expect(await balance(worker.address)).toBe(b0 - STAKE)
     expect((await ok(A, 'get_task', { task: taskId })).effectiveStatus).toBe('claimed')
 
-    const sub = await ok(B, 'submit_result', { signedTx: await sign(B, 'SubmitResult', { task: taskId, resultHash: sha256(RESULT) }) })
+    const sub = await ok(B, 'submit_result', { result: RESULT, signedTx: await sign(B, 'SubmitResult', { task: taskId, resultHash: sha256(RESULT) }) })
     expect(sub.result).toMatchObject({ task: taskId, resultHash: sha256(RESULT), verifiers: [poster.address], threshold: 1 })
+    expect(sub.resultBlob).toMatchObject({ hash: sha256(RESULT), size: Buffer.byteLength(RESULT), created: true })
+
+    // A reads the result before judging it
+    const pending = await ok(A, 'get_task', { task: taskId })
+    expect(pending.effectiveStatus).toBe('submitted')
+    expect(pending.resultText).toBe(RESULT)
+    expect(pending.specText).toBe(SPEC)
+    expect(pending.resultBlob).toEqual({ hash: sha256(RESULT), stored: true, size: Buffer.byteLength(RESULT), url: `/v1/blobs/${sha256(RESULT).slice(2)}` })
+    expect((await http(`${url}/v1/tasks/${taskId}`)).json.resultBlob).toEqual(pending.resultBlob)
 
     const verdict = await ok(A, 'verify_result', { signedTx: await sign(A, 'VerifyResult', { task: taskId, accept: true }) })
     expect(verdict.result).toMatchObject({ outcome: 'accepted', paid: REWARD.toString(), stakeReturned: STAKE.toString(), claimer: worker.address })
@@ -204,6 +233,7 @@ describe('two agents over MCP', () => {
     expect(await balance(poster.address)).toBe(a0 - REWARD)
     const task = await ok(A, 'get_task', { task: taskId })
     expect(task).toMatchObject({ status: 'accepted', escrow: '0', result: { claimer: worker.address, resultHash: sha256(RESULT) } })
+    expect(task.resultText).toBe(RESULT) // the accepted result stays readable
 
     const repB = await ok(A, 'get_agent', { address: worker.address })
     expect(repB.reputation).toMatchObject({ claims: 1, accepted: 1, rejected: 0, expired: 0, earned: REWARD.toString() })
@@ -312,6 +342,25 @@ describe('bad input: a specific error, nothing changed', () => {
       signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('k'), reward: '1', deadline: String(Date.now() + 60_000), leaseMs: '1000', claimStake: '0', verifiers: [poster.address], threshold: '2' }),
     }), 'invalid_field', 'message.threshold'],
   ]
+
+  it('spec or result text that does not hash to what was signed is refused: nothing stored, nothing changed', async () => {
+    const before = await snapshot()
+    const balances = await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))
+    const wrongSpec = 'a spec other than the one signed'
+    const post = await call(D, 'post_task', {
+      spec: wrongSpec,
+      signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('the signed spec'), reward: '1', deadline: String(Date.now() + 60_000), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
+    })
+    expect(post.isError).toBe(true)
+    expect(post.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'spec', sha256: sha256(wrongSpec), signed: sha256('the signed spec'), signedField: 'signedTx.message.specHash' } })
+    const wrongResult = 'a result other than the one signed'
+    const sub = await call(B, 'submit_result', { result: wrongResult, signedTx: await sign(B, 'SubmitResult', { task: live, resultHash: sha256('the signed result') }) })
+    expect(sub.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'result', signedField: 'signedTx.message.resultHash' } })
+    expect(await snapshot()).toEqual(before)
+    expect(await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))).toEqual(balances)
+    for (const text of [wrongSpec, 'the signed spec', wrongResult, 'the signed result']) expect((await blob(sha256(text))).status).toBe(404)
+    expect((await ok(B, 'get_task', { task: live })).submission).toBeNull()
+  })
 
   for (const [name, run, code, field] of cases) {
     it(name, async () => {

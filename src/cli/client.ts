@@ -17,35 +17,53 @@ export class NodeClient {
   }
 
   async post<T = any>(path: string, body: unknown, headers?: Record<string, string>): Promise<T> {
-    return this.request<T>('POST', path, body, headers)
+    if (body === undefined) return this.request<T>('POST', path, undefined, headers)
+    return this.request<T>('POST', path, JSON.stringify(body), { 'content-type': 'application/json', ...headers })
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    let response: Response
+  /** PUT raw bytes, e.g. to `/v1/blobs?sha256=…`; the answer is JSON. */
+  async putBytes<T = any>(path: string, bytes: Uint8Array): Promise<T> {
+    return this.request<T>('PUT', path, bytes, { 'content-type': 'application/octet-stream' })
+  }
+
+  /** GET raw bytes, e.g. `/v1/blobs/<sha256>` (with a `range` header for a prefix). */
+  async getBytes(path: string, headers: Record<string, string> = {}): Promise<Uint8Array> {
+    const response = await this.fetch('GET', path, undefined, headers)
+    if (!response.ok) await this.fail(response, await response.text())
+    return new Uint8Array(await response.arrayBuffer())
+  }
+
+  private async request<T>(method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<T> {
+    const response = await this.fetch(method, path, body, headers)
+    const text = await response.text()
+    if (!response.ok) await this.fail(response, text)
     try {
-      response = await fetch(this.url + path, {
-        method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
+      return (text ? JSON.parse(text) : undefined) as T
+    } catch {
+      throw new SinewError('bad_response', `The node answered ${response.status} with non-JSON`, 502, { details: { body: text.slice(0, 200) } })
+    }
+  }
+
+  private async fetch(method: string, path: string, body: string | Uint8Array | undefined, headers: Record<string, string>): Promise<Response> {
+    try {
+      return await fetch(this.url + path, { method, headers, ...(body === undefined ? {} : { body }) })
     } catch (e) {
       throw new UnavailableError('node_unreachable', `Cannot reach the node at ${this.url}`, {
         details: { url: this.url, reason: String((e as Error).cause ?? (e as Error).message) },
         hint: 'Start one with `npm start` / `sinew node`, or pass --node URL (or set SINEW_NODE).',
       })
     }
-    const text = await response.text()
-    let json: any
+  }
+
+  /** An error answer: the node's error body as a SinewError with its code, message and details. */
+  private async fail(response: Response, text: string): Promise<never> {
+    let err: any = {}
     try {
-      json = text ? JSON.parse(text) : undefined
+      err = JSON.parse(text)?.error ?? {}
     } catch {
-      throw new SinewError('bad_response', `The node answered ${response.status} with non-JSON`, 502, { details: { body: text.slice(0, 200) } })
+      // not a Sinew error body: the status says enough
     }
-    if (!response.ok) {
-      const err = json?.error ?? {}
-      throw new SinewError(err.code ?? 'http_error', err.message ?? `HTTP ${response.status}`, response.status, { details: err.details ?? {} })
-    }
-    return json as T
+    throw new SinewError(err.code ?? 'http_error', err.message ?? `HTTP ${response.status}`, response.status, { details: err.details ?? {} })
   }
 }
 

@@ -55,7 +55,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(blobsRoutes, { datanets: options.datanets })
     await app.register(datanetsRoutes, { datanets: options.datanets })
   }
-  await app.register(agentsRoutes, { node: options.node })
+  await app.register(agentsRoutes, { node: options.node, blobs: options.datanets?.blobs })
   await app.register(modelsRoutes, { node: options.node })
   if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway })
   else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })

@@ -1,8 +1,9 @@
 /** `sinew task post|list|show|claim|submit|verify|cancel|expire`: the task board. */
 import { Command } from 'commander'
 import { readFileSync } from 'node:fs'
-import { formatUnits, InvalidInputError, isHex, parseUint, parseUnits, sha256, type Hex } from '../../core/index.ts'
+import { formatUnits, InvalidInputError, isHex, parseUint, parseUnits, sha256, utf8, type Hex } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
+import { storeBlob, withTaskTexts, type BlobText, type StoredBlob } from '../../server/mcp/index.ts'
 import { NodeClient } from '../client.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
@@ -16,15 +17,44 @@ function taskId(id: string): Hex {
   return id.toLowerCase() as Hex
 }
 
-/** A content hash from exactly one of: a file, inline text, or a hash. */
-function contentHash(flags: { file?: string; text?: string; hash?: string }, names: [string, string, string]): Hex {
+/**
+ * Content from exactly one of: a file, inline text (both: bytes to upload to the node), or
+ * a hash alone (bring your own bytes: nothing is uploaded).
+ */
+function content(flags: { file?: string; text?: string; hash?: string }, names: [string, string, string]): { hash: Hex; bytes?: Uint8Array } {
   const given = [flags.file, flags.text, flags.hash].filter((x) => x !== undefined)
   if (given.length !== 1) throw new InvalidInputError(`Give exactly one of ${names.join(', ')}`, { code: 'missing_field', details: { field: names[0] } })
   if (flags.hash !== undefined) {
     if (!isHex(flags.hash, 32)) throw new InvalidInputError(`${names[2]} must be 0x and 64 hex digits`, { code: 'invalid_field', details: { field: names[2] } })
-    return flags.hash.toLowerCase() as Hex
+    return { hash: flags.hash.toLowerCase() as Hex }
   }
-  return flags.file !== undefined ? sha256(new Uint8Array(readFileSync(flags.file))) : sha256(flags.text!)
+  const field = flags.file !== undefined ? names[0] : names[1]
+  const bytes = flags.file !== undefined ? new Uint8Array(readFileSync(flags.file)) : utf8(flags.text!)
+  // The blob store keeps no empty blobs, and an empty spec or result says nothing.
+  if (bytes.length === 0) throw new InvalidInputError(`${field} is empty`, { code: 'invalid_field', details: { field } })
+  return { hash: sha256(bytes), bytes }
+}
+
+/** Uploads the bytes (if any) to the node's blob store, where the other side of the task reads them. */
+const upload = async (client: NodeClient, c: { bytes?: Uint8Array }): Promise<StoredBlob | null> => (c.bytes ? storeBlob(client, c.bytes) : null)
+
+const uploadedLine = (what: string, b: StoredBlob | null): string[] => (b ? [`  ${what} stored on the node: ${b.size} bytes at ${b.url}`] : [])
+
+/** `task show` prints texts up to this size; the rest is one GET of the blob URL away. */
+const SHOW_TEXT_BYTES = 16 * 1024
+
+/** Terminal-safe: control characters (escape sequences included) become U+FFFD; newlines and tabs stay. */
+const printable = (text: string): string => text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
+
+function textLines(what: string, blob: BlobText | null, text: string | null, nodeUrl: string): string[] {
+  if (!blob) return []
+  if (text === null) return [``, `${what}: ${blob.stored ? blob.note : `not stored on this node (${nodeUrl})`}`]
+  return [
+    ``,
+    `${what} (${blob.size} bytes${blob.truncated ? ', truncated' : ''}):`,
+    printable(text.replace(/\n$/, '')), // printLines ends the line
+    ...(blob.truncated ? [`… (${blob.note})`] : []),
+  ]
 }
 
 const amount = (sin: string | undefined, units: string | undefined, field: string, fallback?: bigint): bigint => {
@@ -73,9 +103,9 @@ export function taskCommand(): Command {
     withNode(
       withSigner(new Command('post').description('post a task; the reward is locked until the result is accepted, or returned on cancel/expiry'))
         .option('--title <text>', 'short title', '')
-        .option('--spec-file <file>', 'the task spec; its sha256 is the spec hash')
-        .option('--spec <text>', 'the task spec as text')
-        .option('--spec-hash <hash>', 'the spec hash itself')
+        .option('--spec-file <file>', "the task spec; its sha256 is the spec hash; uploaded to the node's blob store")
+        .option('--spec <text>', 'the task spec as text (uploaded likewise)')
+        .option('--spec-hash <hash>', 'the spec hash itself (bring your own bytes: nothing is uploaded)')
         .option('--reward <sin>', 'reward in SIN, e.g. 5')
         .option('--reward-units <n>', 'reward in base units')
         .option('--deadline-in <seconds>', 'deadline, seconds from now')
@@ -89,7 +119,8 @@ export function taskCommand(): Command {
     ).action(
       action(async (flags: PostFlags) => {
         const client = new NodeClient(flags.node)
-        const specHash = contentHash({ file: flags.specFile, text: flags.spec, hash: flags.specHash }, ['--spec-file', '--spec', '--spec-hash'])
+        const spec = content({ file: flags.specFile, text: flags.spec, hash: flags.specHash }, ['--spec-file', '--spec', '--spec-hash'])
+        const specHash = spec.hash
         if (!flags.force) {
           const earlier = await client.get(`/v1/tasks?spec=${specHash}&limit=5`)
           if (earlier.acceptedResults.length > 0) {
@@ -106,6 +137,8 @@ export function taskCommand(): Command {
         const deadline = flags.deadline !== undefined ? parseUint(flags.deadline, 64, '--deadline') : BigInt(Date.now()) + parseUint(flags.deadlineIn, 32, '--deadline-in') * 1000n
         const verifiers = flags.verifier.map((v) => parseAddress(v, '--verifier'))
         const threshold = flags.threshold !== undefined ? parseUint(flags.threshold, 16, '--threshold') : BigInt(verifiers.length === 0 ? 1 : verifiers.length)
+        // Before signing: a task on the board points at a spec its claimers can read.
+        const specBlob = await upload(client, spec)
         const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), 'PostTask', {
           title: flags.title,
           specHash,
@@ -117,10 +150,11 @@ export function taskCommand(): Command {
           threshold: threshold.toString(),
         })
         const result = ack.receipt.result
-        if (flags.json) return printJson({ posted: true, task: result.task, from: envelope.from, ...ack })
+        if (flags.json) return printJson({ posted: true, task: result.task, from: envelope.from, specBlob, ...ack })
         printLines(
           `Posted task ${result.task}`,
           `  reward ${formatUnits(reward)} SIN locked in escrow; deadline ${new Date(Number(deadline)).toISOString()}`,
+          ...uploadedLine('spec', specBlob),
           `  tx ${ack.hash} in block ${ack.height}`,
           ...(result.warning ? [`warning: ${result.warning}`] : []),
         )
@@ -153,24 +187,27 @@ export function taskCommand(): Command {
   )
 
   task.addCommand(
-    withNode(new Command('show').description('one task').argument('<id>')).action(
+    withNode(new Command('show').description('one task, with its spec and result text when the node stores them').argument('<id>')).action(
       action(async (id: string, flags: NodeFlags) => {
-        const t = await new NodeClient(flags.node).get(`/v1/tasks/${taskId(id)}`)
+        const client = new NodeClient(flags.node)
+        const t = await withTaskTexts(client, await client.get(`/v1/tasks/${taskId(id)}`), { maxBytes: SHOW_TEXT_BYTES, preview: true })
         if (flags.json) return printJson(t)
-        printLines(...taskLines(t))
+        printLines(...taskLines(t), ...textLines('spec', t.specBlob, t.specText, client.url), ...textLines('result', t.resultBlob, t.resultText, client.url))
       }),
     ),
   )
 
-  const simple = (name: string, kind: string, description: string, configure: (c: Command) => Command, build: (id: Hex, flags: any, client: NodeClient) => Promise<Record<string, unknown>>) =>
+  /** A command that signs one tx; `build` may upload first and return what it stored (`extra`, also printed). */
+  type Built = { message: Record<string, unknown>; extra?: Record<string, unknown>; lines?: string[] }
+  const simple = (name: string, kind: string, description: string, configure: (c: Command) => Command, build: (id: Hex, flags: any, client: NodeClient) => Promise<Built>) =>
     task.addCommand(
       withNode(configure(withSigner(new Command(name).description(description).argument('<id>', 'task id')))).action(
         action(async (id: string, flags: SignerFlags & NodeFlags) => {
           const client = new NodeClient(flags.node)
-          const message = await build(taskId(id), flags, client)
+          const { message, extra, lines = [] } = await build(taskId(id), flags, client)
           const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), kind, message)
-          if (flags.json) return printJson({ ...ack, from: envelope.from })
-          printLines(`${kind} ${id}: ${JSON.stringify(ack.receipt.result)}`, `  tx ${ack.hash} in block ${ack.height}`)
+          if (flags.json) return printJson({ ...ack, from: envelope.from, ...extra })
+          printLines(`${kind} ${id}: ${JSON.stringify(ack.receipt.result)}`, `  tx ${ack.hash} in block ${ack.height}`, ...lines)
         }),
       ),
     )
@@ -182,15 +219,24 @@ export function taskCommand(): Command {
     (c) => c.option('--stake <sin>', 'stake in SIN').option('--stake-units <n>', 'stake in base units'),
     async (id, flags, client) => {
       const fallback = flags.stake === undefined && flags.stakeUnits === undefined ? BigInt((await client.get(`/v1/tasks/${id}`)).claimStake) : undefined
-      return { task: id, stake: amount(flags.stake, flags.stakeUnits, 'stake', fallback).toString() }
+      return { message: { task: id, stake: amount(flags.stake, flags.stakeUnits, 'stake', fallback).toString() } }
     },
   )
   simple(
     'submit',
     'SubmitResult',
     'submit the result of a task you hold the claim on',
-    (c) => c.option('--result-file <file>', 'the result; its sha256 is the result hash').option('--result <text>', 'the result as text').option('--result-hash <hash>', 'the result hash itself'),
-    async (id, flags) => ({ task: id, resultHash: contentHash({ file: flags.resultFile, text: flags.result, hash: flags.resultHash }, ['--result-file', '--result', '--result-hash']) }),
+    (c) =>
+      c
+        .option('--result-file <file>', "the result; its sha256 is the result hash; uploaded to the node's blob store")
+        .option('--result <text>', 'the result as text (uploaded likewise)')
+        .option('--result-hash <hash>', 'the result hash itself (bring your own bytes: nothing is uploaded)'),
+    async (id, flags, client) => {
+      const result = content({ file: flags.resultFile, text: flags.result, hash: flags.resultHash }, ['--result-file', '--result', '--result-hash'])
+      // Before signing: the verifiers read the result from the node.
+      const resultBlob = await upload(client, result)
+      return { message: { task: id, resultHash: result.hash }, extra: { resultBlob }, lines: uploadedLine('result', resultBlob) }
+    },
   )
   simple(
     'verify',
@@ -199,10 +245,10 @@ export function taskCommand(): Command {
     (c) => c.option('--accept', 'accept the result').option('--reject', 'reject the result'),
     async (id, flags) => {
       if (flags.accept === flags.reject) throw new InvalidInputError('Give exactly one of --accept or --reject', { code: 'missing_field', details: { field: '--accept' } })
-      return { task: id, accept: flags.accept === true }
+      return { message: { task: id, accept: flags.accept === true } }
     },
   )
-  simple('cancel', 'CancelTask', 'withdraw your task (no live claim, no pending result); the reward returns', (c) => c, async (id) => ({ task: id }))
-  simple('expire', 'ExpireTask', 'close a task past its deadline (anyone); the reward returns to the poster', (c) => c, async (id) => ({ task: id }))
+  simple('cancel', 'CancelTask', 'withdraw your task (no live claim, no pending result); the reward returns', (c) => c, async (id) => ({ message: { task: id } }))
+  simple('expire', 'ExpireTask', 'close a task past its deadline (anyone); the reward returns to the poster', (c) => c, async (id) => ({ message: { task: id } }))
   return task
 }

@@ -5,9 +5,14 @@
  * holds that key and signs. Over HTTP (`/mcp`) the node never holds agents' keys: the
  * agent signs the tx itself (EIP-712, from `get_signing_info`) and passes it as `signedTx`;
  * the tool checks its kind and submits it unchanged.
+ *
+ * Spec and result texts go into the node's blob store (through the HTTP API, like
+ * everything here) before the tx is submitted, so the task on the ledger points at bytes
+ * the node can serve; get_task reads them back.
  */
 import { z } from 'zod'
-import { formatUnits, InvalidInputError, sha256, type Hex } from '../../core/index.ts'
+import { formatUnits, InvalidInputError, sha256, utf8, type Hex } from '../../core/index.ts'
+import { checkSignedHash, INLINE_TEXT_BYTES, storeBlob, withTaskTexts } from './task-blobs.ts'
 import type { McpTool, McpToolContext, McpToolModule, TxEnvelope } from './tools.ts'
 
 const uint = z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal integer string (base units for amounts)')
@@ -30,17 +35,12 @@ function missing(field: string): InvalidInputError {
   return new InvalidInputError(`${field} is required (or pass signedTx)`, { code: 'missing_field', details: { field } })
 }
 
-/** Signs with the server's key (stdio) or passes the caller's signed tx through, then submits it. */
-async function submit(ctx: McpToolContext, kind: string, given: TxEnvelope | undefined, build: () => Promise<Record<string, unknown>>) {
-  let envelope: TxEnvelope
-  if (given) {
-    if (given.type !== kind) {
-      throw new InvalidInputError(`signedTx.type must be ${kind} for this tool`, { code: 'invalid_field', details: { field: 'signedTx.type', expected: kind, got: given.type } })
-    }
-    envelope = given
-  } else if (ctx.signer) {
-    envelope = await ctx.signer.sign(kind, await build())
-  } else {
+/** The tool can submit: a signed tx of its kind, or a server that signs (stdio). Checked before anything is written. */
+function checkSubmittable(ctx: McpToolContext, kind: string, given: TxEnvelope | undefined): void {
+  if (given && given.type !== kind) {
+    throw new InvalidInputError(`signedTx.type must be ${kind} for this tool`, { code: 'invalid_field', details: { field: 'signedTx.type', expected: kind, got: given.type } })
+  }
+  if (!given && !ctx.signer) {
     throw new InvalidInputError('This MCP server holds no key for you: sign the tx yourself and pass it as signedTx', {
       code: 'signer_required',
       details: {
@@ -49,6 +49,12 @@ async function submit(ctx: McpToolContext, kind: string, given: TxEnvelope | und
       },
     })
   }
+}
+
+/** Signs with the server's key (stdio) or passes the caller's signed tx through, then submits it. */
+async function submit(ctx: McpToolContext, kind: string, given: TxEnvelope | undefined, build: () => Promise<Record<string, unknown>>) {
+  checkSubmittable(ctx, kind, given)
+  const envelope = given ?? (await ctx.signer!.sign(kind, await build()))
   const ack = await ctx.api.post('/v1/tx', envelope)
   // The sender the node recovered from the signature (an envelope need not carry `from`).
   return { hash: ack.hash, height: ack.height, sender: ack.receipt?.sender ?? envelope.from ?? null, result: ack.receipt?.result ?? null }
@@ -161,19 +167,19 @@ const tools: McpTool[] = [
   {
     name: 'get_task',
     title: 'Get a task',
-    description: 'One task: reward in escrow, deadline, the live claim and its lease, the submitted result, verdicts, the accepted result.',
+    description: `One task: reward in escrow, deadline, the live claim and its lease, the submitted result, verdicts, the accepted result; specText and resultText (the result waiting for verdicts, or the accepted one) when this node stores them as UTF-8 text up to ${INLINE_TEXT_BYTES / 1024} KiB, checked against their hashes. Otherwise the text is null and specBlob / resultBlob say why (note) and where the bytes are (url, on this node).`,
     inputSchema: { task: hash32 },
-    handler: async (args: { task: string }, ctx) => ctx.api.get(`/v1/tasks/${args.task}`),
+    handler: async (args: { task: string }, ctx) => withTaskTexts(ctx.api, await ctx.api.get(`/v1/tasks/${args.task}`), { maxBytes: INLINE_TEXT_BYTES }),
   },
   {
     name: 'post_task',
     title: 'Post a task',
     description:
-      'Post a task with a reward locked in escrow (PostTask). Give the spec as text (its sha256 is the spec hash) or as specHash. If the spec already has an accepted result, nothing is posted and that result is returned (pass force: true to post anyway). Amounts are base units (18 decimals) as decimal strings.',
+      "Post a task with a reward locked in escrow (PostTask). Give the spec as text (its sha256 is the spec hash; the text is stored in the node's blob store, where claimers read it with get_task) or as specHash (bring your own bytes). With signedTx, spec is the text whose sha256 you signed as specHash (checked: invalid_field otherwise, nothing written). If the spec already has an accepted result, nothing is posted and that result is returned (pass force: true to post anyway). Amounts are base units (18 decimals) as decimal strings.",
     writes: true,
     inputSchema: {
       title: z.string().max(200).optional(),
-      spec: z.string().max(64 * 1024).optional().describe('The task spec text; its sha256 is the spec hash'),
+      spec: z.string().min(1).max(64 * 1024).optional().describe("The task spec text; its sha256 (of the UTF-8 bytes) is the spec hash; stored in the node's blob store"),
       specHash: hash32.optional(),
       reward: uint.optional(),
       deadline: uint.optional().describe('ms since the epoch'),
@@ -186,7 +192,9 @@ const tools: McpTool[] = [
       signedTx: signedTx.optional(),
     },
     async handler(args, ctx) {
-      const specHash = ((args.signedTx?.message.specHash as string | undefined) ?? args.specHash ?? (args.spec !== undefined ? sha256(args.spec) : undefined))?.toLowerCase()
+      const signed = args.signedTx ? args.signedTx.message.specHash : args.specHash
+      if (args.spec !== undefined && signed !== undefined) checkSignedHash(args.spec, signed, 'spec', args.signedTx ? 'signedTx.message.specHash' : 'specHash')
+      const specHash = ((signed as string | undefined) ?? (args.spec !== undefined ? sha256(args.spec) : undefined))?.toLowerCase()
       if (!specHash) throw missing('spec')
       if (!args.force && /^0x[0-9a-f]{64}$/.test(specHash)) {
         const earlier = await ctx.api.get(`/v1/tasks?spec=${specHash}&limit=5`)
@@ -199,7 +207,8 @@ const tools: McpTool[] = [
           }
         }
       }
-      const out = await submit(ctx, 'PostTask', args.signedTx, async () => {
+      checkSubmittable(ctx, 'PostTask', args.signedTx)
+      const build = async () => {
         if (!args.reward) throw missing('reward')
         const deadline = args.deadline ?? (args.ttlSeconds !== undefined ? (BigInt(Date.now()) + BigInt(args.ttlSeconds) * 1000n).toString() : undefined)
         if (!deadline) throw missing('deadline')
@@ -213,8 +222,14 @@ const tools: McpTool[] = [
           verifiers: args.verifiers ?? [],
           threshold: String(args.threshold ?? 0),
         }
-      })
-      return { posted: true, task: out.result?.task ?? out.hash, specHash, ...out }
+      }
+      // Plain arguments become the message before anything is stored: a missing one stores nothing.
+      const message = args.signedTx ? undefined : await build()
+      // Stored before the tx, so a posted task never points at a spec the node lacks. A refused
+      // tx leaves the blob behind: harmless, it is content-addressed and not ledger state.
+      const specBlob = args.spec !== undefined ? await storeBlob(ctx.api, utf8(args.spec)) : undefined
+      const out = await submit(ctx, 'PostTask', args.signedTx, async () => message ?? build())
+      return { posted: true, task: out.result?.task ?? out.hash, specHash, specBlob: specBlob ?? null, ...out }
     },
   },
   {
@@ -234,16 +249,30 @@ const tools: McpTool[] = [
   {
     name: 'submit_result',
     title: 'Submit a result',
-    description: 'Submit the result of a task you hold the claim on (SubmitResult): as text (its sha256 is the result hash) or as resultHash.',
+    description:
+      "Submit the result of a task you hold the claim on (SubmitResult): as text (its sha256 is the result hash; the text is stored in the node's blob store, where the poster and verifiers read it with get_task) or as resultHash (bring your own bytes). With signedTx, result is the text whose sha256 you signed as resultHash (checked: invalid_field otherwise, nothing written).",
     writes: true,
-    inputSchema: { task: hash32.optional(), result: z.string().max(1024 * 1024).optional(), resultHash: hash32.optional(), signedTx: signedTx.optional() },
+    inputSchema: {
+      task: hash32.optional(),
+      result: z.string().min(1).max(1024 * 1024).optional().describe("The result text; its sha256 (of the UTF-8 bytes) is the result hash; stored in the node's blob store"),
+      resultHash: hash32.optional(),
+      signedTx: signedTx.optional(),
+    },
     async handler(args, ctx) {
-      return submit(ctx, 'SubmitResult', args.signedTx, async () => {
+      checkSubmittable(ctx, 'SubmitResult', args.signedTx)
+      const signed = args.signedTx ? args.signedTx.message.resultHash : args.resultHash
+      if (args.result !== undefined && signed !== undefined) checkSignedHash(args.result, signed, 'result', args.signedTx ? 'signedTx.message.resultHash' : 'resultHash')
+      const build = async () => {
         if (!args.task) throw missing('task')
         const resultHash = args.resultHash ?? (args.result !== undefined ? sha256(args.result) : undefined)
         if (!resultHash) throw missing('resultHash')
         return { task: args.task.toLowerCase(), resultHash: resultHash.toLowerCase() as Hex }
-      })
+      }
+      const message = args.signedTx ? undefined : await build()
+      // Stored before the tx, as in post_task.
+      const resultBlob = args.result !== undefined ? await storeBlob(ctx.api, utf8(args.result)) : undefined
+      const out = await submit(ctx, 'SubmitResult', args.signedTx, async () => message ?? build())
+      return { ...out, resultBlob: resultBlob ?? null }
     },
   },
   {

@@ -18,6 +18,7 @@ import { FeatureUnavailableError, toolError, toolResult, type McpTool, type McpT
 
 export { agentMcpTools } from './agent-tools.ts'
 export * from './tools.ts'
+export { checkSignedHash, INLINE_TEXT_BYTES, readBlobText, storeBlob, withTaskTexts, type BlobRef, type BlobText, type StoredBlob } from './task-blobs.ts'
 
 /** The registration point: every module's MCP tools. */
 export const mcpToolModules: McpToolModule[] = [agentMcpTools, dataMcpTools, modelMcpTools]
@@ -75,16 +76,29 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
 
 /** The node's own HTTP API, called in-process (same routes, same errors, no socket). */
 export function injectApi(app: FastifyInstance): NodeApi {
-  const call = async (method: 'GET' | 'POST', url: string, body?: unknown, headers?: Record<string, string>) => {
-    const res = await app.inject({ method, url, ...(headers ? { headers } : {}), ...(body === undefined ? {} : { payload: body as object }) })
-    const json = res.body ? JSON.parse(res.body) : undefined
+  const send = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object | Buffer, headers?: Record<string, string>) => {
+    const res = await app.inject({ method, url, ...(headers ? { headers } : {}), ...(payload === undefined ? {} : { payload }) })
     if (res.statusCode >= 400) {
-      const err = json?.error ?? {}
+      let err: any = {}
+      try {
+        err = JSON.parse(res.body)?.error ?? {}
+      } catch {
+        // not a Sinew error body: the status says enough
+      }
       throw new SinewError(err.code ?? 'http_error', err.message ?? `HTTP ${res.statusCode}`, res.statusCode, { details: err.details ?? {} })
     }
-    return json
+    return res
   }
-  return { get: (path) => call('GET', path), post: (path, body, headers) => call('POST', path, body, headers) }
+  const json = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object | Buffer, headers?: Record<string, string>) => {
+    const res = await send(method, url, payload, headers)
+    return res.body ? JSON.parse(res.body) : undefined
+  }
+  return {
+    get: (path) => json('GET', path),
+    post: (path, body, headers) => json('POST', path, body as object | undefined, headers),
+    putBytes: (path, bytes) => json('PUT', path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { 'content-type': 'application/octet-stream' }),
+    getBytes: async (path, headers) => new Uint8Array((await send('GET', path, undefined, headers)).rawPayload),
+  }
 }
 
 /** A2A agent card: the node's skills (its MCP tools) and where to reach them. */

@@ -1,6 +1,8 @@
 /**
  * Agents routes: the agent registry with reputation, and the task board (with the spec
  * lookup that points a new poster at earlier accepted results). Writes go through POST /v1/tx.
+ * One task also says whether its spec and result blobs are in this node's blob store (the
+ * Datanets module's, joined here so the agents module stays apart from it).
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -8,7 +10,19 @@ import { NotFoundError, type Hex } from '../../core/index.ts'
 import { acceptedResults, agentView, getTask, listAgents, listTasks, taskView } from '../../agents/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
 
-export type AgentsRoutesOptions = { node: LedgerNode }
+/** What the task view needs of a blob store: is this sha256 (64 hex digits) here, and how big. */
+export type BlobLookup = { stat(sha256: string): { size: number } | undefined }
+
+export type AgentsRoutesOptions = { node: LedgerNode; blobs?: BlobLookup }
+
+/** Where a task's spec or result bytes are: `stored` on this node or not, and the blob route that serves them. */
+export type BlobRef = { hash: Hex; stored: boolean; size: number | null; url: string }
+
+export function blobRef(blobs: BlobLookup | undefined, hash: Hex): BlobRef {
+  const sha = hash.slice(2).toLowerCase()
+  const info = blobs?.stat(sha)
+  return { hash, stored: info !== undefined, size: info?.size ?? null, url: `/v1/blobs/${sha}` }
+}
 
 const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address (0x and 40 hex digits)')
@@ -18,7 +32,7 @@ const page = {
 }
 const statuses = ['open', 'claimed', 'submitted', 'accepted', 'cancelled', 'expired', 'past_deadline'] as const
 
-export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (app, { node }) => {
+export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (app, { node, blobs }) => {
   const state = () => node.chain.state
   const now = () => BigInt(Date.now())
 
@@ -71,11 +85,18 @@ export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (a
   })
 
   app.get('/v1/tasks/:id', {
-    schema: { summary: 'One task: escrow, claim, submission, verdicts, result', tags: ['agents'], params: z.object({ id: hash32 }) },
+    schema: {
+      summary: 'One task: escrow, claim, submission, verdicts, result; specBlob and resultBlob say whether their bytes are on this node (GET url)',
+      tags: ['agents'],
+      params: z.object({ id: hash32 }),
+    },
     handler: async (request) => {
       const task = getTask(state(), request.params.id.toLowerCase() as Hex)
       if (!task) throw new NotFoundError('task', request.params.id, { hint: 'A task id is the hash of its PostTask tx.' })
-      return taskView(task, now())
+      // At most one of submission (waiting for verdicts) and result (accepted) is set.
+      const resultHash = task.submission?.resultHash ?? task.result?.resultHash
+      // Only where the bytes are, never the bytes: a spec or result may be megabytes.
+      return { ...taskView(task, now()), specBlob: blobRef(blobs, task.specHash), resultBlob: resultHash ? blobRef(blobs, resultHash) : null }
     },
   })
 }
