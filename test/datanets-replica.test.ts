@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Hex } from '../src/core/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
 import { datanetsClient, publishDatanetVersion } from './datanets-fixtures.ts'
-import { dev, http, startDevNode, tempDir } from './helpers.ts'
+import { dev, http, startDevNode, startReplica, tempDir, waitFor } from './helpers.ts'
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 
@@ -35,16 +35,6 @@ const dirs: ReturnType<typeof tempDir>[] = []
 const closers: (() => Promise<void>)[] = []
 let notes: { datanet: Hex; ids: Record<string, Hex> }
 
-async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await read()
-    if (ok(value)) return value
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
 const status = async (node: RunningNode) => (await http(`${node.url}/v1/status`)).json
 const version = async (node: RunningNode, datanet: string, n: number) => (await http(`${node.url}/v1/datanets/${datanet}/versions/${n}`)).json
 const search = async (node: RunningNode, datanet: string, q: string) => http(`${node.url}/v1/datanets/${datanet}/versions/1/search?q=${encodeURIComponent(q)}`)
@@ -59,7 +49,7 @@ beforeAll(async () => {
   const d2 = tempDir()
   dirs.push(d1, d2)
   leader = await startDevNode(d1.dir)
-  replica = await startDevNode(d2.dir, { follow: leader.url, followPollMs: 20 })
+  replica = await startReplica(d2.dir, leader.url)
   closers.push(() => replica.close(), () => leader.close())
   // The whole path on the leader, while the replica follows: create, contribute, accept, publish, index ready.
   notes = await publishDatanetVersion(leader.url, { owner: dev[0].privateKey, name: 'Harbour Notes', docs: NOTES })
@@ -134,7 +124,7 @@ describe('Datanets on a replica', () => {
     mkdirSync(earlier, { recursive: true })
     writeFileSync(join(earlier, 'status.json'), JSON.stringify({ state: 'failed', attempts: 1, error: { code: 'missing_blob', message: '3 contribution(s) have no blob on this node' } }))
 
-    const second = await startDevNode(d3.dir, { follow: proxyUrl, followPollMs: 20 })
+    const second = await startReplica(d3.dir, proxyUrl)
     closers.unshift(() => second.close())
     await caughtUp(second)
 

@@ -14,7 +14,7 @@ import { hashApiKey, newApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
 import { publishDatanetVersion } from './datanets-fixtures.ts'
 import { DOCS, FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, http, startDevNode, tempDir } from './helpers.ts'
+import { dev, http, startDevNode, startReplica, tempDir } from './helpers.ts'
 
 const SIN = 10n ** 18n
 let leader: RunningNode
@@ -56,7 +56,7 @@ beforeAll(async () => {
   })
   apiKey = newApiKey()
   await send(leader.url, dev[0].privateKey, 'GrantApiKey', { keyHash: hashApiKey(apiKey), label: 'test', spendLimit: '0', expiresAt: '0' })
-  replica = await startDevNode(d2.dir, { follow: leader.url, followPollMs: 20 })
+  replica = await startReplica(d2.dir, leader.url)
 }, 60_000)
 
 afterAll(async () => {

@@ -47,6 +47,22 @@ export async function startDevNode(dataDir: string, overrides: Record<string, un
   return startNode({ config, genesis: makeDevGenesis(), ...(overrides.follow ? {} : { sequencerKey: DEV_SEQUENCER_KEY }) })
 }
 
+/** A replica (`--follow`) of `leaderUrl` in this process, polling every 20 ms. */
+export function startReplica(dataDir: string, leaderUrl: string, overrides: Record<string, unknown> = {}): Promise<RunningNode> {
+  return startDevNode(dataDir, { follow: leaderUrl, followPollMs: 20, ...overrides })
+}
+
+/** Reads until `ok` holds (every 25 ms), and returns what it read; throws with the last value after `ms`. */
+export async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean = Boolean, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await read()
+    if (ok(value)) return value
+    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
 export async function http(url: string, init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> }) {
   const body = init?.raw ?? (init?.body === undefined ? undefined : JSON.stringify(init.body))
   const response = await fetch(url, {

@@ -9,27 +9,19 @@ import { fromHex } from '../src/core/index.ts'
 import { headerHash, signDigest } from '../src/ledger/index.ts'
 import { DEV_SEQUENCER_KEY } from '../src/cli/data-dir.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { dev, http, signTransfer, startDevNode, tempDir } from './helpers.ts'
+import { dev, http, signTransfer, startDevNode, startReplica, tempDir, waitFor } from './helpers.ts'
 
 let leader: RunningNode
 let replica: RunningNode
 const dirs: ReturnType<typeof tempDir>[] = []
 const closers: (() => Promise<void>)[] = []
 
-async function waitFor(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
 beforeAll(async () => {
   const d1 = tempDir()
   const d2 = tempDir()
   dirs.push(d1, d2)
   leader = await startDevNode(d1.dir)
-  replica = await startDevNode(d2.dir, { follow: leader.url, followPollMs: 20 })
+  replica = await startReplica(d2.dir, leader.url)
   closers.push(() => replica.close(), () => leader.close())
 })
 
@@ -94,7 +86,7 @@ describe('replica', () => {
     const port = (liar.address() as { port: number }).port
     const d3 = tempDir()
     dirs.push(d3)
-    const victim = await startDevNode(d3.dir, { follow: `http://127.0.0.1:${port}`, followPollMs: 20 })
+    const victim = await startReplica(d3.dir, `http://127.0.0.1:${port}`)
     closers.unshift(() => victim.close())
     await waitFor(async () => (await http(`${victim.url}/v1/status`)).json.replica.halted !== null)
     const status = (await http(`${victim.url}/v1/status`)).json
