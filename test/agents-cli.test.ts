@@ -108,6 +108,10 @@ describe('sinew agent and sinew task', () => {
     expect(lacking.specText).toBeNull()
     expect(lacking.specBlob).toEqual({ hash: foreign, stored: false, size: null, url: `/v1/blobs/${foreign.slice(2)}`, note: 'not stored on this node' })
     expect((await runCli(['task', 'show', byHash.task, '--node', url])).stdout).toContain(`\nspec: not stored on this node (${url})`)
+    // human output says what the tx did
+    const cancelled = await runCli(['task', 'cancel', byHash.task, '--dev-account', '7', '--node', url])
+    expect(cancelled.code).toBe(0)
+    expect(cancelled.stdout).toContain(`Cancelled task ${byHash.task}: the reward of 0.00000000000000001 SIN went back to the poster\n  tx 0x`)
 
     // 9 + 3 × 40000 bytes; the first 16 KiB end inside a 3-byte character, which is left out
     const big = 'BIG SPEC\n' + '€'.repeat(40_000)
@@ -200,6 +204,6 @@ describe('sinew mcp on stdio', () => {
     await node.close()
     const r = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: 15 }) // register; post, claim, submit, verify; post; post; post, claim, submit, verify; post, cancel; post, expire
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: 16 }) // register; post, claim, submit, verify; post, cancel; post; post, claim, submit, verify; post, cancel; post, expire
   })
 })

@@ -85,4 +85,22 @@ describe('sinew datanet and kill -9 during an index build', () => {
     expect(shown.counts).toEqual({ contributions: 3, pending: 0, accepted: 3, rejected: 0 })
     expect((await cli(['datanet', 'list'])).datanets[0].id).toBe(id)
   }, 120_000)
+
+  it('CLI bad input: a missing file or a placeholder id is named before anything is uploaded or signed', async () => {
+    const height = async () => (await http(`${url}/v1/status`)).json.height
+    const h0 = await height()
+    const missing = join(tmp.dir, 'missing.txt')
+    // a.txt exists, missing.txt does not: nothing is uploaded or contributed, not even a.txt
+    const contribute = await runCli(['datanet', 'contribute', join(tmp.dir, 'a.txt'), missing, '--datanet', id, '--dev-account', '3', '--node', url, '--json'])
+    expect(contribute.code).toBe(1)
+    expect(JSON.parse(contribute.stderr).error).toMatchObject({ code: 'file_not_found', details: { field: 'files', file: missing, reason: 'ENOENT' } })
+    const human = await runCli(['datanet', 'contribute', missing, '--datanet', id, '--dev-account', '3', '--node', url])
+    expect(human.stderr).toContain(`error: files: ${missing} does not exist (file_not_found)`)
+    const review = await runCli(['datanet', 'review', '0x<contribution>', '--accept', '--dev-account', '0', '--node', url, '--json'])
+    expect(review.code).toBe(1)
+    expect(JSON.parse(review.stderr).error).toMatchObject({ code: 'invalid_field', details: { field: 'contribution', type: 'bytes32' } })
+    expect(review.stderr).not.toContain('viem')
+    expect(await height()).toBe(h0)
+    expect((await http(`${url}/v1/datanets/${id}/contributions?author=${dev[3].address}`)).json.total).toBe(0)
+  })
 })

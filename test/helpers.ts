@@ -90,8 +90,13 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Starts `sinew node` in a child process and resolves once it answers. */
-export async function spawnNode(args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'node', '--port', String(port), '--log-level', 'warn', ...args], {
+export function spawnNode(args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+  return spawnServer('node', args, port, env)
+}
+
+/** Starts `sinew <command>` (`node` or `dev`) in a child process and resolves once it answers on `port`. */
+export async function spawnServer(command: 'node' | 'dev', args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), command, '--port', String(port), '--log-level', 'warn', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -90,6 +90,15 @@ describe('a transfer signed with viem', () => {
     expect(genesis.genesis.insecure).toBe(true)
     const openapi = (await http(`${url}/openapi.json`)).json
     expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/tx', '/v1/txs', '/v1/tx/{hash}', '/v1/blocks/latest', '/v1/accounts/{address}', '/v1/status', '/v1/proof/{key}']))
+    expect(Object.keys(openapi.paths).filter((p) => p.startsWith('/v1/proof'))).toEqual(['/v1/proof/{key}'])
+  })
+
+  it('proves a state key given as an address, as acct/0x… written out, or URL-encoded: the same proof', async () => {
+    const byAddress = await http(`${url}/v1/proof/${bob.address}`)
+    expect(byAddress.status).toBe(200)
+    expect(byAddress.json.key).toBe(`acct/${bob.address}`)
+    expect((await http(`${url}/v1/proof/acct/${bob.address}`)).json).toEqual(byAddress.json)
+    expect((await http(`${url}/v1/proof/${encodeURIComponent(`acct/${bob.address}`)}`)).json).toEqual(byAddress.json)
   })
 })
 

@@ -3,7 +3,7 @@
  * bodies become SinewErrors with the node's code, message and details.
  */
 import { privateKeyToAccount } from 'viem/accounts'
-import { SinewError, UnavailableError, type Hex } from '../core/index.ts'
+import { InvalidInputError, SinewError, UnavailableError, type Hex } from '../core/index.ts'
 
 export const defaultNodeUrl = (): string => process.env.SINEW_NODE ?? 'http://127.0.0.1:8545'
 
@@ -73,6 +73,38 @@ export type TypesInfo = {
 }
 
 /**
+ * A wire value fits its EIP-712 type, checked before signing so a mistyped id (a
+ * placeholder pasted as is, a truncated hash) is named here instead of surfacing as a
+ * signing library's error. The node checks everything again.
+ */
+function checkWireField(name: string, type: string, value: unknown): void {
+  const fail = (expected: string) => {
+    throw new InvalidInputError(`${name} must be ${expected}, got ${JSON.stringify(value)?.slice(0, 80)}`, { code: 'invalid_field', details: { field: name, type, expected } })
+  }
+  if (type.endsWith('[]')) {
+    if (!Array.isArray(value)) fail(`a list (${type})`)
+    ;(value as unknown[]).forEach((v, i) => checkWireField(`${name}[${i}]`, type.slice(0, -2), v))
+    return
+  }
+  if (type === 'address') {
+    if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) fail('an address (0x and 40 hex digits)')
+  } else if (/^bytes\d+$/.test(type)) {
+    const n = Number(type.slice(5))
+    if (typeof value !== 'string' || !new RegExp(`^0x[0-9a-fA-F]{${2 * n}}$`).test(value)) fail(`0x and ${2 * n} hex digits (${type})`)
+  } else if (type === 'bytes') {
+    if (typeof value !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(value)) fail('0x and an even number of hex digits (bytes)')
+  } else if (/^uint\d*$/.test(type)) {
+    if (typeof value !== 'string' || !/^(0|[1-9][0-9]*)$/.test(value)) fail(`a non-negative decimal integer string (${type})`)
+  } else if (/^int\d*$/.test(type)) {
+    if (typeof value !== 'string' || !/^(0|-?[1-9][0-9]*)$/.test(value)) fail(`a decimal integer string (${type})`)
+  } else if (type === 'bool') {
+    if (typeof value !== 'boolean') fail('true or false')
+  } else if (type === 'string') {
+    if (typeof value !== 'string') fail('a string')
+  }
+}
+
+/**
  * Signs a tx with viem from the node's published types, exactly as a wallet would, and
  * returns the wire envelope (with `from` and `chainId` so a mismatch is named).
  */
@@ -81,7 +113,10 @@ export async function signEnvelope(privateKey: Hex, types: TypesInfo, type: stri
   if (!kind) throw new SinewError('unknown_tx_type', `The node does not accept ${type}`, 400)
   const fields = kind.types[type]
   const message: Record<string, unknown> = {}
-  for (const f of fields) message[f.name] = /^u?int\d*$/.test(f.type) ? BigInt(wireMessage[f.name] as string) : wireMessage[f.name]
+  for (const f of fields) {
+    checkWireField(f.name, f.type, wireMessage[f.name])
+    message[f.name] = /^u?int\d*$/.test(f.type) ? BigInt(wireMessage[f.name] as string) : wireMessage[f.name]
+  }
   const account = privateKeyToAccount(privateKey)
   const signature = await account.signTypedData({
     domain: { name: types.domain.name, version: types.domain.version, chainId: BigInt(types.domain.chainId) },

@@ -30,7 +30,7 @@ export { BlobFetcher, type BlobFetcherOptions, type BlobFetchFailure, type BlobF
 export { ingest, joinRecords, parseCsv, type Ingested } from './ingest.ts'
 export { IndexBuilder, versionRef, type BuildState, type BuildStatus } from './builder.ts'
 export { Datanets, NEAR_DUPLICATE_BPS, NEAR_DUPLICATE_MIN_TOKENS, type ContributionView, type DatanetsOptions, type NearDuplicate } from './service.ts'
-export { datanetsResolver, datanetIndexProvider, parseVersionRef } from './resolver.ts'
+export { datanetsResolver, datanetIndexProvider, parseVersionRef, versionIndexDir } from './resolver.ts'
 export { demoAccounts, demoKey, loadSotu, runDevSeed, seedSotu, SOTU_NAME, SOTU_STAKE, type SeedProgress, type SotuSpeech } from './seed.ts'
 
 /** The one registration point: adds every Datanets tx kind to a node's registry. */

@@ -205,7 +205,7 @@ export class Gateway {
     if (problem === 'expired') throw new GatewayError(401, 'authentication_error', 'expired_api_key', `This API key expired at ${new Date(Number(key!.expiresAt)).toISOString()}.`)
     const model = readModel(this.state, req.model)
     if (!model || !model.active) {
-      throw new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${req.model}\` does not exist or is not active.`, 'model')
+      throw new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${req.model}\` does not exist or is not active. GET /v1/models lists the models you can call.`, 'model')
     }
     const maxTokens = req.maxTokens ?? this.defaultMaxTokens
     if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > this.maxTokensLimit) {

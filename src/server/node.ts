@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
-import { createLogger, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
+import { createLogger, UnavailableError, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
 import { createLedgerRegistry, LedgerNode, type Genesis, type TxKindRegistry } from '../ledger/index.ts'
 import { registerAgentKinds } from '../agents/index.ts'
 import { registerModelKinds, type ContributionResolver } from '../models/index.ts'
@@ -12,6 +12,7 @@ import { Gateway, type IndexProvider } from '../gateway/index.ts'
 import { datanetIndexProvider, Datanets, datanetsResolver, registerDatanetKinds } from '../datanets/index.ts'
 import { openSqliteStore } from '../store/index.ts'
 import { buildServer } from './app.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 import { Follower } from './follower.ts'
 
 export type StartNodeOptions = {
@@ -60,10 +61,17 @@ export function createNodeRegistry(resolver: ContributionResolver = datanetsReso
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const { config } = options
   const log = options.log ?? createLogger(config.logLevel)
-  const store = openSqliteStore(storeFile(config.dataDir))
-  let node: LedgerNode
+  const lock = lockDataDir(config.dataDir)
+  // What is open so far, closed in reverse if the start fails, so a failed start neither
+  // leaves the process hanging on open handles nor the data dir locked.
+  const opened: (() => Promise<void> | void)[] = [() => lock.release()]
+  const undo = async () => {
+    for (const close of opened.reverse()) await close()
+  }
   try {
-    node = await LedgerNode.open({
+    const store = openSqliteStore(storeFile(config.dataDir))
+    opened.push(() => store.close())
+    const node = await LedgerNode.open({
       store,
       registry: options.registry ?? createNodeRegistry(),
       genesis: options.genesis,
@@ -73,53 +81,81 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       signatureWorkers: config.signatureWorkers,
       log,
     })
+    opened.push(() => node.close())
+    const leader = config.follow?.replace(/\/$/, '')
+    // A replica gets the blobs of the contributions it applies from its leader, so it can
+    // build the same version indexes and answer the same searches.
+    const datanets = new Datanets({ node, dataDir: config.dataDir, log, maxBlobBytes: config.maxBlobBytes, blobSource: leader })
+    opened.push(() => datanets.stop())
+    const follower = leader ? new Follower(node, leader, config.followPollMs, log, { onBlock: (_header, txs) => datanets.blocksApplied(txs) }) : undefined
+    const gateway =
+      node.sequencer && options.sequencerKey
+        ? new Gateway({
+            node,
+            sequencerKey: options.sequencerKey,
+            indexes: options.indexes ?? datanetIndexProvider(datanets),
+            resolver: options.resolver ?? datanetsResolver,
+            backendTimeoutMs: options.backendTimeoutMs,
+            log,
+          })
+        : undefined
+    const app = await buildServer({
+      node,
+      datanets,
+      gateway,
+      leader,
+      log,
+      bodyLimitBytes: config.bodyLimitBytes,
+      maxBatchTxs: config.maxBatchTxs,
+      status: () => (follower ? { replica: { ...follower.status(), blobs: datanets.blobFetchStatus() } } : {}),
+    })
+    opened.push(() => app.close())
+    const address = await listen(app, config.host, config.port)
+    follower?.start()
+    datanets.start()
+    let closing: Promise<void> | undefined
+    return {
+      url: address.replace('[::1]', 'localhost'),
+      node,
+      app,
+      follower,
+      gateway,
+      datanets,
+      close: () =>
+        (closing ??= (async () => {
+          await follower?.stop()
+          await app.close()
+          await datanets.stop()
+          await node.close()
+          lock.release()
+        })()),
+    }
   } catch (e) {
-    await store.close()
+    await undo()
     throw e
   }
-  const leader = config.follow?.replace(/\/$/, '')
-  // A replica gets the blobs of the contributions it applies from its leader, so it can
-  // build the same version indexes and answer the same searches.
-  const datanets = new Datanets({ node, dataDir: config.dataDir, log, maxBlobBytes: config.maxBlobBytes, blobSource: leader })
-  const follower = leader ? new Follower(node, leader, config.followPollMs, log, { onBlock: (_header, txs) => datanets.blocksApplied(txs) }) : undefined
-  const gateway =
-    node.sequencer && options.sequencerKey
-      ? new Gateway({
-          node,
-          sequencerKey: options.sequencerKey,
-          indexes: options.indexes ?? datanetIndexProvider(datanets),
-          resolver: options.resolver ?? datanetsResolver,
-          backendTimeoutMs: options.backendTimeoutMs,
-          log,
-        })
-      : undefined
-  const app = await buildServer({
-    node,
-    datanets,
-    gateway,
-    leader,
-    log,
-    bodyLimitBytes: config.bodyLimitBytes,
-    maxBatchTxs: config.maxBatchTxs,
-    status: () => (follower ? { replica: { ...follower.status(), blobs: datanets.blobFetchStatus() } } : {}),
-  })
-  const address = await app.listen({ host: config.host, port: config.port })
-  follower?.start()
-  datanets.start()
-  let closing: Promise<void> | undefined
-  return {
-    url: address.replace('[::1]', 'localhost'),
-    node,
-    app,
-    follower,
-    gateway,
-    datanets,
-    close: () =>
-      (closing ??= (async () => {
-        await follower?.stop()
-        await app.close()
-        await datanets.stop()
-        await node.close()
-      })()),
+}
+
+/** `app.listen`, with a port someone else holds (or may not be bound) said plainly. */
+async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+  try {
+    return await app.listen({ host, port })
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') {
+      throw new UnavailableError('port_in_use', `Port ${port} on ${host} is already in use`, {
+        details: { host, port },
+        hint: 'Another process (perhaps another Sinew node) listens there: stop it, or pass --port (or set SINEW_PORT) to use another.',
+        cause: e,
+      })
+    }
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new UnavailableError('cannot_listen', `Cannot listen on ${host}:${port} (${code})`, {
+        details: { host, port, reason: code },
+        hint: code === 'EACCES' ? 'Ports below 1024 need privileges: pass a --port of 1024 or more.' : 'That --host is not an address of this machine.',
+        cause: e,
+      })
+    }
+    throw e
   }
 }

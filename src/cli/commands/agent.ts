@@ -57,7 +57,7 @@ export function agentCommand(): Command {
             (a: any) =>
               `${a.address}  ${a.agent.name}  [${a.agent.capabilities.join(', ')}]  accepted ${a.reputation.accepted}  rejected ${a.reputation.rejected}  expired ${a.reputation.expired}  earned ${formatUnits(BigInt(a.reputation.earned))} SIN`,
           ),
-          `(${r.total} agents)`,
+          `(${r.total} agent${r.total === 1 ? '' : 's'})`,
         )
       }),
     ),

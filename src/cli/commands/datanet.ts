@@ -1,14 +1,15 @@
 /** `sinew datanet create|contribute|review|publish|show|search|list|curator`: Datanets from the command line. */
 import { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { createReadStream, statSync } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { Readable } from 'node:stream'
 import { formatUnits, InvalidInputError, parseUnits, SinewError, UnavailableError } from '../../core/index.ts'
-import { ALL_MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath } from '../../datanets/media.ts'
+import { ALL_MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath } from '../../datanets/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { NodeClient } from '../client.ts'
+import { inputFileSize } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
 
@@ -24,7 +25,7 @@ async function resolveDatanet(client: NodeClient, ref: string): Promise<any> {
 
 /** Streams a file to PUT /v1/blobs with a progress bar; answers {sha256, contentHash, size}. */
 async function uploadFile(client: NodeClient, file: string, json?: boolean): Promise<{ sha256: string; contentHash: string; size: number }> {
-  const size = statSync(file).size
+  const size = inputFileSize(file, 'files')
   const hash = createHash('sha256')
   await new Promise<void>((resolve, reject) => createReadStream(file).on('data', (d) => hash.update(d)).on('end', () => resolve()).on('error', reject))
   const sha256 = hash.digest('hex')
@@ -117,6 +118,13 @@ export function datanetCommand(): Command {
     .option('--media-type <type>', 'media type (default: from the extension)')
     .action(
       action(async (files: string[], flags: SignerFlags & Common & { datanet: string; title?: string; mediaType?: string }) => {
+        // Every file readable and of a known media type before the first upload or signature.
+        for (const file of files) {
+          inputFileSize(file, 'files')
+          if (!flags.mediaType && !mediaTypeOfPath(file)) {
+            throw new InvalidInputError(`Cannot tell the media type of ${file}`, { code: 'unsupported_media_type', details: { field: '--media-type', file, known: ALL_MEDIA_TYPES }, hint: 'Pass --media-type.' })
+          }
+        }
         const client = new NodeClient(flags.node)
         const d = await resolveDatanet(client, flags.datanet)
         const key = await signerKey(flags)

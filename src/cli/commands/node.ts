@@ -8,7 +8,7 @@ import { devAccounts } from '../../ledger/keys/index.ts'
 import { startNode, type RunningNode } from '../../server/index.ts'
 import { NodeClient } from '../client.ts'
 import { initDataDir, loadSequencerKey, readGenesisFile, writeGenesisFile } from '../data-dir.ts'
-import { action, printLines } from '../output.ts'
+import { printLines, reportError } from '../output.ts'
 import { runDevSeed } from '../../datanets/index.ts'
 import { DEMO_DATANET_NAME, DEMO_DATANET_VERSION, DEMO_MODEL, DEV_API_KEY, setupDemoModel } from './model.ts'
 
@@ -53,6 +53,21 @@ export async function runNode(config: NodeConfig): Promise<RunningNode> {
   return running
 }
 
+/**
+ * Like `action`, but a node that fails to start ends the process: whatever it had opened
+ * is closed by then, and nothing should keep a half-started node alive.
+ */
+function serve<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args)
+    } catch (e) {
+      reportError(e, false)
+      process.exit(1)
+    }
+  }
+}
+
 const nodeOptions = (cmd: Command): Command =>
   cmd
     .option('--data-dir <dir>', 'data directory (default ~/.sinew/dev, or SINEW_DATA_DIR)')
@@ -65,7 +80,7 @@ export function nodeCommand(): Command {
   return nodeOptions(new Command('node').description('run a node: the sequencer of an initialised data dir, or a replica with --follow'))
     .option('--follow <url>', 'follow the node at URL as a read-only replica that re-executes and checks every block')
     .action(
-      action(async (flags: NodeFlags) => {
+      serve(async (flags: NodeFlags) => {
         const config = nodeConfig(flags)
         const running = await runNode(config)
         const g = running.node.chain.genesis
@@ -79,13 +94,15 @@ export function nodeCommand(): Command {
 
 export function devCommand(): Command {
   return nodeOptions(new Command('dev').description('run a local dev node (initialises an INSECURE dev chain with funded public keys if needed)')).action(
-    action(async (flags: NodeFlags) => {
+    serve(async (flags: NodeFlags) => {
       const config = nodeConfig(flags)
       if (!existsSync(`${config.dataDir}/genesis.json`)) await initDataDir({ dataDir: config.dataDir, dev: true })
       const genesis = readGenesisFile(config.dataDir)!
       if (!genesis.insecure) throw new InvalidInputError(`${config.dataDir} is not a dev chain`, { code: 'not_dev', hint: 'Use `sinew node` for it, or another --data-dir.' })
-      const fresh = !existsSync(`${config.dataDir}/sinew.db`)
       const running = await runNode(config)
+      // Fresh: nothing ever happened on this chain (a new data dir, or one whose first start
+      // failed before the seed, say on a busy port). The seed itself resumes if cut short.
+      const fresh = running.node.chain.head.height === 0n
       // The demo: the node answers from here on; the SOTU Datanet seeds through signed txs
       // (fresh data dir, or resuming a cut-short seed), then the demo model is registered over
       // its version 1 (RegisterModel needs the version on the ledger) and its index is ready.

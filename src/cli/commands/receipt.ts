@@ -1,13 +1,14 @@
 /** `sinew receipt get ID` and `sinew receipt verify ID --output FILE`: recompute a receipt's trace and split. */
 import { Command } from 'commander'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { openIndex } from '../../attribution/index.ts'
 import { formatUnits, InvalidInputError, loadConfig, NotFoundError, SinewError } from '../../core/index.ts'
-import { parseVersionRef, versionIndexDir } from '../../datanets/resolver.ts'
+import { parseVersionRef, versionIndexDir } from '../../datanets/index.ts'
 import type { Address } from '../../ledger/index.ts'
 import { verifyReceipt, type ModelTerms, type ReceiptView } from '../../models/index.ts'
 import { NodeClient } from '../client.ts'
+import { readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
 
 type ReceiptJson = ReceiptView & { terms: ModelTerms | null; protocolFeeBps: number }
@@ -65,7 +66,7 @@ export function receiptCommand(): Command {
             return { ref, index: openIndex(dir) }
           }),
         )
-        const output = readFileSync(flags.output, 'utf8')
+        const output = readInputFile(flags.output, '--output').toString('utf8')
         // Authors from Datanets state, as the node's RecordReceipt checks them: accepted contributions only.
         const authors = new Map<string, Address | undefined>()
         for (const w of r.weights) {

@@ -1,10 +1,10 @@
 /** `sinew task post|list|show|claim|submit|verify|cancel|expire`: the task board. */
 import { Command } from 'commander'
-import { readFileSync } from 'node:fs'
 import { formatUnits, InvalidInputError, isHex, parseUint, parseUnits, sha256, utf8, type Hex } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { storeBlob, withTaskTexts, type BlobText, type StoredBlob } from '../../server/mcp/index.ts'
 import { NodeClient } from '../client.ts'
+import { readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
 
@@ -29,7 +29,7 @@ function content(flags: { file?: string; text?: string; hash?: string }, names: 
     return { hash: flags.hash.toLowerCase() as Hex }
   }
   const field = flags.file !== undefined ? names[0] : names[1]
-  const bytes = flags.file !== undefined ? new Uint8Array(readFileSync(flags.file)) : utf8(flags.text!)
+  const bytes = flags.file !== undefined ? new Uint8Array(readInputFile(flags.file, names[0])) : utf8(flags.text!)
   // The blob store keeps no empty blobs, and an empty spec or result says nothing.
   if (bytes.length === 0) throw new InvalidInputError(`${field} is empty`, { code: 'invalid_field', details: { field } })
   return { hash: sha256(bytes), bytes }
@@ -55,6 +55,35 @@ function textLines(what: string, blob: BlobText | null, text: string | null, nod
     printable(text.replace(/\n$/, '')), // printLines ends the line
     ...(blob.truncated ? [`… (${blob.note})`] : []),
   ]
+}
+
+const inSin = (units: unknown): string => `${formatUnits(BigInt(String(units)))} SIN`
+
+/** What a task tx did, in words (the JSON result is what `--json` prints). */
+function outcomeLines(kind: string, id: string, r: Record<string, any>): string[] {
+  const lapsed = r.lapsedClaim ? [`  an earlier claim by ${r.lapsedClaim.claimer} had lapsed: its stake of ${inSin(r.lapsedClaim.stakeForfeited)} went to the poster`] : []
+  switch (kind) {
+    case 'ClaimTask':
+      return [`Claimed task ${id}: stake ${inSin(r.stake)} locked; lease until ${new Date(Number(r.leaseUntil)).toISOString()}`, ...lapsed]
+    case 'SubmitResult':
+      return [`Submitted result ${r.resultHash} for task ${id}`, `  waiting for ${r.threshold} verdict(s) from ${r.verifiers.join(', ')}`]
+    case 'VerifyResult':
+      if (r.outcome === 'accepted') return [`Accepted the result of task ${id}: ${inSin(r.paid)} paid to ${r.claimer}, stake ${inSin(r.stakeReturned)} returned`]
+      if (r.outcome === 'rejected') {
+        return [`Rejected the result of task ${id}: ${r.claimer}'s stake of ${inSin(r.stakeForfeited)} went to the poster; the task is ${r.reopened ? 'open again' : 'past its deadline'}`]
+      }
+      return [`Verdict recorded on task ${id}; waiting for more verdicts`]
+    case 'CancelTask':
+      return [`Cancelled task ${id}: the reward of ${inSin(r.refunded)} went back to the poster`, ...lapsed]
+    case 'ExpireTask':
+      return [
+        `Expired task ${id}: the reward of ${inSin(r.refunded)} went back to the poster`,
+        ...(r.unverifiedResult ? [`  the unverified result of ${r.unverifiedResult.claimer} was left; its stake of ${inSin(r.unverifiedResult.stakeReturned)} went back to it`] : []),
+        ...lapsed,
+      ]
+    default:
+      return [`${kind} ${id}: ${JSON.stringify(r)}`]
+  }
 }
 
 const amount = (sin: string | undefined, units: string | undefined, field: string, fallback?: bigint): bigint => {
@@ -180,7 +209,7 @@ export function taskCommand(): Command {
         printLines(
           ...(r.acceptedResults?.length ? ['Accepted results for this spec (reuse them):', ...r.acceptedResults.map((a: any) => `  task ${a.task}  result ${a.resultHash}  by ${a.claimer}`), ''] : []),
           ...(r.tasks.length === 0 ? ['No tasks.'] : r.tasks.flatMap(taskLines)),
-          `(${r.total} tasks)`,
+          `(${r.total} task${r.total === 1 ? '' : 's'})`,
         )
       }),
     ),
@@ -207,7 +236,7 @@ export function taskCommand(): Command {
           const { message, extra, lines = [] } = await build(taskId(id), flags, client)
           const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), kind, message)
           if (flags.json) return printJson({ ...ack, from: envelope.from, ...extra })
-          printLines(`${kind} ${id}: ${JSON.stringify(ack.receipt.result)}`, `  tx ${ack.hash} in block ${ack.height}`, ...lines)
+          printLines(...outcomeLines(kind, id, ack.receipt.result), `  tx ${ack.hash} in block ${ack.height}`, ...lines)
         }),
       ),
     )

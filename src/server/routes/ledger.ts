@@ -117,19 +117,23 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     },
   })
 
+  const prove = (given: string) => {
+    const key = /^0x[0-9a-fA-F]{40}$/.test(given) ? `acct/${parseAddress(given)}` : given
+    const header = node.chain.head
+    return { ...node.chain.state.prove(key), header: headerToJson(header) }
+  }
   app.get('/v1/proof/:key', {
     schema: {
-      summary: 'A Merkle proof of one state key (e.g. acct/0x…) against the latest header',
+      summary: 'A Merkle proof of one state key (an address, or a key such as acct/0x…, as is or URL-encoded) against the latest header',
       tags: ['ledger'],
       params: z.object({ key: z.string().min(1).max(512) }),
     },
-    handler: async (request) => {
-      let key = request.params.key
-      if (/^0x[0-9a-fA-F]{40}$/.test(key)) key = `acct/${parseAddress(key)}`
-      const header = node.chain.head
-      const proved = node.chain.state.prove(key)
-      return { ...proved, header: headerToJson(header) }
-    },
+    handler: async (request) => prove(request.params.key),
+  })
+  // The same for a key with slashes written as is (`/v1/proof/acct/0x…`); documented above.
+  app.get('/v1/proof/*', {
+    schema: { hide: true, params: z.object({ '*': z.string().min(1).max(512) }) },
+    handler: async (request) => prove(request.params['*']),
   })
 
   app.get('/v1/types', {
