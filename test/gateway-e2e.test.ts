@@ -13,7 +13,7 @@ import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_SEQUENCER_KEY, DEV_TREASURY_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
 import { NodeClient, signEnvelope, type TypesInfo } from '../src/cli/client.ts'
-import { loadConfig, type Hex } from '../src/core/index.ts'
+import { formatUnits, loadConfig, type Hex } from '../src/core/index.ts'
 import { addressOf } from '../src/ledger/index.ts'
 import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
 import { countTokens } from '../src/gateway/index.ts'
@@ -216,6 +216,24 @@ describe('paid, attributed calls with the official openai client', () => {
     expect(e.overTime.length).toBe(1)
     const paid = (await http(`${url}/v1/accounts/${caller.address}/earnings`)).json
     expect(paid.calls).toBe(5)
+  })
+
+  it('sinew chat streams the answer, then names the contributions paid by their titles; balances move by the split', async () => {
+    const before = await balances()
+    const r = await runCli(['chat', 'fake-llm', 'Tell me a story', '--api-key', apiKey, '--node', url])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout.startsWith(FAKE_TEXT + '\n\nreceipt 0x')).toBe(true)
+    const receiptId = r.stdout.match(/receipt (0x[0-9a-f]{64})/)![1]
+    const receipt = await expectSplit(before, receiptId, FAKE_TEXT)
+    for (const key of ['alpha', 'beta']) {
+      const w = receipt.weights.find((x: any) => x.contribution === ids[key])
+      const paid = receipt.split.contributors.find((c: any) => c.contribution === ids[key])
+      expect(r.stdout).toContain(`${(w.bps / 100).toFixed(2).padStart(6)} %  "${key}"  ${formatUnits(BigInt(paid.amount))} SIN to ${authors[key]}`)
+      expect(r.stdout).toContain(`contribution ${ids[key]} (datanet ${ref})`)
+    }
+    expect(r.stdout).not.toContain('"gamma"')
+    expect(r.stdout).toContain(`sinew receipt verify ${receiptId} --output`)
   })
 })
 

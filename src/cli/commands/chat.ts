@@ -48,13 +48,20 @@ export function chatCommand(): Command {
         if (flags.json) return printJson({ text, receipt })
         process.stdout.write('\n\n')
         if (!receipt) return
+        // Whose text it was, by the contributions' titles (the receipt holds ids and authors).
+        const shown = receipt.weights.slice(0, 10)
+        const client = new NodeClient(nodeUrl)
+        const titles = await Promise.all(shown.map((w: any) => client.get(`/v1/contributions/${w.contribution}`).then((c: any) => String(c.title ?? ''), () => '')))
         const lines = [
           `receipt ${receipt.id}  (block ${receipt.height})`,
           `  ${receipt.outputTokens} tokens, fee ${formatUnits(BigInt(receipt.split.fee))} SIN; ${(receipt.coverageBps / 100).toFixed(2)} % of the output traced to the data`,
           `  treasury ${formatUnits(BigInt(receipt.split.protocolFee))}  contributors ${formatUnits(BigInt(receipt.split.contributorPool))}  owner ${formatUnits(BigInt(receipt.split.ownerAmount))} SIN`,
-          ...receipt.weights.slice(0, 10).map((w: any) => {
+          ...shown.flatMap((w: any, i: number) => {
             const paid = receipt.split.contributors.find((c: any) => c.contribution === w.contribution)
-            return `    ${(w.bps / 100).toFixed(2).padStart(6)} %  ${w.contribution}  (${w.datanet}, ${w.author})  ${formatUnits(BigInt(paid?.amount ?? '0'))} SIN`
+            return [
+              `    ${(w.bps / 100).toFixed(2).padStart(6)} %  ${titles[i] ? JSON.stringify(titles[i]) : w.contribution}  ${formatUnits(BigInt(paid?.amount ?? '0'))} SIN to ${w.author}`,
+              ...(titles[i] ? [`              contribution ${w.contribution} (datanet ${w.datanet})`] : []),
+            ]
           }),
           `  check it: sinew receipt verify ${receipt.id} --output <file with the text above>`,
         ]
