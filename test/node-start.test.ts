@@ -1,8 +1,8 @@
 /**
  * Starting a node the way users do, in child processes: a busy port is a clear error that
  * ends the process (and leaves the data dir free, and the demo still seeds on the next
- * start); a second node on a data dir in use is refused, naming the first; a node killed
- * with -9 leaves a stale lock that the next start takes over.
+ * start); a second node on a data dir in use is refused, naming the first; after a node
+ * is killed with -9 the next start gets the dir (the lock is an OS file lock).
  */
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -33,7 +33,7 @@ describe('starting a node', () => {
     expect(failed.code).toBe(1)
     expect(failed.stderr).toContain(`error: Port ${busy} on 127.0.0.1 is already in use (port_in_use)`)
     expect(failed.stderr).toContain('--port')
-    expect(existsSync(join(tmp.dir, 'node.lock'))).toBe(false)
+    expect(existsSync(join(tmp.dir, 'node.pid'))).toBe(false) // the lock was released
     expect(existsSync(join(tmp.dir, 'genesis.json'))).toBe(true) // the failed start got that far
 
     const port = freePort()
@@ -51,7 +51,7 @@ describe('starting a node', () => {
 
     child!.kill('SIGKILL')
     await new Promise((r) => child!.once('exit', r))
-    expect(existsSync(join(tmp.dir, 'node.lock'))).toBe(true) // stale: its pid is gone
+    expect(existsSync(join(tmp.dir, 'node.pid'))).toBe(true) // names a dead process; the OS dropped the lock itself
     const port = freePort()
     child = await spawnServer('dev', ['--data-dir', tmp.dir], port)
     url = `http://127.0.0.1:${port}`

@@ -10,9 +10,8 @@ import { registerAgentKinds } from '../agents/index.ts'
 import { registerModelKinds, type ContributionResolver } from '../models/index.ts'
 import { Gateway, type IndexProvider } from '../gateway/index.ts'
 import { datanetIndexProvider, Datanets, datanetsResolver, registerDatanetKinds } from '../datanets/index.ts'
-import { openSqliteStore } from '../store/index.ts'
+import { lockDataDir, openSqliteStore } from '../store/index.ts'
 import { buildServer } from './app.ts'
-import { lockDataDir } from './data-dir-lock.ts'
 import { Follower } from './follower.ts'
 
 export type StartNodeOptions = {
@@ -62,11 +61,18 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const { config } = options
   const log = options.log ?? createLogger(config.logLevel)
   const lock = lockDataDir(config.dataDir)
-  // What is open so far, closed in reverse if the start fails, so a failed start neither
-  // leaves the process hanging on open handles nor the data dir locked.
+  // What is open so far, closed in reverse (by a failed start, or by close()), so the process
+  // neither hangs on open handles nor keeps the data dir locked. Every step runs even if
+  // one before it throws; the lock goes last.
   const opened: (() => Promise<void> | void)[] = [() => lock.release()]
-  const undo = async () => {
-    for (const close of opened.reverse()) await close()
+  const closeAll = async (): Promise<void> => {
+    for (const close of opened.splice(0).reverse()) {
+      try {
+        await close()
+      } catch (e) {
+        log.error({ err: e }, 'error while closing the node')
+      }
+    }
   }
   try {
     const store = openSqliteStore(storeFile(config.dataDir))
@@ -110,6 +116,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       status: () => (follower ? { replica: { ...follower.status(), blobs: datanets.blobFetchStatus() } } : {}),
     })
     opened.push(() => app.close())
+    if (follower) opened.push(() => follower.stop()) // first to stop: no more blocks to apply
     const address = await listen(app, config.host, config.port)
     follower?.start()
     datanets.start()
@@ -121,17 +128,11 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       follower,
       gateway,
       datanets,
-      close: () =>
-        (closing ??= (async () => {
-          await follower?.stop()
-          await app.close()
-          await datanets.stop()
-          await node.close()
-          lock.release()
-        })()),
+      // The reverse of opening: follower, HTTP server, Datanets, ledger and store, lock.
+      close: () => (closing ??= closeAll()),
     }
   } catch (e) {
-    await undo()
+    await closeAll()
     throw e
   }
 }

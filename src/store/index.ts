@@ -1,2 +1,3 @@
 export type { BlockCommit, BlockRow, StateRow, Store, TxRow } from './types.ts'
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite.ts'
+export { lockDataDir, type DataDirLock } from './data-dir-lock.ts'

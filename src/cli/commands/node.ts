@@ -10,7 +10,7 @@ import { NodeClient } from '../client.ts'
 import { initDataDir, loadSequencerKey, readGenesisFile, writeGenesisFile } from '../data-dir.ts'
 import { printLines, reportError } from '../output.ts'
 import { runDevSeed } from '../../datanets/index.ts'
-import { DEMO_DATANET_NAME, DEMO_DATANET_VERSION, DEMO_MODEL, DEV_API_KEY, setupDemoModel } from './model.ts'
+import { DEMO_DATANET_NAME, DEMO_DATANET_VERSION, DEMO_MODEL, DEV_API_KEY, setupDemoModel, type DemoModelSetup } from './model.ts'
 
 type NodeFlags = { dataDir?: string; port?: string; host?: string; follow?: string; config?: string; logLevel?: string }
 
@@ -109,12 +109,14 @@ export function devCommand(): Command {
       const log = (line: string) => process.stderr.write(line + '\n')
       const t0 = Date.now()
       await runDevSeed(running.node, running.datanets, { dataDir: config.dataDir, fresh, ownerKey: devAccounts(10)[8].privateKey, print: log })
-      const demo = await setupDemoModel(running.url, { log })
+      // The node is up: a demo that cannot be set up (a dev key's nonce raced by a script, say)
+      // is reported, and the node keeps running.
+      const demo: DemoModelSetup = await setupDemoModel(running.url, { log }).catch((e: unknown) => ({ ok: false as const, reason: (e as Error).message.split('\n')[0] }))
       if (demo.ok) log(`demo: ${DEMO_MODEL} over ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${demo.ref}), index ${demo.build}; demo setup took ${((Date.now() - t0) / 1000).toFixed(1)} s`)
       const demoNote = !demo.ok
         ? [`      (not available on this data dir: ${demo.reason}; use a fresh --data-dir)`]
         : demo.build !== 'ready'
-          ? [`      (its index is still ${demo.build}; calls answer 502 backend_unavailable until GET ${running.url}/v1/datanets/${demo.ref.replace(/@.*$/, '')}/versions/${DEMO_DATANET_VERSION} says ready)`]
+          ? [`      (its index is still ${demo.build}; calls answer 503 model_not_ready until GET ${running.url}/v1/datanets/${demo.ref.replace(/@.*$/, '')}/versions/${DEMO_DATANET_VERSION} says ready)`]
           : []
       const accounts = devAccounts(10)
       printLines(

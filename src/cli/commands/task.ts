@@ -43,8 +43,12 @@ const uploadedLine = (what: string, b: StoredBlob | null): string[] => (b ? [`  
 /** `task show` prints texts up to this size; the rest is one GET of the blob URL away. */
 const SHOW_TEXT_BYTES = 16 * 1024
 
-/** Terminal-safe: control characters (escape sequences included) become U+FFFD; newlines and tabs stay. */
-const printable = (text: string): string => text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
+/**
+ * Terminal-safe: control characters (escape sequences included) and bidirectional
+ * overrides (which can make text read other than it is) become U+FFFD; newlines and tabs stay.
+ */
+const printable = (text: string): string =>
+  text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd')
 
 function textLines(what: string, blob: BlobText | null, text: string | null, nodeUrl: string): string[] {
   if (!blob) return []

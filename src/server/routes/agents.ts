@@ -93,7 +93,8 @@ export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (a
     handler: async (request) => {
       const task = getTask(state(), request.params.id.toLowerCase() as Hex)
       if (!task) throw new NotFoundError('task', request.params.id, { hint: 'A task id is the hash of its PostTask tx.' })
-      // At most one of submission (waiting for verdicts) and result (accepted) is set.
+      // The result waiting for verdicts, or the accepted one (an accepted task keeps its
+      // submission too, with the same hash).
       const resultHash = task.submission?.resultHash ?? task.result?.resultHash
       // Only where the bytes are, never the bytes: a spec or result may be megabytes.
       return { ...taskView(task, now()), specBlob: blobRef(blobs, task.specHash), resultBlob: resultHash ? blobRef(blobs, resultHash) : null }
