@@ -3,7 +3,7 @@
  * bodies become SinewErrors with the node's code, message and details.
  */
 import { privateKeyToAccount } from 'viem/accounts'
-import { InvalidInputError, SinewError, UnavailableError, type Hex } from '../core/index.ts'
+import { errorFromResponse, InvalidInputError, SinewError, UnavailableError, type Hex } from '../core/index.ts'
 
 export const defaultNodeUrl = (): string => process.env.SINEW_NODE ?? 'http://127.0.0.1:8545'
 
@@ -29,14 +29,14 @@ export class NodeClient {
   /** GET raw bytes, e.g. `/v1/blobs/<sha256>` (with a `range` header for a prefix). */
   async getBytes(path: string, headers: Record<string, string> = {}): Promise<Uint8Array> {
     const response = await this.fetch('GET', path, undefined, headers)
-    if (!response.ok) await this.fail(response, await response.text())
+    if (!response.ok) throw errorFromResponse(response.status, await response.text())
     return new Uint8Array(await response.arrayBuffer())
   }
 
   private async request<T>(method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<T> {
     const response = await this.fetch(method, path, body, headers)
     const text = await response.text()
-    if (!response.ok) await this.fail(response, text)
+    if (!response.ok) throw errorFromResponse(response.status, text)
     try {
       return (text ? JSON.parse(text) : undefined) as T
     } catch {
@@ -53,17 +53,6 @@ export class NodeClient {
         hint: 'Start one with `npm start` / `sinew node`, or pass --node URL (or set SINEW_NODE).',
       })
     }
-  }
-
-  /** An error answer: the node's error body as a SinewError with its code, message and details. */
-  private async fail(response: Response, text: string): Promise<never> {
-    let err: any = {}
-    try {
-      err = JSON.parse(text)?.error ?? {}
-    } catch {
-      // not a Sinew error body: the status says enough
-    }
-    throw new SinewError(err.code ?? 'http_error', err.message ?? `HTTP ${response.status}`, response.status, { details: err.details ?? {} })
   }
 }
 

@@ -95,6 +95,21 @@ export class UnavailableError extends SinewError {
   }
 }
 
+/**
+ * The error an HTTP answer carries: the node's `{"error": {code, message, details}}` body as
+ * a SinewError with the answer's status, or just the status when the body is not one (a
+ * proxy's HTML page, say). Every client of the node's API reads error answers through here.
+ */
+export function errorFromResponse(status: number, body: string): SinewError {
+  let err: { code?: string; message?: string; details?: ErrorDetails } = {}
+  try {
+    err = JSON.parse(body)?.error ?? {}
+  } catch {
+    // not a Sinew error body: the status says enough
+  }
+  return new SinewError(err.code ?? 'http_error', err.message ?? `HTTP ${status}`, status, { details: err.details ?? {} })
+}
+
 export function isSinewError(e: unknown): e is SinewError {
   return e instanceof SinewError
 }

@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { Readable } from 'node:stream'
-import { formatUnits, InvalidInputError, parseUnits, SinewError, UnavailableError } from '../../core/index.ts'
+import { errorFromResponse, formatUnits, InvalidInputError, parseUnits, UnavailableError } from '../../core/index.ts'
 import { ALL_MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath } from '../../datanets/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { NodeClient } from '../client.ts'
@@ -49,9 +49,9 @@ async function uploadFile(client: NodeClient, file: string, json?: boolean): Pro
     throw new UnavailableError('node_unreachable', `Cannot reach the node at ${client.url}`, { details: { reason: String((e as Error).message) } })
   }
   b?.stop()
-  const body = (await response.json()) as any
-  if (!response.ok) throw new SinewError(body?.error?.code ?? 'http_error', body?.error?.message ?? `HTTP ${response.status}`, response.status, { details: body?.error?.details ?? {} })
-  return body
+  const text = await response.text()
+  if (!response.ok) throw errorFromResponse(response.status, text)
+  return JSON.parse(text)
 }
 
 async function waitForBuild(client: NodeClient, id: string, version: number, json?: boolean): Promise<any> {
@@ -119,19 +119,18 @@ export function datanetCommand(): Command {
     .action(
       action(async (files: string[], flags: SignerFlags & Common & { datanet: string; title?: string; mediaType?: string }) => {
         // Every file readable and of a known media type before the first upload or signature.
-        for (const file of files) {
+        const mediaTypes = files.map((file) => {
           inputFileSize(file, 'files')
-          if (!flags.mediaType && !mediaTypeOfPath(file)) {
-            throw new InvalidInputError(`Cannot tell the media type of ${file}`, { code: 'unsupported_media_type', details: { field: '--media-type', file, known: ALL_MEDIA_TYPES }, hint: 'Pass --media-type.' })
-          }
-        }
+          const mediaType = flags.mediaType ? mediaTypeFromName(flags.mediaType) : mediaTypeOfPath(file)
+          if (!mediaType) throw new InvalidInputError(`Cannot tell the media type of ${file}`, { code: 'unsupported_media_type', details: { field: '--media-type', file, known: ALL_MEDIA_TYPES }, hint: 'Pass --media-type.' })
+          return mediaType
+        })
         const client = new NodeClient(flags.node)
         const d = await resolveDatanet(client, flags.datanet)
         const key = await signerKey(flags)
         const results = []
-        for (const file of files) {
-          const mediaType = flags.mediaType ? mediaTypeFromName(flags.mediaType) : mediaTypeOfPath(file)
-          if (!mediaType) throw new InvalidInputError(`Cannot tell the media type of ${file}`, { code: 'unsupported_media_type', details: { field: '--media-type', file, known: ALL_MEDIA_TYPES }, hint: 'Pass --media-type.' })
+        for (const [i, file] of files.entries()) {
+          const mediaType = mediaTypes[i]
           const blob = await uploadFile(client, file, flags.json)
           const { privateKeyToAccount } = await import('viem/accounts')
           const from = privateKeyToAccount(key).address.toLowerCase()

@@ -228,7 +228,8 @@ const tools: McpTool[] = [
       // Stored before the tx, so a posted task never points at a spec the node lacks. A refused
       // tx leaves the blob behind: harmless, it is content-addressed and not ledger state.
       const specBlob = args.spec !== undefined ? await storeBlob(ctx.api, utf8(args.spec)) : undefined
-      const out = await submit(ctx, 'PostTask', args.signedTx, async () => message ?? build())
+      // submit asks for the message only without signedTx, which is when it was built above.
+      const out = await submit(ctx, 'PostTask', args.signedTx, async () => message!)
       return { posted: true, task: out.result?.task ?? out.hash, specHash, specBlob: specBlob ?? null, ...out }
     },
   },
@@ -271,7 +272,7 @@ const tools: McpTool[] = [
       const message = args.signedTx ? undefined : await build()
       // Stored before the tx, as in post_task.
       const resultBlob = args.result !== undefined ? await storeBlob(ctx.api, utf8(args.result)) : undefined
-      const out = await submit(ctx, 'SubmitResult', args.signedTx, async () => message ?? build())
+      const out = await submit(ctx, 'SubmitResult', args.signedTx, async () => message!)
       return { ...out, resultBlob: resultBlob ?? null }
     },
   },

@@ -11,7 +11,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
-import { SinewError } from '../../core/index.ts'
+import { errorFromResponse } from '../../core/index.ts'
 import { agentMcpTools } from './agent-tools.ts'
 import { dataMcpTools, modelMcpTools } from './data-tools.ts'
 import { FeatureUnavailableError, toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
@@ -78,15 +78,7 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
 export function injectApi(app: FastifyInstance): NodeApi {
   const send = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object | Buffer, headers?: Record<string, string>) => {
     const res = await app.inject({ method, url, ...(headers ? { headers } : {}), ...(payload === undefined ? {} : { payload }) })
-    if (res.statusCode >= 400) {
-      let err: any = {}
-      try {
-        err = JSON.parse(res.body)?.error ?? {}
-      } catch {
-        // not a Sinew error body: the status says enough
-      }
-      throw new SinewError(err.code ?? 'http_error', err.message ?? `HTTP ${res.statusCode}`, res.statusCode, { details: err.details ?? {} })
-    }
+    if (res.statusCode >= 400) throw errorFromResponse(res.statusCode, res.body)
     return res
   }
   const json = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object | Buffer, headers?: Record<string, string>) => {
