@@ -96,6 +96,19 @@ describe('sinew agent and sinew task', () => {
     expect(await balance(poster.address)).toBe(p0)
   })
 
+  it('bad input to task post and submit: an empty spec, a missing result file; nothing uploaded or signed', async () => {
+    const height = async () => (await http(`${url}/v1/status`)).json.height
+    const h0 = await height()
+    const empty = await runCli(['task', 'post', '--dev-account', '7', '--spec', '', '--reward', '1', '--deadline-in', '60', '--node', url, '--json'])
+    expect(empty.code).toBe(1)
+    expect(JSON.parse(empty.stderr).error).toMatchObject({ code: 'invalid_field', details: { field: '--spec' } })
+    const missing = join(tmp.dir, 'no-such-result.md')
+    const sub = await runCli(['task', 'submit', id, '--dev-account', '8', '--result-file', missing, '--node', url, '--json'])
+    expect(sub.code).toBe(1)
+    expect(JSON.parse(sub.stderr).error).toMatchObject({ code: 'file_not_found', details: { field: '--result-file', file: missing } })
+    expect(await height()).toBe(h0)
+  })
+
   it('task show: the accepted result; a spec the node lacks; a big spec cut at a character boundary', async () => {
     const accepted = await runCli(['task', 'show', id, '--node', url])
     expect(accepted.stdout).toContain(`\nresult (${Buffer.byteLength(RESULT)} bytes):\n${RESULT}`)
