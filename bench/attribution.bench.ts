@@ -174,7 +174,14 @@ const round = (x: number, d = 3): number => (Number.isFinite(x) ? Math.round(x *
 // ---------------------------------------------------------------------------------------------
 // Build, in a child process: `--child-build <input> <outDir> <resultFile>`.
 
-interface PhaseTiming { phase: string; startMs: number; endMs: number; done: number; total: number; events: number }
+interface PhaseTiming {
+  phase: string
+  startMs: number
+  endMs: number
+  done: number
+  total: number
+  events: number
+}
 interface BuildRun {
   wallMs: number
   info: IndexInfo
@@ -221,7 +228,10 @@ async function childBuild(input: string, outDir: string, resultFile: string): Pr
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     baselineRssBytes,
   }
-  writeFileSync(resultFile, JSON.stringify(run, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)))
+  writeFileSync(
+    resultFile,
+    JSON.stringify(run, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)),
+  )
 }
 
 function runChildBuild(input: string, outDir: string): Promise<BuildRun> {
@@ -259,7 +269,10 @@ function runChildBuild(input: string, outDir: string): Promise<BuildRun> {
  * shard-0000.tok), on this thread, median of `runs`. The target is checked against
  * saParallel (all shards, all cores), which is how the build sorts.
  */
-async function saMicro(indexDir: string, runs: number): Promise<{ tokens: number; alphabet: number; seconds: number[]; tokensPerSec: number } | { error: string }> {
+async function saMicro(
+  indexDir: string,
+  runs: number,
+): Promise<{ tokens: number; alphabet: number; seconds: number[]; tokensPerSec: number } | { error: string }> {
   try {
     const format = await import(pathToFileURL(resolve(benchDir, '../src/attribution/format.ts')).href)
     const h = format.decodeHeader(readFileSync(join(indexDir, format.HEADER_FILE)), engine.TOKENIZER_VERSION) as {
@@ -305,7 +318,14 @@ async function readShardTokens(indexDir: string): Promise<{ alphabet: number; sh
  * next shard when it is done), token ids already in memory; positions / wall-clock time
  * from the first job posted to the last suffix array returned. Median of `runs`.
  */
-async function saParallel(indexDir: string, workers: number, runs: number): Promise<{ positions: number; shards: number; alphabet: number; workers: number; seconds: number[]; tokensPerSec: number; cpuSecondsPerRun: number } | { error: string }> {
+async function saParallel(
+  indexDir: string,
+  workers: number,
+  runs: number,
+): Promise<
+  | { positions: number; shards: number; alphabet: number; workers: number; seconds: number[]; tokensPerSec: number; cpuSecondsPerRun: number }
+  | { error: string }
+> {
   const { Worker } = await import('node:worker_threads')
   const pool: InstanceType<typeof Worker>[] = []
   try {
@@ -376,7 +396,12 @@ import(${JSON.stringify(saUrl)}).then(({ suffixArray }) => {
 // ---------------------------------------------------------------------------------------------
 // Queries.
 
-interface QueryStats { medianMs: number; p99Ms: number; meanMs: number; n: number }
+interface QueryStats {
+  medianMs: number
+  p99Ms: number
+  meanMs: number
+  n: number
+}
 function stats(ms: number[]): QueryStats {
   return { medianMs: round(median(ms), 4), p99Ms: round(percentile(ms, 99), 4), meanMs: round(ms.reduce((a, b) => a + b, 0) / ms.length, 4), n: ms.length }
 }
@@ -401,6 +426,10 @@ async function measureQueries(indexDir: string, corpusFile: string, nQueries: nu
   const outputs = Array.from({ length: nTraces }, () => spliced(docs, r))
 
   const gc = (globalThis as { gc?: () => void }).gc
+  const rssAfterGc = (): number => {
+    gc?.()
+    return process.memoryUsage().rss
+  }
   gc?.()
   const rssBeforeOpen = process.memoryUsage().rss
   const [openMs, idx] = await (async () => {
@@ -441,10 +470,16 @@ async function measureQueries(indexDir: string, corpusFile: string, nQueries: nu
     const storage = idx.storage()
     return {
       openMs: round(openMs, 2),
-      storage: { mode: storage.mode, shardBytes: storage.shardBytes, cacheBytes: storage.cacheBytes, cachedBytes: storage.cachedBytes, bytesRead: storage.bytesRead },
+      storage: {
+        mode: storage.mode,
+        shardBytes: storage.shardBytes,
+        cacheBytes: storage.cacheBytes,
+        cachedBytes: storage.cachedBytes,
+        bytesRead: storage.bytesRead,
+      },
       rssBeforeOpenBytes: rssBeforeOpen,
       rssAfterOpenBytes: rssAfterOpen,
-      rssAfterQueriesBytes: (gc?.(), process.memoryUsage().rss),
+      rssAfterQueriesBytes: rssAfterGc(),
       count: {
         queries: ngrams.length,
         ngramTokens: '1-8',
@@ -618,7 +653,8 @@ async function main(): Promise<void> {
         saMicro: sa,
         engineSaMs,
         engineSaWallMs,
-        engineSaTokensPerSecWall: typeof engineSaWallMs === 'number' && engineSaWallMs > 0 ? Math.round(last.info.positions / (engineSaWallMs / 1000)) : undefined,
+        engineSaTokensPerSecWall:
+          typeof engineSaWallMs === 'number' && engineSaWallMs > 0 ? Math.round(last.info.positions / (engineSaWallMs / 1000)) : undefined,
         phases: last.phases.map((p) => ({ phase: p.phase, seconds: round((p.endMs - p.startMs) / 1000, 3), done: p.done, total: p.total })),
         bytesOnDisk: last.bytesOnDisk,
         bytesPerToken: round(last.bytesOnDisk / tokens, 3),
@@ -646,8 +682,16 @@ async function main(): Promise<void> {
   }))
   const big = results[results.length - 1] as any
   const checks = {
-    saTokensPerSec: { value: big.build.saTokensPerSec, target: `>= ${TARGETS.saTokensPerSec}`, pass: big.build.saTokensPerSec === undefined ? undefined : big.build.saTokensPerSec >= TARGETS.saTokensPerSec },
-    endToEndTokensPerSec: { value: big.build.endToEndTokensPerSec, target: `>= ${TARGETS.endToEndTokensPerSec}`, pass: big.build.endToEndTokensPerSec >= TARGETS.endToEndTokensPerSec },
+    saTokensPerSec: {
+      value: big.build.saTokensPerSec,
+      target: `>= ${TARGETS.saTokensPerSec}`,
+      pass: big.build.saTokensPerSec === undefined ? undefined : big.build.saTokensPerSec >= TARGETS.saTokensPerSec,
+    },
+    endToEndTokensPerSec: {
+      value: big.build.endToEndTokensPerSec,
+      target: `>= ${TARGETS.endToEndTokensPerSec}`,
+      pass: big.build.endToEndTokensPerSec >= TARGETS.endToEndTokensPerSec,
+    },
     bytesPerToken: { value: big.build.bytesPerToken, target: `<= ${TARGETS.bytesPerToken}`, pass: big.build.bytesPerToken <= TARGETS.bytesPerToken },
     peakRssPerToken: { value: big.build.peakRssPerToken, target: `<= ${TARGETS.peakRssPerToken}`, pass: big.build.peakRssPerToken <= TARGETS.peakRssPerToken },
     countMedianMs: { value: big.count.warm.medianMs, target: `<= ${TARGETS.countMedianMs}`, pass: big.count.warm.medianMs <= TARGETS.countMedianMs },

@@ -23,18 +23,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { gunzipSync } from 'node:zlib'
@@ -101,7 +90,12 @@ export const SOURCES: Source[] = [
   { pkg: 'vim-runtime', include: /\/vim\/vim\d+\/doc\/.*\.txt$/, format: 'text' },
   { pkg: 'zsh-doc', include: /\.html$/ },
   { pkg: 'bash-doc', include: /\.html$/ },
-  { pkg: 'emacs-common', include: /\/etc\/(NEWS(\.\d+)?|PROBLEMS|DEBUG|ETAGS\.README|MH-E-NEWS|ERC-NEWS|TODO|CENSORSHIP|JOKES|DISTRIB|MOTIVATION|THE-GNU-PROJECT|LINUX-GNU|WHY-FREE|copyright-assign\.txt|tutorials\/TUTORIAL)$/, format: 'text' },
+  {
+    pkg: 'emacs-common',
+    include:
+      /\/etc\/(NEWS(\.\d+)?|PROBLEMS|DEBUG|ETAGS\.README|MH-E-NEWS|ERC-NEWS|TODO|CENSORSHIP|JOKES|DISTRIB|MOTIVATION|THE-GNU-PROJECT|LINUX-GNU|WHY-FREE|copyright-assign\.txt|tutorials\/TUTORIAL)$/,
+    format: 'text',
+  },
   { pkg: 'gimp-help-en', include: /\/help\/en\/.*\.html$/ },
   { pkg: 'libreoffice-help-en-us', include: /\/en-US\/.*\.html$/ },
   { pkg: 'gnome-user-docs', include: /^usr\/share\/help\/C\/.*\.page$/, format: 'xml' },
@@ -133,13 +127,64 @@ export const SOURCES: Source[] = [
 // Text extraction.
 
 const ENTITIES: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', hellip: '…',
-  lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', laquo: '«', raquo: '»', copy: '©', reg: '®',
-  trade: '™', times: '×', middot: '·', bull: '•', deg: '°', para: '¶', sect: '§', rarr: '→',
-  larr: '←', harr: '↔', uarr: '↑', darr: '↓', le: '≤', ge: '≥', ne: '≠', minus: '−', shy: '',
-  zwj: '', zwnj: '', thinsp: ' ', ensp: ' ', emsp: ' ', eacute: 'é', egrave: 'è', aacute: 'á',
-  agrave: 'à', ouml: 'ö', uuml: 'ü', auml: 'ä', szlig: 'ß', ccedil: 'ç', ntilde: 'ñ', iexcl: '¡',
-  iquest: '¿', euro: '€', pound: '£', yen: '¥', cent: '¢', micro: 'µ', plusmn: '±', frac12: '½',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  ndash: '–',
+  mdash: '—',
+  hellip: '…',
+  lsquo: '‘',
+  rsquo: '’',
+  ldquo: '“',
+  rdquo: '”',
+  laquo: '«',
+  raquo: '»',
+  copy: '©',
+  reg: '®',
+  trade: '™',
+  times: '×',
+  middot: '·',
+  bull: '•',
+  deg: '°',
+  para: '¶',
+  sect: '§',
+  rarr: '→',
+  larr: '←',
+  harr: '↔',
+  uarr: '↑',
+  darr: '↓',
+  le: '≤',
+  ge: '≥',
+  ne: '≠',
+  minus: '−',
+  shy: '',
+  zwj: '',
+  zwnj: '',
+  thinsp: ' ',
+  ensp: ' ',
+  emsp: ' ',
+  eacute: 'é',
+  egrave: 'è',
+  aacute: 'á',
+  agrave: 'à',
+  ouml: 'ö',
+  uuml: 'ü',
+  auml: 'ä',
+  szlig: 'ß',
+  ccedil: 'ç',
+  ntilde: 'ñ',
+  iexcl: '¡',
+  iquest: '¿',
+  euro: '€',
+  pound: '£',
+  yen: '¥',
+  cent: '¢',
+  micro: 'µ',
+  plusmn: '±',
+  frac12: '½',
 }
 
 function decodeEntities(s: string): string {
@@ -162,7 +207,8 @@ function tidy(s: string): string {
     .trim()
 }
 
-const BLOCK_TAGS = /<\/?(p|div|br|li|ul|ol|dl|dd|dt|h[1-6]|tr|table|blockquote|section|article|aside|hr|td|th|caption|figure|figcaption|summary|details)\b[^>]*>/gi
+const BLOCK_TAGS =
+  /<\/?(p|div|br|li|ul|ol|dl|dd|dt|h[1-6]|tr|table|blockquote|section|article|aside|hr|td|th|caption|figure|figcaption|summary|details)\b[^>]*>/gi
 
 export function htmlToText(html: string): string {
   let s = html
@@ -180,7 +226,10 @@ export function htmlToText(html: string): string {
   s = s
     .replace(/<!--[\s\S]*?-->/g, ' ')
     .replace(/<(script|style|head|nav|header|footer|noscript|svg|math|pre|button|select|form)\b[\s\S]*?<\/\1\s*>/gi, '\n')
-    .replace(/<div\b[^>]*class=["'][^"']*\b(sphinxsidebar|related|navigation|navheader|navfooter|toc|breadcrumb|sidebar|footer|header|example|highlight|programlisting|screen)\b[^>]*>/gi, '\n')
+    .replace(
+      /<div\b[^>]*class=["'][^"']*\b(sphinxsidebar|related|navigation|navheader|navfooter|toc|breadcrumb|sidebar|footer|header|example|highlight|programlisting|screen)\b[^>]*>/gi,
+      '\n',
+    )
     .replace(BLOCK_TAGS, '\n')
     .replace(/<[^>]*>/g, '')
   return tidy(decodeEntities(s))
@@ -194,7 +243,11 @@ export function rstToText(src: string): string {
     if (/^\.\.\s/.test(t)) {
       // Directive, comment or target: keep a title argument, drop the rest.
       const m = /^\.\.\s+(?:[\w-]+::\s*)(.+)$/.exec(t)
-      if (m && /^(note|warning|seealso|versionadded|versionchanged|deprecated|admonition|tip|important|caution|attention|hint|topic|sidebar|rubric)\b/.test(t.slice(3))) out.push(m[1])
+      if (
+        m &&
+        /^(note|warning|seealso|versionadded|versionchanged|deprecated|admonition|tip|important|caution|attention|hint|topic|sidebar|rubric)\b/.test(t.slice(3))
+      )
+        out.push(m[1])
       continue
     }
     if (/^:[\w -]+:/.test(t) && t.length < 80 && !/\s{2}/.test(t)) {
@@ -269,9 +322,37 @@ export function podToText(src: string): string {
 }
 
 const ROFF_ESCAPES: Record<string, string> = {
-  em: '—', en: '–', aq: "'", dq: '"', lq: '“', rq: '”', oq: '‘', cq: '’', bu: '•', co: '©', rg: '®',
-  tm: '™', hy: '-', mi: '-', pl: '+', mu: '×', di: '÷', '<=': '≤', '>=': '≥', '->': '→', '<-': '←',
-  ga: '`', ha: '^', ti: '~', rs: '\\', ba: '|', dg: '†', de: '°', 'sq': '□', 'ua': '↑', 'da': '↓',
+  em: '—',
+  en: '–',
+  aq: "'",
+  dq: '"',
+  lq: '“',
+  rq: '”',
+  oq: '‘',
+  cq: '’',
+  bu: '•',
+  co: '©',
+  rg: '®',
+  tm: '™',
+  hy: '-',
+  mi: '-',
+  pl: '+',
+  mu: '×',
+  di: '÷',
+  '<=': '≤',
+  '>=': '≥',
+  '->': '→',
+  '<-': '←',
+  ga: '`',
+  ha: '^',
+  ti: '~',
+  rs: '\\',
+  ba: '|',
+  dg: '†',
+  de: '°',
+  sq: '□',
+  ua: '↑',
+  da: '↓',
 }
 
 export function roffToText(src: string): string {
@@ -330,15 +411,24 @@ export function xmlToText(src: string): string {
 
 function toText(format: Format, src: string): string {
   switch (format) {
-    case 'html': return htmlToText(src)
-    case 'rst': return rstToText(src)
-    case 'md': return mdToText(src)
-    case 'pod': return podToText(src)
-    case 'roff': return roffToText(src)
-    case 'xml': return xmlToText(src)
-    case 'dict': return tidy(src.replace(/^00-?database-.*$/gm, ''))
-    case 'text': return tidy(src)
-    case 'fortune': return tidy(src.replace(/^%\s*$/gm, ''))
+    case 'html':
+      return htmlToText(src)
+    case 'rst':
+      return rstToText(src)
+    case 'md':
+      return mdToText(src)
+    case 'pod':
+      return podToText(src)
+    case 'roff':
+      return roffToText(src)
+    case 'xml':
+      return xmlToText(src)
+    case 'dict':
+      return tidy(src.replace(/^00-?database-.*$/gm, ''))
+    case 'text':
+      return tidy(src)
+    case 'fortune':
+      return tidy(src.replace(/^%\s*$/gm, ''))
   }
 }
 
@@ -353,7 +443,9 @@ function guessFormat(path: string): Format | undefined {
 }
 
 const STOPWORDS = new Set(
-  'the of and to a in is that for it as with be on by this are or not an which from at can if you your we when will there their has have but all one its was these may other into more any must should would also than then only such each used use so no been how what they some'.split(' '),
+  'the of and to a in is that for it as with be on by this are or not an which from at can if you your we when will there their has have but all one its was these may other into more any must should would also than then only such each used use so no been how what they some'.split(
+    ' ',
+  ),
 )
 
 /** Heuristics for "English prose": mostly letters, mostly ASCII letters, plenty of stopwords. */
@@ -494,7 +586,15 @@ function extract(pkgs: string[]): void {
   console.log(`[corpus] 2/4 extract: ${done} unpacked, ${pkgs.length - done} already unpacked in ${relative(process.cwd(), extractDir)}`)
 }
 
-interface PkgStats { pkg: string; files: number; kept: number; documents: number; bytes: number; tokens: number; tokenizer: string }
+interface PkgStats {
+  pkg: string
+  files: number
+  kept: number
+  documents: number
+  bytes: number
+  tokens: number
+  tokenizer: string
+}
 
 function readSource(file: string): Buffer | undefined {
   let buf = readFileSync(file)
@@ -607,7 +707,11 @@ async function main(): Promise<void> {
   }
   const target = parseCount(opt('--tokens') ?? '80000000')
   const out = resolve(opt('--out') ?? join(dataDir, `corpus-${label(target)}.jsonl`))
-  const cuts = (opt('--cuts') ?? '1m,10m').split(',').filter(Boolean).map(parseCount).filter((c) => c < target)
+  const cuts = (opt('--cuts') ?? '1m,10m')
+    .split(',')
+    .filter(Boolean)
+    .map(parseCount)
+    .filter((c) => c < target)
   const t0 = Date.now()
 
   const pkgs = SOURCES.map((s) => s.pkg)
@@ -619,7 +723,11 @@ async function main(): Promise<void> {
   const manifestFile = join(dataDir, 'corpus-manifest.json')
   const prev: Manifest | undefined = existsSync(manifestFile) ? JSON.parse(readFileSync(manifestFile, 'utf8')) : undefined
   const stats = SOURCES.map((s) => extractText(s, tok))
-  const total = stats.reduce((a, s) => ({ docs: a.docs + s.documents, bytes: a.bytes + s.bytes, tokens: a.tokens + s.tokens }), { docs: 0, bytes: 0, tokens: 0 })
+  const total = stats.reduce((a, s) => ({ docs: a.docs + s.documents, bytes: a.bytes + s.bytes, tokens: a.tokens + s.tokens }), {
+    docs: 0,
+    bytes: 0,
+    tokens: 0,
+  })
   console.log(`[corpus] 3/4 text: ${total.docs} documents, ${(total.bytes / 1e6).toFixed(1)} MB, ${(total.tokens / 1e6).toFixed(2)} M tokens available`)
 
   const outputs = [...cuts.map((c) => ({ target: c, file: join(dirname(out), `corpus-${label(c)}.jsonl`) })), { target, file: out }]
@@ -632,7 +740,9 @@ async function main(): Promise<void> {
   if (upToDate) {
     for (const o of outputs) {
       const f = prev.files[basename(o.file)]
-      console.log(`[corpus] 4/4 ${relative(process.cwd(), o.file)} up to date: ${f.documents} docs, ${(f.bytes / 1e6).toFixed(1)} MB, ${(f.tokens / 1e6).toFixed(2)} M tokens`)
+      console.log(
+        `[corpus] 4/4 ${relative(process.cwd(), o.file)} up to date: ${f.documents} docs, ${(f.bytes / 1e6).toFixed(1)} MB, ${(f.tokens / 1e6).toFixed(2)} M tokens`,
+      )
     }
     console.log(`[corpus] nothing to do (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
     return

@@ -48,11 +48,19 @@ if (process.argv.includes('--backend')) {
       for (let i = 0; i < CHUNKS; i++) {
         const wait = start + i * CHUNK_MS - performance.now()
         if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-        const chunk = { id: 'x', object: 'chat.completion.chunk', created: 0, model: json.model, choices: [{ index: 0, delta: { content: (i ? ' ' : '') + WORDS[i % WORDS.length] }, finish_reason: null }] }
+        const chunk = {
+          id: 'x',
+          object: 'chat.completion.chunk',
+          created: 0,
+          model: json.model,
+          choices: [{ index: 0, delta: { content: (i ? ' ' : '') + WORDS[i % WORDS.length] }, finish_reason: null }],
+        }
         res.write(`data: ${JSON.stringify(chunk)}\n\n`)
       }
       await new Promise((r) => setTimeout(r, Math.max(0, start + CHUNKS * CHUNK_MS - performance.now())))
-      res.end(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: json.model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`)
+      res.end(
+        `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: json.model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`,
+      )
     })
   })
   server.listen(Number(process.argv[process.argv.indexOf('--backend') + 1]), '127.0.0.1')
@@ -93,7 +101,11 @@ function timedStream(t: Target, maxTokens = 200): Promise<Timing> {
     const t0 = performance.now()
     const req = request(
       `${t.baseURL}/chat/completions`,
-      { method: 'POST', agent: t.agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${t.apiKey}`, 'content-length': Buffer.byteLength(body) } },
+      {
+        method: 'POST',
+        agent: t.agent,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.apiKey}`, 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.setEncoding('utf8')
         if (res.statusCode !== 200) {
@@ -110,8 +122,7 @@ function timedStream(t: Target, maxTokens = 200): Promise<Timing> {
         res.on('data', (d: string) => {
           const now = performance.now() - t0
           buf += d
-          let i: number
-          while ((i = buf.indexOf('\n\n')) !== -1) {
+          for (let i = buf.indexOf('\n\n'); i !== -1; i = buf.indexOf('\n\n')) {
             const ev = buf.slice(0, i)
             buf = buf.slice(i + 2)
             if (!ev.startsWith('data: ') || ev === 'data: [DONE]') continue
@@ -126,7 +137,17 @@ function timedStream(t: Target, maxTokens = 200): Promise<Timing> {
             if (j.sinew) sinew = j.sinew
           }
         })
-        res.on('end', () => resolve({ ttft, last, lags, total: performance.now() - t0, traceMs: sinew?.timings?.traceMs, receiptMs: sinew?.timings?.receiptMs, contributors: sinew?.contributors?.length }))
+        res.on('end', () =>
+          resolve({
+            ttft,
+            last,
+            lags,
+            total: performance.now() - t0,
+            traceMs: sinew?.timings?.traceMs,
+            receiptMs: sinew?.timings?.receiptMs,
+            contributors: sinew?.contributors?.length,
+          }),
+        )
         res.on('error', reject)
       },
     )
@@ -256,7 +277,12 @@ async function main() {
 
     // Built-in model throughput at 16 concurrent requests.
     const builtin = process.env.BENCH_GATEWAY_BUILTIN !== '0' ? await builtinRound(gw) : undefined
-    const file = writeResult('gateway', { backend: { chunks: CHUNKS, chunkMs: CHUNK_MS }, cpus: PIN ? 'node on CPU 1; backend and client on CPU 0' : 'shared', overhead, builtin })
+    const file = writeResult('gateway', {
+      backend: { chunks: CHUNKS, chunkMs: CHUNK_MS },
+      cpus: PIN ? 'node on CPU 1; backend and client on CPU 0' : 'shared',
+      overhead,
+      builtin,
+    })
     console.log(`wrote ${file}`)
   } finally {
     for (const p of procs) p.kill('SIGTERM')
@@ -286,7 +312,14 @@ async function builtinRound(gw: OpenAI) {
     }),
   )
   const secs = (performance.now() - t0) / 1000
-  const builtin = { concurrency: 16, requests: done, maxTokens: 64, requestsPerSec: Number((done / secs).toFixed(1)), tokensPerSec: Number((tokens / secs).toFixed(0)), latencyMs: stats(latencies) }
+  const builtin = {
+    concurrency: 16,
+    requests: done,
+    maxTokens: 64,
+    requestsPerSec: Number((done / secs).toFixed(1)),
+    tokensPerSec: Number((tokens / secs).toFixed(0)),
+    latencyMs: stats(latencies),
+  }
   console.log('builtin', JSON.stringify(builtin))
   return builtin
 }

@@ -13,8 +13,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { fromHex, keccak256Bytes, toHex, utf8, type Hex } from '../src/core/index.ts'
-import { addressOf, eip712Types, genesisToJson, GENESIS_FORMAT, insecureDevKey, parseGenesis, signDigest, signingDomain, transferKind } from '../src/ledger/index.ts'
+import { keccak256Bytes, toHex, utf8 } from '../src/core/index.ts'
+import {
+  addressOf,
+  eip712Types,
+  genesisToJson,
+  GENESIS_FORMAT,
+  insecureDevKey,
+  parseGenesis,
+  signDigest,
+  signingDomain,
+  transferKind,
+} from '../src/ledger/index.ts'
 import { createTypedDataHasher } from '../src/ledger/signing/index.ts'
 import { benchDir, median, percentile, writeResult } from './lib.ts'
 
@@ -64,7 +74,9 @@ function signAll(): string[][] {
     const to = toHex(keccak256Bytes(utf8(`recipient ${i}`)).subarray(12))
     const message = { to, amount: BigInt(1 + (i % 1000)), nonce: nonces[s]++ }
     const signature = signDigest(senderKeys[s], hasher(message))
-    perConnection[s % CONCURRENCY].push(JSON.stringify({ type: 'Transfer', message: { to, amount: message.amount.toString(), nonce: message.nonce.toString() }, signature }))
+    perConnection[s % CONCURRENCY].push(
+      JSON.stringify({ type: 'Transfer', message: { to, amount: message.amount.toString(), nonce: message.nonce.toString() }, signature }),
+    )
   }
   return perConnection.map((txs) => {
     const bodies: string[] = []
@@ -74,7 +86,23 @@ function signAll(): string[][] {
 }
 
 async function startNode(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), '--import', 'tsx', join(repo, 'src/cli/main.ts'), 'node', '--data-dir', dir, '--port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+      '--import',
+      'tsx',
+      join(repo, 'src/cli/main.ts'),
+      'node',
+      '--data-dir',
+      dir,
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  )
   for (let i = 0; i < 300; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/v1/status`)).ok) return child
@@ -115,8 +143,19 @@ async function runOnce(batches: string[][], run: number) {
   const seconds = (performance.now() - started) / 1000
   node.kill('SIGTERM')
   await new Promise((r) => node.once('exit', r))
-  const result = { run, txs: acked, failed, seconds, txPerSecond: acked / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: percentile(latencies, 100) }
-  console.log(`run ${run}: ${acked} acked (${failed} refused) in ${seconds.toFixed(2)} s = ${Math.round(result.txPerSecond)} tx/s; ack latency p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`)
+  const result = {
+    run,
+    txs: acked,
+    failed,
+    seconds,
+    txPerSecond: acked / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: percentile(latencies, 100),
+  }
+  console.log(
+    `run ${run}: ${acked} acked (${failed} refused) in ${seconds.toFixed(2)} s = ${Math.round(result.txPerSecond)} tx/s; ack latency p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
+  )
   return { result, dir }
 }
 
@@ -139,7 +178,9 @@ for (let run = 1; run <= RUNS; run++) {
   runs.push(result)
   const v = verify(dir)
   verifies.push(v)
-  console.log(`  verify: ${v.ok ? 'OK' : 'MISMATCH'} ${v.txs} txs replayed in ${v.replaySeconds.toFixed(2)} s = ${Math.round(v.txPerSecond)} tx/s (process wall ${v.wallSeconds.toFixed(2)} s)`)
+  console.log(
+    `  verify: ${v.ok ? 'OK' : 'MISMATCH'} ${v.txs} txs replayed in ${v.replaySeconds.toFixed(2)} s = ${Math.round(v.txPerSecond)} tx/s (process wall ${v.wallSeconds.toFixed(2)} s)`,
+  )
   rmSync(dir, { recursive: true, force: true })
 }
 const summary = {
@@ -151,4 +192,9 @@ const summary = {
 console.log(
   `ingest median ${Math.round(summary.txPerSecondMedian)} tx/s (target >= 5000), p99 ${summary.p99MsMedian.toFixed(1)} ms (target <= 250); verify ${Math.round(summary.verifyTxPerSecondMedian)} tx/s`,
 )
-writeResult('ingest', { config: { txs: TXS, runs: RUNS, batch: BATCH, concurrency: CONCURRENCY, senders: SENDERS, loadAverage: loadavg() }, runs, verifies, ...summary })
+writeResult('ingest', {
+  config: { txs: TXS, runs: RUNS, batch: BATCH, concurrency: CONCURRENCY, senders: SENDERS, loadAverage: loadavg() },
+  runs,
+  verifies,
+  ...summary,
+})

@@ -107,9 +107,11 @@ async function main() {
     const inlineTimes: number[] = []
     const poolTimes: number[] = []
     for (let r = 0; r < reps; r++) {
-      inlineTimes.push(await latency(1, () => {
-        for (const it of batch) recoverSigner(it.digest, it.signature)
-      }))
+      inlineTimes.push(
+        await latency(1, () => {
+          for (const it of batch) recoverSigner(it.digest, it.signature)
+        }),
+      )
       poolTimes.push(await latency(1, () => pool.recoverMany(batch)))
     }
     const inlineMs = Number(median(inlineTimes).toFixed(3))
@@ -159,11 +161,15 @@ async function main() {
   const hashing = {
     transfer: {
       precompiled: await rate(transfers.length, () => transfers.forEach((m) => hashTransfer(m))),
-      viem: await rate(1000, () => transfers.slice(0, 1000).forEach((message) => hashTypedData({ domain, types: transferTypes, primaryType: 'Transfer', message }))),
+      viem: await rate(1000, () =>
+        transfers.slice(0, 1000).forEach((message) => hashTypedData({ domain, types: transferTypes, primaryType: 'Transfer', message })),
+      ),
     },
     contribute: {
       precompiled: await rate(contributions.length, () => contributions.forEach((m) => hashContribute(m))),
-      viem: await rate(1000, () => contributions.slice(0, 1000).forEach((message) => hashTypedData({ domain, types: contributeTypes, primaryType: 'Contribute', message }))),
+      viem: await rate(1000, () =>
+        contributions.slice(0, 1000).forEach((message) => hashTypedData({ domain, types: contributeTypes, primaryType: 'Contribute', message })),
+      ),
     },
   }
 
@@ -178,7 +184,8 @@ async function main() {
   for (const t of threshold) console.log(`  batch ${String(t.batch).padStart(5)}: inline ${t.inlineMs}  pool ${t.poolMs}  speedup ${t.speedup}x`)
   console.log(`  INLINE_BELOW = ${INLINE_BELOW}`)
   console.log('EIP-712 hashes/s (median of 3):')
-  for (const [k, v] of Object.entries(hashing)) console.log(`  ${k.padEnd(10)} precompiled ${fmt(v.precompiled)}  viem ${fmt(v.viem)}  (${(v.precompiled / v.viem).toFixed(1)}x)`)
+  for (const [k, v] of Object.entries(hashing))
+    console.log(`  ${k.padEnd(10)} precompiled ${fmt(v.precompiled)}  viem ${fmt(v.viem)}  (${(v.precompiled / v.viem).toFixed(1)}x)`)
 
   writeResult('signatures', {
     runs: RUNS,

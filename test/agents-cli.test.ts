@@ -49,7 +49,22 @@ describe('sinew agent and sinew task', () => {
 
     const p0 = await balance(poster.address)
     const w0 = await balance(worker.address)
-    const post = await cli(['task', 'post', '--dev-account', '7', '--title', 'cli task', '--spec', 'translate this', '--reward', '2.5', '--deadline-in', '120', '--claim-stake', '0.5'])
+    const post = await cli([
+      'task',
+      'post',
+      '--dev-account',
+      '7',
+      '--title',
+      'cli task',
+      '--spec',
+      'translate this',
+      '--reward',
+      '2.5',
+      '--deadline-in',
+      '120',
+      '--claim-stake',
+      '0.5',
+    ])
     expect(post.posted).toBe(true)
     id = post.task
     const specHash = sha256('translate this')
@@ -136,7 +151,12 @@ describe('sinew agent and sinew task', () => {
     const shown = await cli(['task', 'show', posted.task])
     const shownText = 'BIG SPEC\n' + '€'.repeat(5458)
     expect(shown.specText).toBe(shownText)
-    expect(shown.specBlob).toMatchObject({ stored: true, size: 120_009, truncated: true, note: `the first ${Buffer.byteLength(shownText)} of 120009 bytes: GET /v1/blobs/${sha256(big).slice(2)} for all of it` })
+    expect(shown.specBlob).toMatchObject({
+      stored: true,
+      size: 120_009,
+      truncated: true,
+      note: `the first ${Buffer.byteLength(shownText)} of 120009 bytes: GET /v1/blobs/${sha256(big).slice(2)} for all of it`,
+    })
     const human = (await runCli(['task', 'show', posted.task, '--node', url])).stdout
     expect(human).toContain(`\nspec (120009 bytes, truncated):\n${shownText}\n… (the first 16383 of 120009 bytes`)
     const whole = await fetch(`${url}${posted.specBlob.url}`)

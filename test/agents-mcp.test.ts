@@ -103,7 +103,22 @@ describe('two agents over MCP', () => {
   it('lists every tool; the data and model tools answer from the node', async () => {
     const { tools } = await A.mcp.listTools()
     const names = tools.map((t) => t.name)
-    for (const n of ['balance', 'list_tasks', 'post_task', 'claim_task', 'submit_result', 'verify_result', 'cancel_task', 'expire_task', 'get_signing_info', 'search_datanets', 'search_data', 'list_models', 'chat', 'get_receipt']) {
+    for (const n of [
+      'balance',
+      'list_tasks',
+      'post_task',
+      'claim_task',
+      'submit_result',
+      'verify_result',
+      'cancel_task',
+      'expire_task',
+      'get_signing_info',
+      'search_datanets',
+      'search_data',
+      'list_models',
+      'chat',
+      'get_receipt',
+    ]) {
       expect(names).toContain(n)
     }
     expect(await ok(A, 'search_datanets', { query: 'nothing here yet' })).toEqual({ datanets: [], total: 0 })
@@ -121,7 +136,9 @@ describe('two agents over MCP', () => {
     expect(malformed.isError).toBe(true)
     const card = (await http(`${url}/.well-known/agent-card.json`)).json
     expect(card.url).toBe(`${url}/mcp`)
-    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining(['post_task', 'claim_task', 'verify_result', 'cancel_task', 'expire_task', 'search_data', 'chat']))
+    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(
+      expect.arrayContaining(['post_task', 'claim_task', 'verify_result', 'cancel_task', 'expire_task', 'search_data', 'chat']),
+    )
     expect(card.skills.find((s: { id: string }) => s.id === 'chat').tags).toContain('write')
     for (const id of ['cancel_task', 'expire_task']) {
       expect(card.skills.find((s: { id: string }) => s.id === id).tags).toEqual(['write'])
@@ -130,7 +147,12 @@ describe('two agents over MCP', () => {
   })
 
   it('the worker registers as an agent', async () => {
-    const tx = await sign(B, 'RegisterAgent', { name: 'summarizer-b', description: 'Summaries of long documents', capabilities: ['summarize'], endpoint: 'https://agent-b.example/mcp' })
+    const tx = await sign(B, 'RegisterAgent', {
+      name: 'summarizer-b',
+      description: 'Summaries of long documents',
+      capabilities: ['summarize'],
+      endpoint: 'https://agent-b.example/mcp',
+    })
     const r = await ok(B, 'register_agent', { signedTx: tx })
     expect(r.result).toEqual({ agent: worker.address, name: 'summarizer-b' })
     const agents = await ok(A, 'list_agents', { capability: 'summarize' })
@@ -274,7 +296,16 @@ describe('two agents over MCP', () => {
     const c0 = await balance(poster2.address)
     const reward = 3n * SIN + 7n // odd base units: nothing rounds
     const post = await ok(C, 'post_task', {
-      signedTx: await sign(C, 'PostTask', { title: 'to withdraw', specHash: sha256('withdrawn spec'), reward: reward.toString(), deadline: String(Date.now() + 120_000), leaseMs: '60000', claimStake: '0', verifiers: [], threshold: '0' }),
+      signedTx: await sign(C, 'PostTask', {
+        title: 'to withdraw',
+        specHash: sha256('withdrawn spec'),
+        reward: reward.toString(),
+        deadline: String(Date.now() + 120_000),
+        leaseMs: '60000',
+        claimStake: '0',
+        verifiers: [],
+        threshold: '0',
+      }),
     })
     expect(post.posted).toBe(true)
     expect(await balance(poster2.address)).toBe(c0 - reward)
@@ -285,7 +316,13 @@ describe('two agents over MCP', () => {
     expect(cancel.result.lapsedClaim).toBeUndefined()
     expect(cancel.sender).toBe(poster2.address.toLowerCase()) // recovered by the node: the envelope carries no `from`
     expect(await balance(poster2.address)).toBe(c0)
-    expect(await ok(C, 'get_task', { task: post.task })).toMatchObject({ status: 'cancelled', effectiveStatus: 'cancelled', escrow: '0', claimable: false, expirable: false })
+    expect(await ok(C, 'get_task', { task: post.task })).toMatchObject({
+      status: 'cancelled',
+      effectiveStatus: 'cancelled',
+      escrow: '0',
+      claimable: false,
+      expirable: false,
+    })
     expect((await ok(C, 'get_agent', { address: poster2.address })).reputation).toMatchObject({ posted: rep0.posted, cancelled: rep0.cancelled + 1 })
 
     // a cancelled task is closed: cancelling again or claiming it changes nothing
@@ -320,27 +357,122 @@ describe('bad input: a specific error, nothing changed', () => {
   })
 
   const cases: [string, () => Promise<{ isError: boolean; data: any }>, string, string][] = [
-    ['claiming a task under an active lease', async () => call(D, 'claim_task', { signedTx: await sign(D, 'ClaimTask', { task: live, stake: '0' }) }), 'task_claimed', 'message.task'],
+    [
+      'claiming a task under an active lease',
+      async () => call(D, 'claim_task', { signedTx: await sign(D, 'ClaimTask', { task: live, stake: '0' }) }),
+      'task_claimed',
+      'message.task',
+    ],
     ['cancelling as a non-poster', async () => call(D, 'cancel_task', { signedTx: await sign(D, 'CancelTask', { task: live }) }), 'not_poster', 'sender'],
     ['cancelling as the claimer', async () => call(B, 'cancel_task', { signedTx: await sign(B, 'CancelTask', { task: live }) }), 'not_poster', 'sender'],
-    ['the poster cancelling under a live lease', async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: live }) }), 'task_claimed', 'message.task'],
-    ['expiring before the deadline', async () => call(D, 'expire_task', { signedTx: await sign(D, 'ExpireTask', { task: live }) }), 'deadline_not_reached', 'message.task'],
-    ['the poster expiring before the deadline', async () => call(A, 'expire_task', { signedTx: await sign(A, 'ExpireTask', { task: live }) }), 'deadline_not_reached', 'message.task'],
-    ['cancelling a task that does not exist', async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: '0x' + '22'.repeat(32) }) }), 'task_not_found', 'message.task'],
-    ['submitting as a non-claimer', async () => call(D, 'submit_result', { signedTx: await sign(D, 'SubmitResult', { task: live, resultHash: sha256('x') }) }), 'not_claimer', 'sender'],
-    ['verifying as a non-verifier', async () => call(D, 'verify_result', { signedTx: await sign(D, 'VerifyResult', { task: live, accept: true }) }), 'not_verifier', 'sender'],
-    ['a second verdict', async () => call(A, 'verify_result', { signedTx: await sign(A, 'VerifyResult', { task: taskId, accept: false }) }), 'task_closed', 'message.task'],
-    ['the poster cancelling with a result waiting', async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: live }) }), 'task_pending_verification', 'message.task'],
-    ['expiring an accepted task', async () => call(D, 'expire_task', { signedTx: await sign(D, 'ExpireTask', { task: taskId }) }), 'task_closed', 'message.task'],
-    ['posting a reward above the balance', async () => call(D, 'post_task', {
-      signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('big'), reward: (START + 1n).toString(), deadline: String(Date.now() + 60_000), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
-    }), 'insufficient_balance', 'message.reward'],
-    ['a deadline already past', async () => call(D, 'post_task', {
-      signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('late'), reward: '1', deadline: String(Date.now() - 1), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
-    }), 'deadline_passed', 'message.deadline'],
-    ['a threshold above the verifier count (400 from the codec)', async () => call(D, 'post_task', {
-      signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('k'), reward: '1', deadline: String(Date.now() + 60_000), leaseMs: '1000', claimStake: '0', verifiers: [poster.address], threshold: '2' }),
-    }), 'invalid_field', 'message.threshold'],
+    [
+      'the poster cancelling under a live lease',
+      async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: live }) }),
+      'task_claimed',
+      'message.task',
+    ],
+    [
+      'expiring before the deadline',
+      async () => call(D, 'expire_task', { signedTx: await sign(D, 'ExpireTask', { task: live }) }),
+      'deadline_not_reached',
+      'message.task',
+    ],
+    [
+      'the poster expiring before the deadline',
+      async () => call(A, 'expire_task', { signedTx: await sign(A, 'ExpireTask', { task: live }) }),
+      'deadline_not_reached',
+      'message.task',
+    ],
+    [
+      'cancelling a task that does not exist',
+      async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: '0x' + '22'.repeat(32) }) }),
+      'task_not_found',
+      'message.task',
+    ],
+    [
+      'submitting as a non-claimer',
+      async () => call(D, 'submit_result', { signedTx: await sign(D, 'SubmitResult', { task: live, resultHash: sha256('x') }) }),
+      'not_claimer',
+      'sender',
+    ],
+    [
+      'verifying as a non-verifier',
+      async () => call(D, 'verify_result', { signedTx: await sign(D, 'VerifyResult', { task: live, accept: true }) }),
+      'not_verifier',
+      'sender',
+    ],
+    [
+      'a second verdict',
+      async () => call(A, 'verify_result', { signedTx: await sign(A, 'VerifyResult', { task: taskId, accept: false }) }),
+      'task_closed',
+      'message.task',
+    ],
+    [
+      'the poster cancelling with a result waiting',
+      async () => call(A, 'cancel_task', { signedTx: await sign(A, 'CancelTask', { task: live }) }),
+      'task_pending_verification',
+      'message.task',
+    ],
+    [
+      'expiring an accepted task',
+      async () => call(D, 'expire_task', { signedTx: await sign(D, 'ExpireTask', { task: taskId }) }),
+      'task_closed',
+      'message.task',
+    ],
+    [
+      'posting a reward above the balance',
+      async () =>
+        call(D, 'post_task', {
+          signedTx: await sign(D, 'PostTask', {
+            title: '',
+            specHash: sha256('big'),
+            reward: (START + 1n).toString(),
+            deadline: String(Date.now() + 60_000),
+            leaseMs: '1000',
+            claimStake: '0',
+            verifiers: [],
+            threshold: '0',
+          }),
+        }),
+      'insufficient_balance',
+      'message.reward',
+    ],
+    [
+      'a deadline already past',
+      async () =>
+        call(D, 'post_task', {
+          signedTx: await sign(D, 'PostTask', {
+            title: '',
+            specHash: sha256('late'),
+            reward: '1',
+            deadline: String(Date.now() - 1),
+            leaseMs: '1000',
+            claimStake: '0',
+            verifiers: [],
+            threshold: '0',
+          }),
+        }),
+      'deadline_passed',
+      'message.deadline',
+    ],
+    [
+      'a threshold above the verifier count (400 from the codec)',
+      async () =>
+        call(D, 'post_task', {
+          signedTx: await sign(D, 'PostTask', {
+            title: '',
+            specHash: sha256('k'),
+            reward: '1',
+            deadline: String(Date.now() + 60_000),
+            leaseMs: '1000',
+            claimStake: '0',
+            verifiers: [poster.address],
+            threshold: '2',
+          }),
+        }),
+      'invalid_field',
+      'message.threshold',
+    ],
   ]
 
   it('spec or result text that does not hash to what was signed is refused: nothing stored, nothing changed', async () => {
@@ -349,12 +481,27 @@ describe('bad input: a specific error, nothing changed', () => {
     const wrongSpec = 'a spec other than the one signed'
     const post = await call(D, 'post_task', {
       spec: wrongSpec,
-      signedTx: await sign(D, 'PostTask', { title: '', specHash: sha256('the signed spec'), reward: '1', deadline: String(Date.now() + 60_000), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
+      signedTx: await sign(D, 'PostTask', {
+        title: '',
+        specHash: sha256('the signed spec'),
+        reward: '1',
+        deadline: String(Date.now() + 60_000),
+        leaseMs: '1000',
+        claimStake: '0',
+        verifiers: [],
+        threshold: '0',
+      }),
     })
     expect(post.isError).toBe(true)
-    expect(post.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'spec', sha256: sha256(wrongSpec), signed: sha256('the signed spec'), signedField: 'signedTx.message.specHash' } })
+    expect(post.data.error).toMatchObject({
+      code: 'invalid_field',
+      details: { field: 'spec', sha256: sha256(wrongSpec), signed: sha256('the signed spec'), signedField: 'signedTx.message.specHash' },
+    })
     const wrongResult = 'a result other than the one signed'
-    const sub = await call(B, 'submit_result', { result: wrongResult, signedTx: await sign(B, 'SubmitResult', { task: live, resultHash: sha256('the signed result') }) })
+    const sub = await call(B, 'submit_result', {
+      result: wrongResult,
+      signedTx: await sign(B, 'SubmitResult', { task: live, resultHash: sha256('the signed result') }),
+    })
     expect(sub.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'result', signedField: 'signedTx.message.resultHash' } })
     expect(await snapshot()).toEqual(before)
     expect(await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))).toEqual(balances)
@@ -382,7 +529,9 @@ describe('bad input: a specific error, nothing changed', () => {
   it('refusals leave the state root alone', async () => {
     const before = await snapshot()
     const balances = await Promise.all([poster, worker, stranger].map((a) => balance(a.address)))
-    expect((await call(D, 'claim_task', { signedTx: await sign(D, 'ClaimTask', { task: live, stake: '0' }) })).data.error.code).toBe('task_pending_verification')
+    expect((await call(D, 'claim_task', { signedTx: await sign(D, 'ClaimTask', { task: live, stake: '0' }) })).data.error.code).toBe(
+      'task_pending_verification',
+    )
     expect((await call(D, 'verify_result', { signedTx: await sign(D, 'VerifyResult', { task: live, accept: false }) })).data.error.code).toBe('not_verifier')
     expect((await call(D, 'claim_task', { task: 12 })).isError).toBe(true)
     expect(await snapshot()).toEqual(before)
@@ -392,7 +541,16 @@ describe('bad input: a specific error, nothing changed', () => {
   it('claiming after the deadline is refused; then anyone expires the task with expire_task and the reward returns exactly', async () => {
     const a0 = await balance(poster.address)
     const post = await ok(A, 'post_task', {
-      signedTx: await sign(A, 'PostTask', { title: 'short', specHash: sha256('short-lived'), reward: SIN.toString(), deadline: String(Date.now() + 300), leaseMs: '1000', claimStake: '0', verifiers: [], threshold: '0' }),
+      signedTx: await sign(A, 'PostTask', {
+        title: 'short',
+        specHash: sha256('short-lived'),
+        reward: SIN.toString(),
+        deadline: String(Date.now() + 300),
+        leaseMs: '1000',
+        claimStake: '0',
+        verifiers: [],
+        threshold: '0',
+      }),
     })
     expect(await balance(poster.address)).toBe(a0 - SIN)
     await new Promise((r) => setTimeout(r, 400))

@@ -81,7 +81,9 @@ describe('paged mode', () => {
     }
     for (const seed of [1, 2, 3]) {
       for (const temperature of [0, 0.8, 1]) {
-        expect(paged.generate(passages[seed], { maxTokens: 20, seed, temperature })).toEqual(memory.generate(passages[seed], { maxTokens: 20, seed, temperature }))
+        expect(paged.generate(passages[seed], { maxTokens: 20, seed, temperature })).toEqual(
+          memory.generate(passages[seed], { maxTokens: 20, seed, temperature }),
+        )
       }
     }
   })

@@ -106,9 +106,7 @@ describe('SOTU splice benchmark', () => {
     }
     const precision = spansCorrect / spansTotal
     const recall = passagesFound / passagesTotal
-    console.log(
-      `[sotu splice] samples=${SAMPLES} passages=${passagesTotal} spans=${spansTotal} precision=${precision.toFixed(4)} recall=${recall.toFixed(4)}`,
-    )
+    console.log(`[sotu splice] samples=${SAMPLES} passages=${passagesTotal} spans=${spansTotal} precision=${precision.toFixed(4)} recall=${recall.toFixed(4)}`)
     expect(passagesTotal).toBeGreaterThanOrEqual(100)
     expect(precision).toBeGreaterThanOrEqual(0.95)
     expect(recall).toBeGreaterThanOrEqual(0.95)

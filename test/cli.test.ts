@@ -44,7 +44,11 @@ describe('sinew CLI', () => {
     expect(bad.stderr).toContain('invalid_private_key')
 
     const list = await runCli(['keys', 'list', '--json'], env)
-    expect(JSON.parse(list.stdout).map((k: { address: string }) => k.address).sort()).toEqual([alice, entry.address].sort())
+    expect(
+      JSON.parse(list.stdout)
+        .map((k: { address: string }) => k.address)
+        .sort(),
+    ).toEqual([alice, entry.address].sort())
   })
 
   it('init makes a chain with an encrypted sequencer key; a transfer signed from a key file is acknowledged', async () => {
@@ -67,7 +71,10 @@ describe('sinew CLI', () => {
     expect(sent.stderr).toBe('')
     expect(JSON.parse(sent.stdout)).toMatchObject({ height: '1', from: alice })
 
-    const wrong = await runCli(['tx', 'transfer', '--from', alice, '--to', made.genesis.sequencer, '--amount', '1', '--node', url], { ...env, SINEW_PASSWORD: 'nope' })
+    const wrong = await runCli(['tx', 'transfer', '--from', alice, '--to', made.genesis.sequencer, '--amount', '1', '--node', url], {
+      ...env,
+      SINEW_PASSWORD: 'nope',
+    })
     expect(wrong.code).toBe(1)
     expect(wrong.stderr).toContain('wrong_password')
 

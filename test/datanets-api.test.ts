@@ -16,7 +16,14 @@ import { dev, http, runCli, startDevNode, tempDir } from './helpers.ts'
 
 const SIN = 10n ** 18n
 const STAKE = 5n * SIN
-const ALL_TYPES = ['text/plain', 'text/markdown', 'application/jsonl', 'text/csv', 'application/pdf', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document']
+const ALL_TYPES = [
+  'text/plain',
+  'text/markdown',
+  'application/jsonl',
+  'text/csv',
+  'application/pdf',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+]
 const DOCX = ALL_TYPES[5]
 
 let node: RunningNode
@@ -37,7 +44,8 @@ let client: DatanetsClient
 const sign = (key: Hex, type: string, message: Record<string, unknown>) => client.sign(key, type, message)
 const submit = (key: Hex, type: string, message: Record<string, unknown>) => client.submit(key, type, message)
 const upload = (bytes: Buffer | string, query = '') => client.upload(bytes, query)
-const contribute = (key: Hex, datanet: string, content: Buffer | string, title: string, mediaType: string) => client.contribute(key, datanet, content, title, mediaType)
+const contribute = (key: Hex, datanet: string, content: Buffer | string, title: string, mediaType: string) =>
+  client.contribute(key, datanet, content, title, mediaType)
 const balance = async (address: string) => BigInt((await http(`${url}/v1/accounts/${address}`)).json.balance)
 
 const waitReady = (datanet: string, n: number) => client.waitReady(datanet, n)
@@ -59,7 +67,14 @@ afterAll(async () => {
 
 describe('a Datanet from creation to search', () => {
   it('is created by a signed CreateDatanet and listed', async () => {
-    const r = await submit(owner.privateKey, 'CreateDatanet', { name: 'Field Notes', description: 'Observations of birds and lights', license: 'CC-BY-4.0', mediaTypes: ALL_TYPES, maxSize: '1000000', stake: STAKE.toString() })
+    const r = await submit(owner.privateKey, 'CreateDatanet', {
+      name: 'Field Notes',
+      description: 'Observations of birds and lights',
+      license: 'CC-BY-4.0',
+      mediaTypes: ALL_TYPES,
+      maxSize: '1000000',
+      stake: STAKE.toString(),
+    })
     expect(r.status).toBe(200)
     datanet = r.json.receipt.result.datanet
     expect(datanet).toBe(r.json.hash)
@@ -94,7 +109,12 @@ describe('a Datanet from creation to search', () => {
   })
 
   it('the curator accepts two and rejects one: stakes go back or to the owner, exactly', async () => {
-    const before = { c1: await balance(c1.address), c3: await balance(c3.address), owner: await balance(owner.address), curator: await balance(curator.address) }
+    const before = {
+      c1: await balance(c1.address),
+      c3: await balance(c3.address),
+      owner: await balance(owner.address),
+      curator: await balance(curator.address),
+    }
     expect((await submit(curator.privateKey, 'Review', { contribution: ids.c1, accept: true, reason: '' })).status).toBe(200)
     expect((await submit(curator.privateKey, 'Review', { contribution: ids.c2, accept: true, reason: 'good data' })).status).toBe(200)
     const rej = await submit(curator.privateKey, 'Review', { contribution: ids.c3, accept: false, reason: 'spam' })
@@ -108,9 +128,17 @@ describe('a Datanet from creation to search', () => {
     expect(d).toMatchObject({ counts: { contributions: 3, pending: 0, accepted: 2, rejected: 1 }, stakeLocked: '0', stakeForfeited: STAKE.toString() })
     const accepted = (await http(`${url}/v1/datanets/${datanet}/contributions?status=accepted`)).json
     expect(accepted.contributions.map((x: { id: string }) => x.id).sort()).toEqual([ids.c1, ids.c2].sort())
-    expect((await http(`${url}/v1/datanets/${datanet}/contributions?author=${c3.address}`)).json.contributions[0]).toMatchObject({ status: 'rejected', review: { reason: 'spam', by: curator.address } })
+    expect((await http(`${url}/v1/datanets/${datanet}/contributions?author=${c3.address}`)).json.contributions[0]).toMatchObject({
+      status: 'rejected',
+      review: { reason: 'spam', by: curator.address },
+    })
     const stats = (await http(`${url}/v1/datanets/${datanet}/contributors`)).json.contributors
-    expect(stats.find((s: { author: string }) => s.author === c3.address)).toMatchObject({ contributions: 1, rejected: 1, stakeForfeited: STAKE.toString(), stakeLocked: '0' })
+    expect(stats.find((s: { author: string }) => s.author === c3.address)).toMatchObject({
+      contributions: 1,
+      rejected: 1,
+      stakeForfeited: STAKE.toString(),
+      stakeLocked: '0',
+    })
     expect(stats.find((s: { author: string }) => s.author === c1.address)).toMatchObject({ accepted: 1, stakeReturned: STAKE.toString() })
   })
 
@@ -167,7 +195,14 @@ describe('bad input: a specific error, nothing changed', () => {
   }
 
   beforeAll(async () => {
-    const r = await submit(owner.privateKey, 'CreateDatanet', { name: 'Tiny Text', description: '', license: 'CC0-1.0', mediaTypes: ['text/plain', 'application/pdf', DOCX, 'text/csv'], maxSize: '64', stake: '1' })
+    const r = await submit(owner.privateKey, 'CreateDatanet', {
+      name: 'Tiny Text',
+      description: '',
+      license: 'CC0-1.0',
+      mediaTypes: ['text/plain', 'application/pdf', DOCX, 'text/csv'],
+      maxSize: '64',
+      stake: '1',
+    })
     small = r.json.receipt.result.datanet
   })
 
@@ -179,38 +214,148 @@ describe('bad input: a specific error, nothing changed', () => {
 
   const cases: [string, () => Promise<{ status: number; json: any }>, number, string, string?][] = [
     ['unknown Datanet (read)', async () => http(`${url}/v1/datanets/0x${'ab'.repeat(32)}`), 404, 'datanet_not_found'],
-    ['unknown Datanet (Contribute tx)', async () => submit(c1.privateKey, 'Contribute', { datanet: '0x' + 'ab'.repeat(32), contentHash: '0x' + '11'.repeat(32), title: 't', mediaType: 'text/plain', size: '3' }), 422, 'datanet_not_found', 'message.datanet'],
-    ['a contribution whose blob was never uploaded', async () => {
-      const tx = await sign(c1.privateKey, 'Contribute', { datanet: small, contentHash: '0x' + '22'.repeat(32), title: 'ghost', mediaType: 'text/plain', size: '10' })
-      return http(`${url}/v1/datanets/${small}/contributions`, { body: tx })
-    }, 422, 'blob_not_found', 'message.contentHash'],
+    [
+      'unknown Datanet (Contribute tx)',
+      async () =>
+        submit(c1.privateKey, 'Contribute', {
+          datanet: '0x' + 'ab'.repeat(32),
+          contentHash: '0x' + '11'.repeat(32),
+          title: 't',
+          mediaType: 'text/plain',
+          size: '3',
+        }),
+      422,
+      'datanet_not_found',
+      'message.datanet',
+    ],
+    [
+      'a contribution whose blob was never uploaded',
+      async () => {
+        const tx = await sign(c1.privateKey, 'Contribute', {
+          datanet: small,
+          contentHash: '0x' + '22'.repeat(32),
+          title: 'ghost',
+          mediaType: 'text/plain',
+          size: '10',
+        })
+        return http(`${url}/v1/datanets/${small}/contributions`, { body: tx })
+      },
+      422,
+      'blob_not_found',
+      'message.contentHash',
+    ],
     ['hash mismatch on upload', async () => upload('some bytes', `?sha256=${'33'.repeat(32)}`), 400, 'hash_mismatch', 'sha256'],
-    ['declared size differs from the blob', async () => {
-      const up = await upload('eleven char')
-      const tx = await sign(c1.privateKey, 'Contribute', { datanet: small, contentHash: up.json.contentHash, title: 'liar', mediaType: 'text/plain', size: '5' })
-      return http(`${url}/v1/datanets/${small}/contributions`, { body: tx })
-    }, 400, 'size_mismatch', 'tx.message.size'],
+    [
+      'declared size differs from the blob',
+      async () => {
+        const up = await upload('eleven char')
+        const tx = await sign(c1.privateKey, 'Contribute', {
+          datanet: small,
+          contentHash: up.json.contentHash,
+          title: 'liar',
+          mediaType: 'text/plain',
+          size: '5',
+        })
+        return http(`${url}/v1/datanets/${small}/contributions`, { body: tx })
+      },
+      400,
+      'size_mismatch',
+      'tx.message.size',
+    ],
     ['size over the Datanet limit', async () => contribute(c1.privateKey, small, 'x'.repeat(65), 'too big', 'text/plain'), 422, 'too_large', 'message.size'],
-    ['a media type the rules exclude', async () => contribute(c1.privateKey, small, '# hello', 'md', 'text/markdown'), 422, 'media_type_not_accepted', 'message.mediaType'],
-    ['an unknown media type', async () => contribute(c1.privateKey, small, 'hello', 'bin', 'application/x-unknown'), 400, 'unsupported_media_type', 'message.mediaType'],
-    ['an unparseable pdf', async () => contribute(c1.privateKey, small, '%PDF-1.4 garbage', 'bad pdf', 'application/pdf'), 400, 'unparseable_content', 'tx.message.mediaType'],
-    ['an unparseable docx', async () => contribute(c1.privateKey, small, 'PK\u0003\u0004 not a zip', 'bad docx', DOCX), 400, 'unparseable_content', 'tx.message.mediaType'],
-    ['an unparseable csv', async () => contribute(c1.privateKey, small, 'a,b\n"unterminated,1\n', 'bad csv', 'text/csv'), 400, 'unparseable_content', 'tx.message.mediaType'],
-    ['an exact duplicate names the earlier contribution and its author', async () => contribute(c2.privateKey, datanet, TEXTS.c1, 'mine now', 'text/plain'), 422, 'duplicate_contribution', 'message.contentHash'],
-    ['a review by a non-curator', async () => {
-      const pending = (await http(`${url}/v1/datanets/${datanet}/queue`)).json.contributions[0].id
-      return submit(c1.privateKey, 'Review', { contribution: pending, accept: true, reason: '' })
-    }, 422, 'not_curator', 'signature'],
-    ['a second verdict', async () => submit(owner.privateKey, 'Review', { contribution: ids.c3, accept: true, reason: 'changed my mind' }), 422, 'already_reviewed', 'message.contribution'],
-    ['publishing with no accepted contribution', async () => submit(owner.privateKey, 'PublishVersion', { datanet: small }), 422, 'no_accepted_contributions', 'message.datanet'],
+    [
+      'a media type the rules exclude',
+      async () => contribute(c1.privateKey, small, '# hello', 'md', 'text/markdown'),
+      422,
+      'media_type_not_accepted',
+      'message.mediaType',
+    ],
+    [
+      'an unknown media type',
+      async () => contribute(c1.privateKey, small, 'hello', 'bin', 'application/x-unknown'),
+      400,
+      'unsupported_media_type',
+      'message.mediaType',
+    ],
+    [
+      'an unparseable pdf',
+      async () => contribute(c1.privateKey, small, '%PDF-1.4 garbage', 'bad pdf', 'application/pdf'),
+      400,
+      'unparseable_content',
+      'tx.message.mediaType',
+    ],
+    [
+      'an unparseable docx',
+      async () => contribute(c1.privateKey, small, 'PK\u0003\u0004 not a zip', 'bad docx', DOCX),
+      400,
+      'unparseable_content',
+      'tx.message.mediaType',
+    ],
+    [
+      'an unparseable csv',
+      async () => contribute(c1.privateKey, small, 'a,b\n"unterminated,1\n', 'bad csv', 'text/csv'),
+      400,
+      'unparseable_content',
+      'tx.message.mediaType',
+    ],
+    [
+      'an exact duplicate names the earlier contribution and its author',
+      async () => contribute(c2.privateKey, datanet, TEXTS.c1, 'mine now', 'text/plain'),
+      422,
+      'duplicate_contribution',
+      'message.contentHash',
+    ],
+    [
+      'a review by a non-curator',
+      async () => {
+        const pending = (await http(`${url}/v1/datanets/${datanet}/queue`)).json.contributions[0].id
+        return submit(c1.privateKey, 'Review', { contribution: pending, accept: true, reason: '' })
+      },
+      422,
+      'not_curator',
+      'signature',
+    ],
+    [
+      'a second verdict',
+      async () => submit(owner.privateKey, 'Review', { contribution: ids.c3, accept: true, reason: 'changed my mind' }),
+      422,
+      'already_reviewed',
+      'message.contribution',
+    ],
+    [
+      'publishing with no accepted contribution',
+      async () => submit(owner.privateKey, 'PublishVersion', { datanet: small }),
+      422,
+      'no_accepted_contributions',
+      'message.datanet',
+    ],
     ['publishing by someone else', async () => submit(c1.privateKey, 'PublishVersion', { datanet }), 422, 'not_owner', 'signature'],
-    ['too little balance for the stake', async () => {
-      const poor = generatePrivateKey()
-      const up = await upload('poor but honest words')
-      const tx = await sign(poor, 'Contribute', { datanet, contentHash: up.json.contentHash, title: 'poor', mediaType: 'text/plain', size: String(Buffer.byteLength('poor but honest words')) })
-      return http(`${url}/v1/datanets/${datanet}/contributions`, { body: tx })
-    }, 422, 'insufficient_balance', 'stake'],
-    ['a name that is taken', async () => submit(c1.privateKey, 'CreateDatanet', { name: 'field notes', description: '', license: 'MIT', mediaTypes: ['text/plain'], maxSize: '10', stake: '0' }), 422, 'datanet_name_taken', 'message.name'],
+    [
+      'too little balance for the stake',
+      async () => {
+        const poor = generatePrivateKey()
+        const up = await upload('poor but honest words')
+        const tx = await sign(poor, 'Contribute', {
+          datanet,
+          contentHash: up.json.contentHash,
+          title: 'poor',
+          mediaType: 'text/plain',
+          size: String(Buffer.byteLength('poor but honest words')),
+        })
+        return http(`${url}/v1/datanets/${datanet}/contributions`, { body: tx })
+      },
+      422,
+      'insufficient_balance',
+      'stake',
+    ],
+    [
+      'a name that is taken',
+      async () =>
+        submit(c1.privateKey, 'CreateDatanet', { name: 'field notes', description: '', license: 'MIT', mediaTypes: ['text/plain'], maxSize: '10', stake: '0' }),
+      422,
+      'datanet_name_taken',
+      'message.name',
+    ],
     ['search in a version that does not exist', async () => http(`${url}/v1/datanets/${datanet}/versions/9/search?q=x`), 404, 'version_not_found'],
   ]
 
@@ -231,12 +376,25 @@ describe('bad input: a specific error, nothing changed', () => {
   it('pdf and docx contributions ingest; a Contribute sent straight to /v1/tx without a blob shows as missing', async () => {
     const pdf = makePdf(['A short pdf line'])
     const docx = makeDocx(['A docx paragraph', 'and another'])
-    const big = await submit(owner.privateKey, 'UpdateDatanet', { datanet: small, description: 'now larger', license: 'CC0-1.0', mediaTypes: ['text/plain', 'application/pdf', DOCX], maxSize: '100000', stake: '1' })
+    const big = await submit(owner.privateKey, 'UpdateDatanet', {
+      datanet: small,
+      description: 'now larger',
+      license: 'CC0-1.0',
+      mediaTypes: ['text/plain', 'application/pdf', DOCX],
+      maxSize: '100000',
+      stake: '1',
+    })
     expect(big.status).toBe(200)
     const rp = await contribute(c1.privateKey, small, pdf, 'pdf', 'application/pdf')
     const rd = await contribute(c1.privateKey, small, docx, 'docx', DOCX)
     expect([rp.status, rp.json.records, rd.status, rd.json.records]).toEqual([200, 1, 200, 1])
-    const direct = await submit(c2.privateKey, 'Contribute', { datanet: small, contentHash: '0x' + '44'.repeat(32), title: 'no blob', mediaType: 'text/plain', size: '10' })
+    const direct = await submit(c2.privateKey, 'Contribute', {
+      datanet: small,
+      contentHash: '0x' + '44'.repeat(32),
+      title: 'no blob',
+      mediaType: 'text/plain',
+      size: '10',
+    })
     expect(direct.status).toBe(200)
     const c = (await http(`${url}/v1/contributions/${direct.json.hash}`)).json
     expect(c).toMatchObject({ blob: 'missing', records: null })

@@ -85,7 +85,14 @@ export async function publishDatanetVersion(
     return r.json
   }
   const created = ok(
-    await c.submit(o.owner, 'CreateDatanet', { name: o.name, description: 'test Datanet', license: 'CC0-1.0', mediaTypes: ['text/plain'], maxSize: '1000000', stake: (o.stake ?? 0n).toString() }),
+    await c.submit(o.owner, 'CreateDatanet', {
+      name: o.name,
+      description: 'test Datanet',
+      license: 'CC0-1.0',
+      mediaTypes: ['text/plain'],
+      maxSize: '1000000',
+      stake: (o.stake ?? 0n).toString(),
+    }),
     'CreateDatanet',
   )
   const datanet = created.receipt.result.datanet as Hex

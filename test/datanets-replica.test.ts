@@ -19,9 +19,21 @@ import { dev, http, startDevNode, startReplica, tempDir, waitFor } from './helpe
 const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 
 const NOTES = [
-  { key: 'herons', text: 'The lighthouse keeper counted seventeen herons standing in the cold marsh at dawn, and wrote each one down in his ledger.', author: dev[1].privateKey },
-  { key: 'telescope', text: 'Our brass telescope points north toward the quiet harbour lights every evening, when the ferry comes home late.', author: dev[2].privateKey },
-  { key: 'orchard', text: 'In the orchard behind the mill the pear trees bloomed twice that year, and the seventeen herons came back to the marsh.', author: dev[3].privateKey },
+  {
+    key: 'herons',
+    text: 'The lighthouse keeper counted seventeen herons standing in the cold marsh at dawn, and wrote each one down in his ledger.',
+    author: dev[1].privateKey,
+  },
+  {
+    key: 'telescope',
+    text: 'Our brass telescope points north toward the quiet harbour lights every evening, when the ferry comes home late.',
+    author: dev[2].privateKey,
+  },
+  {
+    key: 'orchard',
+    text: 'In the orchard behind the mill the pear trees bloomed twice that year, and the seventeen herons came back to the marsh.',
+    author: dev[3].privateKey,
+  },
 ]
 const LOGBOOK = [
   { key: 'storm', text: 'A storm broke the signal mast on the ninth night; the keeper climbed it with a lantern in his teeth.', author: dev[4].privateKey },
@@ -41,7 +53,10 @@ const search = async (node: RunningNode, datanet: string, q: string) => http(`${
 
 async function caughtUp(node: RunningNode): Promise<void> {
   const head = (await status(leader)).height
-  await waitFor(() => status(node), (s) => s.height === head)
+  await waitFor(
+    () => status(node),
+    (s) => s.height === head,
+  )
 }
 
 beforeAll(async () => {
@@ -50,7 +65,10 @@ beforeAll(async () => {
   dirs.push(d1, d2)
   leader = await startDevNode(d1.dir)
   replica = await startReplica(d2.dir, leader.url)
-  closers.push(() => replica.close(), () => leader.close())
+  closers.push(
+    () => replica.close(),
+    () => leader.close(),
+  )
   // The whole path on the leader, while the replica follows: create, contribute, accept, publish, index ready.
   notes = await publishDatanetVersion(leader.url, { owner: dev[0].privateKey, name: 'Harbour Notes', docs: NOTES })
 })
@@ -93,7 +111,10 @@ describe('Datanets on a replica', () => {
       ['present', 1],
     ])
 
-    const s = await waitFor(() => status(replica), (x) => x.replica.blobs.pending === 0)
+    const s = await waitFor(
+      () => status(replica),
+      (x) => x.replica.blobs.pending === 0,
+    )
     expect(s.replica.halted).toBeNull()
     expect(s.replica.blobs).toMatchObject({ source: leader.url, pending: 0, fetching: 0, failed: 0, fetched: 3, refused: 0, failures: [] })
     expect((await status(leader)).replica).toBeUndefined()
@@ -122,7 +143,10 @@ describe('Datanets on a replica', () => {
     dirs.push(d3)
     const earlier = join(d3.dir, 'indexes', notes.datanet, '1')
     mkdirSync(earlier, { recursive: true })
-    writeFileSync(join(earlier, 'status.json'), JSON.stringify({ state: 'failed', attempts: 1, error: { code: 'missing_blob', message: '3 contribution(s) have no blob on this node' } }))
+    writeFileSync(
+      join(earlier, 'status.json'),
+      JSON.stringify({ state: 'failed', attempts: 1, error: { code: 'missing_blob', message: '3 contribution(s) have no blob on this node' } }),
+    )
 
     const second = await startReplica(d3.dir, proxyUrl)
     closers.unshift(() => second.close())
@@ -139,8 +163,14 @@ describe('Datanets on a replica', () => {
     expect(lied.replica.blobs.failures.map((f: { error: { code: string } }) => f.error.code)).toEqual(Array(5).fill('hash_mismatch'))
     for (const h of all) expect((await fetch(`${second.url}/v1/blobs/${h}`)).status).toBe(404)
     // The builder looks at its queue every 200 ms: the earlier failure goes back to waiting there.
-    const waitingNotes = await waitFor(() => version(second, notes.datanet, 1), (v) => v.build.phase === 'blobs')
-    const waitingLogbook = await waitFor(() => version(second, logbook.datanet, 1), (v) => v.build.phase === 'blobs')
+    const waitingNotes = await waitFor(
+      () => version(second, notes.datanet, 1),
+      (v) => v.build.phase === 'blobs',
+    )
+    const waitingLogbook = await waitFor(
+      () => version(second, logbook.datanet, 1),
+      (v) => v.build.phase === 'blobs',
+    )
     expect(waitingNotes.build).toMatchObject({ state: 'queued', phase: 'blobs', done: 0, total: 3, attempts: 1 })
     expect(waitingLogbook.build).toMatchObject({ state: 'queued', phase: 'blobs', done: 0, total: 2, attempts: 0 })
     const early = await search(second, logbook.datanet, 'signal mast')
@@ -160,7 +190,10 @@ describe('Datanets on a replica', () => {
       expect(b.json.matches[0].contribution).toBe(logbook.ids[q === 'signal mast' ? 'storm' : 'fog'])
     }
     for (const q of PHRASES) expect((await search(second, notes.datanet, q)).json).toEqual((await search(leader, notes.datanet, q)).json)
-    const done = await waitFor(() => status(second), (x) => x.replica.blobs.pending === 0)
+    const done = await waitFor(
+      () => status(second),
+      (x) => x.replica.blobs.pending === 0,
+    )
     expect(done.replica.blobs).toMatchObject({ pending: 0, failed: 0, fetched: 5, failures: [] })
   })
 })

@@ -52,7 +52,12 @@ async function send(key: Hex, type: string, message: Record<string, unknown>) {
 
 async function grantKey(key: Hex, o: { spendLimit?: bigint; expiresAt?: bigint } = {}): Promise<string> {
   const secret = newApiKey()
-  await send(key, 'GrantApiKey', { keyHash: hashApiKey(secret), label: 'test', spendLimit: (o.spendLimit ?? 0n).toString(), expiresAt: (o.expiresAt ?? 0n).toString() })
+  await send(key, 'GrantApiKey', {
+    keyHash: hashApiKey(secret),
+    label: 'test',
+    spendLimit: (o.spendLimit ?? 0n).toString(),
+    expiresAt: (o.expiresAt ?? 0n).toString(),
+  })
   return secret
 }
 
@@ -105,7 +110,14 @@ beforeAll(async () => {
     stake: SIN,
     docs: DOCS.map((d) => ({ key: d.key, text: d.text, author: authorKeys[d.key] })),
   }))
-  const model = (name: string, backendSpec: string) => ({ name, description: 'test', backend: backendSpec, datanets: [ref], pricePerMillion: PRICE.toString(), contributorShareBps: String(SHARE_BPS) })
+  const model = (name: string, backendSpec: string) => ({
+    name,
+    description: 'test',
+    backend: backendSpec,
+    datanets: [ref],
+    pricePerMillion: PRICE.toString(),
+    contributorShareBps: String(SHARE_BPS),
+  })
   await send(owner.privateKey, 'RegisterModel', model('fake-llm', `openai-compatible:${backend.url}#fixed`))
   await send(owner.privateKey, 'RegisterModel', model('fixture-infinigram', 'builtin:infinigram'))
   await send(owner.privateKey, 'RegisterModel', model('down-llm', 'openai-compatible:http://127.0.0.1:9/v1'))
@@ -131,7 +143,9 @@ describe('paid, attributed calls with the official openai client', () => {
 
   it('a chat completion (not streamed) pays treasury, contributors and owner exactly the receipt split', async () => {
     const before = await balances()
-    const { data, response } = await openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'Tell me a story' }] }).withResponse()
+    const { data, response } = await openai()
+      .chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'Tell me a story' }] })
+      .withResponse()
     expect(data.choices[0].message.content).toBe(FAKE_TEXT)
     const receiptId = response.headers.get('x-sinew-receipt')!
     expect(receiptId).toMatch(/^0x[0-9a-f]{64}$/)
@@ -181,7 +195,9 @@ describe('paid, attributed calls with the official openai client', () => {
 
   it('completions, streamed and not, on the built-in ∞-gram model', async () => {
     let before = await balances()
-    const { data, response } = await openai().completions.create({ model: 'fixture-infinigram', prompt: 'The lighthouse keeper counted', max_tokens: 12, seed: 7, temperature: 0 }).withResponse()
+    const { data, response } = await openai()
+      .completions.create({ model: 'fixture-infinigram', prompt: 'The lighthouse keeper counted', max_tokens: 12, seed: 7, temperature: 0 })
+      .withResponse()
     const text = data.choices[0].text
     expect(text.length).toBeGreaterThan(0)
     const r = await expectSplit(before, response.headers.get('x-sinew-receipt')!, text)
@@ -201,7 +217,9 @@ describe('paid, attributed calls with the official openai client', () => {
 
   it('max_tokens cuts the output and bounds the charge', async () => {
     const before = await balances()
-    const { data, response } = await openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }).withResponse()
+    const { data, response } = await openai()
+      .chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 })
+      .withResponse()
     expect(data.choices[0].finish_reason).toBe('length')
     expect(countTokens(data.choices[0].message.content!)).toBe(5)
     await expectSplit(before, response.headers.get('x-sinew-receipt')!, data.choices[0].message.content!)
@@ -252,8 +270,10 @@ describe('bad input: an OpenAI error object and no charge', () => {
     expect(running.gateway!.reserved).toBe(0)
     return err
   }
-  const chat = (key?: string, model = 'fake-llm', extra: Record<string, unknown> = {}) => () =>
-    openai(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra } as any)
+  const chat =
+    (key?: string, model = 'fake-llm', extra: Record<string, unknown> = {}) =>
+    () =>
+      openai(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra } as any)
 
   it('missing key', async () => {
     const r = await http(`${url}/v1/chat/completions`, { body: { model: 'fake-llm', messages: [{ role: 'user', content: 'hi' }] } })
@@ -282,7 +302,12 @@ describe('bad input: an OpenAI error object and no charge', () => {
   })
   it('unknown model', () => expectError(chat(undefined, 'no-such-model'), 404, 'model_not_found', 'invalid_request_error'))
   it('malformed messages', async () => {
-    await expectError(() => openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'wizard', content: 'hi' }] } as any), 400, 'invalid_value', 'invalid_request_error')
+    await expectError(
+      () => openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'wizard', content: 'hi' }] } as any),
+      400,
+      'invalid_value',
+      'invalid_request_error',
+    )
     await expectError(() => openai().chat.completions.create({ model: 'fake-llm', messages: [] } as any), 400, 'invalid_value')
     const r = await http(`${url}/v1/chat/completions`, { raw: '{"model": ', headers: { authorization: `Bearer ${apiKey}` } })
     expect(r.status).toBe(400)
@@ -298,13 +323,29 @@ describe('bad input: an OpenAI error object and no charge', () => {
       expect(r.status, JSON.stringify(r.json)).toBe(200)
       return r.json
     }
-    const datanet = ok(await c.submit(datanetOwner.privateKey, 'CreateDatanet', { name: 'Slow Tales', description: 'indexing', license: 'CC0-1.0', mediaTypes: ['text/plain'], maxSize: '100000', stake: '0' })).receipt.result.datanet
+    const datanet = ok(
+      await c.submit(datanetOwner.privateKey, 'CreateDatanet', {
+        name: 'Slow Tales',
+        description: 'indexing',
+        license: 'CC0-1.0',
+        mediaTypes: ['text/plain'],
+        maxSize: '100000',
+        stake: '0',
+      }),
+    ).receipt.result.datanet
     const contribution = ok(await c.contribute(authorKeys.alpha, datanet, DOCS[0].text, 'slow', 'text/plain')).contribution
     ok(await c.submit(datanetOwner.privateKey, 'Review', { contribution, accept: true, reason: '' }))
     process.env.SINEW_TEST_BUILD_DELAY_MS = '2500' // the builder sleeps after each document
     try {
       ok(await c.submit(datanetOwner.privateKey, 'PublishVersion', { datanet }))
-      await send(owner.privateKey, 'RegisterModel', { name: 'slow-infinigram', description: 'test', backend: 'builtin:infinigram', datanets: [`${datanet}@1`], pricePerMillion: PRICE.toString(), contributorShareBps: String(SHARE_BPS) })
+      await send(owner.privateKey, 'RegisterModel', {
+        name: 'slow-infinigram',
+        description: 'test',
+        backend: 'builtin:infinigram',
+        datanets: [`${datanet}@1`],
+        pricePerMillion: PRICE.toString(),
+        contributorShareBps: String(SHARE_BPS),
+      })
       const err = await expectError(chat(undefined, 'slow-infinigram'), 503, 'model_not_ready', 'api_error')
       expect(err.headers.get('retry-after')).toBe('2')
       expect(err.message).toContain('slow-infinigram')
@@ -315,7 +356,13 @@ describe('bad input: an OpenAI error object and no charge', () => {
       delete process.env.SINEW_TEST_BUILD_DELAY_MS
     }
     // A prompt from the document and a fixed seed: an unseeded ∞-gram may sample the end of a document first and answer nothing.
-    const r = await openai().chat.completions.create({ model: 'slow-infinigram', messages: [{ role: 'user', content: 'The lighthouse keeper counted' }], max_tokens: 8, seed: 7, temperature: 0 })
+    const r = await openai().chat.completions.create({
+      model: 'slow-infinigram',
+      messages: [{ role: 'user', content: 'The lighthouse keeper counted' }],
+      max_tokens: 8,
+      seed: 7,
+      temperature: 0,
+    })
     expect(r.usage!.completion_tokens).toBeGreaterThan(0)
     expect((r as any).sinew.receipt).toMatch(/^0x[0-9a-f]{64}$/)
   })
@@ -352,7 +399,7 @@ describe('bad input: an OpenAI error object and no charge', () => {
   })
 })
 
-describe('receipts are the node\'s alone', () => {
+describe("receipts are the node's alone", () => {
   it('a RecordReceipt signed by anyone but the sequencer is refused', async () => {
     const before = await balances()
     const zero = ('0x' + '00'.repeat(32)) as Hex
@@ -383,14 +430,28 @@ describe('models name Datanet versions on the ledger', () => {
   it('RegisterModel over a version that is not published is refused', async () => {
     const datanet = ref.slice(0, ref.lastIndexOf('@'))
     for (const bad of [`${datanet}@2`, 'Fixture Tales@9', 'no-such-datanet@1', 'fixture@1']) {
-      const err = await send(owner.privateKey, 'RegisterModel', { name: 'ghost-llm', description: '', backend: 'builtin:infinigram', datanets: [bad], pricePerMillion: '1', contributorShareBps: '0' }).then(
+      const err = await send(owner.privateKey, 'RegisterModel', {
+        name: 'ghost-llm',
+        description: '',
+        backend: 'builtin:infinigram',
+        datanets: [bad],
+        pricePerMillion: '1',
+        contributorShareBps: '0',
+      }).then(
         () => undefined,
         (e) => e,
       )
       expect(err?.code, bad).toBe('datanet_version_not_found')
     }
     // By name works as well as by id.
-    await send(owner.privateKey, 'RegisterModel', { name: 'by-name', description: '', backend: 'builtin:infinigram', datanets: ['Fixture Tales@1'], pricePerMillion: '1', contributorShareBps: '0' })
+    await send(owner.privateKey, 'RegisterModel', {
+      name: 'by-name',
+      description: '',
+      backend: 'builtin:infinigram',
+      datanets: ['Fixture Tales@1'],
+      pricePerMillion: '1',
+      contributorShareBps: '0',
+    })
     expect((await http(`${url}/v1/registry/models`)).json.models.find((m: any) => m.name === 'by-name').datanets).toEqual(['Fixture Tales@1'])
   })
 })

@@ -58,7 +58,16 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string } 
       if (!json.stream) {
         res.writeHead(200, { 'content-type': 'application/json' })
         const choice = chat ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index: 0, text, finish_reason: 'stop' }
-        res.end(JSON.stringify({ id: 'x', object: chat ? 'chat.completion' : 'text_completion', created, model: json.model, choices: [choice], usage: { prompt_tokens: 1, completion_tokens: words.length, total_tokens: 1 + words.length } }))
+        res.end(
+          JSON.stringify({
+            id: 'x',
+            object: chat ? 'chat.completion' : 'text_completion',
+            created,
+            model: json.model,
+            choices: [choice],
+            usage: { prompt_tokens: 1, completion_tokens: words.length, total_tokens: 1 + words.length },
+          }),
+        )
         return
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })

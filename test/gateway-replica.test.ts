@@ -45,7 +45,11 @@ beforeAll(async () => {
   backend = await startFakeOpenAI()
   leader = await startDevNode(d1.dir)
   const authors = [dev[5].privateKey, dev[6].privateKey, dev[7].privateKey]
-  const { ref } = await publishDatanetVersion(leader.url, { owner: dev[2].privateKey, name: 'Replica Tales', docs: DOCS.map((d, i) => ({ key: d.key, text: d.text, author: authors[i] })) })
+  const { ref } = await publishDatanetVersion(leader.url, {
+    owner: dev[2].privateKey,
+    name: 'Replica Tales',
+    docs: DOCS.map((d, i) => ({ key: d.key, text: d.text, author: authors[i] })),
+  })
   await send(leader.url, dev[3].privateKey, 'RegisterModel', {
     name: 'fake-llm',
     description: 'test',
@@ -77,7 +81,9 @@ describe('a replica passes model calls to its leader', () => {
   })
 
   it('a chat completion (not streamed): the leader answers and records the receipt, which the replica then follows', async () => {
-    const { data, response } = await openai(replica.url).chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'tell me' }] }).withResponse()
+    const { data, response } = await openai(replica.url)
+      .chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'tell me' }] })
+      .withResponse()
     expect(data.choices[0].message.content).toBe(FAKE_TEXT)
     const sinew = (data as any).sinew
     expect(response.headers.get('x-sinew-receipt')).toBe(sinew.receipt)
@@ -118,7 +124,11 @@ describe('a replica passes model calls to its leader', () => {
     expect(err).toBeInstanceOf(OpenAI.APIError)
     expect(err.status).toBe(401)
     expect(err.code).toBe('invalid_api_key')
-    const bad = await fetch(`${replica.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: '{"model": ' })
+    const bad = await fetch(`${replica.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: '{"model": ',
+    })
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as any).error.type).toBe('invalid_request_error')
   })

@@ -96,11 +96,15 @@ export function spawnNode(args: string[], port: number, env: Record<string, stri
 
 /** Starts `sinew <command>` (`node` or `dev`) in a child process and resolves once it answers on `port`. */
 export async function spawnServer(command: 'node' | 'dev', args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), command, '--port', String(port), '--log-level', 'warn', ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), command, '--port', String(port), '--log-level', 'warn', ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))

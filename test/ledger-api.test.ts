@@ -78,7 +78,12 @@ describe('a transfer signed with viem', () => {
     const skipped = await signTransfer(alice.privateKey, { to: bob.address, amount: 3n, nonce: nonce + 5n })
     const r = await http(`${url}/v1/txs`, { body: { txs: [good, { type: 'Nope' }, good2, skipped] } })
     expect(r.status).toBe(200)
-    expect(r.json.results.map((x: { ok: boolean; error?: { code: string } }) => (x.ok ? 'ok' : x.error!.code))).toEqual(['ok', 'unknown_tx_type', 'ok', 'nonce_too_high'])
+    expect(r.json.results.map((x: { ok: boolean; error?: { code: string } }) => (x.ok ? 'ok' : x.error!.code))).toEqual([
+      'ok',
+      'unknown_tx_type',
+      'ok',
+      'nonce_too_high',
+    ])
     expect(r.json.results[0].height).toBe(r.json.results[2].height)
   })
 
@@ -89,7 +94,9 @@ describe('a transfer signed with viem', () => {
     const genesis = (await http(`${url}/v1/genesis`)).json
     expect(genesis.genesis.insecure).toBe(true)
     const openapi = (await http(`${url}/openapi.json`)).json
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/tx', '/v1/txs', '/v1/tx/{hash}', '/v1/blocks/latest', '/v1/accounts/{address}', '/v1/status', '/v1/proof/{key}']))
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(['/v1/tx', '/v1/txs', '/v1/tx/{hash}', '/v1/blocks/latest', '/v1/accounts/{address}', '/v1/status', '/v1/proof/{key}']),
+    )
     expect(Object.keys(openapi.paths).filter((p) => p.startsWith('/v1/proof'))).toEqual(['/v1/proof/{key}'])
   })
 
@@ -112,71 +119,180 @@ describe('bad input: a specific error, nothing changed', () => {
   const cases: [string, () => Promise<{ status: number; json: any }>, number, string, string?][] = [
     ['malformed JSON', () => http(`${url}/v1/tx`, { raw: '{"type": "Transfer", ' }), 400, 'malformed_json'],
     ['unknown tx type', async () => send({ ...(await signTransfer(alice.privateKey, await base())), type: 'Teleport' }), 400, 'unknown_tx_type', 'type'],
-    ['missing field', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      const { amount: _drop, ...message } = tx.message
-      return send({ ...tx, message })
-    }, 400, 'missing_field', 'tx.message.amount'],
-    ['extra field', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, message: { ...tx.message, memo: 'hi' } })
-    }, 400, 'unknown_field', 'tx.message.memo'],
+    [
+      'missing field',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        const { amount: _drop, ...message } = tx.message
+        return send({ ...tx, message })
+      },
+      400,
+      'missing_field',
+      'tx.message.amount',
+    ],
+    [
+      'extra field',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, message: { ...tx.message, memo: 'hi' } })
+      },
+      400,
+      'unknown_field',
+      'tx.message.memo',
+    ],
     ['extra envelope field', async () => send({ ...(await signTransfer(alice.privateKey, await base())), gas: '1' }), 400, 'unknown_field', 'body.gas'],
-    ['ill-typed field (amount as a JSON number)', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, message: { ...tx.message, amount: 5 } })
-    }, 400, 'invalid_field', 'tx.message.amount'],
-    ['negative amount', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, message: { ...tx.message, amount: '-5' } })
-    }, 400, 'invalid_field', 'tx.message.amount'],
-    ['fractional amount', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, message: { ...tx.message, amount: '1.5' } })
-    }, 400, 'invalid_field', 'tx.message.amount'],
-    ['amount above 2^256-1', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, message: { ...tx.message, amount: (1n << 256n).toString() } })
-    }, 400, 'invalid_field', 'tx.message.amount'],
-    ['invalid address', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, message: { ...tx.message, to: '0x1234' } })
-    }, 400, 'invalid_address', 'tx.message.to'],
-    ['address with a bad checksum', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, message: { ...tx.message, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C9' } })
-    }, 400, 'invalid_address', 'tx.message.to'],
+    [
+      'ill-typed field (amount as a JSON number)',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, message: { ...tx.message, amount: 5 } })
+      },
+      400,
+      'invalid_field',
+      'tx.message.amount',
+    ],
+    [
+      'negative amount',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, message: { ...tx.message, amount: '-5' } })
+      },
+      400,
+      'invalid_field',
+      'tx.message.amount',
+    ],
+    [
+      'fractional amount',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, message: { ...tx.message, amount: '1.5' } })
+      },
+      400,
+      'invalid_field',
+      'tx.message.amount',
+    ],
+    [
+      'amount above 2^256-1',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, message: { ...tx.message, amount: (1n << 256n).toString() } })
+      },
+      400,
+      'invalid_field',
+      'tx.message.amount',
+    ],
+    [
+      'invalid address',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, message: { ...tx.message, to: '0x1234' } })
+      },
+      400,
+      'invalid_address',
+      'tx.message.to',
+    ],
+    [
+      'address with a bad checksum',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, message: { ...tx.message, to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C9' } })
+      },
+      400,
+      'invalid_address',
+      'tx.message.to',
+    ],
     ['bad signature (not hex)', async () => send({ ...(await signTransfer(alice.privateKey, await base())), signature: '0xzz' }), 400, 'invalid_signature'],
-    ['truncated signature', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, signature: tx.signature.slice(0, 120) })
-    }, 400, 'invalid_signature'],
-    ['signature with v out of range', async () => {
-      const tx = await signTransfer(alice.privateKey, await base())
-      return send({ ...tx, signature: tx.signature.slice(0, 130) + '05' })
-    }, 400, 'invalid_signature'],
-    ['signed for another chainId (declared)', async () => send({ ...(await signTransfer(alice.privateKey, await base(), 1n)), chainId: '1' }), 400, 'wrong_chain_id', 'tx.chainId'],
-    ['signed for another chainId (with from)', async () => send({ ...(await signTransfer(alice.privateKey, await base(), 1n)), from: alice.address }), 400, 'signer_mismatch', 'signature'],
-    ['signed for another chainId (bare: recovers to a stranger with no history)', async () => send(await signTransfer(alice.privateKey, await base(), 1n)), 422, 'nonce_too_high', 'chainId'],
-    ['reused nonce', async () => {
-      const b = await base()
-      return send(await signTransfer(alice.privateKey, { ...b, amount: 7n, nonce: b.nonce - 1n }))
-    }, 422, 'nonce_too_low', 'message.nonce'],
-    ['replayed tx', async () => {
-      const b = await base()
-      const tx = await signTransfer(alice.privateKey, { ...b, amount: 1n, nonce: b.nonce - 1n })
-      const first = await http(`${url}/v1/tx/0x${'00'.repeat(32)}`)
-      expect(first.status).toBe(404)
-      return send(tx)
-    }, 422, 'nonce_too_low'],
-    ['skipped nonce', async () => {
-      const b = await base()
-      return send(await signTransfer(alice.privateKey, { ...b, nonce: b.nonce + 1n }))
-    }, 422, 'nonce_too_high', 'message.nonce'],
-    ['insufficient balance', async () => send(await signTransfer(alice.privateKey, { ...(await base()), amount: 1_000_000n * SIN })), 422, 'insufficient_balance', 'amount'],
+    [
+      'truncated signature',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, signature: tx.signature.slice(0, 120) })
+      },
+      400,
+      'invalid_signature',
+    ],
+    [
+      'signature with v out of range',
+      async () => {
+        const tx = await signTransfer(alice.privateKey, await base())
+        return send({ ...tx, signature: tx.signature.slice(0, 130) + '05' })
+      },
+      400,
+      'invalid_signature',
+    ],
+    [
+      'signed for another chainId (declared)',
+      async () => send({ ...(await signTransfer(alice.privateKey, await base(), 1n)), chainId: '1' }),
+      400,
+      'wrong_chain_id',
+      'tx.chainId',
+    ],
+    [
+      'signed for another chainId (with from)',
+      async () => send({ ...(await signTransfer(alice.privateKey, await base(), 1n)), from: alice.address }),
+      400,
+      'signer_mismatch',
+      'signature',
+    ],
+    [
+      'signed for another chainId (bare: recovers to a stranger with no history)',
+      async () => send(await signTransfer(alice.privateKey, await base(), 1n)),
+      422,
+      'nonce_too_high',
+      'chainId',
+    ],
+    [
+      'reused nonce',
+      async () => {
+        const b = await base()
+        return send(await signTransfer(alice.privateKey, { ...b, amount: 7n, nonce: b.nonce - 1n }))
+      },
+      422,
+      'nonce_too_low',
+      'message.nonce',
+    ],
+    [
+      'replayed tx',
+      async () => {
+        const b = await base()
+        const tx = await signTransfer(alice.privateKey, { ...b, amount: 1n, nonce: b.nonce - 1n })
+        const first = await http(`${url}/v1/tx/0x${'00'.repeat(32)}`)
+        expect(first.status).toBe(404)
+        return send(tx)
+      },
+      422,
+      'nonce_too_low',
+    ],
+    [
+      'skipped nonce',
+      async () => {
+        const b = await base()
+        return send(await signTransfer(alice.privateKey, { ...b, nonce: b.nonce + 1n }))
+      },
+      422,
+      'nonce_too_high',
+      'message.nonce',
+    ],
+    [
+      'insufficient balance',
+      async () => send(await signTransfer(alice.privateKey, { ...(await base()), amount: 1_000_000n * SIN })),
+      422,
+      'insufficient_balance',
+      'amount',
+    ],
     ['zero amount', async () => send(await signTransfer(alice.privateKey, { ...(await base()), amount: 0n })), 400, 'invalid_field', 'message.amount'],
-    ['body over the size limit', async () => http(`${url}/v1/tx`, { raw: JSON.stringify({ type: 'Transfer', message: {}, signature: '0x', pad: 'x'.repeat(70 * 1024) }) }), 413, 'body_too_large'],
-    ['batch over the size limit', async () => http(`${url}/v1/txs`, { body: { txs: Array.from({ length: 400 }, () => ({ pad: 'y'.repeat(200) })) } }), 413, 'body_too_large'],
+    [
+      'body over the size limit',
+      async () => http(`${url}/v1/tx`, { raw: JSON.stringify({ type: 'Transfer', message: {}, signature: '0x', pad: 'x'.repeat(70 * 1024) }) }),
+      413,
+      'body_too_large',
+    ],
+    [
+      'batch over the size limit',
+      async () => http(`${url}/v1/txs`, { body: { txs: Array.from({ length: 400 }, () => ({ pad: 'y'.repeat(200) })) } }),
+      413,
+      'body_too_large',
+    ],
     ['empty batch', async () => http(`${url}/v1/txs`, { body: { txs: [] } }), 400, 'invalid_field', 'body.txs'],
   ]
 

@@ -39,7 +39,13 @@ describe('starting a node', () => {
     const port = freePort()
     child = await spawnServer('dev', ['--data-dir', tmp.dir], port)
     url = `http://127.0.0.1:${port}`
-    expect(await waitFor(() => models(url), (ids) => ids.includes('sotu-infinigram'), 60_000)).toContain('sotu-infinigram')
+    expect(
+      await waitFor(
+        () => models(url),
+        (ids) => ids.includes('sotu-infinigram'),
+        60_000,
+      ),
+    ).toContain('sotu-infinigram')
   }, 120_000)
 
   it('a second node on a data dir in use is refused and names the first; after kill -9 the next start takes over', async () => {

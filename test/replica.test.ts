@@ -22,7 +22,10 @@ beforeAll(async () => {
   dirs.push(d1, d2)
   leader = await startDevNode(d1.dir)
   replica = await startReplica(d2.dir, leader.url)
-  closers.push(() => replica.close(), () => leader.close())
+  closers.push(
+    () => replica.close(),
+    () => leader.close(),
+  )
 })
 
 afterAll(async () => {
@@ -35,7 +38,9 @@ describe('replica', () => {
     // Several blocks from several senders, some in batches.
     for (let round = 0; round < 4; round++) {
       const txs = await Promise.all(
-        [0, 1, 2].map((s) => signTransfer(dev[s].privateKey, { to: dev[(s + round + 1) % 10].address, amount: BigInt(1000 + round * 10 + s), nonce: BigInt(round) })),
+        [0, 1, 2].map((s) =>
+          signTransfer(dev[s].privateKey, { to: dev[(s + round + 1) % 10].address, amount: BigInt(1000 + round * 10 + s), nonce: BigInt(round) }),
+        ),
       )
       const r = await http(`${leader.url}/v1/txs`, { body: { txs } })
       expect(r.json.results.every((x: { ok: boolean }) => x.ok)).toBe(true)

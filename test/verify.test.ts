@@ -18,7 +18,9 @@ beforeAll(async () => {
   tmp = tempDir()
   const node = await startDevNode(tmp.dir)
   for (let i = 0; i < 5; i++) {
-    const r = await http(`${node.url}/v1/tx`, { body: await signTransfer(dev[0].privateKey, { to: dev[1 + (i % 3)].address, amount: BigInt(i + 1) * 10n ** 17n, nonce: BigInt(i) }) })
+    const r = await http(`${node.url}/v1/tx`, {
+      body: await signTransfer(dev[0].privateKey, { to: dev[1 + (i % 3)].address, amount: BigInt(i + 1) * 10n ** 17n, nonce: BigInt(i) }),
+    })
     expect(r.status).toBe(200)
     if (i === 3) bobBlock = r.json.height // dev[1] last written here (i = 0 and 3)
     if (i === 2) {

@@ -5,7 +5,17 @@
 import { describe, expect, it } from 'vitest'
 import { isSinewError, type Hex } from '../core/index.ts'
 import { CommittedState, readAccount, StateOverlay, writeAccount, type Address, type TxContext, type TxKind } from '../ledger/index.ts'
-import { agentKinds, claimTaskKind, expireTaskKind, postTaskKind, submitResultKind, verifyResultKind, cancelTaskKind, registerAgentKind, updateAgentKind } from './kinds.ts'
+import {
+  agentKinds,
+  claimTaskKind,
+  expireTaskKind,
+  postTaskKind,
+  submitResultKind,
+  verifyResultKind,
+  cancelTaskKind,
+  registerAgentKind,
+  updateAgentKind,
+} from './kinds.ts'
 import { getReputation, getTask, TASK_KEY } from './state.ts'
 import { listTasks, taskView } from './queries.ts'
 
@@ -58,7 +68,17 @@ function harness() {
   }
   const conserved = () => ALL.reduce((s, a) => s + balance(a), 0n) + escrow()
   const post = (extra: Record<string, unknown> = {}) =>
-    run(postTaskKind, POSTER, { title: 't', specHash: SPEC, reward: 100n, deadline: now + 10_000n, leaseMs: 1_000n, claimStake: 10n, verifiers: [], threshold: 0n, ...extra })
+    run(postTaskKind, POSTER, {
+      title: 't',
+      specHash: SPEC,
+      reward: 100n,
+      deadline: now + 10_000n,
+      leaseMs: 1_000n,
+      claimStake: 10n,
+      verifiers: [],
+      threshold: 0n,
+      ...extra,
+    })
   return { state, run, balance, escrow, conserved, post, advance: (ms: bigint) => (now += ms), now: () => now }
 }
 
@@ -241,6 +261,15 @@ describe('agent registry', () => {
     const bad = h.run(registerAgentKind, OTHER, { ...agent, capabilities: ['Bad Cap'] })
     expect(!bad.ok && bad.error.details.field).toBe('message.capabilities[0]')
     expect(h.run(registerAgentKind, OTHER, { ...agent, endpoint: 'ftp://x' })).toMatchObject({ ok: false, code: 'invalid_field' })
-    expect(agentKinds.map((k) => k.type)).toEqual(['RegisterAgent', 'UpdateAgent', 'PostTask', 'ClaimTask', 'SubmitResult', 'VerifyResult', 'CancelTask', 'ExpireTask'])
+    expect(agentKinds.map((k) => k.type)).toEqual([
+      'RegisterAgent',
+      'UpdateAgent',
+      'PostTask',
+      'ClaimTask',
+      'SubmitResult',
+      'VerifyResult',
+      'CancelTask',
+      'ExpireTask',
+    ])
   })
 })

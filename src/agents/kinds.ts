@@ -40,6 +40,7 @@ const ZERO32 = ('0x' + '00'.repeat(32)) as Hex
 const invalid = (field: string, message: string, details: Record<string, unknown> = {}) =>
   new InvalidInputError(`message.${field} ${message}`, { code: 'invalid_field', details: { field: `message.${field}`, ...details } })
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: it exists to find control characters
 const CONTROL = /[\u0000-\u001f\u007f]/
 const CAPABILITY = /^[a-z0-9][a-z0-9._:/-]{0,63}$/
 const ENDPOINT = /^(https?|wss?):\/\/[^\s]{1,500}$/
@@ -57,17 +58,20 @@ const agentFields = [
 
 function validateAgent(m: AgentMessage): void {
   const nameBytes = Buffer.byteLength(m.name, 'utf8')
-  if (nameBytes === 0 || nameBytes > 64 || m.name.trim() !== m.name) throw invalid('name', 'must be 1 to 64 bytes with no surrounding spaces', { got: m.name.slice(0, 80) })
+  if (nameBytes === 0 || nameBytes > 64 || m.name.trim() !== m.name)
+    throw invalid('name', 'must be 1 to 64 bytes with no surrounding spaces', { got: m.name.slice(0, 80) })
   if (CONTROL.test(m.name)) throw invalid('name', 'must not contain control characters')
   if (Buffer.byteLength(m.description, 'utf8') > 2000) throw invalid('description', 'is longer than 2000 bytes')
   if (m.capabilities.length > MAX_CAPABILITIES) throw invalid('capabilities', `has more than ${MAX_CAPABILITIES} items`, { got: m.capabilities.length })
   const seen = new Set<string>()
   m.capabilities.forEach((c, i) => {
-    if (!CAPABILITY.test(c)) throw invalid(`capabilities[${i}]`, 'must be lowercase [a-z0-9._:/-], 1 to 64 characters, e.g. "summarize" or "code:typescript"', { got: c.slice(0, 80) })
+    if (!CAPABILITY.test(c))
+      throw invalid(`capabilities[${i}]`, 'must be lowercase [a-z0-9._:/-], 1 to 64 characters, e.g. "summarize" or "code:typescript"', { got: c.slice(0, 80) })
     if (seen.has(c)) throw invalid(`capabilities[${i}]`, 'is listed twice', { got: c })
     seen.add(c)
   })
-  if (m.endpoint !== '' && !ENDPOINT.test(m.endpoint)) throw invalid('endpoint', 'must be empty or an http(s):// or ws(s):// URL', { got: m.endpoint.slice(0, 80) })
+  if (m.endpoint !== '' && !ENDPOINT.test(m.endpoint))
+    throw invalid('endpoint', 'must be empty or an http(s):// or ws(s):// URL', { got: m.endpoint.slice(0, 80) })
 }
 
 export const registerAgentKind = defineTxKind<AgentMessage>({
@@ -113,7 +117,14 @@ export const updateAgentKind = defineTxKind<AgentMessage>({
         hint: 'Register first with RegisterAgent (sinew agent register).',
       })
     }
-    ctx.state.setJson(agentKey(ctx.sender), { ...existing, name: m.name, description: m.description, capabilities: m.capabilities, endpoint: m.endpoint, updatedAt: ctx.timestamp.toString() })
+    ctx.state.setJson(agentKey(ctx.sender), {
+      ...existing,
+      name: m.name,
+      description: m.description,
+      capabilities: m.capabilities,
+      endpoint: m.endpoint,
+      updatedAt: ctx.timestamp.toString(),
+    })
     return { agent: ctx.sender, name: m.name }
   },
 })
@@ -139,7 +150,10 @@ export type VerifyResultMessage = { task: Hex; accept: boolean; nonce: bigint }
 function loadTask(ctx: TxContext, id: Hex): TaskRecord {
   const task = getTask(ctx.state, id)
   if (!task) {
-    throw new RejectedError('task_not_found', `No task ${id}`, { details: { field: 'message.task', task: id }, hint: 'A task id is the hash of its PostTask tx (GET /v1/tasks lists them).' })
+    throw new RejectedError('task_not_found', `No task ${id}`, {
+      details: { field: 'message.task', task: id },
+      hint: 'A task id is the hash of its PostTask tx (GET /v1/tasks lists them).',
+    })
   }
   return task
 }
@@ -252,16 +266,14 @@ export const postTaskKind = defineTxKind<PostTaskMessage>({
     return {
       task: task.id,
       escrow: m.reward,
-      ...(prior.length > 0
-        ? { warning: `This spec already has ${index.accepted.length} accepted result(s); see priorResults`, priorResults: prior }
-        : {}),
+      ...(prior.length > 0 ? { warning: `This spec already has ${index.accepted.length} accepted result(s); see priorResults`, priorResults: prior } : {}),
     }
   },
 })
 
 export const claimTaskKind = defineTxKind<ClaimTaskMessage>({
   type: 'ClaimTask',
-  description: 'Claim an open task for its lease (one claim at a time), locking `stake` (at least the task\'s claimStake) until the result is judged.',
+  description: "Claim an open task for its lease (one claim at a time), locking `stake` (at least the task's claimStake) until the result is judged.",
   fields: [
     { name: 'task', type: 'bytes32' },
     { name: 'stake', type: 'uint256' },
@@ -359,10 +371,14 @@ export const verifyResultKind = defineTxKind<VerifyResultMessage>({
     refuseIfClosed(task)
     const sub = task.submission
     if (!sub) {
-      throw new RejectedError('no_pending_submission', `Task ${task.id} has no result waiting for a verdict`, { details: { field: 'message.task', task: task.id, status: task.status } })
+      throw new RejectedError('no_pending_submission', `Task ${task.id} has no result waiting for a verdict`, {
+        details: { field: 'message.task', task: task.id, status: task.status },
+      })
     }
     if (!task.verifiers.includes(ctx.sender)) {
-      throw new RejectedError('not_verifier', `${ctx.sender} is not a verifier of task ${task.id}`, { details: { field: 'sender', task: task.id, verifiers: task.verifiers } })
+      throw new RejectedError('not_verifier', `${ctx.sender} is not a verifier of task ${task.id}`, {
+        details: { field: 'sender', task: task.id, verifiers: task.verifiers },
+      })
     }
     if (sub.accepts.includes(ctx.sender) || sub.rejects.includes(ctx.sender)) {
       throw new RejectedError('already_voted', `${ctx.sender} already gave a verdict on this result`, {
@@ -422,7 +438,9 @@ export const cancelTaskKind = defineTxKind<TaskRefMessage>({
   execute(ctx, m) {
     const task = loadTask(ctx, m.task)
     if (task.poster !== ctx.sender) {
-      throw new RejectedError('not_poster', `Only the poster ${task.poster} can cancel task ${task.id}`, { details: { field: 'sender', task: task.id, poster: task.poster } })
+      throw new RejectedError('not_poster', `Only the poster ${task.poster} can cancel task ${task.id}`, {
+        details: { field: 'sender', task: task.id, poster: task.poster },
+      })
     }
     refuseIfClosed(task)
     refuseIfLiveClaim(task, ctx.timestamp)
@@ -487,4 +505,13 @@ export const expireTaskKind = defineTxKind<TaskRefMessage>({
 })
 
 /** Every kind of the agents module, in registration order. */
-export const agentKinds = [registerAgentKind, updateAgentKind, postTaskKind, claimTaskKind, submitResultKind, verifyResultKind, cancelTaskKind, expireTaskKind] as const
+export const agentKinds = [
+  registerAgentKind,
+  updateAgentKind,
+  postTaskKind,
+  claimTaskKind,
+  submitResultKind,
+  verifyResultKind,
+  cancelTaskKind,
+  expireTaskKind,
+] as const

@@ -109,7 +109,9 @@ export function listAgents(state: ScannableState, filter: { capability?: string;
     .sort((a, b) => (a.address < b.address ? -1 : 1))
   const offset = filter.offset ?? 0
   return {
-    agents: agents.slice(offset, offset + (filter.limit ?? 100)).map((a) => ({ address: a.address, registered: true, agent: a, reputation: getReputation(state, a.address) })),
+    agents: agents
+      .slice(offset, offset + (filter.limit ?? 100))
+      .map((a) => ({ address: a.address, registered: true, agent: a, reputation: getReputation(state, a.address) })),
     total: agents.length,
   }
 }

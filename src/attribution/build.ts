@@ -175,11 +175,7 @@ async function* iterate(docs: AsyncIterable<Doc> | Iterable<Doc>): AsyncGenerato
  * Builds an index of `docs` (in this order: the order defines "earliest document") into
  * `outDir`. Replaces an index already there.
  */
-export async function buildIndex(
-  docs: AsyncIterable<Doc> | Iterable<Doc>,
-  outDir: string,
-  opts: BuildOptions = {},
-): Promise<IndexInfo> {
+export async function buildIndex(docs: AsyncIterable<Doc> | Iterable<Doc>, outDir: string, opts: BuildOptions = {}): Promise<IndexInfo> {
   return buildFrom(iterate(docs), outDir, opts)
 }
 
@@ -189,12 +185,7 @@ export async function buildIndexFromPath(input: string, outDir: string, opts: Bu
   return buildFrom(src.docs, outDir, opts, () => ({ done: src.bytesRead(), total: src.totalBytes }))
 }
 
-async function buildFrom(
-  docs: AsyncIterable<Doc>,
-  outDir: string,
-  opts: BuildOptions,
-  bytes?: () => { done: number; total: number },
-): Promise<IndexInfo> {
+async function buildFrom(docs: AsyncIterable<Doc>, outDir: string, opts: BuildOptions, bytes?: () => { done: number; total: number }): Promise<IndexInfo> {
   const shardTokens = opts.shardTokens ?? DEFAULT_SHARD_TOKENS
   if (!Number.isInteger(shardTokens) || shardTokens < 2 || shardTokens > 1 << 30) {
     throw new InvalidInputError('shardTokens must be an integer in [2, 2^30]', { code: 'invalid_field', details: { shardTokens } })
@@ -247,7 +238,11 @@ async function buildFrom(
     const submitted = performance.now()
     const p = pool.run(job)
     if (process.env.SINEW_ATTR_DEBUG) {
-      void p.then((r) => console.error(`[build] shard ${index} n=${r.n} submitted ${(submitted / 1000).toFixed(1)}s done ${(performance.now() / 1000).toFixed(1)}s sa ${(r.saMs / 1000).toFixed(1)}s`))
+      void p.then((r) =>
+        console.error(
+          `[build] shard ${index} n=${r.n} submitted ${(submitted / 1000).toFixed(1)}s done ${(performance.now() / 1000).toFixed(1)}s sa ${(r.saMs / 1000).toFixed(1)}s`,
+        ),
+      )
     }
     pending.push(p)
     const tracked = p.then(
@@ -363,11 +358,7 @@ async function buildFrom(
     const headerBuf = encodeHeader(header)
     await writeFile(join(outDir, HEADER_FILE), headerBuf)
     progress({ phase: 'write', done: 1, total: 1 })
-    const bytesOnDisk =
-      headerBuf.length +
-      docsBuf.length +
-      vocabBuf.length +
-      shards.reduce((a, s) => a + s.n * (s.tokWidth + s.saWidth), 0)
+    const bytesOnDisk = headerBuf.length + docsBuf.length + vocabBuf.length + shards.reduce((a, s) => a + s.n * (s.tokWidth + s.saWidth), 0)
     return {
       dir: outDir,
       formatVersion: FORMAT_VERSION,
@@ -390,4 +381,3 @@ async function buildFrom(
     await pool.close()
   }
 }
-

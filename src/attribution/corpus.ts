@@ -140,9 +140,11 @@ function directorySource(root: string): Source {
       yield { id, text }
     }
   }
-  void files.then(async (list) => {
-    for (const f of list) total += (await stat(join(root, ...f.split('/')))).size
-  }).catch(() => {})
+  void files
+    .then(async (list) => {
+      for (const f of list) total += (await stat(join(root, ...f.split('/')))).size
+    })
+    .catch(() => {})
   return {
     docs: docs(),
     bytesRead: () => read,

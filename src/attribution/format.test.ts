@@ -90,7 +90,14 @@ describe('opening damaged indexes fails with a specific error', () => {
     const he = readFileSync(join(e, 'index.sinew'))
     he.fill(0, 16, 48)
     he.write('sinew-tok/999', 16, 'latin1')
-    he.write(createHash('sha256').update(he.subarray(0, he.length - 32)).digest('hex'), he.length - 32, 32, 'hex')
+    he.write(
+      createHash('sha256')
+        .update(he.subarray(0, he.length - 32))
+        .digest('hex'),
+      he.length - 32,
+      32,
+      'hex',
+    )
     writeFileSync(join(e, 'index.sinew'), he)
     expect(code(() => openIndex(e))).toBe('index_tokenizer_unsupported')
 
@@ -199,7 +206,16 @@ describe('bad corpus input fails with a specific error', () => {
   it('a failed build leaves no openable index behind', async () => {
     const out = join(root, 'o12')
     await buildIndex([{ id: 'a', text: 'hello' }], out, { workers: 0 })
-    await expect(buildIndex([{ id: 'a', text: 'x' }, { id: 'a', text: 'y' }], out, { workers: 0 })).rejects.toThrow(/duplicate/)
+    await expect(
+      buildIndex(
+        [
+          { id: 'a', text: 'x' },
+          { id: 'a', text: 'y' },
+        ],
+        out,
+        { workers: 0 },
+      ),
+    ).rejects.toThrow(/duplicate/)
     expect(code(() => openIndex(out))).toBe('not_found')
   })
 

@@ -23,7 +23,7 @@ export {
   type OpenOptions,
   type StorageStats,
 } from './reader.ts'
-export { type Doc } from './corpus.ts'
+export type { Doc } from './corpus.ts'
 export { IndexFormatError, CorpusError, type IndexFormatCode, type CorpusErrorCode } from './errors.ts'
 export { FORMAT_VERSION } from './format.ts'
 export { suffixArray } from './sais.mjs'

@@ -231,7 +231,14 @@ describe('generate', () => {
 describe('oversized documents', () => {
   it('are cut across shards; each piece is searchable and attributed to the document', async () => {
     const text = Array.from({ length: 100 }, (_, i) => `w${i}`).join(' ')
-    const info = await buildIndex([{ id: 'big', text }, { id: 'small', text: 'w5 w6 w7' }], join(root, 'cut'), { workers: 0, shardTokens: 40 })
+    const info = await buildIndex(
+      [
+        { id: 'big', text },
+        { id: 'small', text: 'w5 w6 w7' },
+      ],
+      join(root, 'cut'),
+      { workers: 0, shardTokens: 40 },
+    )
     expect(info.shards).toBe(3)
     expect(info.positions).toBe(100 + 3 + 2 + 2) // two cut separators + one per document
     const idx = openIndex(join(root, 'cut'))

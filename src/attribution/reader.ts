@@ -264,7 +264,7 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
     let lhi = known
     while (hi - lo > 1) {
       const mid = (lo + hi) >>> 1
-      const c = compare(sh, saAt(sh, mid), q, from, len, llo < lhi ? llo : lhi)
+      const c = compare(sh, saAt(sh, mid), q, from, len, Math.min(llo, lhi))
       if (c < 0) {
         lo = mid
         llo = cmpLcp
@@ -284,7 +284,7 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
     let lhi = known
     while (hi - lo > 1) {
       const mid = (lo + hi) >>> 1
-      const c = compare(sh, saAt(sh, mid), q, from, len, llo < lhi ? llo : lhi)
+      const c = compare(sh, saAt(sh, mid), q, from, len, Math.min(llo, lhi))
       if (c <= 0) {
         lo = mid
         llo = cmpLcp
@@ -311,7 +311,7 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
     let lhi = 0
     while (hi - lo > 1) {
       const mid = (lo + hi) >>> 1
-      const c = compare(sh, saAt(sh, mid), q, from, len, llo < lhi ? llo : lhi)
+      const c = compare(sh, saAt(sh, mid), q, from, len, Math.min(llo, lhi))
       if (c === 0) return len
       if (c < 0) {
         lo = mid
@@ -321,7 +321,7 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
         lhi = cmpLcp
       }
     }
-    return llo > lhi ? llo : lhi
+    return Math.max(llo, lhi)
   }
 
   const encode = (text: string): { ids: Int32Array; starts: Uint32Array; ends: Uint32Array } => {
@@ -597,10 +597,14 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
       perDoc.set(d, (perDoc.get(d) ?? 0) + 1)
     }
     const docs = [...perDoc.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    const split = credited === 0 ? [] : largestRemainderSplit(10_000n, docs.map((d) => ({ id: d, weight: BigInt(perDoc.get(d)!) })))
-    const weights = split
-      .map((a) => ({ doc: a.id, bps: Number(a.amount) }))
-      .sort((a, b) => b.bps - a.bps || (a.doc < b.doc ? -1 : a.doc > b.doc ? 1 : 0))
+    const split =
+      credited === 0
+        ? []
+        : largestRemainderSplit(
+            10_000n,
+            docs.map((d) => ({ id: d, weight: BigInt(perDoc.get(d)!) })),
+          )
+    const weights = split.map((a) => ({ doc: a.id, bps: Number(a.amount) })).sort((a, b) => b.bps - a.bps || (a.doc < b.doc ? -1 : a.doc > b.doc ? 1 : 0))
     return {
       method: t.method,
       outputTokens: m,
@@ -658,9 +662,7 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
         const p = saAt(sh, full[s][0] + r)
         next = p + l < sh.n ? sh.tok.get(p + l) : 0
       } else {
-        const full = shards.map((sh, i): [number, number] =>
-          l === 0 ? [0, sh.n] : [lowerBound(sh, ctx, m - l, l, 0, ranges[i][1], 0), ranges[i][1]],
-        )
+        const full = shards.map((sh, i): [number, number] => (l === 0 ? [0, sh.n] : [lowerBound(sh, ctx, m - l, l, 0, ranges[i][1], 0), ranges[i][1]]))
         const dist = [...distribution(ctx, m - l, l, full).entries()].sort((a, b) => a[0] - b[0])
         if (temperature === 0) {
           // Greedy: highest count, ties by token string (the separator "" first).
@@ -694,7 +696,7 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
       ctx[m++] = next
       prevL = l
     }
-    const lastPrompt = promptIds.length > 0 ? vocab[promptIds[promptIds.length - 1]] ?? '' : ''
+    const lastPrompt = promptIds.length > 0 ? (vocab[promptIds[promptIds.length - 1]] ?? '') : ''
     const capitalize = promptIds.length === 0 || lastPrompt === '.' || lastPrompt === '!' || lastPrompt === '?'
     return { text: detokenize(out, { capitalize, quoteOpen: false }), tokens: out.length, finishReason }
   }
@@ -731,4 +733,3 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
 
   return { info, encode, count, find, infgram, trace, attribute, generate, method, storage, verify, close }
 }
-

@@ -35,7 +35,10 @@ describe('suffixArray (SA-IS)', () => {
     for (let trial = 0; trial < 1500; trial++) {
       const n = Math.floor(r() * 80)
       const k = 1 + Math.floor(r() * (trial % 3 === 0 ? 2 : trial % 3 === 1 ? 5 : 300))
-      check(Array.from({ length: n }, () => Math.floor(r() * k)), k)
+      check(
+        Array.from({ length: n }, () => Math.floor(r() * k)),
+        k,
+      )
     }
   })
 
@@ -47,7 +50,7 @@ describe('suffixArray (SA-IS)', () => {
     check(new Array(999).fill(0))
     check(Array.from({ length: 1200 }, (_, i) => i % 2))
     check(Array.from({ length: 1200 }, (_, i) => [1, 2, 3, 1, 2][i % 5]))
-    check(Array.from({ length: 1024 }, (_, i) => (i * 7) % 13 === 0 ? 0 : 5)) // sparse separators
+    check(Array.from({ length: 1024 }, (_, i) => ((i * 7) % 13 === 0 ? 0 : 5))) // sparse separators
     check([5, 0, 0, 0, 5, 0, 0, 5, 0]) // empty documents: consecutive separators
     // Fibonacci word: a classic worst case for suffix sorting (deep recursion)
     let a = [0]

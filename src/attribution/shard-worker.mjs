@@ -8,6 +8,6 @@ parentPort.on('message', (job) => {
     const result = buildShard(job)
     parentPort.postMessage({ id: job.id, ok: true, result })
   } catch (err) {
-    parentPort.postMessage({ id: job.id, ok: false, error: { message: String(err && err.message), stack: String(err && err.stack) } })
+    parentPort.postMessage({ id: job.id, ok: false, error: { message: String(err?.message), stack: String(err?.stack) } })
   }
 })

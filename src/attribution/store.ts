@@ -12,7 +12,10 @@ export interface IntArray {
 }
 
 class Mem2 implements IntArray {
-  constructor(private readonly b: Buffer, readonly length: number) {}
+  constructor(
+    private readonly b: Buffer,
+    readonly length: number,
+  ) {}
   get(i: number): number {
     const j = i * 2
     return this.b[j] | (this.b[j + 1] << 8)
@@ -20,7 +23,10 @@ class Mem2 implements IntArray {
 }
 
 class Mem3 implements IntArray {
-  constructor(private readonly b: Buffer, readonly length: number) {}
+  constructor(
+    private readonly b: Buffer,
+    readonly length: number,
+  ) {}
   get(i: number): number {
     const b = this.b
     const j = i * 3
@@ -29,7 +35,10 @@ class Mem3 implements IntArray {
 }
 
 class Mem4 implements IntArray {
-  constructor(private readonly b: Buffer, readonly length: number) {}
+  constructor(
+    private readonly b: Buffer,
+    readonly length: number,
+  ) {}
   get(i: number): number {
     return this.b.readUInt32LE(i * 4)
   }

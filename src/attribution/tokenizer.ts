@@ -25,8 +25,7 @@ const CLASS = new Uint8Array(0x110000)
 
 const RE_SPACE = /^[\s\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}]$/u
 const RE_MARK = /^\p{M}$/u
-const RE_SINGLE =
-  /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]$/u
+const RE_SINGLE = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]$/u
 const RE_WORD = /^[\p{L}\p{N}]$/u
 
 function classify(cp: number): number {
@@ -240,4 +239,3 @@ export function tokenize(text: string): Tokens {
   })
   return { tokens, starts: starts.slice(0, n), ends: ends.slice(0, n), length: n }
 }
-

@@ -68,7 +68,10 @@ export type TypesInfo = {
  */
 function checkWireField(name: string, type: string, value: unknown): void {
   const fail = (expected: string) => {
-    throw new InvalidInputError(`${name} must be ${expected}, got ${JSON.stringify(value)?.slice(0, 80)}`, { code: 'invalid_field', details: { field: name, type, expected } })
+    throw new InvalidInputError(`${name} must be ${expected}, got ${JSON.stringify(value)?.slice(0, 80)}`, {
+      code: 'invalid_field',
+      details: { field: name, type, expected },
+    })
   }
   if (type.endsWith('[]')) {
     if (!Array.isArray(value)) fail(`a list (${type})`)

@@ -56,10 +56,17 @@ export type InitResult = { genesis: Genesis; genesisFile: string; keyFile?: stri
 /** Writes a genesis (and, off dev, a new sequencer key) into an empty data dir. */
 export async function initDataDir(o: InitOptions): Promise<InitResult> {
   if (existsSync(join(o.dataDir, GENESIS_FILE)) && !o.force) {
-    throw new InvalidInputError(`${o.dataDir} already has a genesis`, { code: 'already_initialised', details: { dataDir: o.dataDir }, hint: 'Use another --data-dir, or --force to overwrite the genesis (only before the node first ran).' })
+    throw new InvalidInputError(`${o.dataDir} already has a genesis`, {
+      code: 'already_initialised',
+      details: { dataDir: o.dataDir },
+      hint: 'Use another --data-dir, or --force to overwrite the genesis (only before the node first ran).',
+    })
   }
   if (existsSync(join(o.dataDir, 'sinew.db')) && o.force) {
-    throw new InvalidInputError(`${o.dataDir} already holds a chain; refusing to replace its genesis`, { code: 'already_initialised', details: { dataDir: o.dataDir } })
+    throw new InvalidInputError(`${o.dataDir} already holds a chain; refusing to replace its genesis`, {
+      code: 'already_initialised',
+      details: { dataDir: o.dataDir },
+    })
   }
   if (o.dev) {
     const genesis = makeDevGenesis()
@@ -92,7 +99,10 @@ export async function loadSequencerKey(dataDir: string, genesis: Genesis): Promi
   if (genesis.insecure && genesis.sequencer === addressOf(DEV_SEQUENCER_KEY)) return DEV_SEQUENCER_KEY
   const file = join(dataDir, NODE_KEY_FILE)
   if (!existsSync(file)) {
-    throw new InvalidInputError(`No node key at ${file}`, { code: 'no_node_key', hint: 'This data dir was not made by `sinew init`, or run it with --follow URL as a replica.' })
+    throw new InvalidInputError(`No node key at ${file}`, {
+      code: 'no_node_key',
+      hint: 'This data dir was not made by `sinew init`, or run it with --follow URL as a replica.',
+    })
   }
   const key = await decryptKeystore(JSON.parse(readFileSync(file, 'utf8')), await readPassword('Node key password: ', 'SINEW_NODE_PASSWORD'))
   if (addressOf(key) !== genesis.sequencer) {

@@ -7,7 +7,14 @@ import { InvalidInputError } from '../core/index.ts'
 
 function unreadable(path: string, field: string, e: unknown): InvalidInputError {
   const code = (e as NodeJS.ErrnoException).code
-  const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${(e as Error).message})`
+  const why =
+    code === 'ENOENT'
+      ? 'does not exist'
+      : code === 'EISDIR'
+        ? 'is a directory'
+        : code === 'EACCES'
+          ? 'is not readable (permission denied)'
+          : `cannot be read (${(e as Error).message})`
   return new InvalidInputError(`${field}: ${path} ${why}`, {
     code: code === 'ENOENT' ? 'file_not_found' : 'file_unreadable',
     details: { field, file: path, reason: code ?? String(e) },

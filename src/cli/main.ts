@@ -23,7 +23,23 @@ export function buildProgram(): Command {
     .description('Sinew: an open coordination ledger for AI — signed data, attributed model outputs, paid contributors')
     .version('0.1.0')
     .showHelpAfterError()
-  for (const c of [initCommand(), nodeCommand(), devCommand(), keysCommand(), txCommand(), accountCommand(), blockCommand(), statusCommand(), verifyCommand(), proofCommand(), indexCommand(), datanetCommand(), agentCommand(), taskCommand(), mcpCommand()]) {
+  for (const c of [
+    initCommand(),
+    nodeCommand(),
+    devCommand(),
+    keysCommand(),
+    txCommand(),
+    accountCommand(),
+    blockCommand(),
+    statusCommand(),
+    verifyCommand(),
+    proofCommand(),
+    indexCommand(),
+    datanetCommand(),
+    agentCommand(),
+    taskCommand(),
+    mcpCommand(),
+  ]) {
     program.addCommand(c)
   }
   for (const c of [modelCommand(), apikeyCommand(), chatCommand(), receiptCommand()]) program.addCommand(c)

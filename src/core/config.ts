@@ -19,12 +19,20 @@ export const nodeConfigSchema = z
     /** A block is cut early once it holds this many txs. */
     maxBlockTxs: z.coerce.number().int().min(1).max(100_000),
     /** Largest accepted request body, in bytes. */
-    bodyLimitBytes: z.coerce.number().int().min(1024).max(256 * 1024 * 1024),
+    bodyLimitBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024),
     /**
      * Largest blob `PUT /v1/blobs` stores (and a replica fetches). At most 1 GiB: a blob is
      * read whole into memory to check its hash when served or ingested.
      */
-    maxBlobBytes: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024),
+    maxBlobBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024),
     /** Most txs in one `POST /v1/txs` batch. */
     maxBatchTxs: z.coerce.number().int().min(1).max(100_000),
     /** Worker threads for signature recovery; 0 recovers on the main thread. */

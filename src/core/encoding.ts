@@ -9,14 +9,7 @@ import { InvalidInputError } from './errors.ts'
 
 export type Hex = `0x${string}`
 
-export type CanonicalValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | null
-  | readonly CanonicalValue[]
-  | { readonly [key: string]: CanonicalValue }
+export type CanonicalValue = string | number | bigint | boolean | null | readonly CanonicalValue[] | { readonly [key: string]: CanonicalValue }
 
 export function canonicalJson(value: unknown): string {
   return encode(value, '$')

@@ -53,5 +53,8 @@ export function sha256Bytes(data: Uint8Array): Uint8Array {
 }
 
 export function sha256(data: Uint8Array | string): Hex {
-  return ('0x' + createHash('sha256').update(typeof data === 'string' ? utf8(data) : data).digest('hex')) as Hex
+  return ('0x' +
+    createHash('sha256')
+      .update(typeof data === 'string' ? utf8(data) : data)
+      .digest('hex')) as Hex
 }

@@ -49,7 +49,10 @@ describe('largestRemainderSplit', () => {
   })
   it('random inputs always sum to the total', () => {
     let seed = 42
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed)
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed
+    }
     for (let t = 0; t < 200; t++) {
       const total = BigInt(rnd())
       const weights = Array.from({ length: 1 + (rnd() % 9) }, (_, i) => ({ id: 'id' + i, weight: BigInt(rnd() % 1000) + 1n }))

@@ -64,9 +64,7 @@ export function largestRemainderSplit(total: bigint, weights: readonly Share[]):
     return { id: w.id, index, amount: scaled / sum, remainder: scaled % sum }
   })
   let leftover = total - rows.reduce((acc, r) => acc + r.amount, 0n)
-  const order = [...rows].sort((a, b) =>
-    a.remainder !== b.remainder ? (a.remainder > b.remainder ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-  )
+  const order = [...rows].sort((a, b) => (a.remainder !== b.remainder ? (a.remainder > b.remainder ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   for (const row of order) {
     if (leftover === 0n) break
     row.amount += 1n

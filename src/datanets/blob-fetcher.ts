@@ -119,7 +119,15 @@ export class BlobFetcher {
       if (e.failure) failures.push(e.failure)
     }
     failures.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
-    return { source: this.o.source, pending: this.entries.size, fetching, failed: failures.length, fetched: this.fetched, refused: this.refused, failures: failures.slice(0, 10) }
+    return {
+      source: this.o.source,
+      pending: this.entries.size,
+      fetching,
+      failed: failures.length,
+      fetched: this.fetched,
+      refused: this.refused,
+      failures: failures.slice(0, 10),
+    }
   }
 
   private pump(): void {
@@ -160,7 +168,10 @@ export class BlobFetcher {
       entry.failure = { sha256: entry.sha256, attempts: entry.attempts, error, at: new Date(now).toISOString(), retryAt: new Date(now + delay).toISOString() }
       if (error.code === 'hash_mismatch') {
         this.refused++
-        this.o.log.error({ sha256: entry.sha256, source: this.o.source, details: (e as SinewError).details }, 'refused a blob from the leader: its bytes hash to something else; not stored, will retry')
+        this.o.log.error(
+          { sha256: entry.sha256, source: this.o.source, details: (e as SinewError).details },
+          'refused a blob from the leader: its bytes hash to something else; not stored, will retry',
+        )
       } else {
         this.o.log.warn({ sha256: entry.sha256, source: this.o.source, attempts: entry.attempts, error, retryInMs: delay }, 'blob fetch failed; will retry')
       }
@@ -188,7 +199,9 @@ export class BlobFetcher {
     const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs ?? 600_000)]) })
     if (!response.ok || !response.body) {
       const body = await response.text().catch(() => '')
-      throw new SinewError('blob_fetch_failed', `GET ${url} answered ${response.status}`, 502, { details: { sha256, status: response.status, body: body.slice(0, 200) } })
+      throw new SinewError('blob_fetch_failed', `GET ${url} answered ${response.status}`, 502, {
+        details: { sha256, status: response.status, body: body.slice(0, 200) },
+      })
     }
     const stream = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)
     try {

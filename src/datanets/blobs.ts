@@ -25,7 +25,11 @@ export class BlobTooLargeError extends SinewError {
 /** Normalises `abc…`, `0xabc…` or `sha256:abc…` to 64 lowercase hex digits. */
 export function parseSha256(value: string, field = 'sha256'): string {
   const hex = value.replace(/^(0x|sha256:)/i, '').toLowerCase()
-  if (!SHA256_HEX.test(hex)) throw new InvalidInputError(`${field} must be a sha256: 64 hex digits (optionally 0x-prefixed)`, { code: 'invalid_field', details: { field, got: value.slice(0, 80) } })
+  if (!SHA256_HEX.test(hex))
+    throw new InvalidInputError(`${field} must be a sha256: 64 hex digits (optionally 0x-prefixed)`, {
+      code: 'invalid_field',
+      details: { field, got: value.slice(0, 80) },
+    })
   return hex
 }
 
@@ -125,7 +129,9 @@ export class BlobStore {
     }
     const actual = createHash('sha256').update(bytes).digest('hex')
     if (actual !== sha256) {
-      throw new IntegrityError(`Blob ${sha256} on disk hashes to ${actual}: it was changed or damaged`, { details: { sha256, actual, path: this.path(sha256) } })
+      throw new IntegrityError(`Blob ${sha256} on disk hashes to ${actual}: it was changed or damaged`, {
+        details: { sha256, actual, path: this.path(sha256) },
+      })
     }
     return bytes
   }

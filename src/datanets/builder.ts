@@ -75,7 +75,6 @@ export class IndexBuilder {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
-  private scannedHeightKey = ''
 
   constructor(private readonly o: IndexBuilderOptions) {
     this.root = join(o.dataDir, 'indexes')
@@ -122,7 +121,6 @@ export class IndexBuilder {
     if (current.state !== 'failed') return current
     const next: BuildStatus = { state: 'queued', attempts: current.attempts }
     this.save(datanet, version, next)
-    this.scannedHeightKey = ''
     return next
   }
 
@@ -270,7 +268,13 @@ export class IndexBuilder {
         attempts: status.attempts,
         startedAt: status.startedAt,
         finishedAt: new Date().toISOString(),
-        index: { documents: info.documents, tokens: info.tokens, bytesOnDisk: info.bytesOnDisk, indexId: info.indexId, tokenizerVersion: info.tokenizerVersion },
+        index: {
+          documents: info.documents,
+          tokens: info.tokens,
+          bytesOnDisk: info.bytesOnDisk,
+          indexId: info.indexId,
+          tokenizerVersion: info.tokenizerVersion,
+        },
       }
       this.live = undefined
       this.save(datanet, version, ready)

@@ -3,7 +3,11 @@ import { makeDocx, makePdf } from './fixtures.ts'
 import { ingest, parseCsv } from './ingest.ts'
 
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
-const code = async (p: Promise<unknown>) => p.then(() => 'ok', (e) => e.code)
+const code = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e) => e.code,
+  )
 
 describe('ingest', () => {
   it('text and markdown are one record each', async () => {
@@ -15,7 +19,10 @@ describe('ingest', () => {
     expect(r.records).toEqual(['a', 'b', '{"y":2}'])
   })
   it('csv is a record per data row, quotes and newlines included', async () => {
-    expect(parseCsv('a,b\r\n"x, ""y""","line\nbreak"\n')).toEqual([['a', 'b'], ['x, "y"', 'line\nbreak']])
+    expect(parseCsv('a,b\r\n"x, ""y""","line\nbreak"\n')).toEqual([
+      ['a', 'b'],
+      ['x, "y"', 'line\nbreak'],
+    ])
     const r = await ingest(Buffer.from('name,text\nann,hello\nbob,"hi, there"\n'), 'text/csv')
     expect(r.records).toEqual(['name: ann\ntext: hello', 'name: bob\ntext: hi, there'])
   })

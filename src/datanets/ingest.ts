@@ -62,7 +62,8 @@ function jsonlRecords(text: string): string[] {
       throw unparseable('application/jsonl', `line ${i + 1} is not JSON (${(e as Error).message})`, { line: i + 1 })
     }
     if (typeof value === 'string') records.push(value)
-    else if (value && typeof value === 'object' && !Array.isArray(value) && typeof (value as { text?: unknown }).text === 'string') records.push((value as { text: string }).text)
+    else if (value && typeof value === 'object' && !Array.isArray(value) && typeof (value as { text?: unknown }).text === 'string')
+      records.push((value as { text: string }).text)
     else records.push(line)
   })
   if (records.length === 0) throw unparseable('application/jsonl', 'it has no records')
@@ -100,7 +101,8 @@ export function parseCsv(text: string): string[][] {
         quoted = false
         i++
         const next = text[i]
-        if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r') throw unparseable('text/csv', `line ${line}: text after a closing quote`, { line })
+        if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r')
+          throw unparseable('text/csv', `line ${line}: text after a closing quote`, { line })
         continue
       }
       if (ch === '\n') line++

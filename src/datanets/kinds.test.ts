@@ -23,7 +23,15 @@ function harness() {
   let seq = 0
   const run = (kind: TxKind<any>, sender: Address, message: Record<string, unknown>) => {
     seq += 1
-    const ctx: TxContext = { sender, txHash: hash(1000 + seq), height: BigInt(seq), timestamp: 5n, params: { protocolFeeBps: 500, treasury: addr(99) }, sequencer: addr(98), state }
+    const ctx: TxContext = {
+      sender,
+      txHash: hash(1000 + seq),
+      height: BigInt(seq),
+      timestamp: 5n,
+      params: { protocolFeeBps: 500, treasury: addr(99) },
+      sequencer: addr(98),
+      state,
+    }
     try {
       kind.validate?.(message as any)
       const r = kind.execute(ctx, message as any)
@@ -46,7 +54,9 @@ describe('Datanets kinds', () => {
     const c2 = run(contributeKind, B, { datanet, contentHash: hash(2), title: 'two', mediaType: 'text/plain', size: 4n }).contribution
     expect(readAccount(state, A).balance).toBe(START - 7n)
     expect(total(datanet)).toBe(3n * START)
-    expect(() => run(contributeKind, B, { datanet, contentHash: hash(1), title: 'copy', mediaType: 'text/plain', size: 3n })).toThrow(/already has this content/)
+    expect(() => run(contributeKind, B, { datanet, contentHash: hash(1), title: 'copy', mediaType: 'text/plain', size: 3n })).toThrow(
+      /already has this content/,
+    )
     expect(() => run(publishVersionKind, OWNER, { datanet })).toThrow(/no accepted/)
     run(reviewKind, OWNER, { contribution: c1, accept: true, reason: '' })
     run(reviewKind, OWNER, { contribution: c2, accept: false, reason: 'no' })

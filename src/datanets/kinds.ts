@@ -63,10 +63,12 @@ export type PublishVersionMessage = { datanet: Hex; nonce: bigint }
 
 function validateRules(m: { description: string; license: string; mediaTypes: string[]; maxSize: bigint }): void {
   if ([...m.description].length > MAX_DESCRIPTION) throw bad('description', `is longer than ${MAX_DESCRIPTION} characters`)
-  if (m.license.length === 0 || [...m.license].length > MAX_LICENSE) throw bad('license', `must be 1-${MAX_LICENSE} characters (an SPDX id such as CC-BY-4.0, or "proprietary")`)
+  if (m.license.length === 0 || [...m.license].length > MAX_LICENSE)
+    throw bad('license', `must be 1-${MAX_LICENSE} characters (an SPDX id such as CC-BY-4.0, or "proprietary")`)
   if (m.mediaTypes.length === 0) throw bad('mediaTypes', 'must list at least one media type', 'invalid_field', { known: ALL_MEDIA_TYPES })
   m.mediaTypes.forEach((t, i) => {
-    if (!isMediaType(t)) throw bad(`mediaTypes[${i}]`, `is not a supported media type: ${JSON.stringify(t.slice(0, 100))}`, 'unsupported_media_type', { known: ALL_MEDIA_TYPES })
+    if (!isMediaType(t))
+      throw bad(`mediaTypes[${i}]`, `is not a supported media type: ${JSON.stringify(t.slice(0, 100))}`, 'unsupported_media_type', { known: ALL_MEDIA_TYPES })
   })
   if (new Set(m.mediaTypes).size !== m.mediaTypes.length) throw bad('mediaTypes', 'lists a media type twice')
   if (m.maxSize === 0n || m.maxSize > MAX_RULE_SIZE) throw bad('maxSize', `must be 1 to ${MAX_RULE_SIZE} bytes`)
@@ -93,7 +95,9 @@ function requireDatanet(ctx: TxContext, id: Hex, field = 'message.datanet'): Dat
 
 function requireOwner(ctx: TxContext, d: DatanetRecord, action: string): void {
   if (ctx.sender !== d.owner) {
-    throw new RejectedError('not_owner', `Only the owner of ${d.name} can ${action}`, { details: { field: 'signature', sender: ctx.sender, owner: d.owner, datanet: d.id } })
+    throw new RejectedError('not_owner', `Only the owner of ${d.name} can ${action}`, {
+      details: { field: 'signature', sender: ctx.sender, owner: d.owner, datanet: d.id },
+    })
   }
 }
 
@@ -106,18 +110,25 @@ function saveDatanet(ctx: TxContext, d: DatanetRecord): void {
 
 export const createDatanetKind = defineTxKind<CreateDatanetMessage>({
   type: 'CreateDatanet',
-  description: 'Create a Datanet owned by the signer: its name (unique), description, license and contribution rules (accepted media types, max size in bytes, stake per contribution in SIN base units). Its id is this tx hash.',
+  description:
+    'Create a Datanet owned by the signer: its name (unique), description, license and contribution rules (accepted media types, max size in bytes, stake per contribution in SIN base units). Its id is this tx hash.',
   fields: [{ name: 'name', type: 'string' }, ...RULE_FIELDS],
   validate(m) {
     if (m.name.length === 0 || [...m.name].length > MAX_NAME || !NAME.test(m.name) || /^0x/i.test(m.name)) {
-      throw bad('name', `must be 1-${MAX_NAME} characters of letters, digits, spaces and . _ ' & ( ) -, start and end with a letter or digit, and not start with 0x`)
+      throw bad(
+        'name',
+        `must be 1-${MAX_NAME} characters of letters, digits, spaces and . _ ' & ( ) -, start and end with a letter or digit, and not start with 0x`,
+      )
     }
     validateRules(m)
   },
   execute(ctx, m) {
     const existing = readJson<Hex>(ctx.state, nameKey(m.name))
     if (existing) {
-      throw new RejectedError('datanet_name_taken', `A Datanet named ${JSON.stringify(m.name)} exists already`, { details: { field: 'message.name', datanet: existing }, hint: 'Pick another name.' })
+      throw new RejectedError('datanet_name_taken', `A Datanet named ${JSON.stringify(m.name)} exists already`, {
+        details: { field: 'message.name', datanet: existing },
+        hint: 'Pick another name.',
+      })
     }
     const id = ctx.txHash
     const n = datanetCount(ctx.state)
@@ -176,7 +187,8 @@ export const addCuratorKind = defineTxKind<CuratorMessage>({
     if (d.curators.includes(m.curator) || m.curator === d.owner) {
       throw new RejectedError('already_curator', `${m.curator} can already review ${d.name}`, { details: { field: 'message.curator', curator: m.curator } })
     }
-    if (d.curators.length >= MAX_CURATORS) throw new RejectedError('too_many_curators', `A Datanet has at most ${MAX_CURATORS} curators`, { details: { field: 'message.curator' } })
+    if (d.curators.length >= MAX_CURATORS)
+      throw new RejectedError('too_many_curators', `A Datanet has at most ${MAX_CURATORS} curators`, { details: { field: 'message.curator' } })
     d.curators = [...d.curators, m.curator].sort()
     saveDatanet(ctx, d)
     return { datanet: d.id, curator: m.curator }
@@ -190,7 +202,8 @@ export const removeCuratorKind = defineTxKind<CuratorMessage>({
   execute(ctx, m) {
     const d = requireDatanet(ctx, m.datanet)
     requireOwner(ctx, d, 'remove curators')
-    if (!d.curators.includes(m.curator)) throw new RejectedError('not_curator', `${m.curator} is not a curator of ${d.name}`, { details: { field: 'message.curator', curator: m.curator } })
+    if (!d.curators.includes(m.curator))
+      throw new RejectedError('not_curator', `${m.curator} is not a curator of ${d.name}`, { details: { field: 'message.curator', curator: m.curator } })
     d.curators = d.curators.filter((c) => c !== m.curator)
     saveDatanet(ctx, d)
     return { datanet: d.id, curator: m.curator }
@@ -210,24 +223,42 @@ export const contributeKind = defineTxKind<ContributeMessage>({
   ],
   validate(m) {
     if (m.title.trim().length === 0 || [...m.title].length > MAX_TITLE) throw bad('title', `must be 1-${MAX_TITLE} characters`)
-    if (!isMediaType(m.mediaType)) throw bad('mediaType', `is not a supported media type: ${JSON.stringify(m.mediaType.slice(0, 100))}`, 'unsupported_media_type', { known: ALL_MEDIA_TYPES })
+    if (!isMediaType(m.mediaType))
+      throw bad('mediaType', `is not a supported media type: ${JSON.stringify(m.mediaType.slice(0, 100))}`, 'unsupported_media_type', {
+        known: ALL_MEDIA_TYPES,
+      })
     if (m.size === 0n) throw bad('size', 'must be above zero (empty content has nothing to attribute)')
   },
   execute(ctx, m) {
     const d = requireDatanet(ctx, m.datanet)
     if (!d.rules.mediaTypes.includes(m.mediaType)) {
-      throw new RejectedError('media_type_not_accepted', `${d.name} does not accept ${m.mediaType}`, { details: { field: 'message.mediaType', got: m.mediaType, accepted: d.rules.mediaTypes } })
+      throw new RejectedError('media_type_not_accepted', `${d.name} does not accept ${m.mediaType}`, {
+        details: { field: 'message.mediaType', got: m.mediaType, accepted: d.rules.mediaTypes },
+      })
     }
     if (m.size > BigInt(d.rules.maxSize)) {
-      throw new RejectedError('too_large', `${m.size} bytes is over ${d.name}'s limit of ${d.rules.maxSize}`, { details: { field: 'message.size', got: m.size.toString(), maxSize: d.rules.maxSize } })
+      throw new RejectedError('too_large', `${m.size} bytes is over ${d.name}'s limit of ${d.rules.maxSize}`, {
+        details: { field: 'message.size', got: m.size.toString(), maxSize: d.rules.maxSize },
+      })
     }
     const earlierId = readJson<Hex>(ctx.state, hashKey(d.id, m.contentHash))
     if (earlierId) {
       const earlier = getContribution(ctx.state, earlierId)!
-      throw new RejectedError('duplicate_contribution', `${d.name} already has this content: contribution ${earlier.id} by ${earlier.author} (${earlier.status})`, {
-        details: { field: 'message.contentHash', contentHash: m.contentHash, contribution: earlier.id, author: earlier.author, status: earlier.status, title: earlier.title },
-        hint: 'An exact duplicate earns nothing: the earlier contribution is credited for this content.',
-      })
+      throw new RejectedError(
+        'duplicate_contribution',
+        `${d.name} already has this content: contribution ${earlier.id} by ${earlier.author} (${earlier.status})`,
+        {
+          details: {
+            field: 'message.contentHash',
+            contentHash: m.contentHash,
+            contribution: earlier.id,
+            author: earlier.author,
+            status: earlier.status,
+            title: earlier.title,
+          },
+          hint: 'An exact duplicate earns nothing: the earlier contribution is credited for this content.',
+        },
+      )
     }
     const stake = BigInt(d.rules.stake)
     if (stake > 0n) debit(ctx.state, ctx.sender, stake, 'stake')
@@ -283,7 +314,10 @@ export const reviewKind = defineTxKind<ReviewMessage>({
   },
   execute(ctx, m) {
     const c = getContribution(ctx.state, m.contribution)
-    if (!c) throw new RejectedError('contribution_not_found', `No contribution ${m.contribution}`, { details: { field: 'message.contribution', contribution: m.contribution } })
+    if (!c)
+      throw new RejectedError('contribution_not_found', `No contribution ${m.contribution}`, {
+        details: { field: 'message.contribution', contribution: m.contribution },
+      })
     const d = getDatanet(ctx.state, c.datanet)!
     if (ctx.sender !== d.owner && !d.curators.includes(ctx.sender)) {
       throw new RejectedError('not_curator', `${ctx.sender} is neither the owner nor a curator of ${d.name}`, {
@@ -387,4 +421,12 @@ export const publishVersionKind = defineTxKind<PublishVersionMessage>({
   },
 })
 
-export const datanetKinds: TxKind<any>[] = [createDatanetKind, updateDatanetKind, addCuratorKind, removeCuratorKind, contributeKind, reviewKind, publishVersionKind]
+export const datanetKinds: TxKind<any>[] = [
+  createDatanetKind,
+  updateDatanetKind,
+  addCuratorKind,
+  removeCuratorKind,
+  contributeKind,
+  reviewKind,
+  publishVersionKind,
+]

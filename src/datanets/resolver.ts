@@ -38,10 +38,16 @@ export const datanetsResolver = {
   strict: true,
 } as const
 
-export function datanetIndexProvider(datanets: Datanets): (ref: string) => { index: AttributionIndex; authorOf: (contribution: string) => Address | undefined } {
+export function datanetIndexProvider(
+  datanets: Datanets,
+): (ref: string) => { index: AttributionIndex; authorOf: (contribution: string) => Address | undefined } {
   return (ref) => {
     const p = parseVersionRef(ref)
-    if (!p) throw new SinewError('invalid_version_ref', `Not a Datanet version ref: ${ref}`, 400, { details: { ref }, hint: 'Write <datanet id or name>@<version>, e.g. 0xab…@1.' })
+    if (!p)
+      throw new SinewError('invalid_version_ref', `Not a Datanet version ref: ${ref}`, 400, {
+        details: { ref },
+        hint: 'Write <datanet id or name>@<version>, e.g. 0xab…@1.',
+      })
     const d = datanets.resolve(p.datanet)
     return { index: datanets.index(d, p.version), authorOf: (c) => datanetsResolver.authorOf(datanets.state, c) }
   }

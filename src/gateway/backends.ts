@@ -83,11 +83,18 @@ export function openaiCompatibleBackend(o: OpenAIBackendOptions): Backend {
       if (req.kind === 'chat') body.messages = req.messages.map((m) => ({ role: m.role, content: m.content }))
       else body.prompt = req.prompt
       const payload = JSON.stringify(body)
-      return new SseDeltaStream(req, o, send, urls[req.kind], {
-        agent,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization, 'content-length': Buffer.byteLength(payload) },
-      }, payload)
+      return new SseDeltaStream(
+        req,
+        o,
+        send,
+        urls[req.kind],
+        {
+          agent,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization, 'content-length': Buffer.byteLength(payload) },
+        },
+        payload,
+      )
     },
   }
 }
@@ -110,7 +117,6 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
   private ended = false
   /** The response was read to its end (the socket went back to the pool). */
   private complete = false
-  private timedOut = false
   private readonly request: ClientRequest
   private response: IncomingMessage | null = null
   private readonly timer: NodeJS.Timeout
@@ -124,14 +130,13 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
 
   constructor(
     private readonly req: BackendRequest,
-    private readonly o: OpenAIBackendOptions,
+    o: OpenAIBackendOptions,
     send: Send,
     url: URL,
     options: RequestOptions,
     payload: string,
   ) {
     this.timer = setTimeout(() => {
-      this.timedOut = true
       this.fail(new BackendError('backend_timeout', `The model backend did not answer within ${o.timeoutMs} ms`, { details: { timeoutMs: o.timeoutMs } }))
     }, o.timeoutMs)
     req.signal.addEventListener('abort', this.onAbort)
@@ -277,7 +282,7 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     } catch (e) {
       return this.fail(new BackendError('backend_error', `The model backend sent an event that is not JSON: ${data}`.slice(0, 300), { cause: e }))
     }
-    if (event === 'error' || (json && json.error)) {
+    if (event === 'error' || json?.error) {
       const err = json?.error ?? json
       const message = typeof err?.message === 'string' ? err.message : typeof err === 'string' ? err : JSON.stringify(err)
       return this.fail(new BackendError('backend_error', `The model backend failed: ${message}`.slice(0, 300), { details: { status: null } }))

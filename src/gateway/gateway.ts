@@ -184,7 +184,7 @@ export class Gateway {
   models(): ModelRecord[] {
     return readModelNames(this.state)
       .map((n) => readModel(this.state, n)!)
-      .filter((m) => m && m.active)
+      .filter((m) => m?.active)
   }
 
   /** Outstanding reservations (for tests and status). */
@@ -200,12 +200,20 @@ export class Gateway {
     const keyHash = hashApiKey(req.apiKey)
     const key = readApiKey(this.state, keyHash)
     const problem = apiKeyProblem(key, BigInt(Date.now()))
-    if (problem === 'unknown') throw new GatewayError(401, 'authentication_error', 'invalid_api_key', 'Incorrect API key provided: no GrantApiKey on the ledger has its hash.')
+    if (problem === 'unknown')
+      throw new GatewayError(401, 'authentication_error', 'invalid_api_key', 'Incorrect API key provided: no GrantApiKey on the ledger has its hash.')
     if (problem === 'revoked') throw new GatewayError(401, 'authentication_error', 'revoked_api_key', 'This API key has been revoked.')
-    if (problem === 'expired') throw new GatewayError(401, 'authentication_error', 'expired_api_key', `This API key expired at ${new Date(Number(key!.expiresAt)).toISOString()}.`)
+    if (problem === 'expired')
+      throw new GatewayError(401, 'authentication_error', 'expired_api_key', `This API key expired at ${new Date(Number(key!.expiresAt)).toISOString()}.`)
     const model = readModel(this.state, req.model)
-    if (!model || !model.active) {
-      throw new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${req.model}\` does not exist or is not active. GET /v1/models lists the models you can call.`, 'model')
+    if (!model?.active) {
+      throw new GatewayError(
+        404,
+        'invalid_request_error',
+        'model_not_found',
+        `The model \`${req.model}\` does not exist or is not active. GET /v1/models lists the models you can call.`,
+        'model',
+      )
     }
     const maxTokens = req.maxTokens ?? this.defaultMaxTokens
     if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > this.maxTokensLimit) {
@@ -214,20 +222,34 @@ export class Gateway {
     const maxFee = computeFee(BigInt(model.pricePerMillion), BigInt(maxTokens))
     const remaining = apiKeyRemaining(key!)
     if (remaining !== undefined && remaining - this.reservations.key(keyHash) < maxFee) {
-      throw new GatewayError(402, 'insufficient_quota', 'spend_limit_reached', `This API key's spend limit is reached: ${remaining} base units left (less calls in flight), this call may cost up to ${maxFee}.`, null, {
-        spendLimit: key!.spendLimit,
-        spent: key!.spent,
-        maxCharge: maxFee.toString(),
-      })
+      throw new GatewayError(
+        402,
+        'insufficient_quota',
+        'spend_limit_reached',
+        `This API key's spend limit is reached: ${remaining} base units left (less calls in flight), this call may cost up to ${maxFee}.`,
+        null,
+        {
+          spendLimit: key!.spendLimit,
+          spent: key!.spent,
+          maxCharge: maxFee.toString(),
+        },
+      )
     }
     const payer = key!.owner
     const balance = this.o.node.account(payer).balance
     const free = balance - this.reservations.payer(payer)
     if (free < maxFee) {
-      throw new GatewayError(402, 'insufficient_quota', 'insufficient_balance', `The account ${payer} has ${free} base units free, this call may cost up to ${maxFee}. Fund it or lower max_tokens.`, null, {
-        balance: balance.toString(),
-        maxCharge: maxFee.toString(),
-      })
+      throw new GatewayError(
+        402,
+        'insufficient_quota',
+        'insufficient_balance',
+        `The account ${payer} has ${free} base units free, this call may cost up to ${maxFee}. Fund it or lower max_tokens.`,
+        null,
+        {
+          balance: balance.toString(),
+          maxCharge: maxFee.toString(),
+        },
+      )
     }
     const release = this.reservations.add(payer, keyHash, maxFee)
     const receiptId = ('0x' + randomBytes(32).toString('hex')) as Hex
@@ -274,7 +296,15 @@ export class Gateway {
     return r
   }
 
-  private async run(req: CallRequest, model: ModelRecord, keyHash: Hex, receiptId: Hex, maxTokens: number, promptTokens: number, sink: Sink): Promise<CallOutcome> {
+  private async run(
+    req: CallRequest,
+    model: ModelRecord,
+    keyHash: Hex,
+    receiptId: Hex,
+    maxTokens: number,
+    promptTokens: number,
+    sink: Sink,
+  ): Promise<CallOutcome> {
     const t0 = performance.now()
     let rt
     try {

@@ -24,9 +24,35 @@ describe('TokenMeter', () => {
     }
   })
   it('matches tokenize() on random text split at random points (marks, surrogates, CR/LF, budgets)', () => {
-    const alphabet = ['a', 'B', '7', ' ', '  ', '\n', '\t', "'", '-', '.', '\u0301', 'é', '日', '本', '👍', '🏽', '\ud83d', '\ude00', '\u200b', '\u00a0', 'ß', 'ﬁ']
+    const alphabet = [
+      'a',
+      'B',
+      '7',
+      ' ',
+      '  ',
+      '\n',
+      '\t',
+      "'",
+      '-',
+      '.',
+      '\u0301',
+      'é',
+      '日',
+      '本',
+      '👍',
+      '🏽',
+      '\ud83d',
+      '\ude00',
+      '\u200b',
+      '\u00a0',
+      'ß',
+      'ﬁ',
+    ]
     let seed = 42
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n)
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff
+      return seed % n
+    }
     for (let round = 0; round < 400; round++) {
       let text = ''
       for (let i = rand(60); i > 0; i--) text += alphabet[rand(alphabet.length)]

@@ -5,7 +5,7 @@
  * tx of the batch was refused. One batch is in flight at a time, so the committed nonce
  * is always the next one to use.
  */
-import { isSinewError, SinewError, UnavailableError, type Hex } from '../core/index.ts'
+import { isSinewError, type SinewError, UnavailableError, type Hex } from '../core/index.ts'
 import { addressOf, type Address, type LedgerNode, type TxAck, type TxEnvelope } from '../ledger/index.ts'
 
 type Job = { type: string; wire: Record<string, unknown>; resolve: (a: TxAck) => void; reject: (e: SinewError) => void; attempts: number }

@@ -75,7 +75,8 @@ export class Chain {
   static async open(store: Store, registry: TxKindRegistry, genesis?: Genesis): Promise<Chain> {
     const storedJson = await store.getMeta('genesis')
     if (storedJson === undefined) {
-      if (!genesis) throw new InvalidInputError(`The store at ${store.location} is empty and no genesis was given`, { code: 'no_genesis', hint: 'Run `sinew init` first.' })
+      if (!genesis)
+        throw new InvalidInputError(`The store at ${store.location} is empty and no genesis was given`, { code: 'no_genesis', hint: 'Run `sinew init` first.' })
       const chain = Chain.inMemory(genesis, registry)
       await store.putMeta('genesis', JSON.stringify(genesisToJson(genesis)))
       await store.commitBlock({ block: chain.head, txs: [], writes: genesisWrites(genesis) })
@@ -189,7 +190,8 @@ export class Chain {
 
   /** The recovered sender and the tx hash must be the ones stored (or served) with the tx. */
   checkSender(tx: DecodedTx, recovered: Address | Error, claimed: { sender: Address; hash: Hex }, height: bigint, index: number): SignedTx {
-    if (recovered instanceof Error) throw new BlockMismatchError(height, `txs[${index}].signature`, 'a valid signature', recovered.message, { txHash: claimed.hash })
+    if (recovered instanceof Error)
+      throw new BlockMismatchError(height, `txs[${index}].signature`, 'a valid signature', recovered.message, { txHash: claimed.hash })
     const hash = txHash(tx.digest, recovered)
     if (hash !== claimed.hash) throw new BlockMismatchError(height, `txs[${index}].hash`, hash, claimed.hash)
     if (recovered !== claimed.sender) throw new BlockMismatchError(height, `txs[${index}].sender`, recovered, claimed.sender, { txHash: claimed.hash })

@@ -2,7 +2,20 @@
 import { describe, expect, it } from 'vitest'
 import { devAccounts } from './keys/index.ts'
 import { RejectedError } from '../core/index.ts'
-import { addressOf, Chain, createLedgerRegistry, defineTxKind, devGenesis, insecureDevKey, signDigest, TxKindRegistry, transferKind, eip712Types, signingDomain, type SignedTx } from './index.ts'
+import {
+  addressOf,
+  Chain,
+  createLedgerRegistry,
+  defineTxKind,
+  devGenesis,
+  insecureDevKey,
+  signDigest,
+  TxKindRegistry,
+  transferKind,
+  eip712Types,
+  signingDomain,
+  type SignedTx,
+} from './index.ts'
 import { createTypedDataHasher } from './signing/index.ts'
 import { credit, readAccount } from './accounts.ts'
 
@@ -45,7 +58,9 @@ describe('block execution', () => {
     })
     const chain = Chain.inMemory(genesis, new TxKindRegistry().register(transferKind, failing))
     const h = createTypedDataHasher(signingDomain(genesis.chainId), eip712Types(failing), 'Explode')
-    const tx = chain.codec.recover(chain.codec.decode({ type: 'Explode', message: { nonce: '0' }, signature: signDigest(accounts[2].privateKey, h({ nonce: 0n })) }))
+    const tx = chain.codec.recover(
+      chain.codec.decode({ type: 'Explode', message: { nonce: '0' }, signature: signDigest(accounts[2].privateKey, h({ nonce: 0n })) }),
+    )
     const rootBefore = chain.head.stateRoot
     const { execution } = await chain.produceBlock([tx], insecureDevKey('sequencer'), 1n)
     expect(execution.rejected[0].error.code).toBe('boom')

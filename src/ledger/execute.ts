@@ -54,18 +54,30 @@ function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): Record<st
   const account = readAccount(state, tx.sender)
   if (tx.nonce !== account.nonce) {
     const low = tx.nonce < account.nonce
-    throw new RejectedError(low ? 'nonce_too_low' : 'nonce_too_high', low ? `Nonce ${tx.nonce} was already used by ${tx.sender}` : `Nonce ${tx.nonce} skips ahead of ${tx.sender}'s next nonce`, {
-      details: { field: 'message.nonce', sender: tx.sender, got: tx.nonce.toString(), expected: account.nonce.toString() },
-      hint:
-        !low && account.nonce === 0n && account.balance === 0n
-          ? `The signature recovers to ${tx.sender}, an account with no history. If you meant another account, check the signing key and that you signed for this chain (GET /v1/types shows its chainId).`
-          : low
-            ? 'This tx or another with the same nonce is already on the ledger; sign a new one with the next nonce.'
-            : `Nonces are strictly sequential: send nonce ${account.nonce} first.`,
-    })
+    throw new RejectedError(
+      low ? 'nonce_too_low' : 'nonce_too_high',
+      low ? `Nonce ${tx.nonce} was already used by ${tx.sender}` : `Nonce ${tx.nonce} skips ahead of ${tx.sender}'s next nonce`,
+      {
+        details: { field: 'message.nonce', sender: tx.sender, got: tx.nonce.toString(), expected: account.nonce.toString() },
+        hint:
+          !low && account.nonce === 0n && account.balance === 0n
+            ? `The signature recovers to ${tx.sender}, an account with no history. If you meant another account, check the signing key and that you signed for this chain (GET /v1/types shows its chainId).`
+            : low
+              ? 'This tx or another with the same nonce is already on the ledger; sign a new one with the next nonce.'
+              : `Nonces are strictly sequential: send nonce ${account.nonce} first.`,
+      },
+    )
   }
   writeAccount(state, tx.sender, { ...account, nonce: account.nonce + 1n })
-  const ctx: TxContext = { sender: tx.sender, txHash: tx.hash, height: env.height, timestamp: env.timestamp, params: env.params, sequencer: env.sequencer, state }
+  const ctx: TxContext = {
+    sender: tx.sender,
+    txHash: tx.hash,
+    height: env.height,
+    timestamp: env.timestamp,
+    params: env.params,
+    sequencer: env.sequencer,
+    state,
+  }
   // The receipt holds the wire form (bigints as decimal strings), as stored and served.
   return JSON.parse(canonicalJson(tx.kind.execute(ctx, tx.message) ?? {})) as Record<string, unknown>
 }

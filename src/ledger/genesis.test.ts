@@ -19,7 +19,15 @@ describe('genesis', () => {
     ['chainId', { chainId: '0' }],
     ['chainId', { chainId: 5 }],
     ['params.protocolFeeBps', { params: { protocolFeeBps: 10001, treasury: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266' } }],
-    ['alloc[1].address', { alloc: [{ address: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266', balance: '1' }, { address: '0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266', balance: '1' }] }],
+    [
+      'alloc[1].address',
+      {
+        alloc: [
+          { address: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266', balance: '1' },
+          { address: '0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266', balance: '1' },
+        ],
+      },
+    ],
     ['extra', { extra: true }],
   ])('refuses a bad %s', (field, patch) => {
     const json = { ...genesisToJson(dev()), ...patch }

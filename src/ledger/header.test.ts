@@ -15,7 +15,16 @@ describe('block header', () => {
   }
   it('encodes exactly as Solidity abi.encode (checked with viem)', () => {
     const abi = encodeAbiParameters(
-      [{ type: 'uint64' }, { type: 'bytes32' }, { type: 'uint64' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint32' }, { type: 'address' }],
+      [
+        { type: 'uint64' },
+        { type: 'bytes32' },
+        { type: 'uint64' },
+        { type: 'bytes32' },
+        { type: 'bytes32' },
+        { type: 'bytes32' },
+        { type: 'uint32' },
+        { type: 'address' },
+      ],
       [h.height, h.parentHash, h.timestamp, h.txRoot, h.stateRoot, h.receiptsRoot, h.txCount, h.proposer],
     )
     expect(Buffer.from(encodeHeader(h)).toString('hex')).toBe(abi.slice(2))

@@ -26,7 +26,17 @@ export { Sequencer, type TxAck, type TxOutcome } from './sequencer.ts'
 export { CommittedState, StateOverlay, stateKeyHash, stateValueHash, type StateReader, type StateWrites } from './state.ts'
 export { transferKind, type TransferMessage } from './transfer.ts'
 export { receiptJson, signingDomain, TxCodec, txHash, type DecodedTx, type Receipt, type SignedTx, type TxEnvelope } from './tx.ts'
-export { listLeaf, merkleProof, merkleRoot, parseStateProof, SparseMerkleTree, verifyMerkleProof, verifyStateProof, ZERO_HASH, type StateProof } from './merkle/index.ts'
+export {
+  listLeaf,
+  merkleProof,
+  merkleRoot,
+  parseStateProof,
+  SparseMerkleTree,
+  verifyMerkleProof,
+  verifyStateProof,
+  ZERO_HASH,
+  type StateProof,
+} from './merkle/index.ts'
 export { addressOf, InvalidSignatureError, parseSignature, recoverSigner, signDigest, SignatureRecoveryPool } from './signing/index.ts'
 export { replayChain, type ReplayOptions, type ReplayReport } from './verify.ts'
 

@@ -36,7 +36,7 @@ export type TxContext = {
   readonly state: StateOverlay
 }
 
-export type TxResult = { [key: string]: CanonicalValue } | void
+export type TxResult = { [key: string]: CanonicalValue } | undefined
 
 export type TxKind<M extends Message = Message> = {
   /** EIP-712 primary type name, e.g. `Transfer`. */
@@ -79,7 +79,7 @@ export class TxKindRegistry {
   get(type: unknown): TxKind<Message> {
     const kind = typeof type === 'string' ? this.kinds.get(type) : undefined
     if (!kind) {
-      throw new InvalidInputError(`Unknown tx type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 60) : type ?? null)}`, {
+      throw new InvalidInputError(`Unknown tx type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 60) : (type ?? null))}`, {
         code: 'unknown_tx_type',
         details: { field: 'type', got: typeof type === 'string' ? type.slice(0, 60) : typeof type, known: this.types() },
         hint: 'GET /v1/types lists the kinds this node accepts.',

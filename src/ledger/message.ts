@@ -27,7 +27,10 @@ export function parseMessage(
   limits: { maxStringBytes?: number } = {},
 ): Message {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InvalidInputError(`${path} must be an object`, { code: 'invalid_field', details: { field: path, got: raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw } })
+    throw new InvalidInputError(`${path} must be an object`, {
+      code: 'invalid_field',
+      details: { field: path, got: raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw },
+    })
   }
   const input = raw as Record<string, unknown>
   const known = new Set(fields.map((f) => f.name))

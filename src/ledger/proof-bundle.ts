@@ -17,15 +17,19 @@ export function parseHeaderJson(raw: unknown, field = 'header'): SignedHeader {
   const h = raw as Record<string, unknown>
   if (!h || typeof h !== 'object') throw new InvalidInputError(`${field} must be an object`, { code: 'invalid_field', details: { field } })
   const hex32 = (k: string): Hex => {
-    if (!isHex(h[k], 32)) throw new InvalidInputError(`${field}.${k} must be 32 bytes of 0x hex`, { code: 'invalid_field', details: { field: `${field}.${k}` } })
+    if (!isHex(h[k], 32))
+      throw new InvalidInputError(`${field}.${k} must be 32 bytes of 0x hex`, { code: 'invalid_field', details: { field: `${field}.${k}` } })
     return (h[k] as string).toLowerCase() as Hex
   }
   const uint = (k: string): bigint => {
-    if (typeof h[k] !== 'string' || !/^(0|[1-9][0-9]*)$/.test(h[k] as string)) throw new InvalidInputError(`${field}.${k} must be a decimal string`, { code: 'invalid_field', details: { field: `${field}.${k}` } })
+    if (typeof h[k] !== 'string' || !/^(0|[1-9][0-9]*)$/.test(h[k] as string))
+      throw new InvalidInputError(`${field}.${k} must be a decimal string`, { code: 'invalid_field', details: { field: `${field}.${k}` } })
     return BigInt(h[k] as string)
   }
-  if (typeof h.txCount !== 'number' || !Number.isInteger(h.txCount) || h.txCount < 0) throw new InvalidInputError(`${field}.txCount must be a non-negative integer`, { code: 'invalid_field', details: { field: `${field}.txCount` } })
-  if (typeof h.signature !== 'string' || !isHex(h.signature)) throw new InvalidInputError(`${field}.signature must be 0x hex`, { code: 'invalid_field', details: { field: `${field}.signature` } })
+  if (typeof h.txCount !== 'number' || !Number.isInteger(h.txCount) || h.txCount < 0)
+    throw new InvalidInputError(`${field}.txCount must be a non-negative integer`, { code: 'invalid_field', details: { field: `${field}.txCount` } })
+  if (typeof h.signature !== 'string' || !isHex(h.signature))
+    throw new InvalidInputError(`${field}.signature must be 0x hex`, { code: 'invalid_field', details: { field: `${field}.signature` } })
   return {
     height: uint('height'),
     hash: hex32('hash'),
@@ -45,7 +49,8 @@ export function checkProofBundle(raw: unknown, options: { sequencer?: Hex; heade
   const b = raw as Record<string, unknown>
   if (!b || typeof b !== 'object') throw new InvalidInputError('The proof must be a JSON object {key, value, proof, header}', { code: 'invalid_proof' })
   if (typeof b.key !== 'string') throw new InvalidInputError('proof.key must be a string', { code: 'invalid_field', details: { field: 'key' } })
-  if (b.value !== null && !isHex(b.value)) throw new InvalidInputError('proof.value must be 0x hex or null', { code: 'invalid_field', details: { field: 'value' } })
+  if (b.value !== null && !isHex(b.value))
+    throw new InvalidInputError('proof.value must be 0x hex or null', { code: 'invalid_field', details: { field: 'value' } })
   const proof = parseStateProof(b.proof)
   const header = options.header ?? parseHeaderJson(b.header)
   const problems: string[] = []
@@ -59,7 +64,8 @@ export function checkProofBundle(raw: unknown, options: { sequencer?: Hex; heade
     }
     if (signer && signer !== header.proposer) problems.push(`the header is signed by ${signer}, not its proposer ${header.proposer}`)
   }
-  if (options.sequencer && header.proposer !== options.sequencer.toLowerCase()) problems.push(`the header's proposer ${header.proposer} is not the sequencer ${options.sequencer}`)
+  if (options.sequencer && header.proposer !== options.sequencer.toLowerCase())
+    problems.push(`the header's proposer ${header.proposer} is not the sequencer ${options.sequencer}`)
   if (!bytesEqual(fromHex(proof.key), stateKeyHash(b.key))) problems.push('proof.key is not keccak256 of the key')
   const value = b.value === null ? null : fromHex(b.value as string)
   const expectedValueHash = value === null ? null : stateValueHash(value)

@@ -44,7 +44,11 @@ export class Sequencer {
   /** Queues txs (already decoded and signature-checked); each promise settles at commit or refusal. */
   submit(txs: readonly SignedTx[]): Promise<TxOutcome>[] {
     return txs.map((tx) => {
-      if (this.stopped) return Promise.resolve({ ok: false as const, error: new UnavailableError('shutting_down', 'The node is shutting down', { hint: 'Retry against a running node.' }) })
+      if (this.stopped)
+        return Promise.resolve({
+          ok: false as const,
+          error: new UnavailableError('shutting_down', 'The node is shutting down', { hint: 'Retry against a running node.' }),
+        })
       if (this.queuedHashes.has(tx.hash)) {
         return Promise.resolve({
           ok: false as const,
@@ -112,7 +116,11 @@ export class Sequencer {
     } catch (e) {
       // The block could not be made durable: nothing in it is acknowledged, and the
       // in-memory state was rolled back by the chain. Refuse the batch and stop the node.
-      for (const p of batch) p.resolve({ ok: false, error: new UnavailableError('commit_failed', 'The block could not be committed', { cause: e, hint: 'The node is stopping; retry later.' }) })
+      for (const p of batch)
+        p.resolve({
+          ok: false,
+          error: new UnavailableError('commit_failed', 'The block could not be committed', { cause: e, hint: 'The node is stopping; retry later.' }),
+        })
       this.stopped = true
       this.options.log.fatal({ err: e }, 'block commit failed')
       this.options.onFatal?.(e)

@@ -15,7 +15,7 @@ import { canonicalJson, fromHex, InvalidInputError, keccak256Bytes, toHex, type 
 import { parseAddress, type Address } from './address.ts'
 import { eip712Types, type TxKind, type TxKindRegistry } from './kinds.ts'
 import { messageToWire, parseMessage, type Message } from './message.ts'
-import { createTypedDataHasher, InvalidSignatureError, parseSignature, recoverSigner, signDigest, type Eip712Domain } from './signing/index.ts'
+import { createTypedDataHasher, type InvalidSignatureError, parseSignature, recoverSigner, signDigest, type Eip712Domain } from './signing/index.ts'
 
 export type TxEnvelope = { type: string; message: Record<string, unknown>; signature: Hex; from?: Address; chainId?: string }
 
@@ -86,7 +86,8 @@ export class TxCodec {
         hint: 'Sign with the domain from GET /v1/types.',
       })
     }
-    if (env.signature === undefined) throw new InvalidInputError(`${path}.signature is missing`, { code: 'missing_field', details: { field: `${path}.signature` } })
+    if (env.signature === undefined)
+      throw new InvalidInputError(`${path}.signature is missing`, { code: 'missing_field', details: { field: `${path}.signature` } })
     if (env.message === undefined) throw new InvalidInputError(`${path}.message is missing`, { code: 'missing_field', details: { field: `${path}.message` } })
     const types = eip712Types(kind)
     const message = parseMessage(env.message, types[kind.type], types, `${path}.message`, { maxStringBytes: kind.maxStringBytes })
@@ -143,7 +144,10 @@ export class TxCodec {
   }
 
   /** The EIP-712 description of every kind, as served at GET /v1/types. */
-  describe(): { domain: { name: string; version: string; chainId: string }; kinds: Record<string, { description: string; primaryType: string; types: Record<string, unknown> }> } {
+  describe(): {
+    domain: { name: string; version: string; chainId: string }
+    kinds: Record<string, { description: string; primaryType: string; types: Record<string, unknown> }>
+  } {
     const kinds: Record<string, { description: string; primaryType: string; types: Record<string, unknown> }> = {}
     for (const kind of this.registry.list()) {
       kinds[kind.type] = { description: kind.description, primaryType: kind.type, types: eip712Types(kind) }

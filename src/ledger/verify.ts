@@ -64,7 +64,8 @@ export async function replayChain(store: Store, registry: TxKindRegistry, option
       for (let k = 0; k < headers.length; k++) {
         const header = headers[k]
         const expectedHeight = from + BigInt(k)
-        if (header.height !== expectedHeight) throw new BlockMismatchError(expectedHeight, 'height', expectedHeight, `missing (next stored is ${header.height})`)
+        if (header.height !== expectedHeight)
+          throw new BlockMismatchError(expectedHeight, 'height', expectedHeight, `missing (next stored is ${header.height})`)
         const rows = await store.getBlockTxs(header.height)
         const decoded = rows.map((row, i) => {
           if (row.index !== i) throw new BlockMismatchError(header.height, `txs[${i}].index`, i, row.index)
@@ -74,7 +75,8 @@ export async function replayChain(store: Store, registry: TxKindRegistry, option
         const signed: SignedTx[] = decoded.map((tx, i) => chain.checkSender(tx, senders[i], rows[i], header.height, i))
         const execution = await chain.applyBlock(header, signed)
         execution.included.forEach((x, i) => {
-          if (x.receiptJson !== rows[i].receipt) throw new BlockMismatchError(header.height, `txs[${i}].receipt`, x.receiptJson, rows[i].receipt, { txHash: x.tx.hash })
+          if (x.receiptJson !== rows[i].receipt)
+            throw new BlockMismatchError(header.height, `txs[${i}].receipt`, x.receiptJson, rows[i].receipt, { txHash: x.tx.hash })
         })
         txs += rows.length
         blocks++

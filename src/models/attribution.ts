@@ -64,7 +64,13 @@ export function attributeOutput(indexes: readonly NamedIndex[], output: string, 
     if (!refOf.has(d)) refOf.set(d, indexes[all[best[j]].order].ref)
   }
   const docs = [...perDoc.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  const split = credited === 0 ? [] : largestRemainderSplit(10_000n, docs.map((d) => ({ id: d, weight: BigInt(perDoc.get(d)!) })))
+  const split =
+    credited === 0
+      ? []
+      : largestRemainderSplit(
+          10_000n,
+          docs.map((d) => ({ id: d, weight: BigInt(perDoc.get(d)!) })),
+        )
   const weights = split
     .map((a) => ({ contribution: a.id, datanet: refOf.get(a.id)!, bps: Number(a.amount) }))
     .filter((w) => w.bps > 0)

@@ -122,7 +122,10 @@ export class EarningsIndex {
   private push(address: string, e: Entry): void {
     if (e.amount === 0n) return
     let list = this.earned.get(address)
-    if (!list) this.earned.set(address, (list = []))
+    if (!list) {
+      list = []
+      this.earned.set(address, list)
+    }
     list.push(e)
   }
 
@@ -135,7 +138,14 @@ export class EarningsIndex {
     this.push(r.split.owner, { model: r.model, role: 'owner', amount: BigInt(r.split.ownerAmount), day: d })
     seen.add(r.split.owner)
     for (const c of r.split.contributors) {
-      this.push(c.author, { model: r.model, datanet: datanetOf.get(c.contribution), contribution: c.contribution, role: 'contributor', amount: BigInt(c.amount), day: d })
+      this.push(c.author, {
+        model: r.model,
+        datanet: datanetOf.get(c.contribution),
+        contribution: c.contribution,
+        role: 'contributor',
+        amount: BigInt(c.amount),
+        day: d,
+      })
       seen.add(c.author)
     }
     for (const a of seen) this.receiptCount.set(a, (this.receiptCount.get(a) ?? 0) + 1)

@@ -182,7 +182,9 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
       const current = readModel(ctx.state, m.name)
       if (!current) throw new RejectedError('model_not_found', `No model named ${m.name}`, { details: { field: 'message.name', name: m.name } })
       if (current.owner !== ctx.sender) {
-        throw new RejectedError('not_model_owner', `Only the owner ${current.owner} can update ${m.name}`, { details: { field: 'message.name', owner: current.owner } })
+        throw new RejectedError('not_model_owner', `Only the owner ${current.owner} can update ${m.name}`, {
+          details: { field: 'message.name', owner: current.owner },
+        })
       }
       checkVersions(resolver, ctx.state, m.datanets)
       const t = terms(m, current.owner, current.version + 1, m.active)
@@ -206,10 +208,15 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
     execute: (ctx, m) => {
       if (ctx.state.get(apiKeyKey(m.keyHash))) {
-        throw new RejectedError('apikey_exists', 'This API key hash is already registered', { details: { field: 'message.keyHash', keyHash: m.keyHash }, hint: 'Make a new random key.' })
+        throw new RejectedError('apikey_exists', 'This API key hash is already registered', {
+          details: { field: 'message.keyHash', keyHash: m.keyHash },
+          hint: 'Make a new random key.',
+        })
       }
       if (m.expiresAt !== 0n && m.expiresAt <= ctx.timestamp) {
-        throw new RejectedError('apikey_expired', 'expiresAt is in the past', { details: { field: 'message.expiresAt', expiresAt: m.expiresAt.toString(), now: ctx.timestamp.toString() } })
+        throw new RejectedError('apikey_expired', 'expiresAt is in the past', {
+          details: { field: 'message.expiresAt', expiresAt: m.expiresAt.toString(), now: ctx.timestamp.toString() },
+        })
       }
       const record: ApiKeyRecord = {
         keyHash: m.keyHash,
@@ -234,7 +241,8 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     execute: (ctx, m) => {
       const key = readApiKey(ctx.state, m.keyHash)
       if (!key) throw new RejectedError('apikey_not_found', 'No API key with this hash', { details: { field: 'message.keyHash', keyHash: m.keyHash } })
-      if (key.owner !== ctx.sender) throw new RejectedError('not_apikey_owner', `Only ${key.owner} can revoke this key`, { details: { field: 'message.keyHash' } })
+      if (key.owner !== ctx.sender)
+        throw new RejectedError('not_apikey_owner', `Only ${key.owner} can revoke this key`, { details: { field: 'message.keyHash' } })
       if (key.revoked) throw new RejectedError('apikey_revoked', 'This API key is already revoked', { details: { field: 'message.keyHash' } })
       ctx.state.setJson(apiKeyKey(m.keyHash), { ...key, revoked: true } satisfies ApiKeyRecord)
       return { keyHash: m.keyHash, revoked: true }
@@ -293,14 +301,20 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
     execute: (ctx, m) => {
       if (ctx.sender !== ctx.sequencer) {
-        throw new RejectedError('not_sequencer', 'Only the node (the sequencer key) records receipts', { details: { field: 'signature', sender: ctx.sender, sequencer: ctx.sequencer } })
+        throw new RejectedError('not_sequencer', 'Only the node (the sequencer key) records receipts', {
+          details: { field: 'signature', sender: ctx.sender, sequencer: ctx.sequencer },
+        })
       }
-      if (readReceiptPointer(ctx.state, m.id)) throw new RejectedError('receipt_exists', `Receipt ${m.id} is already recorded`, { details: { field: 'message.id' } })
+      if (readReceiptPointer(ctx.state, m.id))
+        throw new RejectedError('receipt_exists', `Receipt ${m.id} is already recorded`, { details: { field: 'message.id' } })
       const t = readModelVersion(ctx.state, m.model, Number(m.modelVersion))
       if (!t) throw new RejectedError('model_not_found', `No model ${m.model} version ${m.modelVersion}`, { details: { field: 'message.model' } })
       const key = readApiKey(ctx.state, m.apiKeyHash)
       const problem = apiKeyProblem(key, ctx.timestamp)
-      if (problem) throw new RejectedError(`apikey_${problem === 'unknown' ? 'not_found' : problem}`, `The API key is ${problem}`, { details: { field: 'message.apiKeyHash' } })
+      if (problem)
+        throw new RejectedError(`apikey_${problem === 'unknown' ? 'not_found' : problem}`, `The API key is ${problem}`, {
+          details: { field: 'message.apiKeyHash' },
+        })
       const fee = computeFee(BigInt(t.pricePerMillion), m.outputTokens)
       const spent = BigInt(key!.spent) + fee
       if (key!.spendLimit !== '0' && spent > BigInt(key!.spendLimit)) {
@@ -311,10 +325,14 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
       const weights = m.weights.map((w) => {
         const known = resolver.authorOf(ctx.state, w.contribution)
         if (known === undefined && resolver.strict) {
-          throw new RejectedError('contribution_not_found', `Unknown contribution ${w.contribution}`, { details: { field: 'message.weights', contribution: w.contribution } })
+          throw new RejectedError('contribution_not_found', `Unknown contribution ${w.contribution}`, {
+            details: { field: 'message.weights', contribution: w.contribution },
+          })
         }
         if (known !== undefined && known !== w.author) {
-          throw new RejectedError('author_mismatch', `Contribution ${w.contribution} is by ${known}, not ${w.author}`, { details: { field: 'message.weights', contribution: w.contribution } })
+          throw new RejectedError('author_mismatch', `Contribution ${w.contribution} is by ${known}, not ${w.author}`, {
+            details: { field: 'message.weights', contribution: w.contribution },
+          })
         }
         return { contribution: w.contribution, author: w.author, bps: Number(w.bps) }
       })

@@ -40,10 +40,20 @@ export function verifyReceipt(
   )
   if (authorOf) {
     // Authors come from Datanets state: every weighted contribution must be an accepted one, by the author the receipt names.
-    check('authors', receipt.weights.map((w) => authorOf(w.contribution) ?? null), receipt.weights.map((w) => w.author))
+    check(
+      'authors',
+      receipt.weights.map((w) => authorOf(w.contribution) ?? null),
+      receipt.weights.map((w) => w.author),
+    )
   }
   const fee = computeFee(BigInt(terms.pricePerMillion), BigInt(receipt.outputTokens))
-  const split = splitFee(fee, protocolFeeBps, terms.contributorShareBps, receipt.coverageBps, receipt.weights.map((w) => ({ contribution: w.contribution, author: w.author as Address, bps: w.bps })))
+  const split = splitFee(
+    fee,
+    protocolFeeBps,
+    terms.contributorShareBps,
+    receipt.coverageBps,
+    receipt.weights.map((w) => ({ contribution: w.contribution, author: w.author as Address, bps: w.bps })),
+  )
   check('fee', fee.toString(), receipt.split.fee)
   check('protocolFee', split.protocolFee.toString(), receipt.split.protocolFee)
   check('contributorPool', split.contributorPool.toString(), receipt.split.contributorPool)

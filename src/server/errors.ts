@@ -19,7 +19,12 @@ export function installErrorHandling(app: FastifyInstance, limits: { bodyLimitBy
       const path = first?.instancePath ? first.instancePath.replace(/^\//, '').replaceAll('/', '.') : ''
       const keys = (first?.params as { keys?: string[] } | undefined)?.keys
       const field = [where, path, keys?.[0]].filter(Boolean).join('.')
-      const code = first?.keyword === 'unrecognized_keys' ? 'unknown_field' : first?.keyword === 'invalid_type' && /undefined/.test(first.message ?? '') ? 'missing_field' : 'invalid_field'
+      const code =
+        first?.keyword === 'unrecognized_keys'
+          ? 'unknown_field'
+          : first?.keyword === 'invalid_type' && /undefined/.test(first.message ?? '')
+            ? 'missing_field'
+            : 'invalid_field'
       return reply.code(400).send(
         body(code, `${field}: ${first?.message ?? 'invalid'}`, {
           field,
@@ -36,7 +41,9 @@ export function installErrorHandling(app: FastifyInstance, limits: { bodyLimitBy
           }),
         )
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply.code(415).send(body('unsupported_media_type', 'Send JSON with Content-Type: application/json', { contentType: request.headers['content-type'] ?? null }))
+        return reply
+          .code(415)
+          .send(body('unsupported_media_type', 'Send JSON with Content-Type: application/json', { contentType: request.headers['content-type'] ?? null }))
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return reply.code(400).send(body('malformed_json', 'The JSON body is empty'))
       case 'FST_ERR_CTP_INVALID_JSON_BODY':

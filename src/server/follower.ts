@@ -10,8 +10,16 @@ import { BlockMismatchError, type LedgerNode, type SignedHeader, type SignedTx }
 import type { TxRow } from '../store/index.ts'
 
 type BlockWire = {
-  height: string; hash: Hex; parentHash: Hex; timestamp: string; txRoot: Hex; stateRoot: Hex; receiptsRoot: Hex
-  txCount: number; proposer: Hex; signature: Hex
+  height: string
+  hash: Hex
+  parentHash: Hex
+  timestamp: string
+  txRoot: Hex
+  stateRoot: Hex
+  receiptsRoot: Hex
+  txCount: number
+  proposer: Hex
+  signature: Hex
   txs: { hash: Hex; type: string; sender: Hex; message: unknown; signature: Hex }[]
 }
 
@@ -55,7 +63,13 @@ export class Follower {
   }
 
   status(): FollowerStatus {
-    return { following: this.url, height: this.node.chain.head.height.toString(), leaderHead: this.leaderHead?.toString() ?? null, halted: this.halted, lastError: this.lastError }
+    return {
+      following: this.url,
+      height: this.node.chain.head.height.toString(),
+      leaderHead: this.leaderHead?.toString() ?? null,
+      halted: this.halted,
+      lastError: this.lastError,
+    }
   }
 
   /** Fetches and applies what is available now; resolves when caught up or halted. */

@@ -26,8 +26,16 @@ const MIGRATIONS: string[] = [
 ]
 
 type BlockDbRow = {
-  height: number; hash: string; parent_hash: string; timestamp: number; tx_root: string; state_root: string
-  receipts_root: string; tx_count: number; proposer: string; signature: string
+  height: number
+  hash: string
+  parent_hash: string
+  timestamp: number
+  tx_root: string
+  state_root: string
+  receipts_root: string
+  tx_count: number
+  proposer: string
+  signature: string
 }
 type TxDbRow = { hash: Buffer; height: number; idx: number; type: string; sender: string; nonce: string; message: string; signature: string; receipt: string }
 
@@ -50,7 +58,10 @@ export class SqliteStore implements Store {
     try {
       this.db = new Database(location, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false })
     } catch (e) {
-      throw new UnavailableError('store_unavailable', `Cannot open the SQLite store at ${location}`, { details: { file: location, reason: String((e as Error).message) }, cause: e })
+      throw new UnavailableError('store_unavailable', `Cannot open the SQLite store at ${location}`, {
+        details: { file: location, reason: String((e as Error).message) },
+        cause: e,
+      })
     }
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL')
@@ -60,7 +71,9 @@ export class SqliteStore implements Store {
     this.db.defaultSafeIntegers(false)
     this.stmts = {
       getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      putMeta: options.readonly ? undefined : this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      putMeta: options.readonly
+        ? undefined
+        : this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       insertBlock: options.readonly
         ? undefined
         : this.db.prepare(
@@ -71,7 +84,9 @@ export class SqliteStore implements Store {
         : this.db.prepare('INSERT INTO txs (seq, hash, height, idx, type, sender, nonce, message, signature, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       putState: options.readonly
         ? undefined
-        : this.db.prepare('INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, height = excluded.height'),
+        : this.db.prepare(
+            'INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, height = excluded.height',
+          ),
       deleteState: options.readonly ? undefined : this.db.prepare('DELETE FROM state WHERE key = ?'),
       head: this.db.prepare<[], BlockDbRow>('SELECT * FROM blocks ORDER BY height DESC LIMIT 1'),
       getBlock: this.db.prepare<[number], BlockDbRow>('SELECT * FROM blocks WHERE height = ?'),
@@ -101,7 +116,18 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       insertBlock.run(height, b.hash, b.parentHash, Number(b.timestamp), b.txRoot, b.stateRoot, b.receiptsRoot, b.txCount, b.proposer, b.signature)
       for (const t of commit.txs) {
-        insertTx.run(txSeq(height, t.index), Buffer.from(t.hash.slice(2), 'hex'), height, t.index, t.type, t.sender, t.nonce.toString(), t.message, t.signature, t.receipt)
+        insertTx.run(
+          txSeq(height, t.index),
+          Buffer.from(t.hash.slice(2), 'hex'),
+          height,
+          t.index,
+          t.type,
+          t.sender,
+          t.nonce.toString(),
+          t.message,
+          t.signature,
+          t.receipt,
+        )
       }
       for (const [key, value] of commit.writes) {
         if (value === null) deleteState.run(key)
@@ -157,7 +183,12 @@ export class SqliteStore implements Store {
 
 function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)')
-  const applied = new Set(db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version))
+  const applied = new Set(
+    db
+      .prepare<[], { version: number }>('SELECT version FROM schema_migrations')
+      .all()
+      .map((r) => r.version),
+  )
   if (applied.size > MIGRATIONS.length) {
     throw new IntegrityError(`The store has schema version ${applied.size}, newer than this node knows (${MIGRATIONS.length})`, {
       details: { hint: 'Upgrade sinew.' },

@@ -70,7 +70,11 @@ export function agentCommand(): Command {
         printLines(
           a.registered ? `${a.agent.name}  ${a.address}` : `${a.address} (not a registered agent)`,
           ...(a.registered
-            ? [`  ${a.agent.description || '(no description)'}`, `  capabilities ${a.agent.capabilities.join(', ') || '-'}`, `  endpoint     ${a.agent.endpoint || '-'}`]
+            ? [
+                `  ${a.agent.description || '(no description)'}`,
+                `  capabilities ${a.agent.capabilities.join(', ') || '-'}`,
+                `  endpoint     ${a.agent.endpoint || '-'}`,
+              ]
             : []),
           ...reputationLines(a.reputation),
         )

@@ -11,7 +11,10 @@ function parseExpiry(v: string | undefined): bigint {
   const m = /^(\d+)([smhd])$/.exec(v)
   if (m) return BigInt(Date.now()) + BigInt(m[1]) * BigInt({ s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]]!)
   if (/^\d+$/.test(v)) return BigInt(v)
-  throw new InvalidInputError('--expires must be a duration like 30d, 12h, or ms since the epoch, or "never"', { code: 'invalid_field', details: { field: '--expires' } })
+  throw new InvalidInputError('--expires must be a duration like 30d, 12h, or ms since the epoch, or "never"', {
+    code: 'invalid_field',
+    details: { field: '--expires' },
+  })
 }
 
 export function apikeyCommand(): Command {

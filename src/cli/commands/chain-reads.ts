@@ -49,7 +49,9 @@ export function statusCommand(): Command {
         `${s.role} of ${s.network} (chainId ${s.chainId})${s.insecure ? '  INSECURE dev keys' : ''}`,
         `  height ${s.height}  head ${s.headHash}`,
         `  stateRoot ${s.stateRoot}  (${s.stateKeys} keys)`,
-        ...(s.replica ? [`  following ${s.replica.following}${s.replica.halted ? `  HALTED at block ${s.replica.halted.height}: ${s.replica.halted.field} differs` : ''}`] : []),
+        ...(s.replica
+          ? [`  following ${s.replica.following}${s.replica.halted ? `  HALTED at block ${s.replica.halted.height}: ${s.replica.halted.field} differs` : ''}`]
+          : []),
       )
     }),
   )

@@ -17,55 +17,73 @@ export function chatCommand(): Command {
     .option('--node <url>', 'node URL')
     .option('--json', 'print the answer and receipt as JSON instead of streaming')
     .action(
-      action(async (model: string, prompt: string, flags: { apiKey?: string; maxTokens: string; temperature?: string; seed?: string; node?: string; json?: boolean }) => {
-        const apiKey = flags.apiKey ?? process.env.SINEW_API_KEY ?? process.env.OPENAI_API_KEY
-        if (!apiKey) throw new InvalidInputError('No API key: pass --api-key or set SINEW_API_KEY (make one with `sinew apikey new`)', { code: 'missing_field', details: { field: '--api-key' } })
-        const nodeUrl = (flags.node ?? defaultNodeUrl()).replace(/\/$/, '')
-        const openai = new OpenAI({ baseURL: `${nodeUrl}/v1`, apiKey, maxRetries: 0 })
-        let stream
-        try {
-          stream = await openai.chat.completions.create({
-            model,
-            messages: [{ role: 'user', content: prompt }],
-            max_tokens: Number(flags.maxTokens),
-            stream: true,
-            ...(flags.temperature !== undefined ? { temperature: Number(flags.temperature) } : {}),
-            ...(flags.seed !== undefined ? { seed: Number(flags.seed) } : {}),
-          })
-        } catch (e) {
-          if (e instanceof OpenAI.APIError) throw new InvalidInputError(`${e.message}`, { code: String(e.code ?? 'api_error'), details: { status: e.status ?? null } })
-          throw e
-        }
-        let text = ''
-        let sinew: any
-        for await (const chunk of stream) {
-          const d = chunk.choices[0]?.delta?.content ?? ''
-          text += d
-          if (!flags.json) process.stdout.write(d)
-          if ((chunk as any).sinew) sinew = (chunk as any).sinew
-        }
-        const receipt = sinew ? await new NodeClient(nodeUrl).get(`/v1/receipts/${sinew.receipt}`) : undefined
-        if (flags.json) return printJson({ text, receipt })
-        process.stdout.write('\n\n')
-        if (!receipt) return
-        // Whose text it was, by the contributions' titles (the receipt holds ids and authors).
-        const shown = receipt.weights.slice(0, 10)
-        const client = new NodeClient(nodeUrl)
-        const titles = await Promise.all(shown.map((w: any) => client.get(`/v1/contributions/${w.contribution}`).then((c: any) => String(c.title ?? ''), () => '')))
-        const lines = [
-          `receipt ${receipt.id}  (block ${receipt.height})`,
-          `  ${receipt.outputTokens} tokens, fee ${formatUnits(BigInt(receipt.split.fee))} SIN; ${(receipt.coverageBps / 100).toFixed(2)} % of the output traced to the data`,
-          `  treasury ${formatUnits(BigInt(receipt.split.protocolFee))}  contributors ${formatUnits(BigInt(receipt.split.contributorPool))}  owner ${formatUnits(BigInt(receipt.split.ownerAmount))} SIN`,
-          ...shown.flatMap((w: any, i: number) => {
-            const paid = receipt.split.contributors.find((c: any) => c.contribution === w.contribution)
-            return [
-              `    ${(w.bps / 100).toFixed(2).padStart(6)} %  ${titles[i] ? JSON.stringify(titles[i]) : w.contribution}  ${formatUnits(BigInt(paid?.amount ?? '0'))} SIN to ${w.author}`,
-              ...(titles[i] ? [`              contribution ${w.contribution} (datanet ${w.datanet})`] : []),
-            ]
-          }),
-          `  check it: sinew receipt verify ${receipt.id} --output <file with the text above>`,
-        ]
-        process.stdout.write(lines.join('\n') + '\n')
-      }),
+      action(
+        async (
+          model: string,
+          prompt: string,
+          flags: { apiKey?: string; maxTokens: string; temperature?: string; seed?: string; node?: string; json?: boolean },
+        ) => {
+          const apiKey = flags.apiKey ?? process.env.SINEW_API_KEY ?? process.env.OPENAI_API_KEY
+          if (!apiKey)
+            throw new InvalidInputError('No API key: pass --api-key or set SINEW_API_KEY (make one with `sinew apikey new`)', {
+              code: 'missing_field',
+              details: { field: '--api-key' },
+            })
+          const nodeUrl = (flags.node ?? defaultNodeUrl()).replace(/\/$/, '')
+          const openai = new OpenAI({ baseURL: `${nodeUrl}/v1`, apiKey, maxRetries: 0 })
+          let stream
+          try {
+            stream = await openai.chat.completions.create({
+              model,
+              messages: [{ role: 'user', content: prompt }],
+              max_tokens: Number(flags.maxTokens),
+              stream: true,
+              ...(flags.temperature !== undefined ? { temperature: Number(flags.temperature) } : {}),
+              ...(flags.seed !== undefined ? { seed: Number(flags.seed) } : {}),
+            })
+          } catch (e) {
+            if (e instanceof OpenAI.APIError)
+              throw new InvalidInputError(`${e.message}`, { code: String(e.code ?? 'api_error'), details: { status: e.status ?? null } })
+            throw e
+          }
+          let text = ''
+          let sinew: any
+          for await (const chunk of stream) {
+            const d = chunk.choices[0]?.delta?.content ?? ''
+            text += d
+            if (!flags.json) process.stdout.write(d)
+            if ((chunk as any).sinew) sinew = (chunk as any).sinew
+          }
+          const receipt = sinew ? await new NodeClient(nodeUrl).get(`/v1/receipts/${sinew.receipt}`) : undefined
+          if (flags.json) return printJson({ text, receipt })
+          process.stdout.write('\n\n')
+          if (!receipt) return
+          // Whose text it was, by the contributions' titles (the receipt holds ids and authors).
+          const shown = receipt.weights.slice(0, 10)
+          const client = new NodeClient(nodeUrl)
+          const titles = await Promise.all(
+            shown.map((w: any) =>
+              client.get(`/v1/contributions/${w.contribution}`).then(
+                (c: any) => String(c.title ?? ''),
+                () => '',
+              ),
+            ),
+          )
+          const lines = [
+            `receipt ${receipt.id}  (block ${receipt.height})`,
+            `  ${receipt.outputTokens} tokens, fee ${formatUnits(BigInt(receipt.split.fee))} SIN; ${(receipt.coverageBps / 100).toFixed(2)} % of the output traced to the data`,
+            `  treasury ${formatUnits(BigInt(receipt.split.protocolFee))}  contributors ${formatUnits(BigInt(receipt.split.contributorPool))}  owner ${formatUnits(BigInt(receipt.split.ownerAmount))} SIN`,
+            ...shown.flatMap((w: any, i: number) => {
+              const paid = receipt.split.contributors.find((c: any) => c.contribution === w.contribution)
+              return [
+                `    ${(w.bps / 100).toFixed(2).padStart(6)} %  ${titles[i] ? JSON.stringify(titles[i]) : w.contribution}  ${formatUnits(BigInt(paid?.amount ?? '0'))} SIN to ${w.author}`,
+                ...(titles[i] ? [`              contribution ${w.contribution} (datanet ${w.datanet})`] : []),
+              ]
+            }),
+            `  check it: sinew receipt verify ${receipt.id} --output <file with the text above>`,
+          ]
+          process.stdout.write(lines.join('\n') + '\n')
+        },
+      ),
     )
 }

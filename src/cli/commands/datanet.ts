@@ -17,7 +17,9 @@ type Common = { node?: string; json?: boolean }
 const common = (c: Command): Command => c.option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)').option('--json', 'print JSON')
 
 const bar = (format: string, json?: boolean) =>
-  process.stderr.isTTY && !json ? new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined
+  process.stderr.isTTY && !json
+    ? new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+    : undefined
 
 async function resolveDatanet(client: NodeClient, ref: string): Promise<any> {
   return client.get(`/v1/datanets/${encodeURIComponent(ref)}`)
@@ -27,7 +29,12 @@ async function resolveDatanet(client: NodeClient, ref: string): Promise<any> {
 async function uploadFile(client: NodeClient, file: string, json?: boolean): Promise<{ sha256: string; contentHash: string; size: number }> {
   const size = inputFileSize(file, 'files')
   const hash = createHash('sha256')
-  await new Promise<void>((resolve, reject) => createReadStream(file).on('data', (d) => hash.update(d)).on('end', () => resolve()).on('error', reject))
+  await new Promise<void>((resolve, reject) =>
+    createReadStream(file)
+      .on('data', (d) => hash.update(d))
+      .on('end', () => resolve())
+      .on('error', reject),
+  )
   const sha256 = hash.digest('hex')
   const b = bar(`upload ${basename(file).slice(0, 30)} [{bar}] {percentage}% {value}/{total} bytes`, json)
   b?.start(size, 0)
@@ -97,18 +104,31 @@ export function datanetCommand(): Command {
     .option('--max-size <bytes>', 'largest contribution in bytes', String(16 * 1024 * 1024))
     .option('--stake <sin>', 'SIN locked by each contribution until its verdict', '1')
     .action(
-      action(async (flags: SignerFlags & Common & { name: string; description: string; license: string; mediaTypes: string; maxSize: string; stake: string }) => {
-        const mediaTypes = flags.mediaTypes.split(',').map((t) => {
-          const mt = mediaTypeFromName(t.trim())
-          if (!mt) throw new InvalidInputError(`Unknown media type ${t}`, { code: 'unsupported_media_type', details: { field: '--media-types', known: ALL_MEDIA_TYPES } })
-          return mt
-        })
-        const client = new NodeClient(flags.node)
-        const stake = parseUnits(flags.stake, 18, '--stake')
-        const { ack } = await signAndSubmit(client, await signerKey(flags), 'CreateDatanet', { name: flags.name, description: flags.description, license: flags.license, mediaTypes, maxSize: flags.maxSize, stake: stake.toString() })
-        if (flags.json) return printJson(ack.receipt.result)
-        printLines(`Created Datanet ${flags.name}`, `  id ${ack.receipt.result.datanet}`, `  in block ${ack.height} (committed)`)
-      }),
+      action(
+        async (flags: SignerFlags & Common & { name: string; description: string; license: string; mediaTypes: string; maxSize: string; stake: string }) => {
+          const mediaTypes = flags.mediaTypes.split(',').map((t) => {
+            const mt = mediaTypeFromName(t.trim())
+            if (!mt)
+              throw new InvalidInputError(`Unknown media type ${t}`, {
+                code: 'unsupported_media_type',
+                details: { field: '--media-types', known: ALL_MEDIA_TYPES },
+              })
+            return mt
+          })
+          const client = new NodeClient(flags.node)
+          const stake = parseUnits(flags.stake, 18, '--stake')
+          const { ack } = await signAndSubmit(client, await signerKey(flags), 'CreateDatanet', {
+            name: flags.name,
+            description: flags.description,
+            license: flags.license,
+            mediaTypes,
+            maxSize: flags.maxSize,
+            stake: stake.toString(),
+          })
+          if (flags.json) return printJson(ack.receipt.result)
+          printLines(`Created Datanet ${flags.name}`, `  id ${ack.receipt.result.datanet}`, `  in block ${ack.height} (committed)`)
+        },
+      ),
     )
 
   common(withSigner(cmd.command('contribute').description('upload files and sign one Contribute per file')))
@@ -122,7 +142,12 @@ export function datanetCommand(): Command {
         const mediaTypes = files.map((file) => {
           inputFileSize(file, 'files')
           const mediaType = flags.mediaType ? mediaTypeFromName(flags.mediaType) : mediaTypeOfPath(file)
-          if (!mediaType) throw new InvalidInputError(`Cannot tell the media type of ${file}`, { code: 'unsupported_media_type', details: { field: '--media-type', file, known: ALL_MEDIA_TYPES }, hint: 'Pass --media-type.' })
+          if (!mediaType)
+            throw new InvalidInputError(`Cannot tell the media type of ${file}`, {
+              code: 'unsupported_media_type',
+              details: { field: '--media-type', file, known: ALL_MEDIA_TYPES },
+              hint: 'Pass --media-type.',
+            })
           return mediaType
         })
         const client = new NodeClient(flags.node)
@@ -146,7 +171,11 @@ export function datanetCommand(): Command {
           })
           const ack = await client.post(`/v1/datanets/${d.id}/contributions`, envelope)
           results.push({ file, contribution: ack.contribution, contentHash: blob.contentHash, records: ack.records, height: ack.height })
-          if (!flags.json) printLines(`Contributed ${file} to ${d.name}: ${ack.records} record(s), stake ${formatUnits(BigInt(d.rules.stake))} SIN locked`, `  contribution ${ack.contribution}  (block ${ack.height})`)
+          if (!flags.json)
+            printLines(
+              `Contributed ${file} to ${d.name}: ${ack.records} record(s), stake ${formatUnits(BigInt(d.rules.stake))} SIN locked`,
+              `  contribution ${ack.contribution}  (block ${ack.height})`,
+            )
         }
         if (flags.json) printJson(results)
       }),
@@ -159,12 +188,16 @@ export function datanetCommand(): Command {
     .option('--reason <text>', 'why (required to reject)', '')
     .action(
       action(async (contribution: string, flags: SignerFlags & Common & { accept?: boolean; reject?: boolean; reason: string }) => {
-        if (!flags.accept === !flags.reject) throw new InvalidInputError('Give exactly one of --accept or --reject', { code: 'missing_field', details: { field: '--accept' } })
+        if (!flags.accept === !flags.reject)
+          throw new InvalidInputError('Give exactly one of --accept or --reject', { code: 'missing_field', details: { field: '--accept' } })
         const client = new NodeClient(flags.node)
         const { ack } = await signAndSubmit(client, await signerKey(flags), 'Review', { contribution, accept: flags.accept === true, reason: flags.reason })
         if (flags.json) return printJson(ack.receipt.result)
         const r = ack.receipt.result
-        printLines(`${r.status === 'accepted' ? 'Accepted' : 'Rejected'} ${contribution}: stake ${formatUnits(BigInt(r.stake))} SIN to ${r.paidTo}`, `  in block ${ack.height} (committed)`)
+        printLines(
+          `${r.status === 'accepted' ? 'Accepted' : 'Rejected'} ${contribution}: stake ${formatUnits(BigInt(r.stake))} SIN to ${r.paidTo}`,
+          `  in block ${ack.height} (committed)`,
+        )
       }),
     )
 
@@ -182,7 +215,9 @@ export function datanetCommand(): Command {
         if (flags.json) return printJson(v)
         if (v.build.state === 'failed') {
           process.exitCode = 1
-          return printLines(`  index build failed: ${v.build.error?.message} (${v.build.error?.code}); retry with POST /v1/datanets/${d.id}/versions/${r.version}/build`)
+          return printLines(
+            `  index build failed: ${v.build.error?.message} (${v.build.error?.code}); retry with POST /v1/datanets/${d.id}/versions/${r.version}/build`,
+          )
         }
         printLines(`  index ${v.build.state}${v.build.index ? `: ${v.build.index.documents} documents, ${v.build.index.tokens} tokens` : ''}`)
       }),
@@ -198,7 +233,9 @@ export function datanetCommand(): Command {
         const client = new NodeClient(flags.node)
         const d = await resolveDatanet(client, ref)
         if (flags.ver) {
-          const v = flags.wait ? await waitForBuild(client, d.id, Number(flags.ver), flags.json) : await client.get(`/v1/datanets/${d.id}/versions/${encodeURIComponent(flags.ver)}`)
+          const v = flags.wait
+            ? await waitForBuild(client, d.id, Number(flags.ver), flags.json)
+            : await client.get(`/v1/datanets/${d.id}/versions/${encodeURIComponent(flags.ver)}`)
           if (flags.json) return printJson(v)
           const b = v.build
           return printLines(
@@ -213,8 +250,12 @@ export function datanetCommand(): Command {
         printLines(...datanetLines(d))
         if (contributions) {
           for (const c of contributions) {
-            const flag = c.nearDuplicate?.flagged ? `  NEAR-DUPLICATE ${(c.nearDuplicate.coverageBps / 100).toFixed(0)}% of ${c.nearDuplicate.overlaps[0]?.contribution}` : ''
-            printLines(`  ${c.status.padEnd(8)} ${c.id}  ${c.author}  ${c.records ?? '?'} rec  ${c.title}${c.blob === 'missing' ? '  (blob missing)' : ''}${flag}`)
+            const flag = c.nearDuplicate?.flagged
+              ? `  NEAR-DUPLICATE ${(c.nearDuplicate.coverageBps / 100).toFixed(0)}% of ${c.nearDuplicate.overlaps[0]?.contribution}`
+              : ''
+            printLines(
+              `  ${c.status.padEnd(8)} ${c.id}  ${c.author}  ${c.records ?? '?'} rec  ${c.title}${c.blob === 'missing' ? '  (blob missing)' : ''}${flag}`,
+            )
           }
         }
       }),
@@ -231,7 +272,9 @@ export function datanetCommand(): Command {
         const d = await resolveDatanet(client, ref)
         const version = flags.ver ?? String(d.versions)
         if (version === '0') throw new InvalidInputError(`${d.name} has no published version yet`, { code: 'no_version', details: { field: '--version' } })
-        const r = await client.get(`/v1/datanets/${d.id}/versions/${version}/search?q=${encodeURIComponent(query.join(' '))}&limit=${encodeURIComponent(flags.limit)}`)
+        const r = await client.get(
+          `/v1/datanets/${d.id}/versions/${version}/search?q=${encodeURIComponent(query.join(' '))}&limit=${encodeURIComponent(flags.limit)}`,
+        )
         if (flags.json) return printJson(r)
         printLines(`${r.count} occurrence(s) of "${r.query}" in ${d.name} v${version}`)
         for (const m of r.matches) printLines(`  ${m.contribution}  ${m.title ?? ''}  (${m.author})`, `    …${m.snippet.replace(/\s+/g, ' ')}…`)
@@ -249,7 +292,10 @@ export function datanetCommand(): Command {
         const r = await new NodeClient(flags.node).get(`/v1/datanets?${params}`)
         if (flags.json) return printJson(r)
         if (r.total === 0) return printLines('No Datanets yet. Create one with `sinew datanet create --name NAME --dev-account 0`.')
-        for (const d of r.datanets) printLines(`${d.name.padEnd(28)} ${d.id}  ${d.counts.accepted}/${d.counts.contributions} accepted  v${d.versions}${d.latestVersion ? ` (${d.latestVersion.build})` : ''}`)
+        for (const d of r.datanets)
+          printLines(
+            `${d.name.padEnd(28)} ${d.id}  ${d.counts.accepted}/${d.counts.contributions} accepted  v${d.versions}${d.latestVersion ? ` (${d.latestVersion.build})` : ''}`,
+          )
       }),
     )
 
@@ -261,7 +307,10 @@ export function datanetCommand(): Command {
       action(async (ref: string, address: string, flags: SignerFlags & Common & { remove?: boolean }) => {
         const client = new NodeClient(flags.node)
         const d = await resolveDatanet(client, ref)
-        const { ack } = await signAndSubmit(client, await signerKey(flags), flags.remove ? 'RemoveCurator' : 'AddCurator', { datanet: d.id, curator: parseAddress(address, 'address') })
+        const { ack } = await signAndSubmit(client, await signerKey(flags), flags.remove ? 'RemoveCurator' : 'AddCurator', {
+          datanet: d.id,
+          curator: parseAddress(address, 'address'),
+        })
         if (flags.json) return printJson(ack.receipt.result)
         printLines(`${flags.remove ? 'Removed' : 'Added'} curator ${address} ${flags.remove ? 'from' : 'to'} ${d.name} (block ${ack.height})`)
       }),

@@ -18,19 +18,38 @@ export function initCommand(): Command {
     .option('--force', 'overwrite an existing genesis.json (only before the node first ran)')
     .option('--json', 'print JSON')
     .action(
-      action(async (flags: { dataDir?: string; dev?: boolean; network?: string; chainId?: string; protocolFeeBps?: string; treasury?: string; alloc?: string[]; force?: boolean; json?: boolean }) => {
-        const { dataDir } = loadConfig({ flags: { dataDir: flags.dataDir } })
-        const result = await initDataDir({ ...flags, dataDir })
-        const hash = genesisHash(result.genesis)
-        if (flags.json) return printJson({ dataDir, genesisFile: result.genesisFile, genesisHash: hash, keyFile: result.keyFile ?? null, genesis: genesisToJson(result.genesis) })
-        printLines(
-          `Initialised ${result.genesis.insecure ? 'an INSECURE dev chain' : 'a chain'} in ${dataDir}`,
-          `  genesis   ${result.genesisFile} (${hash})`,
-          `  chainId   ${result.genesis.chainId}`,
-          `  sequencer ${result.genesis.sequencer}${result.keyFile ? ` (key in ${result.keyFile})` : ' (public dev key)'}`,
-          ...(result.genesis.insecure ? ['  INSECURE: funded keys come from the public test mnemonic.'] : []),
-          `Start it with: sinew node --data-dir ${dataDir}`,
-        )
-      }),
+      action(
+        async (flags: {
+          dataDir?: string
+          dev?: boolean
+          network?: string
+          chainId?: string
+          protocolFeeBps?: string
+          treasury?: string
+          alloc?: string[]
+          force?: boolean
+          json?: boolean
+        }) => {
+          const { dataDir } = loadConfig({ flags: { dataDir: flags.dataDir } })
+          const result = await initDataDir({ ...flags, dataDir })
+          const hash = genesisHash(result.genesis)
+          if (flags.json)
+            return printJson({
+              dataDir,
+              genesisFile: result.genesisFile,
+              genesisHash: hash,
+              keyFile: result.keyFile ?? null,
+              genesis: genesisToJson(result.genesis),
+            })
+          printLines(
+            `Initialised ${result.genesis.insecure ? 'an INSECURE dev chain' : 'a chain'} in ${dataDir}`,
+            `  genesis   ${result.genesisFile} (${hash})`,
+            `  chainId   ${result.genesis.chainId}`,
+            `  sequencer ${result.genesis.sequencer}${result.keyFile ? ` (key in ${result.keyFile})` : ' (public dev key)'}`,
+            ...(result.genesis.insecure ? ['  INSECURE: funded keys come from the public test mnemonic.'] : []),
+            `Start it with: sinew node --data-dir ${dataDir}`,
+          )
+        },
+      ),
     )
 }

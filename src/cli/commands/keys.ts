@@ -32,7 +32,10 @@ export function keysCommand(): Command {
       action(async (arg: string | undefined, flags: KeyFlags) => {
         const key = (arg ?? process.env.SINEW_PRIVATE_KEY ?? '').trim()
         if (!isHex(key, 32)) {
-          throw new InvalidInputError('The private key must be 0x and 64 hex digits', { code: 'invalid_private_key', hint: 'Pass it as an argument or in SINEW_PRIVATE_KEY.' })
+          throw new InvalidInputError('The private key must be 0x and 64 hex digits', {
+            code: 'invalid_private_key',
+            hint: 'Pass it as an argument or in SINEW_PRIVATE_KEY.',
+          })
         }
         const password = await readPassword('Password for the key file: ', 'SINEW_PASSWORD', true)
         const entry = await saveKey(flags.keysDir ?? defaultKeysDir(), key.toLowerCase() as Hex, password, scryptOptions(flags))
@@ -54,6 +57,7 @@ export function keysCommand(): Command {
 function scryptOptions(flags: KeyFlags): { scryptN?: number } {
   if (flags.scryptN === undefined) return {}
   const n = Number(flags.scryptN)
-  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new InvalidInputError('--scrypt-n must be a power of two', { code: 'invalid_field', details: { field: '--scrypt-n' } })
+  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0)
+    throw new InvalidInputError('--scrypt-n must be a power of two', { code: 'invalid_field', details: { field: '--scrypt-n' } })
   return { scryptN: n }
 }

@@ -13,7 +13,9 @@ import { signerKey, withSigner, type SignerFlags } from './tx.ts'
 
 export function mcpCommand(): Command {
   return withSigner(
-    new Command('mcp').description('serve the MCP tools over stdio; write tools sign with --from (SINEW_PASSWORD) or --dev-account; without either, read tools only'),
+    new Command('mcp').description(
+      'serve the MCP tools over stdio; write tools sign with --from (SINEW_PASSWORD) or --dev-account; without either, read tools only',
+    ),
   )
     .option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)')
     .action(async (flags: SignerFlags & { node?: string }) => {

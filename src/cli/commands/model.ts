@@ -50,7 +50,10 @@ export function modelCommand(): Command {
     .option('--inactive', 'stop serving the model')
     .action(
       action(async (name: string, flags: ModelFlags & { inactive?: boolean }) => {
-        const { ack } = await signAndSubmit(new NodeClient(flags.node), await signerKey(flags), 'UpdateModel', { ...modelMessage(name, flags), active: !flags.inactive })
+        const { ack } = await signAndSubmit(new NodeClient(flags.node), await signerKey(flags), 'UpdateModel', {
+          ...modelMessage(name, flags),
+          active: !flags.inactive,
+        })
         if (flags.json) return printJson(ack)
         printLines(`Updated model ${name} to version ${ack.receipt.result.version} in block ${ack.height}`)
       }),
@@ -110,8 +113,7 @@ export const DEV_API_KEY = 'sk-sinew-dev-insecure-' + keccak256('sinew dev api k
 
 export type DemoModelSetup =
   /** The model is registered over `ref` (`<datanet id>@1`); `build` is its index's state when setup returned. */
-  | { ok: true; ref: string; build: 'ready' | 'queued' | 'building' | 'failed' }
-  | { ok: false; reason: string }
+  { ok: true; ref: string; build: 'ready' | 'queued' | 'building' | 'failed' } | { ok: false; reason: string }
 
 /**
  * Makes sure a dev node serves the demo model, idempotently: finds the seeded SOTU Datanet's
@@ -130,7 +132,8 @@ export async function setupDemoModel(nodeUrl: string, o: { log?: (line: string) 
     id = (await client.get(`/v1/datanets/${encodeURIComponent(DEMO_DATANET_NAME)}`)).id
     await client.get(`/v1/datanets/${id}/versions/${DEMO_DATANET_VERSION}`)
   } catch (e) {
-    if (notFound(e)) return { ok: false, reason: `the "${DEMO_DATANET_NAME}" Datanet has no version ${DEMO_DATANET_VERSION} on this chain (it is seeded on a fresh data dir)` }
+    if (notFound(e))
+      return { ok: false, reason: `the "${DEMO_DATANET_NAME}" Datanet has no version ${DEMO_DATANET_VERSION} on this chain (it is seeded on a fresh data dir)` }
     throw e
   }
   const ref = `${id}@${DEMO_DATANET_VERSION}`
@@ -160,7 +163,11 @@ export async function setupDemoModel(nodeUrl: string, o: { log?: (line: string) 
   const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000)
   let said = ''
   for (;;) {
-    const build = (await client.get(`/v1/datanets/${id}/versions/${DEMO_DATANET_VERSION}`)).build as { state: 'ready' | 'queued' | 'building' | 'failed'; done?: number; total?: number }
+    const build = (await client.get(`/v1/datanets/${id}/versions/${DEMO_DATANET_VERSION}`)).build as {
+      state: 'ready' | 'queued' | 'building' | 'failed'
+      done?: number
+      total?: number
+    }
     if (build.state === 'ready' || build.state === 'failed' || Date.now() >= deadline) return { ok: true, ref, build: build.state }
     const line = `demo: waiting for the index of ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${build.state})`
     if (line !== said) log(line)

@@ -40,7 +40,10 @@ export async function runNode(config: NodeConfig): Promise<RunningNode> {
   } else {
     const genesis = readGenesisFile(config.dataDir)
     if (!genesis) {
-      throw new InvalidInputError(`${config.dataDir} has no genesis.json`, { code: 'not_initialised', hint: 'Run `sinew init` (or `sinew init --dev`) first, or `npm start` for a dev node.' })
+      throw new InvalidInputError(`${config.dataDir} has no genesis.json`, {
+        code: 'not_initialised',
+        hint: 'Run `sinew init` (or `sinew init --dev`) first, or `npm start` for a dev node.',
+      })
     }
     running = await startNode({ config, genesis, sequencerKey: await loadSequencerKey(config.dataDir, genesis) })
   }
@@ -98,7 +101,8 @@ export function devCommand(): Command {
       const config = nodeConfig(flags)
       if (!existsSync(`${config.dataDir}/genesis.json`)) await initDataDir({ dataDir: config.dataDir, dev: true })
       const genesis = readGenesisFile(config.dataDir)!
-      if (!genesis.insecure) throw new InvalidInputError(`${config.dataDir} is not a dev chain`, { code: 'not_dev', hint: 'Use `sinew node` for it, or another --data-dir.' })
+      if (!genesis.insecure)
+        throw new InvalidInputError(`${config.dataDir} is not a dev chain`, { code: 'not_dev', hint: 'Use `sinew node` for it, or another --data-dir.' })
       const running = await runNode(config)
       // Fresh: nothing ever happened on this chain (a new data dir, or one whose first start
       // failed before the seed, say on a busy port). The seed itself resumes if cut short.
@@ -111,12 +115,20 @@ export function devCommand(): Command {
       await runDevSeed(running.node, running.datanets, { dataDir: config.dataDir, fresh, ownerKey: devAccounts(10)[8].privateKey, print: log })
       // The node is up: a demo that cannot be set up (a dev key's nonce raced by a script, say)
       // is reported, and the node keeps running.
-      const demo: DemoModelSetup = await setupDemoModel(running.url, { log }).catch((e: unknown) => ({ ok: false as const, reason: (e as Error).message.split('\n')[0] }))
-      if (demo.ok) log(`demo: ${DEMO_MODEL} over ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${demo.ref}), index ${demo.build}; demo setup took ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      const demo: DemoModelSetup = await setupDemoModel(running.url, { log }).catch((e: unknown) => ({
+        ok: false as const,
+        reason: (e as Error).message.split('\n')[0],
+      }))
+      if (demo.ok)
+        log(
+          `demo: ${DEMO_MODEL} over ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${demo.ref}), index ${demo.build}; demo setup took ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        )
       const demoNote = !demo.ok
         ? [`      (not available on this data dir: ${demo.reason}; use a fresh --data-dir)`]
         : demo.build !== 'ready'
-          ? [`      (its index is still ${demo.build}; calls answer 503 model_not_ready until GET ${running.url}/v1/datanets/${demo.ref.replace(/@.*$/, '')}/versions/${DEMO_DATANET_VERSION} says ready)`]
+          ? [
+              `      (its index is still ${demo.build}; calls answer 503 model_not_ready until GET ${running.url}/v1/datanets/${demo.ref.replace(/@.*$/, '')}/versions/${DEMO_DATANET_VERSION} says ready)`,
+            ]
           : []
       const accounts = devAccounts(10)
       printLines(

@@ -48,10 +48,16 @@ export function proofCommand(): Command {
       action(async (file: string, flags: { header?: string; sequencer?: string; json?: boolean }) => {
         const bundle = readJson(file, 'proof')
         const header = flags.header ? parseHeaderJson(readJson(flags.header, 'header')) : undefined
-        const check = checkProofBundle(bundle, { ...(header ? { header } : {}), ...(flags.sequencer ? { sequencer: parseAddress(flags.sequencer, '--sequencer') } : {}) })
+        const check = checkProofBundle(bundle, {
+          ...(header ? { header } : {}),
+          ...(flags.sequencer ? { sequencer: parseAddress(flags.sequencer, '--sequencer') } : {}),
+        })
         if (!check.ok) process.exitCode = 1
         if (flags.json) return printJson(check)
-        if (check.ok) printLines(`VALID: ${check.key} is ${check.present ? 'present' : 'absent'} in the state of block ${check.height} (stateRoot ${check.stateRoot}${check.signer ? `, signed by ${check.signer}` : ''})`)
+        if (check.ok)
+          printLines(
+            `VALID: ${check.key} is ${check.present ? 'present' : 'absent'} in the state of block ${check.height} (stateRoot ${check.stateRoot}${check.signer ? `, signed by ${check.signer}` : ''})`,
+          )
         else printLines(`INVALID proof of ${check.key}:`, ...check.problems.map((p) => `  - ${p}`))
       }),
     )

@@ -35,7 +35,9 @@ export function receiptCommand(): Command {
     )
   cmd
     .command('verify')
-    .description("recompute the trace (from the output text and the Datanet versions' indexes), the authors (from Datanets state) and the fee split; exit 1 if anything differs")
+    .description(
+      "recompute the trace (from the output text and the Datanet versions' indexes), the authors (from Datanets state) and the fee split; exit 1 if anything differs",
+    )
     .argument('<id>', 'receipt id')
     .requiredOption('--output <file>', 'the output text the receipt is for (UTF-8)')
     .option('--index-root <dir>', "a node's Datanet index directory, laid out <datanet id>/<n>/index (default <data-dir>/indexes)")
@@ -83,7 +85,9 @@ export function receiptCommand(): Command {
         if (flags.json) return printJson({ id: r.id, ...result })
         printLines(
           result.ok ? `OK: receipt ${r.id} matches the output and the Datanet versions (${r.terms.datanets.join(', ')})` : `MISMATCH: receipt ${r.id}`,
-          ...result.checks.map((c) => (c.ok ? `  ok        ${c.name}` : `  DIFFERS   ${c.name}: recomputed ${JSON.stringify(c.expected)}, receipt ${JSON.stringify(c.actual)}`)),
+          ...result.checks.map((c) =>
+            c.ok ? `  ok        ${c.name}` : `  DIFFERS   ${c.name}: recomputed ${JSON.stringify(c.expected)}, receipt ${JSON.stringify(c.actual)}`,
+          ),
         )
       }),
     )

@@ -13,7 +13,11 @@ type NodeFlags = { node?: string; json?: boolean }
 const withNode = (c: Command) => c.option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)').option('--json', 'print JSON')
 
 function taskId(id: string): Hex {
-  if (!isHex(id, 32)) throw new InvalidInputError('The task id must be 0x and 64 hex digits (the PostTask tx hash)', { code: 'invalid_field', details: { field: 'task', got: id.slice(0, 80) } })
+  if (!isHex(id, 32))
+    throw new InvalidInputError('The task id must be 0x and 64 hex digits (the PostTask tx hash)', {
+      code: 'invalid_field',
+      details: { field: 'task', got: id.slice(0, 80) },
+    })
   return id.toLowerCase() as Hex
 }
 
@@ -48,6 +52,7 @@ const SHOW_TEXT_BYTES = 16 * 1024
  * overrides (which can make text read other than it is) become U+FFFD; newlines and tabs stay.
  */
 const printable = (text: string): string =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: it exists to replace control characters
   text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd')
 
 function textLines(what: string, blob: BlobText | null, text: string | null, nodeUrl: string): string[] {
@@ -65,16 +70,21 @@ const inSin = (units: unknown): string => `${formatUnits(BigInt(String(units)))}
 
 /** What a task tx did, in words (the JSON result is what `--json` prints). */
 function outcomeLines(kind: string, id: string, r: Record<string, any>): string[] {
-  const lapsed = r.lapsedClaim ? [`  an earlier claim by ${r.lapsedClaim.claimer} had lapsed: its stake of ${inSin(r.lapsedClaim.stakeForfeited)} went to the poster`] : []
+  const lapsed = r.lapsedClaim
+    ? [`  an earlier claim by ${r.lapsedClaim.claimer} had lapsed: its stake of ${inSin(r.lapsedClaim.stakeForfeited)} went to the poster`]
+    : []
   switch (kind) {
     case 'ClaimTask':
       return [`Claimed task ${id}: stake ${inSin(r.stake)} locked; lease until ${new Date(Number(r.leaseUntil)).toISOString()}`, ...lapsed]
     case 'SubmitResult':
       return [`Submitted result ${r.resultHash} for task ${id}`, `  waiting for ${r.threshold} verdict(s) from ${r.verifiers.join(', ')}`]
     case 'VerifyResult':
-      if (r.outcome === 'accepted') return [`Accepted the result of task ${id}: ${inSin(r.paid)} paid to ${r.claimer}, stake ${inSin(r.stakeReturned)} returned`]
+      if (r.outcome === 'accepted')
+        return [`Accepted the result of task ${id}: ${inSin(r.paid)} paid to ${r.claimer}, stake ${inSin(r.stakeReturned)} returned`]
       if (r.outcome === 'rejected') {
-        return [`Rejected the result of task ${id}: ${r.claimer}'s stake of ${inSin(r.stakeForfeited)} went to the poster; the task is ${r.reopened ? 'open again' : 'past its deadline'}`]
+        return [
+          `Rejected the result of task ${id}: ${r.claimer}'s stake of ${inSin(r.stakeForfeited)} went to the poster; the task is ${r.reopened ? 'open again' : 'past its deadline'}`,
+        ]
       }
       return [`Verdict recorded on task ${id}; waiting for more verdicts`]
     case 'CancelTask':
@@ -82,7 +92,9 @@ function outcomeLines(kind: string, id: string, r: Record<string, any>): string[
     case 'ExpireTask':
       return [
         `Expired task ${id}: the reward of ${inSin(r.refunded)} went back to the poster`,
-        ...(r.unverifiedResult ? [`  the unverified result of ${r.unverifiedResult.claimer} was left; its stake of ${inSin(r.unverifiedResult.stakeReturned)} went back to it`] : []),
+        ...(r.unverifiedResult
+          ? [`  the unverified result of ${r.unverifiedResult.claimer} was left; its stake of ${inSin(r.unverifiedResult.stakeReturned)} went back to it`]
+          : []),
         ...lapsed,
       ]
     default:
@@ -91,7 +103,8 @@ function outcomeLines(kind: string, id: string, r: Record<string, any>): string[
 }
 
 const amount = (sin: string | undefined, units: string | undefined, field: string, fallback?: bigint): bigint => {
-  if (sin !== undefined && units !== undefined) throw new InvalidInputError(`Give one of --${field} or --${field}-units`, { code: 'invalid_field', details: { field: `--${field}` } })
+  if (sin !== undefined && units !== undefined)
+    throw new InvalidInputError(`Give one of --${field} or --${field}-units`, { code: 'invalid_field', details: { field: `--${field}` } })
   if (sin !== undefined) return parseUnits(sin, 18, `--${field}`)
   if (units !== undefined) return parseUint(units, 256, `--${field}-units`)
   if (fallback !== undefined) return fallback
@@ -106,7 +119,11 @@ function taskLines(t: any): string[] {
     `  deadline ${new Date(Number(t.deadline)).toISOString()}  lease ${Number(t.leaseMs) / 1000} s  claim stake ${formatUnits(BigInt(t.claimStake))} SIN`,
     `  verifiers ${t.policy === 'poster' ? 'the poster' : `${t.threshold} of ${t.verifiers.join(', ')}`}`,
     ...(t.claim ? [`  claimed by ${t.claim.claimer} until ${new Date(Number(t.claim.leaseUntil)).toISOString()}${t.leaseLapsed ? ' (lapsed)' : ''}`] : []),
-    ...(t.submission ? [`  result ${t.submission.resultHash} by ${t.submission.claimer}  accepts ${t.submission.accepts.length}/${t.threshold}  rejects ${t.submission.rejects.length}`] : []),
+    ...(t.submission
+      ? [
+          `  result ${t.submission.resultHash} by ${t.submission.claimer}  accepts ${t.submission.accepts.length}/${t.threshold}  rejects ${t.submission.rejects.length}`,
+        ]
+      : []),
     ...(t.result ? [`  accepted result ${t.result.resultHash} by ${t.result.claimer}`] : []),
   ]
 }
@@ -157,7 +174,12 @@ export function taskCommand(): Command {
         if (!flags.force) {
           const earlier = await client.get(`/v1/tasks?spec=${specHash}&limit=5`)
           if (earlier.acceptedResults.length > 0) {
-            const out = { posted: false, warning: `This spec already has ${earlier.acceptedTotal} accepted result(s); reuse one, or pass --force to post anyway`, specHash, acceptedResults: earlier.acceptedResults }
+            const out = {
+              posted: false,
+              warning: `This spec already has ${earlier.acceptedTotal} accepted result(s); reuse one, or pass --force to post anyway`,
+              specHash,
+              acceptedResults: earlier.acceptedResults,
+            }
             if (flags.json) return printJson(out)
             return printLines(`warning: ${out.warning}`, ...out.acceptedResults.map((r: any) => `  task ${r.task}  result ${r.resultHash}  by ${r.claimer}`))
           }
@@ -165,9 +187,15 @@ export function taskCommand(): Command {
         const reward = amount(flags.reward, flags.rewardUnits, 'reward')
         const claimStake = amount(flags.claimStake, flags.claimStakeUnits, 'claim-stake', 0n)
         if ((flags.deadline === undefined) === (flags.deadlineIn === undefined)) {
-          throw new InvalidInputError('Give exactly one of --deadline-in (seconds from now) or --deadline (ms since the epoch)', { code: 'missing_field', details: { field: '--deadline-in' } })
+          throw new InvalidInputError('Give exactly one of --deadline-in (seconds from now) or --deadline (ms since the epoch)', {
+            code: 'missing_field',
+            details: { field: '--deadline-in' },
+          })
         }
-        const deadline = flags.deadline !== undefined ? parseUint(flags.deadline, 64, '--deadline') : BigInt(Date.now()) + parseUint(flags.deadlineIn, 32, '--deadline-in') * 1000n
+        const deadline =
+          flags.deadline !== undefined
+            ? parseUint(flags.deadline, 64, '--deadline')
+            : BigInt(Date.now()) + parseUint(flags.deadlineIn, 32, '--deadline-in') * 1000n
         const verifiers = flags.verifier.map((v) => parseAddress(v, '--verifier'))
         const threshold = flags.threshold !== undefined ? parseUint(flags.threshold, 16, '--threshold') : BigInt(verifiers.length === 0 ? 1 : verifiers.length)
         // Before signing: a task on the board points at a spec its claimers can read.
@@ -211,7 +239,13 @@ export function taskCommand(): Command {
         const r = await new NodeClient(flags.node).get(`/v1/tasks?${q}`)
         if (flags.json) return printJson(r)
         printLines(
-          ...(r.acceptedResults?.length ? ['Accepted results for this spec (reuse them):', ...r.acceptedResults.map((a: any) => `  task ${a.task}  result ${a.resultHash}  by ${a.claimer}`), ''] : []),
+          ...(r.acceptedResults?.length
+            ? [
+                'Accepted results for this spec (reuse them):',
+                ...r.acceptedResults.map((a: any) => `  task ${a.task}  result ${a.resultHash}  by ${a.claimer}`),
+                '',
+              ]
+            : []),
           ...(r.tasks.length === 0 ? ['No tasks.'] : r.tasks.flatMap(taskLines)),
           `(${r.total} task${r.total === 1 ? '' : 's'})`,
         )
@@ -232,7 +266,13 @@ export function taskCommand(): Command {
 
   /** A command that signs one tx; `build` may upload first and return what it stored (`extra`, also printed). */
   type Built = { message: Record<string, unknown>; extra?: Record<string, unknown>; lines?: string[] }
-  const simple = (name: string, kind: string, description: string, configure: (c: Command) => Command, build: (id: Hex, flags: any, client: NodeClient) => Promise<Built>) =>
+  const simple = (
+    name: string,
+    kind: string,
+    description: string,
+    configure: (c: Command) => Command,
+    build: (id: Hex, flags: any, client: NodeClient) => Promise<Built>,
+  ) =>
     task.addCommand(
       withNode(configure(withSigner(new Command(name).description(description).argument('<id>', 'task id')))).action(
         action(async (id: string, flags: SignerFlags & NodeFlags) => {
@@ -248,7 +288,7 @@ export function taskCommand(): Command {
   simple(
     'claim',
     'ClaimTask',
-    'claim a task for its lease, locking a stake (default: the task\'s claim stake)',
+    "claim a task for its lease, locking a stake (default: the task's claim stake)",
     (c) => c.option('--stake <sin>', 'stake in SIN').option('--stake-units <n>', 'stake in base units'),
     async (id, flags, client) => {
       const fallback = flags.stake === undefined && flags.stakeUnits === undefined ? BigInt((await client.get(`/v1/tasks/${id}`)).claimStake) : undefined
@@ -277,11 +317,24 @@ export function taskCommand(): Command {
     'accept or reject the submitted result (as a verifier)',
     (c) => c.option('--accept', 'accept the result').option('--reject', 'reject the result'),
     async (id, flags) => {
-      if (flags.accept === flags.reject) throw new InvalidInputError('Give exactly one of --accept or --reject', { code: 'missing_field', details: { field: '--accept' } })
+      if (flags.accept === flags.reject)
+        throw new InvalidInputError('Give exactly one of --accept or --reject', { code: 'missing_field', details: { field: '--accept' } })
       return { message: { task: id, accept: flags.accept === true } }
     },
   )
-  simple('cancel', 'CancelTask', 'withdraw your task (no live claim, no pending result); the reward returns', (c) => c, async (id) => ({ message: { task: id } }))
-  simple('expire', 'ExpireTask', 'close a task past its deadline (anyone); the reward returns to the poster', (c) => c, async (id) => ({ message: { task: id } }))
+  simple(
+    'cancel',
+    'CancelTask',
+    'withdraw your task (no live claim, no pending result); the reward returns',
+    (c) => c,
+    async (id) => ({ message: { task: id } }),
+  )
+  simple(
+    'expire',
+    'ExpireTask',
+    'close a task past its deadline (anyone); the reward returns to the poster',
+    (c) => c,
+    async (id) => ({ message: { task: id } }),
+  )
   return task
 }

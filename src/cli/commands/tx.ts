@@ -20,10 +20,12 @@ export const withSigner = (c: Command): Command =>
 export async function signerKey(flags: SignerFlags): Promise<Hex> {
   if (flags.devAccount !== undefined) {
     const n = Number(flags.devAccount)
-    if (!Number.isInteger(n) || n < 0 || n > 9) throw new InvalidInputError('--dev-account must be 0 to 9', { code: 'invalid_field', details: { field: '--dev-account' } })
+    if (!Number.isInteger(n) || n < 0 || n > 9)
+      throw new InvalidInputError('--dev-account must be 0 to 9', { code: 'invalid_field', details: { field: '--dev-account' } })
     return devAccounts(10)[n].privateKey
   }
-  if (!flags.from) throw new InvalidInputError('Say who signs: --from <address> (a stored key) or --dev-account <n>', { code: 'missing_field', details: { field: '--from' } })
+  if (!flags.from)
+    throw new InvalidInputError('Say who signs: --from <address> (a stored key) or --dev-account <n>', { code: 'missing_field', details: { field: '--from' } })
   const address = parseAddress(flags.from, '--from')
   return loadKey(flags.keysDir ?? defaultKeysDir(), address, await readPassword(`Password for ${address}: `))
 }
@@ -48,7 +50,10 @@ export function txCommand(): Command {
     .action(
       action(async (flags: SignerFlags & { to: string; amount?: string; amountUnits?: string; node?: string; json?: boolean }) => {
         if ((flags.amount === undefined) === (flags.amountUnits === undefined)) {
-          throw new InvalidInputError('Give exactly one of --amount (SIN) or --amount-units (base units)', { code: 'missing_field', details: { field: '--amount' } })
+          throw new InvalidInputError('Give exactly one of --amount (SIN) or --amount-units (base units)', {
+            code: 'missing_field',
+            details: { field: '--amount' },
+          })
         }
         const amount = flags.amount !== undefined ? parseUnits(flags.amount, 18, '--amount') : parseUint(flags.amountUnits, 256, '--amount-units')
         const to = parseAddress(flags.to, '--to')
@@ -67,7 +72,12 @@ export function txCommand(): Command {
       action(async (hash: string, flags: { node?: string; json?: boolean }) => {
         const t = await new NodeClient(flags.node).get(`/v1/tx/${encodeURIComponent(hash)}`)
         if (flags.json) return printJson(t)
-        printLines(`${t.type} ${t.hash}`, `  block ${t.height} #${t.index}  from ${t.sender}  nonce ${t.nonce}`, `  message ${JSON.stringify(t.message)}`, `  result  ${JSON.stringify(t.receipt.result)}`)
+        printLines(
+          `${t.type} ${t.hash}`,
+          `  block ${t.height} #${t.index}  from ${t.sender}  nonce ${t.nonce}`,
+          `  message ${JSON.stringify(t.message)}`,
+          `  result  ${JSON.stringify(t.receipt.result)}`,
+        )
       }),
     )
   return tx

@@ -18,9 +18,20 @@ export function verifyCommand(): Command {
       action(async (flags: { dataDir?: string; workers: string; json?: boolean }) => {
         const { dataDir } = loadConfig({ flags: { dataDir: flags.dataDir } })
         const file = storeFile(dataDir)
-        if (!existsSync(file)) throw new InvalidInputError(`No chain in ${dataDir}`, { code: 'not_found', details: { file }, hint: 'Pass the data dir of the node to check with --data-dir (or set SINEW_DATA_DIR); `npm start` keeps its chain in ~/.sinew/dev.' })
+        if (!existsSync(file))
+          throw new InvalidInputError(`No chain in ${dataDir}`, {
+            code: 'not_found',
+            details: { file },
+            hint: 'Pass the data dir of the node to check with --data-dir (or set SINEW_DATA_DIR); `npm start` keeps its chain in ~/.sinew/dev.',
+          })
         const store = openSqliteStore(file, { readonly: true })
-        const bar = process.stderr.isTTY && !flags.json ? new cliProgress.SingleBar({ format: 'verify [{bar}] block {value}/{total}  {txs} txs', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined
+        const bar =
+          process.stderr.isTTY && !flags.json
+            ? new cliProgress.SingleBar(
+                { format: 'verify [{bar}] block {value}/{total}  {txs} txs', stream: process.stderr },
+                cliProgress.Presets.shades_classic,
+              )
+            : undefined
         let started = false
         try {
           const report = await replayChain(store, createNodeRegistry(), {

@@ -108,7 +108,10 @@ export async function loadKey(dir: string, address: Hex, password: string): Prom
   const privateKey = await decryptKeystore(await readFile(entry.file, 'utf8'), password)
   // decryptKeystore checks the address field; a file that had none was found by its name.
   if (addressOf(privateKey) !== wanted) {
-    throw new InvalidInputError(`Key file ${entry.file} holds a different address`, { code: 'invalid_keystore', details: { field: 'address', file: entry.file } })
+    throw new InvalidInputError(`Key file ${entry.file} holds a different address`, {
+      code: 'invalid_keystore',
+      details: { field: 'address', file: entry.file },
+    })
   }
   return privateKey
 }

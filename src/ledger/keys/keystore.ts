@@ -75,9 +75,7 @@ async function deriveScrypt(password: string, salt: Buffer, n: number, r: number
 }
 
 function derivePbkdf2(password: string, salt: Buffer, c: number, dklen: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    pbkdf2(Buffer.from(password, 'utf8'), salt, c, dklen, 'sha256', (err, key) => (err ? reject(err) : resolve(key))),
-  )
+  return new Promise((resolve, reject) => pbkdf2(Buffer.from(password, 'utf8'), salt, c, dklen, 'sha256', (err, key) => (err ? reject(err) : resolve(key))))
 }
 
 function mac(derivedKey: Buffer, ciphertext: Buffer): Buffer {

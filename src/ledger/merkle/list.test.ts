@@ -65,9 +65,15 @@ describe('merkleRoot / merkleProof', () => {
         expect(proof.map((p) => toHex(p))).toEqual(merkleProofFromLevels(levels, i).map((p) => toHex(p)))
         expect(proof.length).toBeLessThanOrEqual(Math.ceil(Math.log2(n)))
         expect(verifyMerkleProof(root, leaves[i], proof)).toBe(true)
-        expect(ozVerify(proof.map((p) => toHex(p)), toHex(root), toHex(leaves[i]))).toBe(true)
+        expect(
+          ozVerify(
+            proof.map((p) => toHex(p)),
+            toHex(root),
+            toHex(leaves[i]),
+          ),
+        ).toBe(true)
         // The wrong leaf, or any flipped byte of the proof, fails.
-        expect(verifyMerkleProof(root, leaves[(i + 1) % n], proof)).toBe(n === 1 ? true : false)
+        expect(verifyMerkleProof(root, leaves[(i + 1) % n], proof)).toBe(n === 1)
         if (proof.length > 0) {
           const bad = proof.map((p) => p.slice())
           bad[i % bad.length][i % 32] ^= 1

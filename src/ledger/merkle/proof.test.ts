@@ -113,7 +113,10 @@ describe('state proofs', () => {
     const a = new Uint8Array(32)
     const b = new Uint8Array(32)
     b[0] = 0x01 // a and b share the first 7 bits, so the root's right child is empty
-    t.update([[a, rnd()], [b, rnd()]])
+    t.update([
+      [a, rnd()],
+      [b, rnd()],
+    ])
     const absent = new Uint8Array(32)
     absent[0] = 0x80
     const p = t.prove(absent)
@@ -259,15 +262,15 @@ describe('docs/state-proofs.md test vectors', () => {
     expect(toHex(t.root())).toBe(`0x${'00'.repeat(32)}`)
     t.update([[key(0x00), w(0xaa)]])
     expect(toHex(t.root())).toBe('0x9efd20705f957e88dd7570ee1b5fff7482a59495f7a1a849122dfcf795947d45')
-    t.update([[key(0x80), w(0xbb)], [key(0x40), w(0xcc)]])
+    t.update([
+      [key(0x80), w(0xbb)],
+      [key(0x40), w(0xcc)],
+    ])
     expect(toHex(t.root())).toBe('0xfdfd01c5697ecba5f1730247d1a8c417c37098fb5de2c6ae942eaf1d49640366')
     expect(t.prove(key(0x40))).toEqual({
       key: '0x4000000000000000000000000000000000000000000000000000000000000000',
       value: '0xcccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc',
-      siblings: [
-        '0xe19950ec46cc8aa7c904b3e95e486549fc2c25e27e223630303f0f21044644f0',
-        '0x9efd20705f957e88dd7570ee1b5fff7482a59495f7a1a849122dfcf795947d45',
-      ],
+      siblings: ['0xe19950ec46cc8aa7c904b3e95e486549fc2c25e27e223630303f0f21044644f0', '0x9efd20705f957e88dd7570ee1b5fff7482a59495f7a1a849122dfcf795947d45'],
     })
     expect(t.prove(key(0xc0))).toEqual({
       key: '0xc000000000000000000000000000000000000000000000000000000000000000',

@@ -113,7 +113,12 @@ describe('SparseMerkleTree', () => {
         for (let i = 0; i < ops.length; i += 7) chunked.update(ops.slice(i, i + 7))
         // The final set inserted fresh, in a shuffled order.
         const fresh = new SparseMerkleTree()
-        fresh.update(shuffle([...want].map(([k, v]) => [Buffer.from(k.slice(2), 'hex'), Buffer.from(v.slice(2), 'hex')] as const), rand))
+        fresh.update(
+          shuffle(
+            [...want].map(([k, v]) => [Buffer.from(k.slice(2), 'hex'), Buffer.from(v.slice(2), 'hex')] as const),
+            rand,
+          ),
+        )
 
         for (const t of [oneByOne, batched, chunked, fresh]) {
           expect(toHex(t.root())).toBe(wantRoot)
@@ -137,7 +142,10 @@ describe('SparseMerkleTree', () => {
     const c = a.slice()
     c[0] ^= 0x80
     const t = new SparseMerkleTree()
-    t.update([[a, rnd()], [b, rnd()]])
+    t.update([
+      [a, rnd()],
+      [b, rnd()],
+    ])
     expect(t.prove(a).siblings.length).toBe(256)
     t.update([[c, rnd()]])
     expect(toHex(t.root())).toBe(refRoot(hexMap(t)))
@@ -152,11 +160,21 @@ describe('SparseMerkleTree', () => {
     const v2 = rnd()
     const other = rnd()
     const t = new SparseMerkleTree()
-    t.update([[k, v1], [other, v1], [k, v2]])
+    t.update([
+      [k, v1],
+      [other, v1],
+      [k, v2],
+    ])
     expect(toHex(t.get(k)!)).toBe(toHex(v2))
-    t.update([[k, null], [k, v1]])
+    t.update([
+      [k, null],
+      [k, v1],
+    ])
     expect(toHex(t.get(k)!)).toBe(toHex(v1))
-    t.update([[k, v2], [k, null]])
+    t.update([
+      [k, v2],
+      [k, null],
+    ])
     expect(t.get(k)).toBeUndefined()
     expect(t.size).toBe(1)
   })
@@ -190,7 +208,10 @@ describe('SparseMerkleTree', () => {
     t.update([[rnd(), rnd()]])
     const root = toHex(t.root())
     try {
-      t.update([[rnd(), rnd()], [new Uint8Array(31), rnd()]])
+      t.update([
+        [rnd(), rnd()],
+        [new Uint8Array(31), rnd()],
+      ])
       expect.unreachable()
     } catch (e) {
       expect(isSinewError(e) && e.details.field).toBe('entries[1].keyHash')

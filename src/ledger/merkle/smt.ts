@@ -92,8 +92,7 @@ export class SparseMerkleTree {
       size: this.count,
       nodes: this.nodeCount,
       hashes: this.hashCount,
-      arenaBytes:
-        this.leafKV.length + this.leafHash.length + this.left.byteLength + this.right.byteLength + this.nodeHash.length,
+      arenaBytes: this.leafKV.length + this.leafHash.length + this.left.byteLength + this.right.byteLength + this.nodeHash.length,
     }
   }
 
@@ -290,7 +289,7 @@ export class SparseMerkleTree {
       return ref
     }
     this.changed = true
-    return this.combine(ref > 0 ? ref : 0, nl, nr)
+    return this.combine(Math.max(ref, 0), nl, nr)
   }
 
   /** One entry against an empty or leaf subtree at `depth`. */

@@ -162,13 +162,28 @@ describe('createTypedDataHasher equals viem hashTypedData', () => {
   it('domainSeparator equals viem hashDomain', () => {
     for (const chainId of chains) {
       const domain = { name: 'Sinew', version: '1', chainId }
-      const viem = hashDomain({ domain, types: { EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'version', type: 'string' }, { name: 'chainId', type: 'uint256' }] } })
+      const viem = hashDomain({
+        domain,
+        types: {
+          EIP712Domain: [
+            { name: 'name', type: 'string' },
+            { name: 'version', type: 'string' },
+            { name: 'chainId', type: 'uint256' },
+          ],
+        },
+      })
       expect(toHex(domainSeparator(domain))).toBe(viem)
     }
   })
 
   it('different chainIds give different digests for the same message', () => {
-    const types = { Transfer: [{ name: 'to', type: 'address' }, { name: 'amount', type: 'uint256' }, { name: 'nonce', type: 'uint64' }] }
+    const types = {
+      Transfer: [
+        { name: 'to', type: 'address' },
+        { name: 'amount', type: 'uint256' },
+        { name: 'nonce', type: 'uint64' },
+      ],
+    }
     const message = { to: toHex(randomBytes(20)), amount: 5n, nonce: 0n }
     const a = createTypedDataHasher({ name: 'Sinew', version: '1', chainId: 1n }, types, 'Transfer')(message)
     const b = createTypedDataHasher({ name: 'Sinew', version: '1', chainId: 2n }, types, 'Transfer')(message)
@@ -178,7 +193,14 @@ describe('createTypedDataHasher equals viem hashTypedData', () => {
 
 describe('createTypedDataHasher refuses what it cannot hash', () => {
   const domain = { name: 'Sinew', version: '1', chainId: 1n }
-  const types = { T: [{ name: 'to', type: 'address' }, { name: 'n', type: 'uint8' }, { name: 'h', type: 'bytes32' }, { name: 's', type: 'int8' }] }
+  const types = {
+    T: [
+      { name: 'to', type: 'address' },
+      { name: 'n', type: 'uint8' },
+      { name: 'h', type: 'bytes32' },
+      { name: 's', type: 'int8' },
+    ],
+  }
   const hash = createTypedDataHasher(domain, types, 'T')
   const ok = { to: '0x' + '11'.repeat(20), n: 1n, h: '0x' + '22'.repeat(32), s: -1n }
 

@@ -116,7 +116,15 @@ function compileTypes(types: Record<string, readonly TypedField[]>) {
   function encodeTypeOf(primary: string): string {
     if (!structs.has(primary)) throw invalid(`Unknown primary type ${primary}`, { primaryType: primary, known: [...structs.keys()] })
     const deps = [...dependencies(primary)].filter((d) => d !== primary).sort()
-    return [primary, ...deps].map((t) => `${t}(${structs.get(t)!.map((f) => `${f.type} ${f.name}`).join(',')})`).join('')
+    return [primary, ...deps]
+      .map(
+        (t) =>
+          `${t}(${structs
+            .get(t)!
+            .map((f) => `${f.type} ${f.name}`)
+            .join(',')})`,
+      )
+      .join('')
   }
 
   // Compiled per struct name, lazily, so recursive types (a struct holding an array of itself)
@@ -220,7 +228,13 @@ function atomicEncoder(type: string): WordEncoder | undefined {
   if (type === 'address') {
     return (value, out, offset, parent, key) => {
       // Buffer#write returns the bytes written and stops at the first non-hex digit.
-      if (typeof value !== 'string' || value.length !== 42 || value[0] !== '0' || (value[1] !== 'x' && value[1] !== 'X') || out.write(value.slice(2), offset + 12, 20, 'hex') !== 20) {
+      if (
+        typeof value !== 'string' ||
+        value.length !== 42 ||
+        value[0] !== '0' ||
+        (value[1] !== 'x' && value[1] !== 'X') ||
+        out.write(value.slice(2), offset + 12, 20, 'hex') !== 20
+      ) {
         throw invalid(`${at(parent, key)} must be an address (0x + 40 hex digits)`, { field: at(parent, key), expected: type })
       }
     }
@@ -260,7 +274,12 @@ function atomicEncoder(type: string): WordEncoder | undefined {
     const size = Number(m[1])
     if (size < 1 || size > 32) return undefined
     return (value, out, offset, parent, key) => {
-      if (typeof value !== 'string' || value.length !== 2 + 2 * size || !(value.startsWith('0x') || value.startsWith('0X')) || out.write(value.slice(2), offset, size, 'hex') !== size) {
+      if (
+        typeof value !== 'string' ||
+        value.length !== 2 + 2 * size ||
+        !(value.startsWith('0x') || value.startsWith('0X')) ||
+        out.write(value.slice(2), offset, size, 'hex') !== size
+      ) {
         throw invalid(`${at(parent, key)} must be 0x hex of exactly ${size} bytes`, { field: at(parent, key), expected: type })
       }
     }

@@ -17,7 +17,7 @@ function batch(count: number): { items: RecoveryItem[]; expected: (string | unde
     const digest = new Uint8Array(randomBytes(32))
     const signature = parseSignature(signDigest(pk, digest))
     if (i % 7 === 3) {
-      switch ((i / 7) % 5 | 0) {
+      switch (((i / 7) % 5) | 0) {
         case 0:
           items.push({ digest, signature: signature.subarray(0, 64) }) // length
           break

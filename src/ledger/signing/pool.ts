@@ -162,7 +162,14 @@ export class SignatureRecoveryPool {
       workers.map(
         (w) =>
           new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void w.worker.terminate().then(() => resolve(), () => resolve()), 2000)
+            const timer = setTimeout(
+              () =>
+                void w.worker.terminate().then(
+                  () => resolve(),
+                  () => resolve(),
+                ),
+              2000,
+            )
             timer.unref()
             w.worker.once('exit', () => {
               clearTimeout(timer)

@@ -66,6 +66,6 @@ parentPort.on('message', (msg) => {
     recoverRange(msg.sab, msg.count, msg.start, msg.end)
     parentPort.postMessage({ id: msg.id })
   } catch (err) {
-    parentPort.postMessage({ id: msg.id, error: String(err && err.stack ? err.stack : err) })
+    parentPort.postMessage({ id: msg.id, error: String(err?.stack ? err.stack : err) })
   }
 })

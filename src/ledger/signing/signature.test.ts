@@ -1,15 +1,7 @@
 import { hashTypedData, recoverTypedDataAddress, toHex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount, sign } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
-import {
-  InvalidSignatureError,
-  addressOf,
-  createTypedDataHasher,
-  parseSignature,
-  recoverSigner,
-  signDigest,
-  type InvalidSignatureReason,
-} from './index.ts'
+import { InvalidSignatureError, addressOf, createTypedDataHasher, parseSignature, recoverSigner, signDigest, type InvalidSignatureReason } from './index.ts'
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
 const domain = { name: 'Sinew', version: '1', chainId: 31337n }

@@ -30,14 +30,7 @@ const secp = loaded.secp
 /** False when the native binding failed to load (recovery is then ~15x slower). */
 export const nativeSecp256k1: boolean = loaded.native
 
-export type InvalidSignatureReason =
-  | 'not_hex'
-  | 'length'
-  | 'v_out_of_range'
-  | 'r_out_of_range'
-  | 's_out_of_range'
-  | 'high_s'
-  | 'recovery_failed'
+export type InvalidSignatureReason = 'not_hex' | 'length' | 'v_out_of_range' | 'r_out_of_range' | 's_out_of_range' | 'high_s' | 'recovery_failed'
 
 /** A signature that cannot be (or must not be) used. `details.reason` says which rule it broke. */
 export class InvalidSignatureError extends SinewError {
@@ -76,21 +69,33 @@ function isZero32(a: Uint8Array, start: number): boolean {
  */
 export function checkSignature(sig: Uint8Array): InvalidSignatureError | undefined {
   if (sig.length !== 65) {
-    return new InvalidSignatureError('length', `Signature must be 65 bytes (r ‖ s ‖ v), got ${sig.length}`, { length: sig.length },
-      sig.length === 64 ? 'Compact EIP-2098 signatures are not accepted; send the 65-byte form.' : undefined)
+    return new InvalidSignatureError(
+      'length',
+      `Signature must be 65 bytes (r ‖ s ‖ v), got ${sig.length}`,
+      { length: sig.length },
+      sig.length === 64 ? 'Compact EIP-2098 signatures are not accepted; send the 65-byte form.' : undefined,
+    )
   }
   const v = sig[64]
   if (v !== 27 && v !== 28 && v !== 0 && v !== 1) {
-    return new InvalidSignatureError('v_out_of_range', `Signature v must be 27 or 28 (or 0 or 1), got ${v}`, { v },
-      'Sinew signatures carry no EIP-155 chain id in v; the chain id is in the EIP-712 domain.')
+    return new InvalidSignatureError(
+      'v_out_of_range',
+      `Signature v must be 27 or 28 (or 0 or 1), got ${v}`,
+      { v },
+      'Sinew signatures carry no EIP-155 chain id in v; the chain id is in the EIP-712 domain.',
+    )
   }
   if (isZero32(sig, 0) || compare32(sig, 0, N) >= 0) {
     return new InvalidSignatureError('r_out_of_range', 'Signature r must be in [1, n-1]', {})
   }
   if (isZero32(sig, 32)) return new InvalidSignatureError('s_out_of_range', 'Signature s must be in [1, n/2]', {})
   if (compare32(sig, 32, HALF_N) > 0) {
-    return new InvalidSignatureError('high_s', 'Signature s is in the upper half of the curve order (EIP-2)', {},
-      'Sign with a library that produces low-s signatures (viem, ethers and every wallet do), or replace s with n - s and flip v.')
+    return new InvalidSignatureError(
+      'high_s',
+      'Signature s is in the upper half of the curve order (EIP-2)',
+      {},
+      'Sign with a library that produces low-s signatures (viem, ethers and every wallet do), or replace s with n - s and flip v.',
+    )
   }
   return undefined
 }
@@ -105,12 +110,18 @@ export function parseSignature(sig: unknown): Uint8Array {
     bytes = Uint8Array.from(sig)
   } else if (typeof sig === 'string') {
     if (!/^0x[0-9a-fA-F]*$/.test(sig) || sig.length % 2 !== 0) {
-      throw new InvalidSignatureError('not_hex', 'Signature is not 0x-prefixed hex', { value: sig.slice(0, 140) },
-        'Send the signature as 0x followed by 130 hex digits (r ‖ s ‖ v).')
+      throw new InvalidSignatureError(
+        'not_hex',
+        'Signature is not 0x-prefixed hex',
+        { value: sig.slice(0, 140) },
+        'Send the signature as 0x followed by 130 hex digits (r ‖ s ‖ v).',
+      )
     }
     bytes = Uint8Array.from(Buffer.from(sig.slice(2), 'hex'))
   } else {
-    throw new InvalidSignatureError('not_hex', `Signature must be a 0x hex string, got ${sig === null ? 'null' : typeof sig}`, { type: sig === null ? 'null' : typeof sig })
+    throw new InvalidSignatureError('not_hex', `Signature must be a 0x hex string, got ${sig === null ? 'null' : typeof sig}`, {
+      type: sig === null ? 'null' : typeof sig,
+    })
   }
   const err = checkSignature(bytes)
   if (err) throw err
@@ -143,8 +154,12 @@ export function recoverSigner(digest: Uint8Array, signature: Uint8Array): Hex {
 }
 
 export function recoveryFailed(): InvalidSignatureError {
-  return new InvalidSignatureError('recovery_failed', 'No public key recovers from this signature', {},
-    'The signature bytes are corrupt; sign the message again.')
+  return new InvalidSignatureError(
+    'recovery_failed',
+    'No public key recovers from this signature',
+    {},
+    'The signature bytes are corrupt; sign the message again.',
+  )
 }
 
 // Output slot for ecdsaRecover, reused: recovery and hashing below are synchronous.

@@ -29,7 +29,17 @@ const signedTx = z
   .strict()
   .describe('A tx you signed yourself (EIP-712 typed data from get_signing_info), as {type, message, signature}; integers as decimal strings')
 
-export const AGENT_TX_KINDS = ['RegisterAgent', 'UpdateAgent', 'PostTask', 'ClaimTask', 'SubmitResult', 'VerifyResult', 'CancelTask', 'ExpireTask', 'Transfer'] as const
+export const AGENT_TX_KINDS = [
+  'RegisterAgent',
+  'UpdateAgent',
+  'PostTask',
+  'ClaimTask',
+  'SubmitResult',
+  'VerifyResult',
+  'CancelTask',
+  'ExpireTask',
+  'Transfer',
+] as const
 
 function missing(field: string): InvalidInputError {
   return new InvalidInputError(`${field} is required (or pass signedTx)`, { code: 'missing_field', details: { field } })
@@ -38,7 +48,10 @@ function missing(field: string): InvalidInputError {
 /** The tool can submit: a signed tx of its kind, or a server that signs (stdio). Checked before anything is written. */
 function checkSubmittable(ctx: McpToolContext, kind: string, given: TxEnvelope | undefined): void {
   if (given && given.type !== kind) {
-    throw new InvalidInputError(`signedTx.type must be ${kind} for this tool`, { code: 'invalid_field', details: { field: 'signedTx.type', expected: kind, got: given.type } })
+    throw new InvalidInputError(`signedTx.type must be ${kind} for this tool`, {
+      code: 'invalid_field',
+      details: { field: 'signedTx.type', expected: kind, got: given.type },
+    })
   }
   if (!given && !ctx.signer) {
     throw new InvalidInputError('This MCP server holds no key for you: sign the tx yourself and pass it as signedTx', {
@@ -95,7 +108,8 @@ const tools: McpTool[] = [
       const wanted = args.kind ? [args.kind] : AGENT_TX_KINDS.filter((k) => types.kinds[k])
       const kinds: Record<string, unknown> = {}
       for (const k of wanted) {
-        if (!types.kinds[k]) throw new InvalidInputError(`Unknown tx kind ${k}`, { code: 'unknown_tx_type', details: { field: 'kind', known: Object.keys(types.kinds) } })
+        if (!types.kinds[k])
+          throw new InvalidInputError(`Unknown tx kind ${k}`, { code: 'unknown_tx_type', details: { field: 'kind', known: Object.keys(types.kinds) } })
         kinds[k] = types.kinds[k]
       }
       const who = args.address ?? ctx.signer?.address
@@ -127,7 +141,10 @@ const tools: McpTool[] = [
         if (existing?.registered) kind = 'UpdateAgent'
       }
       if (kind !== 'RegisterAgent' && kind !== 'UpdateAgent') {
-        throw new InvalidInputError('signedTx.type must be RegisterAgent or UpdateAgent', { code: 'invalid_field', details: { field: 'signedTx.type', got: kind } })
+        throw new InvalidInputError('signedTx.type must be RegisterAgent or UpdateAgent', {
+          code: 'invalid_field',
+          details: { field: 'signedTx.type', got: kind },
+        })
       }
       return submit(ctx, kind, args.signedTx, async () => {
         if (!args.name) throw missing('name')
@@ -179,11 +196,22 @@ const tools: McpTool[] = [
     writes: true,
     inputSchema: {
       title: z.string().max(200).optional(),
-      spec: z.string().min(1).max(64 * 1024).optional().describe("The task spec text; its sha256 (of the UTF-8 bytes) is the spec hash; stored in the node's blob store"),
+      spec: z
+        .string()
+        .min(1)
+        .max(64 * 1024)
+        .optional()
+        .describe("The task spec text; its sha256 (of the UTF-8 bytes) is the spec hash; stored in the node's blob store"),
       specHash: hash32.optional(),
       reward: uint.optional(),
       deadline: uint.optional().describe('ms since the epoch'),
-      ttlSeconds: z.number().int().min(1).max(365 * 24 * 3600).optional().describe('Deadline as seconds from now (instead of deadline)'),
+      ttlSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(365 * 24 * 3600)
+        .optional()
+        .describe('Deadline as seconds from now (instead of deadline)'),
       leaseMs: uint.optional().describe('How long one claim lasts (default 600000 = 10 min)'),
       claimStake: uint.optional().describe('Least stake a claimer locks (default 0)'),
       verifiers: z.array(address).max(32).optional().describe('k-of-n verifiers; empty = the poster verifies'),
@@ -255,14 +283,20 @@ const tools: McpTool[] = [
     writes: true,
     inputSchema: {
       task: hash32.optional(),
-      result: z.string().min(1).max(1024 * 1024).optional().describe("The result text; its sha256 (of the UTF-8 bytes) is the result hash; stored in the node's blob store"),
+      result: z
+        .string()
+        .min(1)
+        .max(1024 * 1024)
+        .optional()
+        .describe("The result text; its sha256 (of the UTF-8 bytes) is the result hash; stored in the node's blob store"),
       resultHash: hash32.optional(),
       signedTx: signedTx.optional(),
     },
     async handler(args, ctx) {
       checkSubmittable(ctx, 'SubmitResult', args.signedTx)
       const signed = args.signedTx ? args.signedTx.message.resultHash : args.resultHash
-      if (args.result !== undefined && signed !== undefined) checkSignedHash(args.result, signed, 'result', args.signedTx ? 'signedTx.message.resultHash' : 'resultHash')
+      if (args.result !== undefined && signed !== undefined)
+        checkSignedHash(args.result, signed, 'result', args.signedTx ? 'signedTx.message.resultHash' : 'resultHash')
       const build = async () => {
         if (!args.task) throw missing('task')
         const resultHash = args.resultHash ?? (args.result !== undefined ? sha256(args.result) : undefined)
@@ -279,7 +313,8 @@ const tools: McpTool[] = [
   {
     name: 'verify_result',
     title: 'Accept or reject a result',
-    description: "A verifier's verdict on a submitted result (VerifyResult): accept pays the claimer once enough verifiers accept; reject forfeits the claimer's stake to the poster and reopens the task.",
+    description:
+      "A verifier's verdict on a submitted result (VerifyResult): accept pays the claimer once enough verifiers accept; reject forfeits the claimer's stake to the poster and reopens the task.",
     writes: true,
     inputSchema: { task: hash32.optional(), accept: z.boolean().optional(), signedTx: signedTx.optional() },
     async handler(args, ctx) {
@@ -297,7 +332,7 @@ const tools: McpTool[] = [
     name: 'cancel_task',
     title: 'Cancel a task you posted',
     description:
-      "Withdraw a task you posted (CancelTask): the full reward returns to you. Only the poster may cancel (others get not_poster), and only while the task is still open: not accepted, cancelled or expired (task_closed), no claim under a live lease (task_claimed) and no submitted result waiting for verdicts (task_pending_verification). The deadline does not matter. A claim whose lease lapsed without a result is settled first: its stake goes to the poster.",
+      'Withdraw a task you posted (CancelTask): the full reward returns to you. Only the poster may cancel (others get not_poster), and only while the task is still open: not accepted, cancelled or expired (task_closed), no claim under a live lease (task_claimed) and no submitted result waiting for verdicts (task_pending_verification). The deadline does not matter. A claim whose lease lapsed without a result is settled first: its stake goes to the poster.',
     writes: true,
     inputSchema: { task: hash32.optional(), signedTx: signedTx.optional() },
     async handler(args, ctx) {
@@ -311,7 +346,7 @@ const tools: McpTool[] = [
     name: 'expire_task',
     title: 'Expire a task past its deadline',
     description:
-      "Close a task whose deadline has passed (ExpireTask); anyone may send it, and the reward returns to the poster. Refused before the deadline in block time (deadline_not_reached), on a task already accepted, cancelled or expired (task_closed), and while a submitted result is in its review window, until submission time + leaseMs (review_window_open). A claim that produced nothing forfeits its stake to the poster; a result nobody judged gets its stake back to the claimer (counted as unverified).",
+      'Close a task whose deadline has passed (ExpireTask); anyone may send it, and the reward returns to the poster. Refused before the deadline in block time (deadline_not_reached), on a task already accepted, cancelled or expired (task_closed), and while a submitted result is in its review window, until submission time + leaseMs (review_window_open). A claim that produced nothing forfeits its stake to the poster; a result nobody judged gets its stake back to the claimer (counted as unverified).',
     writes: true,
     inputSchema: { task: hash32.optional(), signedTx: signedTx.optional() },
     async handler(args, ctx) {

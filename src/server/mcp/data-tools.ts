@@ -21,7 +21,10 @@ export const dataMcpTools: McpToolModule = {
       name: 'search_datanets',
       title: 'Search Datanets',
       description: 'Find Datanets by name or description; each with its owner, rules, stake, versions and counts.',
-      inputSchema: { query: z.string().max(200).optional().describe('words to look for; omit to list all'), limit: z.number().int().min(1).max(100).optional() },
+      inputSchema: {
+        query: z.string().max(200).optional().describe('words to look for; omit to list all'),
+        limit: z.number().int().min(1).max(100).optional(),
+      },
       handler: async (args: { query?: string; limit?: number }, { api }) => api.get(`/v1/datanets${q({ q: args.query, limit: args.limit })}`),
     },
     {
@@ -46,7 +49,8 @@ export const modelMcpTools: McpToolModule = {
     {
       name: 'list_models',
       title: 'List models',
-      description: 'Models registered on this node with their owner, backend, price per million output tokens, contributor share and the Datanet versions they draw on.',
+      description:
+        'Models registered on this node with their owner, backend, price per million output tokens, contributor share and the Datanet versions they draw on.',
       inputSchema: {},
       handler: async (_args, { api }) => api.get('/v1/registry/models'),
     },
@@ -58,7 +62,10 @@ export const modelMcpTools: McpToolModule = {
       writes: true,
       inputSchema: {
         model: z.string().min(1).max(100),
-        messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().max(100_000) })).min(1).max(100),
+        messages: z
+          .array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().max(100_000) }))
+          .min(1)
+          .max(100),
         maxTokens: z.number().int().min(1).max(4096).optional(),
         apiKey: z.string().min(8).max(200).describe("your Sinew API key (sk-sinew-…), granted by your account's GrantApiKey"),
       },

@@ -123,19 +123,26 @@ export function agentCard(baseUrl: string, modules?: McpToolModule[]) {
 /** `/mcp` (Streamable HTTP, stateless, JSON responses) and `/.well-known/agent-card.json`. */
 export const mcpRoutes: FastifyPluginAsync = async (app) => {
   const api = injectApi(app)
-  app.post('/mcp', { schema: { summary: 'MCP over Streamable HTTP (JSON-RPC); write tools take a signed tx (signedTx)', tags: ['mcp'] } }, async (request, reply) => {
-    const server = createMcpServer({ api, transport: 'http' })
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
-    reply.hijack()
-    reply.raw.on('close', () => {
-      void transport.close()
-      void server.close()
-    })
-    await server.connect(transport)
-    await transport.handleRequest(request.raw, reply.raw, request.body)
-  })
+  app.post(
+    '/mcp',
+    { schema: { summary: 'MCP over Streamable HTTP (JSON-RPC); write tools take a signed tx (signedTx)', tags: ['mcp'] } },
+    async (request, reply) => {
+      const server = createMcpServer({ api, transport: 'http' })
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
+      reply.hijack()
+      reply.raw.on('close', () => {
+        void transport.close()
+        void server.close()
+      })
+      await server.connect(transport)
+      await transport.handleRequest(request.raw, reply.raw, request.body)
+    },
+  )
   const notAllowed = async (_request: unknown, reply: any) =>
-    reply.code(405).header('allow', 'POST').send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless; POST JSON-RPC to it' }, id: null })
+    reply
+      .code(405)
+      .header('allow', 'POST')
+      .send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless; POST JSON-RPC to it' }, id: null })
   app.get('/mcp', { schema: { hide: true } }, notAllowed)
   app.delete('/mcp', { schema: { hide: true } }, notAllowed)
   app.get('/.well-known/agent-card.json', { schema: { summary: 'A2A agent card: the skills of this node', tags: ['mcp'] } }, async (request) =>

@@ -49,7 +49,11 @@ export type BlobText = BlobRef & { truncated?: boolean; note?: string }
  * whole and its hash checked; a bigger one gives no text, or with `preview` its first
  * `maxBytes` (cut at a character boundary, `truncated: true`).
  */
-export async function readBlobText(api: NodeApi, ref: BlobRef, opts: { maxBytes: number; preview?: boolean }): Promise<{ blob: BlobText; text: string | null }> {
+export async function readBlobText(
+  api: NodeApi,
+  ref: BlobRef,
+  opts: { maxBytes: number; preview?: boolean },
+): Promise<{ blob: BlobText; text: string | null }> {
   if (!ref.stored || ref.size === null) return { blob: { ...ref, note: 'not stored on this node' }, text: null }
   const whole = ref.size <= opts.maxBytes
   if (!whole && !opts.preview) {

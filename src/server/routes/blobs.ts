@@ -67,9 +67,17 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
             .code(416)
             .header('content-range', `bytes */${bytes.length}`)
             .type('application/json')
-            .send(errorBody('range_not_satisfiable', `Range ${range.slice(0, 60)} does not fit a ${bytes.length}-byte blob`, { field: 'headers.range', size: bytes.length }))
+            .send(
+              errorBody('range_not_satisfiable', `Range ${range.slice(0, 60)} does not fit a ${bytes.length}-byte blob`, {
+                field: 'headers.range',
+                size: bytes.length,
+              }),
+            )
         }
-        return reply.code(206).header('content-range', `bytes ${r.start}-${r.end}/${bytes.length}`).send(bytes.subarray(r.start, r.end + 1))
+        return reply
+          .code(206)
+          .header('content-range', `bytes ${r.start}-${r.end}/${bytes.length}`)
+          .send(bytes.subarray(r.start, r.end + 1))
       }
       return reply.send(bytes)
     },

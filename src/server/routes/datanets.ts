@@ -79,7 +79,11 @@ export const datanetsRoutes: FastifyPluginAsyncZod<DatanetsRoutesOptions> = asyn
   })
 
   app.get('/v1/datanets/:id/contributors', {
-    schema: { summary: 'Per-contributor stats: contributions by status, stakes locked, returned and forfeited, bytes accepted', tags: ['datanets'], params: datanetParam },
+    schema: {
+      summary: 'Per-contributor stats: contributions by status, stakes locked, returned and forfeited, bytes accepted',
+      tags: ['datanets'],
+      params: datanetParam,
+    },
     handler: async (request) => {
       const d = datanets.resolve(request.params.id)
       return { datanet: d.id, contributors: datanets.contributors(d) }
@@ -97,7 +101,11 @@ export const datanetsRoutes: FastifyPluginAsyncZod<DatanetsRoutesOptions> = asyn
   })
 
   app.get('/v1/datanets/:id/versions/:n', {
-    schema: { summary: 'One version: Merkle root, contributions, and its index build (queued, building with progress, ready, failed)', tags: ['datanets'], params: versionParams },
+    schema: {
+      summary: 'One version: Merkle root, contributions, and its index build (queued, building with progress, ready, failed)',
+      tags: ['datanets'],
+      params: versionParams,
+    },
     handler: async (request) => datanets.versionView(datanets.resolve(request.params.id), request.params.n),
   })
 
@@ -120,7 +128,11 @@ export const datanetsRoutes: FastifyPluginAsyncZod<DatanetsRoutesOptions> = asyn
   })
 
   app.get('/v1/contributions/:id', {
-    schema: { summary: 'One contribution: author, content hash, status, verdict, records, blob presence', tags: ['datanets'], params: z.object({ id: z.string() }) },
+    schema: {
+      summary: 'One contribution: author, content hash, status, verdict, records, blob presence',
+      tags: ['datanets'],
+      params: z.object({ id: z.string() }),
+    },
     handler: async (request) => datanets.view(datanets.contribution(request.params.id), { nearDuplicate: true }),
   })
 }

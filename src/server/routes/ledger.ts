@@ -99,7 +99,11 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       summary: 'Blocks from a height, in order (replicas use this with txs=full)',
       tags: ['ledger'],
       querystring: z
-        .object({ from: uintString.default('0'), limit: z.coerce.number().int().min(1).max(1000).default(100), txs: z.enum(['none', 'hashes', 'full']).default('hashes') })
+        .object({
+          from: uintString.default('0'),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          txs: z.enum(['none', 'hashes', 'full']).default('hashes'),
+        })
         .strict(),
     },
     handler: async (request) => {

@@ -16,7 +16,11 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
   const earnings = new EarningsIndex(node.store)
 
   app.get('/v1/receipts/:id', {
-    schema: { summary: 'A receipt of a paid model call: spans with contribution ids, weights, fee split, method id', tags: ['models'], params: z.object({ id: hash32 }) },
+    schema: {
+      summary: 'A receipt of a paid model call: spans with contribution ids, weights, fee split, method id',
+      tags: ['models'],
+      params: z.object({ id: hash32 }),
+    },
     handler: async (request) => {
       const pointer = readReceiptPointer(node.chain.state, request.params.id)
       if (!pointer) throw new NotFoundError('Receipt', request.params.id, { hint: 'A receipt exists once its call has finished and its block is committed.' })
@@ -24,12 +28,20 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
       const block = row ? await node.store.getBlock(row.height) : undefined
       if (!row || !block) throw new NotFoundError('Receipt', request.params.id)
       const view = receiptView(row, block.timestamp)
-      return { ...view, terms: readModelVersion(node.chain.state, view.model, view.modelVersion) ?? null, protocolFeeBps: node.chain.genesis.params.protocolFeeBps }
+      return {
+        ...view,
+        terms: readModelVersion(node.chain.state, view.model, view.modelVersion) ?? null,
+        protocolFeeBps: node.chain.genesis.params.protocolFeeBps,
+      }
     },
   })
 
   app.get('/v1/accounts/:address/earnings', {
-    schema: { summary: 'What an account earned from paid calls: by role, model, Datanet, contribution and day; and what it spent', tags: ['models'], params: z.object({ address: z.string() }) },
+    schema: {
+      summary: 'What an account earned from paid calls: by role, model, Datanet, contribution and day; and what it spent',
+      tags: ['models'],
+      params: z.object({ address: z.string() }),
+    },
     handler: async (request) => {
       const address = parseAddress(request.params.address, 'address')
       await earnings.update()
@@ -43,7 +55,11 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
   })
 
   app.get('/v1/apikeys/:keyHash', {
-    schema: { summary: 'An API key by its keccak256 hash: owner, spend limit, spent, expiry, revoked', tags: ['models'], params: z.object({ keyHash: hash32 }) },
+    schema: {
+      summary: 'An API key by its keccak256 hash: owner, spend limit, spent, expiry, revoked',
+      tags: ['models'],
+      params: z.object({ keyHash: hash32 }),
+    },
     handler: async (request) => {
       const key = readApiKey(node.chain.state, request.params.keyHash.toLowerCase() as Hex)
       if (!key) throw new NotFoundError('API key', request.params.keyHash)

@@ -18,7 +18,16 @@ export type OpenAIProxyOptions = {
 }
 
 /** Request headers worth passing on; hop-by-hop ones (connection, keep-alive, …) are not. */
-const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'accept-encoding', 'user-agent', 'openai-organization', 'openai-project', 'x-request-id']
+const FORWARDED_REQUEST_HEADERS = [
+  'authorization',
+  'content-type',
+  'accept',
+  'accept-encoding',
+  'user-agent',
+  'openai-organization',
+  'openai-project',
+  'x-request-id',
+]
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer'])
 
 export const openaiProxyRoutes: FastifyPluginAsync<OpenAIProxyOptions> = async (app, { leader }) => {

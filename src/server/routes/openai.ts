@@ -60,8 +60,18 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body)
   if (r.success) return r.data
   const issue = r.error.issues[0]
-  const param = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || null
-  throw new GatewayError(400, 'invalid_request_error', issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'missing_required_parameter' : 'invalid_value', `${param ?? 'body'}: ${issue.message}`, param)
+  const param =
+    issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '') || null
+  throw new GatewayError(
+    400,
+    'invalid_request_error',
+    issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'missing_required_parameter' : 'invalid_value',
+    `${param ?? 'body'}: ${issue.message}`,
+    param,
+  )
 }
 
 const textOf = (c: z.infer<typeof message>['content']): string => (c === null ? '' : typeof c === 'string' ? c : c.map((p) => p.text).join(''))
@@ -133,38 +143,50 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     data: gateway.models().map(modelObject),
   }))
 
-  app.get<{ Params: { model: string } }>('/v1/models/:model', { schema: { summary: 'OpenAI: one model, with its Sinew terms', tags: ['openai'] } }, async (request) => {
-    const m = gateway.models().find((x) => x.name === request.params.model)
-    if (!m) throw new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${request.params.model}\` does not exist`, 'model')
-    return modelObject(m)
-  })
+  app.get<{ Params: { model: string } }>(
+    '/v1/models/:model',
+    { schema: { summary: 'OpenAI: one model, with its Sinew terms', tags: ['openai'] } },
+    async (request) => {
+      const m = gateway.models().find((x) => x.name === request.params.model)
+      if (!m) throw new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${request.params.model}\` does not exist`, 'model')
+      return modelObject(m)
+    },
+  )
 
-  app.post('/v1/chat/completions', { schema: { summary: 'OpenAI: chat completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } }, async (request, reply) => {
-    const body = parseBody(chatBody, request.body)
-    const req: CallRequest = {
-      ...sampling(request, body),
-      kind: 'chat',
-      messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
-      prompt: '',
-      maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-    }
-    return serve(gateway, req, !!body.stream, request, reply)
-  })
+  app.post(
+    '/v1/chat/completions',
+    { schema: { summary: 'OpenAI: chat completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } },
+    async (request, reply) => {
+      const body = parseBody(chatBody, request.body)
+      const req: CallRequest = {
+        ...sampling(request, body),
+        kind: 'chat',
+        messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+        prompt: '',
+        maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+      }
+      return serve(gateway, req, !!body.stream, request, reply)
+    },
+  )
 
-  app.post('/v1/completions', { schema: { summary: 'OpenAI: text completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } }, async (request, reply) => {
-    const body = parseBody(completionBody, request.body)
-    const req: CallRequest = {
-      ...sampling(request, body),
-      kind: 'completion',
-      messages: [],
-      prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
-      maxTokens: body.max_tokens ?? 16,
-    }
-    return serve(gateway, req, !!body.stream, request, reply)
-  })
+  app.post(
+    '/v1/completions',
+    { schema: { summary: 'OpenAI: text completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } },
+    async (request, reply) => {
+      const body = parseBody(completionBody, request.body)
+      const req: CallRequest = {
+        ...sampling(request, body),
+        kind: 'completion',
+        messages: [],
+        prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
+        maxTokens: body.max_tokens ?? 16,
+      }
+      return serve(gateway, req, !!body.stream, request, reply)
+    },
+  )
 }
 
-async function serve(gateway: Gateway, req: CallRequest, stream: boolean, request: FastifyRequest, reply: FastifyReply) {
+async function serve(gateway: Gateway, req: CallRequest, stream: boolean, _request: FastifyRequest, reply: FastifyReply) {
   const prepared = gateway.prepare(req)
   const created = Math.floor(Date.now() / 1000)
   const chat = req.kind === 'chat'
@@ -181,7 +203,12 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, reques
     res.on('close', onClose)
     let outcome: CallOutcome
     try {
-      outcome = await prepared.run({ write: () => {}, get closed() { return closed } })
+      outcome = await prepared.run({
+        write: () => {},
+        get closed() {
+          return closed
+        },
+      })
     } finally {
       res.off('close', onClose)
     }
@@ -263,7 +290,10 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, reques
     const { status, body } = openaiError(e)
     if (!started) {
       if (!closed) {
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(body.error.code === 'model_not_ready' ? { 'retry-after': RETRY_AFTER_S } : {}) })
+        res.writeHead(status, {
+          'content-type': 'application/json; charset=utf-8',
+          ...(body.error.code === 'model_not_ready' ? { 'retry-after': RETRY_AFTER_S } : {}),
+        })
         res.end(JSON.stringify(body))
       }
     } else if (!closed) {
