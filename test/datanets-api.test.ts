@@ -224,7 +224,7 @@ describe('bad input: a specific error, nothing changed', () => {
           mediaType: 'text/plain',
           size: '3',
         }),
-      422,
+      404,
       'datanet_not_found',
       'message.datanet',
     ],
@@ -240,7 +240,7 @@ describe('bad input: a specific error, nothing changed', () => {
         })
         return http(`${url}/v1/datanets/${small}/contributions`, { body: tx })
       },
-      422,
+      404,
       'blob_not_found',
       'message.contentHash',
     ],

@@ -294,6 +294,12 @@ describe('bad input: a specific error, nothing changed', () => {
       'body_too_large',
     ],
     ['empty batch', async () => http(`${url}/v1/txs`, { body: { txs: [] } }), 400, 'invalid_field', 'body.txs'],
+    [
+      'a body that is not JSON',
+      async () => http(`${url}/v1/tx`, { raw: '<tx/>', headers: { 'content-type': 'application/xml' } }),
+      415,
+      'unsupported_content_type',
+    ],
   ]
 
   for (const [name, run, status, code, field] of cases) {

@@ -12,7 +12,7 @@
  *   deadline) return the reward to the poster. Expiry with a submission nobody judged (after
  *   its review window) returns the stake to the claimer.
  */
-import { InvalidInputError, RejectedError, type CanonicalValue, type Hex } from '../core/index.ts'
+import { SinewError, type CanonicalValue, type Hex } from '../core/index.ts'
 import { credit, debit, defineTxKind, type Address, type TxContext } from '../ledger/index.ts'
 import {
   addAmount,
@@ -37,8 +37,8 @@ export const PRIOR_RESULTS_SHOWN = 5
 
 const ZERO32 = ('0x' + '00'.repeat(32)) as Hex
 
-const invalid = (field: string, message: string, details: Record<string, unknown> = {}) =>
-  new InvalidInputError(`message.${field} ${message}`, { code: 'invalid_field', details: { field: `message.${field}`, ...details } })
+const invalid = (field: string, message: string, details: Record<string, unknown> = {}, hint?: string) =>
+  new SinewError({ code: 'invalid_field', message: `message.${field} ${message}`, details: { field: `message.${field}`, ...details }, hint })
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: it exists to find control characters
 const CONTROL = /[\u0000-\u001f\u007f]/
@@ -83,7 +83,9 @@ export const registerAgentKind = defineTxKind<AgentMessage>({
   execute(ctx, m) {
     const existing = getAgent(ctx.state, ctx.sender)
     if (existing) {
-      throw new RejectedError('agent_exists', `${ctx.sender} is already registered as "${existing.name}"`, {
+      throw new SinewError({
+        code: 'agent_exists',
+        message: `${ctx.sender} is already registered as "${existing.name}"`,
         details: { field: 'sender', address: ctx.sender },
         hint: 'Use UpdateAgent (sinew agent update) to change it.',
       })
@@ -112,7 +114,9 @@ export const updateAgentKind = defineTxKind<AgentMessage>({
   execute(ctx, m) {
     const existing = getAgent(ctx.state, ctx.sender)
     if (!existing) {
-      throw new RejectedError('agent_not_found', `${ctx.sender} is not a registered agent`, {
+      throw new SinewError({
+        code: 'agent_not_found',
+        message: `${ctx.sender} is not a registered agent`,
         details: { field: 'sender', address: ctx.sender },
         hint: 'Register first with RegisterAgent (sinew agent register).',
       })
@@ -150,7 +154,9 @@ export type VerifyResultMessage = { task: Hex; accept: boolean; nonce: bigint }
 function loadTask(ctx: TxContext, id: Hex): TaskRecord {
   const task = getTask(ctx.state, id)
   if (!task) {
-    throw new RejectedError('task_not_found', `No task ${id}`, {
+    throw new SinewError({
+      code: 'task_not_found',
+      message: `No task ${id}`,
       details: { field: 'message.task', task: id },
       hint: 'A task id is the hash of its PostTask tx (GET /v1/tasks lists them).',
     })
@@ -160,7 +166,11 @@ function loadTask(ctx: TxContext, id: Hex): TaskRecord {
 
 function refuseIfClosed(task: TaskRecord): void {
   if (FINAL_STATUSES.includes(task.status)) {
-    throw new RejectedError('task_closed', `Task ${task.id} is ${task.status}`, { details: { field: 'message.task', task: task.id, status: task.status } })
+    throw new SinewError({
+      code: 'task_closed',
+      message: `Task ${task.id} is ${task.status}`,
+      details: { field: 'message.task', task: task.id, status: task.status },
+    })
   }
 }
 
@@ -168,12 +178,16 @@ const leaseActive = (task: TaskRecord, now: bigint): boolean => task.claim !== n
 
 function refuseIfLiveClaim(task: TaskRecord, now: bigint): void {
   if (task.submission) {
-    throw new RejectedError('task_pending_verification', `Task ${task.id} has a submitted result waiting for its verifiers`, {
+    throw new SinewError({
+      code: 'task_pending_verification',
+      message: `Task ${task.id} has a submitted result waiting for its verifiers`,
       details: { field: 'message.task', task: task.id, claimer: task.submission.claimer, resultHash: task.submission.resultHash },
     })
   }
   if (leaseActive(task, now)) {
-    throw new RejectedError('task_claimed', `Task ${task.id} is claimed by ${task.claim!.claimer} until ${task.claim!.leaseUntil}`, {
+    throw new SinewError({
+      code: 'task_claimed',
+      message: `Task ${task.id} is claimed by ${task.claim!.claimer} until ${task.claim!.leaseUntil}`,
       details: { field: 'message.task', task: task.id, claimer: task.claim!.claimer, leaseUntil: task.claim!.leaseUntil },
       hint: 'One claim at a time: try again after the lease ends, if nothing was submitted by then.',
     })
@@ -213,7 +227,7 @@ export const postTaskKind = defineTxKind<PostTaskMessage>({
   maxStringBytes: 200,
   validate(m) {
     if (CONTROL.test(m.title)) throw invalid('title', 'must not contain control characters')
-    if (m.specHash === ZERO32) throw invalid('specHash', 'must not be zero', { hint: 'The spec hash is the sha256 of the task spec blob.' })
+    if (m.specHash === ZERO32) throw invalid('specHash', 'must not be zero', {}, 'The spec hash is the sha256 of the task spec blob.')
     if (m.reward === 0n) throw invalid('reward', 'must be above zero', { got: '0' })
     if (m.leaseMs === 0n || m.leaseMs > MAX_LEASE_MS) throw invalid('leaseMs', `must be 1 to ${MAX_LEASE_MS} ms`, { got: m.leaseMs.toString() })
     if (m.verifiers.length > MAX_VERIFIERS) throw invalid('verifiers', `has more than ${MAX_VERIFIERS} addresses`, { got: m.verifiers.length })
@@ -226,7 +240,9 @@ export const postTaskKind = defineTxKind<PostTaskMessage>({
   },
   execute(ctx, m) {
     if (m.deadline <= ctx.timestamp) {
-      throw new RejectedError('deadline_passed', `The deadline ${m.deadline} is not after the block time ${ctx.timestamp}`, {
+      throw new SinewError({
+        code: 'deadline_passed',
+        message: `The deadline ${m.deadline} is not after the block time ${ctx.timestamp}`,
         details: { field: 'message.deadline', deadline: m.deadline.toString(), blockTime: ctx.timestamp.toString() },
         hint: 'Deadlines are ms since the epoch, in block time.',
       })
@@ -282,10 +298,12 @@ export const claimTaskKind = defineTxKind<ClaimTaskMessage>({
     const task = loadTask(ctx, m.task)
     refuseIfClosed(task)
     if (ctx.sender === task.poster) {
-      throw new RejectedError('poster_cannot_claim', 'The poster cannot claim their own task', { details: { field: 'sender', task: task.id } })
+      throw new SinewError({ code: 'poster_cannot_claim', message: 'The poster cannot claim their own task', details: { field: 'sender', task: task.id } })
     }
     if (ctx.timestamp >= BigInt(task.deadline)) {
-      throw new RejectedError('task_deadline_passed', `Task ${task.id} passed its deadline ${task.deadline}`, {
+      throw new SinewError({
+        code: 'task_deadline_passed',
+        message: `Task ${task.id} passed its deadline ${task.deadline}`,
         details: { field: 'message.task', task: task.id, deadline: task.deadline, blockTime: ctx.timestamp.toString() },
         hint: 'Anyone can now send ExpireTask to return the reward to the poster.',
       })
@@ -293,7 +311,9 @@ export const claimTaskKind = defineTxKind<ClaimTaskMessage>({
     refuseIfLiveClaim(task, ctx.timestamp)
     const lapsed = settleLapsedClaim(ctx, task)
     if (m.stake < BigInt(task.claimStake)) {
-      throw new RejectedError('stake_too_low', `This task needs a claim stake of at least ${task.claimStake}`, {
+      throw new SinewError({
+        code: 'stake_too_low',
+        message: `This task needs a claim stake of at least ${task.claimStake}`,
         details: { field: 'message.stake', required: task.claimStake, got: m.stake.toString() },
       })
     }
@@ -326,18 +346,24 @@ export const submitResultKind = defineTxKind<SubmitResultMessage>({
     const task = loadTask(ctx, m.task)
     refuseIfClosed(task)
     if (task.submission) {
-      throw new RejectedError('already_submitted', `Task ${task.id} already has a result waiting for its verifiers`, {
+      throw new SinewError({
+        code: 'already_submitted',
+        message: `Task ${task.id} already has a result waiting for its verifiers`,
         details: { field: 'message.task', task: task.id, claimer: task.submission.claimer, resultHash: task.submission.resultHash },
       })
     }
     if (!task.claim || task.claim.claimer !== ctx.sender) {
-      throw new RejectedError('not_claimer', `${ctx.sender} does not hold the claim on task ${task.id}`, {
+      throw new SinewError({
+        code: 'not_claimer',
+        message: `${ctx.sender} does not hold the claim on task ${task.id}`,
         details: { field: 'sender', task: task.id, claimer: task.claim?.claimer ?? null },
         hint: 'Claim the task first (ClaimTask); only the current claimer can submit.',
       })
     }
     if (ctx.timestamp >= BigInt(task.claim.leaseUntil)) {
-      throw new RejectedError('lease_expired', `The lease on task ${task.id} ended at ${task.claim.leaseUntil}`, {
+      throw new SinewError({
+        code: 'lease_expired',
+        message: `The lease on task ${task.id} ended at ${task.claim.leaseUntil}`,
         details: { field: 'message.task', task: task.id, leaseUntil: task.claim.leaseUntil, blockTime: ctx.timestamp.toString() },
         hint: 'Claim it again (if the deadline has not passed) and submit within the lease.',
       })
@@ -371,17 +397,23 @@ export const verifyResultKind = defineTxKind<VerifyResultMessage>({
     refuseIfClosed(task)
     const sub = task.submission
     if (!sub) {
-      throw new RejectedError('no_pending_submission', `Task ${task.id} has no result waiting for a verdict`, {
+      throw new SinewError({
+        code: 'no_pending_submission',
+        message: `Task ${task.id} has no result waiting for a verdict`,
         details: { field: 'message.task', task: task.id, status: task.status },
       })
     }
     if (!task.verifiers.includes(ctx.sender)) {
-      throw new RejectedError('not_verifier', `${ctx.sender} is not a verifier of task ${task.id}`, {
+      throw new SinewError({
+        code: 'not_verifier',
+        message: `${ctx.sender} is not a verifier of task ${task.id}`,
         details: { field: 'sender', task: task.id, verifiers: task.verifiers },
       })
     }
     if (sub.accepts.includes(ctx.sender) || sub.rejects.includes(ctx.sender)) {
-      throw new RejectedError('already_voted', `${ctx.sender} already gave a verdict on this result`, {
+      throw new SinewError({
+        code: 'already_voted',
+        message: `${ctx.sender} already gave a verdict on this result`,
         details: { field: 'sender', task: task.id, verdict: sub.accepts.includes(ctx.sender) ? 'accept' : 'reject' },
       })
     }
@@ -438,7 +470,9 @@ export const cancelTaskKind = defineTxKind<TaskRefMessage>({
   execute(ctx, m) {
     const task = loadTask(ctx, m.task)
     if (task.poster !== ctx.sender) {
-      throw new RejectedError('not_poster', `Only the poster ${task.poster} can cancel task ${task.id}`, {
+      throw new SinewError({
+        code: 'not_poster',
+        message: `Only the poster ${task.poster} can cancel task ${task.id}`,
         details: { field: 'sender', task: task.id, poster: task.poster },
       })
     }
@@ -467,7 +501,9 @@ export const expireTaskKind = defineTxKind<TaskRefMessage>({
     const task = loadTask(ctx, m.task)
     refuseIfClosed(task)
     if (ctx.timestamp < BigInt(task.deadline)) {
-      throw new RejectedError('deadline_not_reached', `Task ${task.id} is open until ${task.deadline}`, {
+      throw new SinewError({
+        code: 'deadline_not_reached',
+        message: `Task ${task.id} is open until ${task.deadline}`,
         details: { field: 'message.task', task: task.id, deadline: task.deadline, blockTime: ctx.timestamp.toString() },
       })
     }
@@ -476,7 +512,9 @@ export const expireTaskKind = defineTxKind<TaskRefMessage>({
     if (sub) {
       const reviewUntil = BigInt(sub.submittedAt) + BigInt(task.leaseMs)
       if (ctx.timestamp < reviewUntil) {
-        throw new RejectedError('review_window_open', `The verifiers of task ${task.id} have until ${reviewUntil} to judge its result`, {
+        throw new SinewError({
+          code: 'review_window_open',
+          message: `The verifiers of task ${task.id} have until ${reviewUntil} to judge its result`,
           details: { field: 'message.task', task: task.id, reviewUntil: reviewUntil.toString(), blockTime: ctx.timestamp.toString() },
         })
       }

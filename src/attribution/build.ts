@@ -8,8 +8,7 @@ import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { InvalidInputError } from '../core/index.ts'
-import { CorpusError } from './errors.ts'
+import { SinewError } from '../core/index.ts'
 import { checkDoc, openSource, type Doc } from './corpus.ts'
 import { scanTokens, TOKENIZER_VERSION, Vocabulary } from './tokenizer.ts'
 import { buildShard } from './shard-writer.mjs'
@@ -188,11 +187,11 @@ export async function buildIndexFromPath(input: string, outDir: string, opts: Bu
 async function buildFrom(docs: AsyncIterable<Doc>, outDir: string, opts: BuildOptions, bytes?: () => { done: number; total: number }): Promise<IndexInfo> {
   const shardTokens = opts.shardTokens ?? DEFAULT_SHARD_TOKENS
   if (!Number.isInteger(shardTokens) || shardTokens < 2 || shardTokens > 1 << 30) {
-    throw new InvalidInputError('shardTokens must be an integer in [2, 2^30]', { code: 'invalid_field', details: { shardTokens } })
+    throw new SinewError({ code: 'invalid_field', message: 'shardTokens must be an integer in [2, 2^30]', details: { shardTokens } })
   }
   const workers = opts.workers ?? availableParallelism()
   if (!Number.isInteger(workers) || workers < 0) {
-    throw new InvalidInputError('workers must be a non-negative integer', { code: 'invalid_field', details: { workers } })
+    throw new SinewError({ code: 'invalid_field', message: 'workers must be a non-negative integer', details: { workers } })
   }
   const progress = opts.onProgress ?? (() => {})
   await mkdir(outDir, { recursive: true })
@@ -277,7 +276,7 @@ async function buildFrom(docs: AsyncIterable<Doc>, outDir: string, opts: BuildOp
     for await (const raw of docs) {
       const doc = checkDoc(raw, `document ${docIndex}`, { index: docIndex })
       if (seen.has(doc.id)) {
-        throw new CorpusError('duplicate_document_id', `duplicate document id: ${doc.id}`, { details: { id: doc.id, index: docIndex } })
+        throw new SinewError({ code: 'duplicate_document_id', message: `duplicate document id: ${doc.id}`, details: { id: doc.id, index: docIndex } })
       }
       seen.add(doc.id)
       text = doc.text
@@ -322,10 +321,10 @@ async function buildFrom(docs: AsyncIterable<Doc>, outDir: string, opts: BuildOp
       }
     }
     if (ids.length === 0) {
-      throw new CorpusError('empty_corpus', 'the corpus has no documents', { hint: 'Give at least one document with text.' })
+      throw new SinewError({ code: 'empty_corpus', message: 'the corpus has no documents', hint: 'Give at least one document with text.' })
     }
     if (textTokens === 0) {
-      throw new CorpusError('empty_corpus', 'the corpus has no tokens (every document is empty)', { details: { documents: ids.length } })
+      throw new SinewError({ code: 'empty_corpus', message: 'the corpus has no tokens (every document is empty)', details: { documents: ids.length } })
     }
     await flush()
     const results = await Promise.all(pending)

@@ -5,7 +5,7 @@
  */
 import { open, readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
-import { CorpusError } from './errors.ts'
+import { SinewError } from '../core/index.ts'
 
 export type Doc = { id: string; text: string }
 
@@ -23,7 +23,7 @@ export async function openSource(input: string): Promise<Source> {
   try {
     st = await stat(input)
   } catch {
-    throw new CorpusError('corpus_not_found', `corpus not found: ${input}`, { details: { input } })
+    throw new SinewError({ code: 'corpus_not_found', message: `corpus not found: ${input}`, details: { input } })
   }
   if (st.isDirectory()) return directorySource(input)
   return jsonlSource(input, st.size)
@@ -44,7 +44,9 @@ function jsonlSource(file: string, totalBytes: number): Source {
         try {
           text = bytesRead === 0 ? dec.decode() : dec.decode(buf.subarray(0, bytesRead), { stream: true })
         } catch {
-          throw new CorpusError('invalid_utf8', `corpus is not valid UTF-8 (after line ${line})`, {
+          throw new SinewError({
+            code: 'invalid_utf8',
+            message: `corpus is not valid UTF-8 (after line ${line})`,
             details: { file, afterLine: line, nearByte: read },
           })
         }
@@ -80,7 +82,9 @@ function parseLine(raw: string, line: number, file: string): Doc | undefined {
   try {
     v = JSON.parse(s)
   } catch (err) {
-    throw new CorpusError('invalid_jsonl', `line ${line} is not valid JSON`, {
+    throw new SinewError({
+      code: 'invalid_jsonl',
+      message: `line ${line} is not valid JSON`,
       details: { file, line, reason: (err as Error).message },
       hint: 'Each line must be a JSON object {"id": "...", "text": "..."}.',
     })
@@ -91,17 +95,14 @@ function parseLine(raw: string, line: number, file: string): Doc | undefined {
 /** Validates one document object; `where` names it in errors. */
 export function checkDoc(v: unknown, where: string, details: Record<string, unknown> = {}): Doc {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new CorpusError('invalid_jsonl', `${where} is not a JSON object`, { details })
+    throw new SinewError({ code: 'invalid_jsonl', message: `${where} is not a JSON object`, details })
   }
   const o = v as Record<string, unknown>
   if (typeof o.id !== 'string' || o.id === '') {
-    throw new CorpusError('missing_document_id', `${where} has no "id" string`, {
-      details,
-      hint: 'Every document needs a non-empty string id.',
-    })
+    throw new SinewError({ code: 'missing_document_id', message: `${where} has no "id" string`, details, hint: 'Every document needs a non-empty string id.' })
   }
   if (typeof o.text !== 'string') {
-    throw new CorpusError('missing_document_text', `${where} has no "text" string`, { details: { ...details, id: o.id } })
+    throw new SinewError({ code: 'missing_document_text', message: `${where} has no "text" string`, details: { ...details, id: o.id } })
   }
   return { id: o.id, text: o.text }
 }
@@ -134,7 +135,7 @@ function directorySource(root: string): Source {
       try {
         text = dec.decode(bytes)
       } catch {
-        throw new CorpusError('invalid_utf8', `file is not valid UTF-8: ${id}`, { details: { file: id } })
+        throw new SinewError({ code: 'invalid_utf8', message: `file is not valid UTF-8: ${id}`, details: { file: id } })
       }
       read += bytes.length
       yield { id, text }

@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, wri
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
-import { buildIndex, buildIndexFromPath, openIndex, IndexFormatError, CorpusError } from './index.ts'
+import { buildIndex, buildIndexFromPath, openIndex } from './index.ts'
 import { SinewError } from '../core/index.ts'
 
 let root: string
@@ -72,8 +72,8 @@ describe('opening damaged indexes fails with a specific error', () => {
         return e
       }
     })()
-    expect(err).toBeInstanceOf(IndexFormatError)
-    expect((err as IndexFormatError).code).toBe('index_version_unsupported')
+    expect(err).toBeInstanceOf(SinewError)
+    expect(err).toMatchObject({ code: 'index_version_unsupported', status: 500 })
 
     const c = copy('flip')
     const hc = readFileSync(join(c, 'index.sinew'))
@@ -184,8 +184,8 @@ describe('bad corpus input fails with a specific error', () => {
       () => undefined,
       (e: unknown) => e,
     )
-    expect(err).toBeInstanceOf(CorpusError)
-    expect((err as CorpusError).details).toMatchObject({ line: 2 })
+    expect(err).toBeInstanceOf(SinewError)
+    expect(err).toMatchObject({ code: 'missing_document_id', status: 400, details: { line: 2 } })
   })
 
   it('more malformed documents: empty or non-string id, non-object line, non-string text, cut UTF-8 at the end', async () => {

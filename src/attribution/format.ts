@@ -11,7 +11,7 @@
  * size and SHA-256, so the header hash identifies the whole index (it is the index id).
  */
 import { createHash } from 'node:crypto'
-import { IndexFormatError } from './errors.ts'
+import { SinewError } from '../core/index.ts'
 
 export const MAGIC = 'SINEWIDX'
 export const FORMAT_VERSION = 1
@@ -65,11 +65,8 @@ function getU64(buf: Buffer, off: number, what: string): number {
   return Number(v)
 }
 
-export function corrupt(message: string, details: Record<string, unknown> = {}): IndexFormatError {
-  return new IndexFormatError('index_corrupt', `index is corrupt: ${message}`, {
-    details,
-    hint: 'Rebuild the index with `sinew index build`.',
-  })
+export function corrupt(message: string, details: Record<string, unknown> = {}): SinewError {
+  return new SinewError({ code: 'index_corrupt', message: `index is corrupt: ${message}`, details, hint: 'Rebuild the index with `sinew index build`.' })
 }
 
 export function encodeHeader(h: Header): Buffer {
@@ -107,7 +104,9 @@ export function decodeHeader(buf: Buffer, expectTokenizer: string): Header {
   }
   const formatVersion = buf.readUInt32LE(8)
   if (formatVersion !== FORMAT_VERSION) {
-    throw new IndexFormatError('index_version_unsupported', `unsupported index format version ${formatVersion}`, {
+    throw new SinewError({
+      code: 'index_version_unsupported',
+      message: `unsupported index format version ${formatVersion}`,
       details: { formatVersion, supported: [FORMAT_VERSION] },
       hint: 'Rebuild the index with this version of sinew.',
     })
@@ -120,7 +119,9 @@ export function decodeHeader(buf: Buffer, expectTokenizer: string): Header {
   if (sha256Hex(buf.subarray(0, size - 32)) !== want) throw corrupt('header checksum mismatch', { file: HEADER_FILE })
   const tokenizerVersion = buf.toString('latin1', 16, 48).replace(/\0+$/, '')
   if (tokenizerVersion !== expectTokenizer) {
-    throw new IndexFormatError('index_tokenizer_unsupported', `index was built with tokenizer ${tokenizerVersion}`, {
+    throw new SinewError({
+      code: 'index_tokenizer_unsupported',
+      message: `index was built with tokenizer ${tokenizerVersion}`,
       details: { tokenizerVersion, supported: [expectTokenizer] },
       hint: 'Rebuild the index with this version of sinew.',
     })

@@ -24,7 +24,6 @@ export {
   type StorageStats,
 } from './reader.ts'
 export type { Doc } from './corpus.ts'
-export { IndexFormatError, CorpusError, type IndexFormatCode, type CorpusErrorCode } from './errors.ts'
 export { FORMAT_VERSION } from './format.ts'
 export { suffixArray } from './sais.mjs'
 export { detokenize } from './detok.ts'

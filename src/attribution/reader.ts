@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
-import { InvalidInputError, largestRemainderSplit, NotFoundError } from '../core/index.ts'
+import { largestRemainderSplit, SinewError } from '../core/index.ts'
 import {
   corrupt,
   decodeDocs,
@@ -169,14 +169,15 @@ function hashFile(path: string): string {
 function intOpt(v: unknown, name: string, min: number, dflt: number): number {
   if (v === undefined) return dflt
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new InvalidInputError(`${name} must be an integer >= ${min}`, { code: 'invalid_field', details: { field: name, value: v } })
+    throw new SinewError({ code: 'invalid_field', message: `${name} must be an integer >= ${min}`, details: { field: name, value: v } })
   }
   return v
 }
 
 export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex {
   const headerPath = join(dir, HEADER_FILE)
-  if (!existsSync(headerPath)) throw new NotFoundError('Index', dir, { hint: 'Build one with `sinew index build`.' })
+  if (!existsSync(headerPath))
+    throw new SinewError({ code: 'not_found', message: `Index not found: ${dir}`, details: { index: dir }, hint: 'Build one with `sinew index build`.' })
   const headerBuf = readFileSync(headerPath)
   const header: Header = decodeHeader(headerBuf, TOKENIZER_VERSION)
   const indexId = sha256Hex(headerBuf)
@@ -626,11 +627,11 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
     const maxTokens = intOpt(o.maxTokens, 'maxTokens', 0, 64)
     const temperature = o.temperature ?? 1
     if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
-      throw new InvalidInputError('temperature must be a finite number >= 0', { code: 'invalid_field', details: { field: 'temperature' } })
+      throw new SinewError({ code: 'invalid_field', message: 'temperature must be a finite number >= 0', details: { field: 'temperature' } })
     }
     const seed = o.seed ?? 0
     if (typeof seed !== 'bigint' && (typeof seed !== 'number' || !Number.isSafeInteger(seed))) {
-      throw new InvalidInputError('seed must be a safe integer or a bigint', { code: 'invalid_field', details: { field: 'seed' } })
+      throw new SinewError({ code: 'invalid_field', message: 'seed must be a safe integer or a bigint', details: { field: 'seed' } })
     }
     const rng = new SplitMix64(seed)
     const { ids: promptIds } = encode(prompt)

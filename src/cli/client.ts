@@ -3,7 +3,7 @@
  * bodies become SinewErrors with the node's code, message and details.
  */
 import { privateKeyToAccount } from 'viem/accounts'
-import { errorFromResponse, InvalidInputError, SinewError, UnavailableError, type Hex } from '../core/index.ts'
+import { errorFromResponse, SinewError, type Hex } from '../core/index.ts'
 
 export const defaultNodeUrl = (): string => process.env.SINEW_NODE ?? 'http://127.0.0.1:8545'
 
@@ -40,7 +40,7 @@ export class NodeClient {
     try {
       return (text ? JSON.parse(text) : undefined) as T
     } catch {
-      throw new SinewError('bad_response', `The node answered ${response.status} with non-JSON`, 502, { details: { body: text.slice(0, 200) } })
+      throw new SinewError({ code: 'bad_response', message: `The node answered ${response.status} with non-JSON`, details: { body: text.slice(0, 200) } })
     }
   }
 
@@ -48,7 +48,9 @@ export class NodeClient {
     try {
       return await fetch(this.url + path, { method, headers, ...(body === undefined ? {} : { body }) })
     } catch (e) {
-      throw new UnavailableError('node_unreachable', `Cannot reach the node at ${this.url}`, {
+      throw new SinewError({
+        code: 'node_unreachable',
+        message: `Cannot reach the node at ${this.url}`,
         details: { url: this.url, reason: String((e as Error).cause ?? (e as Error).message) },
         hint: 'Start one with `npm start` / `sinew node`, or pass --node URL (or set SINEW_NODE).',
       })
@@ -68,8 +70,9 @@ export type TypesInfo = {
  */
 function checkWireField(name: string, type: string, value: unknown): void {
   const fail = (expected: string) => {
-    throw new InvalidInputError(`${name} must be ${expected}, got ${JSON.stringify(value)?.slice(0, 80)}`, {
+    throw new SinewError({
       code: 'invalid_field',
+      message: `${name} must be ${expected}, got ${JSON.stringify(value)?.slice(0, 80)}`,
       details: { field: name, type, expected },
     })
   }
@@ -102,7 +105,7 @@ function checkWireField(name: string, type: string, value: unknown): void {
  */
 export async function signEnvelope(privateKey: Hex, types: TypesInfo, type: string, wireMessage: Record<string, string | boolean | unknown>) {
   const kind = types.kinds[type]
-  if (!kind) throw new SinewError('unknown_tx_type', `The node does not accept ${type}`, 400)
+  if (!kind) throw new SinewError({ code: 'unknown_tx_type', message: `The node does not accept ${type}` })
   const fields = kind.types[type]
   const message: Record<string, unknown> = {}
   for (const f of fields) {

@@ -5,7 +5,7 @@
 import { generatePrivateKey } from 'viem/accounts'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { InvalidInputError, parseUint, type Hex } from '../core/index.ts'
+import { parseUint, SinewError, type Hex } from '../core/index.ts'
 import { addressOf, devGenesis, genesisToJson, insecureDevKey, parseAddress, parseGenesis, GENESIS_FORMAT, type Genesis } from '../ledger/index.ts'
 import { decryptKeystore, devAccounts, encryptKeystore } from '../ledger/keys/index.ts'
 import { readPassword } from './password.ts'
@@ -27,7 +27,7 @@ export function readGenesisFile(dataDir: string): Genesis | undefined {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'))
   } catch (e) {
-    throw new InvalidInputError(`${file} is not valid JSON`, { code: 'invalid_genesis', details: { file, reason: String(e) } })
+    throw new SinewError({ code: 'invalid_genesis', message: `${file} is not valid JSON`, details: { file, reason: String(e) } })
   }
   return parseGenesis(json)
 }
@@ -56,15 +56,17 @@ export type InitResult = { genesis: Genesis; genesisFile: string; keyFile?: stri
 /** Writes a genesis (and, off dev, a new sequencer key) into an empty data dir. */
 export async function initDataDir(o: InitOptions): Promise<InitResult> {
   if (existsSync(join(o.dataDir, GENESIS_FILE)) && !o.force) {
-    throw new InvalidInputError(`${o.dataDir} already has a genesis`, {
+    throw new SinewError({
       code: 'already_initialised',
+      message: `${o.dataDir} already has a genesis`,
       details: { dataDir: o.dataDir },
       hint: 'Use another --data-dir, or --force to overwrite the genesis (only before the node first ran).',
     })
   }
   if (existsSync(join(o.dataDir, 'sinew.db')) && o.force) {
-    throw new InvalidInputError(`${o.dataDir} already holds a chain; refusing to replace its genesis`, {
+    throw new SinewError({
       code: 'already_initialised',
+      message: `${o.dataDir} already holds a chain; refusing to replace its genesis`,
       details: { dataDir: o.dataDir },
     })
   }
@@ -99,14 +101,15 @@ export async function loadSequencerKey(dataDir: string, genesis: Genesis): Promi
   if (genesis.insecure && genesis.sequencer === addressOf(DEV_SEQUENCER_KEY)) return DEV_SEQUENCER_KEY
   const file = join(dataDir, NODE_KEY_FILE)
   if (!existsSync(file)) {
-    throw new InvalidInputError(`No node key at ${file}`, {
+    throw new SinewError({
       code: 'no_node_key',
+      message: `No node key at ${file}`,
       hint: 'This data dir was not made by `sinew init`, or run it with --follow URL as a replica.',
     })
   }
   const key = await decryptKeystore(JSON.parse(readFileSync(file, 'utf8')), await readPassword('Node key password: ', 'SINEW_NODE_PASSWORD'))
   if (addressOf(key) !== genesis.sequencer) {
-    throw new InvalidInputError(`${file} holds ${addressOf(key)}, not the sequencer ${genesis.sequencer}`, { code: 'wrong_node_key' })
+    throw new SinewError({ code: 'wrong_node_key', message: `${file} holds ${addressOf(key)}, not the sequencer ${genesis.sequencer}` })
   }
   return key
 }

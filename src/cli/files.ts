@@ -1,11 +1,12 @@
 /**
- * Files the user names on the command line. A missing or unreadable one is an
- * InvalidInputError that names the flag (or argument) and the path, not a bare ENOENT.
+ * Files the user names on the command line. A missing or unreadable one is an error
+ * (`file_not_found`, `file_unreadable`) that names the flag (or argument) and the path,
+ * not a bare ENOENT.
  */
 import { readFileSync, statSync } from 'node:fs'
-import { InvalidInputError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 
-function unreadable(path: string, field: string, e: unknown): InvalidInputError {
+function unreadable(path: string, field: string, e: unknown): SinewError {
   const code = (e as NodeJS.ErrnoException).code
   const why =
     code === 'ENOENT'
@@ -15,8 +16,9 @@ function unreadable(path: string, field: string, e: unknown): InvalidInputError 
         : code === 'EACCES'
           ? 'is not readable (permission denied)'
           : `cannot be read (${(e as Error).message})`
-  return new InvalidInputError(`${field}: ${path} ${why}`, {
+  return new SinewError({
     code: code === 'ENOENT' ? 'file_not_found' : 'file_unreadable',
+    message: `${field}: ${path} ${why}`,
     details: { field, file: path, reason: code ?? String(e) },
     hint: code === 'ENOENT' ? 'Check the path (it is relative to the current directory), or create the file first.' : undefined,
   })

@@ -1,5 +1,5 @@
 /** CLI output: human text by default, JSON with --json; errors as one clear block and exit 1. */
-import { isSinewError } from '../core/index.ts'
+import { isSinewError, SinewError } from '../core/index.ts'
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n')
@@ -18,15 +18,13 @@ export function reportError(e: unknown, json: boolean): void {
       return
     }
     const lines = [`error: ${e.shortMessage} (${e.code})`]
-    const details = Object.entries(e.details).filter(([k]) => k !== 'hint')
-    for (const [k, v] of details) lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    const hint = e.hint ?? (typeof e.details.hint === 'string' ? e.details.hint : undefined)
-    if (hint) lines.push(`hint: ${hint}`)
+    for (const [k, v] of Object.entries(e.details)) lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    if (e.hint) lines.push(`hint: ${e.hint}`)
     process.stderr.write(lines.join('\n') + '\n')
     return
   }
   const message = (e as Error)?.message ?? String(e)
-  process.stderr.write(json ? JSON.stringify({ error: { code: 'internal', message, details: {} } }) + '\n' : `error: ${message}\n`)
+  process.stderr.write(json ? JSON.stringify(new SinewError({ code: 'internal', message })) + '\n' : `error: ${message}\n`)
 }
 
 /** Wraps a command action so every failure goes through reportError. */

@@ -1,19 +1,20 @@
 /** Passwords for key files: from an environment variable, else asked on the terminal without echo. */
 import { createInterface } from 'node:readline'
-import { InvalidInputError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 
 export async function readPassword(prompt: string, envVar = 'SINEW_PASSWORD', confirm = false): Promise<string> {
   const fromEnv = process.env[envVar]
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv
   if (!process.stdin.isTTY) {
-    throw new InvalidInputError(`A password is needed and there is no terminal to ask on`, {
+    throw new SinewError({
       code: 'password_required',
+      message: `A password is needed and there is no terminal to ask on`,
       hint: `Set ${envVar} in the environment.`,
     })
   }
   const first = await ask(prompt)
-  if (confirm && (await ask('Repeat: ')) !== first) throw new InvalidInputError('The passwords differ', { code: 'password_mismatch' })
-  if (first.length === 0) throw new InvalidInputError('The password is empty', { code: 'password_required' })
+  if (confirm && (await ask('Repeat: ')) !== first) throw new SinewError({ code: 'password_mismatch', message: 'The passwords differ' })
+  if (first.length === 0) throw new SinewError({ code: 'password_required', message: 'The password is empty' })
   return first
 }
 

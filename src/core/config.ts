@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
-import { InvalidInputError } from './errors.ts'
+import { SinewError } from './errors.ts'
 
 export const nodeConfigSchema = z
   .object({
@@ -97,10 +97,10 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     try {
       fromFile = JSON.parse(readFileSync(file, 'utf8'))
     } catch (e) {
-      throw new InvalidInputError(`Config file is not valid JSON: ${file}`, { details: { file, reason: String(e) } })
+      throw new SinewError({ code: 'invalid_input', message: `Config file is not valid JSON: ${file}`, details: { file, reason: String(e) } })
     }
   } else if (sources.configFile) {
-    throw new InvalidInputError(`Config file not found: ${file}`, { details: { file } })
+    throw new SinewError({ code: 'invalid_input', message: `Config file not found: ${file}`, details: { file } })
   }
 
   const merged = { ...configDefaults, ...fromFile, ...fromEnv, ...flags }
@@ -110,7 +110,9 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     // An unknown setting has an empty path; its name is in the issue's keys.
     const key = String(issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : ''))
     const source = key in flags ? 'flag' : key in fromEnv ? 'environment' : key in fromFile ? `config file ${file}` : 'defaults'
-    throw new InvalidInputError(`Invalid config value ${key} (from ${source}): ${issue.message}`, {
+    throw new SinewError({
+      code: 'invalid_input',
+      message: `Invalid config value ${key} (from ${source}): ${issue.message}`,
       details: { field: key, source, issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
     })
   }

@@ -5,7 +5,7 @@
  *   - bigint written as a decimal string (money and counters are never JS numbers on the wire);
  *   - non-integer numbers, NaN, Infinity, undefined values and functions are refused.
  */
-import { InvalidInputError } from './errors.ts'
+import { SinewError } from './errors.ts'
 
 export type Hex = `0x${string}`
 
@@ -41,7 +41,9 @@ function encode(value: unknown, path: string): string {
       return value ? 'true' : 'false'
     case 'number':
       if (!Number.isSafeInteger(value)) {
-        throw new InvalidInputError(`Not a canonical number at ${path}: ${value}`, {
+        throw new SinewError({
+          code: 'invalid_input',
+          message: `Not a canonical number at ${path}: ${value}`,
           details: { path, value: String(value) },
           hint: 'Only safe integers are allowed; write amounts as bigint or decimal strings.',
         })
@@ -61,7 +63,9 @@ function encode(value: unknown, path: string): string {
       return '{' + parts.join(',') + '}'
     }
     default:
-      throw new InvalidInputError(`Value of type ${typeof value} cannot be encoded at ${path}`, {
+      throw new SinewError({
+        code: 'invalid_input',
+        message: `Value of type ${typeof value} cannot be encoded at ${path}`,
         details: { path, type: typeof value },
       })
   }
@@ -79,7 +83,7 @@ export function toHex(bytes: Uint8Array): Hex {
 export function fromHex(hex: string): Uint8Array {
   const body = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex
   if (body.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(body)) {
-    throw new InvalidInputError('Not a hex string', { details: { value: hex.slice(0, 80) } })
+    throw new SinewError({ code: 'invalid_input', message: 'Not a hex string', details: { value: hex.slice(0, 80) } })
   }
   return Uint8Array.from(Buffer.from(body, 'hex'))
 }

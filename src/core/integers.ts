@@ -2,7 +2,7 @@
  * Integer rules for money and weights. Amounts are bigint base units; shares are basis
  * points (10 000 = 100 %). Wire form of every integer is a decimal string.
  */
-import { InvalidInputError } from './errors.ts'
+import { SinewError } from './errors.ts'
 
 export const MAX_UINT256 = (1n << 256n) - 1n
 export const MAX_UINT64 = (1n << 64n) - 1n
@@ -16,23 +16,26 @@ const DECIMAL = /^(0|[1-9][0-9]*)$/
  */
 export function parseUint(value: unknown, bits: number, field: string): bigint {
   if (typeof value !== 'string') {
-    throw new InvalidInputError(`${field} must be a decimal string`, {
+    throw new SinewError({
       code: 'invalid_field',
+      message: `${field} must be a decimal string`,
       details: { field, got: typeof value },
       hint: `Send integers as decimal strings, e.g. "${field}": "1000".`,
     })
   }
   if (!DECIMAL.test(value)) {
     const why = value.startsWith('-') ? 'negative' : /[.eE]/.test(value) ? 'fractional or exponent form' : 'not a plain decimal integer'
-    throw new InvalidInputError(`${field} is ${why}: ${JSON.stringify(value.slice(0, 80))}`, {
+    throw new SinewError({
       code: 'invalid_field',
+      message: `${field} is ${why}: ${JSON.stringify(value.slice(0, 80))}`,
       details: { field, value: value.slice(0, 80), expected: `uint${bits} as a decimal string` },
     })
   }
   const n = BigInt(value)
   if (n > (1n << BigInt(bits)) - 1n) {
-    throw new InvalidInputError(`${field} is above the uint${bits} maximum`, {
+    throw new SinewError({
       code: 'invalid_field',
+      message: `${field} is above the uint${bits} maximum`,
       details: { field, value: value.slice(0, 100), max: ((1n << BigInt(bits)) - 1n).toString() },
     })
   }
@@ -86,10 +89,10 @@ export function formatUnits(value: bigint, decimals = 18): string {
 /** Parses a human amount ("1.5") into base units; refuses more decimals than the unit has. */
 export function parseUnits(text: string, decimals = 18, field = 'amount'): bigint {
   const m = /^(\d+)(?:\.(\d+))?$/.exec(text.trim())
-  if (!m) throw new InvalidInputError(`${field} is not a decimal amount: ${JSON.stringify(text)}`, { code: 'invalid_field', details: { field } })
+  if (!m) throw new SinewError({ code: 'invalid_field', message: `${field} is not a decimal amount: ${JSON.stringify(text)}`, details: { field } })
   const frac = m[2] ?? ''
   if (frac.length > decimals) {
-    throw new InvalidInputError(`${field} has more than ${decimals} decimals`, { code: 'invalid_field', details: { field, value: text } })
+    throw new SinewError({ code: 'invalid_field', message: `${field} has more than ${decimals} decimals`, details: { field, value: text } })
   }
   return BigInt(m[1]) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0')
 }

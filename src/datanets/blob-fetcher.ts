@@ -199,7 +199,9 @@ export class BlobFetcher {
     const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs ?? 600_000)]) })
     if (!response.ok || !response.body) {
       const body = await response.text().catch(() => '')
-      throw new SinewError('blob_fetch_failed', `GET ${url} answered ${response.status}`, 502, {
+      throw new SinewError({
+        code: 'blob_fetch_failed',
+        message: `GET ${url} answered ${response.status}`,
         details: { sha256, status: response.status, body: body.slice(0, 200) },
       })
     }

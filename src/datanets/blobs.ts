@@ -8,26 +8,20 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync
 import { open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { InvalidInputError, IntegrityError, NotFoundError, SinewError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/
 export const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024
 
 export type BlobInfo = { sha256: string; size: number }
 
-export class BlobTooLargeError extends SinewError {
-  override name = 'BlobTooLargeError'
-  constructor(limit: number) {
-    super('blob_too_large', `The blob is over the ${limit}-byte limit`, 413, { details: { field: 'body', limitBytes: limit } })
-  }
-}
-
 /** Normalises `abc…`, `0xabc…` or `sha256:abc…` to 64 lowercase hex digits. */
 export function parseSha256(value: string, field = 'sha256'): string {
   const hex = value.replace(/^(0x|sha256:)/i, '').toLowerCase()
   if (!SHA256_HEX.test(hex))
-    throw new InvalidInputError(`${field} must be a sha256: 64 hex digits (optionally 0x-prefixed)`, {
+    throw new SinewError({
       code: 'invalid_field',
+      message: `${field} must be a sha256: 64 hex digits (optionally 0x-prefixed)`,
       details: { field, got: value.slice(0, 80) },
     })
   return hex
@@ -82,20 +76,27 @@ export class BlobStore {
       const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = source instanceof Uint8Array ? [source] : (source as AsyncIterable<Uint8Array>)
       for await (const chunk of chunks) {
         size += chunk.length
-        if (size > this.maxBytes) throw new BlobTooLargeError(this.maxBytes)
+        if (size > this.maxBytes) {
+          throw new SinewError({
+            code: 'blob_too_large',
+            message: `The blob is over the ${this.maxBytes}-byte limit`,
+            details: { field: 'body', limitBytes: this.maxBytes },
+          })
+        }
         hash.update(chunk)
         await write(chunk)
       }
       await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())))
       const sha256 = hash.digest('hex')
       if (opts.expected !== undefined && opts.expected !== sha256) {
-        throw new InvalidInputError(`The content hashes to ${sha256}, not to the declared ${opts.expected}`, {
+        throw new SinewError({
           code: 'hash_mismatch',
+          message: `The content hashes to ${sha256}, not to the declared ${opts.expected}`,
           details: { field: 'sha256', declared: opts.expected, actual: sha256, size },
           hint: 'The bytes changed on the way, or the declared hash is of another file.',
         })
       }
-      if (size === 0) throw new InvalidInputError('The blob is empty', { code: 'empty_blob', details: { field: 'body' } })
+      if (size === 0) throw new SinewError({ code: 'empty_blob', message: 'The blob is empty', details: { field: 'body' } })
       const fh = await open(tmpFile, 'r+')
       await fh.sync()
       await fh.close()
@@ -119,17 +120,24 @@ export class BlobStore {
     }
   }
 
-  /** The whole blob, its sha256 checked: a blob changed on disk is an IntegrityError, never served. */
+  /** The whole blob, its sha256 checked: a blob changed on disk is an `integrity` error, never served. */
   async read(sha256: string): Promise<Buffer> {
     let bytes: Buffer
     try {
       bytes = await readFile(this.path(sha256))
     } catch {
-      throw new NotFoundError('blob', sha256, { hint: 'Upload it with PUT /v1/blobs (the answer gives its sha256).' })
+      throw new SinewError({
+        code: 'not_found',
+        message: `blob not found: ${sha256}`,
+        details: { blob: sha256 },
+        hint: 'Upload it with PUT /v1/blobs (the answer gives its sha256).',
+      })
     }
     const actual = createHash('sha256').update(bytes).digest('hex')
     if (actual !== sha256) {
-      throw new IntegrityError(`Blob ${sha256} on disk hashes to ${actual}: it was changed or damaged`, {
+      throw new SinewError({
+        code: 'integrity',
+        message: `Blob ${sha256} on disk hashes to ${actual}: it was changed or damaged`,
         details: { sha256, actual, path: this.path(sha256) },
       })
     }

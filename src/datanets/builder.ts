@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildIndex, type Doc, type IndexInfo } from '../attribution/index.ts'
-import { isSinewError, type Logger } from '../core/index.ts'
+import { isSinewError, SinewError, type Logger } from '../core/index.ts'
 import type { StateReader } from '../ledger/index.ts'
 import type { BlobStore } from './blobs.ts'
 import { ingest, joinRecords } from './ingest.ts'
@@ -233,10 +233,11 @@ export class IndexBuilder {
       status.total = contributions.length
       const missing = contributions.filter((c) => !this.o.blobs.has(c.contentHash.slice(2)))
       if (missing.length > 0) {
-        const err = new Error(`${missing.length} contribution(s) have no blob on this node`) as Error & { code: string; details: unknown }
-        err.code = 'missing_blob'
-        err.details = { contributions: missing.slice(0, 20).map((c) => ({ id: c.id, contentHash: c.contentHash })) }
-        throw err
+        throw new SinewError({
+          code: 'missing_blob',
+          message: `${missing.length} contribution(s) have no blob on this node`,
+          details: { contributions: missing.slice(0, 20).map((c) => ({ id: c.id, contentHash: c.contentHash })) },
+        })
       }
       const delayMs = Number(process.env.SINEW_TEST_BUILD_DELAY_MS ?? 0)
       const blobs = this.o.blobs
@@ -281,15 +282,17 @@ export class IndexBuilder {
       this.o.log.info({ datanet, version, documents: info.documents, tokens: info.tokens, ms: Date.now() - t0 }, 'datanet version index ready')
       this.o.onReady?.(datanet, version)
     } catch (e) {
-      const err = e as Error & { code?: string; details?: Record<string, unknown> }
+      // Anything but a SinewError is unexpected (a full disk, say): build_failed, with the system's code as the reason.
+      const reason = (e as { code?: unknown })?.code
+      const err = isSinewError(e)
+        ? e
+        : new SinewError({ code: 'build_failed', message: (e as Error)?.message ?? String(e), details: typeof reason === 'string' ? { reason } : {}, cause: e })
       const failed: BuildStatus = {
         state: 'failed',
         attempts: status.attempts,
         startedAt: status.startedAt,
         finishedAt: new Date().toISOString(),
-        error: isSinewError(e)
-          ? { code: e.code, message: e.shortMessage, details: e.details }
-          : { code: err.code ?? 'build_failed', message: err.message ?? String(e), ...(err.details ? { details: err.details } : {}) },
+        error: { code: err.code, message: err.shortMessage, details: err.details },
       }
       this.live = undefined
       rmSync(buildDir, { recursive: true, force: true })

@@ -25,7 +25,7 @@ export {
 } from './kinds.ts'
 export * from './state.ts'
 export { ALL_MEDIA_TYPES, isMediaType, MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath, type MediaType } from './media.ts'
-export { BlobStore, BlobTooLargeError, DEFAULT_MAX_BLOB_BYTES, parseSha256, type BlobInfo } from './blobs.ts'
+export { BlobStore, DEFAULT_MAX_BLOB_BYTES, parseSha256, type BlobInfo } from './blobs.ts'
 export { BlobFetcher, type BlobFetcherOptions, type BlobFetchFailure, type BlobFetchStatus } from './blob-fetcher.ts'
 export { ingest, joinRecords, parseCsv, type Ingested } from './ingest.ts'
 export { IndexBuilder, versionRef, type BuildState, type BuildStatus } from './builder.ts'

@@ -4,16 +4,17 @@
  * text for .pdf (pdfjs-dist), per file for .docx (mammoth, raw text). The index holds one
  * document per contribution: its records joined by blank lines.
  */
-import { InvalidInputError } from '../core/index.ts'
+import { isSinewError, SinewError } from '../core/index.ts'
 import type { MediaType } from './media.ts'
 
 export type Ingested = { records: string[] }
 
 export const joinRecords = (records: readonly string[]): string => records.join('\n\n')
 
-const unparseable = (mediaType: string, reason: string, extra: Record<string, unknown> = {}): InvalidInputError =>
-  new InvalidInputError(`The content is not valid ${mediaType}: ${reason}`, {
+const unparseable = (mediaType: string, reason: string, extra: Record<string, unknown> = {}): SinewError =>
+  new SinewError({
     code: 'unparseable_content',
+    message: `The content is not valid ${mediaType}: ${reason}`,
     details: { field: 'mediaType', mediaType, reason, ...extra },
     hint: 'Check the file, or declare the media type that matches it.',
   })
@@ -44,7 +45,7 @@ export async function ingest(bytes: Uint8Array, mediaType: MediaType | string): 
     case 'application/vnd.openxmlformats-officedocument.wordprocessingml.document':
       return { records: await docxRecords(bytes) }
     default:
-      throw new InvalidInputError(`Unsupported media type ${mediaType}`, { code: 'unsupported_media_type', details: { field: 'mediaType', got: mediaType } })
+      throw new SinewError({ code: 'unsupported_media_type', message: `Unsupported media type ${mediaType}`, details: { field: 'mediaType', got: mediaType } })
   }
 }
 
@@ -164,7 +165,7 @@ async function pdfRecords(bytes: Uint8Array): Promise<string[]> {
     if (records.length === 0) throw unparseable('application/pdf', 'it has no extractable text (a scan without OCR?)')
     return records
   } catch (e) {
-    if (e instanceof InvalidInputError) throw e
+    if (isSinewError(e)) throw e
     throw unparseable('application/pdf', (e as Error)?.message ?? String(e))
   } finally {
     await doc?.destroy().catch(() => {})

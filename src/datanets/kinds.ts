@@ -11,7 +11,7 @@
  *   Review         {contribution, accept, reason}                                    owner or curator; one verdict
  *   PublishVersion {datanet}                                                         owner
  */
-import { InvalidInputError, RejectedError, type Hex } from '../core/index.ts'
+import { SinewError, type ErrorCode, type Hex } from '../core/index.ts'
 import { credit, debit, defineTxKind, listLeaf, merkleRoot, type Address, type TxContext, type TxKind } from '../ledger/index.ts'
 import { fromHex, toHex } from '../core/index.ts'
 import { ALL_MEDIA_TYPES, isMediaType } from './media.ts'
@@ -51,8 +51,8 @@ export const MAX_RULE_SIZE = 1n << 40n
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._'&()-]*[A-Za-z0-9.)]$|^[A-Za-z0-9]$/
 
-const bad = (field: string, message: string, code = 'invalid_field', extra: Record<string, unknown> = {}): InvalidInputError =>
-  new InvalidInputError(`message.${field} ${message}`, { code, details: { field: `message.${field}`, ...extra } })
+const bad = (field: string, message: string, code: ErrorCode = 'invalid_field', extra: Record<string, unknown> = {}): SinewError =>
+  new SinewError({ code, message: `message.${field} ${message}`, details: { field: `message.${field}`, ...extra } })
 
 export type CreateDatanetMessage = { name: string; description: string; license: string; mediaTypes: string[]; maxSize: bigint; stake: bigint; nonce: bigint }
 export type UpdateDatanetMessage = { datanet: Hex; description: string; license: string; mediaTypes: string[]; maxSize: bigint; stake: bigint; nonce: bigint }
@@ -85,7 +85,9 @@ const RULE_FIELDS = [
 function requireDatanet(ctx: TxContext, id: Hex, field = 'message.datanet'): DatanetRecord {
   const d = getDatanet(ctx.state, id)
   if (!d) {
-    throw new RejectedError('datanet_not_found', `No Datanet ${id}`, {
+    throw new SinewError({
+      code: 'datanet_not_found',
+      message: `No Datanet ${id}`,
       details: { field, datanet: id },
       hint: 'A Datanet id is the hash of its CreateDatanet tx (GET /v1/datanets lists them).',
     })
@@ -95,7 +97,9 @@ function requireDatanet(ctx: TxContext, id: Hex, field = 'message.datanet'): Dat
 
 function requireOwner(ctx: TxContext, d: DatanetRecord, action: string): void {
   if (ctx.sender !== d.owner) {
-    throw new RejectedError('not_owner', `Only the owner of ${d.name} can ${action}`, {
+    throw new SinewError({
+      code: 'not_owner',
+      message: `Only the owner of ${d.name} can ${action}`,
       details: { field: 'signature', sender: ctx.sender, owner: d.owner, datanet: d.id },
     })
   }
@@ -125,7 +129,9 @@ export const createDatanetKind = defineTxKind<CreateDatanetMessage>({
   execute(ctx, m) {
     const existing = readJson<Hex>(ctx.state, nameKey(m.name))
     if (existing) {
-      throw new RejectedError('datanet_name_taken', `A Datanet named ${JSON.stringify(m.name)} exists already`, {
+      throw new SinewError({
+        code: 'datanet_name_taken',
+        message: `A Datanet named ${JSON.stringify(m.name)} exists already`,
         details: { field: 'message.name', datanet: existing },
         hint: 'Pick another name.',
       })
@@ -185,10 +191,14 @@ export const addCuratorKind = defineTxKind<CuratorMessage>({
     const d = requireDatanet(ctx, m.datanet)
     requireOwner(ctx, d, 'add curators')
     if (d.curators.includes(m.curator) || m.curator === d.owner) {
-      throw new RejectedError('already_curator', `${m.curator} can already review ${d.name}`, { details: { field: 'message.curator', curator: m.curator } })
+      throw new SinewError({
+        code: 'already_curator',
+        message: `${m.curator} can already review ${d.name}`,
+        details: { field: 'message.curator', curator: m.curator },
+      })
     }
     if (d.curators.length >= MAX_CURATORS)
-      throw new RejectedError('too_many_curators', `A Datanet has at most ${MAX_CURATORS} curators`, { details: { field: 'message.curator' } })
+      throw new SinewError({ code: 'too_many_curators', message: `A Datanet has at most ${MAX_CURATORS} curators`, details: { field: 'message.curator' } })
     d.curators = [...d.curators, m.curator].sort()
     saveDatanet(ctx, d)
     return { datanet: d.id, curator: m.curator }
@@ -203,7 +213,11 @@ export const removeCuratorKind = defineTxKind<CuratorMessage>({
     const d = requireDatanet(ctx, m.datanet)
     requireOwner(ctx, d, 'remove curators')
     if (!d.curators.includes(m.curator))
-      throw new RejectedError('not_curator', `${m.curator} is not a curator of ${d.name}`, { details: { field: 'message.curator', curator: m.curator } })
+      throw new SinewError({
+        code: 'not_curator',
+        message: `${m.curator} is not a curator of ${d.name}`,
+        details: { field: 'message.curator', curator: m.curator },
+      })
     d.curators = d.curators.filter((c) => c !== m.curator)
     saveDatanet(ctx, d)
     return { datanet: d.id, curator: m.curator }
@@ -232,33 +246,35 @@ export const contributeKind = defineTxKind<ContributeMessage>({
   execute(ctx, m) {
     const d = requireDatanet(ctx, m.datanet)
     if (!d.rules.mediaTypes.includes(m.mediaType)) {
-      throw new RejectedError('media_type_not_accepted', `${d.name} does not accept ${m.mediaType}`, {
+      throw new SinewError({
+        code: 'media_type_not_accepted',
+        message: `${d.name} does not accept ${m.mediaType}`,
         details: { field: 'message.mediaType', got: m.mediaType, accepted: d.rules.mediaTypes },
       })
     }
     if (m.size > BigInt(d.rules.maxSize)) {
-      throw new RejectedError('too_large', `${m.size} bytes is over ${d.name}'s limit of ${d.rules.maxSize}`, {
+      throw new SinewError({
+        code: 'too_large',
+        message: `${m.size} bytes is over ${d.name}'s limit of ${d.rules.maxSize}`,
         details: { field: 'message.size', got: m.size.toString(), maxSize: d.rules.maxSize },
       })
     }
     const earlierId = readJson<Hex>(ctx.state, hashKey(d.id, m.contentHash))
     if (earlierId) {
       const earlier = getContribution(ctx.state, earlierId)!
-      throw new RejectedError(
-        'duplicate_contribution',
-        `${d.name} already has this content: contribution ${earlier.id} by ${earlier.author} (${earlier.status})`,
-        {
-          details: {
-            field: 'message.contentHash',
-            contentHash: m.contentHash,
-            contribution: earlier.id,
-            author: earlier.author,
-            status: earlier.status,
-            title: earlier.title,
-          },
-          hint: 'An exact duplicate earns nothing: the earlier contribution is credited for this content.',
+      throw new SinewError({
+        code: 'duplicate_contribution',
+        message: `${d.name} already has this content: contribution ${earlier.id} by ${earlier.author} (${earlier.status})`,
+        details: {
+          field: 'message.contentHash',
+          contentHash: m.contentHash,
+          contribution: earlier.id,
+          author: earlier.author,
+          status: earlier.status,
+          title: earlier.title,
         },
-      )
+        hint: 'An exact duplicate earns nothing: the earlier contribution is credited for this content.',
+      })
     }
     const stake = BigInt(d.rules.stake)
     if (stake > 0n) debit(ctx.state, ctx.sender, stake, 'stake')
@@ -315,18 +331,27 @@ export const reviewKind = defineTxKind<ReviewMessage>({
   execute(ctx, m) {
     const c = getContribution(ctx.state, m.contribution)
     if (!c)
-      throw new RejectedError('contribution_not_found', `No contribution ${m.contribution}`, {
+      throw new SinewError({
+        code: 'contribution_not_found',
+        message: `No contribution ${m.contribution}`,
         details: { field: 'message.contribution', contribution: m.contribution },
       })
     const d = getDatanet(ctx.state, c.datanet)!
     if (ctx.sender !== d.owner && !d.curators.includes(ctx.sender)) {
-      throw new RejectedError('not_curator', `${ctx.sender} is neither the owner nor a curator of ${d.name}`, {
+      throw new SinewError({
+        code: 'not_curator',
+        message: `${ctx.sender} is neither the owner nor a curator of ${d.name}`,
         details: { field: 'signature', sender: ctx.sender, owner: d.owner, curators: d.curators },
         hint: 'The owner adds reviewers with AddCurator.',
       })
     }
     if (c.review) {
-      throw new ConflictVerdict(c)
+      throw new SinewError({
+        code: 'already_reviewed',
+        message: `Contribution ${c.id} already has a verdict: ${c.review.verdict} by ${c.review.by}`,
+        details: { field: 'message.contribution', contribution: c.id, verdict: c.review.verdict, by: c.review.by, height: c.review.height },
+        hint: 'One verdict per contribution; it cannot be changed.',
+      })
     }
     const stake = BigInt(c.stake)
     const stats: AuthorStats = getAuthorStats(ctx.state, d.id, c.author)!
@@ -361,16 +386,6 @@ export const reviewKind = defineTxKind<ReviewMessage>({
   },
 })
 
-/** A second verdict: 422 like every state refusal, with the first verdict in the details. */
-class ConflictVerdict extends RejectedError {
-  constructor(c: ContributionRecord) {
-    super('already_reviewed', `Contribution ${c.id} already has a verdict: ${c.review!.verdict} by ${c.review!.by}`, {
-      details: { field: 'message.contribution', contribution: c.id, verdict: c.review!.verdict, by: c.review!.by, height: c.review!.height },
-      hint: 'One verdict per contribution; it cannot be changed.',
-    })
-  }
-}
-
 /** The Merkle root of a version: list tree over listLeaf(i, contributionId). */
 export function versionRoot(ids: readonly Hex[]): Hex {
   return toHex(merkleRoot(ids.map((id, i) => listLeaf(i, fromHex(id)))))
@@ -386,7 +401,9 @@ export const publishVersionKind = defineTxKind<PublishVersionMessage>({
     requireOwner(ctx, d, 'publish versions')
     const count = d.counts.accepted
     if (count === 0) {
-      throw new RejectedError('no_accepted_contributions', `${d.name} has no accepted contribution to publish`, {
+      throw new SinewError({
+        code: 'no_accepted_contributions',
+        message: `${d.name} has no accepted contribution to publish`,
         details: { field: 'message.datanet', datanet: d.id, pending: d.counts.pending },
         hint: 'Accept contributions with Review first.',
       })
@@ -394,7 +411,9 @@ export const publishVersionKind = defineTxKind<PublishVersionMessage>({
     if (d.versions > 0) {
       const last = readJson<VersionRecord>(ctx.state, versionKey(d.id, d.versions))!
       if (last.contributions === count) {
-        throw new RejectedError('version_unchanged', `Version ${d.versions} of ${d.name} already holds all ${count} accepted contributions`, {
+        throw new SinewError({
+          code: 'version_unchanged',
+          message: `Version ${d.versions} of ${d.name} already holds all ${count} accepted contributions`,
           details: { field: 'message.datanet', datanet: d.id, version: d.versions },
           hint: 'Accept more contributions before publishing again.',
         })

@@ -44,7 +44,9 @@ export function datanetIndexProvider(
   return (ref) => {
     const p = parseVersionRef(ref)
     if (!p)
-      throw new SinewError('invalid_version_ref', `Not a Datanet version ref: ${ref}`, 400, {
+      throw new SinewError({
+        code: 'invalid_version_ref',
+        message: `Not a Datanet version ref: ${ref}`,
         details: { ref },
         hint: 'Write <datanet id or name>@<version>, e.g. 0xab…@1.',
       })

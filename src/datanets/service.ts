@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openIndex, tokenize, type AttributionIndex } from '../attribution/index.ts'
-import { InvalidInputError, RejectedError, SinewError, type Hex, type Logger } from '../core/index.ts'
+import { SinewError, type ErrorCode, type Hex, type Logger } from '../core/index.ts'
 import type { LedgerNode, StateReader, TxAck } from '../ledger/index.ts'
 import { BlobFetcher, type BlobFetchStatus } from './blob-fetcher.ts'
 import { BlobStore, DEFAULT_MAX_BLOB_BYTES } from './blobs.ts'
@@ -72,7 +72,9 @@ export type DatanetsOptions = {
 }
 
 const datanetNotFound = (ref: string) =>
-  new SinewError('datanet_not_found', `Datanet not found: ${ref}`, 404, {
+  new SinewError({
+    code: 'datanet_not_found',
+    message: `Datanet not found: ${ref}`,
     details: { datanet: ref },
     hint: 'Name a Datanet by its id (the hash of its CreateDatanet tx) or its name; GET /v1/datanets lists them.',
   })
@@ -82,7 +84,7 @@ export class Datanets {
   readonly builder: IndexBuilder
   /** Only on a replica (`blobSource`). */
   readonly fetcher: BlobFetcher | undefined
-  private readonly records = new Map<string, { records: number } | { error: { code: string; message: string } }>()
+  private readonly records = new Map<string, { records: number } | { error: { code: ErrorCode; message: string } }>()
   private readonly indexes = new Map<string, AttributionIndex>()
   private readonly nearDupCache = new Map<string, NearDuplicate>()
   private readonly recordsDir: string
@@ -189,14 +191,14 @@ export class Datanets {
 
   contribution(id: string): ContributionRecord {
     const c = /^0x[0-9a-fA-F]{64}$/.test(id) ? getContribution(this.state, id.toLowerCase()) : undefined
-    if (!c) throw new SinewError('contribution_not_found', `Contribution not found: ${id}`, 404, { details: { contribution: id } })
+    if (!c) throw new SinewError({ code: 'contribution_not_found', message: `Contribution not found: ${id}`, details: { contribution: id } })
     return c
   }
 
   version(d: DatanetRecord, n: number): VersionRecord {
     const v = Number.isSafeInteger(n) && n >= 1 ? getVersion(this.state, d.id, n) : undefined
     if (!v) {
-      throw new SinewError('version_not_found', `${d.name} has no version ${n}`, 404, { details: { datanet: d.id, version: n, latest: d.versions } })
+      throw new SinewError({ code: 'version_not_found', message: `${d.name} has no version ${n}`, details: { datanet: d.id, version: n, latest: d.versions } })
     }
     return v
   }
@@ -284,7 +286,9 @@ export class Datanets {
     if (hit) return hit
     const status = this.builder.status(d.id, n)
     if (status.state !== 'ready') {
-      throw new SinewError('index_not_ready', `The index of ${d.name} version ${n} is ${status.state}`, 409, {
+      throw new SinewError({
+        code: 'index_not_ready',
+        message: `The index of ${d.name} version ${n} is ${status.state}`,
         details: { datanet: d.id, version: n, build: status },
         hint:
           status.state === 'failed'
@@ -316,35 +320,41 @@ export class Datanets {
   async submitContribution(datanetRef: string, envelope: { type: string; message: Record<string, unknown> }): Promise<TxAck & { records: number }> {
     const d = this.resolve(datanetRef)
     if (envelope.type !== 'Contribute') {
-      throw new InvalidInputError(`This route takes Contribute txs, not ${String(envelope.type).slice(0, 40)}`, {
+      throw new SinewError({
         code: 'invalid_field',
+        message: `This route takes Contribute txs, not ${String(envelope.type).slice(0, 40)}`,
         details: { field: 'body.type', got: envelope.type },
       })
     }
     const m = envelope.message
     if (typeof m.datanet !== 'string' || m.datanet.toLowerCase() !== d.id) {
-      throw new InvalidInputError(`message.datanet must be ${d.id} (the Datanet in the path)`, {
+      throw new SinewError({
         code: 'invalid_field',
+        message: `message.datanet must be ${d.id} (the Datanet in the path)`,
         details: { field: 'tx.message.datanet', expected: d.id, got: m.datanet },
       })
     }
     if (typeof m.contentHash !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(m.contentHash)) {
-      throw new InvalidInputError('message.contentHash must be the sha256 of the content as 0x + 64 hex digits', {
+      throw new SinewError({
         code: 'invalid_field',
+        message: 'message.contentHash must be the sha256 of the content as 0x + 64 hex digits',
         details: { field: 'tx.message.contentHash' },
       })
     }
     const sha = m.contentHash.slice(2).toLowerCase()
     const blob = this.blobs.stat(sha)
     if (!blob) {
-      throw new RejectedError('blob_not_found', `No blob ${m.contentHash} on this node: upload the content first`, {
+      throw new SinewError({
+        code: 'blob_not_found',
+        message: `No blob ${m.contentHash} on this node: upload the content first`,
         details: { field: 'message.contentHash', contentHash: m.contentHash },
         hint: 'PUT /v1/blobs with the raw bytes; the answer is the sha256 to sign as contentHash.',
       })
     }
     if (typeof m.size !== 'string' || m.size !== String(blob.size)) {
-      throw new InvalidInputError(`message.size is ${String(m.size).slice(0, 30)} but the blob has ${blob.size} bytes`, {
+      throw new SinewError({
         code: 'size_mismatch',
+        message: `message.size is ${String(m.size).slice(0, 30)} but the blob has ${blob.size} bytes`,
         details: { field: 'tx.message.size', got: m.size, actual: String(blob.size) },
       })
     }
@@ -357,7 +367,11 @@ export class Datanets {
     if (d.rules.mediaTypes.includes(mediaType)) {
       const r = await this.recordCount(sha, mediaType, true)
       if ('error' in r)
-        throw new InvalidInputError(r.error.message, { code: r.error.code, details: { field: 'tx.message.mediaType', mediaType, contentHash: m.contentHash } })
+        throw new SinewError({
+          code: r.error.code,
+          message: r.error.message,
+          details: { field: 'tx.message.mediaType', mediaType, contentHash: m.contentHash },
+        })
     }
     const ack = await this.o.node.submit(envelope)
     const r = await this.recordCount(sha, mediaType)
@@ -365,7 +379,7 @@ export class Datanets {
   }
 
   /** Number of records the content ingests into (cached on disk under blobs/records/). */
-  async recordCount(sha: string, mediaType: string, fresh = false): Promise<{ records: number } | { error: { code: string; message: string } }> {
+  async recordCount(sha: string, mediaType: string, fresh = false): Promise<{ records: number } | { error: { code: ErrorCode; message: string } }> {
     const key = `${sha}:${mediaType}`
     const hit = this.records.get(key)
     if (hit && !fresh) return hit
@@ -375,7 +389,7 @@ export class Datanets {
       this.records.set(key, value)
       return value
     }
-    let value: { records: number } | { error: { code: string; message: string } }
+    let value: { records: number } | { error: { code: ErrorCode; message: string } }
     try {
       value = { records: (await ingest(await this.blobs.read(sha), mediaType)).records.length }
     } catch (e) {

@@ -25,20 +25,8 @@ export type BackendRequest = {
 }
 
 export type Backend = {
-  /** Text deltas, in order. Throws BackendError when the backend fails or times out. */
+  /** Text deltas, in order. Throws a SinewError when the backend fails (`backend_unavailable`, `backend_error`) or times out (`backend_timeout`). */
   stream(req: BackendRequest): AsyncIterable<string>
-}
-
-/** Why a model could not answer: 502 (backend down or failing), 504 (silent too long), 503 (its Datanet index is not built yet: retry later). */
-export class BackendError extends SinewError {
-  override name = 'BackendError'
-  constructor(
-    code: 'backend_unavailable' | 'backend_timeout' | 'backend_error' | 'model_not_ready',
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown>; hint?: string } = {},
-  ) {
-    super(code, message, code === 'backend_timeout' ? 504 : code === 'model_not_ready' ? 503 : 502, options)
-  }
 }
 
 /** The ∞-gram generator over an attribution index; the text is delivered word by word. */
@@ -68,7 +56,7 @@ export type OpenAIBackendOptions = { baseURL: string; apiKey?: string; upstreamM
 export function openaiCompatibleBackend(o: OpenAIBackendOptions): Backend {
   const base = new URL(o.baseURL.endsWith('/') ? o.baseURL : o.baseURL + '/')
   const secure = base.protocol === 'https:'
-  if (!secure && base.protocol !== 'http:') throw new BackendError('backend_unavailable', `Unsupported backend URL ${o.baseURL}`)
+  if (!secure && base.protocol !== 'http:') throw new SinewError({ code: 'backend_unavailable', message: `Unsupported backend URL ${o.baseURL}` })
   const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
   const send = secure ? httpsRequest : httpRequest
   const urls = { chat: new URL('chat/completions', base), completion: new URL('completions', base) }
@@ -113,7 +101,7 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
   private readonly queue: string[] = []
   private head = 0
   private waiter: Waiter | null = null
-  private error: BackendError | null = null
+  private error: SinewError | null = null
   private ended = false
   /** The response was read to its end (the socket went back to the pool). */
   private complete = false
@@ -137,14 +125,16 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     payload: string,
   ) {
     this.timer = setTimeout(() => {
-      this.fail(new BackendError('backend_timeout', `The model backend did not answer within ${o.timeoutMs} ms`, { details: { timeoutMs: o.timeoutMs } }))
+      this.fail(
+        new SinewError({ code: 'backend_timeout', message: `The model backend did not answer within ${o.timeoutMs} ms`, details: { timeoutMs: o.timeoutMs } }),
+      )
     }, o.timeoutMs)
     req.signal.addEventListener('abort', this.onAbort)
     this.request = send(url, options, (res) => this.onResponse(res))
     this.request.on('error', (e) => {
       if (this.ended || this.req.signal.aborted) return
-      if (!this.response) this.fail(new BackendError('backend_unavailable', `The model backend at ${o.baseURL} is unreachable`, { cause: e }))
-      else this.fail(new BackendError('backend_error', `The model backend failed: ${e.message}`.slice(0, 300), { cause: e }))
+      if (!this.response) this.fail(new SinewError({ code: 'backend_unavailable', message: `The model backend at ${o.baseURL} is unreachable`, cause: e }))
+      else this.fail(new SinewError({ code: 'backend_error', message: `The model backend failed: ${e.message}`.slice(0, 300), cause: e }))
     })
     this.request.end(payload)
     if (req.signal.aborted) this.stop()
@@ -205,7 +195,7 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     })
     res.on('error', (e) => {
       if (this.ended || this.req.signal.aborted) return
-      this.fail(new BackendError('backend_error', `The model backend failed: ${e.message}`.slice(0, 300), { cause: e }))
+      this.fail(new SinewError({ code: 'backend_error', message: `The model backend failed: ${e.message}`.slice(0, 300), cause: e }))
     })
   }
 
@@ -280,12 +270,12 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     try {
       json = JSON.parse(data)
     } catch (e) {
-      return this.fail(new BackendError('backend_error', `The model backend sent an event that is not JSON: ${data}`.slice(0, 300), { cause: e }))
+      return this.fail(new SinewError({ code: 'backend_error', message: `The model backend sent an event that is not JSON: ${data}`.slice(0, 300), cause: e }))
     }
     if (event === 'error' || json?.error) {
       const err = json?.error ?? json
       const message = typeof err?.message === 'string' ? err.message : typeof err === 'string' ? err : JSON.stringify(err)
-      return this.fail(new BackendError('backend_error', `The model backend failed: ${message}`.slice(0, 300), { details: { status: null } }))
+      return this.fail(new SinewError({ code: 'backend_error', message: `The model backend failed: ${message}`.slice(0, 300), details: { status: null } }))
     }
     const choice = json?.choices?.[0]
     const d = this.req.kind === 'chat' ? choice?.delta?.content : choice?.text
@@ -311,7 +301,7 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     }
   }
 
-  private fail(e: BackendError): void {
+  private fail(e: SinewError): void {
     if (this.ended) return
     this.ended = true
     this.error = e
@@ -350,7 +340,7 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
   }
 }
 
-function backendHttpError(status: number, text: string): BackendError {
+function backendHttpError(status: number, text: string): SinewError {
   let message = text.trim()
   try {
     const j = JSON.parse(text)
@@ -359,5 +349,5 @@ function backendHttpError(status: number, text: string): BackendError {
   } catch {
     /* not JSON: the text itself */
   }
-  return new BackendError('backend_error', `The model backend answered ${status}: ${message || 'an error'}`.slice(0, 300), { details: { status } })
+  return new SinewError({ code: 'backend_error', message: `The model backend answered ${status}: ${message || 'an error'}`.slice(0, 300), details: { status } })
 }

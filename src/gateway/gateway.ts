@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { AttributionIndex } from '../attribution/index.ts'
-import { keccak256, SinewError, type Hex, type Logger } from '../core/index.ts'
+import { keccak256, SinewError, type Hex, type Logger, type SinewErrorOptions } from '../core/index.ts'
 import type { Address, LedgerNode, TxAck } from '../ledger/index.ts'
 import {
   apiKeyProblem,
@@ -32,7 +32,7 @@ import {
   type ModelRecord,
   type NamedIndex,
 } from '../models/index.ts'
-import { BackendError, builtinBackend, openaiCompatibleBackend, type Backend, type ChatMessage } from './backends.ts'
+import { builtinBackend, openaiCompatibleBackend, type Backend, type ChatMessage } from './backends.ts'
 import { countTokens, TokenMeter } from './meter.ts'
 import { NodeTxSubmitter } from './submitter.ts'
 
@@ -40,18 +40,18 @@ import { NodeTxSubmitter } from './submitter.ts'
 export type IndexSource = { index: AttributionIndex; authorOf?: (contribution: string) => Address | undefined }
 export type IndexProvider = (ref: string) => IndexSource | Promise<IndexSource>
 
-/** OpenAI-style error: HTTP status, `type`, `code`, `param`. */
+/** The `type` of an OpenAI error object. */
+export type OpenAIErrorType = 'invalid_request_error' | 'authentication_error' | 'insufficient_quota' | 'api_error'
+
+/** An error of the OpenAI-compatible API: a SinewError with OpenAI's `type` and `param` (the request field at fault). */
 export class GatewayError extends SinewError {
   override name = 'GatewayError'
-  constructor(
-    status: number,
-    readonly type: string,
-    code: string,
-    message: string,
-    readonly param: string | null = null,
-    details: Record<string, unknown> = {},
-  ) {
-    super(code, message, status, { details })
+  readonly type: OpenAIErrorType
+  readonly param: string | null
+  constructor(o: SinewErrorOptions & { type: OpenAIErrorType; param?: string | null }) {
+    super(o)
+    this.type = o.type
+    this.param = o.param ?? null
   }
 }
 
@@ -195,61 +195,73 @@ export class Gateway {
   /** Authenticates, checks the model, limits and balance, and reserves the maximum charge. */
   prepare(req: CallRequest): PreparedCall {
     if (!req.apiKey) {
-      throw new GatewayError(401, 'authentication_error', 'missing_api_key', 'No API key. Send Authorization: Bearer <key> (make one with `sinew apikey new`).')
+      throw new GatewayError({
+        code: 'missing_api_key',
+        message: 'No API key. Send Authorization: Bearer <key> (make one with `sinew apikey new`).',
+        type: 'authentication_error',
+      })
     }
     const keyHash = hashApiKey(req.apiKey)
     const key = readApiKey(this.state, keyHash)
     const problem = apiKeyProblem(key, BigInt(Date.now()))
     if (problem === 'unknown')
-      throw new GatewayError(401, 'authentication_error', 'invalid_api_key', 'Incorrect API key provided: no GrantApiKey on the ledger has its hash.')
-    if (problem === 'revoked') throw new GatewayError(401, 'authentication_error', 'revoked_api_key', 'This API key has been revoked.')
+      throw new GatewayError({
+        code: 'invalid_api_key',
+        message: 'Incorrect API key provided: no GrantApiKey on the ledger has its hash.',
+        type: 'authentication_error',
+      })
+    if (problem === 'revoked') throw new GatewayError({ code: 'revoked_api_key', message: 'This API key has been revoked.', type: 'authentication_error' })
     if (problem === 'expired')
-      throw new GatewayError(401, 'authentication_error', 'expired_api_key', `This API key expired at ${new Date(Number(key!.expiresAt)).toISOString()}.`)
+      throw new GatewayError({
+        code: 'expired_api_key',
+        message: `This API key expired at ${new Date(Number(key!.expiresAt)).toISOString()}.`,
+        type: 'authentication_error',
+      })
     const model = readModel(this.state, req.model)
     if (!model?.active) {
-      throw new GatewayError(
-        404,
-        'invalid_request_error',
-        'model_not_found',
-        `The model \`${req.model}\` does not exist or is not active. GET /v1/models lists the models you can call.`,
-        'model',
-      )
+      throw new GatewayError({
+        code: 'model_not_found',
+        message: `The model \`${req.model}\` does not exist or is not active. GET /v1/models lists the models you can call.`,
+        type: 'invalid_request_error',
+        param: 'model',
+      })
     }
     const maxTokens = req.maxTokens ?? this.defaultMaxTokens
     if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > this.maxTokensLimit) {
-      throw new GatewayError(400, 'invalid_request_error', 'invalid_value', `max_tokens must be an integer from 1 to ${this.maxTokensLimit}.`, 'max_tokens')
+      throw new GatewayError({
+        code: 'invalid_value',
+        message: `max_tokens must be an integer from 1 to ${this.maxTokensLimit}.`,
+        type: 'invalid_request_error',
+        param: 'max_tokens',
+      })
     }
     const maxFee = computeFee(BigInt(model.pricePerMillion), BigInt(maxTokens))
     const remaining = apiKeyRemaining(key!)
     if (remaining !== undefined && remaining - this.reservations.key(keyHash) < maxFee) {
-      throw new GatewayError(
-        402,
-        'insufficient_quota',
-        'spend_limit_reached',
-        `This API key's spend limit is reached: ${remaining} base units left (less calls in flight), this call may cost up to ${maxFee}.`,
-        null,
-        {
+      throw new GatewayError({
+        code: 'spend_limit_reached',
+        message: `This API key's spend limit is reached: ${remaining} base units left (less calls in flight), this call may cost up to ${maxFee}.`,
+        type: 'insufficient_quota',
+        details: {
           spendLimit: key!.spendLimit,
           spent: key!.spent,
           maxCharge: maxFee.toString(),
         },
-      )
+      })
     }
     const payer = key!.owner
     const balance = this.o.node.account(payer).balance
     const free = balance - this.reservations.payer(payer)
     if (free < maxFee) {
-      throw new GatewayError(
-        402,
-        'insufficient_quota',
-        'insufficient_balance',
-        `The account ${payer} has ${free} base units free, this call may cost up to ${maxFee}. Fund it or lower max_tokens.`,
-        null,
-        {
+      throw new GatewayError({
+        code: 'insufficient_balance',
+        message: `The account ${payer} has ${free} base units free, this call may cost up to ${maxFee}. Fund it or lower max_tokens.`,
+        type: 'insufficient_quota',
+        details: {
           balance: balance.toString(),
           maxCharge: maxFee.toString(),
         },
-      )
+      })
     }
     const release = this.reservations.add(payer, keyHash, maxFee)
     const receiptId = ('0x' + randomBytes(32).toString('hex')) as Hex
@@ -315,13 +327,19 @@ export class Gateway {
       if (e instanceof SinewError && e.code === 'index_not_ready') {
         const build = (e.details as { build?: { state?: string; done?: number; total?: number } } | undefined)?.build
         const progress = build?.total ? ` (${build.done ?? 0}/${build.total} documents)` : ''
-        throw new BackendError('model_not_ready', `The model \`${model.name}\` is not ready: ${e.shortMessage}${progress}.`, {
+        throw new SinewError({
+          code: 'model_not_ready',
+          message: `The model \`${model.name}\` is not ready: ${e.shortMessage}${progress}.`,
           cause: e,
           details: { model: model.name, ...(e.details as Record<string, unknown>) },
           hint: build?.state === 'failed' ? 'The Datanet version failed to index; its owner can retry the build.' : 'Retry in a few seconds.',
         })
       }
-      throw new BackendError('backend_unavailable', `The model's Datanet index is not available: ${(e as Error).message}`.slice(0, 300), { cause: e })
+      throw new SinewError({
+        code: 'backend_unavailable',
+        message: `The model's Datanet index is not available: ${(e as Error).message}`.slice(0, 300),
+        cause: e,
+      })
     }
     const meter = new TokenMeter(maxTokens)
     const abort = new AbortController()
@@ -356,7 +374,7 @@ export class Gateway {
     } catch (e) {
       abort.abort(STOPPED)
       if (e instanceof SinewError) throw e
-      throw new BackendError('backend_error', `The model backend failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), { cause: e })
+      throw new SinewError({ code: 'backend_error', message: `The model backend failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), cause: e })
     }
     // A fixed reason: `abort()` without one builds a DOMException (a stack trace) per call.
     abort.abort(STOPPED)
@@ -406,7 +424,7 @@ export class Gateway {
         contributors: r.contributors,
       }
     } catch (e) {
-      receiptError = e instanceof SinewError ? e : new SinewError('receipt_failed', String(e), 500)
+      receiptError = e instanceof SinewError ? e : new SinewError({ code: 'receipt_failed', message: String(e) })
       this.o.log?.warn({ err: e, receiptId }, 'receipt not recorded')
     }
     const t3 = performance.now()

@@ -5,6 +5,7 @@
 export {
   Gateway,
   GatewayError,
+  type OpenAIErrorType,
   type CallOutcome,
   type CallRequest,
   type GatewayOptions,
@@ -14,7 +15,7 @@ export {
   type ReceiptSummary,
   type Sink,
 } from './gateway.ts'
-export { BackendError, builtinBackend, openaiCompatibleBackend, type Backend, type BackendRequest, type ChatMessage } from './backends.ts'
+export { builtinBackend, openaiCompatibleBackend, type Backend, type BackendRequest, type ChatMessage } from './backends.ts'
 export { countTokens, TokenMeter } from './meter.ts'
 export { NodeTxSubmitter } from './submitter.ts'
 export { dirIndexProvider, indexDirFor } from './indexes.ts'

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openIndex, type AttributionIndex } from '../attribution/index.ts'
-import { NotFoundError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 import { parseAddress, type Address } from '../ledger/index.ts'
 import type { IndexProvider, IndexSource } from './gateway.ts'
 
@@ -19,7 +19,7 @@ export function dirIndexProvider(root: string): IndexProvider {
     const hit = cache.get(ref)
     if (hit) return hit
     const dir = indexDirFor(root, ref)
-    if (!existsSync(dir)) throw new NotFoundError('Datanet index', ref, { details: { dir } })
+    if (!existsSync(dir)) throw new SinewError({ code: 'not_found', message: `Datanet index not found: ${ref}`, details: { datanet_index: ref, dir } })
     const index: AttributionIndex = openIndex(dir)
     const authorsFile = join(dir, 'authors.json')
     const authors = new Map<string, Address>()

@@ -5,12 +5,12 @@
  * tx of the batch was refused. One batch is in flight at a time, so the committed nonce
  * is always the next one to use.
  */
-import { isSinewError, type SinewError, UnavailableError, type Hex } from '../core/index.ts'
+import { isSinewError, SinewError, type ErrorCode, type Hex } from '../core/index.ts'
 import { addressOf, type Address, type LedgerNode, type TxAck, type TxEnvelope } from '../ledger/index.ts'
 
 type Job = { type: string; wire: Record<string, unknown>; resolve: (a: TxAck) => void; reject: (e: SinewError) => void; attempts: number }
 
-const NONCE_CODES = new Set(['nonce_too_high', 'nonce_too_low', 'tx_pending', 'tx_already_included'])
+const NONCE_CODES = new Set<ErrorCode>(['nonce_too_high', 'nonce_too_low', 'tx_pending', 'tx_already_included'])
 const MAX_BATCH = 1000
 const MAX_ATTEMPTS = 20
 const SLICE_MS = 2
@@ -91,5 +91,5 @@ export class NodeTxSubmitter {
 
 function asSinew(e: unknown): SinewError {
   if (isSinewError(e)) return e
-  return new UnavailableError('submit_failed', (e as Error)?.message ?? String(e), { cause: e })
+  return new SinewError({ code: 'submit_failed', message: (e as Error)?.message ?? String(e), cause: e })
 }

@@ -2,7 +2,7 @@
  * Accounts: balance and nonce under `acct/<address>`, stored as abi.encode(uint256 balance,
  * uint256 nonce) so that a Solidity contract can check an account proof with one keccak.
  */
-import { MAX_UINT256, RejectedError, uint256Word } from '../core/index.ts'
+import { MAX_UINT256, uint256Word, SinewError } from '../core/index.ts'
 import type { Address } from './address.ts'
 import type { StateOverlay, StateReader } from './state.ts'
 
@@ -36,7 +36,9 @@ export function writeAccount(state: StateOverlay, address: Address, account: Acc
 export function debit(state: StateOverlay, address: Address, amount: bigint, field = 'amount'): void {
   const account = readAccount(state, address)
   if (account.balance < amount) {
-    throw new RejectedError('insufficient_balance', `Balance too low: ${address} has ${account.balance}, needs ${amount}`, {
+    throw new SinewError({
+      code: 'insufficient_balance',
+      message: `Balance too low: ${address} has ${account.balance}, needs ${amount}`,
       details: { field, address, balance: account.balance.toString(), required: amount.toString() },
       hint:
         account.balance === 0n && account.nonce === 0n
@@ -50,7 +52,7 @@ export function debit(state: StateOverlay, address: Address, amount: bigint, fie
 export function credit(state: StateOverlay, address: Address, amount: bigint): void {
   const account = readAccount(state, address)
   if (account.balance + amount > MAX_UINT256) {
-    throw new RejectedError('balance_overflow', `Crediting ${address} would overflow uint256`, { details: { address } })
+    throw new SinewError({ code: 'balance_overflow', message: `Crediting ${address} would overflow uint256`, details: { address } })
   }
   writeAccount(state, address, { ...account, balance: account.balance + amount })
 }

@@ -5,7 +5,7 @@
  *     only if every root, hash and signature matches its own result.
  * Without a store (`Chain.inMemory`) it is a scratch replay, as `sinew verify` uses.
  */
-import { fromHex, IntegrityError, InvalidInputError, SinewError, toHex, type Hex } from '../core/index.ts'
+import { fromHex, SinewError, toHex, type Hex } from '../core/index.ts'
 import type { Store, TxRow } from '../store/index.ts'
 import type { Address } from './address.ts'
 import { executeTxs, type Execution } from './execute.ts'
@@ -22,16 +22,16 @@ export const ZERO_ROOT = toHex(ZERO_HASH)
 /** A block that does not match what re-execution gives; names the block and the field. */
 export class BlockMismatchError extends SinewError {
   override name = 'BlockMismatchError'
-  constructor(
-    readonly height: bigint,
-    readonly field: string,
-    expected: unknown,
-    actual: unknown,
-    extra: Record<string, unknown> = {},
-  ) {
-    super('block_mismatch', `Block ${height}: ${field} does not match re-execution`, 409, {
-      details: { height: height.toString(), field, expected: String(expected), actual: String(actual), ...extra },
+  readonly height: bigint
+  readonly field: string
+  constructor(o: { height: bigint; field: string; expected: unknown; actual: unknown; details?: Record<string, unknown> }) {
+    super({
+      code: 'block_mismatch',
+      message: `Block ${o.height}: ${o.field} does not match re-execution`,
+      details: { height: o.height.toString(), field: o.field, expected: String(o.expected), actual: String(o.actual), ...o.details },
     })
+    this.height = o.height
+    this.field = o.field
   }
 }
 
@@ -76,7 +76,11 @@ export class Chain {
     const storedJson = await store.getMeta('genesis')
     if (storedJson === undefined) {
       if (!genesis)
-        throw new InvalidInputError(`The store at ${store.location} is empty and no genesis was given`, { code: 'no_genesis', hint: 'Run `sinew init` first.' })
+        throw new SinewError({
+          code: 'no_genesis',
+          message: `The store at ${store.location} is empty and no genesis was given`,
+          hint: 'Run `sinew init` first.',
+        })
       const chain = Chain.inMemory(genesis, registry)
       await store.putMeta('genesis', JSON.stringify(genesisToJson(genesis)))
       await store.commitBlock({ block: chain.head, txs: [], writes: genesisWrites(genesis) })
@@ -84,20 +88,23 @@ export class Chain {
     }
     const stored = parseGenesis(JSON.parse(storedJson))
     if (genesis && genesisHash(genesis) !== genesisHash(stored)) {
-      throw new InvalidInputError('The given genesis differs from the one this store was made with', {
+      throw new SinewError({
         code: 'genesis_mismatch',
+        message: 'The given genesis differs from the one this store was made with',
         details: { store: genesisHash(stored), given: genesisHash(genesis) },
         hint: 'Use a new data dir for another chain.',
       })
     }
     const head = await store.head()
-    if (!head) throw new IntegrityError(`The store at ${store.location} has a genesis but no block 0`)
+    if (!head) throw new SinewError({ code: 'integrity', message: `The store at ${store.location} has a genesis but no block 0` })
     const state = new CommittedState()
     const writes = new Map<string, Uint8Array>()
     for await (const row of store.scanState()) writes.set(row.key, row.value)
     state.apply(writes)
     if (toHex(state.root()) !== head.stateRoot) {
-      throw new IntegrityError(`The stored state does not match block ${head.height}'s stateRoot`, {
+      throw new SinewError({
+        code: 'integrity',
+        message: `The stored state does not match block ${head.height}'s stateRoot`,
         details: { height: head.height.toString(), stateRoot: head.stateRoot, computed: toHex(state.root()) },
         hint: 'The store was changed outside the node. Run `sinew verify` to find the block.',
       })
@@ -138,7 +145,7 @@ export class Chain {
   async applyBlock(header: SignedHeader, txs: readonly SignedTx[]): Promise<Execution> {
     const height = this._head.height + 1n
     const fail = (field: string, expected: unknown, actual: unknown, extra?: Record<string, unknown>): never => {
-      throw new BlockMismatchError(header.height, field, expected, actual, extra)
+      throw new BlockMismatchError({ height: header.height, field, expected, actual, details: extra })
     }
     if (header.height !== height) fail('height', height, header.height)
     if (header.parentHash !== this._head.hash) fail('parentHash', this._head.hash, header.parentHash)
@@ -183,7 +190,13 @@ export class Chain {
     try {
       tx = this.codec.decode({ type: row.type, message: JSON.parse(row.message), signature: row.signature })
     } catch (e) {
-      throw new BlockMismatchError(height, `txs[${index}]`, 'a decodable signed tx', (e as SinewError).shortMessage ?? String(e), { txHash: row.hash })
+      throw new BlockMismatchError({
+        height,
+        field: `txs[${index}]`,
+        expected: 'a decodable signed tx',
+        actual: (e as SinewError).shortMessage ?? String(e),
+        details: { txHash: row.hash },
+      })
     }
     return tx
   }
@@ -191,10 +204,23 @@ export class Chain {
   /** The recovered sender and the tx hash must be the ones stored (or served) with the tx. */
   checkSender(tx: DecodedTx, recovered: Address | Error, claimed: { sender: Address; hash: Hex }, height: bigint, index: number): SignedTx {
     if (recovered instanceof Error)
-      throw new BlockMismatchError(height, `txs[${index}].signature`, 'a valid signature', recovered.message, { txHash: claimed.hash })
+      throw new BlockMismatchError({
+        height,
+        field: `txs[${index}].signature`,
+        expected: 'a valid signature',
+        actual: recovered.message,
+        details: { txHash: claimed.hash },
+      })
     const hash = txHash(tx.digest, recovered)
-    if (hash !== claimed.hash) throw new BlockMismatchError(height, `txs[${index}].hash`, hash, claimed.hash)
-    if (recovered !== claimed.sender) throw new BlockMismatchError(height, `txs[${index}].sender`, recovered, claimed.sender, { txHash: claimed.hash })
+    if (hash !== claimed.hash) throw new BlockMismatchError({ height, field: `txs[${index}].hash`, expected: hash, actual: claimed.hash })
+    if (recovered !== claimed.sender)
+      throw new BlockMismatchError({
+        height,
+        field: `txs[${index}].sender`,
+        expected: recovered,
+        actual: claimed.sender,
+        details: { txHash: claimed.hash },
+      })
     return { ...tx, sender: recovered, hash }
   }
 }

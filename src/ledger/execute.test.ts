@@ -1,7 +1,7 @@
 /** Execution rules on an in-memory chain: nonces, rollback of a failed tx, determinism. */
 import { describe, expect, it } from 'vitest'
 import { devAccounts } from './keys/index.ts'
-import { RejectedError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 import {
   addressOf,
   Chain,
@@ -53,7 +53,7 @@ describe('block execution', () => {
       fields: [],
       execute: (ctx) => {
         credit(ctx.state, ctx.sender, 1000n)
-        throw new RejectedError('boom', 'fails after writing')
+        throw new SinewError({ code: 'insufficient_balance', message: 'fails after writing' })
       },
     })
     const chain = Chain.inMemory(genesis, new TxKindRegistry().register(transferKind, failing))
@@ -63,7 +63,8 @@ describe('block execution', () => {
     )
     const rootBefore = chain.head.stateRoot
     const { execution } = await chain.produceBlock([tx], insecureDevKey('sequencer'), 1n)
-    expect(execution.rejected[0].error.code).toBe('boom')
+    expect(execution.rejected[0].error.code).toBe('insufficient_balance')
+    expect(execution.rejected[0].error.shortMessage).toBe('fails after writing')
     expect(chain.head.height).toBe(0n)
     expect(chain.head.stateRoot).toBe(rootBefore)
     expect(readAccount(chain.state, accounts[2].address)).toEqual({ balance: genesis.alloc[2].balance, nonce: 0n })

@@ -3,7 +3,7 @@
  * (receipts, state writes, roots). The sequencer, a replica and `sinew verify` all call
  * it, so they cannot disagree by construction, only by data.
  */
-import { canonicalJson, fromHex, isSinewError, keccak256Bytes, RejectedError, SinewError, toHex, utf8, type Hex } from '../core/index.ts'
+import { canonicalJson, fromHex, isSinewError, keccak256Bytes, SinewError, toHex, utf8, type Hex } from '../core/index.ts'
 import { readAccount, writeAccount } from './accounts.ts'
 import type { Address } from './address.ts'
 import type { ProtocolParams } from './genesis.ts'
@@ -54,19 +54,17 @@ function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): Record<st
   const account = readAccount(state, tx.sender)
   if (tx.nonce !== account.nonce) {
     const low = tx.nonce < account.nonce
-    throw new RejectedError(
-      low ? 'nonce_too_low' : 'nonce_too_high',
-      low ? `Nonce ${tx.nonce} was already used by ${tx.sender}` : `Nonce ${tx.nonce} skips ahead of ${tx.sender}'s next nonce`,
-      {
-        details: { field: 'message.nonce', sender: tx.sender, got: tx.nonce.toString(), expected: account.nonce.toString() },
-        hint:
-          !low && account.nonce === 0n && account.balance === 0n
-            ? `The signature recovers to ${tx.sender}, an account with no history. If you meant another account, check the signing key and that you signed for this chain (GET /v1/types shows its chainId).`
-            : low
-              ? 'This tx or another with the same nonce is already on the ledger; sign a new one with the next nonce.'
-              : `Nonces are strictly sequential: send nonce ${account.nonce} first.`,
-      },
-    )
+    throw new SinewError({
+      code: low ? 'nonce_too_low' : 'nonce_too_high',
+      message: low ? `Nonce ${tx.nonce} was already used by ${tx.sender}` : `Nonce ${tx.nonce} skips ahead of ${tx.sender}'s next nonce`,
+      details: { field: 'message.nonce', sender: tx.sender, got: tx.nonce.toString(), expected: account.nonce.toString() },
+      hint:
+        !low && account.nonce === 0n && account.balance === 0n
+          ? `The signature recovers to ${tx.sender}, an account with no history. If you meant another account, check the signing key and that you signed for this chain (GET /v1/types shows its chainId).`
+          : low
+            ? 'This tx or another with the same nonce is already on the ledger; sign a new one with the next nonce.'
+            : `Nonces are strictly sequential: send nonce ${account.nonce} first.`,
+    })
   }
   writeAccount(state, tx.sender, { ...account, nonce: account.nonce + 1n })
   const ctx: TxContext = {
@@ -85,5 +83,5 @@ function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): Record<st
 /** A handler's plain Error is a bug in the handler; it still only rejects that one tx. */
 function asSinewError(e: unknown): SinewError {
   if (isSinewError(e)) return e
-  return new SinewError('tx_failed', `The tx handler failed: ${(e as Error)?.message ?? String(e)}`, 500, { cause: e })
+  return new SinewError({ code: 'tx_failed', message: `The tx handler failed: ${(e as Error)?.message ?? String(e)}`, cause: e })
 }

@@ -4,7 +4,7 @@
  * parameters every module reads, and the initial balances. Its hash is the parentHash of
  * block 0, so a node, replica or verifier given the same file agrees on everything after.
  */
-import { canonicalBytes, canonicalJson, InvalidInputError, keccak256, keccak256Bytes, parseUint, toHex, utf8, type Hex } from '../core/index.ts'
+import { canonicalBytes, canonicalJson, keccak256, keccak256Bytes, parseUint, toHex, utf8, SinewError, type Hex } from '../core/index.ts'
 import { parseAddress, type Address } from './address.ts'
 import { accountKey, encodeAccount } from './accounts.ts'
 
@@ -37,7 +37,7 @@ const TOP_FIELDS = ['format', 'network', 'chainId', 'timestamp', 'sequencer', 'p
 
 export function parseGenesis(raw: unknown): Genesis {
   const bad = (field: string, why: string): never => {
-    throw new InvalidInputError(`genesis.${field} ${why}`, { code: 'invalid_genesis', details: { field: `genesis.${field}` } })
+    throw new SinewError({ code: 'invalid_genesis', message: `genesis.${field} ${why}`, details: { field: `genesis.${field}` } })
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad('', 'must be a JSON object')
   const g = raw as Record<string, unknown>

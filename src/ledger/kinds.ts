@@ -6,8 +6,8 @@
  *     type: 'CreateDatanet',                      // EIP-712 primary type, unique
  *     description: 'Create a Datanet owned by the sender',
  *     fields: [{ name: 'name', type: 'string' }, ...],   // without `nonce`: the ledger appends it
- *     validate: (m) => { ... },                   // optional stateless checks -> InvalidInputError
- *     execute: (ctx, m) => { ...; return { id } } // state changes through ctx.state; throw RejectedError to refuse
+ *     validate: (m) => { ... },                   // optional stateless checks: throw a 400 SinewError
+ *     execute: (ctx, m) => { ...; return { id } } // state changes through ctx.state; throw a SinewError (422 code) to refuse
  *   })
  *   registry.register(createDatanet)
  *
@@ -17,7 +17,7 @@
  * what it returns into the tx's receipt. `execute` must be deterministic: it may read only
  * `ctx` (state, sender, block height and timestamp, params), never the clock or the disk.
  */
-import { InvalidInputError, type CanonicalValue, type Hex } from '../core/index.ts'
+import { SinewError, type CanonicalValue, type Hex } from '../core/index.ts'
 import type { Address } from './address.ts'
 import type { TypedFields } from './message.ts'
 import type { Message } from './message.ts'
@@ -79,8 +79,9 @@ export class TxKindRegistry {
   get(type: unknown): TxKind<Message> {
     const kind = typeof type === 'string' ? this.kinds.get(type) : undefined
     if (!kind) {
-      throw new InvalidInputError(`Unknown tx type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 60) : (type ?? null))}`, {
+      throw new SinewError({
         code: 'unknown_tx_type',
+        message: `Unknown tx type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 60) : (type ?? null))}`,
         details: { field: 'type', got: typeof type === 'string' ? type.slice(0, 60) : typeof type, known: this.types() },
         hint: 'GET /v1/types lists the kinds this node accepts.',
       })

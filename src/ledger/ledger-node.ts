@@ -3,7 +3,7 @@
  * decoded, de-duplicated, signature-checked (in a worker pool for batches) and queued for
  * the next block; a replica accepts no submissions and grows only by `applyBlock`.
  */
-import { ConflictError, isSinewError, SinewError, UnavailableError, type Hex, type Logger } from '../core/index.ts'
+import { isSinewError, SinewError, type Hex, type Logger } from '../core/index.ts'
 import type { Store } from '../store/index.ts'
 import { readAccount, type Account } from './accounts.ts'
 import type { Address } from './address.ts'
@@ -39,7 +39,9 @@ export class LedgerNode {
     if (options.sequencerKey) {
       const address = addressOf(options.sequencerKey)
       if (address !== chain.genesis.sequencer) {
-        throw new UnavailableError('wrong_node_key', `The node key ${address} is not this chain's sequencer ${chain.genesis.sequencer}`, {
+        throw new SinewError({
+          code: 'wrong_node_key',
+          message: `The node key ${address} is not this chain's sequencer ${chain.genesis.sequencer}`,
           hint: 'Start with the sequencer key, or use --follow to run a replica.',
         })
       }
@@ -94,13 +96,16 @@ export class LedgerNode {
       const i = decoded[k].i
       try {
         const tx = this.chain.codec.withSender(decoded[k].tx, senders[k])
-        if (seen.has(tx.hash)) throw new ConflictError('tx_duplicate', `Tx ${tx.hash} appears twice in this batch`, { details: { txHash: tx.hash, index: i } })
+        if (seen.has(tx.hash))
+          throw new SinewError({ code: 'tx_duplicate', message: `Tx ${tx.hash} appears twice in this batch`, details: { txHash: tx.hash, index: i } })
         seen.add(tx.hash)
         // Only a tx whose nonce is already used can be on the ledger: look it up only then,
         // to tell a replay from a nonce reuse, and keep the store off the hot path.
         const existing = tx.nonce < readAccount(this.chain.state, tx.sender).nonce ? await this.options.store.getTx(tx.hash) : undefined
         if (existing) {
-          throw new ConflictError('tx_already_included', `Tx ${tx.hash} is already in block ${existing.height}`, {
+          throw new SinewError({
+            code: 'tx_already_included',
+            message: `Tx ${tx.hash} is already in block ${existing.height}`,
             details: { txHash: tx.hash, height: existing.height.toString() },
             hint: 'A signed tx counts once; sign a new one with the next nonce.',
           })
@@ -128,7 +133,7 @@ export class LedgerNode {
 
   private requireSequencer(): Sequencer {
     if (!this.sequencer) {
-      throw new SinewError('read_only', 'This node is a read-only replica', 405, { hint: 'Send txs to the sequencer this replica follows.' })
+      throw new SinewError({ code: 'read_only', message: 'This node is a read-only replica', hint: 'Send txs to the sequencer this replica follows.' })
     }
     return this.sequencer
   }
@@ -136,5 +141,5 @@ export class LedgerNode {
 
 function toSinewError(e: unknown): SinewError {
   if (isSinewError(e)) return e
-  return new SinewError('internal', (e as Error)?.message ?? String(e), 500, { cause: e })
+  return new SinewError({ code: 'internal', message: (e as Error)?.message ?? String(e), cause: e })
 }

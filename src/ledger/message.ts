@@ -4,7 +4,7 @@
  * extra and ill-typed fields, naming the field. The parsed form is what the EIP-712 hasher
  * and the kind's handler see; `messageToWire` gives back the canonical wire form.
  */
-import { InvalidInputError, isHex, parseUint, type Hex } from '../core/index.ts'
+import { isHex, parseUint, SinewError, type Hex } from '../core/index.ts'
 import { parseAddress } from './address.ts'
 
 export type TypedField = { name: string; type: string }
@@ -27,8 +27,9 @@ export function parseMessage(
   limits: { maxStringBytes?: number } = {},
 ): Message {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InvalidInputError(`${path} must be an object`, {
+    throw new SinewError({
       code: 'invalid_field',
+      message: `${path} must be an object`,
       details: { field: path, got: raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw },
     })
   }
@@ -36,8 +37,9 @@ export function parseMessage(
   const known = new Set(fields.map((f) => f.name))
   for (const key of Object.keys(input)) {
     if (!known.has(key)) {
-      throw new InvalidInputError(`${path}.${key} is not a field of this message`, {
+      throw new SinewError({
         code: 'unknown_field',
+        message: `${path}.${key} is not a field of this message`,
         details: { field: `${path}.${key}`, expected: fields.map((f) => f.name) },
         hint: 'Remove the extra field; GET /v1/types lists every field of every kind.',
       })
@@ -47,10 +49,7 @@ export function parseMessage(
   for (const f of fields) {
     const fieldPath = `${path}.${f.name}`
     if (!(f.name in input) || input[f.name] === undefined) {
-      throw new InvalidInputError(`${fieldPath} is missing`, {
-        code: 'missing_field',
-        details: { field: fieldPath, type: f.type },
-      })
+      throw new SinewError({ code: 'missing_field', message: `${fieldPath} is missing`, details: { field: fieldPath, type: f.type } })
     }
     out[f.name] = parseValue(input[f.name], f.type, types, fieldPath, limits)
   }
@@ -90,12 +89,12 @@ function parseValue(value: unknown, type: string, types: Record<string, TypedFie
   if (uint) return parseUint(value, Number(uint[1]), path)
   const struct = types[type]
   if (struct) return parseMessage(value, struct, types, path, limits)
-  throw new InvalidInputError(`${path} has unsupported type ${type}`, { code: 'invalid_field', details: { field: path, type } })
+  throw new SinewError({ code: 'invalid_field', message: `${path} has unsupported type ${type}`, details: { field: path, type } })
 }
 
-function fieldError(path: string, why: string, got: unknown): InvalidInputError {
+function fieldError(path: string, why: string, got: unknown): SinewError {
   const shown = typeof got === 'string' ? got.slice(0, 80) : typeof got === 'number' || typeof got === 'boolean' ? got : got === null ? null : typeof got
-  return new InvalidInputError(`${path} ${why}`, { code: 'invalid_field', details: { field: path, got: shown } })
+  return new SinewError({ code: 'invalid_field', message: `${path} ${why}`, details: { field: path, got: shown } })
 }
 
 /** The canonical wire form of a parsed message: bigints as decimal strings. */

@@ -4,7 +4,7 @@
  * keccak256(key), and the header whose stateRoot it proves against. Checking it needs no
  * node: the header hash is recomputed, its signature recovered, the path hashed up.
  */
-import { bytesEqual, fromHex, InvalidInputError, isHex, type Hex } from '../core/index.ts'
+import { bytesEqual, fromHex, isHex, SinewError, type Hex } from '../core/index.ts'
 import { parseAddress } from './address.ts'
 import { headerHash, type SignedHeader } from './header.ts'
 import { parseStateProof, verifyStateProof } from './merkle/index.ts'
@@ -15,21 +15,21 @@ export type ProofCheck = { ok: boolean; key: string; present: boolean; height: s
 
 export function parseHeaderJson(raw: unknown, field = 'header'): SignedHeader {
   const h = raw as Record<string, unknown>
-  if (!h || typeof h !== 'object') throw new InvalidInputError(`${field} must be an object`, { code: 'invalid_field', details: { field } })
+  if (!h || typeof h !== 'object') throw new SinewError({ code: 'invalid_field', message: `${field} must be an object`, details: { field } })
   const hex32 = (k: string): Hex => {
     if (!isHex(h[k], 32))
-      throw new InvalidInputError(`${field}.${k} must be 32 bytes of 0x hex`, { code: 'invalid_field', details: { field: `${field}.${k}` } })
+      throw new SinewError({ code: 'invalid_field', message: `${field}.${k} must be 32 bytes of 0x hex`, details: { field: `${field}.${k}` } })
     return (h[k] as string).toLowerCase() as Hex
   }
   const uint = (k: string): bigint => {
     if (typeof h[k] !== 'string' || !/^(0|[1-9][0-9]*)$/.test(h[k] as string))
-      throw new InvalidInputError(`${field}.${k} must be a decimal string`, { code: 'invalid_field', details: { field: `${field}.${k}` } })
+      throw new SinewError({ code: 'invalid_field', message: `${field}.${k} must be a decimal string`, details: { field: `${field}.${k}` } })
     return BigInt(h[k] as string)
   }
   if (typeof h.txCount !== 'number' || !Number.isInteger(h.txCount) || h.txCount < 0)
-    throw new InvalidInputError(`${field}.txCount must be a non-negative integer`, { code: 'invalid_field', details: { field: `${field}.txCount` } })
+    throw new SinewError({ code: 'invalid_field', message: `${field}.txCount must be a non-negative integer`, details: { field: `${field}.txCount` } })
   if (typeof h.signature !== 'string' || !isHex(h.signature))
-    throw new InvalidInputError(`${field}.signature must be 0x hex`, { code: 'invalid_field', details: { field: `${field}.signature` } })
+    throw new SinewError({ code: 'invalid_field', message: `${field}.signature must be 0x hex`, details: { field: `${field}.signature` } })
   return {
     height: uint('height'),
     hash: hex32('hash'),
@@ -47,10 +47,10 @@ export function parseHeaderJson(raw: unknown, field = 'header'): SignedHeader {
 /** Checks a bundle offline. `sequencer`, when given, must be the header's signer. */
 export function checkProofBundle(raw: unknown, options: { sequencer?: Hex; header?: SignedHeader } = {}): ProofCheck {
   const b = raw as Record<string, unknown>
-  if (!b || typeof b !== 'object') throw new InvalidInputError('The proof must be a JSON object {key, value, proof, header}', { code: 'invalid_proof' })
-  if (typeof b.key !== 'string') throw new InvalidInputError('proof.key must be a string', { code: 'invalid_field', details: { field: 'key' } })
+  if (!b || typeof b !== 'object') throw new SinewError({ code: 'invalid_proof', message: 'The proof must be a JSON object {key, value, proof, header}' })
+  if (typeof b.key !== 'string') throw new SinewError({ code: 'invalid_field', message: 'proof.key must be a string', details: { field: 'key' } })
   if (b.value !== null && !isHex(b.value))
-    throw new InvalidInputError('proof.value must be 0x hex or null', { code: 'invalid_field', details: { field: 'value' } })
+    throw new SinewError({ code: 'invalid_field', message: 'proof.value must be 0x hex or null', details: { field: 'value' } })
   const proof = parseStateProof(b.proof)
   const header = options.header ?? parseHeaderJson(b.header)
   const problems: string[] = []

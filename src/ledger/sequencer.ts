@@ -4,7 +4,7 @@
  * A submission resolves only after its block is on disk, with its height, or with the
  * reason it was refused; nothing is acknowledged earlier.
  */
-import { ConflictError, UnavailableError, type Hex, type Logger, type SinewError } from '../core/index.ts'
+import { SinewError, type Hex, type Logger } from '../core/index.ts'
 import type { Chain, ProducedBlock } from './chain.ts'
 import type { Receipt, SignedTx } from './tx.ts'
 
@@ -47,12 +47,12 @@ export class Sequencer {
       if (this.stopped)
         return Promise.resolve({
           ok: false as const,
-          error: new UnavailableError('shutting_down', 'The node is shutting down', { hint: 'Retry against a running node.' }),
+          error: new SinewError({ code: 'shutting_down', message: 'The node is shutting down', hint: 'Retry against a running node.' }),
         })
       if (this.queuedHashes.has(tx.hash)) {
         return Promise.resolve({
           ok: false as const,
-          error: new ConflictError('tx_pending', `Tx ${tx.hash} is already waiting for a block`, { details: { txHash: tx.hash } }),
+          error: new SinewError({ code: 'tx_pending', message: `Tx ${tx.hash} is already waiting for a block`, details: { txHash: tx.hash } }),
         })
       }
       this.queuedHashes.add(tx.hash)
@@ -119,7 +119,7 @@ export class Sequencer {
       for (const p of batch)
         p.resolve({
           ok: false,
-          error: new UnavailableError('commit_failed', 'The block could not be committed', { cause: e, hint: 'The node is stopping; retry later.' }),
+          error: new SinewError({ code: 'commit_failed', message: 'The block could not be committed', cause: e, hint: 'The node is stopping; retry later.' }),
         })
       this.stopped = true
       this.options.log.fatal({ err: e }, 'block commit failed')

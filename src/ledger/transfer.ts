@@ -1,5 +1,5 @@
 /** `Transfer {to, amount, nonce}`: moves SIN base units from the signer to `to`. */
-import { InvalidInputError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 import type { Address } from './address.ts'
 import { credit, debit } from './accounts.ts'
 import { defineTxKind } from './kinds.ts'
@@ -15,7 +15,7 @@ export const transferKind = defineTxKind<TransferMessage>({
   ],
   validate(message) {
     if (message.amount === 0n) {
-      throw new InvalidInputError('message.amount must be above zero', { code: 'invalid_field', details: { field: 'message.amount', got: '0' } })
+      throw new SinewError({ code: 'invalid_field', message: 'message.amount must be above zero', details: { field: 'message.amount', got: '0' } })
     }
   },
   execute(ctx, message) {

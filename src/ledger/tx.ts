@@ -11,7 +11,7 @@
  * may send: with them a signature made for another chain or key is refused by name,
  * instead of recovering to a stranger's empty account.
  */
-import { canonicalJson, fromHex, InvalidInputError, keccak256Bytes, toHex, type Hex } from '../core/index.ts'
+import { canonicalJson, fromHex, keccak256Bytes, toHex, SinewError, type Hex } from '../core/index.ts'
 import { parseAddress, type Address } from './address.ts'
 import { eip712Types, type TxKind, type TxKindRegistry } from './kinds.ts'
 import { messageToWire, parseMessage, type Message } from './message.ts'
@@ -66,29 +66,31 @@ export class TxCodec {
 
   decode(raw: unknown, path = 'tx'): DecodedTx {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      throw new InvalidInputError(`${path} must be an object {type, message, signature}`, { code: 'invalid_envelope', details: { field: path } })
+      throw new SinewError({ code: 'invalid_envelope', message: `${path} must be an object {type, message, signature}`, details: { field: path } })
     }
     const env = raw as Record<string, unknown>
     for (const key of Object.keys(env)) {
       if (!ENVELOPE_FIELDS.has(key)) {
-        throw new InvalidInputError(`${path}.${key} is not an envelope field`, {
+        throw new SinewError({
           code: 'unknown_field',
+          message: `${path}.${key} is not an envelope field`,
           details: { field: `${path}.${key}`, expected: [...ENVELOPE_FIELDS] },
         })
       }
     }
-    if (env.type === undefined) throw new InvalidInputError(`${path}.type is missing`, { code: 'missing_field', details: { field: `${path}.type` } })
+    if (env.type === undefined) throw new SinewError({ code: 'missing_field', message: `${path}.type is missing`, details: { field: `${path}.type` } })
     const kind = this.registry.get(env.type)
     if (env.chainId !== undefined && String(env.chainId) !== this.chainId.toString()) {
-      throw new InvalidInputError(`Signed for chainId ${String(env.chainId).slice(0, 30)}, but this chain is ${this.chainId}`, {
+      throw new SinewError({
         code: 'wrong_chain_id',
+        message: `Signed for chainId ${String(env.chainId).slice(0, 30)}, but this chain is ${this.chainId}`,
         details: { field: `${path}.chainId`, got: String(env.chainId).slice(0, 30), expected: this.chainId.toString() },
         hint: 'Sign with the domain from GET /v1/types.',
       })
     }
     if (env.signature === undefined)
-      throw new InvalidInputError(`${path}.signature is missing`, { code: 'missing_field', details: { field: `${path}.signature` } })
-    if (env.message === undefined) throw new InvalidInputError(`${path}.message is missing`, { code: 'missing_field', details: { field: `${path}.message` } })
+      throw new SinewError({ code: 'missing_field', message: `${path}.signature is missing`, details: { field: `${path}.signature` } })
+    if (env.message === undefined) throw new SinewError({ code: 'missing_field', message: `${path}.message is missing`, details: { field: `${path}.message` } })
     const types = eip712Types(kind)
     const message = parseMessage(env.message, types[kind.type], types, `${path}.message`, { maxStringBytes: kind.maxStringBytes })
     kind.validate?.(message)
@@ -111,8 +113,9 @@ export class TxCodec {
   withSender(tx: DecodedTx, sender: Address | InvalidSignatureError): SignedTx {
     if (sender instanceof Error) throw sender
     if (tx.from !== undefined && tx.from !== sender) {
-      throw new InvalidInputError(`The signature recovers to ${sender}, not to from ${tx.from}`, {
+      throw new SinewError({
         code: 'signer_mismatch',
+        message: `The signature recovers to ${sender}, not to from ${tx.from}`,
         details: { field: 'signature', recovered: sender, from: tx.from, chainId: this.chainId.toString() },
         hint: `Sign with the key of ${tx.from}, for chainId ${this.chainId} (GET /v1/types gives the domain).`,
       })

@@ -4,7 +4,7 @@
  * signature, then compares the replayed state with the store's state table. The first
  * difference is reported with its block and field.
  */
-import { bytesEqual, IntegrityError, toHex, type Hex } from '../core/index.ts'
+import { bytesEqual, toHex, SinewError, type Hex } from '../core/index.ts'
 import type { Store } from '../store/index.ts'
 import { BlockMismatchError, Chain } from './chain.ts'
 import { parseGenesis } from './genesis.ts'
@@ -34,7 +34,7 @@ export type ReplayReport = {
 export async function replayChain(store: Store, registry: TxKindRegistry, options: ReplayOptions = {}): Promise<ReplayReport> {
   const started = performance.now()
   const genesisJson = await store.getMeta('genesis')
-  if (!genesisJson) throw new IntegrityError(`No genesis in the store at ${store.location}`, { hint: 'Is this a Sinew data dir?' })
+  if (!genesisJson) throw new SinewError({ code: 'integrity', message: `No genesis in the store at ${store.location}`, hint: 'Is this a Sinew data dir?' })
   const chain = Chain.inMemory(parseGenesis(JSON.parse(genesisJson)), registry)
   const storedHead = await store.head()
   const head = storedHead?.height ?? 0n
@@ -55,7 +55,7 @@ export async function replayChain(store: Store, registry: TxKindRegistry, option
   try {
     const block0 = await store.getBlock(0n)
     if (!block0 || block0.hash !== chain.head.hash) {
-      throw new BlockMismatchError(0n, 'hash', chain.head.hash, block0?.hash ?? 'missing')
+      throw new BlockMismatchError({ height: 0n, field: 'hash', expected: chain.head.hash, actual: block0?.hash ?? 'missing' })
     }
     blocks = 1
     const BATCH = 200
@@ -65,10 +65,15 @@ export async function replayChain(store: Store, registry: TxKindRegistry, option
         const header = headers[k]
         const expectedHeight = from + BigInt(k)
         if (header.height !== expectedHeight)
-          throw new BlockMismatchError(expectedHeight, 'height', expectedHeight, `missing (next stored is ${header.height})`)
+          throw new BlockMismatchError({
+            height: expectedHeight,
+            field: 'height',
+            expected: expectedHeight,
+            actual: `missing (next stored is ${header.height})`,
+          })
         const rows = await store.getBlockTxs(header.height)
         const decoded = rows.map((row, i) => {
-          if (row.index !== i) throw new BlockMismatchError(header.height, `txs[${i}].index`, i, row.index)
+          if (row.index !== i) throw new BlockMismatchError({ height: header.height, field: `txs[${i}].index`, expected: i, actual: row.index })
           return chain.decodeRow(row, header.height, i)
         })
         const senders = await pool.recoverMany(decoded.map((tx) => ({ digest: tx.digest, signature: tx.signature })))
@@ -76,7 +81,13 @@ export async function replayChain(store: Store, registry: TxKindRegistry, option
         const execution = await chain.applyBlock(header, signed)
         execution.included.forEach((x, i) => {
           if (x.receiptJson !== rows[i].receipt)
-            throw new BlockMismatchError(header.height, `txs[${i}].receipt`, x.receiptJson, rows[i].receipt, { txHash: x.tx.hash })
+            throw new BlockMismatchError({
+              height: header.height,
+              field: `txs[${i}].receipt`,
+              expected: x.receiptJson,
+              actual: rows[i].receipt,
+              details: { txHash: x.tx.hash },
+            })
         })
         txs += rows.length
         blocks++
@@ -84,21 +95,28 @@ export async function replayChain(store: Store, registry: TxKindRegistry, option
       }
       if (headers.length < BATCH) break
     }
-    if (chain.head.height !== head) throw new BlockMismatchError(chain.head.height + 1n, 'height', head, 'missing block')
+    if (chain.head.height !== head) throw new BlockMismatchError({ height: chain.head.height + 1n, field: 'height', expected: head, actual: 'missing block' })
     // The state table must equal the replayed state, key by key.
     const seen = new Set<string>()
     for await (const row of store.scanState()) {
       seen.add(row.key)
       const replayed = chain.state.get(row.key)
       if (!replayed || !bytesEqual(replayed, row.value)) {
-        throw new BlockMismatchError(row.height, `state[${row.key}]`, replayed ? toHex(replayed) : 'absent', toHex(row.value), {
-          key: row.key,
-          note: `the stored row says block ${row.height} wrote it last`,
+        throw new BlockMismatchError({
+          height: row.height,
+          field: `state[${row.key}]`,
+          expected: replayed ? toHex(replayed) : 'absent',
+          actual: toHex(row.value),
+          details: {
+            key: row.key,
+            note: `the stored row says block ${row.height} wrote it last`,
+          },
         })
       }
     }
     for (const [key] of chain.state.entries()) {
-      if (!seen.has(key)) throw new BlockMismatchError(chain.head.height, `state[${key}]`, 'present', 'absent', { key })
+      if (!seen.has(key))
+        throw new BlockMismatchError({ height: chain.head.height, field: `state[${key}]`, expected: 'present', actual: 'absent', details: { key } })
     }
     return report()
   } catch (e) {

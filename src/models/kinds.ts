@@ -4,7 +4,7 @@
  * paid call: it charges the caller and pays treasury, contributors and model owner).
  * Spec: docs/gateway.md.
  */
-import { InvalidInputError, RejectedError, type Hex } from '../core/index.ts'
+import { SinewError, type Hex } from '../core/index.ts'
 import { credit, debit, defineTxKind, type Address, type StateReader, type TxKind } from '../ledger/index.ts'
 import { computeFee, creditsByAuthor, splitFee } from './fees.ts'
 import {
@@ -54,8 +54,8 @@ export const MAX_DATANETS = 16
 export const MAX_RECEIPT_SPANS = 2048
 export const MAX_RECEIPT_WEIGHTS = 1024
 
-const bad = (field: string, message: string): InvalidInputError =>
-  new InvalidInputError(`message.${field} ${message}`, { code: 'invalid_field', details: { field: `message.${field}` } })
+const bad = (field: string, message: string): SinewError =>
+  new SinewError({ code: 'invalid_field', message: `message.${field} ${message}`, details: { field: `message.${field}` } })
 
 export type ModelMessage = {
   name: string
@@ -105,7 +105,11 @@ function validateModel(m: ModelMessage): void {
 function checkVersions(resolver: ContributionResolver, state: StateReader, datanets: string[]): void {
   datanets.forEach((ref, i) => {
     if (!resolver.versionExists(state, ref)) {
-      throw new RejectedError('datanet_version_not_found', `No published Datanet version ${ref}`, { details: { field: `message.datanets[${i}]`, ref } })
+      throw new SinewError({
+        code: 'datanet_version_not_found',
+        message: `No published Datanet version ${ref}`,
+        details: { field: `message.datanets[${i}]`, ref },
+      })
     }
   })
 }
@@ -161,7 +165,11 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     validate: validateModel,
     execute: (ctx, m) => {
       if (ctx.state.get(modelKey(m.name))) {
-        throw new RejectedError('model_exists', `A model named ${m.name} is already registered`, { details: { field: 'message.name', name: m.name } })
+        throw new SinewError({
+          code: 'model_exists',
+          message: `A model named ${m.name} is already registered`,
+          details: { field: 'message.name', name: m.name },
+        })
       }
       checkVersions(resolver, ctx.state, m.datanets)
       const t = terms(m, ctx.sender, 1, true)
@@ -180,9 +188,11 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     validate: validateModel,
     execute: (ctx, m) => {
       const current = readModel(ctx.state, m.name)
-      if (!current) throw new RejectedError('model_not_found', `No model named ${m.name}`, { details: { field: 'message.name', name: m.name } })
+      if (!current) throw new SinewError({ code: 'model_not_found', message: `No model named ${m.name}`, details: { field: 'message.name', name: m.name } })
       if (current.owner !== ctx.sender) {
-        throw new RejectedError('not_model_owner', `Only the owner ${current.owner} can update ${m.name}`, {
+        throw new SinewError({
+          code: 'not_model_owner',
+          message: `Only the owner ${current.owner} can update ${m.name}`,
           details: { field: 'message.name', owner: current.owner },
         })
       }
@@ -208,13 +218,17 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
     execute: (ctx, m) => {
       if (ctx.state.get(apiKeyKey(m.keyHash))) {
-        throw new RejectedError('apikey_exists', 'This API key hash is already registered', {
+        throw new SinewError({
+          code: 'apikey_exists',
+          message: 'This API key hash is already registered',
           details: { field: 'message.keyHash', keyHash: m.keyHash },
           hint: 'Make a new random key.',
         })
       }
       if (m.expiresAt !== 0n && m.expiresAt <= ctx.timestamp) {
-        throw new RejectedError('apikey_expired', 'expiresAt is in the past', {
+        throw new SinewError({
+          code: 'apikey_expired',
+          message: 'expiresAt is in the past',
           details: { field: 'message.expiresAt', expiresAt: m.expiresAt.toString(), now: ctx.timestamp.toString() },
         })
       }
@@ -240,10 +254,11 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     fields: [{ name: 'keyHash', type: 'bytes32' }],
     execute: (ctx, m) => {
       const key = readApiKey(ctx.state, m.keyHash)
-      if (!key) throw new RejectedError('apikey_not_found', 'No API key with this hash', { details: { field: 'message.keyHash', keyHash: m.keyHash } })
+      if (!key)
+        throw new SinewError({ code: 'apikey_not_found', message: 'No API key with this hash', details: { field: 'message.keyHash', keyHash: m.keyHash } })
       if (key.owner !== ctx.sender)
-        throw new RejectedError('not_apikey_owner', `Only ${key.owner} can revoke this key`, { details: { field: 'message.keyHash' } })
-      if (key.revoked) throw new RejectedError('apikey_revoked', 'This API key is already revoked', { details: { field: 'message.keyHash' } })
+        throw new SinewError({ code: 'not_apikey_owner', message: `Only ${key.owner} can revoke this key`, details: { field: 'message.keyHash' } })
+      if (key.revoked) throw new SinewError({ code: 'apikey_revoked', message: 'This API key is already revoked', details: { field: 'message.keyHash' } })
       ctx.state.setJson(apiKeyKey(m.keyHash), { ...key, revoked: true } satisfies ApiKeyRecord)
       return { keyHash: m.keyHash, revoked: true }
     },
@@ -301,36 +316,46 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
     execute: (ctx, m) => {
       if (ctx.sender !== ctx.sequencer) {
-        throw new RejectedError('not_sequencer', 'Only the node (the sequencer key) records receipts', {
+        throw new SinewError({
+          code: 'not_sequencer',
+          message: 'Only the node (the sequencer key) records receipts',
           details: { field: 'signature', sender: ctx.sender, sequencer: ctx.sequencer },
         })
       }
       if (readReceiptPointer(ctx.state, m.id))
-        throw new RejectedError('receipt_exists', `Receipt ${m.id} is already recorded`, { details: { field: 'message.id' } })
+        throw new SinewError({ code: 'receipt_exists', message: `Receipt ${m.id} is already recorded`, details: { field: 'message.id' } })
       const t = readModelVersion(ctx.state, m.model, Number(m.modelVersion))
-      if (!t) throw new RejectedError('model_not_found', `No model ${m.model} version ${m.modelVersion}`, { details: { field: 'message.model' } })
+      if (!t) throw new SinewError({ code: 'model_not_found', message: `No model ${m.model} version ${m.modelVersion}`, details: { field: 'message.model' } })
       const key = readApiKey(ctx.state, m.apiKeyHash)
       const problem = apiKeyProblem(key, ctx.timestamp)
       if (problem)
-        throw new RejectedError(`apikey_${problem === 'unknown' ? 'not_found' : problem}`, `The API key is ${problem}`, {
+        throw new SinewError({
+          code: `apikey_${problem === 'unknown' ? 'not_found' : problem}`,
+          message: `The API key is ${problem}`,
           details: { field: 'message.apiKeyHash' },
         })
       const fee = computeFee(BigInt(t.pricePerMillion), m.outputTokens)
       const spent = BigInt(key!.spent) + fee
       if (key!.spendLimit !== '0' && spent > BigInt(key!.spendLimit)) {
-        throw new RejectedError('spend_limit_reached', `The API key's spend limit ${key!.spendLimit} would be exceeded`, {
+        throw new SinewError({
+          code: 'spend_limit_reached',
+          message: `The API key's spend limit ${key!.spendLimit} would be exceeded`,
           details: { field: 'message.apiKeyHash', spendLimit: key!.spendLimit, spent: key!.spent, fee: fee.toString() },
         })
       }
       const weights = m.weights.map((w) => {
         const known = resolver.authorOf(ctx.state, w.contribution)
         if (known === undefined && resolver.strict) {
-          throw new RejectedError('contribution_not_found', `Unknown contribution ${w.contribution}`, {
+          throw new SinewError({
+            code: 'contribution_not_found',
+            message: `Unknown contribution ${w.contribution}`,
             details: { field: 'message.weights', contribution: w.contribution },
           })
         }
         if (known !== undefined && known !== w.author) {
-          throw new RejectedError('author_mismatch', `Contribution ${w.contribution} is by ${known}, not ${w.author}`, {
+          throw new SinewError({
+            code: 'author_mismatch',
+            message: `Contribution ${w.contribution} is by ${known}, not ${w.author}`,
             details: { field: 'message.weights', contribution: w.contribution },
           })
         }

@@ -37,7 +37,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, bodyLimit: options.bodyLimitBytes }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
-  installErrorHandling(app, { bodyLimitBytes: options.bodyLimitBytes })
+  installErrorHandling(app)
   await app.register(fastifySwagger, {
     openapi: {
       info: {

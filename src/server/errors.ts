@@ -1,65 +1,80 @@
 /**
  * One error shape for every HTTP answer: `{ error: { code, message, details } }`, with a
- * 4xx status for the caller's faults and 5xx for ours.
+ * 4xx status for the caller's faults and 5xx for ours; every code is in the catalogue
+ * (src/core/error-codes.ts), which GET /v1/errors serves.
  */
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { isSinewError } from '../core/index.ts'
+import { isSinewError, SinewError, type ErrorCode } from '../core/index.ts'
 
-type ErrorBody = { error: { code: string; message: string; details: Record<string, unknown> } }
+/**
+ * The SinewError for what a route or the framework threw: a SinewError as it is; fastify's
+ * own refusals (bad JSON, a body over the limit, a Content-Type no parser reads, a bad URL)
+ * by their catalogue code; anything else is `internal` (a bug: the caller logs it).
+ */
+export function httpError(err: unknown, request: FastifyRequest): SinewError {
+  if (isSinewError(err)) return err
+  const e = err as FastifyError
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const limitBytes = request.routeOptions.bodyLimit
+      return new SinewError({
+        code: 'body_too_large',
+        message: `The request body is over the ${limitBytes}-byte limit`,
+        details: { limitBytes },
+        hint: 'Split the batch into smaller requests.',
+      })
+    }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new SinewError({
+        code: 'unsupported_content_type',
+        message: 'Send JSON with Content-Type: application/json',
+        details: { contentType: request.headers['content-type'] ?? null },
+      })
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new SinewError({ code: 'malformed_json', message: 'The JSON body is empty' })
+  }
+  if (e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError || (e?.statusCode === 400 && /JSON/i.test(e.message))) {
+    return new SinewError({ code: 'malformed_json', message: `The body is not valid JSON: ${e.message}` })
+  }
+  if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return new SinewError({ code: 'bad_request', message: e.message, details: e.code ? { reason: e.code } : {} })
+  }
+  return new SinewError({ code: 'internal', message: 'Internal error', details: { requestId: request.id }, cause: err })
+}
 
-const body = (code: string, message: string, details: Record<string, unknown> = {}): ErrorBody => ({ error: { code, message, details } })
-
-export function installErrorHandling(app: FastifyInstance, limits: { bodyLimitBytes: number }): void {
+export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (isSinewError(err)) return reply.code(err.status).send(err.toJSON())
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0]
       const where = err.validationContext ?? 'body'
       const path = first?.instancePath ? first.instancePath.replace(/^\//, '').replaceAll('/', '.') : ''
       const keys = (first?.params as { keys?: string[] } | undefined)?.keys
       const field = [where, path, keys?.[0]].filter(Boolean).join('.')
-      const code =
+      const code: ErrorCode =
         first?.keyword === 'unrecognized_keys'
           ? 'unknown_field'
           : first?.keyword === 'invalid_type' && /undefined/.test(first.message ?? '')
             ? 'missing_field'
             : 'invalid_field'
-      return reply.code(400).send(
-        body(code, `${field}: ${first?.message ?? 'invalid'}`, {
-          field,
-          issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
-        }),
-      )
+      const e = new SinewError({
+        code,
+        message: `${field}: ${first?.message ?? 'invalid'}`,
+        details: { field, issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })) },
+      })
+      return reply.code(e.status).send(e.toJSON())
     }
-    switch (err.code) {
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return reply.code(413).send(
-          body('body_too_large', `The request body is over the ${limits.bodyLimitBytes}-byte limit`, {
-            limitBytes: limits.bodyLimitBytes,
-            hint: 'Split the batch into smaller requests.',
-          }),
-        )
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply
-          .code(415)
-          .send(body('unsupported_media_type', 'Send JSON with Content-Type: application/json', { contentType: request.headers['content-type'] ?? null }))
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return reply.code(400).send(body('malformed_json', 'The JSON body is empty'))
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return reply.code(400).send(body('malformed_json', `The body is not valid JSON: ${err.message}`))
-    }
-    if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) {
-      return reply.code(400).send(body('malformed_json', `The body is not valid JSON: ${err.message}`))
-    }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send(body(err.code ? err.code.toLowerCase() : 'bad_request', err.message))
-    }
-    request.log.error({ err }, 'unhandled error')
-    return reply.code(500).send(body('internal', 'Internal error', { requestId: request.id }))
+    const e = httpError(err, request)
+    if (e !== err && e.code === 'internal') request.log.error({ err }, 'unhandled error')
+    return reply.code(e.status).send(e.toJSON())
   })
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(body('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`, { hint: 'GET /openapi.json lists every route.' }))
+    const e = new SinewError({
+      code: 'route_not_found',
+      message: `No route ${request.method} ${request.url.split('?')[0]}`,
+      hint: 'GET /openapi.json lists every route.',
+    })
+    reply.code(e.status).send(e.toJSON())
   })
 }

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
-import { createLogger, UnavailableError, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
+import { createLogger, SinewError, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
 import { createLedgerRegistry, LedgerNode, type Genesis, type TxKindRegistry } from '../ledger/index.ts'
 import { registerAgentKinds } from '../agents/index.ts'
 import { registerModelKinds, type ContributionResolver } from '../models/index.ts'
@@ -144,14 +144,18 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') {
-      throw new UnavailableError('port_in_use', `Port ${port} on ${host} is already in use`, {
+      throw new SinewError({
+        code: 'port_in_use',
+        message: `Port ${port} on ${host} is already in use`,
         details: { host, port },
         hint: 'Another process (perhaps another Sinew node) listens there: stop it, or pass --port (or set SINEW_PORT) to use another.',
         cause: e,
       })
     }
     if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new UnavailableError('cannot_listen', `Cannot listen on ${host}:${port} (${code})`, {
+      throw new SinewError({
+        code: 'cannot_listen',
+        message: `Cannot listen on ${host}:${port} (${code})`,
         details: { host, port, reason: code },
         hint: code === 'EACCES' ? 'Ports below 1024 need privileges: pass a --port of 1024 or more.' : 'That --host is not an address of this machine.',
         cause: e,

@@ -13,7 +13,7 @@
 import Database from 'better-sqlite3'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConflictError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 
 export type DataDirLock = { release(): void }
 
@@ -40,7 +40,9 @@ export function lockDataDir(dataDir: string): DataDirLock {
     db.close()
     if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e
     const pid = holderPid(dataDir)
-    throw new ConflictError('data_dir_in_use', `${dataDir} is in use by another node${pid ? ` (pid ${pid})` : ''}`, {
+    throw new SinewError({
+      code: 'data_dir_in_use',
+      message: `${dataDir} is in use by another node${pid ? ` (pid ${pid})` : ''}`,
       details: { dataDir, pid },
       hint: 'Stop that node first, or give this one another --data-dir.',
     })

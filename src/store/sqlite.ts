@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { IntegrityError, UnavailableError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 import type { BlockCommit, BlockRow, Hex, StateRow, Store, TxRow } from './types.ts'
 
 /** Numbered schema migrations; applied in order, each once, recorded in schema_migrations. */
@@ -58,7 +58,9 @@ export class SqliteStore implements Store {
     try {
       this.db = new Database(location, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false })
     } catch (e) {
-      throw new UnavailableError('store_unavailable', `Cannot open the SQLite store at ${location}`, {
+      throw new SinewError({
+        code: 'store_unavailable',
+        message: `Cannot open the SQLite store at ${location}`,
         details: { file: location, reason: String((e as Error).message) },
         cause: e,
       })
@@ -176,7 +178,7 @@ export class SqliteStore implements Store {
   }
 
   private writable<T>(stmt: T | undefined): T {
-    if (stmt === undefined) throw new UnavailableError('read_only', 'The store is open read-only', { details: { file: this.location } })
+    if (stmt === undefined) throw new SinewError({ code: 'store_read_only', message: 'The store is open read-only', details: { file: this.location } })
     return stmt
   }
 }
@@ -190,8 +192,10 @@ function migrate(db: Database.Database): void {
       .map((r) => r.version),
   )
   if (applied.size > MIGRATIONS.length) {
-    throw new IntegrityError(`The store has schema version ${applied.size}, newer than this node knows (${MIGRATIONS.length})`, {
-      details: { hint: 'Upgrade sinew.' },
+    throw new SinewError({
+      code: 'integrity',
+      message: `The store has schema version ${applied.size}, newer than this node knows (${MIGRATIONS.length})`,
+      hint: 'Upgrade sinew.',
     })
   }
   MIGRATIONS.forEach((sql, i) => {

@@ -1,6 +1,6 @@
 /** `sinew apikey new|show|revoke`: the key is made here; only its keccak256 goes on the ledger (GrantApiKey). */
 import { Command } from 'commander'
-import { formatUnits, InvalidInputError, parseUint, parseUnits } from '../../core/index.ts'
+import { formatUnits, parseUint, parseUnits, SinewError } from '../../core/index.ts'
 import { hashApiKey, newApiKey } from '../../models/index.ts'
 import { NodeClient } from '../client.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -11,8 +11,9 @@ function parseExpiry(v: string | undefined): bigint {
   const m = /^(\d+)([smhd])$/.exec(v)
   if (m) return BigInt(Date.now()) + BigInt(m[1]) * BigInt({ s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]]!)
   if (/^\d+$/.test(v)) return BigInt(v)
-  throw new InvalidInputError('--expires must be a duration like 30d, 12h, or ms since the epoch, or "never"', {
+  throw new SinewError({
     code: 'invalid_field',
+    message: '--expires must be a duration like 30d, 12h, or ms since the epoch, or "never"',
     details: { field: '--expires' },
   })
 }

@@ -1,7 +1,7 @@
 /** `sinew chat <model> "prompt"`: streams an answer through the gateway, then prints who it is attributed to. */
 import { Command } from 'commander'
 import OpenAI from 'openai'
-import { formatUnits, InvalidInputError } from '../../core/index.ts'
+import { formatUnits, RemoteError, SinewError } from '../../core/index.ts'
 import { defaultNodeUrl, NodeClient } from '../client.ts'
 import { action, printJson } from '../output.ts'
 
@@ -25,8 +25,9 @@ export function chatCommand(): Command {
         ) => {
           const apiKey = flags.apiKey ?? process.env.SINEW_API_KEY ?? process.env.OPENAI_API_KEY
           if (!apiKey)
-            throw new InvalidInputError('No API key: pass --api-key or set SINEW_API_KEY (make one with `sinew apikey new`)', {
+            throw new SinewError({
               code: 'missing_field',
+              message: 'No API key: pass --api-key or set SINEW_API_KEY (make one with `sinew apikey new`)',
               details: { field: '--api-key' },
             })
           const nodeUrl = (flags.node ?? defaultNodeUrl()).replace(/\/$/, '')
@@ -43,7 +44,12 @@ export function chatCommand(): Command {
             })
           } catch (e) {
             if (e instanceof OpenAI.APIError)
-              throw new InvalidInputError(`${e.message}`, { code: String(e.code ?? 'api_error'), details: { status: e.status ?? null } })
+              throw new RemoteError({
+                status: e.status ?? 502,
+                code: String(e.code ?? 'api_error'),
+                message: `${e.message}`,
+                details: { status: e.status ?? null },
+              })
             throw e
           }
           let text = ''

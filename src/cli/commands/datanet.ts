@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { Readable } from 'node:stream'
-import { errorFromResponse, formatUnits, InvalidInputError, parseUnits, UnavailableError } from '../../core/index.ts'
+import { errorFromResponse, formatUnits, parseUnits, SinewError } from '../../core/index.ts'
 import { ALL_MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath } from '../../datanets/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { NodeClient } from '../client.ts'
@@ -53,7 +53,7 @@ async function uploadFile(client: NodeClient, file: string, json?: boolean): Pro
     } as RequestInit)
   } catch (e) {
     b?.stop()
-    throw new UnavailableError('node_unreachable', `Cannot reach the node at ${client.url}`, { details: { reason: String((e as Error).message) } })
+    throw new SinewError({ code: 'node_unreachable', message: `Cannot reach the node at ${client.url}`, details: { reason: String((e as Error).message) } })
   }
   b?.stop()
   const text = await response.text()
@@ -109,8 +109,9 @@ export function datanetCommand(): Command {
           const mediaTypes = flags.mediaTypes.split(',').map((t) => {
             const mt = mediaTypeFromName(t.trim())
             if (!mt)
-              throw new InvalidInputError(`Unknown media type ${t}`, {
+              throw new SinewError({
                 code: 'unsupported_media_type',
+                message: `Unknown media type ${t}`,
                 details: { field: '--media-types', known: ALL_MEDIA_TYPES },
               })
             return mt
@@ -143,8 +144,9 @@ export function datanetCommand(): Command {
           inputFileSize(file, 'files')
           const mediaType = flags.mediaType ? mediaTypeFromName(flags.mediaType) : mediaTypeOfPath(file)
           if (!mediaType)
-            throw new InvalidInputError(`Cannot tell the media type of ${file}`, {
+            throw new SinewError({
               code: 'unsupported_media_type',
+              message: `Cannot tell the media type of ${file}`,
               details: { field: '--media-type', file, known: ALL_MEDIA_TYPES },
               hint: 'Pass --media-type.',
             })
@@ -189,7 +191,7 @@ export function datanetCommand(): Command {
     .action(
       action(async (contribution: string, flags: SignerFlags & Common & { accept?: boolean; reject?: boolean; reason: string }) => {
         if (!flags.accept === !flags.reject)
-          throw new InvalidInputError('Give exactly one of --accept or --reject', { code: 'missing_field', details: { field: '--accept' } })
+          throw new SinewError({ code: 'missing_field', message: 'Give exactly one of --accept or --reject', details: { field: '--accept' } })
         const client = new NodeClient(flags.node)
         const { ack } = await signAndSubmit(client, await signerKey(flags), 'Review', { contribution, accept: flags.accept === true, reason: flags.reason })
         if (flags.json) return printJson(ack.receipt.result)
@@ -271,7 +273,7 @@ export function datanetCommand(): Command {
         const client = new NodeClient(flags.node)
         const d = await resolveDatanet(client, ref)
         const version = flags.ver ?? String(d.versions)
-        if (version === '0') throw new InvalidInputError(`${d.name} has no published version yet`, { code: 'no_version', details: { field: '--version' } })
+        if (version === '0') throw new SinewError({ code: 'no_version', message: `${d.name} has no published version yet`, details: { field: '--version' } })
         const r = await client.get(
           `/v1/datanets/${d.id}/versions/${version}/search?q=${encodeURIComponent(query.join(' '))}&limit=${encodeURIComponent(flags.limit)}`,
         )

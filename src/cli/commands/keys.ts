@@ -3,7 +3,7 @@ import { Command } from 'commander'
 import { generatePrivateKey } from 'viem/accounts'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { InvalidInputError, isHex, type Hex } from '../../core/index.ts'
+import { isHex, SinewError, type Hex } from '../../core/index.ts'
 import { listKeys, saveKey } from '../../ledger/keys/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { readPassword } from '../password.ts'
@@ -32,8 +32,9 @@ export function keysCommand(): Command {
       action(async (arg: string | undefined, flags: KeyFlags) => {
         const key = (arg ?? process.env.SINEW_PRIVATE_KEY ?? '').trim()
         if (!isHex(key, 32)) {
-          throw new InvalidInputError('The private key must be 0x and 64 hex digits', {
+          throw new SinewError({
             code: 'invalid_private_key',
+            message: 'The private key must be 0x and 64 hex digits',
             hint: 'Pass it as an argument or in SINEW_PRIVATE_KEY.',
           })
         }
@@ -58,6 +59,6 @@ function scryptOptions(flags: KeyFlags): { scryptN?: number } {
   if (flags.scryptN === undefined) return {}
   const n = Number(flags.scryptN)
   if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0)
-    throw new InvalidInputError('--scrypt-n must be a power of two', { code: 'invalid_field', details: { field: '--scrypt-n' } })
+    throw new SinewError({ code: 'invalid_field', message: '--scrypt-n must be a power of two', details: { field: '--scrypt-n' } })
   return { scryptN: n }
 }

@@ -1,6 +1,6 @@
 /** `sinew model register|update|list|show`: models served through the gateway. */
 import { Command } from 'commander'
-import { formatUnits, InvalidInputError, keccak256, parseUnits, SinewError } from '../../core/index.ts'
+import { formatUnits, keccak256, parseUnits, SinewError } from '../../core/index.ts'
 import { SOTU_NAME } from '../../datanets/index.ts'
 import { devAccounts } from '../../ledger/keys/index.ts'
 import { BUILTIN_INFINIGRAM, hashApiKey } from '../../models/index.ts'
@@ -15,7 +15,7 @@ const collect = (v: string, acc: string[] = []) => [...acc, v]
 function modelMessage(name: string, f: ModelFlags) {
   const share = Number(f.share)
   if (!Number.isInteger(share) || share < 0 || share > 10_000) {
-    throw new InvalidInputError('--share must be basis points from 0 to 10000', { code: 'invalid_field', details: { field: '--share' } })
+    throw new SinewError({ code: 'invalid_field', message: '--share must be basis points from 0 to 10000', details: { field: '--share' } })
   }
   return {
     name,
@@ -85,7 +85,7 @@ export function modelCommand(): Command {
         const client = new NodeClient(flags.node)
         const { models } = await client.get('/v1/registry/models')
         const m = models.find((x: any) => x.name === name)
-        if (!m) throw new InvalidInputError(`No model named ${name}`, { code: 'model_not_found', details: { name } })
+        if (!m) throw new SinewError({ code: 'model_not_found', message: `No model named ${name}`, details: { name } })
         const earnings = await client.get(`/v1/accounts/${m.owner}/earnings`)
         if (flags.json) return printJson({ ...m, ownerEarnings: earnings.byModel[name] ?? '0' })
         printLines(

@@ -1,7 +1,7 @@
 /** `sinew node` (run a sequencer or, with --follow, a replica) and `sinew dev` (init if needed, then run). */
 import { Command } from 'commander'
 import { existsSync } from 'node:fs'
-import { InvalidInputError, loadConfig, type NodeConfig } from '../../core/index.ts'
+import { loadConfig, SinewError, type NodeConfig } from '../../core/index.ts'
 import { formatUnits } from '../../core/index.ts'
 import { genesisHash, parseGenesis, type Genesis } from '../../ledger/index.ts'
 import { devAccounts } from '../../ledger/keys/index.ts'
@@ -26,7 +26,7 @@ async function replicaGenesis(config: NodeConfig): Promise<Genesis> {
   if (local) return local
   const { genesis, hash } = await new NodeClient(config.follow).get<{ genesis: unknown; hash: string }>('/v1/genesis')
   const parsed = parseGenesis(genesis)
-  if (genesisHash(parsed) !== hash) throw new InvalidInputError('The leader served a genesis whose hash does not match', { code: 'genesis_mismatch' })
+  if (genesisHash(parsed) !== hash) throw new SinewError({ code: 'genesis_mismatch', message: 'The leader served a genesis whose hash does not match' })
   writeGenesisFile(config.dataDir, parsed)
   process.stderr.write(`replica: took genesis ${hash} from ${config.follow} (pin it by comparing with a trusted source)\n`)
   return parsed
@@ -40,8 +40,9 @@ export async function runNode(config: NodeConfig): Promise<RunningNode> {
   } else {
     const genesis = readGenesisFile(config.dataDir)
     if (!genesis) {
-      throw new InvalidInputError(`${config.dataDir} has no genesis.json`, {
+      throw new SinewError({
         code: 'not_initialised',
+        message: `${config.dataDir} has no genesis.json`,
         hint: 'Run `sinew init` (or `sinew init --dev`) first, or `npm start` for a dev node.',
       })
     }
@@ -102,7 +103,7 @@ export function devCommand(): Command {
       if (!existsSync(`${config.dataDir}/genesis.json`)) await initDataDir({ dataDir: config.dataDir, dev: true })
       const genesis = readGenesisFile(config.dataDir)!
       if (!genesis.insecure)
-        throw new InvalidInputError(`${config.dataDir} is not a dev chain`, { code: 'not_dev', hint: 'Use `sinew node` for it, or another --data-dir.' })
+        throw new SinewError({ code: 'not_dev', message: `${config.dataDir} is not a dev chain`, hint: 'Use `sinew node` for it, or another --data-dir.' })
       const running = await runNode(config)
       // Fresh: nothing ever happened on this chain (a new data dir, or one whose first start
       // failed before the seed, say on a busy port). The seed itself resumes if cut short.

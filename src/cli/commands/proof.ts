@@ -1,7 +1,7 @@
 /** `sinew proof get|verify`: fetch a state proof, and check one offline against its header. */
 import { Command } from 'commander'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { InvalidInputError } from '../../core/index.ts'
+import { SinewError } from '../../core/index.ts'
 import { checkProofBundle, parseAddress, parseHeaderJson } from '../../ledger/index.ts'
 import { NodeClient } from '../client.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -11,12 +11,12 @@ function readJson(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8')
   } catch (e) {
-    throw new InvalidInputError(`Cannot read ${what} file ${file}`, { code: 'file_unreadable', details: { file, reason: (e as Error).message } })
+    throw new SinewError({ code: 'file_unreadable', message: `Cannot read ${what} file ${file}`, details: { file, reason: (e as Error).message } })
   }
   try {
     return JSON.parse(text)
   } catch (e) {
-    throw new InvalidInputError(`${what} file ${file} is not valid JSON`, { code: 'malformed_json', details: { file, reason: (e as Error).message } })
+    throw new SinewError({ code: 'malformed_json', message: `${what} file ${file} is not valid JSON`, details: { file, reason: (e as Error).message } })
   }
 }
 

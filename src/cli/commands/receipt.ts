@@ -3,7 +3,7 @@ import { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { openIndex } from '../../attribution/index.ts'
-import { formatUnits, InvalidInputError, loadConfig, NotFoundError, SinewError } from '../../core/index.ts'
+import { formatUnits, loadConfig, SinewError } from '../../core/index.ts'
 import { parseVersionRef, versionIndexDir } from '../../datanets/index.ts'
 import type { Address } from '../../ledger/index.ts'
 import { verifyReceipt, type ModelTerms, type ReceiptView } from '../../models/index.ts'
@@ -47,7 +47,7 @@ export function receiptCommand(): Command {
     .action(
       action(async (id: string, flags: { output: string; indexRoot?: string; dataDir?: string; node?: string; json?: boolean }) => {
         const r = await new NodeClient(flags.node).get<ReceiptJson>(`/v1/receipts/${encodeURIComponent(id)}`)
-        if (!r.terms) throw new InvalidInputError(`The node has no terms for ${r.model} v${r.modelVersion}`, { code: 'not_found' })
+        if (!r.terms) throw new SinewError({ code: 'not_found', message: `The node has no terms for ${r.model} v${r.modelVersion}` })
         const root = flags.indexRoot ?? join(loadConfig({ flags: { dataDir: flags.dataDir } }).dataDir, 'indexes')
         const client = new NodeClient(flags.node)
         // Each ref (`<datanet id or name>@<n>`) resolves through the node to the Datanet's id;
@@ -55,13 +55,15 @@ export function receiptCommand(): Command {
         const indexes = await Promise.all(
           r.terms.datanets.map(async (ref) => {
             const p = parseVersionRef(ref)
-            if (!p) throw new InvalidInputError(`The model names ${ref}, not a Datanet version ref`, { code: 'invalid_version_ref', details: { ref } })
+            if (!p) throw new SinewError({ code: 'invalid_version_ref', message: `The model names ${ref}, not a Datanet version ref`, details: { ref } })
             const d = await client.get<{ id: string }>(`/v1/datanets/${encodeURIComponent(p.datanet)}`)
             await client.get(`/v1/datanets/${d.id}/versions/${p.version}`)
             const dir = versionIndexDir(root, d.id, p.version)
             if (!existsSync(dir)) {
-              throw new NotFoundError('Datanet version index', ref, {
-                details: { dir },
+              throw new SinewError({
+                code: 'not_found',
+                message: `Datanet version index not found: ${ref}`,
+                details: { datanet_version_index: ref, dir },
                 hint: `Run this where the node keeps its data (--data-dir), or pass --index-root <dir> holding <datanet id>/<n>/index; wait until GET /v1/datanets/${d.id}/versions/${p.version} says ready.`,
               })
             }

@@ -1,6 +1,6 @@
 /** `sinew task post|list|show|claim|submit|verify|cancel|expire`: the task board. */
 import { Command } from 'commander'
-import { formatUnits, InvalidInputError, isHex, parseUint, parseUnits, sha256, utf8, type Hex } from '../../core/index.ts'
+import { formatUnits, isHex, parseUint, parseUnits, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { storeBlob, withTaskTexts, type BlobText, type StoredBlob } from '../../server/mcp/index.ts'
 import { NodeClient } from '../client.ts'
@@ -14,8 +14,9 @@ const withNode = (c: Command) => c.option('--node <url>', 'node URL (default htt
 
 function taskId(id: string): Hex {
   if (!isHex(id, 32))
-    throw new InvalidInputError('The task id must be 0x and 64 hex digits (the PostTask tx hash)', {
+    throw new SinewError({
       code: 'invalid_field',
+      message: 'The task id must be 0x and 64 hex digits (the PostTask tx hash)',
       details: { field: 'task', got: id.slice(0, 80) },
     })
   return id.toLowerCase() as Hex
@@ -27,15 +28,16 @@ function taskId(id: string): Hex {
  */
 function content(flags: { file?: string; text?: string; hash?: string }, names: [string, string, string]): { hash: Hex; bytes?: Uint8Array } {
   const given = [flags.file, flags.text, flags.hash].filter((x) => x !== undefined)
-  if (given.length !== 1) throw new InvalidInputError(`Give exactly one of ${names.join(', ')}`, { code: 'missing_field', details: { field: names[0] } })
+  if (given.length !== 1) throw new SinewError({ code: 'missing_field', message: `Give exactly one of ${names.join(', ')}`, details: { field: names[0] } })
   if (flags.hash !== undefined) {
-    if (!isHex(flags.hash, 32)) throw new InvalidInputError(`${names[2]} must be 0x and 64 hex digits`, { code: 'invalid_field', details: { field: names[2] } })
+    if (!isHex(flags.hash, 32))
+      throw new SinewError({ code: 'invalid_field', message: `${names[2]} must be 0x and 64 hex digits`, details: { field: names[2] } })
     return { hash: flags.hash.toLowerCase() as Hex }
   }
   const field = flags.file !== undefined ? names[0] : names[1]
   const bytes = flags.file !== undefined ? new Uint8Array(readInputFile(flags.file, names[0])) : utf8(flags.text!)
   // The blob store keeps no empty blobs, and an empty spec or result says nothing.
-  if (bytes.length === 0) throw new InvalidInputError(`${field} is empty`, { code: 'invalid_field', details: { field } })
+  if (bytes.length === 0) throw new SinewError({ code: 'invalid_field', message: `${field} is empty`, details: { field } })
   return { hash: sha256(bytes), bytes }
 }
 
@@ -104,11 +106,11 @@ function outcomeLines(kind: string, id: string, r: Record<string, any>): string[
 
 const amount = (sin: string | undefined, units: string | undefined, field: string, fallback?: bigint): bigint => {
   if (sin !== undefined && units !== undefined)
-    throw new InvalidInputError(`Give one of --${field} or --${field}-units`, { code: 'invalid_field', details: { field: `--${field}` } })
+    throw new SinewError({ code: 'invalid_field', message: `Give one of --${field} or --${field}-units`, details: { field: `--${field}` } })
   if (sin !== undefined) return parseUnits(sin, 18, `--${field}`)
   if (units !== undefined) return parseUint(units, 256, `--${field}-units`)
   if (fallback !== undefined) return fallback
-  throw new InvalidInputError(`--${field} (SIN) or --${field}-units is required`, { code: 'missing_field', details: { field: `--${field}` } })
+  throw new SinewError({ code: 'missing_field', message: `--${field} (SIN) or --${field}-units is required`, details: { field: `--${field}` } })
 }
 
 function taskLines(t: any): string[] {
@@ -187,8 +189,9 @@ export function taskCommand(): Command {
         const reward = amount(flags.reward, flags.rewardUnits, 'reward')
         const claimStake = amount(flags.claimStake, flags.claimStakeUnits, 'claim-stake', 0n)
         if ((flags.deadline === undefined) === (flags.deadlineIn === undefined)) {
-          throw new InvalidInputError('Give exactly one of --deadline-in (seconds from now) or --deadline (ms since the epoch)', {
+          throw new SinewError({
             code: 'missing_field',
+            message: 'Give exactly one of --deadline-in (seconds from now) or --deadline (ms since the epoch)',
             details: { field: '--deadline-in' },
           })
         }
@@ -318,7 +321,7 @@ export function taskCommand(): Command {
     (c) => c.option('--accept', 'accept the result').option('--reject', 'reject the result'),
     async (id, flags) => {
       if (flags.accept === flags.reject)
-        throw new InvalidInputError('Give exactly one of --accept or --reject', { code: 'missing_field', details: { field: '--accept' } })
+        throw new SinewError({ code: 'missing_field', message: 'Give exactly one of --accept or --reject', details: { field: '--accept' } })
       return { message: { task: id, accept: flags.accept === true } }
     },
   )

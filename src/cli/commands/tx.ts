@@ -1,6 +1,6 @@
 /** `sinew tx transfer` (sign with a stored key or a dev key, submit, wait for the block) and `sinew tx get`. */
 import { Command } from 'commander'
-import { formatUnits, InvalidInputError, parseUint, parseUnits, type Hex } from '../../core/index.ts'
+import { formatUnits, parseUint, parseUnits, SinewError, type Hex } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { devAccounts, loadKey } from '../../ledger/keys/index.ts'
 import { NodeClient, signEnvelope, type TypesInfo } from '../client.ts'
@@ -21,11 +21,15 @@ export async function signerKey(flags: SignerFlags): Promise<Hex> {
   if (flags.devAccount !== undefined) {
     const n = Number(flags.devAccount)
     if (!Number.isInteger(n) || n < 0 || n > 9)
-      throw new InvalidInputError('--dev-account must be 0 to 9', { code: 'invalid_field', details: { field: '--dev-account' } })
+      throw new SinewError({ code: 'invalid_field', message: '--dev-account must be 0 to 9', details: { field: '--dev-account' } })
     return devAccounts(10)[n].privateKey
   }
   if (!flags.from)
-    throw new InvalidInputError('Say who signs: --from <address> (a stored key) or --dev-account <n>', { code: 'missing_field', details: { field: '--from' } })
+    throw new SinewError({
+      code: 'missing_field',
+      message: 'Say who signs: --from <address> (a stored key) or --dev-account <n>',
+      details: { field: '--from' },
+    })
   const address = parseAddress(flags.from, '--from')
   return loadKey(flags.keysDir ?? defaultKeysDir(), address, await readPassword(`Password for ${address}: `))
 }
@@ -50,8 +54,9 @@ export function txCommand(): Command {
     .action(
       action(async (flags: SignerFlags & { to: string; amount?: string; amountUnits?: string; node?: string; json?: boolean }) => {
         if ((flags.amount === undefined) === (flags.amountUnits === undefined)) {
-          throw new InvalidInputError('Give exactly one of --amount (SIN) or --amount-units (base units)', {
+          throw new SinewError({
             code: 'missing_field',
+            message: 'Give exactly one of --amount (SIN) or --amount-units (base units)',
             details: { field: '--amount' },
           })
         }

@@ -2,7 +2,7 @@
 import { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { existsSync } from 'node:fs'
-import { InvalidInputError, loadConfig } from '../../core/index.ts'
+import { loadConfig, SinewError } from '../../core/index.ts'
 import { replayChain } from '../../ledger/index.ts'
 import { openSqliteStore } from '../../store/index.ts'
 import { createNodeRegistry, storeFile } from '../../server/index.ts'
@@ -19,8 +19,9 @@ export function verifyCommand(): Command {
         const { dataDir } = loadConfig({ flags: { dataDir: flags.dataDir } })
         const file = storeFile(dataDir)
         if (!existsSync(file))
-          throw new InvalidInputError(`No chain in ${dataDir}`, {
+          throw new SinewError({
             code: 'not_found',
+            message: `No chain in ${dataDir}`,
             details: { file },
             hint: 'Pass the data dir of the node to check with --data-dir (or set SINEW_DATA_DIR); `npm start` keeps its chain in ~/.sinew/dev.',
           })

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConflictError, InvalidInputError, NotFoundError, type Hex } from '../../core/index.ts'
+import { SinewError, type Hex } from '../../core/index.ts'
 import { addressOf } from '../signing/index.ts'
 import { decryptKeystore, encryptKeystore, type EncryptOptions } from './keystore.ts'
 
@@ -21,7 +21,7 @@ const GETH_NAME = /^UTC--.+--([0-9a-fA-F]{40})(\.json)?$/
 
 function normaliseAddress(address: unknown): Hex {
   if (typeof address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(address)) {
-    throw new InvalidInputError('Not an address', { code: 'invalid_address', details: { value: String(address).slice(0, 80) } })
+    throw new SinewError({ code: 'invalid_address', message: 'Not an address', details: { value: String(address).slice(0, 80) } })
   }
   return address.toLowerCase() as Hex
 }
@@ -72,7 +72,9 @@ export async function saveKey(dir: string, privateKey: Hex, password: string, op
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const existing = listKeys(dir).find((k) => k.address === address)
   if (existing) {
-    throw new ConflictError('key_exists', `A key for ${address} already exists`, {
+    throw new SinewError({
+      code: 'key_exists',
+      message: `A key for ${address} already exists`,
       details: { address, file: existing.file },
       hint: 'Use the existing key, or remove its file first if you really mean to replace it.',
     })
@@ -98,18 +100,24 @@ export async function saveKey(dir: string, privateKey: Hex, password: string, op
   return { address, file }
 }
 
-/** Decrypts the key for `address` from `dir`. NotFoundError if no file holds it. */
+/** Decrypts the key for `address` from `dir`. `not_found` if no file holds it. */
 export async function loadKey(dir: string, address: Hex, password: string): Promise<Hex> {
   const wanted = normaliseAddress(address)
   const entry = listKeys(dir).find((k) => k.address === wanted)
   if (!entry) {
-    throw new NotFoundError('Key', wanted, { hint: `No key file for this address in ${dir}; \`sinew keys list\` shows the ones there.` })
+    throw new SinewError({
+      code: 'not_found',
+      message: `Key not found: ${wanted}`,
+      details: { key: wanted },
+      hint: `No key file for this address in ${dir}; \`sinew keys list\` shows the ones there.`,
+    })
   }
   const privateKey = await decryptKeystore(await readFile(entry.file, 'utf8'), password)
   // decryptKeystore checks the address field; a file that had none was found by its name.
   if (addressOf(privateKey) !== wanted) {
-    throw new InvalidInputError(`Key file ${entry.file} holds a different address`, {
+    throw new SinewError({
       code: 'invalid_keystore',
+      message: `Key file ${entry.file} holds a different address`,
       details: { field: 'address', file: entry.file },
     })
   }

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
-import { InvalidInputError, type Hex } from '../../core/index.ts'
-import { DEV_MNEMONIC, WrongPasswordError, decryptKeystore, devAccounts, encryptKeystore, keysDir, listKeys, loadKey, saveKey } from './index.ts'
+import { SinewError, type Hex } from '../../core/index.ts'
+import { DEV_MNEMONIC, decryptKeystore, devAccounts, encryptKeystore, keysDir, listKeys, loadKey, saveKey } from './index.ts'
 
 // Web3 Secret Storage Definition, "Test Vectors" (ethereum.org / the old ethereum wiki).
 const VECTOR_KEY = '0x7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d'
@@ -78,16 +78,16 @@ describe('v3 keystore', () => {
     expect(ks.crypto.kdfparams).toMatchObject({ n: 262144, r: 8, p: 1 })
   })
 
-  it('a wrong password gives WrongPasswordError (code wrong_password)', async () => {
+  it('a wrong password gives a SinewError with code wrong_password', async () => {
     const err = await errorOf(decryptKeystore(PBKDF2_VECTOR, 'testpassword!'))
-    expect(err).toBeInstanceOf(WrongPasswordError)
+    expect(err).toBeInstanceOf(SinewError)
     expect(err.code).toBe('wrong_password')
     const ks = await encryptKeystore(generatePrivateKey(), 'a', FAST)
     expect((await errorOf(decryptKeystore(ks, 'b'))).code).toBe('wrong_password')
     expect((await errorOf(decryptKeystore(ks, ''))).code).toBe('wrong_password')
   })
 
-  it('malformed files give InvalidInputError naming the field', async () => {
+  it('malformed files give a 400 invalid_keystore naming the field', async () => {
     const ks = await encryptKeystore(generatePrivateKey(), 'pw', FAST)
     const cases: [unknown, string][] = [
       ['not json', '$'],
@@ -105,8 +105,8 @@ describe('v3 keystore', () => {
     ]
     for (const [json, fieldName] of cases) {
       const err = await errorOf(decryptKeystore(json, 'pw'))
-      expect(err, fieldName).toBeInstanceOf(InvalidInputError)
-      expect(err.code).toBe('invalid_keystore')
+      expect(err, fieldName).toBeInstanceOf(SinewError)
+      expect(err).toMatchObject({ code: 'invalid_keystore', status: 400 })
       expect(err.details?.field).toBe(fieldName)
     }
     // An address field that does not match the key: the file was edited.

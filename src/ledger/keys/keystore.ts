@@ -12,7 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, pbkdf2, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto'
 import { scryptAsync } from '@noble/hashes/scrypt'
-import { InvalidInputError, SinewError, keccak256Bytes, type Hex } from '../../core/index.ts'
+import { SinewError, keccak256Bytes, type Hex } from '../../core/index.ts'
 import { addressOf } from '../signing/index.ts'
 
 export type ScryptParams = { dklen: number; n: number; r: number; p: number; salt: string }
@@ -39,16 +39,6 @@ export type EncryptOptions = {
   scryptN?: number
   /** pbkdf2 iterations; default 262144 (the spec's). */
   pbkdf2C?: number
-}
-
-/** The password does not open the key file (the MAC does not match). */
-export class WrongPasswordError extends SinewError {
-  override name = 'WrongPasswordError'
-  constructor() {
-    super('wrong_password', 'Wrong password for this key file', 400, {
-      hint: 'Check the password; the file itself is intact as far as we can tell.',
-    })
-  }
 }
 
 export const DEFAULT_SCRYPT_N = 262144
@@ -85,7 +75,7 @@ function mac(derivedKey: Buffer, ciphertext: Buffer): Buffer {
 /** Encrypts a private key into a v3 key file object (serialise it with JSON.stringify). */
 export async function encryptKeystore(privateKey: Hex, password: string, opts: EncryptOptions = {}): Promise<KeystoreV3> {
   const address = addressOf(privateKey) // also validates the key
-  if (typeof password !== 'string') throw new InvalidInputError('Password must be a string', { code: 'invalid_password' })
+  if (typeof password !== 'string') throw new SinewError({ code: 'invalid_password', message: 'Password must be a string' })
   const kdf = opts.kdf ?? 'scrypt'
   const salt = randomBytes(32)
   const iv = randomBytes(16)
@@ -94,17 +84,18 @@ export async function encryptKeystore(privateKey: Hex, password: string, opts: E
   if (kdf === 'scrypt') {
     const n = opts.scryptN ?? DEFAULT_SCRYPT_N
     if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0 || n > MAX_SCRYPT_N) {
-      throw new InvalidInputError('scryptN must be a power of two between 2 and 2^22', { details: { scryptN: n } })
+      throw new SinewError({ code: 'invalid_input', message: 'scryptN must be a power of two between 2 and 2^22', details: { scryptN: n } })
     }
     derivedKey = await deriveScrypt(password, salt, n, 8, 1, 32)
     kdfparams = { dklen: 32, n, r: 8, p: 1, salt: salt.toString('hex') }
   } else if (kdf === 'pbkdf2') {
     const c = opts.pbkdf2C ?? DEFAULT_PBKDF2_C
-    if (!Number.isInteger(c) || c < 1 || c > MAX_PBKDF2_C) throw new InvalidInputError('pbkdf2C out of range', { details: { pbkdf2C: c } })
+    if (!Number.isInteger(c) || c < 1 || c > MAX_PBKDF2_C)
+      throw new SinewError({ code: 'invalid_input', message: 'pbkdf2C out of range', details: { pbkdf2C: c } })
     derivedKey = await derivePbkdf2(password, salt, c, 32)
     kdfparams = { dklen: 32, c, prf: 'hmac-sha256', salt: salt.toString('hex') }
   } else {
-    throw new InvalidInputError(`Unknown kdf ${String(kdf)}`, { details: { kdf }, hint: "Use 'scrypt' or 'pbkdf2'." })
+    throw new SinewError({ code: 'invalid_input', message: `Unknown kdf ${String(kdf)}`, details: { kdf }, hint: "Use 'scrypt' or 'pbkdf2'." })
   }
   const cipher = createCipheriv('aes-128-ctr', derivedKey.subarray(0, 16), iv)
   const plain = Buffer.from(privateKey.slice(2), 'hex')
@@ -127,9 +118,10 @@ export async function encryptKeystore(privateKey: Hex, password: string, opts: E
   return keystore
 }
 
-function malformed(field: string, expected: string, got?: unknown): InvalidInputError {
-  return new InvalidInputError(`Key file field ${field} is malformed: expected ${expected}`, {
+function malformed(field: string, expected: string, got?: unknown): SinewError {
+  return new SinewError({
     code: 'invalid_keystore',
+    message: `Key file field ${field} is malformed: expected ${expected}`,
     details: { field, expected, ...(got === undefined ? {} : { got: typeof got === 'string' ? got.slice(0, 80) : typeof got }) },
     hint: 'The file is not a v3 key file, or it was damaged.',
   })
@@ -157,8 +149,8 @@ function intField(obj: unknown, name: string, path: string, min: number, max: nu
 
 /**
  * Decrypts a v3 key file (object or JSON text) and returns the private key as 0x hex.
- * Wrong password -> WrongPasswordError (code 'wrong_password'); anything malformed ->
- * InvalidInputError (code 'invalid_keystore') naming the field.
+ * Wrong password -> a SinewError with code `wrong_password`; anything malformed ->
+ * `invalid_keystore`, naming the field.
  */
 export async function decryptKeystore(json: unknown, password: string): Promise<Hex> {
   let ks = json
@@ -203,7 +195,12 @@ export async function decryptKeystore(json: unknown, password: string): Promise<
   }
 
   // Constant-time compare: the MAC is the password check.
-  if (!timingSafeEqual(mac(derivedKey, ciphertext), expectedMac)) throw new WrongPasswordError()
+  if (!timingSafeEqual(mac(derivedKey, ciphertext), expectedMac))
+    throw new SinewError({
+      code: 'wrong_password',
+      message: 'Wrong password for this key file',
+      hint: 'Check the password; the file itself is intact as far as we can tell.',
+    })
   const decipher = createDecipheriv('aes-128-ctr', derivedKey.subarray(0, 16), iv)
   const plain = Buffer.concat([decipher.update(ciphertext), decipher.final()])
   derivedKey.fill(0)

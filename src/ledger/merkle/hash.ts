@@ -5,7 +5,7 @@
  * The hot paths hash from one reused scratch buffer with core's keccak256Into, because
  * building inputs with concatBytes would allocate a fresh array per hash.
  */
-import { InvalidInputError, keccak256Into } from '../../core/index.ts'
+import { keccak256Into, SinewError } from '../../core/index.ts'
 
 /** 32 zero bytes: the root of an empty list and of an empty tree, and any empty subtree. */
 export const ZERO_HASH: Uint8Array = new Uint8Array(32)
@@ -68,8 +68,9 @@ export function keyBit(key: Uint8Array, i: number): number {
 /** Throws unless `value` is a 32-byte Uint8Array; `what` names it in the error. */
 export function assertWord(value: unknown, what: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array) || value.length !== 32) {
-    throw new InvalidInputError(`${what} must be 32 bytes`, {
+    throw new SinewError({
       code: 'invalid_hash',
+      message: `${what} must be 32 bytes`,
       details: {
         field: what,
         got: value instanceof Uint8Array ? `${value.length} bytes` : value === null ? 'null' : typeof value,

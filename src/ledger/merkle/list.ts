@@ -11,7 +11,7 @@
  * (no duplication, no hash). Empty list -> ZERO_HASH; one leaf -> that leaf.
  * n leaves cost exactly n - 1 hashes.
  */
-import { InvalidInputError, uint256Word } from '../../core/index.ts'
+import { uint256Word, SinewError } from '../../core/index.ts'
 import { assertWord, hashPairSorted, ZERO_HASH } from './hash.ts'
 import { keccak256Into } from '../../core/index.ts'
 
@@ -20,10 +20,7 @@ const leafScratch = Buffer.alloc(64)
 /** keccak256(abi.encode(uint256 index, bytes32 itemHash)): binds the item to its position. */
 export function listLeaf(index: number, itemHash: Uint8Array): Uint8Array {
   if (!Number.isSafeInteger(index) || index < 0) {
-    throw new InvalidInputError('List index must be a non-negative safe integer', {
-      code: 'invalid_index',
-      details: { field: 'index', got: index },
-    })
+    throw new SinewError({ code: 'invalid_index', message: 'List index must be a non-negative safe integer', details: { field: 'index', got: index } })
   }
   assertWord(itemHash, 'itemHash')
   leafScratch.set(uint256Word(BigInt(index)), 0)
@@ -69,8 +66,9 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
 export function merkleProofFromLevels(levels: readonly (readonly Uint8Array[])[], index: number): Uint8Array[] {
   const count = levels[0]?.length ?? 0
   if (!Number.isSafeInteger(index) || index < 0 || index >= count) {
-    throw new InvalidInputError('List index out of range', {
+    throw new SinewError({
       code: 'invalid_index',
+      message: 'List index out of range',
       details: { field: 'index', got: index, count },
       hint: count === 0 ? 'An empty list has no proofs.' : `Use an index in 0..${count - 1}.`,
     })
@@ -89,8 +87,9 @@ export function merkleProofFromLevels(levels: readonly (readonly Uint8Array[])[]
 
 export function merkleProof(leaves: readonly Uint8Array[], index: number): Uint8Array[] {
   if (!Number.isSafeInteger(index) || index < 0 || index >= leaves.length) {
-    throw new InvalidInputError('List index out of range', {
+    throw new SinewError({
       code: 'invalid_index',
+      message: 'List index out of range',
       details: { field: 'index', got: index, count: leaves.length },
       hint: leaves.length === 0 ? 'An empty list has no proofs.' : `Use an index in 0..${leaves.length - 1}.`,
     })

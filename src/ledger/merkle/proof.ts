@@ -3,7 +3,7 @@
  * parser for proofs received as JSON. The verifier is deliberately a straight line that
  * mirrors the Solidity verifier in docs/state-proofs.md step for step.
  */
-import { fromHex, InvalidInputError, isHex, type Hex } from '../../core/index.ts'
+import { fromHex, isHex, SinewError, type Hex } from '../../core/index.ts'
 import { keyBit, stateLeafHash, stateNodeHash, ZERO_HASH } from './hash.ts'
 
 export type StateProof = {
@@ -85,9 +85,10 @@ function sharesPrefix(a: Uint8Array, b: Uint8Array, bits: number): boolean {
   return (a[full] & mask) === (b[full] & mask)
 }
 
-function bad(field: string, reason: string, got?: unknown): InvalidInputError {
-  return new InvalidInputError(`Invalid state proof: ${field} ${reason}`, {
+function bad(field: string, reason: string, got?: unknown): SinewError {
+  return new SinewError({
     code: 'invalid_state_proof',
+    message: `Invalid state proof: ${field} ${reason}`,
     details: got === undefined ? { field, reason } : { field, reason, got: preview(got) },
     hint: 'A state proof is { key, value, siblings, otherLeaf? } with 32-byte 0x-hex words; see docs/state-proofs.md.',
   })
@@ -116,7 +117,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /**
  * Strictly validates a proof received as JSON (or as a parsed object): exact fields,
  * 32-byte hex words (normalised to lower case), at most 256 siblings, `otherLeaf` only
- * with value null and on the key's path. Throws InvalidInputError naming the field.
+ * with value null and on the key's path. Throws `invalid_state_proof` naming the field.
  */
 export function parseStateProof(json: unknown): StateProof {
   let v = json

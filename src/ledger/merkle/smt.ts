@@ -20,7 +20,7 @@
  * depth (an in-place MSB radix sort), and rehashes a node only when something below it
  * changed: each dirty node exactly once, O(k log n) hashes for k changed keys.
  */
-import { InvalidInputError, toHex, type Hex } from '../../core/index.ts'
+import { toHex, SinewError, type Hex } from '../../core/index.ts'
 import { assertWord, keyBit, LEAF_PREFIX, NODE_PREFIX } from './hash.ts'
 import { keccak256Into } from '../../core/index.ts'
 import type { StateProof } from './proof.ts'
@@ -127,8 +127,9 @@ export class SparseMerkleTree {
     for (let i = 0; i < k; i++) {
       const entry = list[i]
       if (!Array.isArray(entry) || entry.length !== 2) {
-        throw new InvalidInputError('State entry must be a [keyHash, valueHash | null] pair', {
+        throw new SinewError({
           code: 'invalid_state_entry',
+          message: 'State entry must be a [keyHash, valueHash | null] pair',
           details: { field: `entries[${i}]` },
         })
       }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { getAddress, hashDomain, hashTypedData, toHex } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../core/index.ts'
+import { SinewError } from '../../core/index.ts'
 import { createTypedDataHasher, domainSeparator, encodeType, type TypedField } from './index.ts'
 
 // Seeded PRNG so a failure can be reproduced (xorshift32).
@@ -229,7 +229,8 @@ describe('createTypedDataHasher refuses what it cannot hash', () => {
       } catch (e) {
         err = e
       }
-      expect(err).toBeInstanceOf(InvalidInputError)
+      expect(err).toBeInstanceOf(SinewError)
+      expect(err).toMatchObject({ code: 'invalid_typed_data', status: 400 })
       expect((err as Error).message).toMatch(re)
     }
   })

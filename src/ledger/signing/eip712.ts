@@ -9,7 +9,7 @@
  * messages). Message values arrive already validated by the message parser, so the checks
  * here are the cheap ones that keep a wrong value from silently hashing to a wrong digest.
  */
-import { InvalidInputError } from '../../core/index.ts'
+import { SinewError } from '../../core/index.ts'
 import { keccak256Bytes as keccak } from '../../core/index.ts'
 
 export type TypedField = { name: string; type: string }
@@ -32,7 +32,7 @@ const TWO_256 = 1n << 256n
 
 /**
  * Returns `message => digest`, where digest = keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message)).
- * Throws InvalidInputError at creation for unknown or malformed types, and per message for a
+ * Throws `invalid_typed_data` at creation for unknown or malformed types, and per message for a
  * missing field or a value of the wrong shape (naming the field path).
  */
 export function createTypedDataHasher(
@@ -76,8 +76,8 @@ export function encodeType(types: Record<string, readonly TypedField[]>, primary
   return compileTypes(types).encodeType(primaryType)
 }
 
-function invalid(message: string, details: Record<string, unknown>, hint?: string): InvalidInputError {
-  return new InvalidInputError(message, { code: 'invalid_typed_data', details, ...(hint ? { hint } : {}) })
+function invalid(message: string, details: Record<string, unknown>, hint?: string): SinewError {
+  return new SinewError({ code: 'invalid_typed_data', message, details, ...(hint ? { hint } : {}) })
 }
 
 function baseType(type: string): string {

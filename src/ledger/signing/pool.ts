@@ -184,7 +184,7 @@ export class SignatureRecoveryPool {
 }
 
 function digestError(digest: Uint8Array): InvalidSignatureError {
-  return new InvalidSignatureError('recovery_failed', 'Digest must be 32 bytes', { digestLength: digest.length })
+  return new InvalidSignatureError({ reason: 'recovery_failed', message: 'Digest must be 32 bytes', details: { digestLength: digest.length } })
 }
 
 /** The inline path, returning errors instead of throwing (same results as recoverSigner). */

@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module'
 import type * as Secp256k1 from 'secp256k1'
-import { InvalidInputError, SinewError, toHex, type Hex } from '../../core/index.ts'
+import { SinewError, toHex, type Hex } from '../../core/index.ts'
 import { keccak256Bytes as keccak } from '../../core/index.ts'
 
 type Secp = typeof Secp256k1
@@ -36,9 +36,9 @@ export type InvalidSignatureReason = 'not_hex' | 'length' | 'v_out_of_range' | '
 export class InvalidSignatureError extends SinewError {
   override name = 'InvalidSignatureError'
   readonly reason: InvalidSignatureReason
-  constructor(reason: InvalidSignatureReason, shortMessage: string, details: Record<string, unknown> = {}, hint?: string) {
-    super('invalid_signature', shortMessage, 400, { details: { reason, ...details }, ...(hint ? { hint } : {}) })
-    this.reason = reason
+  constructor(o: { reason: InvalidSignatureReason; message: string; details?: Record<string, unknown>; hint?: string }) {
+    super({ code: 'invalid_signature', message: o.message, details: { reason: o.reason, ...o.details }, hint: o.hint })
+    this.reason = o.reason
   }
 }
 
@@ -69,33 +69,32 @@ function isZero32(a: Uint8Array, start: number): boolean {
  */
 export function checkSignature(sig: Uint8Array): InvalidSignatureError | undefined {
   if (sig.length !== 65) {
-    return new InvalidSignatureError(
-      'length',
-      `Signature must be 65 bytes (r ‖ s ‖ v), got ${sig.length}`,
-      { length: sig.length },
-      sig.length === 64 ? 'Compact EIP-2098 signatures are not accepted; send the 65-byte form.' : undefined,
-    )
+    return new InvalidSignatureError({
+      reason: 'length',
+      message: `Signature must be 65 bytes (r ‖ s ‖ v), got ${sig.length}`,
+      details: { length: sig.length },
+      hint: sig.length === 64 ? 'Compact EIP-2098 signatures are not accepted; send the 65-byte form.' : undefined,
+    })
   }
   const v = sig[64]
   if (v !== 27 && v !== 28 && v !== 0 && v !== 1) {
-    return new InvalidSignatureError(
-      'v_out_of_range',
-      `Signature v must be 27 or 28 (or 0 or 1), got ${v}`,
-      { v },
-      'Sinew signatures carry no EIP-155 chain id in v; the chain id is in the EIP-712 domain.',
-    )
+    return new InvalidSignatureError({
+      reason: 'v_out_of_range',
+      message: `Signature v must be 27 or 28 (or 0 or 1), got ${v}`,
+      details: { v },
+      hint: 'Sinew signatures carry no EIP-155 chain id in v; the chain id is in the EIP-712 domain.',
+    })
   }
   if (isZero32(sig, 0) || compare32(sig, 0, N) >= 0) {
-    return new InvalidSignatureError('r_out_of_range', 'Signature r must be in [1, n-1]', {})
+    return new InvalidSignatureError({ reason: 'r_out_of_range', message: 'Signature r must be in [1, n-1]' })
   }
-  if (isZero32(sig, 32)) return new InvalidSignatureError('s_out_of_range', 'Signature s must be in [1, n/2]', {})
+  if (isZero32(sig, 32)) return new InvalidSignatureError({ reason: 's_out_of_range', message: 'Signature s must be in [1, n/2]' })
   if (compare32(sig, 32, HALF_N) > 0) {
-    return new InvalidSignatureError(
-      'high_s',
-      'Signature s is in the upper half of the curve order (EIP-2)',
-      {},
-      'Sign with a library that produces low-s signatures (viem, ethers and every wallet do), or replace s with n - s and flip v.',
-    )
+    return new InvalidSignatureError({
+      reason: 'high_s',
+      message: 'Signature s is in the upper half of the curve order (EIP-2)',
+      hint: 'Sign with a library that produces low-s signatures (viem, ethers and every wallet do), or replace s with n - s and flip v.',
+    })
   }
   return undefined
 }
@@ -110,17 +109,21 @@ export function parseSignature(sig: unknown): Uint8Array {
     bytes = Uint8Array.from(sig)
   } else if (typeof sig === 'string') {
     if (!/^0x[0-9a-fA-F]*$/.test(sig) || sig.length % 2 !== 0) {
-      throw new InvalidSignatureError(
-        'not_hex',
-        'Signature is not 0x-prefixed hex',
-        { value: sig.slice(0, 140) },
-        'Send the signature as 0x followed by 130 hex digits (r ‖ s ‖ v).',
-      )
+      throw new InvalidSignatureError({
+        reason: 'not_hex',
+        message: 'Signature is not 0x-prefixed hex',
+        details: { value: sig.slice(0, 140) },
+        hint: 'Send the signature as 0x followed by 130 hex digits (r ‖ s ‖ v).',
+      })
     }
     bytes = Uint8Array.from(Buffer.from(sig.slice(2), 'hex'))
   } else {
-    throw new InvalidSignatureError('not_hex', `Signature must be a 0x hex string, got ${sig === null ? 'null' : typeof sig}`, {
-      type: sig === null ? 'null' : typeof sig,
+    throw new InvalidSignatureError({
+      reason: 'not_hex',
+      message: `Signature must be a 0x hex string, got ${sig === null ? 'null' : typeof sig}`,
+      details: {
+        type: sig === null ? 'null' : typeof sig,
+      },
     })
   }
   const err = checkSignature(bytes)
@@ -131,7 +134,7 @@ export function parseSignature(sig: unknown): Uint8Array {
 
 function checkDigest(digest: Uint8Array): void {
   if (!(digest instanceof Uint8Array) || digest.length !== 32) {
-    throw new InvalidInputError('Digest must be 32 bytes', { code: 'invalid_digest', details: { length: digest?.length } })
+    throw new SinewError({ code: 'invalid_digest', message: 'Digest must be 32 bytes', details: { length: digest?.length } })
   }
 }
 
@@ -154,12 +157,11 @@ export function recoverSigner(digest: Uint8Array, signature: Uint8Array): Hex {
 }
 
 export function recoveryFailed(): InvalidSignatureError {
-  return new InvalidSignatureError(
-    'recovery_failed',
-    'No public key recovers from this signature',
-    {},
-    'The signature bytes are corrupt; sign the message again.',
-  )
+  return new InvalidSignatureError({
+    reason: 'recovery_failed',
+    message: 'No public key recovers from this signature',
+    hint: 'The signature bytes are corrupt; sign the message again.',
+  })
 }
 
 // Output slot for ecdsaRecover, reused: recovery and hashing below are synchronous.
@@ -179,11 +181,11 @@ export function recoverChecked(digest: Uint8Array, signature: Uint8Array): Hex |
 function parsePrivateKey(privateKey: Hex): Uint8Array {
   if (typeof privateKey !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) {
     // Never echo the value: it might be a real key with a typo.
-    throw new InvalidInputError('Private key must be 0x followed by 64 hex digits', { code: 'invalid_private_key' })
+    throw new SinewError({ code: 'invalid_private_key', message: 'Private key must be 0x followed by 64 hex digits' })
   }
   const key = Uint8Array.from(Buffer.from(privateKey.slice(2), 'hex'))
   if (!secp.privateKeyVerify(key)) {
-    throw new InvalidInputError('Private key is out of range (zero or ≥ the curve order)', { code: 'invalid_private_key' })
+    throw new SinewError({ code: 'invalid_private_key', message: 'Private key is out of range (zero or ≥ the curve order)' })
   }
   return key
 }

@@ -11,7 +11,7 @@
  * the node can serve; get_task reads them back.
  */
 import { z } from 'zod'
-import { formatUnits, InvalidInputError, sha256, utf8, type Hex } from '../../core/index.ts'
+import { formatUnits, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
 import { checkSignedHash, INLINE_TEXT_BYTES, storeBlob, withTaskTexts } from './task-blobs.ts'
 import type { McpTool, McpToolContext, McpToolModule, TxEnvelope } from './tools.ts'
 
@@ -41,25 +41,25 @@ export const AGENT_TX_KINDS = [
   'Transfer',
 ] as const
 
-function missing(field: string): InvalidInputError {
-  return new InvalidInputError(`${field} is required (or pass signedTx)`, { code: 'missing_field', details: { field } })
+function missing(field: string): SinewError {
+  return new SinewError({ code: 'missing_field', message: `${field} is required (or pass signedTx)`, details: { field } })
 }
 
 /** The tool can submit: a signed tx of its kind, or a server that signs (stdio). Checked before anything is written. */
 function checkSubmittable(ctx: McpToolContext, kind: string, given: TxEnvelope | undefined): void {
   if (given && given.type !== kind) {
-    throw new InvalidInputError(`signedTx.type must be ${kind} for this tool`, {
+    throw new SinewError({
       code: 'invalid_field',
+      message: `signedTx.type must be ${kind} for this tool`,
       details: { field: 'signedTx.type', expected: kind, got: given.type },
     })
   }
   if (!given && !ctx.signer) {
-    throw new InvalidInputError('This MCP server holds no key for you: sign the tx yourself and pass it as signedTx', {
+    throw new SinewError({
       code: 'signer_required',
-      details: {
-        field: 'signedTx',
-        hint: 'Call get_signing_info for the EIP-712 domain, the types and your next nonce; sign with any Ethereum library (viem signTypedData); pass {type, message, signature}. Or run `sinew mcp --from <address>` locally, which signs with your key.',
-      },
+      message: 'This MCP server holds no key for you: sign the tx yourself and pass it as signedTx',
+      details: { field: 'signedTx' },
+      hint: 'Call get_signing_info for the EIP-712 domain, the types and your next nonce; sign with any Ethereum library (viem signTypedData); pass {type, message, signature}. Or run `sinew mcp --from <address>` locally, which signs with your key.',
     })
   }
 }
@@ -82,7 +82,7 @@ const query = (params: Record<string, unknown>): string => {
 
 const selfAddress = (ctx: McpToolContext, given: string | undefined, field: string): string => {
   const a = given ?? ctx.signer?.address
-  if (!a) throw new InvalidInputError(`${field} is required (this server signs for nobody)`, { code: 'missing_field', details: { field } })
+  if (!a) throw new SinewError({ code: 'missing_field', message: `${field} is required (this server signs for nobody)`, details: { field } })
   return a
 }
 
@@ -109,7 +109,7 @@ const tools: McpTool[] = [
       const kinds: Record<string, unknown> = {}
       for (const k of wanted) {
         if (!types.kinds[k])
-          throw new InvalidInputError(`Unknown tx kind ${k}`, { code: 'unknown_tx_type', details: { field: 'kind', known: Object.keys(types.kinds) } })
+          throw new SinewError({ code: 'unknown_tx_type', message: `Unknown tx kind ${k}`, details: { field: 'kind', known: Object.keys(types.kinds) } })
         kinds[k] = types.kinds[k]
       }
       const who = args.address ?? ctx.signer?.address
@@ -141,8 +141,9 @@ const tools: McpTool[] = [
         if (existing?.registered) kind = 'UpdateAgent'
       }
       if (kind !== 'RegisterAgent' && kind !== 'UpdateAgent') {
-        throw new InvalidInputError('signedTx.type must be RegisterAgent or UpdateAgent', {
+        throw new SinewError({
           code: 'invalid_field',
+          message: 'signedTx.type must be RegisterAgent or UpdateAgent',
           details: { field: 'signedTx.type', got: kind },
         })
       }

@@ -11,10 +11,10 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
-import { errorFromResponse } from '../../core/index.ts'
+import { errorFromResponse, SinewError } from '../../core/index.ts'
 import { agentMcpTools } from './agent-tools.ts'
 import { dataMcpTools, modelMcpTools } from './data-tools.ts'
-import { FeatureUnavailableError, toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
+import { toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
 
 export { agentMcpTools } from './agent-tools.ts'
 export * from './tools.ts'
@@ -44,7 +44,12 @@ export function mcpTools(modules: McpToolModule[] = mcpToolModules): McpTool[] {
       description: `${description} (Not available on this node: it has no ${feature} module; calling it returns feature_unavailable.)`,
       inputSchema: { query: z.string().optional() },
       handler: async () => {
-        throw new FeatureUnavailableError(feature, name)
+        throw new SinewError({
+          code: 'feature_unavailable',
+          message: `${feature} are not available on this node`,
+          details: { tool: name, feature },
+          hint: `This node has no ${feature} module; ask a node that serves ${feature}.`,
+        })
       },
     })
   }

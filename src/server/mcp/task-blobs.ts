@@ -4,7 +4,7 @@
  * `GET /v1/blobs/:sha256`, by way of `NodeApi`, so the MCP tools (both transports) and the
  * CLI share this code. Everything read is checked against the hash the ledger holds.
  */
-import { InvalidInputError, isSinewError, sha256, utf8, type Hex } from '../../core/index.ts'
+import { isSinewError, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
 import type { BlobRef } from '../routes/agents.ts'
 import type { NodeApi } from './tools.ts'
 
@@ -32,8 +32,9 @@ export async function storeBlob(api: NodeApi, bytes: Uint8Array): Promise<Stored
 export function checkSignedHash(text: string, signed: unknown, field: string, signedField: string): Hex {
   const actual = sha256(text)
   if (typeof signed !== 'string' || signed.toLowerCase() !== actual) {
-    throw new InvalidInputError(`${field} hashes to ${actual}, not to the signed ${signedField}`, {
+    throw new SinewError({
       code: 'invalid_field',
+      message: `${field} hashes to ${actual}, not to the signed ${signedField}`,
       details: { field, sha256: actual, signed: typeof signed === 'string' ? signed : null, signedField },
       hint: `Sign the sha256 of exactly these UTF-8 bytes as ${signedField.split('.').pop()}, or pass the text you signed.`,
     })

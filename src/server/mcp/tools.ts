@@ -63,16 +63,6 @@ export function toolResult(value: Record<string, unknown>): McpToolResult {
 
 /** A failed tool call: the Sinew error shape `{error: {code, message, details}}` as the MCP error result. */
 export function toolError(e: unknown): McpToolResult {
-  const body = isSinewError(e) ? e.toJSON() : { error: { code: 'internal', message: (e as Error)?.message ?? String(e), details: {} } }
+  const body = (isSinewError(e) ? e : new SinewError({ code: 'internal', message: (e as Error)?.message ?? String(e) })).toJSON()
   return { content: [{ type: 'text', text: json(body) }], structuredContent: body, isError: true }
-}
-
-export class FeatureUnavailableError extends SinewError {
-  override name = 'FeatureUnavailableError'
-  constructor(feature: string, tool: string) {
-    super('feature_unavailable', `${feature} are not available on this node`, 501, {
-      details: { tool, feature },
-      hint: `This node has no ${feature} module; ask a node that serves ${feature}.`,
-    })
-  }
 }

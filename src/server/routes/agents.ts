@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { NotFoundError, type Hex } from '../../core/index.ts'
+import { SinewError, type Hex } from '../../core/index.ts'
 import { acceptedResults, agentView, getTask, listAgents, listTasks, taskView } from '../../agents/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
 
@@ -50,7 +50,12 @@ export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (a
     handler: async (request) => {
       const view = agentView(state(), parseAddress(request.params.address, 'address'))
       if (!view.registered && view.reputation.claims === 0 && view.reputation.posted === 0 && view.reputation.verdicts === 0) {
-        throw new NotFoundError('agent', view.address, { hint: 'Register with a RegisterAgent tx (sinew agent register).' })
+        throw new SinewError({
+          code: 'not_found',
+          message: `agent not found: ${view.address}`,
+          details: { agent: view.address },
+          hint: 'Register with a RegisterAgent tx (sinew agent register).',
+        })
       }
       return view
     },
@@ -92,7 +97,13 @@ export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (a
     },
     handler: async (request) => {
       const task = getTask(state(), request.params.id.toLowerCase() as Hex)
-      if (!task) throw new NotFoundError('task', request.params.id, { hint: 'A task id is the hash of its PostTask tx.' })
+      if (!task)
+        throw new SinewError({
+          code: 'not_found',
+          message: `task not found: ${request.params.id}`,
+          details: { task: request.params.id },
+          hint: 'A task id is the hash of its PostTask tx.',
+        })
       // The result waiting for verdicts, or the accepted one (an accepted task keeps its
       // submission too, with the same hash).
       const resultHash = task.submission?.resultHash ?? task.result?.resultHash

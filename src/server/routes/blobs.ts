@@ -5,11 +5,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Readable } from 'node:stream'
 import { z } from 'zod'
+import { SinewError } from '../../core/index.ts'
 import { parseSha256, type Datanets } from '../../datanets/index.ts'
 
 export type BlobsRoutesOptions = { datanets: Datanets }
-
-const errorBody = (code: string, message: string, details: Record<string, unknown> = {}) => ({ error: { code, message, details } })
 
 /** One `bytes=` range of a `size`-byte blob: [start, end] inclusive, or 'invalid' / 'unsatisfiable'. */
 export function parseRange(header: string, size: number): { start: number; end: number } | 'invalid' | 'unsatisfiable' {
@@ -63,16 +62,13 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
       if (range) {
         const r = parseRange(range, bytes.length)
         if (r === 'invalid' || r === 'unsatisfiable') {
-          return reply
-            .code(416)
-            .header('content-range', `bytes */${bytes.length}`)
-            .type('application/json')
-            .send(
-              errorBody('range_not_satisfiable', `Range ${range.slice(0, 60)} does not fit a ${bytes.length}-byte blob`, {
-                field: 'headers.range',
-                size: bytes.length,
-              }),
-            )
+          const e = new SinewError({
+            code: 'range_not_satisfiable',
+            message: `Range ${range.slice(0, 60)} does not fit a ${bytes.length}-byte blob`,
+            details: { field: 'headers.range', size: bytes.length },
+          })
+          // Answered here, not thrown: a 416 carries the blob's size in Content-Range.
+          return reply.code(e.status).header('content-range', `bytes */${bytes.length}`).type('application/json').send(e.toJSON())
         }
         return reply
           .code(206)

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { NotFoundError, type Hex } from '../../core/index.ts'
+import { SinewError, type Hex } from '../../core/index.ts'
 import { genesisToJson, headerToJson, parseAddress, type LedgerNode, type SignedHeader } from '../../ledger/index.ts'
 import type { TxRow } from '../../store/index.ts'
 
@@ -75,7 +75,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     schema: { summary: 'A committed tx with its receipt', tags: ['ledger'], params: z.object({ hash: hash32 }) },
     handler: async (request) => {
       const row = await store.getTx(request.params.hash.toLowerCase() as Hex)
-      if (!row) throw new NotFoundError('tx', request.params.hash)
+      if (!row) throw new SinewError({ code: 'not_found', message: `tx not found: ${request.params.hash}`, details: { tx: request.params.hash } })
       return txToJson(row)
     },
   })
@@ -89,7 +89,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     schema: { summary: 'A block by height', tags: ['ledger'], params: z.object({ height: uintString }), querystring: txsQuery },
     handler: async (request) => {
       const header = await store.getBlock(BigInt(request.params.height))
-      if (!header) throw new NotFoundError('block', request.params.height)
+      if (!header) throw new SinewError({ code: 'not_found', message: `block not found: ${request.params.height}`, details: { block: request.params.height } })
       return blockJson(header, request.query.txs)
     },
   })

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { NotFoundError, type Hex } from '../../core/index.ts'
+import { SinewError, type Hex } from '../../core/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
 import { EarningsIndex, readApiKey, readModel, readModelNames, readModelVersion, readReceiptPointer, receiptView } from '../../models/index.ts'
 
@@ -23,10 +23,17 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
     },
     handler: async (request) => {
       const pointer = readReceiptPointer(node.chain.state, request.params.id)
-      if (!pointer) throw new NotFoundError('Receipt', request.params.id, { hint: 'A receipt exists once its call has finished and its block is committed.' })
+      if (!pointer)
+        throw new SinewError({
+          code: 'not_found',
+          message: `Receipt not found: ${request.params.id}`,
+          details: { receipt: request.params.id },
+          hint: 'A receipt exists once its call has finished and its block is committed.',
+        })
       const row = await node.store.getTx(pointer.txHash)
       const block = row ? await node.store.getBlock(row.height) : undefined
-      if (!row || !block) throw new NotFoundError('Receipt', request.params.id)
+      if (!row || !block)
+        throw new SinewError({ code: 'not_found', message: `Receipt not found: ${request.params.id}`, details: { receipt: request.params.id } })
       const view = receiptView(row, block.timestamp)
       return {
         ...view,
@@ -62,7 +69,8 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
     },
     handler: async (request) => {
       const key = readApiKey(node.chain.state, request.params.keyHash.toLowerCase() as Hex)
-      if (!key) throw new NotFoundError('API key', request.params.keyHash)
+      if (!key)
+        throw new SinewError({ code: 'not_found', message: `API key not found: ${request.params.keyHash}`, details: { api_key: request.params.keyHash } })
       return key
     },
   })

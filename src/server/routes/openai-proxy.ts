@@ -11,6 +11,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { SinewError } from '../../core/index.ts'
+import { openaiError } from './openai.ts'
 
 export type OpenAIProxyOptions = {
   /** Base URL of the leader node (no trailing slash). */
@@ -61,8 +63,9 @@ export const openaiProxyRoutes: FastifyPluginAsync<OpenAIProxyOptions> = async (
     upstream.on('error', (e) => {
       if (res.headersSent) return void res.destroy()
       const message = `This node is a replica and passes model calls to its leader at ${leader}, which is unreachable (${(e as NodeJS.ErrnoException).code ?? e.message}). Retry, or call the leader directly.`
-      res.writeHead(502, { 'content-type': 'application/json; charset=utf-8' })
-      res.end(JSON.stringify({ error: { message, type: 'api_error', param: null, code: 'leader_unavailable' } }))
+      const { status, body } = openaiError(new SinewError({ code: 'leader_unavailable', message }))
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+      res.end(JSON.stringify(body))
     })
     // The caller hung up before the answer ended: hang up on the leader too.
     res.on('close', () => {

@@ -7,9 +7,10 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { isSinewError, keccak256 } from '../../core/index.ts'
-import { BackendError, GatewayError, type CallOutcome, type CallRequest, type Gateway, type PreparedCall } from '../../gateway/index.ts'
+import { keccak256, type SinewError } from '../../core/index.ts'
+import { GatewayError, type CallOutcome, type OpenAIErrorType, type CallRequest, type Gateway, type PreparedCall } from '../../gateway/index.ts'
 import type { ModelRecord } from '../../models/index.ts'
+import { httpError } from '../errors.ts'
 
 export type OpenAIRoutesOptions = { gateway: Gateway }
 
@@ -39,21 +40,25 @@ const completionBody = z.object({ ...common, prompt: z.union([z.string(), z.arra
 /** Seconds a caller should wait before retrying a model whose index is still building. */
 const RETRY_AFTER_S = '2'
 
-type OpenAIErrorBody = { error: { message: string; type: string; param: string | null; code: string | null } }
+type OpenAIErrorBody = { error: { message: string; type: OpenAIErrorType; param: string | null; code: string | null } }
 
-function openaiError(e: unknown): { status: number; body: OpenAIErrorBody } {
-  if (e instanceof GatewayError) return { status: e.status, body: { error: { message: e.shortMessage, type: e.type, param: e.param, code: e.code } } }
-  if (e instanceof BackendError) return { status: e.status, body: { error: { message: e.shortMessage, type: 'api_error', param: null, code: e.code } } }
-  if (isSinewError(e)) {
-    const type = e.status === 401 ? 'authentication_error' : e.status === 402 ? 'insufficient_quota' : e.status < 500 ? 'invalid_request_error' : 'api_error'
-    return { status: e.status === 422 ? 402 : e.status, body: { error: { message: e.shortMessage, type, param: null, code: e.code } } }
-  }
-  const err = e as { statusCode?: number; code?: string; message?: string }
-  if (err?.statusCode && err.statusCode < 500) {
-    const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? 'malformed_json' : (err.code ?? 'bad_request').toLowerCase()
-    return { status: err.statusCode, body: { error: { message: err.message ?? 'Bad request', type: 'invalid_request_error', param: null, code } } }
-  }
-  return { status: 500, body: { error: { message: 'Internal error', type: 'api_error', param: null, code: 'internal' } } }
+/**
+ * The OpenAI error object for a SinewError. A well-formed call the ledger refuses (422:
+ * a spend limit, a balance) answers 402, as OpenAI answers an exhausted quota.
+ */
+export function openaiError(e: SinewError): { status: number; body: OpenAIErrorBody } {
+  const status = e.status === 422 ? 402 : e.status
+  const type: OpenAIErrorType =
+    e instanceof GatewayError
+      ? e.type
+      : e.status === 401
+        ? 'authentication_error'
+        : e.status === 402
+          ? 'insufficient_quota'
+          : e.status < 500
+            ? 'invalid_request_error'
+            : 'api_error'
+  return { status, body: { error: { message: e.shortMessage, type, param: e instanceof GatewayError ? e.param : null, code: e.code } } }
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -65,13 +70,12 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
       .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
       .join('')
       .replace(/^\./, '') || null
-  throw new GatewayError(
-    400,
-    'invalid_request_error',
-    issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'missing_required_parameter' : 'invalid_value',
-    `${param ?? 'body'}: ${issue.message}`,
+  throw new GatewayError({
+    code: issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'missing_required_parameter' : 'invalid_value',
+    message: `${param ?? 'body'}: ${issue.message}`,
+    type: 'invalid_request_error',
     param,
-  )
+  })
 }
 
 const textOf = (c: z.infer<typeof message>['content']): string => (c === null ? '' : typeof c === 'string' ? c : c.map((p) => p.text).join(''))
@@ -132,8 +136,10 @@ function sampling(request: FastifyRequest, body: z.infer<typeof completionBody> 
 }
 
 export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway }) => {
-  app.setErrorHandler((err, _request, reply) => {
-    const { status, body } = openaiError(err)
+  app.setErrorHandler((err, request, reply) => {
+    const e = httpError(err, request)
+    if (e !== err && e.code === 'internal') request.log.error({ err }, 'unhandled error')
+    const { status, body } = openaiError(e)
     if (body.error.code === 'model_not_ready') reply.header('retry-after', RETRY_AFTER_S)
     return reply.code(status).send(body)
   })
@@ -148,7 +154,13 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     { schema: { summary: 'OpenAI: one model, with its Sinew terms', tags: ['openai'] } },
     async (request) => {
       const m = gateway.models().find((x) => x.name === request.params.model)
-      if (!m) throw new GatewayError(404, 'invalid_request_error', 'model_not_found', `The model \`${request.params.model}\` does not exist`, 'model')
+      if (!m)
+        throw new GatewayError({
+          code: 'model_not_found',
+          message: `The model \`${request.params.model}\` does not exist`,
+          type: 'invalid_request_error',
+          param: 'model',
+        })
       return modelObject(m)
     },
   )
@@ -287,7 +299,7 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, _reque
       },
     })
   } catch (e) {
-    const { status, body } = openaiError(e)
+    const { status, body } = openaiError(httpError(e, reply.request))
     if (!started) {
       if (!closed) {
         res.writeHead(status, {

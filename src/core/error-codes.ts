@@ -1,0 +1,203 @@
+/**
+ * Every error code Sinew gives, once, with the HTTP status it answers and what it means.
+ * `SinewError`'s `code` is typed from this list and its `status` read from it, so a code
+ * means one thing with one status everywhere; `GET /v1/errors` publishes it.
+ *
+ * How a status is chosen:
+ * - 400: the request is malformed (a field missing, extra, ill-typed or out of range; bad
+ *   JSON; a bad signature), whatever the ledger holds.
+ * - 401: no valid credentials (the OpenAI-compatible API's keys).
+ * - 404: the request names something that does not exist, whether it reads it (GET) or a
+ *   tx refers to it (as Stripe's `resource_missing`): every `*_not_found` code.
+ * - 409: it clashes with something already there or still under way (a replayed tx, a
+ *   data dir in use, an index being built).
+ * - 422: a well-formed tx (or call) that the ledger state refuses: nonce, balance, rights,
+ *   deadlines. The OpenAI-compatible API answers these 402, as OpenAI answers an exhausted
+ *   quota (src/server/routes/openai.ts).
+ * - 5xx: the node's fault or a dependency's (store, model backend, another node).
+ *
+ * Add a code here before throwing it; the SinewError constructor refuses codes not here.
+ */
+
+export type ErrorCatalogueEntry = { status: number; meaning: string }
+
+export const errorCatalogue = {
+  // Input of any kind: fields, values, files
+  invalid_input: { status: 400, meaning: 'A value is malformed; details say which and why.' },
+  invalid_field: { status: 400, meaning: 'A field has the wrong type, format or range; details.field names it.' },
+  missing_field: { status: 400, meaning: 'A required field is missing; details.field names it.' },
+  unknown_field: { status: 400, meaning: 'A field is not part of this message or body; details.field names it.' },
+  malformed_json: { status: 400, meaning: 'The body (or file) is not valid JSON.' },
+  invalid_address: { status: 400, meaning: 'Not an address (0x and 40 hex digits), or a bad EIP-55 checksum.' },
+  invalid_hash: { status: 400, meaning: 'A hash is not 32 bytes.' },
+  invalid_digest: { status: 400, meaning: 'A digest to sign or recover from is not 32 bytes.' },
+  invalid_private_key: { status: 400, meaning: 'A private key is not 0x and 64 hex digits, or is out of the curve range.' },
+  not_found: { status: 404, meaning: 'The named thing (a tx, block, receipt, key, blob, index…) does not exist; details name it.' },
+  file_not_found: { status: 404, meaning: 'A file given on the command line does not exist.' },
+  file_unreadable: { status: 400, meaning: 'A file given on the command line cannot be read.' },
+
+  // HTTP: the request itself, before any route reads it
+  bad_request: { status: 400, meaning: 'The HTTP layer refused the request (a bad URL or header); details.reason says why.' },
+  body_too_large: { status: 413, meaning: "The request body is over the node's limit (bodyLimitBytes)." },
+  unsupported_content_type: { status: 415, meaning: 'The route reads JSON: send Content-Type: application/json.' },
+  route_not_found: { status: 404, meaning: 'No route has this method and path; GET /openapi.json lists them.' },
+  range_not_satisfiable: { status: 416, meaning: 'The Range header does not fit the blob.' },
+  feature_unavailable: { status: 501, meaning: 'This node does not run the module a tool needs.' },
+  signer_required: { status: 400, meaning: 'This MCP server signs for nobody: pass a tx you signed as signedTx.' },
+  internal: { status: 500, meaning: 'An unexpected failure inside the node.' },
+
+  // Ledger: tx envelopes, signatures, nonces, balances, blocks
+  invalid_envelope: { status: 400, meaning: 'A tx is not an object {type, message, signature}.' },
+  unknown_tx_type: { status: 400, meaning: 'The tx type is not a kind this node accepts; GET /v1/types lists them.' },
+  invalid_typed_data: { status: 400, meaning: 'EIP-712 types or a message do not fit the EIP-712 rules.' },
+  invalid_signature: { status: 400, meaning: 'A signature is malformed or recovers no key; details.reason says which rule it broke.' },
+  signer_mismatch: { status: 400, meaning: 'The signature recovers to another address than the given from.' },
+  wrong_chain_id: { status: 400, meaning: 'The tx was signed for another chain.' },
+  nonce_too_low: { status: 422, meaning: 'The nonce was already used by this sender.' },
+  nonce_too_high: { status: 422, meaning: "The nonce skips ahead of the sender's next nonce." },
+  insufficient_balance: { status: 422, meaning: "The account's balance does not cover the amount, stake or fee." },
+  balance_overflow: { status: 422, meaning: 'Crediting the account would overflow uint256.' },
+  tx_duplicate: { status: 409, meaning: 'The same tx appears twice in one batch.' },
+  tx_pending: { status: 409, meaning: 'The same tx is already waiting for a block.' },
+  tx_already_included: { status: 409, meaning: 'The tx is already in a block; a signed tx counts once.' },
+  tx_failed: { status: 500, meaning: 'A tx handler failed unexpectedly; the tx changed nothing.' },
+  read_only: { status: 405, meaning: 'This node is a read-only replica: send txs to its sequencer.' },
+  shutting_down: { status: 503, meaning: 'The node is shutting down and takes no more txs.' },
+  commit_failed: { status: 503, meaning: 'The block could not be committed; the node stops.' },
+  submit_failed: { status: 503, meaning: 'The node could not submit the tx it signs itself (a receipt, say).' },
+  block_mismatch: { status: 409, meaning: 'A block or stored row differs from what re-execution gives; details name block and field.' },
+  integrity: { status: 500, meaning: 'Stored data does not match what it must be (tampering or damage).' },
+  invalid_index: { status: 400, meaning: 'A Merkle list index is not an integer in range.' },
+  invalid_state_entry: { status: 400, meaning: 'A state entry is not a [keyHash, valueHash | null] pair.' },
+  invalid_state_proof: { status: 400, meaning: 'A state proof is malformed; see docs/state-proofs.md.' },
+  invalid_proof: { status: 400, meaning: 'A proof bundle is not {key, value, proof, header}.' },
+
+  // Chain setup: genesis, node key, key files
+  invalid_genesis: { status: 400, meaning: 'A genesis is malformed; details.field names the part.' },
+  genesis_mismatch: { status: 400, meaning: 'A genesis differs from the one this chain was made with.' },
+  no_genesis: { status: 400, meaning: 'The store is empty and no genesis was given: run `sinew init`.' },
+  already_initialised: { status: 400, meaning: 'The data dir already has a genesis or a chain.' },
+  not_initialised: { status: 400, meaning: 'The data dir has no genesis: run `sinew init`.' },
+  not_dev: { status: 400, meaning: '`sinew dev` was pointed at a chain that is not a dev chain.' },
+  no_node_key: { status: 400, meaning: 'The data dir has no node key.' },
+  wrong_node_key: { status: 400, meaning: "The node key is not this chain's sequencer." },
+  invalid_keystore: { status: 400, meaning: 'A key file is not a valid v3 keystore, or holds another address.' },
+  invalid_password: { status: 400, meaning: 'A password is not a string.' },
+  wrong_password: { status: 400, meaning: 'The password does not open the key file.' },
+  password_required: { status: 400, meaning: 'A password is needed and none was given.' },
+  password_mismatch: { status: 400, meaning: 'The repeated password differs.' },
+  key_exists: { status: 409, meaning: 'A key file for this address exists already.' },
+
+  // Store and process
+  store_unavailable: { status: 503, meaning: 'The store cannot be opened.' },
+  store_read_only: { status: 503, meaning: 'The store was opened read-only and cannot write.' },
+  data_dir_in_use: { status: 409, meaning: 'Another node runs on this data dir.' },
+  port_in_use: { status: 503, meaning: 'Another process listens on the port.' },
+  cannot_listen: { status: 503, meaning: 'The node cannot listen on this host and port.' },
+
+  // Datanets, contributions, blobs
+  datanet_not_found: { status: 404, meaning: 'No Datanet has this id or name.' },
+  datanet_name_taken: { status: 422, meaning: 'A Datanet with this name exists already.' },
+  not_owner: { status: 422, meaning: "Only the Datanet's owner may do this." },
+  already_curator: { status: 422, meaning: 'The address is a curator of this Datanet already.' },
+  not_curator: { status: 422, meaning: 'The address is neither the owner nor a curator of this Datanet.' },
+  too_many_curators: { status: 422, meaning: 'The Datanet has its maximum number of curators.' },
+  media_type_not_accepted: { status: 422, meaning: "The Datanet's rules do not accept this media type." },
+  too_large: { status: 422, meaning: "The contribution is over the Datanet's size limit." },
+  duplicate_contribution: { status: 422, meaning: 'The Datanet has this content already; details name the earlier contribution.' },
+  contribution_not_found: { status: 404, meaning: 'No contribution has this id.' },
+  already_reviewed: { status: 422, meaning: 'The contribution has its verdict already; it is final.' },
+  no_accepted_contributions: { status: 422, meaning: 'There is no accepted contribution to publish.' },
+  version_unchanged: { status: 422, meaning: 'The latest version already holds every accepted contribution.' },
+  version_not_found: { status: 404, meaning: 'The Datanet has no such version.' },
+  no_version: { status: 400, meaning: 'The Datanet has no published version yet.' },
+  invalid_version_ref: { status: 400, meaning: 'Not a Datanet version ref (<datanet id or name>@<version>).' },
+  index_not_ready: { status: 409, meaning: "The version's attribution index is still being built (or failed)." },
+  missing_blob: { status: 503, meaning: 'An index build lacks the blobs of some contributions on this node (a replica waits for them).' },
+  build_failed: { status: 500, meaning: 'An index build failed unexpectedly; details.reason gives the system error code.' },
+  blob_not_found: { status: 404, meaning: 'This node has no blob with this sha256: upload it first.' },
+  blob_too_large: { status: 413, meaning: "The blob is over the node's blob size limit." },
+  empty_blob: { status: 400, meaning: 'The blob is empty.' },
+  hash_mismatch: { status: 400, meaning: 'The bytes hash to another sha256 than the declared one.' },
+  size_mismatch: { status: 400, meaning: "The declared size differs from the blob's." },
+  unsupported_media_type: { status: 400, meaning: 'Sinew does not ingest this media type.' },
+  unparseable_content: { status: 400, meaning: 'The content is not valid for its declared media type.' },
+  blob_fetch_failed: { status: 502, meaning: 'Fetching a blob from another node failed.' },
+
+  // Attribution indexes and corpora
+  index_corrupt: { status: 500, meaning: 'An index on disk is damaged: rebuild it.' },
+  index_version_unsupported: { status: 500, meaning: 'An index on disk has a format version this node cannot read.' },
+  index_tokenizer_unsupported: { status: 500, meaning: 'An index on disk was built with another tokenizer.' },
+  corpus_not_found: { status: 404, meaning: 'The corpus path does not exist.' },
+  empty_corpus: { status: 400, meaning: 'The corpus has no documents or no tokens.' },
+  invalid_utf8: { status: 400, meaning: 'The corpus is not valid UTF-8.' },
+  invalid_jsonl: { status: 400, meaning: 'A corpus line is not a JSON object.' },
+  missing_document_id: { status: 400, meaning: 'A corpus document has no id.' },
+  missing_document_text: { status: 400, meaning: 'A corpus document has no text.' },
+  duplicate_document_id: { status: 400, meaning: 'Two corpus documents have the same id.' },
+
+  // Models, API keys, receipts
+  model_not_found: { status: 404, meaning: 'No (active) model has this name or version.' },
+  model_exists: { status: 422, meaning: 'A model with this name is registered already.' },
+  not_model_owner: { status: 422, meaning: "Only the model's owner may update it." },
+  datanet_version_not_found: { status: 404, meaning: 'A model names a Datanet version that is not published.' },
+  apikey_not_found: { status: 404, meaning: 'No API key has this hash.' },
+  apikey_exists: { status: 422, meaning: 'An API key with this hash is registered already.' },
+  apikey_expired: { status: 422, meaning: "The API key's expiry has passed." },
+  apikey_revoked: { status: 422, meaning: 'The API key is revoked.' },
+  not_apikey_owner: { status: 422, meaning: "Only the key's owner may revoke it." },
+  spend_limit_reached: { status: 422, meaning: "The API key's spend limit does not cover the fee." },
+  not_sequencer: { status: 422, meaning: 'Only the sequencer key may record receipts.' },
+  receipt_exists: { status: 422, meaning: 'A receipt with this id is recorded already.' },
+  author_mismatch: { status: 422, meaning: 'A receipt names another author for a contribution than the ledger.' },
+  receipt_failed: { status: 500, meaning: 'The answer was delivered but its receipt could not be recorded.' },
+
+  // Gateway: the OpenAI-compatible API
+  missing_api_key: { status: 401, meaning: 'No API key: send Authorization: Bearer <key>.' },
+  invalid_api_key: { status: 401, meaning: "No GrantApiKey on the ledger has this key's hash." },
+  revoked_api_key: { status: 401, meaning: 'The API key is revoked.' },
+  expired_api_key: { status: 401, meaning: 'The API key has expired.' },
+  missing_required_parameter: { status: 400, meaning: 'A required request parameter is missing; param names it.' },
+  invalid_value: { status: 400, meaning: 'A request parameter has an invalid value; param names it.' },
+  model_not_ready: { status: 503, meaning: "The model's Datanet index is still being built: retry (Retry-After)." },
+  backend_unavailable: { status: 502, meaning: 'The model backend (or its index) cannot be reached.' },
+  backend_error: { status: 502, meaning: 'The model backend failed or answered an error.' },
+  backend_timeout: { status: 504, meaning: 'The model backend was silent for too long.' },
+  leader_unavailable: { status: 502, meaning: 'A replica cannot reach the leader it passes model calls to.' },
+
+  // Agents and tasks
+  agent_not_found: { status: 404, meaning: 'The sender is not a registered agent.' },
+  agent_exists: { status: 422, meaning: 'The sender is registered already: use UpdateAgent.' },
+  task_not_found: { status: 404, meaning: 'No task has this id.' },
+  task_closed: { status: 422, meaning: 'The task is accepted, cancelled or expired.' },
+  task_claimed: { status: 422, meaning: 'Another agent holds the claim on the task.' },
+  task_pending_verification: { status: 422, meaning: 'The task has a result waiting for its verifiers.' },
+  task_deadline_passed: { status: 422, meaning: "The task's deadline has passed." },
+  deadline_passed: { status: 422, meaning: 'The deadline given is not after the block time.' },
+  deadline_not_reached: { status: 422, meaning: 'The task is open until its deadline.' },
+  poster_cannot_claim: { status: 422, meaning: 'The poster cannot claim their own task.' },
+  stake_too_low: { status: 422, meaning: "The claim stake is below the task's minimum." },
+  not_claimer: { status: 422, meaning: 'The sender does not hold the claim on the task.' },
+  lease_expired: { status: 422, meaning: "The claim's lease has ended." },
+  already_submitted: { status: 422, meaning: 'The task has a result waiting for its verifiers already.' },
+  no_pending_submission: { status: 422, meaning: 'The task has no result waiting for a verdict.' },
+  not_verifier: { status: 422, meaning: 'The sender is not a verifier of the task.' },
+  already_voted: { status: 422, meaning: 'The sender gave a verdict on this result already.' },
+  not_poster: { status: 422, meaning: "Only the task's poster may do this." },
+  review_window_open: { status: 422, meaning: 'The verifiers still have time to judge the result.' },
+
+  // Command line: talking to a node
+  node_unreachable: { status: 503, meaning: 'The node at --node cannot be reached.' },
+  bad_response: { status: 502, meaning: 'The node answered something that is not JSON.' },
+} as const satisfies Record<string, ErrorCatalogueEntry>
+
+export type ErrorCode = keyof typeof errorCatalogue
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(errorCatalogue, code)
+}
+
+/** The catalogue as served by GET /v1/errors: one entry per code, sorted by code. */
+export function errorCatalogueList(): { code: ErrorCode; status: number; meaning: string }[] {
+  return (Object.keys(errorCatalogue) as ErrorCode[]).sort().map((code) => ({ code, ...errorCatalogue[code] }))
+}
