@@ -100,6 +100,25 @@ describe('a transfer signed with viem', () => {
     expect(Object.keys(openapi.paths).filter((p) => p.startsWith('/v1/proof'))).toEqual(['/v1/proof/{key}'])
   })
 
+  it('serves the error catalogue: every code once, sorted, with its status and meaning, described in the OpenAPI document', async () => {
+    const r = await http(`${url}/v1/errors`)
+    expect(r.status).toBe(200)
+    const errors: { code: string; status: number; meaning: string }[] = r.json.errors
+    const codes = errors.map((e) => e.code)
+    expect(codes).toEqual([...codes].sort())
+    expect(new Set(codes).size).toBe(codes.length)
+    for (const e of errors) {
+      expect(Object.keys(e).sort()).toEqual(['code', 'meaning', 'status'])
+      expect(e.status >= 400 && e.status <= 599 && e.meaning.length > 0, e.code).toBe(true)
+    }
+    // The statuses this API has always answered, and the corrected ones (a tx naming a missing thing is 404).
+    const status = Object.fromEntries(errors.map((e) => [e.code, e.status]))
+    expect(status).toMatchObject({ nonce_too_low: 422, insufficient_balance: 422, body_too_large: 413, tx_already_included: 409, read_only: 405 })
+    expect(status).toMatchObject({ datanet_not_found: 404, blob_not_found: 404, task_not_found: 404, model_not_found: 404 })
+    const op = (await http(`${url}/openapi.json`)).json.paths['/v1/errors']?.get
+    expect(op?.responses?.['200']?.content?.['application/json']?.schema?.properties?.errors?.type).toBe('array')
+  })
+
   it('proves a state key given as an address, as acct/0x… written out, or URL-encoded: the same proof', async () => {
     const byAddress = await http(`${url}/v1/proof/${bob.address}`)
     expect(byAddress.status).toBe(200)
@@ -301,6 +320,10 @@ describe('bad input: a specific error, nothing changed', () => {
       'unsupported_content_type',
     ],
   ]
+  let catalogue: Record<string, number>
+  beforeAll(async () => {
+    catalogue = Object.fromEntries((await http(`${url}/v1/errors`)).json.errors.map((e: { code: string; status: number }) => [e.code, e.status]))
+  })
 
   for (const [name, run, status, code, field] of cases) {
     it(name, async () => {
@@ -308,6 +331,7 @@ describe('bad input: a specific error, nothing changed', () => {
       const r = await run()
       expect(r.status).toBe(status)
       expect(r.json.error.code).toBe(code)
+      expect(catalogue[code], 'the published catalogue gives the same status').toBe(status)
       expect(typeof r.json.error.message).toBe('string')
       if (field) expect(JSON.stringify(r.json.error.details)).toContain(field)
       expect(await snapshot()).toEqual(before)

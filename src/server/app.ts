@@ -6,6 +6,7 @@ import type { Logger } from '../core/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
 import { installErrorHandling } from './errors.ts'
 import { ledgerRoutes } from './routes/ledger.ts'
+import { errorsRoutes } from './routes/errors.ts'
 import type { Datanets } from '../datanets/index.ts'
 import { blobsRoutes } from './routes/blobs.ts'
 import { datanetsRoutes } from './routes/datanets.ts'
@@ -50,6 +51,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     transform: jsonSchemaTransform,
   })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  await app.register(errorsRoutes)
   await app.register(ledgerRoutes, { node: options.node, maxBatchTxs: options.maxBatchTxs, status: options.status ?? (() => ({})) })
   if (options.datanets) {
     await app.register(blobsRoutes, { datanets: options.datanets })
