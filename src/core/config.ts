@@ -9,6 +9,46 @@ import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SinewError } from './errors.ts'
 
+/** A list setting: an array (config file) or a comma-separated string (environment, flags). */
+const list = <T extends z.ZodType<string, string>>(entry: T) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(entry),
+  )
+
+/**
+ * A name the node answers to in the Host header: `name` (any port), `name:port`, an IP
+ * address, or `*` (any host: the check is off). Kept in the URL's normalised form.
+ */
+const hostEntry = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (v === '*') return v
+    const url = /^[^\s/?#@\\]+$/.test(v) ? URL.parse(`http://${v}`) : null
+    if (url) return url.host
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a host: expected a name with an optional :port (no scheme or path), or *` })
+    return z.NEVER
+  })
+
+/** A web origin allowed to call the node from a browser: `https://app.example.org[:port]`, or `*`. */
+const originEntry = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (v === '*') return v
+    const url = URL.parse(v)
+    if (url && (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && !url.search && !url.hash && !url.username) return url.origin
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not an origin: expected scheme://host[:port] with no path, like https://app.example.org, or *` })
+    return z.NEVER
+  })
+
 export const nodeConfigSchema = z
   .object({
     dataDir: z.string().min(1),
@@ -41,6 +81,13 @@ export const nodeConfigSchema = z
     /** Follow another node at this URL as a read-only replica. */
     follow: z.string().url().optional(),
     followPollMs: z.coerce.number().int().min(10).max(60_000),
+    /**
+     * Names the node answers to (the Host header), besides localhost, IP addresses and the
+     * `host` it binds: a defence against DNS rebinding. A public node lists its public names.
+     */
+    allowedHosts: list(hostEntry),
+    /** Web origins whose pages may call the node (Origin check and CORS), besides its own. */
+    allowedOrigins: list(originEntry),
   })
   .strict()
 
@@ -60,6 +107,8 @@ export const configDefaults: NodeConfig = {
   signatureWorkers: 1,
   logLevel: 'info',
   followPollMs: 200,
+  allowedHosts: [],
+  allowedOrigins: [],
 }
 
 const ENV_KEYS: Record<string, keyof NodeConfig> = {
@@ -75,6 +124,8 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_LOG_LEVEL: 'logLevel',
   SINEW_FOLLOW: 'follow',
   SINEW_FOLLOW_POLL_MS: 'followPollMs',
+  SINEW_ALLOWED_HOSTS: 'allowedHosts',
+  SINEW_ALLOWED_ORIGINS: 'allowedOrigins',
 }
 
 export type ConfigSources = {

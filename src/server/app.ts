@@ -4,7 +4,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Logger } from '../core/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
+import { installAccessControl } from './access.ts'
 import { installErrorHandling } from './errors.ts'
+import { installJsonParser } from './json-body.ts'
 import { ledgerRoutes } from './routes/ledger.ts'
 import { errorsRoutes } from './routes/errors.ts'
 import type { Datanets } from '../datanets/index.ts'
@@ -26,6 +28,12 @@ export type ServerOptions = {
   /** The Datanets service (blobs, contributions, versions, search). */
   datanets?: Datanets
   log: Logger
+  /** The address the node binds: its name is answered in the Host header (see access.ts). */
+  host: string
+  /** Names answered in the Host header besides localhost, IP addresses and `host` (`*`: any). */
+  allowedHosts: readonly string[]
+  /** Web origins whose pages may call the node, besides its own (`*`: any). */
+  allowedOrigins: readonly string[]
   bodyLimitBytes: number
   maxBatchTxs: number
   /** Extra fields for GET /v1/status (e.g. replica progress). */
@@ -39,6 +47,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   installErrorHandling(app)
+  installAccessControl(app, { boundHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }, options.log)
+  installJsonParser(app)
   await app.register(fastifySwagger, {
     openapi: {
       info: {

@@ -22,7 +22,7 @@ export function httpError(err: unknown, request: FastifyRequest): SinewError {
         code: 'body_too_large',
         message: `The request body is over the ${limitBytes}-byte limit`,
         details: { limitBytes },
-        hint: 'Split the batch into smaller requests.',
+        hint: "Send a smaller body (split a batch into several requests); the limit is the node's bodyLimitBytes setting.",
       })
     }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

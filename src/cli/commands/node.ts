@@ -12,11 +12,28 @@ import { printLines, reportError } from '../output.ts'
 import { runDevSeed } from '../../datanets/index.ts'
 import { DEMO_DATANET_NAME, DEMO_DATANET_VERSION, DEMO_MODEL, DEV_API_KEY, setupDemoModel, type DemoModelSetup } from './model.ts'
 
-type NodeFlags = { dataDir?: string; port?: string; host?: string; follow?: string; config?: string; logLevel?: string }
+type NodeFlags = {
+  dataDir?: string
+  port?: string
+  host?: string
+  follow?: string
+  config?: string
+  logLevel?: string
+  allowedHosts?: string
+  allowedOrigins?: string
+}
 
 function nodeConfig(flags: NodeFlags): NodeConfig {
   return loadConfig({
-    flags: { dataDir: flags.dataDir, port: flags.port, host: flags.host, follow: flags.follow, logLevel: flags.logLevel },
+    flags: {
+      dataDir: flags.dataDir,
+      port: flags.port,
+      host: flags.host,
+      follow: flags.follow,
+      logLevel: flags.logLevel,
+      allowedHosts: flags.allowedHosts,
+      allowedOrigins: flags.allowedOrigins,
+    },
     configFile: flags.config,
   })
 }
@@ -77,6 +94,8 @@ const nodeOptions = (cmd: Command): Command =>
     .option('--data-dir <dir>', 'data directory (default ~/.sinew/dev, or SINEW_DATA_DIR)')
     .option('--port <port>', 'HTTP port (default 8545)')
     .option('--host <host>', 'HTTP host (default 127.0.0.1)')
+    .option('--allowed-hosts <names>', 'comma-separated names the node answers to besides localhost and IP addresses (a public node lists its own; * for any)')
+    .option('--allowed-origins <origins>', 'comma-separated web origins whose pages may call the node (CORS), e.g. https://app.example.org; * for any')
     .option('--config <file>', 'config file (default <data-dir>/config.json)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
 
