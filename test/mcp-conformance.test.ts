@@ -52,8 +52,7 @@ afterAll(async () => {
   tmp?.cleanup()
 })
 
-// Each scenario is its own process and its own checks: they run side by side.
-describe.concurrent('MCP conformance suite against /mcp', () => {
+describe('MCP conformance suite against /mcp', () => {
   it.each(SCENARIOS)('%s passes', async (scenario) => {
     const out = join(tmp.dir, scenario)
     mkdirSync(out)
