@@ -63,7 +63,7 @@ export function findPrototypeKey(value: unknown): string | undefined {
 
 /** Parses a JSON request body with the limits above; every refusal is a typed 400. */
 export function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') throw new InvalidInputError('The JSON body is empty', { code: 'malformed_json', hint: 'Send a JSON value, or no Content-Type.' })
+  if (!/\S/.test(text)) throw new InvalidInputError('The JSON body is empty', { code: 'malformed_json', hint: 'Send a JSON value, or no Content-Type.' })
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
     throw new InvalidInputError(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, {
       code: 'json_too_deep',
