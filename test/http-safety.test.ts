@@ -68,6 +68,24 @@ async function headOf(url: string) {
   return { height: s.height, stateRoot: s.stateRoot }
 }
 
+/** A dev node for the tests of one describe block (temp data dir, port 0): started before them, closed after. */
+function devNodeForBlock(overrides: Record<string, unknown> = {}): { url: string; port: string } {
+  const at = { url: '', port: '' }
+  let node: RunningNode | undefined
+  let tmp: ReturnType<typeof tempDir> | undefined
+  beforeAll(async () => {
+    tmp = tempDir()
+    node = await startDevNode(tmp.dir, overrides)
+    at.url = node.url
+    at.port = new URL(node.url).port
+  })
+  afterAll(async () => {
+    await node?.close()
+    tmp?.cleanup()
+  })
+  return at
+}
+
 const alice = dev[0]
 const bob = dev[1]
 const MCP_ACCEPT = { accept: 'application/json, text/event-stream' }
@@ -79,28 +97,14 @@ const initialize = JSON.stringify({
 })
 
 describe('a node with the default settings (bound to 127.0.0.1)', () => {
-  let node: RunningNode
-  let tmp: ReturnType<typeof tempDir>
-  let url: string
-  let port: string
-
-  beforeAll(async () => {
-    tmp = tempDir()
-    node = await startDevNode(tmp.dir)
-    url = node.url
-    port = new URL(url).port
-  })
-  afterAll(async () => {
-    await node?.close()
-    tmp?.cleanup()
-  })
+  const n = devNodeForBlock()
 
   it('refuses a foreign Host on every route with 403 host_not_allowed, naming the setting', async () => {
-    const routes = await everyRoute(url)
+    const routes = await everyRoute(n.url)
     expect(routes.length).toBeGreaterThan(30)
     for (const [method, path] of routes) {
-      for (const host of [`evil.example.com:${port}`, 'evil.example.com', `127.0.0.1.evil.example.com:${port}`]) {
-        const a = await send(url, path, { method, host, ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }) })
+      for (const host of [`evil.example.com:${n.port}`, 'evil.example.com', `127.0.0.1.evil.example.com:${n.port}`]) {
+        const a = await send(n.url, path, { method, host, ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }) })
         expect({ method, path, host, status: a.status, code: a.json?.error?.code }).toEqual({ method, path, host, status: 403, code: 'host_not_allowed' })
         expect(a.text).toContain('allowedHosts')
         expect(a.headers['access-control-allow-origin']).toBeUndefined()
@@ -110,52 +114,52 @@ describe('a node with the default settings (bound to 127.0.0.1)', () => {
 
   it('answers the localhost forms and IP addresses of itself, whatever the port or case', async () => {
     for (const host of [
-      `127.0.0.1:${port}`,
-      `localhost:${port}`,
+      `127.0.0.1:${n.port}`,
+      `localhost:${n.port}`,
       'localhost',
-      `LocalHost:${port}`,
-      `[::1]:${port}`,
+      `LocalHost:${n.port}`,
+      `[::1]:${n.port}`,
       '127.0.0.1:80',
-      `[0:0:0:0:0:0:0:1]:${port}`,
+      `[0:0:0:0:0:0:0:1]:${n.port}`,
     ]) {
-      const a = await send(url, '/v1/status', { host })
+      const a = await send(n.url, '/v1/status', { host })
       expect({ host, status: a.status }).toEqual({ host, status: 200 })
     }
     // A request with no Host at all cannot come from a browser (HTTP/1.1 requires one; Node refuses it).
-    expect((await send(url, '/v1/status', { host: null })).status).toBe(400)
+    expect((await send(n.url, '/v1/status', { host: null })).status).toBe(400)
   })
 
   it('refuses a signed tx reaching it through DNS rebinding or from a foreign page, and changes nothing', async () => {
-    const before = await headOf(url)
+    const before = await headOf(n.url)
     const tx = JSON.stringify(await signTransfer(alice.privateKey, { to: bob.address, amount: 1n, nonce: 0n }))
-    const rebound = await send(url, '/v1/tx', { host: `evil.example.com:${port}`, origin: `http://evil.example.com:${port}`, body: tx })
+    const rebound = await send(n.url, '/v1/tx', { host: `evil.example.com:${n.port}`, origin: `http://evil.example.com:${n.port}`, body: tx })
     expect(rebound.status).toBe(403)
-    const foreignPage = await send(url, '/v1/tx', { origin: 'http://evil.example.com', body: tx })
+    const foreignPage = await send(n.url, '/v1/tx', { origin: 'http://evil.example.com', body: tx })
     expect(foreignPage.status).toBe(403)
     expect(foreignPage.json.error.code).toBe('origin_not_allowed')
     expect(foreignPage.text).toContain('allowedOrigins')
-    const viaMcp = await send(url, '/mcp', { host: 'evil.example.com', headers: MCP_ACCEPT, body: initialize })
+    const viaMcp = await send(n.url, '/mcp', { host: 'evil.example.com', headers: MCP_ACCEPT, body: initialize })
     expect(viaMcp.status).toBe(403)
-    expect(await headOf(url)).toEqual(before)
+    expect(await headOf(n.url)).toEqual(before)
     // The same tx from the node's own origin (or no browser at all) goes through: it was valid.
-    const own = await send(url, '/v1/tx', { origin: url, body: tx })
+    const own = await send(n.url, '/v1/tx', { origin: n.url, body: tx })
     expect(own.status).toBe(200)
-    expect(own.headers['access-control-allow-origin']).toBe(url)
+    expect(own.headers['access-control-allow-origin']).toBe(n.url)
   })
 
   it('refuses an Origin that is not its own: another local port, null, another scheme', async () => {
-    for (const origin of ['http://localhost:3000', `http://evil.example.com:${port}`, 'null', `file://${url.slice(7)}`, 'not a url']) {
-      const a = await send(url, '/v1/status', { origin })
+    for (const origin of ['http://localhost:3000', `http://evil.example.com:${n.port}`, 'null', `file://${n.url.slice(7)}`, 'not a url']) {
+      const a = await send(n.url, '/v1/status', { origin })
       expect({ origin, status: a.status, code: a.json?.error?.code }).toEqual({ origin, status: 403, code: 'origin_not_allowed' })
     }
-    for (const origin of [url, `http://localhost:${port}`]) {
-      const a = await send(url, '/v1/status', { origin, host: new URL(origin).host })
+    for (const origin of [n.url, `http://localhost:${n.port}`]) {
+      const a = await send(n.url, '/v1/status', { origin, host: new URL(origin).host })
       expect({ origin, status: a.status }).toEqual({ origin, status: 200 })
     }
   })
 
   it('answers a JSON body holding a __proto__ key with forbidden_json_key, on /v1/tx and the OpenAI routes', async () => {
-    const before = await headOf(url)
+    const before = await headOf(n.url)
     const tx = await signTransfer(alice.privateKey, { to: bob.address, amount: 1n, nonce: 1n })
     const cases: [string, string, string][] = [
       ['/v1/tx', `{"__proto__":{"isAdmin":true},${JSON.stringify(tx).slice(1)}`, 'body.__proto__'],
@@ -167,49 +171,35 @@ describe('a node with the default settings (bound to 127.0.0.1)', () => {
       ['/mcp', '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"__proto__":{}}}', 'body.params.__proto__'],
     ]
     for (const [path, body, field] of cases) {
-      const a = await send(url, path, { body, headers: MCP_ACCEPT })
+      const a = await send(n.url, path, { body, headers: MCP_ACCEPT })
       expect({ path, status: a.status, code: a.json?.error?.code }).toEqual({ path, status: 400, code: 'forbidden_json_key' })
       expect(a.json.error.message).not.toMatch(/not valid JSON/)
       expect(a.json.error.message).toContain(field)
     }
     // Values are data, not keys: a prompt about __proto__ gets past the body parser to the gateway.
-    const prompt = await send(url, '/v1/completions', { body: '{"model":"m","prompt":"__proto__ and constructor.prototype"}' })
+    const prompt = await send(n.url, '/v1/completions', { body: '{"model":"m","prompt":"__proto__ and constructor.prototype"}' })
     expect(prompt.json.error.code).not.toBe('forbidden_json_key')
     expect(prompt.status).not.toBe(400)
-    expect(await headOf(url)).toEqual(before)
+    expect(await headOf(n.url)).toEqual(before)
   })
 })
 
 describe('a node with allowedHosts and allowedOrigins set', () => {
-  let node: RunningNode
-  let tmp: ReturnType<typeof tempDir>
-  let url: string
-  let port: string
   const app = 'https://app.example.org'
-
-  beforeAll(async () => {
-    tmp = tempDir()
-    node = await startDevNode(tmp.dir, { allowedHosts: 'node.example.org, NODE2.example.org:8443', allowedOrigins: `${app}/, http://localhost:5173` })
-    url = node.url
-    port = new URL(url).port
-  })
-  afterAll(async () => {
-    await node?.close()
-    tmp?.cleanup()
-  })
+  const n = devNodeForBlock({ allowedHosts: 'node.example.org, NODE2.example.org:8443', allowedOrigins: `${app}/, http://localhost:5173` })
 
   it('answers the listed names (a bare name on any port, a name:port on that port only) and still refuses others', async () => {
-    const status = async (host: string) => (await send(url, '/v1/status', { host })).status
+    const status = async (host: string) => (await send(n.url, '/v1/status', { host })).status
     expect(await status('node.example.org')).toBe(200)
-    expect(await status(`node.example.org:${port}`)).toBe(200)
+    expect(await status(`node.example.org:${n.port}`)).toBe(200)
     expect(await status('node2.example.org:8443')).toBe(200)
     expect(await status('node2.example.org')).toBe(403)
-    expect(await status(`localhost:${port}`)).toBe(200)
+    expect(await status(`localhost:${n.port}`)).toBe(200)
     expect(await status('evil.example.com')).toBe(403)
   })
 
   it('lets a listed origin read answers, and exposes the headers a browser client needs, without credentials', async () => {
-    const a = await send(url, '/v1/status', { origin: app, host: 'node.example.org' })
+    const a = await send(n.url, '/v1/status', { origin: app, host: 'node.example.org' })
     expect(a.status).toBe(200)
     expect(a.headers['access-control-allow-origin']).toBe(app)
     expect(a.headers['access-control-allow-credentials']).toBeUndefined()
@@ -217,11 +207,11 @@ describe('a node with allowedHosts and allowedOrigins set', () => {
     const exposed = String(a.headers['access-control-expose-headers']).toLowerCase()
     for (const h of ['x-sinew-receipt', 'retry-after', 'mcp-session-id']) expect(exposed).toContain(h)
     // Errors too, so the page can show them.
-    const bad = await send(url, '/v1/tx', { origin: app, body: '{}' })
+    const bad = await send(n.url, '/v1/tx', { origin: app, body: '{}' })
     expect(bad.status).toBe(400)
     expect(bad.headers['access-control-allow-origin']).toBe(app)
     // Hijacked answers (MCP's transport writes the raw response) carry them as well.
-    const mcp = await send(url, '/mcp', { origin: 'http://localhost:5173', headers: MCP_ACCEPT, body: initialize })
+    const mcp = await send(n.url, '/mcp', { origin: 'http://localhost:5173', headers: MCP_ACCEPT, body: initialize })
     expect(mcp.status).toBe(200)
     expect(mcp.headers['access-control-allow-origin']).toBe('http://localhost:5173')
     expect(String(mcp.headers['access-control-expose-headers'])).toContain('mcp-session-id')
@@ -233,7 +223,7 @@ describe('a node with allowedHosts and allowedOrigins set', () => {
       ['/v1/blobs', 'PUT'],
       ['/mcp', 'POST'],
     ]) {
-      const a = await send(url, path, {
+      const a = await send(n.url, path, {
         method: 'OPTIONS',
         origin: app,
         headers: { 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type, x-stainless-os' },
@@ -245,27 +235,17 @@ describe('a node with allowedHosts and allowedOrigins set', () => {
       expect(Number(a.headers['access-control-max-age'])).toBeGreaterThan(0)
       expect(a.headers['access-control-allow-credentials']).toBeUndefined()
     }
-    const evil = await send(url, '/v1/tx', { method: 'OPTIONS', origin: 'https://evil.example.com', headers: { 'access-control-request-method': 'POST' } })
+    const evil = await send(n.url, '/v1/tx', { method: 'OPTIONS', origin: 'https://evil.example.com', headers: { 'access-control-request-method': 'POST' } })
     expect(evil.status).toBe(403)
     expect(evil.headers['access-control-allow-origin']).toBeUndefined()
   })
 })
 
 describe('a node with allowedHosts and allowedOrigins "*" (checks turned off by the operator)', () => {
-  let node: RunningNode
-  let tmp: ReturnType<typeof tempDir>
-
-  beforeAll(async () => {
-    tmp = tempDir()
-    node = await startDevNode(tmp.dir, { allowedHosts: '*', allowedOrigins: '*' })
-  })
-  afterAll(async () => {
-    await node?.close()
-    tmp?.cleanup()
-  })
+  const n = devNodeForBlock({ allowedHosts: '*', allowedOrigins: '*' })
 
   it('answers any Host and any Origin, with Access-Control-Allow-Origin *', async () => {
-    const a = await send(node.url, '/v1/status', { host: 'evil.example.com', origin: 'https://evil.example.com' })
+    const a = await send(n.url, '/v1/status', { host: 'evil.example.com', origin: 'https://evil.example.com' })
     expect(a.status).toBe(200)
     expect(a.headers['access-control-allow-origin']).toBe('*')
   })
@@ -273,19 +253,7 @@ describe('a node with allowedHosts and allowedOrigins "*" (checks turned off by 
 
 describe('oversized and deeply nested bodies on every route', () => {
   const LIMIT = 256 * 1024
-  let node: RunningNode
-  let tmp: ReturnType<typeof tempDir>
-  let url: string
-
-  beforeAll(async () => {
-    tmp = tempDir()
-    node = await startDevNode(tmp.dir, { bodyLimitBytes: LIMIT, maxBlobBytes: LIMIT })
-    url = node.url
-  })
-  afterAll(async () => {
-    await node?.close()
-    tmp?.cleanup()
-  })
+  const n = devNodeForBlock({ bodyLimitBytes: LIMIT, maxBlobBytes: LIMIT })
 
   const oversized = `{"x":"${'x'.repeat(LIMIT)}"}`
   const deepArrays = '['.repeat(100_000) + ']'.repeat(100_000)
@@ -298,17 +266,17 @@ describe('oversized and deeply nested bodies on every route', () => {
   ]
 
   it('answers 413 body_too_large or 400 json_too_deep, never a 5xx or a hang, and the state root does not move', async () => {
-    const before = await headOf(url)
-    const routes = await everyRoute(url)
+    const before = await headOf(n.url)
+    const routes = await everyRoute(n.url)
     for (const [method, path] of routes) {
       const bodyRoute = method === 'POST' || method === 'PUT'
       const bytesRoute = path === '/v1/blobs' // stores any bytes: nesting is content, not structure
-      const big = await send(url, path, { method, body: oversized, headers: MCP_ACCEPT })
+      const big = await send(n.url, path, { method, body: oversized, headers: MCP_ACCEPT })
       if (bodyRoute) expect({ method, path, status: big.status }).toEqual({ method, path, status: 413 })
       if (bodyRoute && !bytesRoute) expect({ method, path, code: big.json?.error?.code }).toEqual({ method, path, code: 'body_too_large' })
       expect(big.status).toBeLessThan(500)
       const deeps = [deepArrays, deepObjects, ...deepInside(deepArrays), ...deepInside(deepObjects)]
-      const answers = await Promise.all(deeps.map((body) => send(url, path, { method, body, headers: MCP_ACCEPT })))
+      const answers = await Promise.all(deeps.map((body) => send(n.url, path, { method, body, headers: MCP_ACCEPT })))
       for (const a of answers) {
         expect({ method, path, status: a.status < 500 }).toEqual({ method, path, status: true })
         if (bodyRoute && !bytesRoute) {
@@ -317,13 +285,13 @@ describe('oversized and deeply nested bodies on every route', () => {
         }
       }
     }
-    expect(await headOf(url)).toEqual(before)
-    expect((await send(url, '/v1/status')).status).toBe(200)
+    expect(await headOf(n.url)).toEqual(before)
+    expect((await send(n.url, '/v1/status')).status).toBe(200)
   })
 
   it('still accepts a normal body right under the limit', async () => {
     const tx = await signTransfer(alice.privateKey, { to: bob.address, amount: 1n, nonce: 0n })
     const padded = JSON.stringify(tx) + ' '.repeat(LIMIT - JSON.stringify(tx).length)
-    expect((await send(url, '/v1/tx', { body: padded })).status).toBe(200)
+    expect((await send(n.url, '/v1/tx', { body: padded })).status).toBe(200)
   })
 })
