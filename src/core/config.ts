@@ -23,6 +23,14 @@ const list = <T extends z.ZodType<string, string>>(entry: T) =>
   )
 
 /**
+ * A Host header value (a name or address with an optional `:port`) as a URL, or null for
+ * anything else: a scheme, a path, credentials, spaces. Its `host` is the normalised form.
+ */
+export function parseHost(value: string): URL | null {
+  return /^[^\s/?#@\\]+$/.test(value) ? URL.parse(`http://${value}`) : null
+}
+
+/**
  * A name the node answers to in the Host header: `name` (any port), `name:port`, an IP
  * address, or `*` (any host: the check is off). Kept in the URL's normalised form.
  */
@@ -31,7 +39,7 @@ const hostEntry = z
   .trim()
   .transform((v, ctx) => {
     if (v === '*') return v
-    const url = /^[^\s/?#@\\]+$/.test(v) ? URL.parse(`http://${v}`) : null
+    const url = parseHost(v)
     if (url) return url.host
     ctx.addIssue({ code: 'custom', message: `"${v}" is not a host: expected a name with an optional :port (no scheme or path), or *` })
     return z.NEVER

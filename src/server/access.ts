@@ -19,7 +19,7 @@
  */
 import { isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { SinewError, type Logger } from '../core/index.ts'
+import { parseHost, SinewError, type Logger } from '../core/index.ts'
 
 export type AccessPolicy = {
   /** The address the node binds (`host` setting): its name is always answered. */
@@ -38,11 +38,6 @@ const EXPOSED_HEADERS = 'x-sinew-receipt, x-sinew-served-by, retry-after, mcp-se
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS'
 /** Seconds a browser may cache a preflight answer. */
 const PREFLIGHT_MAX_AGE_S = '600'
-
-/** The Host header as a URL, or null for one no browser would send (a path, credentials, spaces). */
-function parseHost(host: string): URL | null {
-  return /^[^\s/?#@\\]+$/.test(host) ? URL.parse(`http://${host}`) : null
-}
 
 export function isHostAllowed(host: string, policy: AccessPolicy): boolean {
   if (policy.allowedHosts.includes('*')) return true
