@@ -60,13 +60,17 @@ export function isOriginAllowed(origin: string, host: string, policy: AccessPoli
 }
 
 const hostNotAllowed = (host: string) =>
-  new SinewError('host_not_allowed', `This node does not answer to the host "${host}" (not in allowedHosts)`, 403, {
+  new SinewError({
+    code: 'host_not_allowed',
+    message: `This node does not answer to the host "${host}" (not in allowedHosts)`,
     details: { host, setting: 'allowedHosts' },
     hint: 'If this is a name of the node, its operator adds it to allowedHosts (SINEW_ALLOWED_HOSTS, --allowed-hosts). Otherwise this may be a DNS-rebinding attempt.',
   })
 
 const originNotAllowed = (origin: string) =>
-  new SinewError('origin_not_allowed', `Pages on the origin "${origin}" may not call this node (not in allowedOrigins)`, 403, {
+  new SinewError({
+    code: 'origin_not_allowed',
+    message: `Pages on the origin "${origin}" may not call this node (not in allowedOrigins)`,
     details: { origin, setting: 'allowedOrigins' },
     hint: "The node's operator lists the web origins allowed to call it in allowedOrigins (SINEW_ALLOWED_ORIGINS, --allowed-origins).",
   })

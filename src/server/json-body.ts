@@ -12,7 +12,7 @@
  *   the caller sent (and, for a tx, signed).
  */
 import type { FastifyInstance } from 'fastify'
-import { InvalidInputError } from '../core/index.ts'
+import { SinewError } from '../core/index.ts'
 
 /** Deepest nesting of arrays and objects accepted in a JSON body. */
 export const MAX_JSON_DEPTH = 64
@@ -63,10 +63,11 @@ export function findPrototypeKey(value: unknown): string | undefined {
 
 /** Parses a JSON request body with the limits above; every refusal is a typed 400. */
 export function parseJsonBody(text: string): unknown {
-  if (!/\S/.test(text)) throw new InvalidInputError('The JSON body is empty', { code: 'malformed_json', hint: 'Send a JSON value, or no Content-Type.' })
+  if (!/\S/.test(text)) throw new SinewError({ code: 'malformed_json', message: 'The JSON body is empty', hint: 'Send a JSON value, or no Content-Type.' })
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
-    throw new InvalidInputError(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, {
+    throw new SinewError({
       code: 'json_too_deep',
+      message: `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`,
       details: { maxDepth: MAX_JSON_DEPTH },
       hint: 'No request to this node needs that much nesting: flatten the body.',
     })
@@ -75,12 +76,13 @@ export function parseJsonBody(text: string): unknown {
   try {
     value = JSON.parse(text)
   } catch (e) {
-    throw new InvalidInputError(`The body is not valid JSON: ${(e as Error).message}`, { code: 'malformed_json' })
+    throw new SinewError({ code: 'malformed_json', message: `The body is not valid JSON: ${(e as Error).message}` })
   }
   const protoKey = MAY_HOLD_PROTO_KEY.test(text) ? findPrototypeKey(value) : undefined
   if (protoKey) {
-    throw new InvalidInputError(`The JSON body holds the key ${protoKey}, which this node refuses`, {
+    throw new SinewError({
       code: 'forbidden_json_key',
+      message: `The JSON body holds the key ${protoKey}, which this node refuses`,
       details: { field: protoKey },
       hint: 'Keys named __proto__ (and constructor.prototype) are refused: they can pollute object prototypes. Rename or remove it.',
     })
