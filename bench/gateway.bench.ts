@@ -68,10 +68,10 @@ if (process.argv.includes('--backend')) {
   await main()
 }
 
-function child(args: string[], nodeFlags: string[] = [], cpu?: number): ChildProcess {
+function child(args: string[], nodeFlags: string[] = [], cpu?: number, env: Record<string, string> = {}): ChildProcess {
   const argv = [process.execPath, ...nodeFlags, '--import', 'tsx', ...args]
   if (PIN && cpu !== undefined) argv.unshift('taskset', '-c', String(cpu))
-  return spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] })
+  return spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...env } })
 }
 
 async function waitFor(url: string): Promise<void> {
@@ -200,7 +200,10 @@ async function main() {
     // replaces them (e.g. BENCH_NODE_FLAGS=" " for Node's defaults).
     const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=32').split(/\s+/).filter(Boolean)
     const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...nodeFlags]
-    procs.push(child([cli, 'dev', '--data-dir', dir, '--port', String(nodePort), '--log-level', 'warn'], profile, 1))
+    // All 100 streams use the one dev key: lift the per-key cap (16 by default) above them.
+    procs.push(
+      child([cli, 'dev', '--data-dir', dir, '--port', String(nodePort), '--log-level', 'warn'], profile, 1, { SINEW_MAX_CONCURRENT_CALLS_PER_KEY: '1000' }),
+    )
     const nodeUrl = `http://127.0.0.1:${nodePort}`
     await waitFor(`${nodeUrl}/v1/status`)
     await waitFor(`http://127.0.0.1:${backendPort}/`)

@@ -27,18 +27,29 @@ export const DOCS = [
 export const FAKE_TEXT =
   'Here is a story. The lighthouse keeper counted seventeen gulls on the northern rail every morning before the fog rolled in. Then, unrelated purple zebras argued loudly. Copper kettles hummed in the bakery while the apprentice folded cardamom into the dough.'
 
-export type FakeBackend = { url: string; server: Server; requests: number; close(): Promise<void> }
+export type FakeBackend = {
+  url: string
+  server: Server
+  requests: number
+  /** Every request received, in order: its path and its Authorization header (undefined when absent). */
+  log: { path: string; authorization: string | undefined }[]
+  /** Streamed answers whose caller (the node) hung up before the end. */
+  cutShort: number
+  close(): Promise<void>
+}
 
 /**
  * Upstream model names pick the behaviour: `fixed` streams FAKE_TEXT word by word every
- * `delayMs`; `hang` never answers; `fail` answers 500.
+ * `delayMs`; `hang` never answers; `fail` answers 500; `redirect` answers 302 to
+ * `redirectTo` (a URL on another server).
  */
-export async function startFakeOpenAI(opts: { delayMs?: number; text?: string } = {}): Promise<FakeBackend> {
+export async function startFakeOpenAI(opts: { delayMs?: number; text?: string; redirectTo?: string } = {}): Promise<FakeBackend> {
   const text = opts.text ?? FAKE_TEXT
   const words = text.match(/\s*\S+/g) ?? []
-  const state = { requests: 0 }
+  const state = { requests: 0, cutShort: 0, log: [] as FakeBackend['log'] }
   const server = createServer((req, res) => {
     let body = ''
+    state.log.push({ path: req.url!, authorization: req.headers.authorization })
     req.on('data', (d) => (body += d))
     req.on('end', async () => {
       state.requests++
@@ -49,6 +60,10 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string } 
         return
       }
       if (json.model === 'hang') return // never answers
+      if (json.model === 'redirect') {
+        res.writeHead(302, { location: opts.redirectTo ?? '/' }).end()
+        return
+      }
       if (json.model === 'fail') {
         res.writeHead(500, { 'content-type': 'application/json' })
         res.end(JSON.stringify({ error: { message: 'boom', type: 'server_error', param: null, code: null } }))
@@ -74,7 +89,10 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string } 
       let gone = false
       res.on('close', () => (gone = true))
       for (const w of words) {
-        if (gone) return
+        if (gone) {
+          state.cutShort++
+          return
+        }
         const chunk = chat
           ? { id: 'x', object: 'chat.completion.chunk', created, model: json.model, choices: [{ index: 0, delta: { content: w }, finish_reason: null }] }
           : { id: 'x', object: 'text_completion', created, model: json.model, choices: [{ index: 0, text: w, finish_reason: null }] }
@@ -95,6 +113,10 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string } 
     server,
     get requests() {
       return state.requests
+    },
+    log: state.log,
+    get cutShort() {
+      return state.cutShort
     },
     close: () =>
       new Promise<void>((r) => {

@@ -53,4 +53,61 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ flags: { dataDir: dir }, env: {} })).toThrow(/not valid JSON/)
     expect(() => loadConfig({ configFile: join(dir, 'missing.json'), env: {} })).toThrow(/not found/)
   })
+  it('binds backend credentials to origins, from the file or SINEW_BACKEND_CREDENTIALS (JSON), normalized', () => {
+    const sub = join(dir, 'creds')
+    const owner = '0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266'
+    const c = loadConfig({
+      flags: { dataDir: sub },
+      env: {
+        SINEW_BACKEND_CREDENTIALS: JSON.stringify({ 'HTTPS://API.Example.com:443/': 'sk-a', 'http://10.0.0.5:8000': { apiKey: 'sk-b', owners: [owner] } }),
+      },
+    })
+    expect(c.backendCredentials).toEqual({ 'https://api.example.com': 'sk-a', 'http://10.0.0.5:8000': { apiKey: 'sk-b', owners: [owner.toLowerCase()] } })
+    for (const bad of ['https://api.example.com/v1', 'api.example.com', 'ftp://x.example', 'https://user:pw@api.example.com']) {
+      expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_BACKEND_CREDENTIALS: JSON.stringify({ [bad]: 'sk-secret' }) } }), bad).toThrow(
+        /backendCredentials \(from environment\)/,
+      )
+    }
+    let err: Error | undefined
+    try {
+      loadConfig({
+        flags: { dataDir: sub },
+        env: { SINEW_BACKEND_CREDENTIALS: JSON.stringify({ 'https://a.example': { apiKey: 'sk-secret', owners: ['bob'] } }) },
+      })
+    } catch (e) {
+      err = e as Error
+    }
+    expect(err?.message).toMatch(/backendCredentials/)
+    expect(err?.message).not.toContain('sk-secret')
+  })
+  it('reads the allow-list and the gateway limits from the environment, with defaults', () => {
+    const sub = join(dir, 'limits')
+    const d = loadConfig({ flags: { dataDir: sub }, env: {} })
+    expect(d).toMatchObject({ apiKeyFailuresPerMinute: 20, maxConcurrentCallsPerKey: 16, streamStallTimeoutMs: 60_000 })
+    expect(d.backendAllowList).toBeUndefined()
+    const c = loadConfig({
+      flags: { dataDir: sub },
+      env: {
+        SINEW_BACKEND_ALLOW_LIST: 'public, 10.0.0.0/8,https://api.example.com',
+        SINEW_MAX_CONCURRENT_CALLS_PER_KEY: '4',
+        SINEW_API_KEY_FAILURES_PER_MINUTE: '5',
+      },
+    })
+    expect(c).toMatchObject({ backendAllowList: ['public', '10.0.0.0/8', 'https://api.example.com'], maxConcurrentCallsPerKey: 4, apiKeyFailuresPerMinute: 5 })
+    expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_MAX_CONCURRENT_CALLS_PER_KEY: '0' } })).toThrow(/maxConcurrentCallsPerKey/)
+  })
+  it('refuses the removed SINEW_BACKEND_KEY variables, naming what replaced them and not echoing the key', () => {
+    for (const name of ['SINEW_BACKEND_KEY', 'SINEW_BACKEND_KEY_OPS_LLM']) {
+      let err: any
+      try {
+        loadConfig({ flags: { dataDir: join(dir, 'old') }, env: { [name]: 'sk-old-secret' } })
+      } catch (e) {
+        err = e
+      }
+      expect(err?.code).toBe('removed_setting')
+      expect(err.shortMessage).toContain(name)
+      expect(err.shortMessage).toContain('backendCredentials')
+      expect(err.message).not.toContain('sk-old-secret')
+    }
+  })
 })

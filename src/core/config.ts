@@ -45,17 +45,71 @@ const hostEntry = z
     return z.NEVER
   })
 
+/** `scheme://host[:port]` (http or https, no path, query or credentials) as URL.origin writes it, or null. */
+function parseOrigin(value: string): string | null {
+  const url = URL.parse(value)
+  return url && (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password
+    ? url.origin
+    : null
+}
+
 /** A web origin allowed to call the node from a browser: `https://app.example.org[:port]`, or `*`. */
 const originEntry = z
   .string()
   .trim()
   .transform((v, ctx) => {
     if (v === '*') return v
-    const url = URL.parse(v)
-    if (url && (url.protocol === 'http:' || url.protocol === 'https:') && url.pathname === '/' && !url.search && !url.hash && !url.username) return url.origin
+    const origin = parseOrigin(v)
+    if (origin) return origin
     ctx.addIssue({ code: 'custom', message: `"${v}" is not an origin: expected scheme://host[:port] with no path, like https://app.example.org, or *` })
     return z.NEVER
   })
+
+/** A JSON value given as text (an environment variable) is parsed first; bad JSON is left for the schema to refuse. */
+const jsonText = (v: unknown): unknown => {
+  if (typeof v !== 'string') return v
+  try {
+    return JSON.parse(v)
+  } catch {
+    return v
+  }
+}
+
+/** An operator's backend key, for one origin; `owners` (addresses) limits it to the models those accounts own. */
+const backendCredential = z.union([
+  z.string().min(1),
+  z
+    .object({
+      apiKey: z.string().min(1),
+      owners: z
+        .array(z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address (0x and 40 hex digits)'))
+        .min(1)
+        .transform((a) => a.map((x) => x.toLowerCase()))
+        .optional(),
+    })
+    .strict(),
+])
+
+/** Backend keys by origin (keys normalized by parseOrigin; one that is not an origin is refused, naming it). */
+const backendCredentials = z.preprocess(
+  jsonText,
+  z.record(z.string(), backendCredential).transform((rec, ctx) => {
+    const out: Record<string, z.infer<typeof backendCredential>> = {}
+    for (const [key, value] of Object.entries(rec)) {
+      const origin = parseOrigin(key)
+      if (!origin) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(key.slice(0, 100))} is not an origin: write scheme://host[:port], e.g. https://api.example.com`,
+          path: [key],
+        })
+        return z.NEVER
+      }
+      out[origin] = value
+    }
+    return out
+  }),
+)
 
 export const nodeConfigSchema = z
   .object({
@@ -96,6 +150,23 @@ export const nodeConfigSchema = z
     allowedHosts: list(hostEntry),
     /** Web origins whose pages may call the node (Origin check and CORS), besides its own. */
     allowedOrigins: list(originEntry),
+    /**
+     * Keys for model backends, by exact origin: sent as `Authorization: Bearer <key>` to that
+     * origin only (docs/gateway.md). JSON in SINEW_BACKEND_CREDENTIALS.
+     */
+    backendCredentials: backendCredentials.optional(),
+    /**
+     * Where openai-compatible backends may be: `public`, `loopback`, `private`, CIDRs, origins,
+     * host names (`*.example.com`); the gateway parses the entries. Default: public addresses,
+     * plus loopback on a dev network.
+     */
+    backendAllowList: list(z.string().min(1)).optional(),
+    /** Failed API-key authentications a client (IP address, IPv6 /64) may make per minute before it gets 429. */
+    apiKeyFailuresPerMinute: z.coerce.number().int().min(1).max(1_000_000),
+    /** Gateway calls one API key may have in flight at once. */
+    maxConcurrentCallsPerKey: z.coerce.number().int().min(1).max(100_000),
+    /** A stream whose client takes nothing for this long is dropped (charged for what reached it). */
+    streamStallTimeoutMs: z.coerce.number().int().min(100).max(3_600_000),
   })
   .strict()
 
@@ -117,6 +188,9 @@ export const configDefaults: NodeConfig = {
   followPollMs: 200,
   allowedHosts: [],
   allowedOrigins: [],
+  apiKeyFailuresPerMinute: 20,
+  maxConcurrentCallsPerKey: 16,
+  streamStallTimeoutMs: 60_000,
 }
 
 const ENV_KEYS: Record<string, keyof NodeConfig> = {
@@ -134,7 +208,24 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_FOLLOW_POLL_MS: 'followPollMs',
   SINEW_ALLOWED_HOSTS: 'allowedHosts',
   SINEW_ALLOWED_ORIGINS: 'allowedOrigins',
+  SINEW_BACKEND_CREDENTIALS: 'backendCredentials',
+  SINEW_BACKEND_ALLOW_LIST: 'backendAllowList',
+  SINEW_API_KEY_FAILURES_PER_MINUTE: 'apiKeyFailuresPerMinute',
+  SINEW_MAX_CONCURRENT_CALLS_PER_KEY: 'maxConcurrentCallsPerKey',
+  SINEW_STREAM_STALL_TIMEOUT_MS: 'streamStallTimeoutMs',
 }
+
+/**
+ * Variables an older node read and this one does not: a credential the operator believes is
+ * in use must not be silently ignored, so their presence stops the node with what replaced them.
+ */
+const REMOVED_ENV: { pattern: RegExp; replacedBy: string }[] = [
+  {
+    pattern: /^SINEW_BACKEND_KEY(_.*)?$/,
+    replacedBy:
+      'backendCredentials (config file) or SINEW_BACKEND_CREDENTIALS (JSON), which bind each key to a backend origin, e.g. {"https://api.example.com": "sk-..."}',
+  },
+]
 
 export type ConfigSources = {
   flags?: Partial<Record<keyof NodeConfig, unknown>>
@@ -145,6 +236,17 @@ export type ConfigSources = {
 
 export function loadConfig(sources: ConfigSources = {}): NodeConfig {
   const env = sources.env ?? process.env
+  for (const name of Object.keys(env)) {
+    const removed = REMOVED_ENV.find((r) => r.pattern.test(name))
+    if (removed && env[name] !== undefined) {
+      throw new SinewError({
+        code: 'removed_setting',
+        message: `${name} is no longer read: use ${removed.replacedBy}`,
+        details: { variable: name },
+        hint: `Unset ${name} and bind the key to its backend's origin; a key is never sent by model name or to any other origin (docs/gateway.md).`,
+      })
+    }
+  }
   const flags = stripUndefined(sources.flags ?? {})
   const fromEnv: Record<string, unknown> = {}
   for (const [name, key] of Object.entries(ENV_KEYS)) if (env[name] !== undefined && env[name] !== '') fromEnv[key] = env[name]

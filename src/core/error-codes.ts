@@ -83,6 +83,7 @@ export const errorCatalogue = {
   already_initialised: { status: 400, meaning: 'The data dir already has a genesis or a chain.' },
   not_initialised: { status: 400, meaning: 'The data dir has no genesis: run `sinew init`.' },
   not_dev: { status: 400, meaning: '`sinew dev` was pointed at a chain that is not a dev chain.' },
+  removed_setting: { status: 400, meaning: 'A setting this node no longer reads is set (SINEW_BACKEND_KEY…): the message names what replaced it.' },
   no_node_key: { status: 400, meaning: 'The data dir has no node key.' },
   wrong_node_key: { status: 400, meaning: "The node key is not this chain's sequencer." },
   invalid_keystore: { status: 400, meaning: 'A key file is not a valid v3 keystore, or holds another address.' },
@@ -168,6 +169,10 @@ export const errorCatalogue = {
   backend_error: { status: 502, meaning: 'The model backend failed or answered an error.' },
   backend_timeout: { status: 504, meaning: 'The model backend was silent for too long.' },
   leader_unavailable: { status: 502, meaning: 'A replica cannot reach the leader it passes model calls to.' },
+  backend_not_allowed: { status: 403, meaning: "The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent." },
+  too_many_auth_failures: { status: 429, meaning: 'This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.' },
+  too_many_concurrent_calls: { status: 429, meaning: 'This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.' },
+  client_closed_request: { status: 499, meaning: 'The client left before a non-streamed answer was ready: nothing was charged.' },
 
   // Agents and tasks
   agent_not_found: { status: 404, meaning: 'The sender is not a registered agent.' },

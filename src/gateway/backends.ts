@@ -7,6 +7,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { AttributionIndex } from '../attribution/index.ts'
 import { SinewError } from '../core/index.ts'
+import { AddressNotAllowedError, type BackendAllowList } from './egress.ts'
 
 export type ChatMessage = { role: string; content: string; name?: string }
 
@@ -25,8 +26,22 @@ export type BackendRequest = {
 }
 
 export type Backend = {
-  /** Text deltas, in order. Throws a SinewError when the backend fails (`backend_unavailable`, `backend_error`) or times out (`backend_timeout`). */
+  /** Text deltas, in order. Throws a SinewError when the backend fails (`backend_unavailable`, `backend_error`), times out (`backend_timeout`) or is outside the allow-list (`backend_not_allowed`). */
   stream(req: BackendRequest): AsyncIterable<string>
+}
+
+/**
+ * The caller learns only that the node refuses; what the host resolved to stays in the
+ * details (logged for the operator), or a stranger could map the operator's network with it.
+ */
+function notAllowed(baseURL: string, reason: string, cause?: unknown): SinewError {
+  return new SinewError({
+    code: 'backend_not_allowed',
+    message: "This node does not call this model's backend: it is outside the operator's backend allow-list.",
+    details: { backend: baseURL, reason },
+    hint: 'The node operator allows backends with backendAllowList (docs/gateway.md); a model on a public node must point at a public address.',
+    cause,
+  })
 }
 
 /** The ∞-gram generator over an attribution index; the text is delivered word by word. */
@@ -44,25 +59,42 @@ export function builtinBackend(index: AttributionIndex): Backend {
   }
 }
 
-export type OpenAIBackendOptions = { baseURL: string; apiKey?: string; upstreamModel: string; timeoutMs: number }
+export type OpenAIBackendOptions = {
+  baseURL: string
+  /** The operator's key for this backend's origin, if any: without one no Authorization header is sent. */
+  apiKey?: string
+  upstreamModel: string
+  timeoutMs: number
+  /** Where the node may connect; checked before each call and on every address a name resolves to. */
+  allowList: BackendAllowList
+}
 
 /**
  * Streams from an OpenAI-compatible server (`POST <baseURL>/chat/completions` or
  * `/completions`, `stream: true`). The SSE is read straight off a keep-alive `node:http(s)`
  * connection and parsed here: one string scan per network chunk and one `JSON.parse` per
  * event, no web streams, no per-chunk promises beyond the one the consumer awaits.
- * `timeoutMs` bounds the wait for the first byte and every gap between chunks.
+ * `timeoutMs` bounds the wait for the first byte and every gap between chunks. Redirects are
+ * not followed (a 3xx is a backend_error), so neither the request nor the key goes anywhere
+ * but the origin that was checked.
  */
 export function openaiCompatibleBackend(o: OpenAIBackendOptions): Backend {
   const base = new URL(o.baseURL.endsWith('/') ? o.baseURL : o.baseURL + '/')
   const secure = base.protocol === 'https:'
   if (!secure && base.protocol !== 'http:') throw new SinewError({ code: 'backend_unavailable', message: `Unsupported backend URL ${o.baseURL}` })
-  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
+  // Every connection resolves its host through the allow-list: the addresses checked are the
+  // ones connected to.
+  const lookup = o.allowList.lookupFor(base) as never
+  const agent = secure ? new HttpsAgent({ keepAlive: true, lookup }) : new HttpAgent({ keepAlive: true, lookup })
   const send = secure ? httpsRequest : httpRequest
   const urls = { chat: new URL('chat/completions', base), completion: new URL('completions', base) }
-  const authorization = `Bearer ${o.apiKey ?? 'none'}`
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' }
+  if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`
   return {
     stream(req) {
+      // An address literal (and the scheme) is judged here; a name when it resolves.
+      const admission = o.allowList.admits(base)
+      if (!admission.ok) throw notAllowed(o.baseURL, admission.reason)
       const body: Record<string, unknown> = { model: o.upstreamModel, max_tokens: req.maxTokens, stream: true }
       if (req.temperature !== undefined) body.temperature = req.temperature
       if (req.topP !== undefined) body.top_p = req.topP
@@ -79,7 +111,7 @@ export function openaiCompatibleBackend(o: OpenAIBackendOptions): Backend {
         {
           agent,
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization, 'content-length': Buffer.byteLength(payload) },
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) },
         },
         payload,
       )
@@ -133,7 +165,8 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     this.request = send(url, options, (res) => this.onResponse(res))
     this.request.on('error', (e) => {
       if (this.ended || this.req.signal.aborted) return
-      if (!this.response) this.fail(new SinewError({ code: 'backend_unavailable', message: `The model backend at ${o.baseURL} is unreachable`, cause: e }))
+      if (e instanceof AddressNotAllowedError) this.fail(notAllowed(o.baseURL, `${e.host} resolves to a ${e.addressClass} address (${e.address})`, e))
+      else if (!this.response) this.fail(new SinewError({ code: 'backend_unavailable', message: `The model backend at ${o.baseURL} is unreachable`, cause: e }))
       else this.fail(new SinewError({ code: 'backend_error', message: `The model backend failed: ${e.message}`.slice(0, 300), cause: e }))
     })
     this.request.end(payload)
@@ -348,6 +381,14 @@ function backendHttpError(status: number, text: string): SinewError {
     if (typeof m === 'string') message = m
   } catch {
     /* not JSON: the text itself */
+  }
+  if (status >= 300 && status < 400) {
+    // Not followed: the request (and the operator's key) goes only to the origin that was checked.
+    return new SinewError({
+      code: 'backend_error',
+      message: `The model backend answered ${status}, a redirect, which the node does not follow`,
+      details: { status },
+    })
   }
   return new SinewError({ code: 'backend_error', message: `The model backend answered ${status}: ${message || 'an error'}`.slice(0, 300), details: { status } })
 }

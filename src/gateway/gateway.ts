@@ -9,8 +9,14 @@
  *            RecordReceipt, signed by the node, which charges and splits on the ledger ->
  *            release the reservation
  *
- * A backend failure charges nothing and writes no receipt. A client that disconnects is
- * charged for the text delivered before it left, and its receipt is still written.
+ * A backend failure charges nothing and writes no receipt. A caller is charged only for
+ * what reached it: the sink says how much of the text that is (for a stream, the frames the
+ * client's TCP acknowledged); a caller that left before anything reached it pays nothing and
+ * gets no receipt.
+ *
+ * Guarded on the way in: failed authentications per client are rate-limited, calls in flight
+ * per key are capped, and backends are called only inside the operator's allow-list, with
+ * the operator's key only for the origin it is bound to (egress.ts, limits.ts).
  */
 import { randomBytes } from 'node:crypto'
 import type { AttributionIndex } from '../attribution/index.ts'
@@ -33,6 +39,8 @@ import {
   type NamedIndex,
 } from '../models/index.ts'
 import { builtinBackend, openaiCompatibleBackend, type Backend, type ChatMessage } from './backends.ts'
+import { BackendAllowList } from './egress.ts'
+import { AuthFailureLimiter, ConcurrencyLimit, type Clock } from './limits.ts'
 import { countTokens, TokenMeter } from './meter.ts'
 import { NodeTxSubmitter } from './submitter.ts'
 
@@ -41,7 +49,7 @@ export type IndexSource = { index: AttributionIndex; authorOf?: (contribution: s
 export type IndexProvider = (ref: string) => IndexSource | Promise<IndexSource>
 
 /** The `type` of an OpenAI error object. */
-export type OpenAIErrorType = 'invalid_request_error' | 'authentication_error' | 'insufficient_quota' | 'api_error'
+export type OpenAIErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'insufficient_quota' | 'rate_limit_error' | 'api_error'
 
 /** An error of the OpenAI-compatible API: a SinewError with OpenAI's `type` and `param` (the request field at fault). */
 export class GatewayError extends SinewError {
@@ -63,8 +71,10 @@ export type GatewayOptions = {
   resolver?: ContributionResolver
   /** First-byte and between-chunk timeout of openai-compatible backends (default 60 s). */
   backendTimeoutMs?: number
-  /** The API key of an openai-compatible backend (default: env SINEW_BACKEND_KEY_<MODEL> or SINEW_BACKEND_KEY). */
-  backendKey?: (model: string) => string | undefined
+  /** The operator's settings (node config keys of the same names; docs/gateway.md). */
+  settings?: Partial<GatewaySettings>
+  /** Time for the abuse limits and key expiry (default Date.now). */
+  now?: Clock
   /** max_tokens when a request gives none (default 256). */
   defaultMaxTokens?: number
   /** Largest accepted max_tokens (default 8192). */
@@ -72,10 +82,34 @@ export type GatewayOptions = {
   log?: Logger
 }
 
+/** A backend key as the operator binds it to an origin: for every model there, or only those `owners` own. */
+export type BackendCredential = string | { apiKey: string; owners?: string[] }
+
+export type GatewaySettings = {
+  /** Backend keys by exact origin (`https://host[:port]`). */
+  backendCredentials: Record<string, BackendCredential> | undefined
+  /** BackendAllowList entries; default: public addresses, plus loopback on a dev network. */
+  backendAllowList: string[] | undefined
+  apiKeyFailuresPerMinute: number
+  maxConcurrentCallsPerKey: number
+  /** A stream whose client takes nothing for this long is dropped. */
+  streamStallTimeoutMs: number
+}
+
+const DEFAULT_SETTINGS: GatewaySettings = {
+  backendCredentials: undefined,
+  backendAllowList: undefined,
+  apiKeyFailuresPerMinute: 20,
+  maxConcurrentCallsPerKey: 16,
+  streamStallTimeoutMs: 60_000,
+}
+
 export type CallRequest = {
   kind: 'chat' | 'completion'
   model: string
   apiKey: string | undefined
+  /** The caller's network address (failed authentications are limited per client). */
+  client?: string
   messages: ChatMessage[]
   prompt: string
   maxTokens?: number
@@ -88,15 +122,21 @@ export type CallRequest = {
 }
 
 export type Sink = {
-  /** Delivers a delta to the caller. */
-  write(delta: string): void
+  /**
+   * Hands a delta to the caller. A promise means the caller's connection is full: the gateway
+   * pulls nothing more from the backend until it settles.
+   */
+  write(delta: string): void | Promise<void>
   /**
    * Generation is over (not called when the backend failed): the caller may be told the
    * finish reason now, before the trace and the receipt (which waits for its block).
+   * Resolves to how many characters of what was written reached the caller: for a stream,
+   * those whose frames the client's TCP acknowledged; for a single answer, all of them if
+   * the caller is still there, else none.
    */
-  end?(finishReason: CallOutcome['finishReason']): void
-  /** True once the caller has gone. */
-  readonly closed: boolean
+  end(finishReason: CallOutcome['finishReason']): number | Promise<number>
+  /** Aborted once the caller has gone: the backend call is dropped at once. */
+  readonly gone: AbortSignal
 }
 
 export type ReceiptSummary = {
@@ -118,6 +158,8 @@ export type CallOutcome = {
   receipt?: ReceiptSummary
   /** Set when the receipt could not be recorded (the caller is then not charged). */
   receiptError?: SinewError
+  /** Nothing reached the caller, so there is no receipt and no charge. */
+  uncharged?: boolean
   timings: { generateMs: number; traceMs: number; receiptMs: number }
 }
 
@@ -163,17 +205,30 @@ class Reservations {
 
 export class Gateway {
   readonly submitter: NodeTxSubmitter
+  readonly settings: GatewaySettings
+  /** Where openai-compatible backends may be (the operator's list, or the network's default). */
+  readonly allowList: BackendAllowList
   private readonly reservations = new Reservations()
   private readonly backends = new Map<string, Promise<{ backend: Backend; indexes: NamedIndex[]; sources: IndexSource[] }>>()
   private readonly resolver: ContributionResolver
   private readonly defaultMaxTokens: number
   private readonly maxTokensLimit: number
+  private readonly now: Clock
+  private readonly authFailures: AuthFailureLimiter
+  private readonly concurrency: ConcurrencyLimit
+  private waiting = 0
 
   constructor(private readonly o: GatewayOptions) {
     this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
     this.resolver = o.resolver ?? nodeAttestedResolver
     this.defaultMaxTokens = o.defaultMaxTokens ?? 256
     this.maxTokensLimit = o.maxTokensLimit ?? 8192
+    const given = Object.fromEntries(Object.entries(o.settings ?? {}).filter(([k, v]) => k in DEFAULT_SETTINGS && v !== undefined))
+    this.settings = { ...DEFAULT_SETTINGS, ...given }
+    this.allowList = new BackendAllowList(this.settings.backendAllowList ?? BackendAllowList.defaults(o.node.chain.genesis.insecure === true))
+    this.now = o.now ?? Date.now
+    this.authFailures = new AuthFailureLimiter(this.settings.apiKeyFailuresPerMinute, this.now)
+    this.concurrency = new ConcurrencyLimit(this.settings.maxConcurrentCallsPerKey)
   }
 
   get state() {
@@ -192,6 +247,11 @@ export class Gateway {
     return this.reservations.outstanding
   }
 
+  /** Calls now waiting for their caller's connection to take more (backpressure). */
+  get waitingOnCallers(): number {
+    return this.waiting
+  }
+
   /** Authenticates, checks the model, limits and balance, and reserves the maximum charge. */
   prepare(req: CallRequest): PreparedCall {
     if (!req.apiKey) {
@@ -201,9 +261,21 @@ export class Gateway {
         type: 'authentication_error',
       })
     }
+    // A client that has spent its failed attempts is refused before its key is looked at,
+    // so a guess that happens to be right does not get through either.
+    const wait = req.client === undefined ? 0 : this.authFailures.retryAfter(req.client)
+    if (wait > 0) {
+      throw new GatewayError({
+        code: 'too_many_auth_failures',
+        message: `Too many failed API-key authentications from your address: retry in ${wait} s.`,
+        type: 'rate_limit_error',
+        details: { retryAfterS: wait, perMinute: this.settings.apiKeyFailuresPerMinute },
+      })
+    }
     const keyHash = hashApiKey(req.apiKey)
     const key = readApiKey(this.state, keyHash)
-    const problem = apiKeyProblem(key, BigInt(Date.now()))
+    const problem = apiKeyProblem(key, BigInt(this.now()))
+    if (problem !== undefined && req.client !== undefined) this.authFailures.fail(req.client)
     if (problem === 'unknown')
       throw new GatewayError({
         code: 'invalid_api_key',
@@ -263,7 +335,20 @@ export class Gateway {
         },
       })
     }
-    const release = this.reservations.add(payer, keyHash, maxFee)
+    const slot = this.concurrency.acquire(keyHash)
+    if (!slot) {
+      throw new GatewayError({
+        code: 'too_many_concurrent_calls',
+        message: `This API key already has ${this.settings.maxConcurrentCallsPerKey} calls in flight, the most one key may hold: wait for one to finish.`,
+        type: 'rate_limit_error',
+        details: { retryAfterS: 1, maxConcurrentCallsPerKey: this.settings.maxConcurrentCallsPerKey },
+      })
+    }
+    const unreserve = this.reservations.add(payer, keyHash, maxFee)
+    const release = () => {
+      unreserve()
+      slot()
+    }
     const receiptId = ('0x' + randomBytes(32).toString('hex')) as Hex
     const promptText = req.kind === 'chat' ? req.messages.map((m) => m.content).join('\n') : req.prompt
     const promptTokens = countTokens(promptText)
@@ -276,6 +361,11 @@ export class Gateway {
       run: async (sink) => {
         try {
           return await this.run(req, model, keyHash, receiptId, maxTokens, promptTokens, sink)
+        } catch (e) {
+          // The caller sees a short message; the operator's log has the details (what a refused host resolved to, say).
+          if (e instanceof SinewError && (e.status >= 500 || e.code === 'backend_not_allowed'))
+            this.o.log?.[e.status >= 500 ? 'warn' : 'info']({ err: e, model: model.name }, e.shortMessage)
+          throw e
         } finally {
           release()
         }
@@ -297,7 +387,8 @@ export class Gateway {
             : openaiCompatibleBackend({
                 baseURL: b.baseURL,
                 upstreamModel: b.upstreamModel ?? model.name,
-                apiKey: (this.o.backendKey ?? envBackendKey)(model.name),
+                apiKey: this.credentialFor(new URL(b.baseURL).origin, model.owner),
+                allowList: this.allowList,
                 timeoutMs: this.o.backendTimeoutMs ?? 60_000,
               })
         return { backend, indexes, sources: sources.map((s) => s.source) }
@@ -306,6 +397,16 @@ export class Gateway {
       this.backends.set(cacheKey, r)
     }
     return r
+  }
+
+  /**
+   * The operator's key for a backend origin: bound to that exact origin (never to a model
+   * name), and to the models of `owners` only where the operator said so.
+   */
+  private credentialFor(origin: string, owner: Address): string | undefined {
+    const c = this.settings.backendCredentials?.[origin]
+    if (c === undefined || typeof c === 'string') return c
+    return !c.owners || c.owners.includes(owner.toLowerCase()) ? c.apiKey : undefined
   }
 
   private async run(
@@ -343,7 +444,11 @@ export class Gateway {
     }
     const meter = new TokenMeter(maxTokens)
     const abort = new AbortController()
-    let delivered = ''
+    // A caller that leaves drops the backend call at once (not at its next delta).
+    const onGone = () => abort.abort(STOPPED)
+    if (sink.gone.aborted) onGone()
+    else sink.gone.addEventListener('abort', onGone)
+    let written = ''
     let finishReason: CallOutcome['finishReason'] = 'stop'
     try {
       for await (const delta of rt.backend.stream({
@@ -357,14 +462,12 @@ export class Gateway {
         stop: req.stop,
         signal: abort.signal,
       })) {
-        if (sink.closed) {
-          finishReason = 'disconnected'
-          break
-        }
+        if (sink.gone.aborted) break
         const accepted = meter.push(delta)
         if (accepted) {
-          sink.write(accepted)
-          delivered += accepted
+          written += accepted
+          // Backpressure: while the caller's connection is full, pull nothing more.
+          await this.waitOnCaller(sink.write(accepted))
         }
         if (meter.full) {
           finishReason = 'length'
@@ -375,18 +478,30 @@ export class Gateway {
       abort.abort(STOPPED)
       if (e instanceof SinewError) throw e
       throw new SinewError({ code: 'backend_error', message: `The model backend failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), cause: e })
+    } finally {
+      sink.gone.removeEventListener('abort', onGone)
     }
     // A fixed reason: `abort()` without one builds a DOMException (a stack trace) per call.
     abort.abort(STOPPED)
-    if (sink.closed && finishReason !== 'disconnected') finishReason = 'disconnected'
+    if (sink.gone.aborted) finishReason = 'disconnected'
     const t1 = performance.now()
-    if (sink.end) {
-      sink.end(finishReason)
-      // Let the last frames reach the socket before the trace and the receipt use the CPU.
-      await new Promise<void>((r) => setImmediate(r))
-    }
+    // What reached the caller is what it is charged for.
+    const reached = await this.waitOnCaller(sink.end(finishReason))
+    const delivered = written.slice(0, reached)
+    if (delivered.length < written.length || sink.gone.aborted) finishReason = 'disconnected'
     const t1b = performance.now()
     const attribution = attributeOutput(rt.indexes, delivered)
+    if (delivered.length === 0 && finishReason === 'disconnected') {
+      return {
+        text: '',
+        finishReason,
+        promptTokens,
+        outputTokens: 0,
+        attribution,
+        uncharged: true,
+        timings: { generateMs: t1 - t0, traceMs: 0, receiptMs: 0 },
+      }
+    }
     const t2 = performance.now()
     const weights = attribution.weights.map((w) => ({
       contribution: w.contribution,
@@ -440,6 +555,17 @@ export class Gateway {
     }
   }
 
+  /** Awaits what a sink handed back, counted as a call waiting on its caller while it is pending. */
+  private async waitOnCaller<T>(x: T | Promise<T>): Promise<T> {
+    if (!(x instanceof Promise)) return x
+    this.waiting++
+    try {
+      return await x
+    } finally {
+      this.waiting--
+    }
+  }
+
   private authorOf(contribution: string, sources: IndexSource[]): Address | undefined {
     const fromState = this.resolver.authorOf(this.state, contribution)
     if (fromState) return fromState
@@ -457,8 +583,4 @@ const STOPPED = new Error('the call no longer needs the backend')
 function lastUserText(messages: ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === 'user') return messages[i].content
   return messages.map((m) => m.content).join('\n')
-}
-
-function envBackendKey(model: string): string | undefined {
-  return process.env[`SINEW_BACKEND_KEY_${model.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] ?? process.env.SINEW_BACKEND_KEY
 }

@@ -9,6 +9,8 @@ export {
   type CallOutcome,
   type CallRequest,
   type GatewayOptions,
+  type BackendCredential,
+  type GatewaySettings,
   type IndexProvider,
   type IndexSource,
   type PreparedCall,
@@ -17,5 +19,7 @@ export {
 } from './gateway.ts'
 export { builtinBackend, openaiCompatibleBackend, type Backend, type BackendRequest, type ChatMessage } from './backends.ts'
 export { countTokens, TokenMeter } from './meter.ts'
+export { AddressNotAllowedError, BackendAllowList, classifyAddress, parseIp, type AddressClass } from './egress.ts'
+export { AuthFailureLimiter, ConcurrencyLimit, clientKey } from './limits.ts'
 export { NodeTxSubmitter } from './submitter.ts'
 export { dirIndexProvider, indexDirFor } from './indexes.ts'

@@ -102,6 +102,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
             indexes: options.indexes ?? datanetIndexProvider(datanets),
             resolver: options.resolver ?? datanetsResolver,
             backendTimeoutMs: options.backendTimeoutMs,
+            settings: config,
             log,
           })
         : undefined

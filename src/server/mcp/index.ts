@@ -79,10 +79,20 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
   return server
 }
 
-/** The node's own HTTP API, called in-process (same routes, same errors, no socket). */
-export function injectApi(app: FastifyInstance): NodeApi {
+/**
+ * The node's own HTTP API, called in-process (same routes, same errors, no socket). The
+ * calls carry the MCP client's address, so per-client limits (failed API keys) count
+ * against it and not against the node itself.
+ */
+export function injectApi(app: FastifyInstance, remoteAddress?: string): NodeApi {
   const send = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object | Buffer, headers?: Record<string, string>) => {
-    const res = await app.inject({ method, url, ...(headers ? { headers } : {}), ...(payload === undefined ? {} : { payload }) })
+    const res = await app.inject({
+      method,
+      url,
+      ...(remoteAddress ? { remoteAddress } : {}),
+      ...(headers ? { headers } : {}),
+      ...(payload === undefined ? {} : { payload }),
+    })
     if (res.statusCode >= 400) throw errorFromResponse(res.statusCode, res.body)
     return res
   }
@@ -127,12 +137,11 @@ export function agentCard(baseUrl: string, modules?: McpToolModule[]) {
 
 /** `/mcp` (Streamable HTTP, stateless, JSON responses) and `/.well-known/agent-card.json`. */
 export const mcpRoutes: FastifyPluginAsync = async (app) => {
-  const api = injectApi(app)
   app.post(
     '/mcp',
     { schema: { summary: 'MCP over Streamable HTTP (JSON-RPC); write tools take a signed tx (signedTx)', tags: ['mcp'] } },
     async (request, reply) => {
-      const server = createMcpServer({ api, transport: 'http' })
+      const server = createMcpServer({ api: injectApi(app, request.ip), transport: 'http' })
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
       reply.hijack()
       reply.raw.on('close', () => {

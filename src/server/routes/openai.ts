@@ -3,7 +3,9 @@
  * POST /v1/chat/completions and POST /v1/completions (streaming SSE and not). Errors here
  * are OpenAI error objects `{error: {message, type, param, code}}`, so the official
  * clients understand them. Each answer carries its receipt id in `x-sinew-receipt` and in
- * a `sinew` field of the body (or of the last chunk). Spec: docs/gateway.md.
+ * a `sinew` field of the body (or of the last chunk). A stream is written through SseStream
+ * (./openai-sse.ts), which honours backpressure and counts what reached the client: that is
+ * what the caller pays for. Spec: docs/gateway.md.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
@@ -11,6 +13,8 @@ import { keccak256, type SinewError } from '../../core/index.ts'
 import { GatewayError, type CallOutcome, type OpenAIErrorType, type CallRequest, type Gateway, type PreparedCall } from '../../gateway/index.ts'
 import type { ModelRecord } from '../../models/index.ts'
 import { httpError } from '../errors.ts'
+import { TcpSendQueues } from '../tcp-send-queue.ts'
+import { SseStream } from './openai-sse.ts'
 
 export type OpenAIRoutesOptions = { gateway: Gateway }
 
@@ -42,6 +46,13 @@ const RETRY_AFTER_S = '2'
 
 type OpenAIErrorBody = { error: { message: string; type: OpenAIErrorType; param: string | null; code: string | null } }
 
+/** Seconds before a refused call may be retried, when the refusal says (429, 503). */
+function retryAfter(e: SinewError): string | undefined {
+  if (e.code === 'model_not_ready') return RETRY_AFTER_S
+  if (typeof e.details.retryAfterS === 'number') return String(e.details.retryAfterS)
+  return undefined
+}
+
 /**
  * The OpenAI error object for a SinewError. A well-formed call the ledger refuses (422:
  * a spend limit, a balance) answers 402, as OpenAI answers an exhausted quota.
@@ -55,9 +66,13 @@ export function openaiError(e: SinewError): { status: number; body: OpenAIErrorB
         ? 'authentication_error'
         : e.status === 402
           ? 'insufficient_quota'
-          : e.status < 500
-            ? 'invalid_request_error'
-            : 'api_error'
+          : e.status === 403
+            ? 'permission_error'
+            : e.status === 429
+              ? 'rate_limit_error'
+              : e.status < 500
+                ? 'invalid_request_error'
+                : 'api_error'
   return { status, body: { error: { message: e.shortMessage, type, param: e instanceof GatewayError ? e.param : null, code: e.code } } }
 }
 
@@ -127,6 +142,7 @@ function sampling(request: FastifyRequest, body: z.infer<typeof completionBody> 
   return {
     model: body.model,
     apiKey: bearer(request),
+    client: request.ip,
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
     seed: body.seed ?? undefined,
@@ -136,11 +152,14 @@ function sampling(request: FastifyRequest, body: z.infer<typeof completionBody> 
 }
 
 export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway }) => {
+  // One reader of the kernel's TCP tables for every stream of this node.
+  const queues = new TcpSendQueues()
   app.setErrorHandler((err, request, reply) => {
     const e = httpError(err, request)
     if (e !== err && e.code === 'internal') request.log.error({ err }, 'unhandled error')
     const { status, body } = openaiError(e)
-    if (body.error.code === 'model_not_ready') reply.header('retry-after', RETRY_AFTER_S)
+    const after = retryAfter(e)
+    if (after) reply.header('retry-after', after)
     return reply.code(status).send(body)
   })
 
@@ -177,7 +196,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
         prompt: '',
         maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
       }
-      return serve(gateway, req, !!body.stream, request, reply)
+      return serve(gateway, queues, req, !!body.stream, reply)
     },
   )
 
@@ -193,12 +212,12 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
         prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
         maxTokens: body.max_tokens ?? 16,
       }
-      return serve(gateway, req, !!body.stream, request, reply)
+      return serve(gateway, queues, req, !!body.stream, reply)
     },
   )
 }
 
-async function serve(gateway: Gateway, req: CallRequest, stream: boolean, _request: FastifyRequest, reply: FastifyReply) {
+async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, stream: boolean, reply: FastifyReply) {
   const prepared = gateway.prepare(req)
   const created = Math.floor(Date.now() / 1000)
   const chat = req.kind === 'chat'
@@ -208,22 +227,30 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, _reque
   const res = reply.raw
 
   if (!stream) {
-    let closed = false
+    // One answer at the end: a caller still connected when generation ends is charged for all
+    // of it (the answer then waits for its receipt, so it is never handed out unpaid); one
+    // that left before pays nothing, and its backend call is dropped at once.
+    const gone = new AbortController()
     const onClose = () => {
-      if (!res.writableFinished) closed = true
+      if (!res.writableFinished) gone.abort()
     }
     res.on('close', onClose)
+    let chars = 0
     let outcome: CallOutcome
     try {
       outcome = await prepared.run({
-        write: () => {},
-        get closed() {
-          return closed
+        write: (delta) => {
+          chars += delta.length
         },
+        end: () => (gone.signal.aborted ? 0 : chars),
+        gone: gone.signal,
       })
     } finally {
       res.off('close', onClose)
     }
+    // Nobody reads this (the client has gone); it says, in the log, why there is no answer.
+    if (outcome.uncharged)
+      throw new GatewayError({ code: 'client_closed_request', message: 'The client left before the answer was ready: nothing was charged.', type: 'api_error' })
     if (outcome.receiptError) throw outcome.receiptError
     reply.header('x-sinew-receipt', prepared.receiptId)
     const finish = outcome.finishReason === 'disconnected' ? 'stop' : outcome.finishReason
@@ -246,14 +273,11 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, _reque
   // producing anything still gets a plain HTTP error. Content frames are the JSON of the
   // chunk object with only the delta serialized per frame (same bytes as JSON.stringify).
   reply.hijack()
+  const sse = new SseStream(res, { queues, stallTimeoutMs: gateway.settings.streamStallTimeoutMs })
   let started = false
-  let closed = false
   let first = true
   let finished = false
-  res.on('close', () => {
-    if (!res.writableFinished) closed = true
-  })
-  const send = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`)
+  const send = (obj: unknown) => sse.send(`data: ${JSON.stringify(obj)}\n\n`)
   const start = () => {
     if (started) return
     started = true
@@ -261,7 +285,6 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, _reque
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
-      connection: 'keep-alive',
       'x-sinew-receipt': prepared.receiptId,
     })
   }
@@ -278,7 +301,7 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, _reque
   const open = chat ? head + '"delta":{"content":' : firstOpen
   const close = chat ? '},"finish_reason":null,"logprobs":null}]}\n\n' : ',"finish_reason":null,"logprobs":null}]}\n\n'
   const finishFrame = (reason: CallOutcome['finishReason']) => {
-    if (finished || closed) return
+    if (finished || sse.gone.aborted) return
     finished = true
     start()
     const finish = reason === 'disconnected' ? 'stop' : reason
@@ -290,31 +313,32 @@ async function serve(gateway: Gateway, req: CallRequest, stream: boolean, _reque
     outcome = await prepared.run({
       write: (delta) => {
         if (!started) start()
-        res.write((first ? firstOpen : open) + JSON.stringify(delta) + close)
+        const frame = (first ? firstOpen : open) + JSON.stringify(delta) + close
         first = false
+        return sse.frame(frame, delta.length)
       },
-      end: finishFrame,
-      get closed() {
-        return closed
+      end: (reason) => {
+        finishFrame(reason)
+        return sse.settle()
       },
+      gone: sse.gone,
     })
-  } catch (e) {
-    const { status, body } = openaiError(httpError(e, reply.request))
+  } catch (err) {
+    const e = httpError(err, reply.request)
+    const { status, body } = openaiError(e)
     if (!started) {
-      if (!closed) {
-        res.writeHead(status, {
-          'content-type': 'application/json; charset=utf-8',
-          ...(body.error.code === 'model_not_ready' ? { 'retry-after': RETRY_AFTER_S } : {}),
-        })
+      if (!sse.gone.aborted) {
+        const after = retryAfter(e)
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(after ? { 'retry-after': after } : {}) })
         res.end(JSON.stringify(body))
       }
-    } else if (!closed) {
+    } else if (!sse.gone.aborted) {
       send(body)
       res.end()
     }
     return reply
   }
-  if (closed) return reply
+  if (sse.gone.aborted) return reply
   finishFrame(outcome.finishReason)
   if (outcome.receiptError) {
     send(openaiError(outcome.receiptError).body)
