@@ -5,23 +5,21 @@
  * A frame reached the client once the client's TCP acknowledged its last byte. Each frame's
  * end is a byte offset on the connection (`socket.bytesWritten` after the write); the kernel
  * has taken the bytes up to the end of the last frame whose write callback fired; of those,
- * all but the socket's unacknowledged send queue (TcpSendQueues, Linux) reached the peer.
- * Without /proc, "reached" falls back to "taken by the kernel".
+ * all but the socket's unacknowledged send queue reached the peer (TcpSendQueues, Linux;
+ * read in snapshots shared by all streams). Without /proc, "reached" is "taken by the kernel".
  *
  * Backpressure: a write returns a promise (the gateway then pulls nothing more from the
  * backend) while the socket's buffer is over its high-water mark, or while more than
- * SSE_ACK_WINDOW_BYTES are sent but not known to be acknowledged. So a client that stops
+ * SSE_ACK_WINDOW_BYTES are written but not known to be acknowledged. So a client that stops
  * reading stops generation within a window, and what it is charged for never runs more than
- * that window behind what it received. A client that takes nothing for `stallTimeoutMs` is
- * dropped (and charged for what reached it).
+ * that window behind what reached it, and never ahead. A client that acknowledges nothing
+ * for `stallTimeoutMs` while the node waits on it is dropped (and charged for what reached it).
  */
 import type { ServerResponse } from 'node:http'
 import type { TcpSendQueues } from '../tcp-send-queue.ts'
 
 /** How far (bytes) the node may write ahead of what it knows the client acknowledged. */
 export const SSE_ACK_WINDOW_BYTES = 8 * 1024
-/** How often the acknowledgements of a waiting stream are read again. */
-const ACK_POLL_MS = 10
 
 export type SseOptions = { queues: TcpSendQueues; stallTimeoutMs: number }
 
@@ -39,8 +37,10 @@ export class SseStream {
   private acked = 0
   /** When the client last acknowledged more (ms); the stall clock runs from here or from the start of a wait. */
   private lastProgress = 0
-  private timer: NodeJS.Timeout | undefined
   private readonly byAcks: boolean
+  private unwatch: (() => void) | undefined
+  /** The pending wait's check, run whenever something it waits on may have changed. */
+  private wake: (() => void) | undefined
 
   constructor(
     private readonly res: ServerResponse,
@@ -51,9 +51,10 @@ export class SseStream {
     this.written = this.taken = this.acked = res.socket?.bytesWritten ?? 0
     this.byAcks = o.queues.available && res.socket !== null
     res.on('close', () => {
-      clearTimeout(this.timer)
+      this.stopWatching()
       if (!res.writableFinished) this.goneCtl.abort()
     })
+    res.on('drain', () => this.wake?.())
   }
 
   /** A frame that carries no text (finish reason, usage, errors): not counted. */
@@ -68,16 +69,17 @@ export class SseStream {
     const ok = this.res.write(text, (err) => {
       if (err || frame.end <= this.taken) return
       this.taken = frame.end
-      if (!this.byAcks) this.measure()
+      // Without /proc the kernel taking a frame is all we learn; with it, acks come with snapshots.
+      if (!this.byAcks) this.advance(this.taken)
+      this.wake?.()
     })
     frame.end = this.res.socket?.bytesWritten ?? this.written + Buffer.byteLength(text)
     this.written = frame.end
     this.frames.push(frame)
-    if (!ok || (this.byAcks && this.written - this.acked > SSE_ACK_WINDOW_BYTES)) {
-      this.measure()
-      if (!this.ready()) return this.until(() => this.ready())
+    if (this.byAcks && !this.unwatch && this.res.socket) {
+      this.unwatch = this.o.queues.watch(this.res.socket, () => this.onSnapshot())
     }
-    this.followUp()
+    if (!ok || !this.ready()) return this.until(() => this.ready())
   }
 
   /** Resolves to the characters that reached the client, once every frame has (or the client is gone). */
@@ -90,29 +92,31 @@ export class SseStream {
     return !this.res.writableNeedDrain && (!this.byAcks || this.written - this.acked <= SSE_ACK_WINDOW_BYTES)
   }
 
-  /** Reads how far the client acknowledged, and moves the delivered count up to it. */
-  private measure(): void {
-    if (this.byAcks) {
-      const socket = this.res.socket
-      const unacked = socket ? this.o.queues.unacked(socket) : undefined
-      // No row: the connection is gone; what it acknowledged before is all we know.
-      if (unacked !== undefined) this.acked = Math.max(this.acked, this.taken - unacked)
-    } else this.acked = this.taken
+  /**
+   * A new snapshot of the send queues: of what the kernel had taken when it was read, all but
+   * the unacknowledged rest reached the client. (`taken` can only lag the kernel, which
+   * under-counts, never over-counts.) No row: the connection is gone; what it acknowledged
+   * before is all we know.
+   */
+  private onSnapshot(): void {
+    const unacked = this.res.socket ? this.o.queues.unacked(this.res.socket) : undefined
+    if (unacked !== undefined) this.advance(this.taken - unacked)
+    if (this.delivered === this.frames.length) this.stopWatching()
+    this.wake?.()
+  }
+
+  /** Moves the acknowledged offset (never back) and the delivered count up to it. */
+  private advance(acked: number): void {
+    if (acked <= this.acked) return
+    this.acked = acked
     const before = this.delivered
-    while (this.delivered < this.frames.length && this.frames[this.delivered].end <= this.acked) this.deliveredChars += this.frames[this.delivered++].chars
+    while (this.delivered < this.frames.length && this.frames[this.delivered].end <= acked) this.deliveredChars += this.frames[this.delivered++].chars
     if (this.delivered > before) this.lastProgress = Date.now()
   }
 
-  /** Keeps the count fresh while frames are out: a client that leaves between writes is charged for what it got. */
-  private followUp(): void {
-    if (this.timer || !this.byAcks) return
-    const tick = () => {
-      this.timer = undefined
-      if (this.gone.aborted) return
-      this.measure()
-      if (this.delivered < this.frames.length) this.timer = setTimeout(tick, ACK_POLL_MS).unref()
-    }
-    this.timer = setTimeout(tick, ACK_POLL_MS).unref()
+  private stopWatching(): void {
+    this.unwatch?.()
+    this.unwatch = undefined
   }
 
   /** Waits until `ok()` holds, the client has gone, or it stalled too long (then it is dropped). */
@@ -123,22 +127,21 @@ export class SseStream {
       const done = () => {
         clearTimeout(timer)
         this.gone.removeEventListener('abort', done)
-        this.res.off('drain', check)
+        if (this.wake === check) this.wake = undefined
         resolve()
       }
       const check = () => {
         clearTimeout(timer)
-        if (this.gone.aborted) return done()
-        this.measure()
-        if (ok()) return done()
-        if (Date.now() - Math.max(since, this.lastProgress) > this.o.stallTimeoutMs) {
+        if (this.gone.aborted || ok()) return done()
+        const stalledFor = Date.now() - Math.max(since, this.lastProgress)
+        if (stalledFor >= this.o.stallTimeoutMs) {
           this.res.destroy() // 'close' follows: gone
           return done()
         }
-        timer = setTimeout(check, ACK_POLL_MS)
+        timer = setTimeout(check, this.o.stallTimeoutMs - stalledFor)
       }
+      this.wake = check
       this.gone.addEventListener('abort', done)
-      this.res.on('drain', check)
       check()
     })
   }
