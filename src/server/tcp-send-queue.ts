@@ -12,8 +12,10 @@
  * its table each time; with ~800 sockets that took 8.5 ms a snapshot on the 2-core dev VM.
  * So one poller serves all streams, runs only while someone watches (a stream with frames
  * not yet known to be acknowledged), reads only the tables of the address families in use,
- * and waits at least 20 times its last read's duration between reads (at most ~5 % of a
- * core, whatever the number of sockets), and at least `minIntervalMs`.
+ * and waits at least 20 times its last read's CPU time between reads (at most ~5 % of a
+ * core, whatever the number of sockets; CPU time, so a busy machine does not stretch it),
+ * and at least `minIntervalMs`. `readNow` reads at once, for a connection the peer is
+ * closing (its row is still there, in CLOSE_WAIT, until the node closes its side).
  *
  * Where there is no /proc (macOS, Windows) `available` is false and callers fall back to
  * what the kernel took.
@@ -148,13 +150,27 @@ export class TcpSendQueues {
 
   private poll(): void {
     this.timer = undefined
-    const families = new Set(this.watchers.values())
-    const t0 = performance.now()
-    for (const family of families) this.snapshot[family] = this.parse(family)
-    this.lastRead = performance.now()
-    this.lastCostMs = this.lastRead - t0
+    this.readTables(new Set(this.watchers.values()))
     for (const listener of [...this.watchers.keys()]) listener()
     this.schedule()
+  }
+
+  /** Reads `socket`'s table now (a connection its peer is closing); the unacknowledged bytes, or undefined. */
+  readNow(socket: Socket): number | undefined {
+    const key = this.available ? this.keyOf(socket) : null
+    if (!key) return undefined
+    this.readTables(new Set([key.family]))
+    return this.snapshot[key.family].get(key.row)
+  }
+
+  /** Reads the tables and notes what it cost: the lesser of wall and CPU time (other threads count in CPU time). */
+  private readTables(families: Set<4 | 6>): void {
+    const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
+    for (const family of families) this.snapshot[family] = this.parse(family)
+    const cpu = process.cpuUsage(cpu0)
+    this.lastRead = performance.now()
+    this.lastCostMs = Math.min(this.lastRead - t0, (cpu.user + cpu.system) / 1000)
   }
 
   /** "  sl  local_address rem_address   st tx_queue:rx_queue ..." → row key → tx_queue. */

@@ -1,5 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { existsSync } from 'node:fs'
+import { connect, type AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { TcpSendQueues } from '../tcp-send-queue.ts'
 import { SseStream } from './openai-sse.ts'
@@ -52,5 +53,34 @@ describe('SseStream without /proc', () => {
       expect(sse.gone.aborted).toBe(true)
       expect(await sse.settle()).toBe(0)
     })
+  })
+})
+
+describe.runIf(existsSync('/proc/net/tcp'))('SseStream with /proc', () => {
+  it('a client that reads some frames and closes its side pays for what it acknowledged, even between snapshots', async () => {
+    // One snapshot at the start, then none for an hour: only the close can tell the node more.
+    const queues = new TcpSendQueues({ minIntervalMs: 3_600_000 })
+    const charged = new Promise<number>((resolve) => {
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' })
+        const sse = new SseStream(res, { queues, stallTimeoutMs: 60_000 })
+        const timer = setInterval(() => {
+          if (sse.gone.aborted) {
+            clearInterval(timer)
+            void sse.settle().then(resolve)
+            server.close()
+          } else void sse.frame('data: 1234567890\n\n', 10)
+        }, 20)
+      })
+      server.listen(0, '127.0.0.1', () => {
+        const client = connect((server.address() as AddressInfo).port, '127.0.0.1', () => client.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'))
+        let got = ''
+        client.on('data', (d) => {
+          got += d
+          if ((got.match(/data: /g) ?? []).length === 5) client.end() // FIN: nothing unread
+        })
+      })
+    })
+    expect(await charged).toBeGreaterThanOrEqual(50)
   })
 })

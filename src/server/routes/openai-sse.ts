@@ -59,6 +59,16 @@ export class SseStream {
       this.stopWatching()
       if (!res.writableFinished) this.goneCtl.abort()
     })
+    // The client closes its side (FIN): until the node closes its own, the kernel still knows
+    // what the client acknowledged, so read it now rather than lose what arrived since the
+    // last snapshot. (A client that resets the connection, RST, leaves no such moment.)
+    if (this.byAcks) {
+      res.socket!.once('end', () => {
+        if (this.delivered === this.frames.length) return
+        const unacked = this.o.queues.readNow(res.socket!)
+        if (unacked !== undefined) this.advance(this.taken - unacked)
+      })
+    }
     res.on('drain', () => this.wake?.())
   }
 
