@@ -127,6 +127,8 @@ export const errorCatalogue = {
   size_mismatch: { status: 400, meaning: "The declared size differs from the blob's." },
   unsupported_media_type: { status: 400, meaning: 'Sinew does not ingest this media type.' },
   unparseable_content: { status: 400, meaning: 'The content is not valid for its declared media type.' },
+  ingest_timeout: { status: 503, meaning: 'Reading a PDF or DOCX took longer than this node allows; a retry (or a faster node) may finish.' },
+  ingest_failed: { status: 503, meaning: 'The PDF/DOCX extraction worker ran out of memory or crashed on this node; it is restarted for the next file.' },
   blob_fetch_failed: { status: 502, meaning: 'Fetching a blob from another node failed.' },
 
   // Attribution indexes and corpora

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { makeDocx, makePdf } from './fixtures.ts'
-import { ingest, parseCsv } from './ingest.ts'
+import { ingest, INGEST_LIMITS, isLocalIngestFailure, parseCsv } from './ingest.ts'
 
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
 const code = async (p: Promise<unknown>) =>
@@ -41,5 +41,37 @@ describe('ingest', () => {
     expect(await code(ingest(Buffer.from('a,b\n1,2,3\n'), 'text/csv'))).toBe('unparseable_content')
     expect(await code(ingest(Buffer.from('{"a":1}\n{oops\n'), 'application/jsonl'))).toBe('unparseable_content')
     expect(await code(ingest(Buffer.from([0xff, 0xfe, 0x00]), 'text/plain'))).toBe('unparseable_content')
+  })
+})
+
+describe('ingest limits: hostile files are refused by rule, the same way on every node', () => {
+  it('a DOCX zip bomb is refused at the expansion limit, without inflating it all', async () => {
+    const bomb = makeDocx(['hello'], { padding: INGEST_LIMITS.maxExpandedBytes + 1024 })
+    expect(bomb.length).toBeLessThan(INGEST_LIMITS.maxExpandedBytes / 100)
+    const err = await ingest(bomb, DOCX).then(
+      () => undefined,
+      (e) => e,
+    )
+    expect(err?.code).toBe('unparseable_content')
+    expect(err.details.reason).toBe(`the archive expands to more than ${INGEST_LIMITS.maxExpandedBytes} bytes (the limit)`)
+    // Deflated but within the limit: read as before.
+    expect((await ingest(makeDocx(['padded but fine'], { padding: 1000 }), DOCX)).records).toEqual(['padded but fine'])
+  })
+  it('a PDF of more pages than the limit is refused before its pages are read', async () => {
+    const err = await ingest(makePdf(['page after page'], { pages: INGEST_LIMITS.maxPages + 1 }), 'application/pdf').then(
+      () => undefined,
+      (e) => e,
+    )
+    expect(err?.code).toBe('unparseable_content')
+    expect(err.details.reason).toBe(`it has ${INGEST_LIMITS.maxPages + 1} pages, over the limit of ${INGEST_LIMITS.maxPages}`)
+  })
+  it('running out of time is a local failure, not a property of the bytes; the next file is read by a fresh worker', async () => {
+    const err = await ingest(makePdf(['slow']), 'application/pdf', { timeoutMs: 1 }).then(
+      () => undefined,
+      (e) => e,
+    )
+    expect(err?.code).toBe('ingest_timeout')
+    expect(isLocalIngestFailure(err)).toBe(true)
+    expect((await ingest(makePdf(['after the timeout']), 'application/pdf')).records).toEqual(['after the timeout'])
   })
 })

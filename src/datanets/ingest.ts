@@ -3,11 +3,46 @@
  * per line for .jsonl, per data row for .csv (the header names the columns), per page with
  * text for .pdf (pdfjs-dist), per file for .docx (mammoth, raw text). The index holds one
  * document per contribution: its records joined by blank lines.
+ *
+ * Bytes come from strangers, so ingestion has limits (INGEST_LIMITS). They are protocol
+ * constants, not settings: a refusal (`unparseable_content`) is a property of the bytes,
+ * the same on every node, which is what lets a version build skip such a contribution and
+ * still produce the same index everywhere. PDF and DOCX are parsed in a worker thread
+ * with a time and memory budget; running out of those is this node's trouble, not a
+ * property of the bytes (a faster node might finish), so it is a different error
+ * (`ingest_timeout`, `ingest_failed`: see isLocalIngestFailure) that never makes a build
+ * skip anything.
  */
+import { Worker } from 'node:worker_threads'
 import { isSinewError, SinewError } from '../core/index.ts'
 import type { MediaType } from './media.ts'
 
 export type Ingested = { records: string[] }
+
+/**
+ * Version of the ingestion rules (formats and limits below). A change that turns some
+ * bytes' records or refusal into others must bump it: cached results are keyed by it.
+ */
+export const INGEST_RULES_VERSION = 2
+
+/** Deterministic limits on what a contribution may ingest into (docs/datanets.md#ingestion). */
+export const INGEST_LIMITS = {
+  /** Characters of text (UTF-16 code units, all records together). */
+  maxTextChars: 64 * 1024 * 1024,
+  /** Pages of a PDF. */
+  maxPages: 10_000,
+  /** Entries of a DOCX archive. */
+  maxEntries: 10_000,
+  /** Bytes a DOCX archive inflates to, all entries together (a zip bomb stops here). */
+  maxExpandedBytes: 64 * 1024 * 1024,
+} as const
+
+/** Time budget of one PDF or DOCX extraction (local: exceeding it is not a property of the bytes). */
+export const INGEST_TIMEOUT_MS = 60_000
+/** Heap of the extraction worker, MiB. */
+const WORKER_HEAP_MB = 1024
+
+export type IngestOptions = { timeoutMs?: number }
 
 export const joinRecords = (records: readonly string[]): string => records.join('\n\n')
 
@@ -19,6 +54,9 @@ const unparseable = (mediaType: string, reason: string, extra: Record<string, un
     hint: 'Check the file, or declare the media type that matches it.',
   })
 
+/** Ingestion failed for a reason of this node (time, memory), not of the bytes: retry, never skip. */
+export const isLocalIngestFailure = (e: unknown): boolean => isSinewError(e) && (e.code === 'ingest_timeout' || e.code === 'ingest_failed')
+
 function decodeUtf8(bytes: Uint8Array, mediaType: string): string {
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
@@ -28,26 +66,111 @@ function decodeUtf8(bytes: Uint8Array, mediaType: string): string {
   }
 }
 
-export async function ingest(bytes: Uint8Array, mediaType: MediaType | string): Promise<Ingested> {
+function limitText(records: string[], mediaType: string): string[] {
+  let total = 0
+  for (const r of records) total += r.length
+  if (total > INGEST_LIMITS.maxTextChars)
+    throw unparseable(mediaType, `its text is longer than ${INGEST_LIMITS.maxTextChars} characters (the limit)`, { limit: 'textChars' })
+  return records
+}
+
+export async function ingest(bytes: Uint8Array, mediaType: MediaType | string, opts: IngestOptions = {}): Promise<Ingested> {
   switch (mediaType) {
     case 'text/plain':
     case 'text/markdown': {
       const text = decodeUtf8(bytes, mediaType)
       if (text.trim() === '') throw unparseable(mediaType, 'it holds no text')
-      return { records: [text] }
+      return { records: limitText([text], mediaType) }
     }
     case 'application/jsonl':
-      return { records: jsonlRecords(decodeUtf8(bytes, mediaType)) }
+      return { records: limitText(jsonlRecords(decodeUtf8(bytes, mediaType)), mediaType) }
     case 'text/csv':
-      return { records: csvRecords(decodeUtf8(bytes, mediaType)) }
+      return { records: limitText(csvRecords(decodeUtf8(bytes, mediaType)), mediaType) }
     case 'application/pdf':
-      return { records: await pdfRecords(bytes) }
     case 'application/vnd.openxmlformats-officedocument.wordprocessingml.document':
-      return { records: await docxRecords(bytes) }
+      return { records: await extractor.run(bytes, mediaType, opts.timeoutMs ?? INGEST_TIMEOUT_MS) }
     default:
       throw new SinewError({ code: 'unsupported_media_type', message: `Unsupported media type ${mediaType}`, details: { field: 'mediaType', got: mediaType } })
   }
 }
+
+type WorkerAnswer = { id: number; ok: true; records: string[] } | { id: number; ok: false; reason?: string; extra?: Record<string, unknown>; crashed?: string }
+
+/**
+ * The PDF/DOCX worker thread: one job at a time, started on first use, ended and replaced
+ * when a job runs out of time or memory. Referenced only while a job runs, so an idle
+ * worker never keeps a process alive.
+ */
+class Extractor {
+  private worker: Worker | undefined
+  private queue: Promise<unknown> = Promise.resolve()
+  private nextId = 0
+
+  run(bytes: Uint8Array, mediaType: string, timeoutMs: number): Promise<string[]> {
+    const job = this.queue.then(() => this.runNow(bytes, mediaType, timeoutMs))
+    this.queue = job.catch(() => {})
+    return job
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(new URL('./ingest-worker.mjs', import.meta.url), { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } })
+    w.unref()
+    return w
+  }
+
+  private runNow(bytes: Uint8Array, mediaType: string, timeoutMs: number): Promise<string[]> {
+    if (!this.worker) this.worker = this.spawn()
+    const w = this.worker
+    const id = ++this.nextId
+    return new Promise<string[]>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer)
+        w.off('message', onMessage).off('error', onError).off('exit', onExit)
+        w.unref()
+      }
+      const lose = (err: Error) => {
+        done()
+        if (this.worker === w) this.worker = undefined
+        void w.terminate()
+        reject(err)
+      }
+      const onMessage = (m: WorkerAnswer) => {
+        if (m.id !== id) return
+        done()
+        if (m.ok) resolve(m.records)
+        else if (m.reason !== undefined) reject(unparseable(mediaType, m.reason, m.extra))
+        else lose(failed(mediaType, m.crashed ?? 'unknown error'))
+      }
+      const onError = (e: Error) => lose(failed(mediaType, e.message))
+      const onExit = (code: number) => lose(failed(mediaType, `the worker exited with code ${code}`))
+      const timer = setTimeout(
+        () =>
+          lose(
+            new SinewError({
+              code: 'ingest_timeout',
+              message: `Reading the ${mediaType} content took over ${timeoutMs} ms`,
+              details: { field: 'mediaType', mediaType, timeoutMs },
+              hint: 'This node gave up on it; another try (or a faster node) may finish. If it never does, the file is hostile or broken.',
+            }),
+          ),
+        timeoutMs,
+      )
+      w.on('message', onMessage).on('error', onError).on('exit', onExit)
+      w.ref()
+      w.postMessage({ id, mediaType, bytes, limits: INGEST_LIMITS })
+    })
+  }
+}
+
+const failed = (mediaType: string, reason: string) =>
+  new SinewError({
+    code: 'ingest_failed',
+    message: `Reading the ${mediaType} content failed on this node: ${reason}`,
+    details: { field: 'mediaType', mediaType, reason },
+    hint: 'The extraction worker ran out of memory or crashed; it is restarted for the next file.',
+  })
+
+const extractor = new Extractor()
 
 /** A line's record: the string itself, or an object's "text" field, or else the JSON as written. */
 function jsonlRecords(text: string): string[] {
@@ -142,45 +265,4 @@ function csvRecords(text: string): string[] {
     if (r.length !== header.length) throw unparseable('text/csv', `row ${k + 2} has ${r.length} fields, the header ${header.length}`, { row: k + 2 })
     return header.map((h, j) => `${h}: ${r[j]}`).join('\n')
   })
-}
-
-async function pdfRecords(bytes: Uint8Array): Promise<string[]> {
-  const pdfjs = await import('pdfjs-dist/legacy/build/pdf.mjs')
-  let doc: Awaited<ReturnType<typeof pdfjs.getDocument>['promise']> | undefined
-  try {
-    // pdfjs takes ownership of (and detaches) the buffer it is given: pass a copy.
-    doc = await pdfjs.getDocument({ data: new Uint8Array(bytes), isEvalSupported: false, disableFontFace: true, useSystemFonts: false, verbosity: 0 }).promise
-    const records: string[] = []
-    for (let p = 1; p <= doc.numPages; p++) {
-      const page = await doc.getPage(p)
-      const content = await page.getTextContent()
-      let text = ''
-      for (const item of content.items as { str?: string; hasEOL?: boolean }[]) {
-        if (typeof item.str !== 'string') continue
-        text += item.str + (item.hasEOL ? '\n' : '')
-      }
-      text = text.trim()
-      if (text) records.push(text)
-    }
-    if (records.length === 0) throw unparseable('application/pdf', 'it has no extractable text (a scan without OCR?)')
-    return records
-  } catch (e) {
-    if (isSinewError(e)) throw e
-    throw unparseable('application/pdf', (e as Error)?.message ?? String(e))
-  } finally {
-    await doc?.destroy().catch(() => {})
-  }
-}
-
-async function docxRecords(bytes: Uint8Array): Promise<string[]> {
-  const mammoth = (await import('mammoth')).default
-  let value: string
-  try {
-    ;({ value } = await mammoth.extractRawText({ buffer: Buffer.from(bytes) }))
-  } catch (e) {
-    throw unparseable('application/vnd.openxmlformats-officedocument.wordprocessingml.document', (e as Error)?.message ?? String(e))
-  }
-  const text = value.replace(/\n{3,}/g, '\n\n').trim()
-  if (!text) throw unparseable('application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'it has no text')
-  return [text]
 }
