@@ -11,7 +11,7 @@ import { generatePrivateKey } from 'viem/accounts'
 import type { Hex } from '../src/core/index.ts'
 import { makeDocx, makePdf } from '../src/datanets/fixtures.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { datanetsClient, type DatanetsClient } from './datanets-fixtures.ts'
+import { datanetsClient, type DatanetsClient, type SignedEnvelope } from './datanets-fixtures.ts'
 import { dev, http, runCli, startDevNode, tempDir } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -43,9 +43,10 @@ const TEXTS = {
 let client: DatanetsClient
 const sign = (key: Hex, type: string, message: Record<string, unknown>) => client.sign(key, type, message)
 const submit = (key: Hex, type: string, message: Record<string, unknown>) => client.submit(key, type, message)
-const upload = (bytes: Buffer | string, query = '') => client.upload(bytes, query)
+const upload = (bytes: Buffer | string, query = '', permit?: SignedEnvelope) => client.upload(bytes, query, permit)
 const contribute = (key: Hex, datanet: string, content: Buffer | string, title: string, mediaType: string) =>
   client.contribute(key, datanet, content, title, mediaType)
+const sha256Hex = (text: string) => `0x${createHash('sha256').update(text).digest('hex')}`
 const balance = async (address: string) => BigInt((await http(`${url}/v1/accounts/${address}`)).json.balance)
 
 const waitReady = (datanet: string, n: number) => client.waitReady(datanet, n)
@@ -244,14 +245,53 @@ describe('bad input: a specific error, nothing changed', () => {
       'blob_not_found',
       'message.contentHash',
     ],
-    ['hash mismatch on upload', async () => upload('some bytes', `?sha256=${'33'.repeat(32)}`), 400, 'hash_mismatch', 'sha256'],
     [
-      'declared size differs from the blob',
+      'hash mismatch on upload',
       async () => {
-        const up = await upload('eleven char')
+        const permit = await sign(c1.privateKey, 'Contribute', {
+          datanet: small,
+          contentHash: sha256Hex('some other bytes'),
+          title: 'switched',
+          mediaType: 'text/plain',
+          size: '10',
+        })
+        return upload('some bytes', '', permit)
+      },
+      400,
+      'hash_mismatch',
+      'sha256',
+    ],
+    [
+      'declared size differs from the blob (upload)',
+      async () => {
         const tx = await sign(c1.privateKey, 'Contribute', {
           datanet: small,
-          contentHash: up.json.contentHash,
+          contentHash: sha256Hex('eleven char'),
+          title: 'liar',
+          mediaType: 'text/plain',
+          size: '5',
+        })
+        return upload('eleven char', '', tx)
+      },
+      400,
+      'size_mismatch',
+      'tx.message.size',
+    ],
+    [
+      'declared size differs from the blob (contribution)',
+      async () => {
+        // The bytes are on the node (uploaded for an honest Contribute), the liar signs another size.
+        const honest = await sign(c2.privateKey, 'Contribute', {
+          datanet: small,
+          contentHash: sha256Hex('twelve chars'),
+          title: 'honest',
+          mediaType: 'text/plain',
+          size: '12',
+        })
+        expect((await upload('twelve chars', '', honest)).status).toBe(201)
+        const tx = await sign(c1.privateKey, 'Contribute', {
+          datanet: small,
+          contentHash: sha256Hex('twelve chars'),
           title: 'liar',
           mediaType: 'text/plain',
           size: '5',
@@ -334,15 +374,17 @@ describe('bad input: a specific error, nothing changed', () => {
       'too little balance for the stake',
       async () => {
         const poor = generatePrivateKey()
-        const up = await upload('poor but honest words')
-        const tx = await sign(poor, 'Contribute', {
+        const message = {
           datanet,
-          contentHash: up.json.contentHash,
+          contentHash: sha256Hex('poor but honest words'),
           title: 'poor',
           mediaType: 'text/plain',
           size: String(Buffer.byteLength('poor but honest words')),
-        })
-        return http(`${url}/v1/datanets/${datanet}/contributions`, { body: tx })
+        }
+        // Too poor to upload too (blobMinBalance): a funded friend's signed Contribute carries the bytes.
+        expect((await upload('poor but honest words', '', await sign(poor, 'Contribute', message))).json.error.code).toBe('upload_balance_too_low')
+        expect((await upload('poor but honest words', '', await sign(c3.privateKey, 'Contribute', message))).status).toBe(201)
+        return http(`${url}/v1/datanets/${datanet}/contributions`, { body: await sign(poor, 'Contribute', message) })
       },
       422,
       'insufficient_balance',
@@ -373,7 +415,7 @@ describe('bad input: a specific error, nothing changed', () => {
     expect(r.json.error.details).toMatchObject({ contribution: ids.c1, author: c1.address, status: 'accepted' })
   })
 
-  it('pdf and docx contributions ingest; a Contribute sent straight to /v1/tx without a blob shows as missing', async () => {
+  it('pdf and docx contributions ingest; a Contribute sent straight to /v1/tx without a blob is refused', async () => {
     const pdf = makePdf(['A short pdf line'])
     const docx = makeDocx(['A docx paragraph', 'and another'])
     const big = await submit(owner.privateKey, 'UpdateDatanet', {
@@ -395,9 +437,8 @@ describe('bad input: a specific error, nothing changed', () => {
       mediaType: 'text/plain',
       size: '10',
     })
-    expect(direct.status).toBe(200)
-    const c = (await http(`${url}/v1/contributions/${direct.json.hash}`)).json
-    expect(c).toMatchObject({ blob: 'missing', records: null })
+    expect(direct.status).toBe(404)
+    expect(direct.json.error).toMatchObject({ code: 'blob_not_found', details: { field: 'message.contentHash' } })
   })
 })
 
@@ -408,6 +449,6 @@ describe('sinew verify', () => {
     expect(r.stderr).toBe('')
     const report = JSON.parse(r.stdout)
     expect(report.ok).toBe(true)
-    expect(report.txs).toBe(15)
+    expect(report.txs).toBe(14)
   })
 })

@@ -1,23 +1,30 @@
 /**
  * Datanets over real HTTP, as a client does it: EIP-712 txs signed with viem against the
- * node's /v1/types, blobs uploaded with PUT /v1/blobs, contributions submitted through
+ * node's /v1/types, the Contribute signed first and sent as the upload's authorisation
+ * (header `x-sinew-upload-tx`) with the bytes to PUT /v1/blobs, then submitted through
  * POST /v1/datanets/:id/contributions, and a version waited on until its index is built.
  * `publishDatanetVersion` does the whole path (create, contribute, accept, publish, ready).
  */
+import { createHash } from 'node:crypto'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Hex } from '../src/core/index.ts'
 import { http } from './helpers.ts'
 
 export type HttpResult = { status: number; json: any }
+export type SignedEnvelope = { type: string; message: Record<string, unknown>; signature: Hex }
+
+/** The upload authorisation header: the signed tx that will reference the blob, base64 JSON. */
+export const permitHeader = (tx: SignedEnvelope): Record<string, string> => ({ 'x-sinew-upload-tx': Buffer.from(JSON.stringify(tx)).toString('base64') })
 
 export type DatanetsClient = {
   url: string
-  /** A signed envelope of `type`, with the signer's current nonce. */
-  sign(key: Hex, type: string, message: Record<string, unknown>): Promise<{ type: string; message: Record<string, unknown>; signature: Hex }>
+  /** A signed envelope of `type`, with the signer's current nonce (unless `message` has one). */
+  sign(key: Hex, type: string, message: Record<string, unknown>): Promise<SignedEnvelope>
   /** Signs and posts to /v1/tx. */
   submit(key: Hex, type: string, message: Record<string, unknown>): Promise<HttpResult>
-  upload(bytes: Buffer | string, query?: string): Promise<HttpResult>
-  /** Uploads the bytes, then signs Contribute and posts it to /v1/datanets/:id/contributions. */
+  /** PUT /v1/blobs, authorised by `permit` (a signed tx naming the blob) when given. */
+  upload(bytes: Buffer | string, query?: string, permit?: SignedEnvelope): Promise<HttpResult>
+  /** Signs Contribute, uploads the bytes with it as the permit, then posts it to /v1/datanets/:id/contributions. */
   contribute(key: Hex, datanet: string, content: Buffer | string, title: string, mediaType: string): Promise<HttpResult>
   /** The version view once its build is ready or failed (throws after `timeoutMs`). */
   waitReady(datanet: string, n: number, timeoutMs?: number): Promise<any>
@@ -29,7 +36,7 @@ export async function datanetsClient(url: string): Promise<DatanetsClient> {
     const account = privateKeyToAccount(key)
     const nonce = (await http(`${url}/v1/accounts/${account.address}`)).json.nonce as string
     const kind = types.kinds[type]
-    const wire: Record<string, unknown> = { ...message, nonce }
+    const wire: Record<string, unknown> = { nonce, ...message }
     const typed: Record<string, unknown> = {}
     for (const f of kind.types[type]) typed[f.name] = /^u?int\d*$/.test(f.type) ? BigInt(wire[f.name] as string) : wire[f.name]
     const signature = await account.signTypedData({
@@ -40,9 +47,10 @@ export async function datanetsClient(url: string): Promise<DatanetsClient> {
     } as any)
     return { type, message: wire, signature }
   }
-  const upload: DatanetsClient['upload'] = async (bytes, query = '') => {
+  const upload: DatanetsClient['upload'] = async (bytes, query = '', permit) => {
     const body = typeof bytes === 'string' ? Buffer.from(bytes) : bytes
-    const r = await fetch(`${url}/v1/blobs${query}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body })
+    const headers = { 'content-type': 'application/octet-stream', ...(permit ? permitHeader(permit) : {}) }
+    const r = await fetch(`${url}/v1/blobs${query}`, { method: 'PUT', headers, body })
     return { status: r.status, json: (await r.json()) as any }
   }
   return {
@@ -52,9 +60,10 @@ export async function datanetsClient(url: string): Promise<DatanetsClient> {
     upload,
     async contribute(key, datanet, content, title, mediaType) {
       const bytes = typeof content === 'string' ? Buffer.from(content) : content
-      const up = await upload(bytes)
-      if (up.status !== 201 && up.status !== 200) throw new Error(`upload failed: ${up.status} ${JSON.stringify(up.json)}`)
-      const tx = await sign(key, 'Contribute', { datanet, contentHash: up.json.contentHash, title, mediaType, size: String(bytes.length) })
+      const contentHash = `0x${createHash('sha256').update(bytes).digest('hex')}`
+      const tx = await sign(key, 'Contribute', { datanet, contentHash, title, mediaType, size: String(bytes.length) })
+      const up = await upload(bytes, '', tx)
+      if (up.status !== 201 && up.status !== 200) return up
       return http(`${url}/v1/datanets/${datanet}/contributions`, { body: tx })
     },
     async waitReady(datanet, n, timeoutMs = 30_000) {

@@ -40,6 +40,7 @@ export {
   type TaskRecord,
   type TaskStatus,
 } from './state.ts'
+export { agentBlobReferences } from './blob-refs.ts'
 export { acceptedResults, agentView, listAgents, listTasks, taskView, type AgentView, type ScannableState, type TaskFilter, type TaskView } from './queries.ts'
 
 /** The one registration point: adds every agents tx kind to a node's registry. */

@@ -21,9 +21,9 @@ export class NodeClient {
     return this.request<T>('POST', path, JSON.stringify(body), { 'content-type': 'application/json', ...headers })
   }
 
-  /** PUT raw bytes, e.g. to `/v1/blobs?sha256=…`; the answer is JSON. */
-  async putBytes<T = any>(path: string, bytes: Uint8Array): Promise<T> {
-    return this.request<T>('PUT', path, bytes, { 'content-type': 'application/octet-stream' })
+  /** PUT raw bytes, e.g. to `/v1/blobs?sha256=…` (with its upload permit header); the answer is JSON. */
+  async putBytes<T = any>(path: string, bytes: Uint8Array, headers: Record<string, string> = {}): Promise<T> {
+    return this.request<T>('PUT', path, bytes, { 'content-type': 'application/octet-stream', ...headers })
   }
 
   /** GET raw bytes, e.g. `/v1/blobs/<sha256>` (with a `range` header for a prefix). */

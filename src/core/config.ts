@@ -135,6 +135,33 @@ export const nodeConfigSchema = z
       .int()
       .min(1024)
       .max(1024 * 1024 * 1024),
+    /**
+     * SIN (decimal, e.g. "1" or "0.5") an account must hold to authorise an upload for a tx
+     * not yet on the ledger (docs/datanets.md#uploads). Nothing is spent.
+     */
+    blobMinBalance: z.string().regex(/^(0|[1-9][0-9]{0,20})(\.[0-9]{1,18})?$/, 'must be an amount of SIN, e.g. "1" or "0.5"'),
+    /** New blob bytes one account may have the node store per `blobQuotaWindowMs`. */
+    blobQuotaBytes: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** New blob bytes all accounts together may have the node store per `blobQuotaWindowMs`. */
+    blobNodeQuotaBytes: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** The rolling window of the upload quotas. */
+    blobQuotaWindowMs: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(365 * 24 * 3600_000),
+    /** A blob no ledger record refers to is removed once it is this old (ms). */
+    blobGcGraceMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(365 * 24 * 3600_000),
+    /** How often unreferenced blobs are collected (ms); 0 turns collection off. */
+    blobGcIntervalMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600_000),
     /** Most txs in one `POST /v1/txs` batch. */
     maxBatchTxs: z.coerce.number().int().min(1).max(100_000),
     /** Worker threads for signature recovery; 0 recovers on the main thread. */
@@ -182,6 +209,12 @@ export const configDefaults: NodeConfig = {
   maxBlockTxs: 5000,
   bodyLimitBytes: 8 * 1024 * 1024,
   maxBlobBytes: 64 * 1024 * 1024,
+  blobMinBalance: '1',
+  blobQuotaBytes: 1024 * 1024 * 1024,
+  blobNodeQuotaBytes: 16 * 1024 * 1024 * 1024,
+  blobQuotaWindowMs: 24 * 3600_000,
+  blobGcGraceMs: 24 * 3600_000,
+  blobGcIntervalMs: 10 * 60_000,
   maxBatchTxs: 5000,
   signatureWorkers: 1,
   logLevel: 'info',
@@ -201,6 +234,12 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_MAX_BLOCK_TXS: 'maxBlockTxs',
   SINEW_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   SINEW_MAX_BLOB_BYTES: 'maxBlobBytes',
+  SINEW_BLOB_MIN_BALANCE: 'blobMinBalance',
+  SINEW_BLOB_QUOTA_BYTES: 'blobQuotaBytes',
+  SINEW_BLOB_NODE_QUOTA_BYTES: 'blobNodeQuotaBytes',
+  SINEW_BLOB_QUOTA_WINDOW_MS: 'blobQuotaWindowMs',
+  SINEW_BLOB_GC_GRACE_MS: 'blobGcGraceMs',
+  SINEW_BLOB_GC_INTERVAL_MS: 'blobGcIntervalMs',
   SINEW_MAX_BATCH_TXS: 'maxBatchTxs',
   SINEW_SIGNATURE_WORKERS: 'signatureWorkers',
   SINEW_LOG_LEVEL: 'logLevel',

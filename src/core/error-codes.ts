@@ -6,7 +6,10 @@
  * How a status is chosen:
  * - 400: the request is malformed (a field missing, extra, ill-typed or out of range; bad
  *   JSON; a bad signature), whatever the ledger holds.
- * - 401: no valid credentials (the OpenAI-compatible API's keys).
+ * - 401: no valid credentials (the OpenAI-compatible API's keys, a blob upload's permit).
+ * - 403: valid or no credentials, but this node's policy refuses the request (a Host or
+ *   Origin it does not serve, a backend outside its allow-list, an uploader below its
+ *   minimum balance).
  * - 404: the request names something that does not exist, whether it reads it (GET) or a
  *   tx refers to it (as Stripe's `resource_missing`): every `*_not_found` code.
  * - 409: it clashes with something already there or still under way (a replayed tx, a
@@ -14,6 +17,8 @@
  * - 422: a well-formed tx (or call) that the ledger state refuses: nonce, balance, rights,
  *   deadlines. The OpenAI-compatible API answers these 402, as OpenAI answers an exhausted
  *   quota (src/server/routes/openai.ts).
+ * - 429: a limit or quota of this node is used up for now (API-key failures, calls in
+ *   flight, blob uploads): retry later (Retry-After, or details say when).
  * - 5xx: the node's fault or a dependency's (store, model backend, another node).
  *
  * Add a code here before throwing it; the SinewError constructor refuses codes not here.
@@ -109,9 +114,12 @@ export const errorCatalogue = {
   too_many_curators: { status: 422, meaning: 'The Datanet has its maximum number of curators.' },
   media_type_not_accepted: { status: 422, meaning: "The Datanet's rules do not accept this media type." },
   too_large: { status: 422, meaning: "The contribution is over the Datanet's size limit." },
+  max_size_over_blob_limit: { status: 400, meaning: "A Datanet's maxSize is over this node's blob limit (maxBlobBytes)." },
   duplicate_contribution: { status: 422, meaning: 'The Datanet has this content already; details name the earlier contribution.' },
   contribution_not_found: { status: 404, meaning: 'No contribution has this id.' },
   already_reviewed: { status: 422, meaning: 'The contribution has its verdict already; it is final.' },
+  not_accepted: { status: 422, meaning: 'Only an accepted contribution can be excluded; details.status says what it is.' },
+  already_excluded: { status: 422, meaning: 'The contribution is excluded already; details name the height and reason.' },
   no_accepted_contributions: { status: 422, meaning: 'There is no accepted contribution to publish.' },
   version_unchanged: { status: 422, meaning: 'The latest version already holds every accepted contribution.' },
   version_not_found: { status: 404, meaning: 'The Datanet has no such version.' },
@@ -120,6 +128,7 @@ export const errorCatalogue = {
   index_not_ready: { status: 409, meaning: "The version's attribution index is still being built (or failed)." },
   missing_blob: { status: 503, meaning: 'An index build lacks the blobs of some contributions on this node (a replica waits for them).' },
   build_failed: { status: 500, meaning: 'An index build failed unexpectedly; details.reason gives the system error code.' },
+  no_documents: { status: 422, meaning: 'Every contribution of the version was skipped (wrong size, not ingesting): the index would be empty.' },
   blob_not_found: { status: 404, meaning: 'This node has no blob with this sha256: upload it first.' },
   blob_too_large: { status: 413, meaning: "The blob is over the node's blob size limit." },
   empty_blob: { status: 400, meaning: 'The blob is empty.' },
@@ -130,6 +139,12 @@ export const errorCatalogue = {
   ingest_timeout: { status: 503, meaning: 'Reading a PDF or DOCX took longer than this node allows; a retry (or a faster node) may finish.' },
   ingest_failed: { status: 503, meaning: 'The PDF/DOCX extraction worker ran out of memory or crashed on this node; it is restarted for the next file.' },
   blob_fetch_failed: { status: 502, meaning: 'Fetching a blob from another node failed.' },
+  upload_unauthorized: { status: 401, meaning: 'PUT /v1/blobs needs the signed tx that will refer to the blob, base64 JSON in the x-sinew-upload-tx header.' },
+  invalid_upload_permit: { status: 401, meaning: 'The upload permit is not a validly signed tx naming a blob, or its nonce is too far ahead.' },
+  stale_upload_permit: { status: 401, meaning: "The upload permit's nonce is used by another tx: sign a new one." },
+  upload_balance_too_low: { status: 403, meaning: "The permit's sender holds less than blobMinBalance (nothing is spent: it only has to be there)." },
+  permit_mismatch: { status: 400, meaning: 'The ?sha256= of the upload differs from the blob the permit names.' },
+  blob_quota_exceeded: { status: 429, meaning: "New blob bytes are over the account's or the node's upload quota; details.retryAfterMs says when." },
 
   // Attribution indexes and corpora
   index_corrupt: { status: 500, meaning: 'An index on disk is damaged: rebuild it.' },

@@ -4,7 +4,7 @@
  * a blob is either absent or complete. Reads check the hash. Blobs are not ledger state.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs'
 import { open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -14,6 +14,19 @@ export const SHA256_HEX = /^[0-9a-f]{64}$/
 export const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024
 
 export type BlobInfo = { sha256: string; size: number }
+
+/** The blob is over `limit` bytes (the store's limit, or a lower one an upload was held to). */
+export const blobTooLarge = (limit: number): SinewError =>
+  new SinewError({ code: 'blob_too_large', message: `The blob is over the ${limit}-byte limit`, details: { field: 'body', limitBytes: limit } })
+
+/** A blob of another length than a signed tx declares. */
+export const sizeMismatch = (declared: number | bigint | string, actual: number | string): SinewError =>
+  new SinewError({
+    code: 'size_mismatch',
+    message: `The content has ${actual} bytes, but the signed tx declares ${declared}`,
+    details: { field: 'tx.message.size', declared: String(declared), actual: String(actual) },
+    hint: 'Sign the size of exactly these bytes.',
+  })
 
 /** Normalises `abc…`, `0xabc…` or `sha256:abc…` to 64 lowercase hex digits. */
 export function parseSha256(value: string, field = 'sha256'): string {
@@ -59,11 +72,49 @@ export class BlobStore {
     }
   }
 
+  /** Marks a blob as just stored (its mtime: the start of its grace period before garbage collection). */
+  touch(sha256: string): void {
+    const now = new Date()
+    try {
+      utimesSync(this.path(sha256), now, now)
+    } catch {
+      // gone meanwhile: nothing to refresh
+    }
+  }
+
+  /** Removes a blob (garbage collection). */
+  remove(sha256: string): void {
+    rmSync(this.path(sha256), { force: true })
+  }
+
+  /** Every stored blob with its size and mtime (ms), directory by directory. */
+  *list(): Generator<BlobInfo & { mtimeMs: number }> {
+    for (const dir of readdirSync(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue
+      for (const name of readdirSync(join(this.root, dir))) {
+        const sha256 = dir + name
+        if (!SHA256_HEX.test(sha256)) continue
+        try {
+          const st = statSync(join(this.root, dir, name))
+          yield { sha256, size: st.size, mtimeMs: st.mtimeMs }
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
+  }
+
   /**
    * Stores bytes from a stream or buffer. With `expected`, refuses content whose sha256
-   * differs (`hash_mismatch`) and keeps nothing.
+   * differs (`hash_mismatch`); with `size`, content of another length (`size_mismatch`);
+   * with `maxBytes`, a lower limit than the store's, whose excess throws `tooLarge()`.
+   * A refused upload keeps nothing.
    */
-  async put(source: Readable | Uint8Array, opts: { expected?: string } = {}): Promise<BlobInfo & { created: boolean }> {
+  async put(
+    source: Readable | Uint8Array,
+    opts: { expected?: string; size?: number; maxBytes?: number; tooLarge?: () => SinewError } = {},
+  ): Promise<BlobInfo & { created: boolean }> {
+    const limit = Math.min(this.maxBytes, opts.maxBytes ?? this.maxBytes)
     const tmpFile = join(this.tmp, randomBytes(12).toString('hex'))
     const hash = createHash('sha256')
     let size = 0
@@ -76,13 +127,7 @@ export class BlobStore {
       const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = source instanceof Uint8Array ? [source] : (source as AsyncIterable<Uint8Array>)
       for await (const chunk of chunks) {
         size += chunk.length
-        if (size > this.maxBytes) {
-          throw new SinewError({
-            code: 'blob_too_large',
-            message: `The blob is over the ${this.maxBytes}-byte limit`,
-            details: { field: 'body', limitBytes: this.maxBytes },
-          })
-        }
+        if (size > limit) throw limit < this.maxBytes && opts.tooLarge ? opts.tooLarge() : blobTooLarge(this.maxBytes)
         hash.update(chunk)
         await write(chunk)
       }
@@ -97,12 +142,14 @@ export class BlobStore {
         })
       }
       if (size === 0) throw new SinewError({ code: 'empty_blob', message: 'The blob is empty', details: { field: 'body' } })
+      if (opts.size !== undefined && size !== opts.size) throw sizeMismatch(opts.size, size)
       const fh = await open(tmpFile, 'r+')
       await fh.sync()
       await fh.close()
       const dest = this.path(sha256)
       if (existsSync(dest)) {
         await rm(tmpFile, { force: true })
+        this.touch(sha256)
         return { sha256, size, created: false }
       }
       mkdirSync(join(this.root, sha256.slice(0, 2)), { recursive: true })

@@ -10,20 +10,25 @@
  * of a build finds `building` on its next start and builds the version again from scratch;
  * a `failed` build stays failed (with its error) until `retry`.
  *
- * Where missing blobs can still arrive (a replica fetches them from its leader,
- * `awaitBlobs`), a version whose blobs are not all here is not built and not failed: it
- * stays `queued` in phase `blobs` (done/total = blobs here / contributions) and is checked
- * again every tick, and an earlier `missing_blob` failure goes back to waiting by itself.
+ * Which contributions a version's index holds is a function of the ledger and the blob
+ * bytes only, so every node builds the same index (docs/datanets.md#versions-and-index-builds):
+ * the version's documents (accepted, less the excluded ones), minus those whose blob is
+ * not the size they declare or does not ingest as their media type: those are skipped and
+ * listed in the build report, and credited nothing. A blob this node lacks is the node's
+ * problem, not the contribution's: the version is neither built nor failed, it stays
+ * `queued` in phase `blobs` (done/total = blobs here / documents, `waitingFor` names the
+ * contributions) until the blob arrives (uploaded, or fetched from the leader by a
+ * replica: `onMissingBlobs`). Other local trouble (a damaged blob on disk, an extraction
+ * out of time) fails the build, to be retried; it never skips anything.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildIndex, type Doc, type IndexInfo } from '../attribution/index.ts'
-import { isSinewError, SinewError, type Logger } from '../core/index.ts'
+import { isSinewError, SinewError, type Hex, type Logger } from '../core/index.ts'
 import type { StateReader } from '../ledger/index.ts'
 import type { BlobStore } from './blobs.ts'
-import { ingest, joinRecords } from './ingest.ts'
-import { datanetCount, datanetIndexKey, getContribution, getDatanet, getVersion, readJson, versionContributionIds, type ContributionRecord } from './state.ts'
-import type { Hex } from '../core/index.ts'
+import { ingest, isLocalIngestFailure, joinRecords } from './ingest.ts'
+import { datanetCount, datanetIndexKey, getContribution, getDatanet, getVersion, readJson, versionDocumentIds, type ContributionRecord } from './state.ts'
 
 export type BuildState = 'queued' | 'building' | 'ready' | 'failed'
 
@@ -38,6 +43,21 @@ export type BuildStatus = {
   finishedAt?: string
   error?: { code: string; message: string; details?: Record<string, unknown> }
   index?: { documents: number; tokens: number; bytesOnDisk: number; indexId: string; tokenizerVersion: string }
+  /** While waiting for blobs (phase `blobs`): the contributions whose blob this node lacks (at most 20). */
+  waitingFor?: Hex[]
+  /** Once ready: what the index holds, and what it left out and why. The same on every node. */
+  report?: BuildReport
+}
+
+export type SkippedContribution = { contribution: Hex; code: string; message: string }
+
+export type BuildReport = {
+  /** Documents in the index. */
+  documents: number
+  /** Contributions the owner had excluded when the version was published. */
+  excluded: Hex[]
+  /** Contributions left out because of their bytes (size_mismatch, unparseable_content), in index order. */
+  skipped: SkippedContribution[]
 }
 
 export type IndexBuilderOptions = {
@@ -50,12 +70,8 @@ export type IndexBuilderOptions = {
   pollMs?: number
   /** Called when a version becomes ready. */
   onReady?: (datanet: Hex, version: number) => void
-  /**
-   * Asked with the contributions of a version whose blobs are missing: true means they are
-   * on their way (the caller fetches them), so the build waits instead of failing with
-   * `missing_blob`. Absent (a sequencer), a missing blob fails the build as before.
-   */
-  awaitBlobs?: (missing: ContributionRecord[]) => boolean
+  /** Told of the contributions of a version whose blobs this node lacks (a replica fetches them). */
+  onMissingBlobs?: (missing: ContributionRecord[]) => void
 }
 
 export const versionRef = (datanet: string, version: number): string => `${datanet}@${version}`
@@ -160,8 +176,8 @@ export class IndexBuilder {
         const s = this.load(id, v)
         // `building` found on disk means a previous process died mid-build: build again.
         const interrupted = s.state === 'building' && this.live?.key !== versionRef(id, v)
-        // Where blobs can still arrive, a missing blob is a reason to wait, never a final verdict.
-        const blobsMayCome = s.state === 'failed' && s.error?.code === 'missing_blob' && this.o.awaitBlobs !== undefined
+        // A missing blob is a reason to wait, never a final verdict (failures of earlier code said otherwise).
+        const blobsMayCome = s.state === 'failed' && s.error?.code === 'missing_blob'
         if (s.state === 'queued' || interrupted || blobsMayCome) out.push({ datanet: id, version: v })
       }
     }
@@ -178,12 +194,10 @@ export class IndexBuilder {
   }
 
   /**
-   * True while a version lacks blobs that `awaitBlobs` says are on their way: it stays
-   * queued (phase `blobs`) without spending an attempt. Only the contributions still missing
-   * are looked at again on later ticks.
+   * True while a version lacks blobs: it stays queued (phase `blobs`) without spending an
+   * attempt. Only the contributions still missing are looked at again on later ticks.
    */
   private awaitingBlobs(datanet: Hex, version: number): boolean {
-    if (!this.o.awaitBlobs) return false
     const key = versionRef(datanet, version)
     const has = (c: ContributionRecord) => this.o.blobs.has(c.contentHash.slice(2))
     let entry = this.waiting.get(key)
@@ -191,7 +205,7 @@ export class IndexBuilder {
       const state = this.o.state()
       const v = getVersion(state, datanet, version)
       if (!v) return false
-      const contributions = versionContributionIds(state, datanet, v.contributions).map((id) => getContribution(state, id)!)
+      const contributions = versionDocumentIds(state, v).map((id) => getContribution(state, id)!)
       const missing = contributions.filter((c) => !has(c))
       if (missing.length === 0) return false
       const current = this.load(datanet, version)
@@ -199,14 +213,16 @@ export class IndexBuilder {
     } else {
       entry.missing = entry.missing.filter((c) => !has(c))
     }
-    if (entry.missing.length === 0 || !this.o.awaitBlobs(entry.missing)) {
+    if (entry.missing.length === 0) {
       this.waiting.delete(key)
       return false
     }
+    this.o.onMissingBlobs?.(entry.missing)
     // A missing_blob failure from before (or from a blob that vanished) goes back to the queue on disk.
     const current = this.load(datanet, version)
     if (current.state !== 'queued') this.save(datanet, version, { state: 'queued', attempts: current.attempts })
     entry.status.done = entry.status.total! - entry.missing.length
+    entry.status.waitingFor = entry.missing.slice(0, 20).map((c) => c.id)
     if (!this.waiting.has(key)) this.o.log.info({ datanet, version, missing: entry.missing.length }, 'datanet version waits for blobs before its index build')
     this.waiting.set(key, entry)
     return true
@@ -222,17 +238,19 @@ export class IndexBuilder {
     const buildDir = join(dir, 'build')
     const finalDir = join(dir, 'index')
     const t0 = Date.now()
+    const included: ContributionRecord[] = []
+    const skipped: SkippedContribution[] = []
     try {
       rmSync(buildDir, { recursive: true, force: true })
       mkdirSync(buildDir, { recursive: true })
       const state = this.o.state()
       const v = getVersion(state, datanet, version)
       if (!v) throw new Error(`version ${key} is not on the ledger`)
-      const ids = versionContributionIds(state, datanet, v.contributions)
-      const contributions = ids.map((id) => getContribution(state, id)!)
+      const contributions = versionDocumentIds(state, v).map((id) => getContribution(state, id)!)
       status.total = contributions.length
       const missing = contributions.filter((c) => !this.o.blobs.has(c.contentHash.slice(2)))
       if (missing.length > 0) {
+        // Gone since the check before the build: the next tick waits for them again.
         throw new SinewError({
           code: 'missing_blob',
           message: `${missing.length} contribution(s) have no blob on this node`,
@@ -243,11 +261,15 @@ export class IndexBuilder {
       const blobs = this.o.blobs
       async function* docs(): AsyncGenerator<Doc> {
         for (const c of contributions) {
-          const bytes = await blobs.read(c.contentHash.slice(2))
-          const { records } = await ingest(bytes, c.mediaType)
+          const doc = await readDocument(blobs, c)
           status.done = (status.done ?? 0) + 1
           if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
-          yield { id: c.id, text: joinRecords(records) }
+          if ('skip' in doc) {
+            skipped.push({ contribution: c.id, ...doc.skip })
+            continue
+          }
+          included.push(c)
+          yield { id: c.id, text: doc.text }
         }
       }
       const info: IndexInfo = await buildIndex(docs(), buildDir, {
@@ -260,8 +282,9 @@ export class IndexBuilder {
           status.total = p.total
         },
       })
-      writeFileSync(join(buildDir, 'authors.json'), JSON.stringify(Object.fromEntries(contributions.map((c) => [c.id, c.author]))) + '\n')
-      writeFileSync(join(buildDir, 'manifest.json'), JSON.stringify(manifest(datanet, v, contributions), null, 2) + '\n')
+      const report: BuildReport = { documents: included.length, excluded: v.excluded ?? [], skipped }
+      writeFileSync(join(buildDir, 'authors.json'), JSON.stringify(Object.fromEntries(included.map((c) => [c.id, c.author]))) + '\n')
+      writeFileSync(join(buildDir, 'manifest.json'), JSON.stringify(manifest(datanet, v, included, report), null, 2) + '\n')
       rmSync(finalDir, { recursive: true, force: true })
       renameSync(buildDir, finalDir)
       const ready: BuildStatus = {
@@ -276,17 +299,30 @@ export class IndexBuilder {
           indexId: info.indexId,
           tokenizerVersion: info.tokenizerVersion,
         },
+        report,
       }
       this.live = undefined
       this.save(datanet, version, ready)
-      this.o.log.info({ datanet, version, documents: info.documents, tokens: info.tokens, ms: Date.now() - t0 }, 'datanet version index ready')
+      this.o.log.info(
+        { datanet, version, documents: info.documents, skipped: skipped.length, tokens: info.tokens, ms: Date.now() - t0 },
+        'datanet version index ready',
+      )
       this.o.onReady?.(datanet, version)
     } catch (e) {
-      // Anything but a SinewError is unexpected (a full disk, say): build_failed, with the system's code as the reason.
+      // Every contribution skipped: the corpus builder refuses an empty corpus; say why it is empty.
+      // Anything else but a SinewError is unexpected (a full disk, say): build_failed, with the system's code as the reason.
       const reason = (e as { code?: unknown })?.code
-      const err = isSinewError(e)
-        ? e
-        : new SinewError({ code: 'build_failed', message: (e as Error)?.message ?? String(e), details: typeof reason === 'string' ? { reason } : {}, cause: e })
+      const err =
+        included.length === 0 && skipped.length > 0
+          ? noDocuments(skipped)
+          : isSinewError(e)
+            ? e
+            : new SinewError({
+                code: 'build_failed',
+                message: (e as Error)?.message ?? String(e),
+                details: typeof reason === 'string' ? { reason } : {},
+                cause: e,
+              })
       const failed: BuildStatus = {
         state: 'failed',
         attempts: status.attempts,
@@ -302,11 +338,41 @@ export class IndexBuilder {
   }
 }
 
-function manifest(datanet: Hex, v: { version: number; root: Hex; contributions: number }, contributions: ContributionRecord[]) {
+/** A version all of whose contributions were skipped: the same on every node, so retrying does not help. */
+const noDocuments = (skipped: SkippedContribution[]): SinewError =>
+  new SinewError({
+    code: 'no_documents',
+    message: `Every one of the ${skipped.length} contribution(s) of this version was skipped: the index would be empty`,
+    details: { skipped },
+    hint: 'Exclude them (ExcludeContribution) and publish again once the Datanet has contributions that ingest.',
+  })
+
+/**
+ * A contribution's document, or why the version skips it: a property of its bytes (their
+ * size against the declared one, whether they ingest), the same on every node. Anything
+ * else (a blob damaged on disk, an extraction out of time) throws: the build fails here
+ * and is retried, never built without it.
+ */
+export async function readDocument(blobs: BlobStore, c: ContributionRecord): Promise<{ text: string } | { skip: { code: string; message: string } }> {
+  const bytes = await blobs.read(c.contentHash.slice(2))
+  if (String(bytes.length) !== c.size) {
+    return { skip: { code: 'size_mismatch', message: `The blob has ${bytes.length} bytes, the contribution declares ${c.size}` } }
+  }
+  try {
+    return { text: joinRecords((await ingest(bytes, c.mediaType)).records) }
+  } catch (e) {
+    if (!isSinewError(e) || isLocalIngestFailure(e)) throw e
+    return { skip: { code: e.code, message: e.shortMessage } }
+  }
+}
+
+function manifest(datanet: Hex, v: { version: number; root: Hex }, included: ContributionRecord[], report: BuildReport) {
   return {
     datanet,
     version: v.version,
     root: v.root,
-    contributions: contributions.map((c) => ({ id: c.id, author: c.author, title: c.title, contentHash: c.contentHash, mediaType: c.mediaType })),
+    contributions: included.map((c) => ({ id: c.id, author: c.author, title: c.title, contentHash: c.contentHash, mediaType: c.mediaType })),
+    excluded: report.excluded,
+    skipped: report.skipped,
   }
 }

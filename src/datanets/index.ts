@@ -11,6 +11,7 @@ export {
   contributeKind,
   createDatanetKind,
   datanetKinds,
+  excludeContributionKind,
   publishVersionKind,
   removeCuratorKind,
   reviewKind,
@@ -19,17 +20,53 @@ export {
   type ContributeMessage,
   type CreateDatanetMessage,
   type CuratorMessage,
+  type ExcludeContributionMessage,
   type PublishVersionMessage,
   type ReviewMessage,
   type UpdateDatanetMessage,
 } from './kinds.ts'
 export * from './state.ts'
 export { ALL_MEDIA_TYPES, isMediaType, MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath, type MediaType } from './media.ts'
-export { BlobStore, DEFAULT_MAX_BLOB_BYTES, parseSha256, type BlobInfo } from './blobs.ts'
+export { BlobStore, blobTooLarge, DEFAULT_MAX_BLOB_BYTES, parseSha256, type BlobInfo } from './blobs.ts'
+export {
+  BlobUploads,
+  UPLOAD_NONCE_WINDOW,
+  UPLOAD_PERMIT_HEADER,
+  uploadPermitHeader,
+  UploadLog,
+  type BlobRef,
+  type BlobReferences,
+  type ScannableState,
+  type UploadPolicy,
+  type UploadRequest,
+} from './uploads.ts'
+export { collectBlobs, type BlobGcReport } from './gc.ts'
 export { BlobFetcher, type BlobFetcherOptions, type BlobFetchFailure, type BlobFetchStatus } from './blob-fetcher.ts'
-export { ingest, joinRecords, parseCsv, type Ingested } from './ingest.ts'
-export { IndexBuilder, versionRef, type BuildState, type BuildStatus } from './builder.ts'
-export { Datanets, NEAR_DUPLICATE_BPS, NEAR_DUPLICATE_MIN_TOKENS, type ContributionView, type DatanetsOptions, type NearDuplicate } from './service.ts'
+export {
+  ingest,
+  INGEST_LIMITS,
+  INGEST_RULES_VERSION,
+  INGEST_TIMEOUT_MS,
+  isLocalIngestFailure,
+  joinRecords,
+  parseCsv,
+  type IngestOptions,
+  type Ingested,
+} from './ingest.ts'
+export { IndexBuilder, readDocument, versionRef, type BuildReport, type BuildState, type BuildStatus, type SkippedContribution } from './builder.ts'
+export {
+  datanetBlobReferences,
+  Datanets,
+  DEFAULT_BLOB_GC_GRACE_MS,
+  DEFAULT_BLOB_GC_INTERVAL_MS,
+  DEFAULT_UPLOAD_POLICY,
+  NEAR_DUPLICATE_BPS,
+  NEAR_DUPLICATE_MIN_TOKENS,
+  type BlobState,
+  type ContributionView,
+  type DatanetsOptions,
+  type NearDuplicate,
+} from './service.ts'
 export { datanetsResolver, datanetIndexProvider, parseVersionRef, versionIndexDir } from './resolver.ts'
 export { demoAccounts, demoKey, loadSotu, runDevSeed, seedSotu, SOTU_NAME, SOTU_STAKE, type SeedProgress, type SotuSpeech } from './seed.ts'
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import type { Hex } from '../core/index.ts'
 import { CommittedState, readAccount, StateOverlay, writeAccount, type Address, type TxContext, type TxKind } from '../ledger/index.ts'
 import { parseRange } from '../server/routes/blobs.ts'
-import { contributeKind, createDatanetKind, publishVersionKind, reviewKind, versionRoot } from './kinds.ts'
+import { contributeKind, createDatanetKind, excludeContributionKind, publishVersionKind, reviewKind, versionRoot } from './kinds.ts'
 import { getContribution, getDatanet, getVersion } from './state.ts'
 
 const addr = (n: number) => ('0x' + n.toString(16).padStart(40, '0')) as Address
@@ -72,6 +72,33 @@ describe('Datanets kinds', () => {
     expect(v).toMatchObject({ version: 1, contributions: 2, root: versionRoot([c1, c3]) })
     expect(getVersion(state, datanet, 1)).toMatchObject({ contributions: 2, bytes: '7' })
     expect(() => run(publishVersionKind, OWNER, { datanet })).toThrow(/already holds/)
+  })
+
+  it('an excluded contribution stays accepted and leaves later versions: their root and bytes are over the rest', () => {
+    const { state, run } = harness()
+    const { datanet } = run(createDatanetKind, OWNER, { name: 'X', description: '', license: 'MIT', mediaTypes: ['text/plain'], maxSize: 10n, stake: 0n })
+    const ids = [1, 2, 3].map(
+      (n) => run(contributeKind, A, { datanet, contentHash: hash(n), title: `c${n}`, mediaType: 'text/plain', size: BigInt(n) }).contribution,
+    )
+    const pending = run(contributeKind, B, { datanet, contentHash: hash(9), title: 'pending', mediaType: 'text/plain', size: 1n }).contribution
+    for (const id of ids) run(reviewKind, OWNER, { contribution: id, accept: true, reason: '' })
+    expect(run(publishVersionKind, OWNER, { datanet })).toMatchObject({ version: 1, root: versionRoot(ids) })
+    const exclude = (sender: typeof OWNER, contribution: Hex, reason = 'bad bytes') => run(excludeContributionKind, sender, { datanet, contribution, reason })
+    expect(() => exclude(A, ids[1])).toThrow(/Only the owner/)
+    expect(() => exclude(OWNER, pending)).toThrow(/is pending/)
+    expect(() => exclude(OWNER, ids[1], ' ')).toThrow(/must say why/)
+    expect(() => exclude(OWNER, hash(77))).toThrow(/has no contribution/)
+    expect(exclude(OWNER, ids[1])).toEqual({ datanet, contribution: ids[1], excluded: 1 })
+    expect(() => exclude(OWNER, ids[1])).toThrow(/was excluded/)
+    expect(getContribution(state, ids[1])).toMatchObject({ status: 'accepted', excluded: { by: OWNER, reason: 'bad bytes' } })
+    // Version 1 keeps it; version 2 (nothing new accepted, one exclusion) does not.
+    expect(getVersion(state, datanet, 1)!.excluded).toBeUndefined()
+    expect(run(publishVersionKind, OWNER, { datanet })).toMatchObject({ version: 2, contributions: 3, excluded: 1, root: versionRoot([ids[0], ids[2]]) })
+    expect(getVersion(state, datanet, 2)).toMatchObject({ contributions: 3, excluded: [ids[1]], bytes: '4' })
+    expect(() => run(publishVersionKind, OWNER, { datanet })).toThrow(/already holds/)
+    exclude(OWNER, ids[0])
+    exclude(OWNER, ids[2])
+    expect(() => run(publishVersionKind, OWNER, { datanet })).toThrow(/Every accepted contribution of X is excluded/)
   })
 
   it('parses byte ranges', () => {

@@ -9,6 +9,7 @@
  *   RemoveCurator  {datanet, curator}                                                owner
  *   Contribute     {datanet, contentHash, title, mediaType, size}                    anyone; locks the stake
  *   Review         {contribution, accept, reason}                                    owner or curator; one verdict
+ *   ExcludeContribution {datanet, contribution, reason}                              owner; accepted ones, from later versions
  *   PublishVersion {datanet}                                                         owner
  */
 import { SinewError, type ErrorCode, type Hex } from '../core/index.ts'
@@ -26,6 +27,8 @@ import {
   datanetIndexKey,
   datanetKey,
   emptyAuthorStats,
+  excludedIds,
+  excludedKey,
   getAuthorStats,
   getContribution,
   getDatanet,
@@ -60,6 +63,7 @@ export type CuratorMessage = { datanet: Hex; curator: Address; nonce: bigint }
 export type ContributeMessage = { datanet: Hex; contentHash: Hex; title: string; mediaType: string; size: bigint; nonce: bigint }
 export type ReviewMessage = { contribution: Hex; accept: boolean; reason: string; nonce: bigint }
 export type PublishVersionMessage = { datanet: Hex; nonce: bigint }
+export type ExcludeContributionMessage = { datanet: Hex; contribution: Hex; reason: string; nonce: bigint }
 
 function validateRules(m: { description: string; license: string; mediaTypes: string[]; maxSize: bigint }): void {
   if ([...m.description].length > MAX_DESCRIPTION) throw bad('description', `is longer than ${MAX_DESCRIPTION} characters`)
@@ -386,7 +390,62 @@ export const reviewKind = defineTxKind<ReviewMessage>({
   },
 })
 
-/** The Merkle root of a version: list tree over listLeaf(i, contributionId). */
+/**
+ * The owner's way out of an accepted contribution that should not be in the data (its
+ * bytes never arrived, cannot be read, or should not have been accepted): verdicts are
+ * final, so it stays accepted (its stake stays returned, versions already published keep
+ * it), but every version published after this tx leaves it out. Owner only, like
+ * publishing: it changes what the owner's versions hold, which a curator's verdict does not.
+ */
+export const excludeContributionKind = defineTxKind<ExcludeContributionMessage>({
+  type: 'ExcludeContribution',
+  description:
+    'Leave an accepted contribution out of every version of the Datanet published after this tx (owner only; versions already published keep it). The verdict and the stake stay as they are.',
+  fields: [
+    { name: 'datanet', type: 'bytes32' },
+    { name: 'contribution', type: 'bytes32' },
+    { name: 'reason', type: 'string' },
+  ],
+  validate(m) {
+    if (m.reason.trim().length === 0 || [...m.reason].length > MAX_REASON) throw bad('reason', `must say why, in 1-${MAX_REASON} characters`)
+  },
+  execute(ctx, m) {
+    const d = requireDatanet(ctx, m.datanet)
+    requireOwner(ctx, d, 'exclude contributions')
+    const c = getContribution(ctx.state, m.contribution)
+    if (!c || c.datanet !== d.id) {
+      throw new SinewError({
+        code: 'contribution_not_found',
+        message: `${d.name} has no contribution ${m.contribution}`,
+        details: { field: 'message.contribution', contribution: m.contribution, datanet: d.id, ...(c ? { inDatanet: c.datanet } : {}) },
+      })
+    }
+    if (c.status !== 'accepted') {
+      throw new SinewError({
+        code: 'not_accepted',
+        message: `Contribution ${c.id} is ${c.status}: only accepted contributions can be excluded`,
+        details: { field: 'message.contribution', contribution: c.id, status: c.status },
+        hint: c.status === 'pending' ? 'Reject it with Review instead.' : 'A rejected contribution is in no version already.',
+      })
+    }
+    if (c.excluded) {
+      throw new SinewError({
+        code: 'already_excluded',
+        message: `Contribution ${c.id} was excluded at height ${c.excluded.height}`,
+        details: { field: 'message.contribution', contribution: c.id, by: c.excluded.by, height: c.excluded.height, reason: c.excluded.reason },
+      })
+    }
+    const k = d.excluded ?? 0
+    c.excluded = { by: ctx.sender, reason: m.reason, height: ctx.height.toString(), txHash: ctx.txHash }
+    ctx.state.setJson(contributionKey(c.id), c)
+    ctx.state.setJson(excludedKey(d.id, k), c.id)
+    d.excluded = k + 1
+    saveDatanet(ctx, d)
+    return { datanet: d.id, contribution: c.id, excluded: k + 1 }
+  },
+})
+
+/** The Merkle root of a version: list tree over listLeaf(i, contributionId) of its documents. */
 export function versionRoot(ids: readonly Hex[]): Hex {
   return toHex(merkleRoot(ids.map((id, i) => listLeaf(i, fromHex(id)))))
 }
@@ -394,7 +453,7 @@ export function versionRoot(ids: readonly Hex[]): Hex {
 export const publishVersionKind = defineTxKind<PublishVersionMessage>({
   type: 'PublishVersion',
   description:
-    'Freeze the accepted contributions of a Datanet as its next version, with a Merkle root over their ids (owner only). Nodes then build the attribution index of the version.',
+    'Freeze the accepted contributions of a Datanet, less those the owner excluded, as its next version, with a Merkle root over their ids (owner only). Nodes then build the attribution index of the version.',
   fields: [{ name: 'datanet', type: 'bytes32' }],
   execute(ctx, m) {
     const d = requireDatanet(ctx, m.datanet)
@@ -408,24 +467,37 @@ export const publishVersionKind = defineTxKind<PublishVersionMessage>({
         hint: 'Accept contributions with Review first.',
       })
     }
+    // Every exclusion is of an accepted contribution, so all of them fall among the first `count`.
+    const excludedSet = new Set(excludedIds(ctx.state, d))
+    const all = versionContributionIds(ctx.state, d.id, count)
+    const excluded = all.filter((id) => excludedSet.has(id))
+    const ids = all.filter((id) => !excludedSet.has(id))
     if (d.versions > 0) {
       const last = readJson<VersionRecord>(ctx.state, versionKey(d.id, d.versions))!
-      if (last.contributions === count) {
+      if (last.contributions === count && (last.excluded?.length ?? 0) === excluded.length) {
         throw new SinewError({
           code: 'version_unchanged',
           message: `Version ${d.versions} of ${d.name} already holds all ${count} accepted contributions`,
           details: { field: 'message.datanet', datanet: d.id, version: d.versions },
-          hint: 'Accept more contributions before publishing again.',
+          hint: 'Accept more contributions (or exclude one) before publishing again.',
         })
       }
     }
-    const ids = versionContributionIds(ctx.state, d.id, count)
+    if (ids.length === 0) {
+      throw new SinewError({
+        code: 'no_accepted_contributions',
+        message: `Every accepted contribution of ${d.name} is excluded: nothing to publish`,
+        details: { field: 'message.datanet', datanet: d.id, excluded: excluded.length },
+        hint: 'Accept contributions with Review first.',
+      })
+    }
     let bytes = 0n
     for (const id of ids) bytes += BigInt(getContribution(ctx.state, id)!.size)
     const version: VersionRecord = {
       datanet: d.id,
       version: d.versions + 1,
       contributions: count,
+      ...(excluded.length > 0 ? { excluded } : {}),
       root: versionRoot(ids),
       bytes: bytes.toString(),
       publisher: ctx.sender,
@@ -436,7 +508,13 @@ export const publishVersionKind = defineTxKind<PublishVersionMessage>({
     ctx.state.setJson(versionKey(d.id, version.version), version)
     d.versions = version.version
     saveDatanet(ctx, d)
-    return { datanet: d.id, version: version.version, root: version.root, contributions: count }
+    return {
+      datanet: d.id,
+      version: version.version,
+      root: version.root,
+      contributions: count,
+      ...(excluded.length > 0 ? { excluded: excluded.length } : {}),
+    }
   },
 })
 
@@ -447,5 +525,6 @@ export const datanetKinds: TxKind<any>[] = [
   removeCuratorKind,
   contributeKind,
   reviewKind,
+  excludeContributionKind,
   publishVersionKind,
 ]

@@ -9,17 +9,20 @@
  * pending or accepted contribution's blob still missing, and the index builder waits for
  * blobs on their way instead of failing a version with missing_blob.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { openIndex, tokenize, type AttributionIndex } from '../attribution/index.ts'
-import { SinewError, type ErrorCode, type Hex, type Logger } from '../core/index.ts'
-import type { LedgerNode, StateReader, TxAck } from '../ledger/index.ts'
+import { isSinewError, SinewError, type ErrorCode, type Hex, type Logger } from '../core/index.ts'
+import type { LedgerNode, SignedTx, StateReader, TxAck } from '../ledger/index.ts'
 import { BlobFetcher, type BlobFetchStatus } from './blob-fetcher.ts'
-import { BlobStore, DEFAULT_MAX_BLOB_BYTES } from './blobs.ts'
-import { IndexBuilder, type BuildStatus } from './builder.ts'
-import { ingest, joinRecords } from './ingest.ts'
+import { BlobStore, DEFAULT_MAX_BLOB_BYTES, sizeMismatch, type BlobInfo } from './blobs.ts'
+import { IndexBuilder, readDocument, type BuildStatus } from './builder.ts'
+import { collectBlobs, scheduleGc, type BlobGcReport } from './gc.ts'
+import { ingest, INGEST_RULES_VERSION, isLocalIngestFailure, joinRecords } from './ingest.ts'
 import type { ContributeMessage } from './kinds.ts'
-import { mediaTypeFromName } from './media.ts'
+import { isMediaType } from './media.ts'
+import { BlobUploads, UploadLog, type BlobReferences, type ScannableState, type UploadPolicy, type UploadRequest } from './uploads.ts'
 import {
   acceptedKey,
   authorSeqKey,
@@ -54,10 +57,19 @@ export type NearDuplicate = {
   against: { version: number | null; unpublished: number }
 }
 
+/**
+ * What this node can tell of a contribution's blob: here and ingesting (`present`), not here
+ * (`missing`), here but of another size than declared (`size_mismatch`), here but not
+ * ingesting as its media type (`unparseable`). A version build skips the last two.
+ */
+export type BlobState = 'present' | 'missing' | 'size_mismatch' | 'unparseable'
+
 export type ContributionView = ContributionRecord & {
-  blob: 'present' | 'missing'
+  blob: BlobState
+  /** The blob's size on this node (null when missing): compare with the declared `size`. */
+  blobSize: number | null
   records: number | null
-  ingestError?: { code: string; message: string }
+  ingestError?: { code: ErrorCode; message: string }
   nearDuplicate?: NearDuplicate
 }
 
@@ -69,6 +81,50 @@ export type DatanetsOptions = {
   indexWorkers?: number
   /** A replica's leader: blobs this node lacks are fetched from `<blobSource>/v1/blobs/:sha256`. */
   blobSource?: string
+  /** Other modules' blob references (task specs and results): their kinds may authorise uploads, their blobs are kept. */
+  blobReferences?: BlobReferences[]
+  /** Who may upload and how much (defaults: DEFAULT_UPLOAD_POLICY). */
+  uploads?: Partial<UploadPolicy>
+  /** Unreferenced blobs older than this are collected (default 24 h). */
+  blobGcGraceMs?: number
+  /** How often garbage collection runs (default 10 min; 0: never in the background). */
+  blobGcIntervalMs?: number
+  /** The clock of quotas and garbage collection (tests inject one). */
+  now?: () => number
+}
+
+export const DEFAULT_UPLOAD_POLICY: UploadPolicy = {
+  minBalance: 10n ** 18n,
+  quotaBytes: 1024 * 1024 * 1024,
+  nodeQuotaBytes: 16 * 1024 * 1024 * 1024,
+  quotaWindowMs: 24 * 3600_000,
+}
+export const DEFAULT_BLOB_GC_GRACE_MS = 24 * 3600_000
+export const DEFAULT_BLOB_GC_INTERVAL_MS = 10 * 60_000
+
+/** The Datanets module's blob references: a Contribute names its content; pending and accepted contributions keep theirs. */
+export const datanetBlobReferences: BlobReferences = {
+  kinds: {
+    Contribute: (message) => {
+      const m = message as ContributeMessage
+      return { hash: m.contentHash, size: m.size }
+    },
+  },
+  *live(state) {
+    for (const c of liveContributions(state)) yield c.contentHash.slice(2)
+  },
+}
+
+/** Every pending or accepted contribution of every Datanet: those whose blobs the node keeps. */
+function* liveContributions(state: StateReader): Generator<ContributionRecord> {
+  const n = datanetCount(state)
+  for (let i = 0; i < n; i++) {
+    const d = getDatanet(state, readJson<string>(state, datanetIndexKey(i))!)!
+    for (let seq = 0; seq < d.counts.contributions; seq++) {
+      const c = getContribution(state, readJson<string>(state, contributionSeqKey(d.id, seq))!)!
+      if (c.status !== 'rejected') yield c
+    }
+  }
 }
 
 const datanetNotFound = (ref: string) =>
@@ -84,15 +140,32 @@ export class Datanets {
   readonly builder: IndexBuilder
   /** Only on a replica (`blobSource`). */
   readonly fetcher: BlobFetcher | undefined
+  readonly uploads: BlobUploads
+  private readonly references: BlobReferences[]
   private readonly records = new Map<string, { records: number } | { error: { code: ErrorCode; message: string } }>()
   private readonly indexes = new Map<string, AttributionIndex>()
   private readonly nearDupCache = new Map<string, NearDuplicate>()
   private readonly recordsDir: string
+  private readonly uploadLog: UploadLog
+  private readonly now: () => number
+  private stopGc: (() => void) | undefined
 
   constructor(private readonly o: DatanetsOptions) {
     this.blobs = new BlobStore(o.dataDir, o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES)
     this.recordsDir = join(o.dataDir, 'blobs', 'records')
     mkdirSync(this.recordsDir, { recursive: true })
+    this.now = o.now ?? Date.now
+    this.references = [datanetBlobReferences, ...(o.blobReferences ?? [])]
+    const policy = { ...DEFAULT_UPLOAD_POLICY, ...o.uploads }
+    this.uploadLog = new UploadLog(join(o.dataDir, 'blobs', 'uploads.jsonl'), policy.quotaWindowMs)
+    this.uploads = new BlobUploads({
+      blobs: this.blobs,
+      node: o.node,
+      kinds: Object.assign({}, ...this.references.map((r) => r.kinds)),
+      policy,
+      log: this.uploadLog,
+      now: this.now,
+    })
     const fetcher = o.blobSource
       ? new BlobFetcher({
           blobs: this.blobs,
@@ -109,10 +182,9 @@ export class Datanets {
       blobs: this.blobs,
       log: o.log,
       workers: o.indexWorkers,
-      awaitBlobs: fetcher
+      onMissingBlobs: fetcher
         ? (missing) => {
             for (const c of missing) fetcher.want(c.contentHash.slice(2), c.id)
-            return true
           }
         : undefined,
     })
@@ -132,9 +204,12 @@ export class Datanets {
       this.fetcher.start()
     }
     this.builder.start()
+    const interval = this.o.blobGcIntervalMs ?? DEFAULT_BLOB_GC_INTERVAL_MS
+    if (interval > 0) this.stopGc = scheduleGc(() => this.collectGarbage(), interval, this.o.log)
   }
 
   async stop(): Promise<void> {
+    this.stopGc?.()
     await this.fetcher?.stop()
     await this.builder.stop()
     for (const index of this.indexes.values()) index.close()
@@ -163,20 +238,102 @@ export class Datanets {
 
   /** At start: every pending or accepted contribution whose blob is missing (a restart lost the queue). */
   private queueMissingBlobs(): void {
-    const state = this.state
-    const n = datanetCount(state)
     let queued = 0
-    for (let i = 0; i < n; i++) {
-      const d = getDatanet(state, readJson<string>(state, datanetIndexKey(i))!)!
-      for (let seq = 0; seq < d.counts.contributions; seq++) {
-        const c = getContribution(state, readJson<string>(state, contributionSeqKey(d.id, seq))!)!
-        const sha = c.contentHash.slice(2)
-        if (c.status === 'rejected' || this.blobs.has(sha)) continue
-        this.fetcher!.want(sha, c.id)
-        queued++
-      }
+    for (const c of liveContributions(this.state)) {
+      const sha = c.contentHash.slice(2)
+      if (this.blobs.has(sha)) continue
+      this.fetcher!.want(sha, c.id)
+      queued++
     }
     if (queued > 0) this.o.log.info({ blobs: queued, source: this.fetcher!.source }, 'replica: fetching missing blobs from the leader')
+  }
+
+  // ---- blobs: uploads, garbage collection ----
+
+  /** PUT /v1/blobs: the permit and quotas checked (uploads.ts), then the bytes stored. */
+  upload(source: Readable, req: UploadRequest): Promise<BlobInfo & { created: boolean; account: string }> {
+    return this.uploads.put(source, req)
+  }
+
+  /** The tx kinds whose signed tx authorises an upload of the blob it names. */
+  uploadKinds(): string[] {
+    return this.references.flatMap((r) => Object.keys(r.kinds)).sort()
+  }
+
+  gcSettings(): { graceMs: number; intervalMs: number } {
+    return { graceMs: this.o.blobGcGraceMs ?? DEFAULT_BLOB_GC_GRACE_MS, intervalMs: this.o.blobGcIntervalMs ?? DEFAULT_BLOB_GC_INTERVAL_MS }
+  }
+
+  /** The sha256s of every blob a ledger record still refers to. */
+  liveBlobs(): Set<string> {
+    const state = this.o.node.chain.state as ScannableState
+    const live = new Set<string>()
+    for (const r of this.references) for (const sha of r.live(state)) live.add(sha.toLowerCase())
+    return live
+  }
+
+  /** One pass: removes unreferenced blobs older than the grace period (and their cached record counts). */
+  collectGarbage(now = this.now()): BlobGcReport {
+    const removed = new Set<string>()
+    const report = collectBlobs(this.blobs, this.liveBlobs(), this.o.blobGcGraceMs ?? DEFAULT_BLOB_GC_GRACE_MS, now, (sha) => removed.add(sha))
+    if (removed.size > 0) {
+      for (const key of [...this.records.keys()]) if (removed.has(key.split(':')[0])) this.records.delete(key)
+      for (const name of readdirSync(this.recordsDir)) if (removed.has(name.split('.')[0])) rmSync(join(this.recordsDir, name), { force: true })
+    }
+    this.uploadLog.prune(now)
+    return report
+  }
+
+  /**
+   * The node's admission of a signed tx before the sequencer queues it (never part of
+   * execution: a replica replays blocks without it, so the ledger stays deterministic).
+   * A Contribute's blob must be here, of the declared size, and ingest as its media type
+   * (the route and POST /v1/tx alike); a Datanet's maxSize may not exceed this node's blob
+   * limit; a tx naming a blob this node holds restarts that blob's grace period.
+   */
+  async admit(tx: SignedTx): Promise<void> {
+    if (tx.type === 'CreateDatanet' || tx.type === 'UpdateDatanet') {
+      const maxSize = tx.message.maxSize as bigint
+      if (maxSize > BigInt(this.blobs.maxBytes)) {
+        throw new SinewError({
+          code: 'max_size_over_blob_limit',
+          message: `maxSize ${maxSize} is over this node's blob limit of ${this.blobs.maxBytes} bytes`,
+          details: { field: 'tx.message.maxSize', maxSize: maxSize.toString(), maxBlobBytes: this.blobs.maxBytes },
+          hint: `This node stores blobs up to ${this.blobs.maxBytes} bytes (its maxBlobBytes setting): no contribution could be larger. Set maxSize at most that.`,
+        })
+      }
+      return
+    }
+    for (const r of this.references) {
+      const refOf = r.kinds[tx.type]
+      if (refOf) this.blobs.touch(refOf(tx.message).hash.slice(2).toLowerCase())
+    }
+    if (tx.type === 'Contribute') await this.checkContributionBlob(tx.message as ContributeMessage)
+  }
+
+  /** The checks of a Contribute only this node can make: its blob is here, of its size, and ingests. */
+  private async checkContributionBlob(m: ContributeMessage): Promise<void> {
+    const d = getDatanet(this.state, m.datanet)
+    // The ledger names these refusals precisely (datanet_not_found, media_type_not_accepted, …): let it.
+    if (!d || !isMediaType(m.mediaType) || !d.rules.mediaTypes.includes(m.mediaType)) return
+    const sha = m.contentHash.slice(2)
+    const blob = this.blobs.stat(sha)
+    if (!blob) {
+      throw new SinewError({
+        code: 'blob_not_found',
+        message: `No blob ${m.contentHash} on this node: upload the content first`,
+        details: { field: 'message.contentHash', contentHash: m.contentHash },
+        hint: 'PUT /v1/blobs with the raw bytes, and this signed Contribute in the x-sinew-upload-tx header.',
+      })
+    }
+    if (BigInt(blob.size) !== m.size) throw sizeMismatch(m.size, blob.size)
+    const r = await this.recordCount(sha, m.mediaType)
+    if ('error' in r)
+      throw new SinewError({
+        code: r.error.code,
+        message: r.error.message,
+        details: { field: 'tx.message.mediaType', mediaType: m.mediaType, contentHash: m.contentHash },
+      })
   }
 
   // ---- lookups ----
@@ -245,14 +402,18 @@ export class Datanets {
 
   async view(c: ContributionRecord, opts: { nearDuplicate?: boolean } = {}): Promise<ContributionView> {
     const sha = c.contentHash.slice(2)
-    const present = this.blobs.has(sha)
-    const out: ContributionView = { ...c, blob: present ? 'present' : 'missing', records: null }
-    if (present) {
+    const stat = this.blobs.stat(sha)
+    const out: ContributionView = { ...c, blob: stat ? 'present' : 'missing', blobSize: stat?.size ?? null, records: null }
+    if (stat && String(stat.size) !== c.size) out.blob = 'size_mismatch'
+    else if (stat) {
       const r = await this.recordCount(sha, c.mediaType)
       if ('records' in r) out.records = r.records
-      else out.ingestError = r.error
+      else {
+        out.ingestError = r.error
+        out.blob = 'unparseable'
+      }
     }
-    if (opts.nearDuplicate && c.status === 'pending' && present && out.records !== null) {
+    if (opts.nearDuplicate && c.status === 'pending' && out.blob === 'present' && out.records !== null) {
       try {
         out.nearDuplicate = await this.nearDuplicate(c)
       } catch (e) {
@@ -268,9 +429,10 @@ export class Datanets {
     return out.sort((a, b) => b.accepted - a.accepted || b.contributions - a.contributions || (a.author < b.author ? -1 : 1))
   }
 
-  versionView(d: DatanetRecord, n: number): VersionRecord & { ref: string; build: BuildStatus } {
+  versionView(d: DatanetRecord, n: number): VersionRecord & { excluded: Hex[]; documents: number; ref: string; build: BuildStatus } {
     const v = this.version(d, n)
-    return { ...v, ref: `${d.id}@${n}`, build: this.builder.status(d.id, n) }
+    const excluded = v.excluded ?? []
+    return { ...v, excluded, documents: v.contributions - excluded.length, ref: `${d.id}@${n}`, build: this.builder.status(d.id, n) }
   }
 
   retryBuild(d: DatanetRecord, n: number): BuildStatus {
@@ -314,8 +476,8 @@ export class Datanets {
   // ---- contributions: the checks the ledger cannot make ----
 
   /**
-   * Checks what only this node can see before a Contribute goes to the ledger: the blob was
-   * uploaded, its size matches, and it ingests as the declared media type. Then submits.
+   * POST /v1/datanets/:id/contributions: a Contribute to the Datanet in the path, submitted
+   * through the node's admission (which checks its blob, see admit), with its record count.
    */
   async submitContribution(datanetRef: string, envelope: { type: string; message: Record<string, unknown> }): Promise<TxAck & { records: number }> {
     const d = this.resolve(datanetRef)
@@ -334,57 +496,22 @@ export class Datanets {
         details: { field: 'tx.message.datanet', expected: d.id, got: m.datanet },
       })
     }
-    if (typeof m.contentHash !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(m.contentHash)) {
-      throw new SinewError({
-        code: 'invalid_field',
-        message: 'message.contentHash must be the sha256 of the content as 0x + 64 hex digits',
-        details: { field: 'tx.message.contentHash' },
-      })
-    }
-    const sha = m.contentHash.slice(2).toLowerCase()
-    const blob = this.blobs.stat(sha)
-    if (!blob) {
-      throw new SinewError({
-        code: 'blob_not_found',
-        message: `No blob ${m.contentHash} on this node: upload the content first`,
-        details: { field: 'message.contentHash', contentHash: m.contentHash },
-        hint: 'PUT /v1/blobs with the raw bytes; the answer is the sha256 to sign as contentHash.',
-      })
-    }
-    if (typeof m.size !== 'string' || m.size !== String(blob.size)) {
-      throw new SinewError({
-        code: 'size_mismatch',
-        message: `message.size is ${String(m.size).slice(0, 30)} but the blob has ${blob.size} bytes`,
-        details: { field: 'tx.message.size', got: m.size, actual: String(blob.size) },
-      })
-    }
-    const mediaType = typeof m.mediaType === 'string' ? m.mediaType : ''
-    if (!mediaTypeFromName(mediaType) || mediaTypeFromName(mediaType) !== mediaType) {
-      // The ledger names it precisely (unsupported_media_type); let it.
-      const ack = await this.o.node.submit(envelope)
-      return { ...ack, records: 0 }
-    }
-    if (d.rules.mediaTypes.includes(mediaType)) {
-      const r = await this.recordCount(sha, mediaType, true)
-      if ('error' in r)
-        throw new SinewError({
-          code: r.error.code,
-          message: r.error.message,
-          details: { field: 'tx.message.mediaType', mediaType, contentHash: m.contentHash },
-        })
-    }
     const ack = await this.o.node.submit(envelope)
-    const r = await this.recordCount(sha, mediaType)
+    const r = await this.recordCount(String(m.contentHash).slice(2).toLowerCase(), String(m.mediaType))
     return { ...ack, records: 'records' in r ? r.records : 0 }
   }
 
-  /** Number of records the content ingests into (cached on disk under blobs/records/). */
-  async recordCount(sha: string, mediaType: string, fresh = false): Promise<{ records: number } | { error: { code: ErrorCode; message: string } }> {
+  /**
+   * Number of records the content ingests into, or why it does not (cached on disk under
+   * blobs/records/, per version of the ingestion rules). Only verdicts on the bytes are
+   * cached: running out of time or memory here (isLocalIngestFailure) is reported, not kept.
+   */
+  async recordCount(sha: string, mediaType: string): Promise<{ records: number } | { error: { code: ErrorCode; message: string } }> {
     const key = `${sha}:${mediaType}`
     const hit = this.records.get(key)
-    if (hit && !fresh) return hit
-    const file = join(this.recordsDir, `${sha}.${mediaType.replace(/[^a-z0-9]+/gi, '_')}.json`)
-    if (!fresh && existsSync(file)) {
+    if (hit) return hit
+    const file = join(this.recordsDir, `${sha}.${mediaType.replace(/[^a-z0-9]+/gi, '_')}.v${INGEST_RULES_VERSION}.json`)
+    if (existsSync(file)) {
       const value = JSON.parse(readFileSync(file, 'utf8'))
       this.records.set(key, value)
       return value
@@ -393,7 +520,8 @@ export class Datanets {
     try {
       value = { records: (await ingest(await this.blobs.read(sha), mediaType)).records.length }
     } catch (e) {
-      if (!(e instanceof SinewError) || e.code === 'integrity') throw e
+      if (!isSinewError(e) || e.code === 'integrity' || e.code === 'not_found') throw e
+      if (isLocalIngestFailure(e)) return { error: { code: e.code, message: e.shortMessage } }
       value = { error: { code: e.code, message: e.shortMessage } }
     }
     this.records.set(key, value)
@@ -442,7 +570,10 @@ export class Datanets {
       for (const id of unpublished) {
         const other = getContribution(this.state, id)!
         if (!this.blobs.has(other.contentHash.slice(2))) continue
-        const t = tokenize(await this.text(other)).tokens
+        // What a version would hold of it: nothing if its bytes would be skipped.
+        const doc = await readDocument(this.blobs, other).catch(() => undefined)
+        if (!doc || 'skip' in doc) continue
+        const t = tokenize(doc.text).tokens
         for (let i = 0; i + K <= t.length; i++) {
           const s = t.slice(i, i + K).join('\u0001')
           if (!shingles.has(s)) shingles.set(s, id)

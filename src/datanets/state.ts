@@ -11,6 +11,7 @@
  *   datanet/d/<id>/u/<author>             AuthorStats
  *   datanet/d/<id>/ua/<k>                 "<author>"                contributors, first-contribution order
  *   datanet/d/<id>/v/<n>                  VersionRecord             n = 1, 2, ...
+ *   datanet/d/<id>/x/<k>                  "<contribution id>"       excluded ones, exclusion order (append-only)
  *   datanet/c/<contribution id>           ContributionRecord
  *
  * Ids are tx hashes: a Datanet's id is the hash of its CreateDatanet tx, a contribution's
@@ -46,6 +47,8 @@ export type DatanetRecord = {
   /** Stakes of rejected contributions paid to the owner so far. */
   stakeForfeited: string
   versions: number
+  /** Accepted contributions the owner excluded from later versions (absent until the first). */
+  excluded?: number
 }
 
 export type ContributionStatus = 'pending' | 'accepted' | 'rejected'
@@ -65,6 +68,8 @@ export type ContributionRecord = {
   /** Position in the accepted list (0-based): the order of documents in every version index. */
   acceptedIndex: number | null
   review: { by: Address; verdict: 'accept' | 'reject'; reason: string; height: string; txHash: Hex } | null
+  /** Set by ExcludeContribution: left out of every version published after `height`. */
+  excluded?: { by: Address; reason: string; height: string; txHash: Hex }
 }
 
 export type AuthorStats = {
@@ -85,7 +90,12 @@ export type VersionRecord = {
   version: number
   /** The first `contributions` entries of the accepted list, frozen. */
   contributions: number
-  /** Merkle root (sorted-pair list tree, docs/ledger.md) over listLeaf(i, contributionId). */
+  /**
+   * Those of them the owner had excluded when the version was published, in acceptance
+   * order (absent when none). The version holds the others: its documents.
+   */
+  excluded?: Hex[]
+  /** Merkle root (sorted-pair list tree, docs/ledger.md) over listLeaf(i, contributionId) of the version's documents. */
   root: Hex
   bytes: string
   publisher: Address
@@ -104,6 +114,7 @@ export const hashKey = (id: string, contentHash: string): string => `datanet/d/$
 export const authorKey = (id: string, author: string): string => `datanet/d/${id}/u/${author}`
 export const authorSeqKey = (id: string, k: number): string => `datanet/d/${id}/ua/${k}`
 export const versionKey = (id: string, n: number): string => `datanet/d/${id}/v/${n}`
+export const excludedKey = (id: string, k: number): string => `datanet/d/${id}/x/${k}`
 export const contributionKey = (id: string): string => `datanet/c/${id}`
 
 export function readJson<T>(state: StateReader, key: string): T | undefined {
@@ -118,10 +129,23 @@ export const getAuthorStats = (state: StateReader, id: string, author: string): 
 export const datanetCount = (state: StateReader): number => readJson<{ count: number }>(state, COUNT_KEY)?.count ?? 0
 export const datanetIdByName = (state: StateReader, name: string): Hex | undefined => readJson<Hex>(state, nameKey(name))
 
-/** The ids of a version's contributions, in index order. */
+/** The first `count` accepted contributions' ids, in acceptance order. */
 export function versionContributionIds(state: StateReader, datanet: string, count: number): Hex[] {
   const out: Hex[] = []
   for (let k = 0; k < count; k++) out.push(readJson<Hex>(state, acceptedKey(datanet, k))!)
+  return out
+}
+
+/** The ids of a version's documents: its accepted contributions minus the excluded ones, in index order. */
+export function versionDocumentIds(state: StateReader, v: VersionRecord): Hex[] {
+  const excluded = new Set(v.excluded ?? [])
+  return versionContributionIds(state, v.datanet, v.contributions).filter((id) => !excluded.has(id))
+}
+
+/** Every contribution the owner of a Datanet has excluded, in exclusion order. */
+export function excludedIds(state: StateReader, d: DatanetRecord): Hex[] {
+  const out: Hex[] = []
+  for (let k = 0; k < (d.excluded ?? 0); k++) out.push(readJson<Hex>(state, excludedKey(d.id, k))!)
   return out
 }
 

@@ -25,6 +25,12 @@ export type LedgerNodeOptions = {
   maxBlockTxs: number
   signatureWorkers: number
   log: Logger
+  /**
+   * This node's admission policy: called with each signed tx before the sequencer queues it;
+   * throws to refuse it. Node-local (checks of blobs, limits), never part of execution: a
+   * replica applies blocks without it, so the ledger stays a function of its txs.
+   */
+  admit?: (tx: SignedTx) => void | Promise<void>
 }
 
 export class LedgerNode {
@@ -110,6 +116,8 @@ export class LedgerNode {
             hint: 'A signed tx counts once; sign a new one with the next nonce.',
           })
         }
+        const admitted = this.options.admit?.(tx)
+        if (admitted) await admitted
         signed.push(tx)
         slots.push(i)
       } catch (e) {

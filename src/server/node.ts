@@ -4,9 +4,9 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
-import { createLogger, SinewError, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
+import { createLogger, parseUnits, SinewError, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
 import { createLedgerRegistry, LedgerNode, type Genesis, type TxKindRegistry } from '../ledger/index.ts'
-import { registerAgentKinds } from '../agents/index.ts'
+import { agentBlobReferences, registerAgentKinds } from '../agents/index.ts'
 import { registerModelKinds, type ContributionResolver } from '../models/index.ts'
 import { Gateway, type IndexProvider } from '../gateway/index.ts'
 import { datanetIndexProvider, Datanets, datanetsResolver, registerDatanetKinds } from '../datanets/index.ts'
@@ -77,6 +77,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   try {
     const store = openSqliteStore(storeFile(config.dataDir))
     opened.push(() => store.close())
+    // Set once the Datanets service exists; a tx can only arrive after the server listens.
+    let datanets: Datanets | undefined
     const node = await LedgerNode.open({
       store,
       registry: options.registry ?? createNodeRegistry(),
@@ -86,20 +88,37 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       maxBlockTxs: config.maxBlockTxs,
       signatureWorkers: config.signatureWorkers,
       log,
+      admit: (tx) => datanets?.admit(tx),
     })
     opened.push(() => node.close())
     const leader = config.follow?.replace(/\/$/, '')
     // A replica gets the blobs of the contributions it applies from its leader, so it can
     // build the same version indexes and answer the same searches.
-    const datanets = new Datanets({ node, dataDir: config.dataDir, log, maxBlobBytes: config.maxBlobBytes, blobSource: leader })
-    opened.push(() => datanets.stop())
-    const follower = leader ? new Follower(node, leader, config.followPollMs, log, { onBlock: (_header, txs) => datanets.blocksApplied(txs) }) : undefined
+    datanets = new Datanets({
+      node,
+      dataDir: config.dataDir,
+      log,
+      maxBlobBytes: config.maxBlobBytes,
+      blobSource: leader,
+      blobReferences: [agentBlobReferences],
+      uploads: {
+        minBalance: parseUnits(config.blobMinBalance, 18, 'blobMinBalance'),
+        quotaBytes: config.blobQuotaBytes,
+        nodeQuotaBytes: config.blobNodeQuotaBytes,
+        quotaWindowMs: config.blobQuotaWindowMs,
+      },
+      blobGcGraceMs: config.blobGcGraceMs,
+      blobGcIntervalMs: config.blobGcIntervalMs,
+    })
+    const dn = datanets
+    opened.push(() => dn.stop())
+    const follower = leader ? new Follower(node, leader, config.followPollMs, log, { onBlock: (_header, txs) => dn.blocksApplied(txs) }) : undefined
     const gateway =
       node.sequencer && options.sequencerKey
         ? new Gateway({
             node,
             sequencerKey: options.sequencerKey,
-            indexes: options.indexes ?? datanetIndexProvider(datanets),
+            indexes: options.indexes ?? datanetIndexProvider(dn),
             resolver: options.resolver ?? datanetsResolver,
             backendTimeoutMs: options.backendTimeoutMs,
             settings: config,
@@ -108,7 +127,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
         : undefined
     const app = await buildServer({
       node,
-      datanets,
+      datanets: dn,
       gateway,
       leader,
       log,
@@ -117,13 +136,13 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       allowedOrigins: config.allowedOrigins,
       bodyLimitBytes: config.bodyLimitBytes,
       maxBatchTxs: config.maxBatchTxs,
-      status: () => (follower ? { replica: { ...follower.status(), blobs: datanets.blobFetchStatus() } } : {}),
+      status: () => (follower ? { replica: { ...follower.status(), blobs: dn.blobFetchStatus() } } : {}),
     })
     opened.push(() => app.close())
     if (follower) opened.push(() => follower.stop()) // first to stop: no more blocks to apply
     const address = await listen(app, config.host, config.port)
     follower?.start()
-    datanets.start()
+    dn.start()
     let closing: Promise<void> | undefined
     return {
       url: address.replace('[::1]', 'localhost'),
@@ -131,7 +150,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       app,
       follower,
       gateway,
-      datanets,
+      datanets: dn,
       // The reverse of opening: follower, HTTP server, Datanets, ledger and store, lock.
       close: () => (closing ??= closeAll()),
     }

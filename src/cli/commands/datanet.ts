@@ -1,17 +1,27 @@
-/** `sinew datanet create|contribute|review|publish|show|search|list|curator`: Datanets from the command line. */
+/** `sinew datanet create|contribute|queue|review|exclude|publish|show|search|list|curator`: Datanets from the command line. */
 import { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { createReadStream } from 'node:fs'
-import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { Readable } from 'node:stream'
-import { errorFromResponse, formatUnits, parseUnits, SinewError } from '../../core/index.ts'
-import { ALL_MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath } from '../../datanets/index.ts'
+import {
+  errorFromResponse,
+  formatUnits,
+  isSinewError,
+  parseUint,
+  parseUnits,
+  sha256,
+  RemoteError,
+  SinewError,
+  type ErrorCode,
+  type Hex,
+} from '../../core/index.ts'
+import { ALL_MEDIA_TYPES, ingest, MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath, uploadPermitHeader, type MediaType } from '../../datanets/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { NodeClient } from '../client.ts'
-import { inputFileSize } from '../files.ts'
+import { inputFileSize, readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
-import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
+import { signAndSubmit, signerKey, signTx, withSigner, type SignerFlags } from './tx.ts'
 
 type Common = { node?: string; json?: boolean }
 const common = (c: Command): Command => c.option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)').option('--json', 'print JSON')
@@ -25,21 +35,22 @@ async function resolveDatanet(client: NodeClient, ref: string): Promise<any> {
   return client.get(`/v1/datanets/${encodeURIComponent(ref)}`)
 }
 
-/** Streams a file to PUT /v1/blobs with a progress bar; answers {sha256, contentHash, size}. */
-async function uploadFile(client: NodeClient, file: string, json?: boolean): Promise<{ sha256: string; contentHash: string; size: number }> {
-  const size = inputFileSize(file, 'files')
-  const hash = createHash('sha256')
-  await new Promise<void>((resolve, reject) =>
-    createReadStream(file)
-      .on('data', (d) => hash.update(d))
-      .on('end', () => resolve())
-      .on('error', reject),
-  )
-  const sha256 = hash.digest('hex')
-  const b = bar(`upload ${basename(file).slice(0, 30)} [{bar}] {percentage}% {value}/{total} bytes`, json)
+/**
+ * Streams a file to PUT /v1/blobs with a progress bar, authorised by `permit` (the signed
+ * Contribute that names it); answers {sha256, contentHash, size}.
+ */
+async function uploadFile(
+  client: NodeClient,
+  file: { path: string; size: number; contentHash: Hex },
+  permit: { type: string; message: Record<string, unknown>; signature: string },
+  json?: boolean,
+): Promise<{ sha256: string; contentHash: string; size: number }> {
+  const size = file.size
+  const sha256 = file.contentHash.slice(2)
+  const b = bar(`upload ${basename(file.path).slice(0, 30)} [{bar}] {percentage}% {value}/{total} bytes`, json)
   b?.start(size, 0)
   let sent = 0
-  const stream = createReadStream(file).on('data', (d) => {
+  const stream = createReadStream(file.path).on('data', (d) => {
     sent += d.length
     b?.update(sent)
   })
@@ -47,7 +58,7 @@ async function uploadFile(client: NodeClient, file: string, json?: boolean): Pro
   try {
     response = await fetch(`${client.url}/v1/blobs?sha256=${sha256}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), ...uploadPermitHeader(permit) },
       body: Readable.toWeb(stream) as ReadableStream,
       duplex: 'half',
     } as RequestInit)
@@ -82,6 +93,129 @@ async function waitForBuild(client: NodeClient, id: string, version: number, jso
   }
 }
 
+const SHORT_TYPES = Object.values(MEDIA_TYPES)
+  .map((exts) => exts[0].slice(1))
+  .join(', ')
+
+/** `--media-type`: a short name (txt, md, …) or a full media type the node knows. */
+function mediaTypeOfFlag(value: string): MediaType {
+  const mediaType = mediaTypeFromName(value.trim())
+  if (!mediaType) {
+    throw new SinewError({
+      code: 'unsupported_media_type',
+      message: `--media-type ${value} is not a media type Datanets take`,
+      details: { field: '--media-type', got: value, known: ALL_MEDIA_TYPES },
+      hint: `Use one of ${SHORT_TYPES} (or the full media types: ${ALL_MEDIA_TYPES.join(', ')}).`,
+    })
+  }
+  return mediaType
+}
+
+function mediaTypeOfFile(path: string): MediaType {
+  const mediaType = mediaTypeOfPath(path)
+  if (!mediaType) {
+    throw new SinewError({
+      code: 'unsupported_media_type',
+      message: `Cannot tell the media type of ${path} from its extension`,
+      details: { field: 'files', file: path, known: ALL_MEDIA_TYPES },
+      hint: `Name it with one of the extensions ${SHORT_TYPES}, or pass --media-type.`,
+    })
+  }
+  return mediaType
+}
+
+type LocalFile = { path: string; size: number; mediaType: MediaType }
+/** What the CLI reads of GET /v1/datanets/:id and GET /v1/blobs/policy. */
+type DatanetRules = { id: Hex; name: string; rules: { mediaTypes: string[]; maxSize: string; stake: string } }
+type UploadPolicyView = { maxBlobBytes: number; usage?: { usedBytes: number; limitBytes: number } }
+/** A contribution as the node shows it (GET …/queue, …/contributions). */
+type ContributionLine = {
+  id: Hex
+  title: string
+  author: string
+  mediaType: string
+  size: string
+  blob: 'present' | 'missing' | 'size_mismatch' | 'unparseable'
+  blobSize: number | null
+  records: number | null
+  ingestError?: { message: string }
+  nearDuplicate?: { flagged: boolean; coverageBps: number; overlaps: { contribution: string }[] }
+}
+
+/**
+ * Everything about the files that can be known before uploading any: the Datanet takes
+ * their media type and size, the node's blob limit and the signer's upload quota fit them,
+ * no file repeats another, and each one ingests as its media type (the node's own rules,
+ * run here). Answers each file with its sha256.
+ */
+async function checkFiles(files: LocalFile[], d: DatanetRules, policy: UploadPolicyView): Promise<(LocalFile & { contentHash: Hex })[]> {
+  const fail = (file: string, code: ErrorCode, message: string, details: Record<string, unknown>, hint?: string) =>
+    new SinewError({ code, message: `${file}: ${message}`, details: { field: 'files', file, ...details }, hint })
+  for (const f of files) {
+    if (!d.rules.mediaTypes.includes(f.mediaType))
+      throw fail(f.path, 'media_type_not_accepted', `${d.name} does not accept ${f.mediaType}`, { mediaType: f.mediaType, accepted: d.rules.mediaTypes })
+    if (f.size === 0) throw fail(f.path, 'empty_blob', 'the file is empty', {})
+    if (BigInt(f.size) > BigInt(d.rules.maxSize))
+      throw fail(f.path, 'too_large', `${f.size} bytes is over ${d.name}'s limit of ${d.rules.maxSize}`, { size: f.size, maxSize: d.rules.maxSize })
+    if (f.size > policy.maxBlobBytes)
+      throw fail(f.path, 'blob_too_large', `${f.size} bytes is over the node's blob limit of ${policy.maxBlobBytes}`, {
+        size: f.size,
+        limitBytes: policy.maxBlobBytes,
+      })
+  }
+  const out: (LocalFile & { contentHash: Hex })[] = []
+  const seen = new Map<string, string>()
+  for (const f of files) {
+    const bytes = readInputFile(f.path, 'files')
+    const contentHash = sha256(bytes)
+    const twin = seen.get(contentHash)
+    if (twin) throw fail(f.path, 'duplicate_contribution', `the same content as ${twin}`, { contentHash, sameAs: twin })
+    seen.set(contentHash, f.path)
+    try {
+      await ingest(bytes, f.mediaType)
+    } catch (e) {
+      if (isSinewError(e)) throw fail(f.path, e.code, e.shortMessage, { mediaType: f.mediaType, ...e.details, field: 'files' }, e.hint)
+      throw e
+    }
+    out.push({ ...f, contentHash })
+  }
+  const total = files.reduce((sum, f) => sum + f.size, 0)
+  const room = policy.usage ? policy.usage.limitBytes - policy.usage.usedBytes : Number.POSITIVE_INFINITY
+  if (total > room) {
+    throw new SinewError({
+      code: 'blob_quota_exceeded',
+      message: `These files hold ${total} bytes; the signer's upload quota has room for ${room} more`,
+      details: { quota: 'account', field: 'files', wantedBytes: total, ...policy.usage },
+      hint: 'Contribute fewer files now, or later as older uploads leave the quota window (files the node already has cost nothing).',
+    })
+  }
+  return out
+}
+
+/** An error about one file, naming it (and saying which files went in before it); the node's answers keep their code and status. */
+function fileError(e: unknown, file: string, done: { file: string }[]): unknown {
+  if (!isSinewError(e)) return e
+  const before = done.length > 0 ? ` (${done.map((r) => r.file).join(', ')} contributed before it)` : ''
+  const named = { message: `${file}: ${e.shortMessage}${before}`, details: { ...e.details, file, contributed: done }, hint: e.hint }
+  return e instanceof RemoteError ? new RemoteError({ status: e.status, code: e.code, ...named }) : new SinewError({ code: e.code, ...named, cause: e })
+}
+
+function blobWords(c: ContributionLine): string {
+  if (c.blob === 'size_mismatch') return `size mismatch: ${c.blobSize} bytes, declared ${c.size}`
+  if (c.blob === 'unparseable') return `unparseable: ${c.ingestError?.message ?? ''}`
+  return c.blob
+}
+
+function queueLines(c: ContributionLine): string[] {
+  const dup = c.nearDuplicate?.flagged
+    ? `  NEAR-DUPLICATE ${Math.floor(c.nearDuplicate.coverageBps / 100)}% of ${c.nearDuplicate.overlaps[0]?.contribution}`
+    : ''
+  return [
+    `${c.id}  "${c.title}"`,
+    `  by ${c.author}  ${c.mediaType}  ${c.size} bytes declared  blob ${blobWords(c)}${c.records !== null ? `  ${c.records} record(s)` : ''}${dup}`,
+  ]
+}
+
 function datanetLines(d: any): string[] {
   return [
     `${d.name}  ${d.id}`,
@@ -94,7 +228,7 @@ function datanetLines(d: any): string[] {
 }
 
 export function datanetCommand(): Command {
-  const cmd = new Command('datanet').description('Datanets: create, contribute files, review, publish versions, search')
+  const cmd = new Command('datanet').description('Datanets: create, contribute files, review the queue, exclude, publish versions, search')
 
   common(withSigner(cmd.command('create').description('create a Datanet owned by the signer')))
     .requiredOption('--name <name>', 'unique name')
@@ -118,12 +252,22 @@ export function datanetCommand(): Command {
           })
           const client = new NodeClient(flags.node)
           const stake = parseUnits(flags.stake, 18, '--stake')
+          const maxSize = parseUint(flags.maxSize, 64, '--max-size')
+          const { maxBlobBytes } = await client.get('/v1/blobs/policy')
+          if (maxSize > BigInt(maxBlobBytes)) {
+            throw new SinewError({
+              code: 'max_size_over_blob_limit',
+              message: `--max-size ${maxSize} is over the node's blob limit of ${maxBlobBytes} bytes`,
+              details: { field: '--max-size', maxSize: maxSize.toString(), maxBlobBytes },
+              hint: `No contribution larger than ${maxBlobBytes} bytes can be uploaded to this node: pass --max-size ${maxBlobBytes} or less.`,
+            })
+          }
           const { ack } = await signAndSubmit(client, await signerKey(flags), 'CreateDatanet', {
             name: flags.name,
             description: flags.description,
             license: flags.license,
             mediaTypes,
-            maxSize: flags.maxSize,
+            maxSize: maxSize.toString(),
             stake: stake.toString(),
           })
           if (flags.json) return printJson(ack.receipt.result)
@@ -132,57 +276,66 @@ export function datanetCommand(): Command {
       ),
     )
 
-  common(withSigner(cmd.command('contribute').description('upload files and sign one Contribute per file')))
+  common(withSigner(cmd.command('contribute').description('upload files and sign one Contribute per file; every file is checked before the first upload')))
     .argument('<files...>')
     .requiredOption('--datanet <id|name>', 'the Datanet')
     .option('--title <title>', 'title (default: the file name)')
-    .option('--media-type <type>', 'media type (default: from the extension)')
+    .option('--media-type <type>', `media type of every file: ${SHORT_TYPES} or a full media type (default: from each extension)`)
     .action(
       action(async (files: string[], flags: SignerFlags & Common & { datanet: string; title?: string; mediaType?: string }) => {
-        // Every file readable and of a known media type before the first upload or signature.
-        const mediaTypes = files.map((file) => {
-          inputFileSize(file, 'files')
-          const mediaType = flags.mediaType ? mediaTypeFromName(flags.mediaType) : mediaTypeOfPath(file)
-          if (!mediaType)
-            throw new SinewError({
-              code: 'unsupported_media_type',
-              message: `Cannot tell the media type of ${file}`,
-              details: { field: '--media-type', file, known: ALL_MEDIA_TYPES },
-              hint: 'Pass --media-type.',
-            })
-          return mediaType
-        })
+        // Every file exists, has a known media type, and its size and format pass the Datanet's
+        // rules and the node's limits, before the first upload or signature.
+        const forced = flags.mediaType === undefined ? undefined : mediaTypeOfFlag(flags.mediaType)
+        const local = files.map((path) => ({ path, size: inputFileSize(path, 'files'), mediaType: forced ?? mediaTypeOfFile(path) }))
         const client = new NodeClient(flags.node)
-        const d = await resolveDatanet(client, flags.datanet)
         const key = await signerKey(flags)
+        const { privateKeyToAccount } = await import('viem/accounts')
+        const from = privateKeyToAccount(key).address.toLowerCase()
+        const [d, policy] = await Promise.all([resolveDatanet(client, flags.datanet), client.get(`/v1/blobs/policy?account=${from}`)])
+        const checked = await checkFiles(local, d, policy)
         const results = []
-        for (const [i, file] of files.entries()) {
-          const mediaType = mediaTypes[i]
-          const blob = await uploadFile(client, file, flags.json)
-          const { privateKeyToAccount } = await import('viem/accounts')
-          const from = privateKeyToAccount(key).address.toLowerCase()
-          const [types, account] = await Promise.all([client.get('/v1/types'), client.get(`/v1/accounts/${from}`)])
-          const { signEnvelope } = await import('../client.ts')
-          const envelope = await signEnvelope(key, types, 'Contribute', {
-            datanet: d.id,
-            contentHash: blob.contentHash,
-            title: flags.title ?? basename(file),
-            mediaType,
-            size: String(blob.size),
-            nonce: account.nonce,
-          })
-          const ack = await client.post(`/v1/datanets/${d.id}/contributions`, envelope)
-          results.push({ file, contribution: ack.contribution, contentHash: blob.contentHash, records: ack.records, height: ack.height })
-          if (!flags.json)
-            printLines(
-              `Contributed ${file} to ${d.name}: ${ack.records} record(s), stake ${formatUnits(BigInt(d.rules.stake))} SIN locked`,
-              `  contribution ${ack.contribution}  (block ${ack.height})`,
-            )
+        for (const file of checked) {
+          try {
+            const envelope = await signTx(client, key, 'Contribute', {
+              datanet: d.id,
+              contentHash: file.contentHash,
+              title: flags.title ?? basename(file.path),
+              mediaType: file.mediaType,
+              size: String(file.size),
+            })
+            await uploadFile(client, file, envelope, flags.json)
+            const ack = await client.post(`/v1/datanets/${d.id}/contributions`, envelope)
+            results.push({ file: file.path, contribution: ack.contribution, contentHash: file.contentHash, records: ack.records, height: ack.height })
+            if (!flags.json)
+              printLines(
+                `Contributed ${file.path} to ${d.name}: ${ack.records} record(s), stake ${formatUnits(BigInt(d.rules.stake))} SIN locked`,
+                `  contribution ${ack.contribution}  (block ${ack.height})`,
+              )
+          } catch (e) {
+            throw fileError(e, file.path, results)
+          }
         }
         if (flags.json) printJson(results)
       }),
     )
 
+  common(cmd.command('queue').description('what awaits review: pending contributions, oldest first, with their blob state and near-duplicate flags'))
+    .argument('<datanet>', 'id or name')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(
+      action(async (ref: string, flags: Common & { limit: string }) => {
+        const client = new NodeClient(flags.node)
+        const d = await resolveDatanet(client, ref)
+        const limit = parseUint(flags.limit, 16, '--limit')
+        const q = await client.get(`/v1/datanets/${d.id}/queue?limit=${limit}`)
+        if (flags.json) return printJson({ datanet: d.id, name: d.name, ...q })
+        if (q.total === 0) return printLines(`Nothing awaits review in ${d.name}.`)
+        printLines(
+          `${q.total} contribution(s) await review in ${d.name}${q.total > q.contributions.length ? ` (the oldest ${q.contributions.length} shown)` : ''}:`,
+        )
+        for (const c of q.contributions) printLines(...queueLines(c))
+      }),
+    )
   common(withSigner(cmd.command('review').description('accept or reject a pending contribution (owner or curator)')))
     .argument('<contribution>')
     .option('--accept', 'accept it (the stake goes back to the author)')
@@ -199,6 +352,26 @@ export function datanetCommand(): Command {
         printLines(
           `${r.status === 'accepted' ? 'Accepted' : 'Rejected'} ${contribution}: stake ${formatUnits(BigInt(r.stake))} SIN to ${r.paidTo}`,
           `  in block ${ack.height} (committed)`,
+        )
+      }),
+    )
+
+  common(withSigner(cmd.command('exclude').description('leave an accepted contribution out of every later version (owner only)')))
+    .argument('<contribution>')
+    .requiredOption('--reason <text>', 'why (kept on the ledger)')
+    .action(
+      action(async (contribution: string, flags: SignerFlags & Common & { reason: string }) => {
+        const client = new NodeClient(flags.node)
+        const c = await client.get(`/v1/contributions/${encodeURIComponent(contribution)}`)
+        const { ack } = await signAndSubmit(client, await signerKey(flags), 'ExcludeContribution', {
+          datanet: c.datanet,
+          contribution: c.id,
+          reason: flags.reason,
+        })
+        if (flags.json) return printJson(ack.receipt.result)
+        printLines(
+          `Excluded ${c.id} ("${c.title}") from the next versions of its Datanet (block ${ack.height})`,
+          `  published versions keep it; publish a new version to leave it out`,
         )
       }),
     )
@@ -256,7 +429,7 @@ export function datanetCommand(): Command {
               ? `  NEAR-DUPLICATE ${(c.nearDuplicate.coverageBps / 100).toFixed(0)}% of ${c.nearDuplicate.overlaps[0]?.contribution}`
               : ''
             printLines(
-              `  ${c.status.padEnd(8)} ${c.id}  ${c.author}  ${c.records ?? '?'} rec  ${c.title}${c.blob === 'missing' ? '  (blob missing)' : ''}${flag}`,
+              `  ${c.status.padEnd(8)} ${c.id}  ${c.author}  ${c.records ?? '?'} rec  ${c.title}${c.blob === 'present' ? '' : `  (blob ${blobWords(c)})`}${c.excluded ? '  EXCLUDED' : ''}${flag}`,
             )
           }
         }

@@ -2,7 +2,7 @@
 import { Command } from 'commander'
 import { formatUnits, isHex, parseUint, parseUnits, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
-import { storeBlob, withTaskTexts, type BlobText, type StoredBlob } from '../../server/mcp/index.ts'
+import { storeBlob, withTaskTexts, type BlobText, type StoredBlob, type TxEnvelope } from '../../server/mcp/index.ts'
 import { NodeClient } from '../client.ts'
 import { readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -41,8 +41,12 @@ function content(flags: { file?: string; text?: string; hash?: string }, names: 
   return { hash: sha256(bytes), bytes }
 }
 
-/** Uploads the bytes (if any) to the node's blob store, where the other side of the task reads them. */
-const upload = async (client: NodeClient, c: { bytes?: Uint8Array }): Promise<StoredBlob | null> => (c.bytes ? storeBlob(client, c.bytes) : null)
+/**
+ * Uploads the bytes (if any) to the node's blob store, where the other side of the task
+ * reads them; `permit` is the signed tx that names them (the node's upload authorisation).
+ */
+const upload = async (client: NodeClient, c: { bytes?: Uint8Array }, permit: TxEnvelope): Promise<StoredBlob | null> =>
+  c.bytes ? storeBlob(client, c.bytes, permit) : null
 
 const uploadedLine = (what: string, b: StoredBlob | null): string[] => (b ? [`  ${what} stored on the node: ${b.size} bytes at ${b.url}`] : [])
 
@@ -201,9 +205,10 @@ export function taskCommand(): Command {
             : BigInt(Date.now()) + parseUint(flags.deadlineIn, 32, '--deadline-in') * 1000n
         const verifiers = flags.verifier.map((v) => parseAddress(v, '--verifier'))
         const threshold = flags.threshold !== undefined ? parseUint(flags.threshold, 16, '--threshold') : BigInt(verifiers.length === 0 ? 1 : verifiers.length)
-        // Before signing: a task on the board points at a spec its claimers can read.
-        const specBlob = await upload(client, spec)
-        const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), 'PostTask', {
+        // Uploaded once signed (the signed PostTask is the upload's permit), before it is
+        // submitted: a task on the board points at a spec its claimers can read.
+        let specBlob: StoredBlob | null = null
+        const message = {
           title: flags.title,
           specHash,
           reward: reward.toString(),
@@ -212,6 +217,9 @@ export function taskCommand(): Command {
           claimStake: claimStake.toString(),
           verifiers,
           threshold: threshold.toString(),
+        }
+        const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), 'PostTask', message, async (signed) => {
+          specBlob = await upload(client, spec, signed)
         })
         const result = ack.receipt.result
         if (flags.json) return printJson({ posted: true, task: result.task, from: envelope.from, specBlob, ...ack })
@@ -267,8 +275,12 @@ export function taskCommand(): Command {
     ),
   )
 
-  /** A command that signs one tx; `build` may upload first and return what it stored (`extra`, also printed). */
-  type Built = { message: Record<string, unknown>; extra?: Record<string, unknown>; lines?: string[] }
+  /**
+   * A command that signs one tx; `build` may name bytes to upload once the tx is signed (the
+   * signed tx is the upload's permit), before it is submitted: `upload.as` names what was
+   * stored in the JSON output, `upload.what` in the printed lines.
+   */
+  type Built = { message: Record<string, unknown>; upload?: { bytes?: Uint8Array; as: string; what: string } }
   const simple = (
     name: string,
     kind: string,
@@ -280,9 +292,14 @@ export function taskCommand(): Command {
       withNode(configure(withSigner(new Command(name).description(description).argument('<id>', 'task id')))).action(
         action(async (id: string, flags: SignerFlags & NodeFlags) => {
           const client = new NodeClient(flags.node)
-          const { message, extra, lines = [] } = await build(taskId(id), flags, client)
-          const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), kind, message)
+          const { message, upload: bytes } = await build(taskId(id), flags, client)
+          let stored: StoredBlob | null = null
+          const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), kind, message, async (signed) => {
+            if (bytes) stored = await upload(client, bytes, signed)
+          })
+          const extra = bytes ? { [bytes.as]: stored } : {}
           if (flags.json) return printJson({ ...ack, from: envelope.from, ...extra })
+          const lines = bytes ? uploadedLine(bytes.what, stored) : []
           printLines(...outcomeLines(kind, id, ack.receipt.result), `  tx ${ack.hash} in block ${ack.height}`, ...lines)
         }),
       ),
@@ -307,11 +324,10 @@ export function taskCommand(): Command {
         .option('--result-file <file>', "the result; its sha256 is the result hash; uploaded to the node's blob store")
         .option('--result <text>', 'the result as text (uploaded likewise)')
         .option('--result-hash <hash>', 'the result hash itself (bring your own bytes: nothing is uploaded)'),
-    async (id, flags, client) => {
+    async (id, flags) => {
       const result = content({ file: flags.resultFile, text: flags.result, hash: flags.resultHash }, ['--result-file', '--result', '--result-hash'])
-      // Before signing: the verifiers read the result from the node.
-      const resultBlob = await upload(client, result)
-      return { message: { task: id, resultHash: result.hash }, extra: { resultBlob }, lines: uploadedLine('result', resultBlob) }
+      // Uploaded before the tx is submitted: the verifiers read the result from the node.
+      return { message: { task: id, resultHash: result.hash }, upload: { bytes: result.bytes, as: 'resultBlob', what: 'result' } }
     },
   )
   simple(

@@ -34,12 +34,27 @@ export async function signerKey(flags: SignerFlags): Promise<Hex> {
   return loadKey(flags.keysDir ?? defaultKeysDir(), address, await readPassword(`Password for ${address}: `))
 }
 
-/** Signs `message` (nonce filled in from the node) and submits it; resolves at acknowledgment. */
-export async function signAndSubmit(client: NodeClient, key: Hex, type: string, message: Record<string, unknown>) {
+/** Signs `message` with the signer's next nonce (from the node) plus `nonceOffset`; submits nothing. */
+export async function signTx(client: NodeClient, key: Hex, type: string, message: Record<string, unknown>, nonceOffset = 0n) {
   const { privateKeyToAccount } = await import('viem/accounts')
   const from = privateKeyToAccount(key).address.toLowerCase()
   const [types, account] = await Promise.all([client.get<TypesInfo>('/v1/types'), client.get(`/v1/accounts/${from}`)])
-  const envelope = await signEnvelope(key, types, type, { ...message, nonce: account.nonce })
+  return signEnvelope(key, types, type, { ...message, nonce: (BigInt(account.nonce) + nonceOffset).toString() })
+}
+
+/**
+ * Signs `message` (nonce filled in from the node) and submits it; resolves at
+ * acknowledgment. `signed` runs in between with the envelope (an upload it authorises).
+ */
+export async function signAndSubmit(
+  client: NodeClient,
+  key: Hex,
+  type: string,
+  message: Record<string, unknown>,
+  signed?: (envelope: Awaited<ReturnType<typeof signTx>>) => Promise<void>,
+) {
+  const envelope = await signTx(client, key, type, message)
+  await signed?.(envelope)
   return { envelope, ack: await client.post('/v1/tx', envelope) }
 }
 

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod'
 import { formatUnits, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
-import { checkSignedHash, INLINE_TEXT_BYTES, storeBlob, withTaskTexts } from './task-blobs.ts'
+import { checkSignedHash, INLINE_TEXT_BYTES, storeBlob, withTaskTexts, type StoredBlob } from './task-blobs.ts'
 import type { McpTool, McpToolContext, McpToolModule, TxEnvelope } from './tools.ts'
 
 const uint = z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal integer string (base units for amounts)')
@@ -64,10 +64,21 @@ function checkSubmittable(ctx: McpToolContext, kind: string, given: TxEnvelope |
   }
 }
 
-/** Signs with the server's key (stdio) or passes the caller's signed tx through, then submits it. */
-async function submit(ctx: McpToolContext, kind: string, given: TxEnvelope | undefined, build: () => Promise<Record<string, unknown>>) {
+/**
+ * Signs with the server's key (stdio) or passes the caller's signed tx through, then submits
+ * it. `signed` runs in between, with the envelope: it uploads the blob the tx names, the
+ * signed tx being the upload's permit.
+ */
+async function submit(
+  ctx: McpToolContext,
+  kind: string,
+  given: TxEnvelope | undefined,
+  build: () => Promise<Record<string, unknown>>,
+  signed?: (envelope: TxEnvelope) => Promise<void>,
+) {
   checkSubmittable(ctx, kind, given)
   const envelope = given ?? (await ctx.signer!.sign(kind, await build()))
+  await signed?.(envelope)
   const ack = await ctx.api.post('/v1/tx', envelope)
   // The sender the node recovered from the signature (an envelope need not carry `from`).
   return { hash: ack.hash, height: ack.height, sender: ack.receipt?.sender ?? envelope.from ?? null, result: ack.receipt?.result ?? null }
@@ -254,11 +265,15 @@ const tools: McpTool[] = [
       }
       // Plain arguments become the message before anything is stored: a missing one stores nothing.
       const message = args.signedTx ? undefined : await build()
-      // Stored before the tx, so a posted task never points at a spec the node lacks. A refused
-      // tx leaves the blob behind: harmless, it is content-addressed and not ledger state.
-      const specBlob = args.spec !== undefined ? await storeBlob(ctx.api, utf8(args.spec)) : undefined
+      // Stored once signed (the signed tx is the upload's permit) and before the tx is submitted, so
+      // a posted task never points at a spec the node lacks. A refused tx leaves the blob behind:
+      // unreferenced, it is collected after the node's grace period.
+      let specBlob: StoredBlob | undefined
+      const store = async (envelope: TxEnvelope) => {
+        if (args.spec !== undefined) specBlob = await storeBlob(ctx.api, utf8(args.spec), envelope)
+      }
       // submit asks for the message only without signedTx, which is when it was built above.
-      const out = await submit(ctx, 'PostTask', args.signedTx, async () => message!)
+      const out = await submit(ctx, 'PostTask', args.signedTx, async () => message!, store)
       return { posted: true, task: out.result?.task ?? out.hash, specHash, specBlob: specBlob ?? null, ...out }
     },
   },
@@ -305,9 +320,12 @@ const tools: McpTool[] = [
         return { task: args.task.toLowerCase(), resultHash: resultHash.toLowerCase() as Hex }
       }
       const message = args.signedTx ? undefined : await build()
-      // Stored before the tx, as in post_task.
-      const resultBlob = args.result !== undefined ? await storeBlob(ctx.api, utf8(args.result)) : undefined
-      const out = await submit(ctx, 'SubmitResult', args.signedTx, async () => message!)
+      // Stored once signed and before the tx, as in post_task.
+      let resultBlob: StoredBlob | undefined
+      const store = async (envelope: TxEnvelope) => {
+        if (args.result !== undefined) resultBlob = await storeBlob(ctx.api, utf8(args.result), envelope)
+      }
+      const out = await submit(ctx, 'SubmitResult', args.signedTx, async () => message!, store)
       return { ...out, resultBlob: resultBlob ?? null }
     },
   },

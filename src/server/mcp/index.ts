@@ -103,7 +103,8 @@ export function injectApi(app: FastifyInstance, remoteAddress?: string): NodeApi
   return {
     get: (path) => json('GET', path),
     post: (path, body, headers) => json('POST', path, body as object | undefined, headers),
-    putBytes: (path, bytes) => json('PUT', path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { 'content-type': 'application/octet-stream' }),
+    putBytes: (path, bytes, headers) =>
+      json('PUT', path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { 'content-type': 'application/octet-stream', ...headers }),
     getBytes: async (path, headers) => new Uint8Array((await send('GET', path, undefined, headers)).rawPayload),
   }
 }

@@ -5,8 +5,9 @@
  * CLI share this code. Everything read is checked against the hash the ledger holds.
  */
 import { isSinewError, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
+import { uploadPermitHeader } from '../../datanets/index.ts'
 import type { BlobRef } from '../routes/agents.ts'
-import type { NodeApi } from './tools.ts'
+import type { NodeApi, TxEnvelope } from './tools.ts'
 
 export type { BlobRef } from '../routes/agents.ts'
 
@@ -17,11 +18,13 @@ export type StoredBlob = { hash: Hex; size: number; created: boolean; url: strin
 
 /**
  * Stores bytes in the node's blob store with their sha256 declared, so bytes changed on
- * the way are refused (`hash_mismatch`) rather than stored under another hash.
+ * the way are refused (`hash_mismatch`) rather than stored under another hash. `permit` is
+ * the signed tx that names them (PostTask, SubmitResult): the node stores bytes only for
+ * such a tx (docs/datanets.md#uploads).
  */
-export async function storeBlob(api: NodeApi, bytes: Uint8Array): Promise<StoredBlob> {
+export async function storeBlob(api: NodeApi, bytes: Uint8Array, permit: TxEnvelope): Promise<StoredBlob> {
   const sha = sha256(bytes).slice(2)
-  const r = await api.putBytes(`/v1/blobs?sha256=${sha}`, bytes)
+  const r = await api.putBytes(`/v1/blobs?sha256=${sha}`, bytes, uploadPermitHeader(permit))
   return { hash: r.contentHash, size: r.size, created: r.created, url: `/v1/blobs/${r.sha256}` }
 }
 

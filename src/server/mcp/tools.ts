@@ -13,8 +13,8 @@ import type { Address } from '../../ledger/index.ts'
 export type NodeApi = {
   get<T = any>(path: string): Promise<T>
   post<T = any>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>
-  /** PUT raw bytes (`PUT /v1/blobs`); the answer is JSON. */
-  putBytes<T = any>(path: string, bytes: Uint8Array): Promise<T>
+  /** PUT raw bytes (`PUT /v1/blobs`, with its upload permit header); the answer is JSON. */
+  putBytes<T = any>(path: string, bytes: Uint8Array, headers?: Record<string, string>): Promise<T>
   /** GET raw bytes (`GET /v1/blobs/:sha256`, optionally with a `range` header). */
   getBytes(path: string, headers?: Record<string, string>): Promise<Uint8Array>
 }

@@ -1,12 +1,15 @@
 /**
- * Blob routes: PUT /v1/blobs (raw body, any content type) stores bytes by sha256;
- * GET /v1/blobs/:sha256 serves them with an ETag and byte ranges, after checking the hash.
+ * Blob routes: PUT /v1/blobs (raw body, any content type) stores bytes by sha256, for the
+ * signed tx that will refer to them (header x-sinew-upload-tx: the upload permit, within
+ * quotas; docs/datanets.md#uploads); GET /v1/blobs/:sha256 serves them to anyone with an
+ * ETag and byte ranges, after checking the hash; GET /v1/blobs/policy says the rules.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Readable } from 'node:stream'
 import { z } from 'zod'
-import { SinewError } from '../../core/index.ts'
-import { parseSha256, type Datanets } from '../../datanets/index.ts'
+import { formatUnits, SinewError } from '../../core/index.ts'
+import { parseSha256, UPLOAD_NONCE_WINDOW, UPLOAD_PERMIT_HEADER, type Datanets } from '../../datanets/index.ts'
+import { parseAddress } from '../../ledger/index.ts'
 
 export type BlobsRoutesOptions = { datanets: Datanets }
 
@@ -32,16 +35,53 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
 
   app.put('/v1/blobs', {
     schema: {
-      summary: 'Store raw bytes (the body, any content type); answers their sha256, which a Contribute signs as contentHash',
+      summary: `Store raw bytes (the body, any content type) for the signed tx that will refer to them (Contribute, PostTask, SubmitResult), sent as base64 JSON in the ${UPLOAD_PERMIT_HEADER} header; answers their sha256`,
       tags: ['datanets'],
       querystring: z.object({ sha256: z.string().optional().describe('Optional: the expected sha256; other content is refused (hash_mismatch)') }).strict(),
+      headers: z.object({
+        [UPLOAD_PERMIT_HEADER]: z
+          .string()
+          .max(64 * 1024)
+          .optional()
+          .describe('The signed tx naming the blob: base64 of its JSON envelope'),
+      }),
     },
     handler: async (request, reply) => {
-      const expected = request.query.sha256 !== undefined ? parseSha256(request.query.sha256, 'querystring.sha256') : undefined
+      const sha256 = request.query.sha256 !== undefined ? parseSha256(request.query.sha256, 'querystring.sha256') : undefined
       const source = (request.body as Readable | undefined) ?? request.raw
-      const info = await datanets.blobs.put(source, { expected })
+      const length = request.headers['content-length']
+      const permit = request.headers[UPLOAD_PERMIT_HEADER]
+      const info = await datanets.upload(source, {
+        // Sent twice it is no permit at all.
+        permit: typeof permit === 'string' ? permit : undefined,
+        sha256,
+        contentLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined,
+      })
       reply.code(info.created ? 201 : 200)
-      return { sha256: info.sha256, contentHash: `0x${info.sha256}`, size: info.size, created: info.created }
+      return { sha256: info.sha256, contentHash: `0x${info.sha256}`, size: info.size, created: info.created, account: info.account }
+    },
+  })
+
+  app.get('/v1/blobs/policy', {
+    schema: {
+      summary:
+        "Who may upload blobs and how much: the blob size limit, the permit rule, the minimum balance, the quotas (and an account's use of its own), garbage collection",
+      tags: ['datanets'],
+      querystring: z.object({ account: z.string().optional().describe('An address: its quota use') }).strict(),
+    },
+    handler: async (request) => {
+      const p = datanets.uploads.policy
+      return {
+        maxBlobBytes: datanets.blobs.maxBytes,
+        permitHeader: UPLOAD_PERMIT_HEADER,
+        permitKinds: datanets.uploadKinds(),
+        nonceWindow: Number(UPLOAD_NONCE_WINDOW),
+        minBalance: p.minBalance.toString(),
+        minBalanceSin: formatUnits(p.minBalance),
+        quota: { accountBytes: p.quotaBytes, nodeBytes: p.nodeQuotaBytes, windowMs: p.quotaWindowMs },
+        gc: datanets.gcSettings(),
+        ...(request.query.account ? { usage: datanets.uploads.usage(parseAddress(request.query.account, 'account')) } : {}),
+      }
     },
   })
 
