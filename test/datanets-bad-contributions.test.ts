@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Hex } from '../src/core/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { datanetsClient, type DatanetsClient, type SignedEnvelope } from './datanets-fixtures.ts'
+import { datanetsClient, submitPastAdmission, type DatanetsClient, type SignedEnvelope } from './datanets-fixtures.ts'
 import { dev, http, runCli, startDevNode, startReplica, tempDir, waitFor } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -35,14 +35,6 @@ const owner = dev[0]
 let datanet: Hex
 const ids: Record<string, Hex> = {}
 const envelopes: Record<string, SignedEnvelope> = {}
-
-/** Hands a signed tx straight to the sequencer, past the node's admission checks. */
-async function submitUnchecked(tx: SignedEnvelope): Promise<Hex> {
-  const codec = leader.node.chain.codec
-  const outcome = await leader.node.sequencer!.submit([codec.recover(codec.decode(tx))])[0]
-  if (!outcome.ok) throw outcome.error
-  return outcome.ack.hash
-}
 
 const version = async (node: RunningNode, n: number) => (await http(`${node.url}/v1/datanets/${datanet}/versions/${n}`)).json
 const search = async (node: RunningNode, n: number, q: string) =>
@@ -88,7 +80,7 @@ describe('bad contributions on the ledger', () => {
     ] as const
     for (const [key, who, contentHash, mediaType, size] of bad) {
       envelopes[key] = await client.sign(who.privateKey, 'Contribute', { datanet, contentHash, title: key, mediaType, size: String(size) })
-      ids[key] = await submitUnchecked(envelopes[key])
+      ids[key] = await submitPastAdmission(leader, envelopes[key])
     }
     const queue = (await http(`${leader.url}/v1/datanets/${datanet}/queue`)).json
     const byId = Object.fromEntries(queue.contributions.map((c: any) => [c.id, c]))

@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningNode } from '../src/server/index.ts'
-import { datanetsClient, type DatanetsClient } from './datanets-fixtures.ts'
+import { datanetsClient, submitPastAdmission, type DatanetsClient } from './datanets-fixtures.ts'
 import { dev, http, runCli, startDevNode, tempDir } from './helpers.ts'
 
 let node: RunningNode
@@ -135,9 +135,7 @@ describe('sinew datanet queue and exclude', () => {
       mediaType: 'text/plain',
       size: String(Buffer.byteLength(text) + 3),
     })
-    const codec = node.node.chain.codec
-    const outcome = await node.node.sequencer!.submit([codec.recover(codec.decode(tx))])[0]
-    expect(outcome.ok).toBe(true)
+    await submitPastAdmission(node, tx)
 
     const json = await cli(['datanet', 'queue', 'Ship Log', '--json'])
     expect(json.code, json.stderr).toBe(0)

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Hex } from '../src/core/index.ts'
+import type { RunningNode } from '../src/server/index.ts'
 import { http } from './helpers.ts'
 
 export type HttpResult = { status: number; json: any }
@@ -28,6 +29,17 @@ export type DatanetsClient = {
   contribute(key: Hex, datanet: string, content: Buffer | string, title: string, mediaType: string): Promise<HttpResult>
   /** The version view once its build is ready or failed (throws after `timeoutMs`). */
   waitReady(datanet: string, n: number, timeoutMs?: number): Promise<any>
+}
+
+/**
+ * Hands a signed tx straight to a node's sequencer, past its admission checks: as a node
+ * that does not check blobs would take it (the ledger itself cannot see blobs). Its hash.
+ */
+export async function submitPastAdmission(node: RunningNode, tx: SignedEnvelope): Promise<Hex> {
+  const codec = node.node.chain.codec
+  const outcome = await node.node.sequencer!.submit([codec.recover(codec.decode(tx))])[0]
+  if (!outcome.ok) throw outcome.error
+  return outcome.ack.hash
 }
 
 export async function datanetsClient(url: string): Promise<DatanetsClient> {
