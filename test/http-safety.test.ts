@@ -9,12 +9,14 @@
  *   the hijacked ones: MCP, streaming), never with credentials.
  * - JSON bodies holding a `__proto__` key get their own error, not "not valid JSON".
  * - Abuse: every route in the OpenAPI document, sent an oversized or deeply nested body,
- *   answers 413 or 400 with a typed error, never a 5xx or a hang, and the state root
- *   does not move.
+ *   answers 413 or 400 with a typed error (an upload without its permit: 401 before the
+ *   body is read), never a 5xx or a hang, and the state root does not move.
  */
+import { createHash } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningNode } from '../src/server/index.ts'
+import { datanetsClient, permitHeader } from './datanets-fixtures.ts'
 import { dev, signTransfer, startDevNode, tempDir } from './helpers.ts'
 
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: any }
@@ -268,12 +270,26 @@ describe('oversized and deeply nested bodies on every route', () => {
   it('answers 413 body_too_large or 400 json_too_deep, never a 5xx or a hang, and the state root does not move', async () => {
     const before = await headOf(n.url)
     const routes = await everyRoute(n.url)
+    // A signed PostTask naming the oversized body: the permit PUT /v1/blobs asks for (never submitted).
+    const permit = await (await datanetsClient(n.url)).sign(dev[5].privateKey, 'PostTask', {
+      title: 'oversized spec',
+      specHash: `0x${createHash('sha256').update(oversized).digest('hex')}`,
+      reward: '1',
+      deadline: String(Date.now() + 3_600_000),
+      leaseMs: '60000',
+      claimStake: '0',
+      verifiers: [],
+      threshold: '1',
+    })
+    const blobPermit = permitHeader(permit)
     for (const [method, path] of routes) {
       const bodyRoute = method === 'POST' || method === 'PUT'
       const bytesRoute = path === '/v1/blobs' // stores any bytes: nesting is content, not structure
-      const big = await send(n.url, path, { method, body: oversized, headers: MCP_ACCEPT })
+      // An upload is refused before its body without a permit (401); with one, over the blob limit (413).
+      const big = await send(n.url, path, { method, body: oversized, headers: { ...MCP_ACCEPT, ...(bytesRoute ? blobPermit : {}) } })
       if (bodyRoute) expect({ method, path, status: big.status }).toEqual({ method, path, status: 413 })
-      if (bodyRoute && !bytesRoute) expect({ method, path, code: big.json?.error?.code }).toEqual({ method, path, code: 'body_too_large' })
+      if (bodyRoute) expect({ method, path, code: big.json?.error?.code }).toEqual({ method, path, code: bytesRoute ? 'blob_too_large' : 'body_too_large' })
+      if (bytesRoute) expect((await send(n.url, path, { method, body: oversized })).json.error.code).toBe('upload_unauthorized')
       expect(big.status).toBeLessThan(500)
       const deeps = [deepArrays, deepObjects, ...deepInside(deepArrays), ...deepInside(deepObjects)]
       const answers = await Promise.all(deeps.map((body) => send(n.url, path, { method, body, headers: MCP_ACCEPT })))
