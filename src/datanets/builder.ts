@@ -240,6 +240,7 @@ export class IndexBuilder {
     const t0 = Date.now()
     const included: ContributionRecord[] = []
     const skipped: SkippedContribution[] = []
+    let documents = -1
     try {
       rmSync(buildDir, { recursive: true, force: true })
       mkdirSync(buildDir, { recursive: true })
@@ -247,6 +248,7 @@ export class IndexBuilder {
       const v = getVersion(state, datanet, version)
       if (!v) throw new Error(`version ${key} is not on the ledger`)
       const contributions = versionDocumentIds(state, v).map((id) => getContribution(state, id)!)
+      documents = contributions.length
       status.total = contributions.length
       const missing = contributions.filter((c) => !this.o.blobs.has(c.contentHash.slice(2)))
       if (missing.length > 0) {
@@ -309,11 +311,12 @@ export class IndexBuilder {
       )
       this.o.onReady?.(datanet, version)
     } catch (e) {
-      // Every contribution skipped: the corpus builder refuses an empty corpus; say why it is empty.
-      // Anything else but a SinewError is unexpected (a full disk, say): build_failed, with the system's code as the reason.
+      // Every document read and skipped: the corpus builder refuses an empty corpus; say why it is empty.
+      // (Skips followed by a local failure are that failure: the build is retried.) Anything
+      // else but a SinewError is unexpected (a full disk, say): build_failed, with the system's code as the reason.
       const reason = (e as { code?: unknown })?.code
       const err =
-        included.length === 0 && skipped.length > 0
+        skipped.length > 0 && skipped.length === documents
           ? noDocuments(skipped)
           : isSinewError(e)
             ? e

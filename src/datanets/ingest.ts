@@ -55,7 +55,9 @@ const unparseable = (mediaType: string, reason: string, extra: Record<string, un
   })
 
 /** Ingestion failed for a reason of this node (time, memory), not of the bytes: retry, never skip. */
-export const isLocalIngestFailure = (e: unknown): boolean => isSinewError(e) && (e.code === 'ingest_timeout' || e.code === 'ingest_failed')
+export const isLocalIngestCode = (code: string): boolean => code === 'ingest_timeout' || code === 'ingest_failed'
+/** The same, for a thrown error. */
+export const isLocalIngestFailure = (e: unknown): boolean => isSinewError(e) && isLocalIngestCode(e.code)
 
 function decodeUtf8(bytes: Uint8Array, mediaType: string): string {
   try {

@@ -19,7 +19,7 @@ import { BlobFetcher, type BlobFetchStatus } from './blob-fetcher.ts'
 import { BlobStore, DEFAULT_MAX_BLOB_BYTES, sizeMismatch, type BlobInfo } from './blobs.ts'
 import { IndexBuilder, readDocument, type BuildStatus } from './builder.ts'
 import { collectBlobs, scheduleGc, type BlobGcReport } from './gc.ts'
-import { ingest, INGEST_RULES_VERSION, isLocalIngestFailure, joinRecords } from './ingest.ts'
+import { ingest, INGEST_RULES_VERSION, isLocalIngestCode, isLocalIngestFailure, joinRecords } from './ingest.ts'
 import type { ContributeMessage } from './kinds.ts'
 import { isMediaType } from './media.ts'
 import { BlobUploads, UploadLog, type BlobReferences, type ScannableState, type UploadPolicy, type UploadRequest } from './uploads.ts'
@@ -410,7 +410,8 @@ export class Datanets {
       if ('records' in r) out.records = r.records
       else {
         out.ingestError = r.error
-        out.blob = 'unparseable'
+        // Out of time or memory here says nothing about the bytes: still `present`.
+        if (!isLocalIngestCode(r.error.code)) out.blob = 'unparseable'
       }
     }
     if (opts.nearDuplicate && c.status === 'pending' && out.blob === 'present' && out.records !== null) {

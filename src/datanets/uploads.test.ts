@@ -31,4 +31,16 @@ describe('UploadLog', () => {
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1)
     expect(new UploadLog(file, HOUR).usage('0xa', 1_000 + HOUR + 1_000)).toBe(10)
   })
+
+  it('tells when room frees up with more uploads in the window than a call takes arguments', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uploads-'))
+    dirs.push(dir)
+    const HOUR = 3_600_000
+    const log = new UploadLog(join(dir, 'uploads.jsonl'), HOUR)
+    // Filled in memory: half a million small uploads (the quota counts bytes, not files).
+    const entries = (log as unknown as { entries: { at: number; account: string; sha256: string; size: number }[] }).entries
+    for (let i = 0; i < 500_000; i++) entries.push({ at: 10_000 + i, account: i % 2 ? '0xa' : '0xb', sha256: String(i), size: 1 })
+    expect(log.nextRelease(20 * 60_000)).toBe(10_000 + HOUR)
+    expect(log.nextRelease(20 * 60_000, '0xa')).toBe(10_001 + HOUR)
+  })
 })

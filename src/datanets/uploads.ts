@@ -100,8 +100,12 @@ export class UploadLog {
 
   /** When the oldest upload of `account` (or of anyone) still in the window leaves it. */
   nextRelease(now: number, account?: string): number | null {
-    const inWindow = this.entries.filter((e) => e.at > now - this.windowMs && (account === undefined || e.account === account))
-    return inWindow.length === 0 ? null : Math.min(...inWindow.map((e) => e.at)) + this.windowMs
+    // A loop, not Math.min(...entries): a window can hold more uploads than a call has arguments.
+    let oldest: number | null = null
+    for (const e of this.entries) {
+      if (e.at > now - this.windowMs && (account === undefined || e.account === account) && (oldest === null || e.at < oldest)) oldest = e.at
+    }
+    return oldest === null ? null : oldest + this.windowMs
   }
 
   record(entry: Entry): void {
