@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
@@ -112,6 +112,20 @@ describe('opening damaged indexes fails with a specific error', () => {
     rmSync(join(a, 'shard-0002.tok'))
     expect(code(() => openIndex(a))).toBe('index_corrupt')
     expect(code(() => openIndex(a, { mode: 'paged' }))).toBe('index_corrupt')
+  })
+
+  it('paged: a bad shard file further on leaves no file of the earlier shards open; close() releases them all', () => {
+    const openFiles = (): number => readdirSync('/proc/self/fd').length
+    const a = copy('missing-last-shard')
+    rmSync(join(a, 'shard-0002.sa')) // shards 0 and 1 open first
+    const before = openFiles()
+    for (let i = 0; i < 10; i++) expect(code(() => openIndex(a, { mode: 'paged' }))).toBe('index_corrupt')
+    expect(openFiles()).toBe(before)
+    const idx = openIndex(good, { mode: 'paged' })
+    expect(openFiles()).toBeGreaterThan(before)
+    expect(idx.count('hello to the world')).toBe(20)
+    idx.close()
+    expect(openFiles()).toBe(before)
   })
 
   it('truncated or corrupted shard files', () => {

@@ -225,12 +225,8 @@ export function tokenize(text: string): Tokens {
   let n = 0
   scanTokens(text, (s, e, plain) => {
     if (n === starts.length) {
-      const ns = new Uint32Array(n * 2)
-      ns.set(starts)
-      starts = ns
-      const ne = new Uint32Array(n * 2)
-      ne.set(ends)
-      ends = ne
+      starts = doubled(starts)
+      ends = doubled(ends)
     }
     starts[n] = s
     ends[n] = e
@@ -238,4 +234,11 @@ export function tokenize(text: string): Tokens {
     n++
   })
   return { tokens, starts: starts.slice(0, n), ends: ends.slice(0, n), length: n }
+}
+
+/** A copy of a token array (ids or offsets) in one twice as long, for arrays filled while scanning. */
+export function doubled<A extends Int32Array | Uint32Array>(a: A): A {
+  const b = new (a.constructor as new (length: number) => A)(a.length * 2)
+  b.set(a)
+  return b
 }
