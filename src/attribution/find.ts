@@ -3,7 +3,7 @@
  * are (document, token offset, a snippet around them).
  */
 import { detokenize } from './detok.ts'
-import { hits, positions } from './search.ts'
+import { hits, occurrences, positions } from './search.ts'
 import { docOf, encode, hasUnknown, type IndexView, intOption, tokenAt } from './view.ts'
 
 export type FindResult = {
@@ -18,7 +18,7 @@ const FIND_SCAN_LIMIT = 100_000
 export function count(view: IndexView, text: string): number {
   const { ids } = encode(view, text)
   if (ids.length === 0 || hasUnknown(view, ids)) return 0
-  return hits(view.shards, ids, 0, ids.length).total
+  return occurrences(view.shards, ids, 0, ids.length)
 }
 
 /** `count` and up to `limit` matches: the earliest ones (build order), or the first in SA order past FIND_SCAN_LIMIT. */
