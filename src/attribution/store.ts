@@ -11,14 +11,26 @@ export interface IntArray {
   get(i: number): number
 }
 
+// Little-endian reads of 2, 3 and 4 bytes at byte offset j: the one place each width is
+// decoded, for memory and paged arrays alike (small enough to be inlined where called).
+function u16(b: Buffer, j: number): number {
+  return b[j] | (b[j + 1] << 8)
+}
+function u24(b: Buffer, j: number): number {
+  return b[j] | (b[j + 1] << 8) | (b[j + 2] << 16)
+}
+function u32(b: Buffer, j: number): number {
+  return b.readUInt32LE(j)
+}
+
+// One class per width, so that a memory array's get() does no width test.
 class Mem2 implements IntArray {
   constructor(
     private readonly b: Buffer,
     readonly length: number,
   ) {}
   get(i: number): number {
-    const j = i * 2
-    return this.b[j] | (this.b[j + 1] << 8)
+    return u16(this.b, i * 2)
   }
 }
 
@@ -28,9 +40,7 @@ class Mem3 implements IntArray {
     readonly length: number,
   ) {}
   get(i: number): number {
-    const b = this.b
-    const j = i * 3
-    return b[j] | (b[j + 1] << 8) | (b[j + 2] << 16)
+    return u24(this.b, i * 3)
   }
 }
 
@@ -40,7 +50,7 @@ class Mem4 implements IntArray {
     readonly length: number,
   ) {}
   get(i: number): number {
-    return this.b.readUInt32LE(i * 4)
+    return u32(this.b, i * 4)
   }
 }
 
@@ -144,9 +154,9 @@ export class PagedArray implements IntArray {
     if (page === undefined) page = this.load(p)
     else this.used[p] = 1
     const j = (i & (PAGE_ELEMS - 1)) * this.width
-    if (this.width === 3) return page[j] | (page[j + 1] << 8) | (page[j + 2] << 16)
-    if (this.width === 2) return page[j] | (page[j + 1] << 8)
-    return page.readUInt32LE(j)
+    if (this.width === 3) return u24(page, j)
+    if (this.width === 2) return u16(page, j)
+    return u32(page, j)
   }
   private load(p: number): Buffer {
     if (p >= this.pages.length) throw corrupt('read past the end of an array', { file: this.path })
