@@ -138,7 +138,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       maxBatchTxs: config.maxBatchTxs,
       status: () => (follower ? { replica: { ...follower.status(), blobs: dn.blobFetchStatus() } } : {}),
     })
-    opened.push(() => app.close())
+    opened.push(() => closeHttpServer(app))
     if (follower) opened.push(() => follower.stop()) // first to stop: no more blocks to apply
     const address = await listen(app, config.host, config.port)
     follower?.start()
@@ -161,6 +161,28 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
 }
 
 /** `app.listen`, with a port someone else holds (or may not be bound) said plainly. */
+/** How long close() lets calls in flight finish before it cuts their connections. */
+const SHUTDOWN_GRACE_MS = 10_000
+
+/**
+ * Stops taking requests and waits for those in flight, up to SHUTDOWN_GRACE_MS, then cuts
+ * what is left (a stream cut this way is charged for what reached its caller, as on any
+ * disconnect). A keep-alive connection whose call ends during the wait is closed as soon as
+ * it is idle: the server closes only the connections idle when close() begins, so without
+ * this a client's keep-alive socket would hold the node open for the whole keep-alive timeout.
+ */
+async function closeHttpServer(app: FastifyInstance): Promise<void> {
+  const closing = app.close()
+  const idle = setInterval(() => app.server.closeIdleConnections(), 50)
+  const cut = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS)
+  try {
+    await closing
+  } finally {
+    clearInterval(idle)
+    clearTimeout(cut)
+  }
+}
+
 async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
   try {
     return await app.listen({ host, port })
