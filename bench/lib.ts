@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { wireJson } from '../src/core/index.ts'
 
 export const benchDir = dirname(fileURLToPath(import.meta.url))
 export const resultsDir = join(benchDir, 'results')
@@ -28,7 +29,7 @@ export function writeResult(name: string, result: Record<string, unknown>): stri
   mkdirSync(resultsDir, { recursive: true })
   const file = join(resultsDir, `${name}.json`)
   const body = { name, at: new Date().toISOString(), machine: machine(), ...result }
-  writeFileSync(file, JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n')
+  writeFileSync(file, wireJson(body, 2) + '\n')
   console.log(`[bench] ${name}: results in ${file}`)
   return file
 }

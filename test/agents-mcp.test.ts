@@ -159,7 +159,7 @@ describe('two agents over MCP', () => {
     expect(agents.agents.map((a: { address: string }) => a.address)).toEqual([worker.address])
   })
 
-  it('write tools over HTTP need a signed tx; malformed arguments are an MCP error; nothing is written', async () => {
+  it("write tools over HTTP need a signed tx; malformed arguments are an MCP error, a malformed signedTx the node's envelope error; nothing is written", async () => {
     const before = await snapshot()
     const unsigned = await call(B, 'claim_task', { task: '0x' + '11'.repeat(32) })
     expect(unsigned.isError).toBe(true)
@@ -167,9 +167,11 @@ describe('two agents over MCP', () => {
     const malformed = await call(B, 'claim_task', { task: 'not-a-hash', stake: 5 })
     expect(malformed.isError).toBe(true)
     expect(malformed.text).toMatch(/Input validation error/)
-    const badSig = await call(B, 'verify_result', { signedTx: { type: 'VerifyResult', message: {}, signature: 'xyz' } })
+    const badSig = await call(B, 'verify_result', { signedTx: { type: 'VerifyResult', message: {}, signature: 12 } })
     expect(badSig.isError).toBe(true)
-    expect(badSig.text).toMatch(/Input validation error/)
+    expect(badSig.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'signedTx.signature' } })
+    const noMessage = await call(B, 'verify_result', { signedTx: { type: 'VerifyResult', message: {}, signature: 'xyz' } })
+    expect(noMessage.data.error).toMatchObject({ code: 'missing_field', details: { field: 'tx.message.task' } })
     const wrongKind = await call(B, 'claim_task', { signedTx: await sign(B, 'VerifyResult', { task: '0x' + '11'.repeat(32), accept: true }) })
     expect(wrongKind.data.error).toMatchObject({ code: 'invalid_field', details: { field: 'signedTx.type' } })
     for (const tool of ['cancel_task', 'expire_task']) {
@@ -179,7 +181,7 @@ describe('two agents over MCP', () => {
       expect(badTask.isError).toBe(true)
       expect(badTask.text).toMatch(/Input validation error/)
       const extra = await call(B, tool, { signedTx: { type: 'CancelTask', message: {}, signature: '0xab', extra: 1 } })
-      expect(extra.text).toMatch(/Input validation error/)
+      expect(extra.data.error).toMatchObject({ code: 'unknown_field', details: { field: 'signedTx.extra' } })
     }
     // each takes only its own kind: an ExpireTask tx is not a cancellation, and vice versa
     const crossed = await call(B, 'cancel_task', { signedTx: await sign(B, 'ExpireTask', { task: '0x' + '11'.repeat(32) }) })

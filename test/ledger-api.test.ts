@@ -159,7 +159,7 @@ describe('bad input: a specific error, nothing changed', () => {
       'unknown_field',
       'tx.message.memo',
     ],
-    ['extra envelope field', async () => send({ ...(await signTransfer(alice.privateKey, await base())), gas: '1' }), 400, 'unknown_field', 'body.gas'],
+    ['extra envelope field', async () => send({ ...(await signTransfer(alice.privateKey, await base())), gas: '1' }), 400, 'unknown_field', 'tx.gas'],
     [
       'ill-typed field (amount as a JSON number)',
       async () => {

@@ -13,7 +13,7 @@
  *   its review window) returns the stake to the claimer.
  */
 import { SinewError, type CanonicalValue, type Hex } from '../core/index.ts'
-import { credit, debit, defineTxKind, type Address, type TxContext } from '../ledger/index.ts'
+import { credit, debit, defineTxKind, type Address, type MessageOf, type TxContext, type TxMessage } from '../ledger/index.ts'
 import {
   addAmount,
   agentKey,
@@ -47,14 +47,14 @@ const ENDPOINT = /^(https?|wss?):\/\/[^\s]{1,500}$/
 
 // ---------- agent registry ----------
 
-export type AgentMessage = { name: string; description: string; capabilities: string[]; endpoint: string; nonce: bigint }
-
 const agentFields = [
   { name: 'name', type: 'string' },
   { name: 'description', type: 'string' },
   { name: 'capabilities', type: 'string[]' },
   { name: 'endpoint', type: 'string' },
 ] as const
+
+export type AgentMessage = MessageOf<typeof agentFields>
 
 function validateAgent(m: AgentMessage): void {
   const nameBytes = Buffer.byteLength(m.name, 'utf8')
@@ -74,7 +74,7 @@ function validateAgent(m: AgentMessage): void {
     throw invalid('endpoint', 'must be empty or an http(s):// or ws(s):// URL', { got: m.endpoint.slice(0, 80) })
 }
 
-export const registerAgentKind = defineTxKind<AgentMessage>({
+export const registerAgentKind = defineTxKind({
   type: 'RegisterAgent',
   description: 'Register the signer as an agent: name, description, capabilities and an endpoint where it can be reached.',
   fields: agentFields,
@@ -105,7 +105,7 @@ export const registerAgentKind = defineTxKind<AgentMessage>({
   },
 })
 
-export const updateAgentKind = defineTxKind<AgentMessage>({
+export const updateAgentKind = defineTxKind({
   type: 'UpdateAgent',
   description: "Replace the signer's agent record (name, description, capabilities, endpoint).",
   fields: agentFields,
@@ -135,21 +135,12 @@ export const updateAgentKind = defineTxKind<AgentMessage>({
 
 // ---------- task board ----------
 
-export type PostTaskMessage = {
-  title: string
-  specHash: Hex
-  reward: bigint
-  deadline: bigint
-  leaseMs: bigint
-  claimStake: bigint
-  verifiers: Address[]
-  threshold: bigint
-  nonce: bigint
-}
-export type TaskRefMessage = { task: Hex; nonce: bigint }
-export type ClaimTaskMessage = { task: Hex; stake: bigint; nonce: bigint }
-export type SubmitResultMessage = { task: Hex; resultHash: Hex; nonce: bigint }
-export type VerifyResultMessage = { task: Hex; accept: boolean; nonce: bigint }
+// The message types, read off each kind's EIP-712 fields (declared below).
+export type PostTaskMessage = TxMessage<typeof postTaskKind>
+export type TaskRefMessage = TxMessage<typeof cancelTaskKind>
+export type ClaimTaskMessage = TxMessage<typeof claimTaskKind>
+export type SubmitResultMessage = TxMessage<typeof submitResultKind>
+export type VerifyResultMessage = TxMessage<typeof verifyResultKind>
 
 function loadTask(ctx: TxContext, id: Hex): TaskRecord {
   const task = getTask(ctx.state, id)
@@ -210,7 +201,7 @@ function settleLapsedClaim(ctx: TxContext, task: TaskRecord): { claimer: Address
   return { claimer: claim.claimer, stakeForfeited: stake.toString() }
 }
 
-export const postTaskKind = defineTxKind<PostTaskMessage>({
+export const postTaskKind = defineTxKind({
   type: 'PostTask',
   description:
     'Post a task: the reward is locked from the signer until the result is accepted (paid to the claimer) or the task is cancelled or expires (returned). verifiers empty = the poster decides; else threshold of them must accept.',
@@ -287,7 +278,7 @@ export const postTaskKind = defineTxKind<PostTaskMessage>({
   },
 })
 
-export const claimTaskKind = defineTxKind<ClaimTaskMessage>({
+export const claimTaskKind = defineTxKind({
   type: 'ClaimTask',
   description: "Claim an open task for its lease (one claim at a time), locking `stake` (at least the task's claimStake) until the result is judged.",
   fields: [
@@ -332,7 +323,7 @@ export const claimTaskKind = defineTxKind<ClaimTaskMessage>({
   },
 })
 
-export const submitResultKind = defineTxKind<SubmitResultMessage>({
+export const submitResultKind = defineTxKind({
   type: 'SubmitResult',
   description: 'Submit the result (the hash of its blob) of a task the signer holds a live claim on; the verifiers then accept or reject it.',
   fields: [
@@ -384,7 +375,7 @@ export const submitResultKind = defineTxKind<SubmitResultMessage>({
   },
 })
 
-export const verifyResultKind = defineTxKind<VerifyResultMessage>({
+export const verifyResultKind = defineTxKind({
   type: 'VerifyResult',
   description:
     "A verifier's verdict on a task's submitted result. When `threshold` verifiers accept, the claimer is paid the reward and gets the stake back; once acceptance is out of reach the stake goes to the poster and the task reopens.",
@@ -463,7 +454,7 @@ export const verifyResultKind = defineTxKind<VerifyResultMessage>({
   },
 })
 
-export const cancelTaskKind = defineTxKind<TaskRefMessage>({
+export const cancelTaskKind = defineTxKind({
   type: 'CancelTask',
   description: 'The poster withdraws a task that has no live claim and no pending result; the reward is returned.',
   fields: [{ name: 'task', type: 'bytes32' }],
@@ -492,7 +483,7 @@ export const cancelTaskKind = defineTxKind<TaskRefMessage>({
   },
 })
 
-export const expireTaskKind = defineTxKind<TaskRefMessage>({
+export const expireTaskKind = defineTxKind({
   type: 'ExpireTask',
   description:
     'Close a task after its deadline (anyone may send it): the reward returns to the poster; a claim that produced nothing forfeits its stake to the poster; a result nobody judged within its review window gets its stake back.',

@@ -10,8 +10,10 @@
  *   task/spec/<specHash>   SpecIndex: every task posted with that spec and its accepted results
  */
 import type { Hex } from '../core/index.ts'
-import type { Address, StateOverlay, StateReader } from '../ledger/index.ts'
-import { fromUtf8 } from '../core/index.ts'
+import { readJson, type Address, type StateOverlay, type StateReader } from '../ledger/index.ts'
+
+// The ledger's reader of module JSON, re-exported for this module's queries and kinds.
+export { readJson }
 
 export type AgentRecord = {
   address: Address
@@ -116,12 +118,6 @@ export const specKey = (specHash: Hex): string => `task/spec/${specHash}`
 export const AGENT_KEY = /^agent\/0x[0-9a-f]{40}$/
 export const REPUTATION_KEY = /^agent\/(0x[0-9a-f]{40})\/rep$/
 export const TASK_KEY = /^task\/0x[0-9a-f]{64}$/
-
-/** Reads JSON from any state reader (the committed state for queries, an overlay in txs). */
-export function readJson<T>(state: StateReader, key: string): T | undefined {
-  const bytes = state.get(key)
-  return bytes === undefined ? undefined : (JSON.parse(fromUtf8(bytes)) as T)
-}
 
 export const getAgent = (state: StateReader, address: Address) => readJson<AgentRecord>(state, agentKey(address))
 export const getTask = (state: StateReader, id: Hex) => readJson<TaskRecord>(state, taskKey(id))

@@ -1,8 +1,8 @@
 /** CLI output: human text by default, JSON with --json; errors as one clear block and exit 1. */
-import { isSinewError, SinewError } from '../core/index.ts'
+import { isSinewError, SinewError, wireJson } from '../core/index.ts'
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n')
+  process.stdout.write(wireJson(value, 2) + '\n')
 }
 
 export function printLines(...lines: string[]): void {

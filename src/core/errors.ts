@@ -4,6 +4,7 @@
  * callers can branch on `code` and show `details` without parsing text. Each code, and the
  * HTTP status it answers, is listed once in ./error-codes.ts.
  */
+import { wireJson } from './encoding.ts'
 import { errorCatalogue, isErrorCode, type ErrorCode } from './error-codes.ts'
 
 export type ErrorDetails = Record<string, unknown>
@@ -118,7 +119,7 @@ function assertCatalogued(options: SinewErrorOptions): void {
 
 function safeJson(value: unknown): string {
   try {
-    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))
+    return wireJson(value)
   } catch {
     return String(value)
   }

@@ -13,7 +13,7 @@
  *   PublishVersion {datanet}                                                         owner
  */
 import { SinewError, type ErrorCode, type Hex } from '../core/index.ts'
-import { credit, debit, defineTxKind, listLeaf, merkleRoot, type Address, type TxContext, type TxKind } from '../ledger/index.ts'
+import { credit, debit, defineTxKind, listLeaf, merkleRoot, type TxContext, type TxKind, type TxMessage } from '../ledger/index.ts'
 import { fromHex, toHex } from '../core/index.ts'
 import { ALL_MEDIA_TYPES, isMediaType } from './media.ts'
 import {
@@ -57,13 +57,14 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._'&()-]*[A-Za-z0-9.)]$|^[A-Za-z0-9]$/
 const bad = (field: string, message: string, code: ErrorCode = 'invalid_field', extra: Record<string, unknown> = {}): SinewError =>
   new SinewError({ code, message: `message.${field} ${message}`, details: { field: `message.${field}`, ...extra } })
 
-export type CreateDatanetMessage = { name: string; description: string; license: string; mediaTypes: string[]; maxSize: bigint; stake: bigint; nonce: bigint }
-export type UpdateDatanetMessage = { datanet: Hex; description: string; license: string; mediaTypes: string[]; maxSize: bigint; stake: bigint; nonce: bigint }
-export type CuratorMessage = { datanet: Hex; curator: Address; nonce: bigint }
-export type ContributeMessage = { datanet: Hex; contentHash: Hex; title: string; mediaType: string; size: bigint; nonce: bigint }
-export type ReviewMessage = { contribution: Hex; accept: boolean; reason: string; nonce: bigint }
-export type PublishVersionMessage = { datanet: Hex; nonce: bigint }
-export type ExcludeContributionMessage = { datanet: Hex; contribution: Hex; reason: string; nonce: bigint }
+// The message types, read off each kind's EIP-712 fields (declared below).
+export type CreateDatanetMessage = TxMessage<typeof createDatanetKind>
+export type UpdateDatanetMessage = TxMessage<typeof updateDatanetKind>
+export type CuratorMessage = TxMessage<typeof addCuratorKind>
+export type ContributeMessage = TxMessage<typeof contributeKind>
+export type ReviewMessage = TxMessage<typeof reviewKind>
+export type PublishVersionMessage = TxMessage<typeof publishVersionKind>
+export type ExcludeContributionMessage = TxMessage<typeof excludeContributionKind>
 
 function validateRules(m: { description: string; license: string; mediaTypes: string[]; maxSize: bigint }): void {
   if ([...m.description].length > MAX_DESCRIPTION) throw bad('description', `is longer than ${MAX_DESCRIPTION} characters`)
@@ -116,7 +117,7 @@ function saveDatanet(ctx: TxContext, d: DatanetRecord): void {
   ctx.state.setJson(datanetKey(d.id), d)
 }
 
-export const createDatanetKind = defineTxKind<CreateDatanetMessage>({
+export const createDatanetKind = defineTxKind({
   type: 'CreateDatanet',
   description:
     'Create a Datanet owned by the signer: its name (unique), description, license and contribution rules (accepted media types, max size in bytes, stake per contribution in SIN base units). Its id is this tx hash.',
@@ -166,7 +167,7 @@ export const createDatanetKind = defineTxKind<CreateDatanetMessage>({
   },
 })
 
-export const updateDatanetKind = defineTxKind<UpdateDatanetMessage>({
+export const updateDatanetKind = defineTxKind({
   type: 'UpdateDatanet',
   description: "Replace a Datanet's description, license and rules (owner only). Pending contributions keep the stake they locked.",
   fields: [{ name: 'datanet', type: 'bytes32' }, ...RULE_FIELDS],
@@ -187,7 +188,7 @@ const curatorFields = [
   { name: 'curator', type: 'address' },
 ] as const
 
-export const addCuratorKind = defineTxKind<CuratorMessage>({
+export const addCuratorKind = defineTxKind({
   type: 'AddCurator',
   description: 'Let `curator` review contributions to a Datanet (owner only).',
   fields: curatorFields,
@@ -209,7 +210,7 @@ export const addCuratorKind = defineTxKind<CuratorMessage>({
   },
 })
 
-export const removeCuratorKind = defineTxKind<CuratorMessage>({
+export const removeCuratorKind = defineTxKind({
   type: 'RemoveCurator',
   description: 'Withdraw the review right of `curator` (owner only).',
   fields: curatorFields,
@@ -228,7 +229,7 @@ export const removeCuratorKind = defineTxKind<CuratorMessage>({
   },
 })
 
-export const contributeKind = defineTxKind<ContributeMessage>({
+export const contributeKind = defineTxKind({
   type: 'Contribute',
   description:
     "Contribute content (uploaded first with PUT /v1/blobs; contentHash is its sha256) to a Datanet, locking the Datanet's stake until a curator's verdict. Its id is this tx hash.",
@@ -319,7 +320,7 @@ export const contributeKind = defineTxKind<ContributeMessage>({
   },
 })
 
-export const reviewKind = defineTxKind<ReviewMessage>({
+export const reviewKind = defineTxKind({
   type: 'Review',
   description:
     'Accept or reject a pending contribution (Datanet owner or curator; one verdict per contribution). Accepted: its stake goes back to the author. Rejected: the stake is paid to the Datanet owner.',
@@ -397,7 +398,7 @@ export const reviewKind = defineTxKind<ReviewMessage>({
  * it), but every version published after this tx leaves it out. Owner only, like
  * publishing: it changes what the owner's versions hold, which a curator's verdict does not.
  */
-export const excludeContributionKind = defineTxKind<ExcludeContributionMessage>({
+export const excludeContributionKind = defineTxKind({
   type: 'ExcludeContribution',
   description:
     'Leave an accepted contribution out of every version of the Datanet published after this tx (owner only; versions already published keep it). The verdict and the stake stay as they are.',
@@ -450,7 +451,7 @@ export function versionRoot(ids: readonly Hex[]): Hex {
   return toHex(merkleRoot(ids.map((id, i) => listLeaf(i, fromHex(id)))))
 }
 
-export const publishVersionKind = defineTxKind<PublishVersionMessage>({
+export const publishVersionKind = defineTxKind({
   type: 'PublishVersion',
   description:
     'Freeze the accepted contributions of a Datanet, less those the owner excluded, as its next version, with a Merkle root over their ids (owner only). Nodes then build the attribution index of the version.',

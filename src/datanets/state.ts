@@ -18,8 +18,10 @@
  * the hash of its Contribute tx. Amounts are decimal strings, counts safe integers.
  */
 import type { Hex } from '../core/index.ts'
-import type { Address, StateReader } from '../ledger/index.ts'
-import { fromUtf8 } from '../core/index.ts'
+import { readJson, type Address, type StateReader } from '../ledger/index.ts'
+
+// The ledger's reader of module JSON, re-exported for this module's service, builder and kinds.
+export { readJson }
 
 export type DatanetRules = {
   /** Accepted media types (see MEDIA_TYPES). */
@@ -116,11 +118,6 @@ export const authorSeqKey = (id: string, k: number): string => `datanet/d/${id}/
 export const versionKey = (id: string, n: number): string => `datanet/d/${id}/v/${n}`
 export const excludedKey = (id: string, k: number): string => `datanet/d/${id}/x/${k}`
 export const contributionKey = (id: string): string => `datanet/c/${id}`
-
-export function readJson<T>(state: StateReader, key: string): T | undefined {
-  const bytes = state.get(key)
-  return bytes === undefined ? undefined : (JSON.parse(fromUtf8(bytes)) as T)
-}
 
 export const getDatanet = (state: StateReader, id: string): DatanetRecord | undefined => readJson<DatanetRecord>(state, datanetKey(id))
 export const getContribution = (state: StateReader, id: string): ContributionRecord | undefined => readJson<ContributionRecord>(state, contributionKey(id))

@@ -47,7 +47,7 @@ describe('block execution', () => {
   })
 
   it('rolls back everything a failing handler wrote, including the nonce bump', async () => {
-    const failing = defineTxKind<{ nonce: bigint }>({
+    const failing = defineTxKind({
       type: 'Explode',
       description: 'credits then fails',
       fields: [],

@@ -19,13 +19,34 @@ export {
   type ProtocolParams,
 } from './genesis.ts'
 export { encodeHeader, headerHash, headerToJson, type BlockHeader, type SignedHeader } from './header.ts'
-export { defineTxKind, eip712Types, NONCE_FIELD, TxKindRegistry, type TxContext, type TxKind, type TxResult } from './kinds.ts'
+export {
+  defineTxKind,
+  eip712Types,
+  NONCE_FIELD,
+  TxKindRegistry,
+  type TxContext,
+  type TxKind,
+  type TxKindDefinition,
+  type TxMessage,
+  type TxResult,
+} from './kinds.ts'
 export { LedgerNode, type LedgerNodeOptions } from './ledger-node.ts'
-export { messageToWire, parseMessage, type Message, type MessageValue, type TypedField, type TypedFields } from './message.ts'
+export {
+  messageToWire,
+  parseMessage,
+  type FieldsValue,
+  type Message,
+  type MessageOf,
+  type MessageValue,
+  type NoStructs,
+  type TypedField,
+  type TypedFields,
+  type TypedValue,
+} from './message.ts'
 export { Sequencer, type TxAck, type TxOutcome } from './sequencer.ts'
-export { CommittedState, StateOverlay, stateKeyHash, stateValueHash, type StateReader, type StateWrites } from './state.ts'
+export { CommittedState, readJson, StateOverlay, stateKeyHash, stateValueHash, type StateReader, type StateWrites } from './state.ts'
 export { transferKind, type TransferMessage } from './transfer.ts'
-export { receiptJson, signingDomain, TxCodec, txHash, type DecodedTx, type Receipt, type SignedTx, type TxEnvelope } from './tx.ts'
+export { parseTxEnvelope, receiptJson, signingDomain, TxCodec, txHash, type DecodedTx, type Receipt, type SignedTx, type TxEnvelope } from './tx.ts'
 export {
   listLeaf,
   merkleProof,

@@ -9,7 +9,13 @@
  *     validate: (m) => { ... },                   // optional stateless checks: throw a 400 SinewError
  *     execute: (ctx, m) => { ...; return { id } } // state changes through ctx.state; throw a SinewError (422 code) to refuse
  *   })
+ *   export type CreateDatanetMessage = TxMessage<typeof createDatanet>
  *   registry.register(createDatanet)
+ *
+ * The message type is derived from the field list (`m.name: string`, every uint a bigint,
+ * see MessageOf in ./message.ts), never written by hand: a field list shared by several
+ * kinds, or one a helper needs before the kind exists, is a constant declared `as const`
+ * and its message type `MessageOf<typeof fields>`.
  *
  * The ledger does the rest for every kind alike: parses the wire message against the
  * fields (integers as decimal strings, strict), hashes it as EIP-712, recovers the sender,
@@ -19,8 +25,7 @@
  */
 import { SinewError, type CanonicalValue, type Hex } from '../core/index.ts'
 import type { Address } from './address.ts'
-import type { TypedFields } from './message.ts'
-import type { Message } from './message.ts'
+import type { Message, MessageOf, NoStructs, TypedFields } from './message.ts'
 import type { ProtocolParams } from './genesis.ts'
 import type { StateOverlay } from './state.ts'
 
@@ -38,7 +43,7 @@ export type TxContext = {
 
 export type TxResult = { [key: string]: CanonicalValue } | undefined
 
-export type TxKind<M extends Message = Message> = {
+export type TxKind<M = Message> = {
   /** EIP-712 primary type name, e.g. `Transfer`. */
   readonly type: string
   readonly description: string
@@ -54,7 +59,18 @@ export type TxKind<M extends Message = Message> = {
 
 export const NONCE_FIELD = { name: 'nonce', type: 'uint64' } as const
 
-export function defineTxKind<M extends Message>(kind: TxKind<M>): TxKind<M> {
+/** What `defineTxKind` takes: a kind whose message type is read off its `fields` and `structs`. */
+export type TxKindDefinition<F extends TypedFields, S extends Record<string, TypedFields>> = Omit<TxKind<MessageOf<F, S>>, 'fields' | 'structs'> & {
+  readonly fields: F
+  readonly structs?: S
+}
+
+/** The parsed message type of a kind: `TxMessage<typeof transferKind>` is `{ to: Address; amount: bigint; nonce: bigint }`. */
+export type TxMessage<K> = K extends TxKind<infer M> ? M : never
+
+export function defineTxKind<const F extends TypedFields, const S extends Record<string, TypedFields> = NoStructs>(
+  kind: TxKindDefinition<F, S>,
+): TxKind<MessageOf<F, S>> {
   if (!/^[A-Z][A-Za-z0-9]*$/.test(kind.type)) throw new Error(`tx kind type must be a PascalCase EIP-712 name: ${kind.type}`)
   if (kind.fields.some((f) => f.name === 'nonce')) throw new Error(`${kind.type}: do not declare nonce, the ledger appends it`)
   return kind
@@ -76,13 +92,14 @@ export class TxKindRegistry {
     return this
   }
 
-  get(type: unknown): TxKind<Message> {
+  /** The kind named `type`; `field` is where the name was read, for the error. */
+  get(type: unknown, field = 'type'): TxKind<Message> {
     const kind = typeof type === 'string' ? this.kinds.get(type) : undefined
     if (!kind) {
       throw new SinewError({
         code: 'unknown_tx_type',
         message: `Unknown tx type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 60) : (type ?? null))}`,
-        details: { field: 'type', got: typeof type === 'string' ? type.slice(0, 60) : typeof type, known: this.types() },
+        details: { field, got: typeof type === 'string' ? type.slice(0, 60) : typeof type, known: this.types() },
         hint: 'GET /v1/types lists the kinds this node accepts.',
       })
     }

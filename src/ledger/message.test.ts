@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest'
-import { messageToWire, parseMessage } from './message.ts'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import type { Hex } from '../core/index.ts'
+import type { TxMessage } from './kinds.ts'
+import { messageToWire, parseMessage, type MessageOf } from './message.ts'
+import type { transferKind, TransferMessage } from './transfer.ts'
 
 const fields = [
   { name: 'to', type: 'address' },
@@ -56,5 +59,67 @@ describe('parseMessage', () => {
   it('refuses non-objects and over-long strings', () => {
     expect(errorOf(() => parseMessage([], fields, types)).code).toBe('invalid_field')
     expect(errorOf(() => parseMessage({ ...good, title: 'x'.repeat(11) }, fields, types, 'message', { maxStringBytes: 10 })).field).toBe('message.title')
+  })
+})
+
+describe('MessageOf: the TypeScript message type read off the EIP-712 fields', () => {
+  it('maps every EIP-712 type to what parseMessage returns', () => {
+    const declared = [
+      { name: 'to', type: 'address' },
+      { name: 'amount', type: 'uint256' },
+      { name: 'bps', type: 'uint16' },
+      { name: 'title', type: 'string' },
+      { name: 'hash', type: 'bytes32' },
+      { name: 'blob', type: 'bytes' },
+      { name: 'ok', type: 'bool' },
+      { name: 'tags', type: 'string[]' },
+      { name: 'pair', type: 'uint8[2]' },
+      { name: 'parts', type: 'Part[]' },
+    ] as const
+    const structs = { Part: [{ name: 'bps', type: 'uint16' }] } as const
+    type M = MessageOf<typeof declared, typeof structs>
+    expectTypeOf<M>().toEqualTypeOf<{
+      to: Hex
+      amount: bigint
+      bps: bigint
+      title: string
+      hash: Hex
+      blob: Hex
+      ok: boolean
+      tags: string[]
+      pair: bigint[]
+      parts: { bps: bigint }[]
+      nonce: bigint
+    }>()
+    // And the value parsed at run time is of that type, field by field.
+    const parsed = parseMessage(
+      {
+        to: good.to,
+        amount: '1',
+        bps: '2',
+        title: 't',
+        hash: good.hash,
+        blob: '0xab',
+        ok: false,
+        tags: [],
+        pair: ['1', '2'],
+        parts: [{ bps: '3' }],
+        nonce: '0',
+      },
+      [...declared, { name: 'nonce', type: 'uint64' }],
+      structs,
+    ) as M
+    expect([typeof parsed.amount, typeof parsed.bps, typeof parsed.pair[0], typeof parsed.parts[0].bps, typeof parsed.nonce]).toEqual([
+      'bigint',
+      'bigint',
+      'bigint',
+      'bigint',
+      'bigint',
+    ])
+  })
+
+  it('gives each kind its message type from defineTxKind, with no type written by hand', () => {
+    expectTypeOf<TransferMessage>().toEqualTypeOf<{ to: Hex; amount: bigint; nonce: bigint }>()
+    expectTypeOf<TxMessage<typeof transferKind>>().toEqualTypeOf<TransferMessage>()
   })
 })

@@ -5,12 +5,54 @@
  * and the kind's handler see; `messageToWire` gives back the canonical wire form.
  */
 import { isHex, parseUint, SinewError, type Hex } from '../core/index.ts'
-import { parseAddress } from './address.ts'
+import { parseAddress, type Address } from './address.ts'
 
-export type TypedField = { name: string; type: string }
+export type TypedField = { readonly name: string; readonly type: string }
 export type TypedFields = readonly TypedField[]
 export type MessageValue = string | bigint | boolean | MessageValue[] | { [k: string]: MessageValue }
 export type Message = Record<string, MessageValue>
+
+/**
+ * The parsed value of one EIP-712 type, as `parseMessage` gives it: every `uintN` a bigint
+ * (whatever N: the ledger never narrows to number), `address` a lowercase Address, `bytes`
+ * and `bytesN` lowercase hex, arrays (`T[]`, `T[k]`) arrays, and a struct name the object
+ * of its fields. The same mapping viem (abitype's TypedDataToPrimitiveTypes) makes of an
+ * `as const` typed-data definition, except that abitype types small uints as number.
+ */
+export type TypedValue<T extends string, Structs> = T extends `${infer Item}[]`
+  ? TypedValue<Item, Structs>[]
+  : T extends `${infer Item}[${number}]`
+    ? TypedValue<Item, Structs>[]
+    : T extends `uint${string}`
+      ? bigint
+      : T extends 'address'
+        ? Address
+        : T extends 'bool'
+          ? boolean
+          : T extends 'string'
+            ? string
+            : T extends `bytes${string}`
+              ? Hex
+              : T extends keyof Structs
+                ? Structs[T] extends TypedFields
+                  ? FieldsValue<Structs[T], Structs>
+                  : never
+                : never
+
+/** The object a field list describes: `[{name: 'to', type: 'address'}]` -> `{ to: Address }`. */
+export type FieldsValue<F extends TypedFields, Structs = NoStructs> = { [K in F[number] as K['name']]: TypedValue<K['type'], Structs> }
+
+/**
+ * The parsed message of a tx kind from its field list (declared `as const`) and struct
+ * types, with the `nonce` the ledger appends: the one definition of a kind's message, so
+ * the TypeScript type cannot drift from what is signed.
+ */
+export type MessageOf<F extends TypedFields, Structs = NoStructs> = Simplify<FieldsValue<F, Structs> & { nonce: bigint }>
+
+/** Struct types of a kind that declares none. */
+export type NoStructs = Record<never, TypedFields>
+
+type Simplify<T> = { [K in keyof T]: T[K] }
 
 const UINT = /^uint(\d{1,3})$/
 const BYTES_N = /^bytes(\d{1,2})$/

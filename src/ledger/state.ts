@@ -14,6 +14,12 @@ export type StateWrites = ReadonlyMap<string, Uint8Array | null>
 
 export type StateReader = { get(key: string): Uint8Array | undefined }
 
+/** A JSON value from any state reader (the committed state for queries, an overlay inside a tx): how modules read what `setJson` wrote. */
+export function readJson<T>(state: StateReader, key: string): T | undefined {
+  const bytes = state.get(key)
+  return bytes === undefined ? undefined : (JSON.parse(fromUtf8(bytes)) as T)
+}
+
 export const stateKeyHash = (key: string): Uint8Array => keccak256Bytes(utf8(key))
 export const stateValueHash = (value: Uint8Array): Uint8Array => keccak256Bytes(value)
 
@@ -84,8 +90,7 @@ export class StateOverlay implements StateReader {
   }
 
   getJson<T = unknown>(key: string): T | undefined {
-    const bytes = this.get(key)
-    return bytes === undefined ? undefined : (JSON.parse(fromUtf8(bytes)) as T)
+    return readJson<T>(this, key)
   }
 
   /** Module objects are stored as canonical JSON (bigints as decimal strings). */

@@ -1,12 +1,9 @@
 /** `Transfer {to, amount, nonce}`: moves SIN base units from the signer to `to`. */
 import { SinewError } from '../core/index.ts'
-import type { Address } from './address.ts'
 import { credit, debit } from './accounts.ts'
-import { defineTxKind } from './kinds.ts'
+import { defineTxKind, type TxMessage } from './kinds.ts'
 
-export type TransferMessage = { to: Address; amount: bigint; nonce: bigint }
-
-export const transferKind = defineTxKind<TransferMessage>({
+export const transferKind = defineTxKind({
   type: 'Transfer',
   description: 'Move `amount` base units (18 decimals) of SIN from the signer to `to`.',
   fields: [
@@ -24,3 +21,5 @@ export const transferKind = defineTxKind<TransferMessage>({
     return { from: ctx.sender, to: message.to, amount: message.amount }
   },
 })
+
+export type TransferMessage = TxMessage<typeof transferKind>

@@ -11,13 +11,13 @@
  * may send: with them a signature made for another chain or key is refused by name,
  * instead of recovering to a stranger's empty account.
  */
-import { canonicalJson, fromHex, keccak256Bytes, toHex, SinewError, type Hex } from '../core/index.ts'
+import { canonicalJson, fieldIssueError, fromHex, keccak256Bytes, SinewError, toHex, txEnvelopeSchema, type Hex, type TxEnvelope } from '../core/index.ts'
 import { parseAddress, type Address } from './address.ts'
 import { eip712Types, type TxKind, type TxKindRegistry } from './kinds.ts'
 import { messageToWire, parseMessage, type Message } from './message.ts'
 import { createTypedDataHasher, type InvalidSignatureError, parseSignature, recoverSigner, signDigest, type Eip712Domain } from './signing/index.ts'
 
-export type TxEnvelope = { type: string; message: Record<string, unknown>; signature: Hex; from?: Address; chainId?: string }
+export type { TxEnvelope } from '../core/index.ts'
 
 export type DecodedTx = {
   /** The EIP-712 digest: what the key signed. */
@@ -43,13 +43,39 @@ export type Receipt = {
   result: Record<string, unknown>
 }
 
-const ENVELOPE_FIELDS = new Set(['type', 'message', 'signature', 'from', 'chainId'])
-
 export const SIGNING_DOMAIN_NAME = 'Sinew'
 export const SIGNING_DOMAIN_VERSION = '1'
 
 export function signingDomain(chainId: bigint): Eip712Domain {
   return { name: SIGNING_DOMAIN_NAME, version: SIGNING_DOMAIN_VERSION, chainId }
+}
+
+/**
+ * The one check of a tx envelope's shape, whichever way the tx came (POST /v1/tx, each item
+ * of POST /v1/txs, an MCP tool's signedTx): the fields of `txEnvelopeSchema` (src/core/wire.ts),
+ * each of its type, and `from` an address (lowercased). `root` names where the envelope
+ * sits in the request, so an error's `details.field` is e.g. `txs[3].signature`.
+ *
+ * Refusals come in this order: not an object, an unknown key, `type` (with `checkType`, the
+ * codec's registry lookup, as soon as `type` is a string: an unknown kind is named before
+ * the fields it would have had), then the other fields in envelope order.
+ */
+export function parseTxEnvelope(raw: unknown, root = 'tx', checkType?: (type: string, field: string) => void): TxEnvelope {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new SinewError({
+      code: 'invalid_envelope',
+      message: `${root} must be an object {type, message, signature}`,
+      details: { field: root, got: raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw },
+    })
+  }
+  const r = txEnvelopeSchema.safeParse(raw)
+  const issues = r.error?.issues ?? []
+  const unknownKey = issues.find((i) => i.code === 'unrecognized_keys')
+  if (unknownKey) throw fieldIssueError(unknownKey, root, { expected: Object.keys(txEnvelopeSchema.shape) })
+  const type = (raw as { type?: unknown }).type
+  if (checkType && typeof type === 'string') checkType(type, `${root}.type`)
+  if (!r.success) throw fieldIssueError(issues[0], root)
+  return r.data.from === undefined ? r.data : { ...r.data, from: parseAddress(r.data.from, `${root}.from`) }
 }
 
 /** Decodes envelopes for one chain: parses, validates and hashes; recovery is separate so it can be batched. */
@@ -65,37 +91,21 @@ export class TxCodec {
   }
 
   decode(raw: unknown, path = 'tx'): DecodedTx {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      throw new SinewError({ code: 'invalid_envelope', message: `${path} must be an object {type, message, signature}`, details: { field: path } })
-    }
-    const env = raw as Record<string, unknown>
-    for (const key of Object.keys(env)) {
-      if (!ENVELOPE_FIELDS.has(key)) {
-        throw new SinewError({
-          code: 'unknown_field',
-          message: `${path}.${key} is not an envelope field`,
-          details: { field: `${path}.${key}`, expected: [...ENVELOPE_FIELDS] },
-        })
-      }
-    }
-    if (env.type === undefined) throw new SinewError({ code: 'missing_field', message: `${path}.type is missing`, details: { field: `${path}.type` } })
+    const env = parseTxEnvelope(raw, path, (type, field) => this.registry.get(type, field))
     const kind = this.registry.get(env.type)
-    if (env.chainId !== undefined && String(env.chainId) !== this.chainId.toString()) {
+    if (env.chainId !== undefined && env.chainId !== this.chainId.toString()) {
       throw new SinewError({
         code: 'wrong_chain_id',
-        message: `Signed for chainId ${String(env.chainId).slice(0, 30)}, but this chain is ${this.chainId}`,
-        details: { field: `${path}.chainId`, got: String(env.chainId).slice(0, 30), expected: this.chainId.toString() },
+        message: `Signed for chainId ${env.chainId.slice(0, 30)}, but this chain is ${this.chainId}`,
+        details: { field: `${path}.chainId`, got: env.chainId.slice(0, 30), expected: this.chainId.toString() },
         hint: 'Sign with the domain from GET /v1/types.',
       })
     }
-    if (env.signature === undefined)
-      throw new SinewError({ code: 'missing_field', message: `${path}.signature is missing`, details: { field: `${path}.signature` } })
-    if (env.message === undefined) throw new SinewError({ code: 'missing_field', message: `${path}.message is missing`, details: { field: `${path}.message` } })
     const types = eip712Types(kind)
     const message = parseMessage(env.message, types[kind.type], types, `${path}.message`, { maxStringBytes: kind.maxStringBytes })
     kind.validate?.(message)
     const signature = parseSignature(env.signature)
-    const from = env.from === undefined ? undefined : parseAddress(env.from, `${path}.from`)
+    const from = env.from as Address | undefined
     const digest = this.hasher(kind)(message)
     return {
       digest,

@@ -4,8 +4,8 @@
  * paid call: it charges the caller and pays treasury, contributors and model owner).
  * Spec: docs/gateway.md.
  */
-import { SinewError, type Hex } from '../core/index.ts'
-import { credit, debit, defineTxKind, type Address, type StateReader, type TxKind } from '../ledger/index.ts'
+import { SinewError } from '../core/index.ts'
+import { credit, debit, defineTxKind, type Address, type MessageOf, type StateReader, type TxKind } from '../ledger/index.ts'
 import { computeFee, creditsByAuthor, splitFee } from './fees.ts'
 import {
   apiKeyKey,
@@ -56,17 +56,6 @@ export const MAX_RECEIPT_WEIGHTS = 1024
 
 const bad = (field: string, message: string): SinewError =>
   new SinewError({ code: 'invalid_field', message: `message.${field} ${message}`, details: { field: `message.${field}` } })
-
-export type ModelMessage = {
-  name: string
-  description: string
-  backend: string
-  datanets: string[]
-  pricePerMillion: bigint
-  contributorShareBps: bigint
-  nonce: bigint
-}
-export type UpdateModelMessage = ModelMessage & { active: boolean }
 
 /** Parses a backend string: `builtin:infinigram` or `openai-compatible:<http(s) base URL>[#upstream-model]`. */
 export function parseBackend(backend: string): { kind: 'builtin' } | { kind: 'openai'; baseURL: string; upstreamModel?: string } {
@@ -128,6 +117,9 @@ function terms(m: ModelMessage, owner: Address, version: number, active: boolean
   }
 }
 
+// ---------- the kinds' EIP-712 fields, and the message types read off them ----------
+// (The kinds are made by createModelKinds, for a resolver, so their fields are declared here.)
+
 const MODEL_FIELDS = [
   { name: 'name', type: 'string' },
   { name: 'description', type: 'string' },
@@ -136,32 +128,57 @@ const MODEL_FIELDS = [
   { name: 'pricePerMillion', type: 'uint256' },
   { name: 'contributorShareBps', type: 'uint16' },
 ] as const
+const UPDATE_MODEL_FIELDS = [...MODEL_FIELDS, { name: 'active', type: 'bool' }] as const
 
-export type GrantApiKeyMessage = { keyHash: Hex; label: string; spendLimit: bigint; expiresAt: bigint; nonce: bigint }
-export type RevokeApiKeyMessage = { keyHash: Hex; nonce: bigint }
+const GRANT_API_KEY_FIELDS = [
+  { name: 'keyHash', type: 'bytes32' },
+  { name: 'label', type: 'string' },
+  { name: 'spendLimit', type: 'uint256' },
+  { name: 'expiresAt', type: 'uint64' },
+] as const
+const REVOKE_API_KEY_FIELDS = [{ name: 'keyHash', type: 'bytes32' }] as const
 
-export type ReceiptMessage = {
-  id: Hex
-  model: string
-  modelVersion: bigint
-  apiKeyHash: Hex
-  requestHash: Hex
-  outputHash: Hex
-  promptTokens: bigint
-  outputTokens: bigint
-  finishReason: string
-  method: string
-  coverageBps: bigint
-  spans: { start: bigint; end: bigint; tokens: bigint; contribution: string }[]
-  weights: { contribution: string; datanet: string; author: Address; bps: bigint }[]
-  nonce: bigint
-}
+const RECEIPT_FIELDS = [
+  { name: 'id', type: 'bytes32' },
+  { name: 'model', type: 'string' },
+  { name: 'modelVersion', type: 'uint32' },
+  { name: 'apiKeyHash', type: 'bytes32' },
+  { name: 'requestHash', type: 'bytes32' },
+  { name: 'outputHash', type: 'bytes32' },
+  { name: 'promptTokens', type: 'uint32' },
+  { name: 'outputTokens', type: 'uint32' },
+  { name: 'finishReason', type: 'string' },
+  { name: 'method', type: 'string' },
+  { name: 'coverageBps', type: 'uint16' },
+  { name: 'spans', type: 'ReceiptSpan[]' },
+  { name: 'weights', type: 'ReceiptWeight[]' },
+] as const
+const RECEIPT_STRUCTS = {
+  ReceiptSpan: [
+    { name: 'start', type: 'uint32' },
+    { name: 'end', type: 'uint32' },
+    { name: 'tokens', type: 'uint32' },
+    { name: 'contribution', type: 'string' },
+  ],
+  ReceiptWeight: [
+    { name: 'contribution', type: 'string' },
+    { name: 'datanet', type: 'string' },
+    { name: 'author', type: 'address' },
+    { name: 'bps', type: 'uint16' },
+  ],
+} as const
+
+export type ModelMessage = MessageOf<typeof MODEL_FIELDS>
+export type UpdateModelMessage = MessageOf<typeof UPDATE_MODEL_FIELDS>
+export type GrantApiKeyMessage = MessageOf<typeof GRANT_API_KEY_FIELDS>
+export type RevokeApiKeyMessage = MessageOf<typeof REVOKE_API_KEY_FIELDS>
+export type ReceiptMessage = MessageOf<typeof RECEIPT_FIELDS, typeof RECEIPT_STRUCTS>
 
 export function createModelKinds(resolver: ContributionResolver = nodeAttestedResolver): TxKind<any>[] {
-  const registerModel = defineTxKind<ModelMessage>({
+  const registerModel = defineTxKind({
     type: 'RegisterModel',
     description: 'Register a model served through the gateway: backend, Datanet versions, price per million output tokens, contributor share',
-    fields: [...MODEL_FIELDS],
+    fields: MODEL_FIELDS,
     validate: validateModel,
     execute: (ctx, m) => {
       if (ctx.state.get(modelKey(m.name))) {
@@ -181,10 +198,10 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
   })
 
-  const updateModel = defineTxKind<UpdateModelMessage>({
+  const updateModel = defineTxKind({
     type: 'UpdateModel',
     description: "Change a model's backend, Datanet versions, price or contributor share, or deactivate it (owner only; makes a new version)",
-    fields: [...MODEL_FIELDS, { name: 'active', type: 'bool' }],
+    fields: UPDATE_MODEL_FIELDS,
     validate: validateModel,
     execute: (ctx, m) => {
       const current = readModel(ctx.state, m.name)
@@ -204,15 +221,10 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
   })
 
-  const grantApiKey = defineTxKind<GrantApiKeyMessage>({
+  const grantApiKey = defineTxKind({
     type: 'GrantApiKey',
     description: 'Bind an API key (by its keccak256 hash) to the signing account, with a spend limit (0 = none) and an expiry (ms, 0 = never)',
-    fields: [
-      { name: 'keyHash', type: 'bytes32' },
-      { name: 'label', type: 'string' },
-      { name: 'spendLimit', type: 'uint256' },
-      { name: 'expiresAt', type: 'uint64' },
-    ],
+    fields: GRANT_API_KEY_FIELDS,
     validate: (m) => {
       if (m.label.length > 200) throw bad('label', 'is longer than 200 characters')
     },
@@ -248,10 +260,10 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
   })
 
-  const revokeApiKey = defineTxKind<RevokeApiKeyMessage>({
+  const revokeApiKey = defineTxKind({
     type: 'RevokeApiKey',
     description: 'Revoke an API key of the signing account; calls made with it are refused from then on',
-    fields: [{ name: 'keyHash', type: 'bytes32' }],
+    fields: REVOKE_API_KEY_FIELDS,
     execute: (ctx, m) => {
       const key = readApiKey(ctx.state, m.keyHash)
       if (!key)
@@ -264,38 +276,11 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
   })
 
-  const recordReceipt = defineTxKind<ReceiptMessage>({
+  const recordReceipt = defineTxKind({
     type: 'RecordReceipt',
     description: 'Node-signed receipt of a paid model call: charges the API key owner and pays treasury, contributors and model owner',
-    fields: [
-      { name: 'id', type: 'bytes32' },
-      { name: 'model', type: 'string' },
-      { name: 'modelVersion', type: 'uint32' },
-      { name: 'apiKeyHash', type: 'bytes32' },
-      { name: 'requestHash', type: 'bytes32' },
-      { name: 'outputHash', type: 'bytes32' },
-      { name: 'promptTokens', type: 'uint32' },
-      { name: 'outputTokens', type: 'uint32' },
-      { name: 'finishReason', type: 'string' },
-      { name: 'method', type: 'string' },
-      { name: 'coverageBps', type: 'uint16' },
-      { name: 'spans', type: 'ReceiptSpan[]' },
-      { name: 'weights', type: 'ReceiptWeight[]' },
-    ],
-    structs: {
-      ReceiptSpan: [
-        { name: 'start', type: 'uint32' },
-        { name: 'end', type: 'uint32' },
-        { name: 'tokens', type: 'uint32' },
-        { name: 'contribution', type: 'string' },
-      ],
-      ReceiptWeight: [
-        { name: 'contribution', type: 'string' },
-        { name: 'datanet', type: 'string' },
-        { name: 'author', type: 'address' },
-        { name: 'bps', type: 'uint16' },
-      ],
-    },
+    fields: RECEIPT_FIELDS,
+    structs: RECEIPT_STRUCTS,
     maxStringBytes: 4096,
     validate: (m) => {
       if (m.coverageBps > 10_000n) throw bad('coverageBps', 'must be at most 10000')

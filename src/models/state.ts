@@ -8,8 +8,8 @@
  *   receipt/<id>             receipt id -> the RecordReceipt tx hash and block height
  *   modelidx                 sorted array of all model names
  */
-import { fromUtf8, type Hex } from '../core/index.ts'
-import type { Address, StateReader } from '../ledger/index.ts'
+import type { Hex } from '../core/index.ts'
+import { readJson, type Address, type StateReader } from '../ledger/index.ts'
 
 export const modelKey = (name: string): string => `model/${name}`
 export const modelVersionKey = (name: string, version: number): string => `modelv/${name}/${version}`
@@ -48,11 +48,6 @@ export type ApiKeyRecord = {
 }
 
 export type ReceiptPointer = { txHash: Hex; height: string }
-
-function readJson<T>(state: StateReader, key: string): T | undefined {
-  const bytes = state.get(key)
-  return bytes === undefined ? undefined : (JSON.parse(fromUtf8(bytes)) as T)
-}
 
 export const readModel = (state: StateReader, name: string): ModelRecord | undefined => readJson<ModelRecord>(state, modelKey(name))
 export const readModelVersion = (state: StateReader, name: string, version: number): ModelTerms | undefined =>

@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { isSinewError, SinewError, type ErrorCode } from '../core/index.ts'
+import { fieldIssueError, isSinewError, SinewError } from '../core/index.ts'
 
 /**
  * The SinewError for what a route or the framework threw: a SinewError as it is; fastify's
@@ -47,20 +47,10 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0]
-      const where = err.validationContext ?? 'body'
-      const path = first?.instancePath ? first.instancePath.replace(/^\//, '').replaceAll('/', '.') : ''
-      const keys = (first?.params as { keys?: string[] } | undefined)?.keys
-      const field = [where, path, keys?.[0]].filter(Boolean).join('.')
-      const code: ErrorCode =
-        first?.keyword === 'unrecognized_keys'
-          ? 'unknown_field'
-          : first?.keyword === 'invalid_type' && /undefined/.test(first.message ?? '')
-            ? 'missing_field'
-            : 'invalid_field'
-      const e = new SinewError({
-        code,
-        message: `${field}: ${first?.message ?? 'invalid'}`,
-        details: { field, issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })) },
+      const path = first.instancePath.split('/').filter(Boolean)
+      const keys = (first.params as { keys?: string[] } | undefined)?.keys
+      const e = fieldIssueError({ code: first.keyword, path, message: first.message ?? 'invalid', keys }, err.validationContext ?? 'body', {
+        issues: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
       })
       return reply.code(e.status).send(e.toJSON())
     }

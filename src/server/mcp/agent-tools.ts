@@ -11,23 +11,19 @@
  * the node can serve; get_task reads them back.
  */
 import { z } from 'zod'
-import { formatUnits, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
+import { addressSchema, formatUnits, hash32Schema, isHex, sha256, SinewError, uintStringSchema, utf8, type Hex, type TxEnvelope } from '../../core/index.ts'
+import { parseTxEnvelope } from '../../ledger/index.ts'
 import { checkSignedHash, INLINE_TEXT_BYTES, storeBlob, withTaskTexts, type StoredBlob } from './task-blobs.ts'
-import type { McpTool, McpToolContext, McpToolModule, TxEnvelope } from './tools.ts'
+import type { McpTool, McpToolContext, McpToolModule } from './tools.ts'
 
-const uint = z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal integer string (base units for amounts)')
-const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address (0x and 40 hex digits)')
+const uint = uintStringSchema.describe('A decimal integer string (base units for amounts)')
+// Any object here: its shape is checked in the handler by the ledger's own envelope check
+// (parseTxEnvelope), so a bad signedTx gets the error POST /v1/tx gives, named under signedTx.
 const signedTx = z
-  .object({
-    type: z.string(),
-    message: z.record(z.string(), z.unknown()),
-    signature: z.string().regex(/^0x[0-9a-fA-F]+$/),
-    from: z.string().optional(),
-    chainId: z.string().optional(),
-  })
-  .strict()
-  .describe('A tx you signed yourself (EIP-712 typed data from get_signing_info), as {type, message, signature}; integers as decimal strings')
+  .record(z.string(), z.unknown())
+  .describe(
+    'A tx you signed yourself (EIP-712 typed data from get_signing_info), as {type, message, signature} (optionally from, chainId); integers as decimal strings',
+  )
 
 export const AGENT_TX_KINDS = [
   'RegisterAgent',
@@ -44,6 +40,9 @@ export const AGENT_TX_KINDS = [
 function missing(field: string): SinewError {
   return new SinewError({ code: 'missing_field', message: `${field} is required (or pass signedTx)`, details: { field } })
 }
+
+/** The caller's signed tx, checked as every tx envelope is, before anything is read from it or written. */
+const signedEnvelope = (signedTx: unknown): TxEnvelope | undefined => (signedTx === undefined ? undefined : parseTxEnvelope(signedTx, 'signedTx'))
 
 /** The tool can submit: a signed tx of its kind, or a server that signs (stdio). Checked before anything is written. */
 function checkSubmittable(ctx: McpToolContext, kind: string, given: TxEnvelope | undefined): void {
@@ -102,7 +101,7 @@ const tools: McpTool[] = [
     name: 'balance',
     title: 'Balance',
     description: "SIN balance (base units, 18 decimals) and next nonce of an address; defaults to this server's signer.",
-    inputSchema: { address: address.optional() },
+    inputSchema: { address: addressSchema.optional() },
     async handler(args: { address?: string }, ctx) {
       const a = await ctx.api.get(`/v1/accounts/${selfAddress(ctx, args.address, 'address')}`)
       return { ...a, balanceSin: formatUnits(BigInt(a.balance)) }
@@ -113,7 +112,7 @@ const tools: McpTool[] = [
     title: 'EIP-712 signing info',
     description:
       'What you need to sign a tx yourself: the EIP-712 domain, the types of the agent and task kinds (or of `kind`), and the next nonce of `address`. Sign with viem signTypedData / eth_signTypedData_v4 and pass the result as signedTx to a write tool.',
-    inputSchema: { address: address.optional(), kind: z.string().max(64).optional().describe('One tx kind, e.g. PostTask') },
+    inputSchema: { address: addressSchema.optional(), kind: z.string().max(64).optional().describe('One tx kind, e.g. PostTask') },
     async handler(args: { address?: string; kind?: string }, ctx) {
       const types = await ctx.api.get('/v1/types')
       const wanted = args.kind ? [args.kind] : AGENT_TX_KINDS.filter((k) => types.kinds[k])
@@ -146,8 +145,9 @@ const tools: McpTool[] = [
       signedTx: signedTx.optional(),
     },
     async handler(args, ctx) {
-      let kind = args.signedTx?.type ?? 'RegisterAgent'
-      if (!args.signedTx && ctx.signer) {
+      const given = signedEnvelope(args.signedTx)
+      let kind = given?.type ?? 'RegisterAgent'
+      if (!given && ctx.signer) {
         const existing = await ctx.api.get(`/v1/agents/${ctx.signer.address}`).catch(() => undefined)
         if (existing?.registered) kind = 'UpdateAgent'
       }
@@ -158,7 +158,7 @@ const tools: McpTool[] = [
           details: { field: 'signedTx.type', got: kind },
         })
       }
-      return submit(ctx, kind, args.signedTx, async () => {
+      return submit(ctx, kind, given, async () => {
         if (!args.name) throw missing('name')
         return { name: args.name, description: args.description ?? '', capabilities: args.capabilities ?? [], endpoint: args.endpoint ?? '' }
       })
@@ -175,7 +175,7 @@ const tools: McpTool[] = [
     name: 'get_agent',
     title: 'Agent and reputation',
     description: "An agent's record and its reputation, derived from the ledger.",
-    inputSchema: { address: address },
+    inputSchema: { address: addressSchema },
     handler: async (args: { address: string }, ctx) => ctx.api.get(`/v1/agents/${args.address}`),
   },
   {
@@ -184,10 +184,10 @@ const tools: McpTool[] = [
     description:
       'Tasks on the board, newest first. spec = a spec hash: its tasks and its earlier accepted results (reuse them instead of redoing the work). status: open | claimed | submitted | accepted | cancelled | expired | past_deadline.',
     inputSchema: {
-      spec: hash32.optional(),
+      spec: hash32Schema.optional(),
       status: z.enum(['open', 'claimed', 'submitted', 'accepted', 'cancelled', 'expired', 'past_deadline']).optional(),
-      poster: address.optional(),
-      worker: address.optional(),
+      poster: addressSchema.optional(),
+      worker: addressSchema.optional(),
       limit: z.number().int().min(1).max(1000).optional(),
       offset: z.number().int().min(0).optional(),
     },
@@ -197,7 +197,7 @@ const tools: McpTool[] = [
     name: 'get_task',
     title: 'Get a task',
     description: `One task: reward in escrow, deadline, the live claim and its lease, the submitted result, verdicts, the accepted result; specText and resultText (the result waiting for verdicts, or the accepted one) when this node stores them as UTF-8 text up to ${INLINE_TEXT_BYTES / 1024} KiB, checked against their hashes. Otherwise the text is null and specBlob / resultBlob say why (note) and where the bytes are (url, on this node).`,
-    inputSchema: { task: hash32 },
+    inputSchema: { task: hash32Schema },
     handler: async (args: { task: string }, ctx) => withTaskTexts(ctx.api, await ctx.api.get(`/v1/tasks/${args.task}`), { maxBytes: INLINE_TEXT_BYTES }),
   },
   {
@@ -214,7 +214,7 @@ const tools: McpTool[] = [
         .max(64 * 1024)
         .optional()
         .describe("The task spec text; its sha256 (of the UTF-8 bytes) is the spec hash; stored in the node's blob store"),
-      specHash: hash32.optional(),
+      specHash: hash32Schema.optional(),
       reward: uint.optional(),
       deadline: uint.optional().describe('ms since the epoch'),
       ttlSeconds: z
@@ -226,17 +226,18 @@ const tools: McpTool[] = [
         .describe('Deadline as seconds from now (instead of deadline)'),
       leaseMs: uint.optional().describe('How long one claim lasts (default 600000 = 10 min)'),
       claimStake: uint.optional().describe('Least stake a claimer locks (default 0)'),
-      verifiers: z.array(address).max(32).optional().describe('k-of-n verifiers; empty = the poster verifies'),
+      verifiers: z.array(addressSchema).max(32).optional().describe('k-of-n verifiers; empty = the poster verifies'),
       threshold: z.number().int().min(0).max(32).optional(),
       force: z.boolean().optional().describe('Post even if the spec already has an accepted result'),
       signedTx: signedTx.optional(),
     },
     async handler(args, ctx) {
-      const signed = args.signedTx ? args.signedTx.message.specHash : args.specHash
-      if (args.spec !== undefined && signed !== undefined) checkSignedHash(args.spec, signed, 'spec', args.signedTx ? 'signedTx.message.specHash' : 'specHash')
+      const given = signedEnvelope(args.signedTx)
+      const signed = given ? given.message.specHash : args.specHash
+      if (args.spec !== undefined && signed !== undefined) checkSignedHash(args.spec, signed, 'spec', given ? 'signedTx.message.specHash' : 'specHash')
       const specHash = ((signed as string | undefined) ?? (args.spec !== undefined ? sha256(args.spec) : undefined))?.toLowerCase()
       if (!specHash) throw missing('spec')
-      if (!args.force && /^0x[0-9a-f]{64}$/.test(specHash)) {
+      if (!args.force && isHex(specHash, 32)) {
         const earlier = await ctx.api.get(`/v1/tasks?spec=${specHash}&limit=5`)
         if (earlier.acceptedResults.length > 0) {
           return {
@@ -247,7 +248,7 @@ const tools: McpTool[] = [
           }
         }
       }
-      checkSubmittable(ctx, 'PostTask', args.signedTx)
+      checkSubmittable(ctx, 'PostTask', given)
       const build = async () => {
         if (!args.reward) throw missing('reward')
         const deadline = args.deadline ?? (args.ttlSeconds !== undefined ? (BigInt(Date.now()) + BigInt(args.ttlSeconds) * 1000n).toString() : undefined)
@@ -264,7 +265,7 @@ const tools: McpTool[] = [
         }
       }
       // Plain arguments become the message before anything is stored: a missing one stores nothing.
-      const message = args.signedTx ? undefined : await build()
+      const message = given ? undefined : await build()
       // Stored once signed (the signed tx is the upload's permit) and before the tx is submitted, so
       // a posted task never points at a spec the node lacks. A refused tx leaves the blob behind:
       // unreferenced, it is collected after the node's grace period.
@@ -273,7 +274,7 @@ const tools: McpTool[] = [
         if (args.spec !== undefined) specBlob = await storeBlob(ctx.api, utf8(args.spec), envelope)
       }
       // submit asks for the message only without signedTx, which is when it was built above.
-      const out = await submit(ctx, 'PostTask', args.signedTx, async () => message!, store)
+      const out = await submit(ctx, 'PostTask', given, async () => message!, store)
       return { posted: true, task: out.result?.task ?? out.hash, specHash, specBlob: specBlob ?? null, ...out }
     },
   },
@@ -282,9 +283,9 @@ const tools: McpTool[] = [
     title: 'Claim a task',
     description: "Claim an open task for its lease (ClaimTask), so nobody else works on it meanwhile. stake defaults to the task's claimStake.",
     writes: true,
-    inputSchema: { task: hash32.optional(), stake: uint.optional(), signedTx: signedTx.optional() },
+    inputSchema: { task: hash32Schema.optional(), stake: uint.optional(), signedTx: signedTx.optional() },
     async handler(args, ctx) {
-      return submit(ctx, 'ClaimTask', args.signedTx, async () => {
+      return submit(ctx, 'ClaimTask', signedEnvelope(args.signedTx), async () => {
         if (!args.task) throw missing('task')
         const stake = args.stake ?? (await ctx.api.get(`/v1/tasks/${args.task}`)).claimStake
         return { task: args.task.toLowerCase(), stake }
@@ -298,34 +299,35 @@ const tools: McpTool[] = [
       "Submit the result of a task you hold the claim on (SubmitResult): as text (its sha256 is the result hash; the text is stored in the node's blob store, where the poster and verifiers read it with get_task) or as resultHash (bring your own bytes). With signedTx, result is the text whose sha256 you signed as resultHash (checked: invalid_field otherwise, nothing written).",
     writes: true,
     inputSchema: {
-      task: hash32.optional(),
+      task: hash32Schema.optional(),
       result: z
         .string()
         .min(1)
         .max(1024 * 1024)
         .optional()
         .describe("The result text; its sha256 (of the UTF-8 bytes) is the result hash; stored in the node's blob store"),
-      resultHash: hash32.optional(),
+      resultHash: hash32Schema.optional(),
       signedTx: signedTx.optional(),
     },
     async handler(args, ctx) {
-      checkSubmittable(ctx, 'SubmitResult', args.signedTx)
-      const signed = args.signedTx ? args.signedTx.message.resultHash : args.resultHash
+      const given = signedEnvelope(args.signedTx)
+      checkSubmittable(ctx, 'SubmitResult', given)
+      const signed = given ? given.message.resultHash : args.resultHash
       if (args.result !== undefined && signed !== undefined)
-        checkSignedHash(args.result, signed, 'result', args.signedTx ? 'signedTx.message.resultHash' : 'resultHash')
+        checkSignedHash(args.result, signed, 'result', given ? 'signedTx.message.resultHash' : 'resultHash')
       const build = async () => {
         if (!args.task) throw missing('task')
         const resultHash = args.resultHash ?? (args.result !== undefined ? sha256(args.result) : undefined)
         if (!resultHash) throw missing('resultHash')
         return { task: args.task.toLowerCase(), resultHash: resultHash.toLowerCase() as Hex }
       }
-      const message = args.signedTx ? undefined : await build()
+      const message = given ? undefined : await build()
       // Stored once signed and before the tx, as in post_task.
       let resultBlob: StoredBlob | undefined
       const store = async (envelope: TxEnvelope) => {
         if (args.result !== undefined) resultBlob = await storeBlob(ctx.api, utf8(args.result), envelope)
       }
-      const out = await submit(ctx, 'SubmitResult', args.signedTx, async () => message!, store)
+      const out = await submit(ctx, 'SubmitResult', given, async () => message!, store)
       return { ...out, resultBlob: resultBlob ?? null }
     },
   },
@@ -335,9 +337,9 @@ const tools: McpTool[] = [
     description:
       "A verifier's verdict on a submitted result (VerifyResult): accept pays the claimer once enough verifiers accept; reject forfeits the claimer's stake to the poster and reopens the task.",
     writes: true,
-    inputSchema: { task: hash32.optional(), accept: z.boolean().optional(), signedTx: signedTx.optional() },
+    inputSchema: { task: hash32Schema.optional(), accept: z.boolean().optional(), signedTx: signedTx.optional() },
     async handler(args, ctx) {
-      return submit(ctx, 'VerifyResult', args.signedTx, async () => {
+      return submit(ctx, 'VerifyResult', signedEnvelope(args.signedTx), async () => {
         if (!args.task) throw missing('task')
         if (args.accept === undefined) throw missing('accept')
         return { task: args.task.toLowerCase(), accept: args.accept }
@@ -353,9 +355,9 @@ const tools: McpTool[] = [
     description:
       'Withdraw a task you posted (CancelTask): the full reward returns to you. Only the poster may cancel (others get not_poster), and only while the task is still open: not accepted, cancelled or expired (task_closed), no claim under a live lease (task_claimed) and no submitted result waiting for verdicts (task_pending_verification). The deadline does not matter. A claim whose lease lapsed without a result is settled first: its stake goes to the poster.',
     writes: true,
-    inputSchema: { task: hash32.optional(), signedTx: signedTx.optional() },
+    inputSchema: { task: hash32Schema.optional(), signedTx: signedTx.optional() },
     async handler(args, ctx) {
-      return submit(ctx, 'CancelTask', args.signedTx, async () => {
+      return submit(ctx, 'CancelTask', signedEnvelope(args.signedTx), async () => {
         if (!args.task) throw missing('task')
         return { task: args.task.toLowerCase() }
       })
@@ -367,9 +369,9 @@ const tools: McpTool[] = [
     description:
       'Close a task whose deadline has passed (ExpireTask); anyone may send it, and the reward returns to the poster. Refused before the deadline in block time (deadline_not_reached), on a task already accepted, cancelled or expired (task_closed), and while a submitted result is in its review window, until submission time + leaseMs (review_window_open). A claim that produced nothing forfeits its stake to the poster; a result nobody judged gets its stake back to the claimer (counted as unverified).',
     writes: true,
-    inputSchema: { task: hash32.optional(), signedTx: signedTx.optional() },
+    inputSchema: { task: hash32Schema.optional(), signedTx: signedTx.optional() },
     async handler(args, ctx) {
-      return submit(ctx, 'ExpireTask', args.signedTx, async () => {
+      return submit(ctx, 'ExpireTask', signedEnvelope(args.signedTx), async () => {
         if (!args.task) throw missing('task')
         return { task: args.task.toLowerCase() }
       })

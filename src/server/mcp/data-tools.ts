@@ -5,6 +5,7 @@
  * agent's own, so every charge is tied to a signature of its account.
  */
 import { z } from 'zod'
+import { hash32Schema } from '../../core/index.ts'
 import type { McpToolModule } from './tools.ts'
 
 const q = (params: Record<string, string | number | undefined>): string => {
@@ -82,7 +83,7 @@ export const modelMcpTools: McpToolModule = {
       name: 'get_receipt',
       title: 'Get a receipt',
       description: 'An inference receipt: model, token counts, method id, traced spans with contribution ids, and the fee split.',
-      inputSchema: { id: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a receipt id is 0x and 64 hex digits') },
+      inputSchema: { id: hash32Schema.describe('The receipt id (0x and 64 hex digits)') },
       handler: async (args: { id: string }, { api }) => api.get(`/v1/receipts/${args.id}`),
     },
   ],

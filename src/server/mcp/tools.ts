@@ -6,7 +6,9 @@
  * (`sinew mcp` on stdio) — so both transports run the very same code.
  */
 import type { ZodRawShape } from 'zod'
-import { isSinewError, SinewError } from '../../core/index.ts'
+import { isSinewError, SinewError, wireJson, type TxEnvelope } from '../../core/index.ts'
+
+export type { TxEnvelope } from '../../core/index.ts'
 import type { Address } from '../../ledger/index.ts'
 
 /** The node API: answers become values; error bodies become SinewErrors (code, message, details). */
@@ -18,8 +20,6 @@ export type NodeApi = {
   /** GET raw bytes (`GET /v1/blobs/:sha256`, optionally with a `range` header). */
   getBytes(path: string, headers?: Record<string, string>): Promise<Uint8Array>
 }
-
-export type TxEnvelope = { type: string; message: Record<string, unknown>; signature: string; from?: string; chainId?: string }
 
 /** Signs for the agent's own key (stdio only): fills in the nonce, returns the wire envelope. */
 export type McpSigner = {
@@ -55,14 +55,12 @@ export type McpTool = {
 /** What a module contributes: its tools. Registered once in ./index.ts (`mcpToolModules`). */
 export type McpToolModule = { module: string; tools: McpTool[] }
 
-const json = (value: unknown): string => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)
-
 export function toolResult(value: Record<string, unknown>): McpToolResult {
-  return { content: [{ type: 'text', text: json(value) }], structuredContent: JSON.parse(json(value)) }
+  return { content: [{ type: 'text', text: wireJson(value, 2) }], structuredContent: JSON.parse(wireJson(value)) }
 }
 
 /** A failed tool call: the Sinew error shape `{error: {code, message, details}}` as the MCP error result. */
 export function toolError(e: unknown): McpToolResult {
   const body = (isSinewError(e) ? e : new SinewError({ code: 'internal', message: (e as Error)?.message ?? String(e) })).toJSON()
-  return { content: [{ type: 'text', text: json(body) }], structuredContent: body, isError: true }
+  return { content: [{ type: 'text', text: wireJson(body, 2) }], structuredContent: body, isError: true }
 }

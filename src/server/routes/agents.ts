@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { SinewError, type Hex } from '../../core/index.ts'
+import { addressSchema, hash32Schema, SinewError, type Hex } from '../../core/index.ts'
 import { acceptedResults, agentView, getTask, listAgents, listTasks, taskView } from '../../agents/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
 
@@ -24,8 +24,6 @@ export function blobRef(blobs: BlobLookup | undefined, hash: Hex): BlobRef {
   return { hash, stored: info !== undefined, size: info?.size ?? null, url: `/v1/blobs/${sha}` }
 }
 
-const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address (0x and 40 hex digits)')
 const page = {
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many (1-1000)'),
   offset: z.coerce.number().int().min(0).default(0),
@@ -67,10 +65,10 @@ export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (a
       tags: ['agents'],
       querystring: z
         .object({
-          spec: hash32.optional().describe('Only tasks with this spec hash, plus its accepted results'),
+          spec: hash32Schema.optional().describe('Only tasks with this spec hash, plus its accepted results'),
           status: z.enum(statuses).optional().describe('Effective status now (a lapsed lease shows as open)'),
-          poster: address.optional(),
-          worker: address.optional().describe('Claimer, submitter or paid worker'),
+          poster: addressSchema.optional(),
+          worker: addressSchema.optional().describe('Claimer, submitter or paid worker'),
           ...page,
         })
         .strict(),
@@ -93,7 +91,7 @@ export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (a
     schema: {
       summary: 'One task: escrow, claim, submission, verdicts, result; specBlob and resultBlob say whether their bytes are on this node (GET url)',
       tags: ['agents'],
-      params: z.object({ id: hash32 }),
+      params: z.object({ id: hash32Schema }),
     },
     handler: async (request) => {
       const task = getTask(state(), request.params.id.toLowerCase() as Hex)

@@ -6,8 +6,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Datanets, DatanetRecord } from '../../datanets/index.ts'
-import { parseAddress } from '../../ledger/index.ts'
-import { txEnvelopeSchema } from './ledger.ts'
+import { txEnvelopeSchema } from '../../core/index.ts'
+import { parseAddress, parseTxEnvelope } from '../../ledger/index.ts'
+import { bodyCheckedBy } from '../openapi.ts'
 
 export type DatanetsRoutesOptions = { datanets: Datanets }
 
@@ -62,8 +63,9 @@ export const datanetsRoutes: FastifyPluginAsyncZod<DatanetsRoutesOptions> = asyn
       params: datanetParam,
       body: txEnvelopeSchema,
     },
+    ...bodyCheckedBy(z.unknown()),
     handler: async (request) => {
-      const ack = await datanets.submitContribution(request.params.id, request.body)
+      const ack = await datanets.submitContribution(request.params.id, parseTxEnvelope(request.body, 'tx'))
       return { hash: ack.hash, height: ack.height.toString(), index: ack.index, receipt: ack.receipt, contribution: ack.hash, records: ack.records }
     },
   })

@@ -1,27 +1,16 @@
 /**
  * Ledger routes: submit txs, read blocks, txs, accounts, proofs, types, genesis, status.
- * Tx bodies are only shape-checked here; the tx codec gives the field-level errors.
+ * Tx envelopes are documented here and checked by the ledger's codec (parseTxEnvelope), one
+ * by one, so a bad one gets the same error on /v1/tx and in a /v1/txs batch.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { SinewError, type Hex } from '../../core/index.ts'
+import { hash32Schema, SinewError, txEnvelopeSchema, uintStringSchema, type Hex } from '../../core/index.ts'
 import { genesisToJson, headerToJson, parseAddress, type LedgerNode, type SignedHeader } from '../../ledger/index.ts'
 import type { TxRow } from '../../store/index.ts'
+import { bodyCheckedBy } from '../openapi.ts'
 
 export type LedgerRoutesOptions = { node: LedgerNode; maxBatchTxs: number; status: () => Record<string, unknown> }
-
-const uintString = z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal integer')
-const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
-
-export const txEnvelopeSchema = z
-  .object({
-    type: z.string().describe('Tx kind, the EIP-712 primary type, e.g. "Transfer" (GET /v1/types lists them)'),
-    message: z.record(z.string(), z.unknown()).describe('The signed message; integers as decimal strings'),
-    signature: z.string().describe('65-byte r‖s‖v signature as 0x hex, from eth_signTypedData_v4 / viem signTypedData'),
-    from: z.string().optional().describe('Optional: the signer address, checked against the recovered one'),
-    chainId: z.string().optional().describe('Optional: the chainId signed for, checked against this chain'),
-  })
-  .strict()
 
 export function txToJson(row: TxRow): Record<string, unknown> {
   return {
@@ -39,6 +28,7 @@ export function txToJson(row: TxRow): Record<string, unknown> {
 
 export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (app, { node, maxBatchTxs, status }) => {
   const store = node.store
+  const batchBody = (item: z.ZodType) => z.object({ txs: z.array(item).min(1).max(maxBatchTxs).describe(`Up to ${maxBatchTxs} tx envelopes`) }).strict()
   const blockJson = async (header: SignedHeader, txs: string | undefined) => {
     const out: Record<string, unknown> = headerToJson(header)
     if (txs === 'full') out.txs = (await store.getBlockTxs(header.height)).map(txToJson)
@@ -49,6 +39,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
 
   app.post('/v1/tx', {
     schema: { summary: 'Submit one signed tx; answers once its block is durably committed', tags: ['ledger'], body: txEnvelopeSchema },
+    ...bodyCheckedBy(z.unknown()),
     handler: async (request) => {
       const ack = await node.submit(request.body)
       return { hash: ack.hash, height: ack.height.toString(), index: ack.index, receipt: ack.receipt }
@@ -59,8 +50,9 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     schema: {
       summary: 'Submit a batch of signed txs; one result per item, in order',
       tags: ['ledger'],
-      body: z.object({ txs: z.array(z.unknown()).min(1).max(maxBatchTxs).describe(`Up to ${maxBatchTxs} tx envelopes`) }).strict(),
+      body: batchBody(txEnvelopeSchema),
     },
+    ...bodyCheckedBy(batchBody(z.unknown())),
     handler: async (request) => {
       const outcomes = await node.submitBatch(request.body.txs)
       return {
@@ -72,7 +64,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   })
 
   app.get('/v1/tx/:hash', {
-    schema: { summary: 'A committed tx with its receipt', tags: ['ledger'], params: z.object({ hash: hash32 }) },
+    schema: { summary: 'A committed tx with its receipt', tags: ['ledger'], params: z.object({ hash: hash32Schema }) },
     handler: async (request) => {
       const row = await store.getTx(request.params.hash.toLowerCase() as Hex)
       if (!row) throw new SinewError({ code: 'not_found', message: `tx not found: ${request.params.hash}`, details: { tx: request.params.hash } })
@@ -86,7 +78,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   })
 
   app.get('/v1/blocks/:height', {
-    schema: { summary: 'A block by height', tags: ['ledger'], params: z.object({ height: uintString }), querystring: txsQuery },
+    schema: { summary: 'A block by height', tags: ['ledger'], params: z.object({ height: uintStringSchema }), querystring: txsQuery },
     handler: async (request) => {
       const header = await store.getBlock(BigInt(request.params.height))
       if (!header) throw new SinewError({ code: 'not_found', message: `block not found: ${request.params.height}`, details: { block: request.params.height } })
@@ -100,7 +92,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       tags: ['ledger'],
       querystring: z
         .object({
-          from: uintString.default('0'),
+          from: uintStringSchema.default('0'),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
           txs: z.enum(['none', 'hashes', 'full']).default('hashes'),
         })

@@ -4,13 +4,11 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { SinewError, type Hex } from '../../core/index.ts'
+import { hash32Schema, SinewError, type Hex } from '../../core/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
 import { EarningsIndex, readApiKey, readModel, readModelNames, readModelVersion, readReceiptPointer, receiptView } from '../../models/index.ts'
 
 export type ModelsRoutesOptions = { node: LedgerNode }
-
-const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
 
 export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (app, { node }) => {
   const earnings = new EarningsIndex(node.store)
@@ -19,7 +17,7 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
     schema: {
       summary: 'A receipt of a paid model call: spans with contribution ids, weights, fee split, method id',
       tags: ['models'],
-      params: z.object({ id: hash32 }),
+      params: z.object({ id: hash32Schema }),
     },
     handler: async (request) => {
       const pointer = readReceiptPointer(node.chain.state, request.params.id)
@@ -65,7 +63,7 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
     schema: {
       summary: 'An API key by its keccak256 hash: owner, spend limit, spent, expiry, revoked',
       tags: ['models'],
-      params: z.object({ keyHash: hash32 }),
+      params: z.object({ keyHash: hash32Schema }),
     },
     handler: async (request) => {
       const key = readApiKey(node.chain.state, request.params.keyHash.toLowerCase() as Hex)
