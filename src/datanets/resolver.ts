@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path'
 import type { AttributionIndex } from '../attribution/index.ts'
-import { SinewError } from '../core/index.ts'
+import { isHex, SinewError } from '../core/index.ts'
 import type { Address, StateReader } from '../ledger/index.ts'
 import type { Datanets } from './service.ts'
 import { datanetIdByName, getContribution, getDatanet, getVersion } from './state.ts'
@@ -20,13 +20,13 @@ export function parseVersionRef(ref: string): { datanet: string; version: number
 }
 
 function resolveId(state: StateReader, datanet: string): string | undefined {
-  if (/^0x[0-9a-fA-F]{64}$/.test(datanet)) return getDatanet(state, datanet.toLowerCase()) ? datanet.toLowerCase() : undefined
+  if (isHex(datanet, 32)) return getDatanet(state, datanet.toLowerCase()) ? datanet.toLowerCase() : undefined
   return datanetIdByName(state, datanet)
 }
 
 export const datanetsResolver = {
   authorOf(state: StateReader, contribution: string): Address | undefined {
-    const c = /^0x[0-9a-fA-F]{64}$/.test(contribution) ? getContribution(state, contribution.toLowerCase()) : undefined
+    const c = isHex(contribution, 32) ? getContribution(state, contribution.toLowerCase()) : undefined
     return c && c.status === 'accepted' ? c.author : undefined
   },
   versionExists(state: StateReader, ref: string): boolean {

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { openIndex, tokenize, type AttributionIndex } from '../attribution/index.ts'
-import { isSinewError, SinewError, type ErrorCode, type Hex, type Logger } from '../core/index.ts'
+import { isHex, isSinewError, SinewError, type ErrorCode, type Hex, type Logger } from '../core/index.ts'
 import type { LedgerNode, SignedTx, StateReader, TxAck } from '../ledger/index.ts'
 import { BlobFetcher, type BlobFetchStatus } from './blob-fetcher.ts'
 import { BlobStore, DEFAULT_MAX_BLOB_BYTES, sizeMismatch, type BlobInfo } from './blobs.ts'
@@ -340,14 +340,14 @@ export class Datanets {
 
   /** A Datanet by id (0x…) or name; `datanet_not_found` (404) otherwise. */
   resolve(ref: string): DatanetRecord {
-    const id = /^0x[0-9a-fA-F]{64}$/.test(ref) ? ref.toLowerCase() : datanetIdByName(this.state, ref)
+    const id = isHex(ref, 32) ? ref.toLowerCase() : datanetIdByName(this.state, ref)
     const d = id ? getDatanet(this.state, id) : undefined
     if (!d) throw datanetNotFound(ref)
     return d
   }
 
   contribution(id: string): ContributionRecord {
-    const c = /^0x[0-9a-fA-F]{64}$/.test(id) ? getContribution(this.state, id.toLowerCase()) : undefined
+    const c = isHex(id, 32) ? getContribution(this.state, id.toLowerCase()) : undefined
     if (!c) throw new SinewError({ code: 'contribution_not_found', message: `Contribution not found: ${id}`, details: { contribution: id } })
     return c
   }

@@ -1,6 +1,6 @@
 /** `sinew apikey new|show|revoke`: the key is made here; only its keccak256 goes on the ledger (GrantApiKey). */
 import { Command } from 'commander'
-import { formatUnits, parseUint, parseUnits, SinewError } from '../../core/index.ts'
+import { formatUnits, isHex, parseUint, parseUnits, SinewError } from '../../core/index.ts'
 import { hashApiKey, newApiKey } from '../../models/index.ts'
 import { NodeClient } from '../client.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -57,7 +57,7 @@ export function apikeyCommand(): Command {
     .option('--json', 'print JSON')
     .action(
       action(async (key: string, flags: SignerFlags & { node?: string; json?: boolean }) => {
-        const keyHash = /^0x[0-9a-fA-F]{64}$/.test(key) ? key.toLowerCase() : hashApiKey(key)
+        const keyHash = isHex(key, 32) ? key.toLowerCase() : hashApiKey(key)
         const { ack } = await signAndSubmit(new NodeClient(flags.node), await signerKey(flags), 'RevokeApiKey', { keyHash })
         if (flags.json) return printJson({ keyHash, tx: ack.hash, height: ack.height })
         printLines(`Revoked ${keyHash} (tx ${ack.hash}, block ${ack.height})`)
@@ -70,7 +70,7 @@ export function apikeyCommand(): Command {
     .option('--json', 'print JSON')
     .action(
       action(async (key: string, flags: { node?: string; json?: boolean }) => {
-        const keyHash = /^0x[0-9a-fA-F]{64}$/.test(key) ? key.toLowerCase() : hashApiKey(key)
+        const keyHash = isHex(key, 32) ? key.toLowerCase() : hashApiKey(key)
         const k = await new NodeClient(flags.node).get(`/v1/apikeys/${keyHash}`)
         if (flags.json) return printJson(k)
         printLines(
