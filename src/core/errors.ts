@@ -22,7 +22,7 @@ export type SinewErrorOptions = {
 }
 
 /** The wire form of every error: `{ error: { code, message, details } }`, the hint as `details.hint`. */
-export type ErrorBody = { error: { code: string; message: string; details: ErrorDetails } }
+export type ErrorBody<Code extends string = string> = { error: { code: Code; message: string; details: ErrorDetails } }
 
 // Only RemoteError (below) can build this, so only it may carry a code and status from elsewhere.
 const answered = Symbol('answered')
@@ -53,7 +53,7 @@ export class SinewError<Code extends string = ErrorCode> extends Error {
   }
 
   /** The wire form: `{ error: { code, message, details } }`, with the hint as `details.hint`. */
-  toJSON(): ErrorBody {
+  toJSON(): ErrorBody<Code> {
     const details = this.hint ? { ...this.details, hint: this.hint } : this.details
     return { error: { code: this.code, message: this.shortMessage, details } }
   }

@@ -6,19 +6,24 @@
  *   hash32Schema      0x and 64 hex digits (tx hashes, ids, content hashes as bytes32)
  *   addressSchema     0x and 40 hex digits
  *   uintStringSchema  an unsigned integer as a decimal string (how every integer travels)
+ *   hexSchema         0x and hex bytes (signatures, state values)
+ *   countSchema       a count, index or size that fits a JSON number (never money)
  *   txEnvelopeSchema  { type, message, signature, from?, chainId? } (the ledger's
  *                     parseTxEnvelope checks every tx against it, src/ledger/tx.ts)
+ *   errorBodySchema   { error: { code, message, details } }, code from the catalogue
  *
  * and the one mapping of a zod issue to a catalogue error (`invalid_field`,
  * `missing_field`, `unknown_field`, naming the field by its path).
  */
 import { z } from 'zod'
 import { SinewError } from './errors.ts'
-import type { ErrorCode } from './error-codes.ts'
+import { errorCatalogue, type ErrorCode } from './error-codes.ts'
 
 export const hash32Schema = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits')
 export const addressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address (0x and 40 hex digits)')
 export const uintStringSchema = z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a decimal integer string')
+export const hexSchema = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x and hex bytes')
+export const countSchema = z.number().int().min(0)
 
 /** A path as the node's errors name fields: `tx.message.to`, `txs[3].signature`. */
 export function fieldPath(root: string, path: readonly PropertyKey[]): string {
@@ -64,3 +69,21 @@ export const txEnvelopeSchema = z
   .meta({ id: 'TxEnvelope', description: 'A signed tx: {type, message, signature}, as any Ethereum library signs it (EIP-712)' })
 
 export type TxEnvelope = z.output<typeof txEnvelopeSchema>
+
+const catalogueCodes = Object.keys(errorCatalogue) as [ErrorCode, ...ErrorCode[]]
+
+/** The `error` of an error answer: its catalogue code, a one-sentence message, and details. */
+export const errorObjectSchema = z
+  .object({
+    code: z.enum(catalogueCodes).describe('A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning'),
+    message: z.string().describe('What went wrong, in one sentence'),
+    details: z
+      .record(z.string(), z.unknown())
+      .describe('Facts about the failure: details.field names the field at fault; details.hint, when present, says what to do'),
+  })
+  .meta({ id: 'ErrorObject' })
+
+/** Every error answer of the node's own API: `{ error: { code, message, details } }` (core/errors.ts `ErrorBody`). */
+export const errorBodySchema = z
+  .object({ error: errorObjectSchema })
+  .meta({ id: 'Error', description: 'An error answer: {"error": {"code", "message", "details"}}' })

@@ -27,7 +27,7 @@ export {
 } from './kinds.ts'
 export * from './state.ts'
 export { ALL_MEDIA_TYPES, isMediaType, MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath, type MediaType } from './media.ts'
-export { BlobStore, blobTooLarge, DEFAULT_MAX_BLOB_BYTES, parseSha256, type BlobInfo } from './blobs.ts'
+export { BlobStore, blobTooLarge, DEFAULT_MAX_BLOB_BYTES, parseSha256, SHA256_HEX, type BlobInfo } from './blobs.ts'
 export {
   BlobUploads,
   UPLOAD_NONCE_WINDOW,

@@ -49,7 +49,15 @@ export type IndexSource = { index: AttributionIndex; authorOf?: (contribution: s
 export type IndexProvider = (ref: string) => IndexSource | Promise<IndexSource>
 
 /** The `type` of an OpenAI error object. */
-export type OpenAIErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'insufficient_quota' | 'rate_limit_error' | 'api_error'
+export const OPENAI_ERROR_TYPES = [
+  'invalid_request_error',
+  'authentication_error',
+  'permission_error',
+  'insufficient_quota',
+  'rate_limit_error',
+  'api_error',
+] as const
+export type OpenAIErrorType = (typeof OPENAI_ERROR_TYPES)[number]
 
 /** An error of the OpenAI-compatible API: a SinewError with OpenAI's `type` and `param` (the request field at fault). */
 export class GatewayError extends SinewError {

@@ -5,6 +5,7 @@
 export {
   Gateway,
   GatewayError,
+  OPENAI_ERROR_TYPES,
   type OpenAIErrorType,
   type CallOutcome,
   type CallRequest,

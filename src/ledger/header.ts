@@ -5,7 +5,8 @@
  * `keccak256(abi.encode(...))`; the proposer signs that hash directly (ecrecover-able,
  * no message prefix). Block 0 is derived from genesis and carries no signature.
  */
-import { fromHex, keccak256Bytes, toHex, uint256Word, type Hex } from '../core/index.ts'
+import { z } from 'zod'
+import { addressSchema, fromHex, hash32Schema, hexSchema, keccak256Bytes, toHex, uint256Word, uintStringSchema, type Hex } from '../core/index.ts'
 import type { BlockRow } from '../store/index.ts'
 
 /** A signed header is exactly the block row the store keeps. */
@@ -30,8 +31,25 @@ export function headerHash(h: BlockHeader): Hex {
   return toHex(keccak256Bytes(encodeHeader(h)))
 }
 
-/** JSON form used by the API, the CLI and proofs: integers as decimal strings. */
-export function headerToJson(h: SignedHeader): Record<string, string | number> {
+/** The JSON form of a header, used by the API, the CLI and proofs: integers as decimal strings. */
+export const headerJsonSchema = z
+  .object({
+    height: uintStringSchema,
+    hash: hash32Schema,
+    parentHash: hash32Schema,
+    timestamp: uintStringSchema.describe('ms since the epoch'),
+    txRoot: hash32Schema,
+    stateRoot: hash32Schema,
+    receiptsRoot: hash32Schema,
+    txCount: z.number().int().min(0),
+    proposer: addressSchema,
+    signature: hexSchema.describe("The proposer's 65-byte signature of the header hash (0x for block 0)"),
+  })
+  .meta({ id: 'BlockHeader', description: 'A block header; its hash commits to every field but the signature' })
+
+export type HeaderJson = z.output<typeof headerJsonSchema>
+
+export function headerToJson(h: SignedHeader): HeaderJson {
   return {
     height: h.height.toString(),
     hash: h.hash,

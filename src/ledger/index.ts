@@ -18,7 +18,7 @@ export {
   type GenesisAlloc,
   type ProtocolParams,
 } from './genesis.ts'
-export { encodeHeader, headerHash, headerToJson, type BlockHeader, type SignedHeader } from './header.ts'
+export { encodeHeader, headerHash, headerJsonSchema, headerToJson, type BlockHeader, type HeaderJson, type SignedHeader } from './header.ts'
 export {
   defineTxKind,
   eip712Types,

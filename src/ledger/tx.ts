@@ -14,7 +14,7 @@
 import { canonicalJson, fieldIssueError, fromHex, keccak256Bytes, SinewError, toHex, txEnvelopeSchema, type Hex, type TxEnvelope } from '../core/index.ts'
 import { parseAddress, type Address } from './address.ts'
 import { eip712Types, type TxKind, type TxKindRegistry } from './kinds.ts'
-import { messageToWire, parseMessage, type Message } from './message.ts'
+import { messageToWire, parseMessage, type Message, type TypedFields } from './message.ts'
 import { createTypedDataHasher, type InvalidSignatureError, parseSignature, recoverSigner, signDigest, type Eip712Domain } from './signing/index.ts'
 
 export type { TxEnvelope } from '../core/index.ts'
@@ -159,9 +159,9 @@ export class TxCodec {
   /** The EIP-712 description of every kind, as served at GET /v1/types. */
   describe(): {
     domain: { name: string; version: string; chainId: string }
-    kinds: Record<string, { description: string; primaryType: string; types: Record<string, unknown> }>
+    kinds: Record<string, { description: string; primaryType: string; types: Record<string, TypedFields> }>
   } {
-    const kinds: Record<string, { description: string; primaryType: string; types: Record<string, unknown> }> = {}
+    const kinds: Record<string, { description: string; primaryType: string; types: Record<string, TypedFields> }> = {}
     for (const kind of this.registry.list()) {
       kinds[kind.type] = { description: kind.description, primaryType: kind.type, types: eip712Types(kind) }
     }

@@ -1,12 +1,13 @@
 /** The HTTP server: fastify with zod schemas, OpenAPI at /openapi.json, one plugin per route group. */
 import fastifySwagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { Logger } from '../core/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
 import { installAccessControl } from './access.ts'
 import { installErrorHandling } from './errors.ts'
 import { installJsonParser } from './json-body.ts'
+import { openapiComponents } from './openapi.ts'
 import { ledgerRoutes } from './routes/ledger.ts'
 import { errorsRoutes } from './routes/errors.ts'
 import type { Datanets } from '../datanets/index.ts'
@@ -45,7 +46,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const httpLog = options.log.isLevelEnabled('debug') ? options.log : options.log.child({}, { level: 'warn' })
   const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, bodyLimit: options.bodyLimitBytes }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
-  app.setSerializerCompiler(serializerCompiler)
+  // Response schemas document the answers (and type-check the handlers); the answer itself
+  // is the handler's value as JSON, exactly, never re-encoded by a schema that could drop or
+  // change a field. test/openapi.test.ts checks live answers against the document.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   installErrorHandling(app)
   installAccessControl(app, { boundHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }, options.log)
   installJsonParser(app)
@@ -59,6 +63,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       },
     },
     transform: jsonSchemaTransform,
+    // Schemas with a zod `meta({ id })` become components (#/components/schemas/<id>).
+    transformObject: openapiComponents,
   })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   await app.register(errorsRoutes)

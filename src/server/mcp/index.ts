@@ -11,7 +11,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
-import { errorFromResponse, SinewError } from '../../core/index.ts'
+import { errorBodySchema, errorFromResponse, SinewError } from '../../core/index.ts'
+import { BAD_JSON, errorResponses } from '../openapi.ts'
 import { agentMcpTools } from './agent-tools.ts'
 import { dataMcpTools, modelMcpTools } from './data-tools.ts'
 import { toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
@@ -136,11 +137,68 @@ export function agentCard(baseUrl: string, modules?: McpToolModule[]) {
   }
 }
 
+// ---------- what /mcp and the agent card answer, for the OpenAPI document ----------
+
+const jsonRpcId = z.union([z.string(), z.number().int(), z.null()])
+const jsonRpcErrorSchema = z
+  .object({
+    jsonrpc: z.literal('2.0'),
+    id: jsonRpcId,
+    error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }),
+  })
+  .meta({ id: 'JsonRpcError' })
+const jsonRpcAnswerSchema = z
+  .union([z.object({ jsonrpc: z.literal('2.0'), id: jsonRpcId, result: z.record(z.string(), z.unknown()) }), jsonRpcErrorSchema])
+  .meta({
+    id: 'JsonRpcAnswer',
+    description: 'A JSON-RPC 2.0 answer (MCP): a result, or an error; a tool that fails answers a result with isError and the Sinew error body',
+  })
+
+const agentCardSchema = z
+  .object({
+    protocolVersion: z.string(),
+    name: z.string(),
+    description: z.string(),
+    url: z.string(),
+    preferredTransport: z.string(),
+    additionalInterfaces: z.array(z.object({ url: z.string(), transport: z.string() })),
+    version: z.string(),
+    documentationUrl: z.string(),
+    capabilities: z.object({ streaming: z.boolean(), pushNotifications: z.boolean(), stateTransitionHistory: z.boolean() }),
+    defaultInputModes: z.array(z.string()),
+    defaultOutputModes: z.array(z.string()),
+    skills: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), tags: z.array(z.string()) })),
+  })
+  .meta({ id: 'AgentCard', description: 'An A2A agent card' })
+
+const mcpErrors = errorResponses(...BAD_JSON)
+
 /** `/mcp` (Streamable HTTP, stateless, JSON responses) and `/.well-known/agent-card.json`. */
 export const mcpRoutes: FastifyPluginAsync = async (app) => {
   app.post(
     '/mcp',
-    { schema: { summary: 'MCP over Streamable HTTP (JSON-RPC); write tools take a signed tx (signedTx)', tags: ['mcp'] } },
+    {
+      schema: {
+        summary: 'MCP over Streamable HTTP (JSON-RPC); write tools take a signed tx (signedTx)',
+        tags: ['mcp'],
+        body: z.record(z.string(), z.unknown()).describe('A JSON-RPC 2.0 request or notification (MCP)'),
+        response: {
+          200: jsonRpcAnswerSchema,
+          202: z.undefined().describe('A notification, accepted (no body)'),
+          ...mcpErrors,
+          400: {
+            description: `A body that is not JSON (a Sinew error: ${mcpErrors[400].description.replace(/^An error; /, '')}), or not a JSON-RPC request (a JSON-RPC error)`,
+            content: { 'application/json': { schema: z.union([errorBodySchema, jsonRpcErrorSchema]) } },
+          },
+          406: {
+            description: 'The Accept header lacks application/json and text/event-stream (a JSON-RPC error)',
+            content: { 'application/json': { schema: jsonRpcErrorSchema } },
+          },
+        },
+      },
+      // The MCP transport checks the JSON-RPC message itself and answers in JSON-RPC.
+      validatorCompiler: () => (data: unknown) => ({ value: data }),
+    },
     async (request, reply) => {
       const server = createMcpServer({ api: injectApi(app, request.ip), transport: 'http' })
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
@@ -160,7 +218,9 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
       .send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless; POST JSON-RPC to it' }, id: null })
   app.get('/mcp', { schema: { hide: true } }, notAllowed)
   app.delete('/mcp', { schema: { hide: true } }, notAllowed)
-  app.get('/.well-known/agent-card.json', { schema: { summary: 'A2A agent card: the skills of this node', tags: ['mcp'] } }, async (request) =>
-    agentCard(`${request.protocol}://${request.host}`),
+  app.get(
+    '/.well-known/agent-card.json',
+    { schema: { summary: 'A2A agent card: the skills of this node', tags: ['mcp'], response: { 200: agentCardSchema, ...errorResponses() } } },
+    async (request) => agentCard(`${request.protocol}://${request.host}`),
   )
 }

@@ -7,9 +7,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Readable } from 'node:stream'
 import { z } from 'zod'
-import { formatUnits, SinewError } from '../../core/index.ts'
-import { parseSha256, UPLOAD_NONCE_WINDOW, UPLOAD_PERMIT_HEADER, type Datanets } from '../../datanets/index.ts'
+import { addressSchema, formatUnits, hash32Schema, SinewError, uintStringSchema } from '../../core/index.ts'
+import { parseSha256, SHA256_HEX, UPLOAD_NONCE_WINDOW, UPLOAD_PERMIT_HEADER, type Datanets } from '../../datanets/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
+import { BAD_PARAMS, errorResponses } from '../openapi.ts'
 
 export type BlobsRoutesOptions = { datanets: Datanets }
 
@@ -28,6 +29,19 @@ export function parseRange(header: string, size: number): { start: number; end: 
   return { start, end }
 }
 
+const storedSchema = z
+  .object({
+    sha256: z.string().regex(SHA256_HEX).describe('The sha256 of the bytes, 64 hex digits (the blob URL: GET /v1/blobs/<sha256>)'),
+    contentHash: hash32Schema.describe('The same as 0x hex: what a Contribute signs'),
+    size: z.number().int().min(0),
+    created: z.boolean().describe('False when this node had the bytes already'),
+    account: addressSchema.describe("The permit's sender, whose quota the bytes count against"),
+  })
+  .meta({ id: 'StoredBlob' })
+
+/** Bytes answered as they are (OpenAPI: a binary string). */
+const bytesSchema = z.custom<Uint8Array>().meta({ type: 'string', format: 'binary' })
+
 export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app, { datanets }) => {
   // Raw bodies in this plugin only: any content type is streamed to the store untouched.
   app.removeAllContentTypeParsers()
@@ -45,6 +59,22 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
           .optional()
           .describe('The signed tx naming the blob: base64 of its JSON envelope'),
       }),
+      response: {
+        200: storedSchema.describe('This node had the bytes already'),
+        201: storedSchema.describe('Stored'),
+        ...errorResponses(
+          ...BAD_PARAMS,
+          'upload_unauthorized',
+          'invalid_upload_permit',
+          'stale_upload_permit',
+          'upload_balance_too_low',
+          'permit_mismatch',
+          'blob_quota_exceeded',
+          'blob_too_large',
+          'hash_mismatch',
+          'empty_blob',
+        ),
+      },
     },
     handler: async (request, reply) => {
       const sha256 = request.query.sha256 !== undefined ? parseSha256(request.query.sha256, 'querystring.sha256') : undefined
@@ -68,6 +98,31 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
         "Who may upload blobs and how much: the blob size limit, the permit rule, the minimum balance, the quotas (and an account's use of its own), garbage collection",
       tags: ['datanets'],
       querystring: z.object({ account: z.string().optional().describe('An address: its quota use') }).strict(),
+      response: {
+        200: z
+          .object({
+            maxBlobBytes: z.number().int().min(0),
+            permitHeader: z.string().describe('The header that carries the upload permit'),
+            permitKinds: z.array(z.string()).describe('The tx kinds that can be a permit (those that name a blob)'),
+            nonceWindow: z.number().int().min(0).describe("How far ahead of its sender's next nonce a permit may be"),
+            minBalance: uintStringSchema.describe('SIN base units an uploader must hold (nothing is spent)'),
+            minBalanceSin: z.string(),
+            quota: z.object({ accountBytes: z.number().int().min(0), nodeBytes: z.number().int().min(0), windowMs: z.number().int().min(0) }),
+            gc: z.object({ graceMs: z.number().int().min(0), intervalMs: z.number().int().min(0) }),
+            usage: z
+              .object({
+                account: addressSchema,
+                usedBytes: z.number().int().min(0),
+                limitBytes: z.number().int().min(0),
+                windowMs: z.number().int().min(0),
+                nextReleaseAt: z.number().int().nullable().describe('ms since the epoch when its oldest upload in the window leaves it'),
+              })
+              .optional()
+              .describe('With account=: its use of its quota'),
+          })
+          .meta({ id: 'UploadPolicy' }),
+        ...errorResponses(...BAD_PARAMS, 'invalid_address'),
+      },
     },
     handler: async (request) => {
       const p = datanets.uploads.policy
@@ -90,6 +145,12 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
       summary: 'The bytes of a blob (hash checked), with ETag, If-None-Match and Range support',
       tags: ['datanets'],
       params: z.object({ sha256: z.string() }),
+      response: {
+        200: { description: 'The bytes', content: { 'application/octet-stream': { schema: bytesSchema } } },
+        206: { description: 'The bytes of the Range asked for (Content-Range says which)', content: { 'application/octet-stream': { schema: bytesSchema } } },
+        304: z.undefined().describe('Not modified: the If-None-Match ETag is this blob (no body)'),
+        ...errorResponses(...BAD_PARAMS, 'not_found', 'range_not_satisfiable', 'integrity'),
+      },
     },
     handler: async (request, reply) => {
       const sha = parseSha256(request.params.sha256, 'params.sha256')
@@ -108,7 +169,7 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
             details: { field: 'headers.range', size: bytes.length },
           })
           // Answered here, not thrown: a 416 carries the blob's size in Content-Range.
-          return reply.code(e.status).header('content-range', `bytes */${bytes.length}`).type('application/json').send(e.toJSON())
+          return reply.code(416).header('content-range', `bytes */${bytes.length}`).type('application/json').send(e.toJSON())
         }
         return reply
           .code(206)

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { errorCatalogue, errorCatalogueList, type ErrorCode } from '../../core/index.ts'
+import { errorResponses } from '../openapi.ts'
 
 const codes = Object.keys(errorCatalogue) as [ErrorCode, ...ErrorCode[]]
 
@@ -23,7 +24,11 @@ const catalogueSchema = z.object({
 export const errorsRoutes: FastifyPluginAsyncZod = async (app) => {
   const body = { errors: errorCatalogueList() }
   app.get('/v1/errors', {
-    schema: { summary: 'The error catalogue: every error code with its HTTP status and meaning', tags: ['ledger'], response: { 200: catalogueSchema } },
+    schema: {
+      summary: 'The error catalogue: every error code with its HTTP status and meaning',
+      tags: ['ledger'],
+      response: { 200: catalogueSchema, ...errorResponses() },
+    },
     handler: async () => body,
   })
 }

@@ -5,14 +5,115 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { hash32Schema, SinewError, txEnvelopeSchema, uintStringSchema, type Hex } from '../../core/index.ts'
-import { genesisToJson, headerToJson, parseAddress, type LedgerNode, type SignedHeader } from '../../ledger/index.ts'
+import {
+  addressSchema,
+  countSchema,
+  errorObjectSchema,
+  hash32Schema,
+  hexSchema,
+  SinewError,
+  txEnvelopeSchema,
+  uintStringSchema,
+  type Hex,
+} from '../../core/index.ts'
+import { genesisToJson, headerJsonSchema, headerToJson, parseAddress, type LedgerNode, type SignedHeader } from '../../ledger/index.ts'
 import type { TxRow } from '../../store/index.ts'
-import { bodyCheckedBy } from '../openapi.ts'
+import { BAD_JSON, BAD_PARAMS, bodyCheckedBy, errorResponses, TX_REFUSALS } from '../openapi.ts'
 
-export type LedgerRoutesOptions = { node: LedgerNode; maxBatchTxs: number; status: () => Record<string, unknown> }
+// ---------- the answers' shapes ----------
 
-export function txToJson(row: TxRow): Record<string, unknown> {
+/** What an included tx did: `result` is what its kind's handler returned. */
+const receiptSchema = z
+  .object({
+    txHash: hash32Schema,
+    index: countSchema,
+    type: z.string(),
+    sender: addressSchema,
+    nonce: uintStringSchema,
+    result: z.record(z.string(), z.unknown()).describe("What the tx kind's handler returned (integers as decimal strings)"),
+  })
+  .meta({ id: 'TxReceipt' })
+
+export const ackSchema = z
+  .object({ hash: hash32Schema, height: uintStringSchema, index: countSchema, receipt: receiptSchema })
+  .meta({ id: 'TxAck', description: 'A tx in a durably committed block: it can never be lost' })
+
+const txSchema = z
+  .object({
+    hash: hash32Schema,
+    height: uintStringSchema,
+    index: countSchema,
+    type: z.string(),
+    sender: addressSchema,
+    nonce: uintStringSchema,
+    message: z.record(z.string(), z.unknown()).describe('The signed message in its canonical wire form'),
+    signature: hexSchema,
+    receipt: receiptSchema,
+  })
+  .meta({ id: 'Tx' })
+
+const blockSchema = headerJsonSchema
+  .extend({
+    txHashes: z.array(hash32Schema).optional().describe('With txs=hashes (the default)'),
+    txs: z.array(txSchema).optional().describe('With txs=full'),
+  })
+  .meta({ id: 'Block' })
+
+const stateProofSchema = z.object({
+  key: hash32Schema.describe('The keyHash the proof is about'),
+  value: hash32Schema.nullable().describe('Its valueHash, or null (non-inclusion)'),
+  siblings: z.array(hash32Schema).describe('Sibling hashes from the root down (docs/state-proofs.md)'),
+  otherLeaf: z.object({ key: hash32Schema, valueHash: hash32Schema }).optional(),
+})
+
+const typedFieldsSchema = z.array(z.object({ name: z.string(), type: z.string() })).readonly()
+
+const genesisSchema = z.object({
+  format: z.string(),
+  network: z.string(),
+  chainId: uintStringSchema,
+  timestamp: uintStringSchema,
+  sequencer: addressSchema,
+  params: z.object({ protocolFeeBps: countSchema, treasury: addressSchema }),
+  alloc: z.array(z.object({ address: addressSchema, balance: uintStringSchema, label: z.string().optional() })),
+  insecure: z.boolean().optional(),
+  note: z.string().optional(),
+})
+
+/** A replica's progress (GET /v1/status `replica`): the leader it follows and the blobs it fetches. */
+const replicaStatusSchema = z.object({
+  following: z.string(),
+  height: uintStringSchema,
+  leaderHead: uintStringSchema.nullable(),
+  halted: z.object({ height: uintStringSchema, field: z.string(), expected: z.string(), actual: z.string() }).nullable(),
+  lastError: z.string().nullable(),
+  blobs: z
+    .object({
+      source: z.string(),
+      pending: countSchema,
+      fetching: countSchema,
+      failed: countSchema,
+      fetched: countSchema,
+      refused: countSchema,
+      failures: z.array(
+        z.object({
+          sha256: z.string(),
+          attempts: countSchema,
+          error: z.object({ code: z.string(), message: z.string() }),
+          at: z.string(),
+          retryAt: z.string(),
+        }),
+      ),
+    })
+    .optional(),
+})
+
+/** What the node adds to GET /v1/status besides the chain: a replica's progress. */
+export type StatusExtras = { replica?: z.input<typeof replicaStatusSchema> }
+
+export type LedgerRoutesOptions = { node: LedgerNode; maxBatchTxs: number; status: () => StatusExtras }
+
+export function txToJson(row: TxRow): z.input<typeof txSchema> {
   return {
     hash: row.hash,
     height: row.height.toString(),
@@ -30,7 +131,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   const store = node.store
   const batchBody = (item: z.ZodType) => z.object({ txs: z.array(item).min(1).max(maxBatchTxs).describe(`Up to ${maxBatchTxs} tx envelopes`) }).strict()
   const blockJson = async (header: SignedHeader, txs: string | undefined) => {
-    const out: Record<string, unknown> = headerToJson(header)
+    const out: z.input<typeof blockSchema> = headerToJson(header)
     if (txs === 'full') out.txs = (await store.getBlockTxs(header.height)).map(txToJson)
     else if (txs === 'hashes') out.txHashes = (await store.getBlockTxs(header.height)).map((t) => t.hash)
     return out
@@ -38,7 +139,12 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   const txsQuery = z.object({ txs: z.enum(['none', 'hashes', 'full']).default('hashes').describe('Include tx hashes (default), full txs, or none') }).strict()
 
   app.post('/v1/tx', {
-    schema: { summary: 'Submit one signed tx; answers once its block is durably committed', tags: ['ledger'], body: txEnvelopeSchema },
+    schema: {
+      summary: 'Submit one signed tx; answers once its block is durably committed',
+      tags: ['ledger'],
+      body: txEnvelopeSchema,
+      response: { 200: ackSchema, ...errorResponses(...TX_REFUSALS) },
+    },
     ...bodyCheckedBy(z.unknown()),
     handler: async (request) => {
       const ack = await node.submit(request.body)
@@ -51,20 +157,38 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       summary: 'Submit a batch of signed txs; one result per item, in order',
       tags: ['ledger'],
       body: batchBody(txEnvelopeSchema),
+      response: {
+        200: z.object({
+          results: z
+            .array(
+              z.union([
+                z.object({ ok: z.literal(true), hash: hash32Schema, height: uintStringSchema, index: countSchema }),
+                z.object({ ok: z.literal(false), error: errorObjectSchema }),
+              ]),
+            )
+            .describe('One per tx, in order: its place in a committed block, or why it was refused (an error body)'),
+        }),
+        ...errorResponses(...BAD_JSON, ...BAD_PARAMS, 'read_only', 'shutting_down', 'commit_failed'),
+      },
     },
     ...bodyCheckedBy(batchBody(z.unknown())),
     handler: async (request) => {
       const outcomes = await node.submitBatch(request.body.txs)
       return {
         results: outcomes.map((o) =>
-          o.ok ? { ok: true, hash: o.ack.hash, height: o.ack.height.toString(), index: o.ack.index } : { ok: false, ...o.error.toJSON() },
+          o.ok ? { ok: true as const, hash: o.ack.hash, height: o.ack.height.toString(), index: o.ack.index } : { ok: false as const, ...o.error.toJSON() },
         ),
       }
     },
   })
 
   app.get('/v1/tx/:hash', {
-    schema: { summary: 'A committed tx with its receipt', tags: ['ledger'], params: z.object({ hash: hash32Schema }) },
+    schema: {
+      summary: 'A committed tx with its receipt',
+      tags: ['ledger'],
+      params: z.object({ hash: hash32Schema }),
+      response: { 200: txSchema, ...errorResponses(...BAD_PARAMS, 'not_found') },
+    },
     handler: async (request) => {
       const row = await store.getTx(request.params.hash.toLowerCase() as Hex)
       if (!row) throw new SinewError({ code: 'not_found', message: `tx not found: ${request.params.hash}`, details: { tx: request.params.hash } })
@@ -73,12 +197,23 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   })
 
   app.get('/v1/blocks/latest', {
-    schema: { summary: 'The latest committed block', tags: ['ledger'], querystring: txsQuery },
+    schema: {
+      summary: 'The latest committed block',
+      tags: ['ledger'],
+      querystring: txsQuery,
+      response: { 200: blockSchema, ...errorResponses(...BAD_PARAMS) },
+    },
     handler: async (request) => blockJson(node.chain.head, request.query.txs),
   })
 
   app.get('/v1/blocks/:height', {
-    schema: { summary: 'A block by height', tags: ['ledger'], params: z.object({ height: uintStringSchema }), querystring: txsQuery },
+    schema: {
+      summary: 'A block by height',
+      tags: ['ledger'],
+      params: z.object({ height: uintStringSchema }),
+      querystring: txsQuery,
+      response: { 200: blockSchema, ...errorResponses(...BAD_PARAMS, 'not_found') },
+    },
     handler: async (request) => {
       const header = await store.getBlock(BigInt(request.params.height))
       if (!header) throw new SinewError({ code: 'not_found', message: `block not found: ${request.params.height}`, details: { block: request.params.height } })
@@ -97,6 +232,10 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
           txs: z.enum(['none', 'hashes', 'full']).default('hashes'),
         })
         .strict(),
+      response: {
+        200: z.object({ blocks: z.array(blockSchema), head: uintStringSchema.describe('The height of the latest block') }),
+        ...errorResponses(...BAD_PARAMS),
+      },
     },
     handler: async (request) => {
       const headers = await store.listBlocks(BigInt(request.query.from), request.query.limit)
@@ -105,7 +244,22 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   })
 
   app.get('/v1/accounts/:address', {
-    schema: { summary: 'Balance (base units, 18 decimals) and next nonce of an account', tags: ['ledger'], params: z.object({ address: z.string() }) },
+    schema: {
+      summary: 'Balance (base units, 18 decimals) and next nonce of an account',
+      tags: ['ledger'],
+      params: z.object({ address: z.string() }),
+      response: {
+        200: z
+          .object({
+            address: addressSchema,
+            balance: uintStringSchema.describe('SIN base units (18 decimals)'),
+            nonce: uintStringSchema.describe('The nonce its next tx must carry'),
+            height: uintStringSchema.describe('The block height this is read at'),
+          })
+          .meta({ id: 'Account' }),
+        ...errorResponses('invalid_address'),
+      },
+    },
     handler: async (request) => {
       const address = parseAddress(request.params.address, 'address')
       const account = node.account(address)
@@ -123,6 +277,17 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       summary: 'A Merkle proof of one state key (an address, or a key such as acct/0x…, as is or URL-encoded) against the latest header',
       tags: ['ledger'],
       params: z.object({ key: z.string().min(1).max(512) }),
+      response: {
+        200: z
+          .object({
+            key: z.string().describe('The state key'),
+            value: hexSchema.nullable().describe('Its value bytes, or null when absent'),
+            proof: stateProofSchema,
+            header: headerJsonSchema.describe('The header whose stateRoot the proof leads to'),
+          })
+          .meta({ id: 'StateProof' }),
+        ...errorResponses(...BAD_PARAMS, 'invalid_address'),
+      },
     },
     handler: async (request) => prove(request.params.key),
   })
@@ -133,17 +298,64 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
   })
 
   app.get('/v1/types', {
-    schema: { summary: 'The EIP-712 domain and the types of every tx kind', tags: ['ledger'] },
+    schema: {
+      summary: 'The EIP-712 domain and the types of every tx kind',
+      tags: ['ledger'],
+      response: {
+        200: z
+          .object({
+            domain: z.object({ name: z.string(), version: z.string(), chainId: uintStringSchema }),
+            kinds: z.record(
+              z.string(),
+              z.object({
+                description: z.string(),
+                primaryType: z.string(),
+                types: z.record(z.string(), typedFieldsSchema).describe('EIP-712 types: the primary type (with nonce) and its structs'),
+              }),
+            ),
+          })
+          .meta({ id: 'TxTypes' }),
+        ...errorResponses(),
+      },
+    },
     handler: async () => node.chain.codec.describe(),
   })
 
   app.get('/v1/genesis', {
-    schema: { summary: 'The genesis this chain started from', tags: ['ledger'] },
-    handler: async () => ({ hash: node.chain.genesisHash, genesis: genesisToJson(node.chain.genesis) }),
+    schema: {
+      summary: 'The genesis this chain started from',
+      tags: ['ledger'],
+      response: { 200: z.object({ hash: hash32Schema, genesis: genesisSchema }), ...errorResponses() },
+    },
+    // genesisToJson is the genesis in canonical JSON (bigints as decimal strings), which genesisSchema describes.
+    handler: async () => ({ hash: node.chain.genesisHash, genesis: genesisToJson(node.chain.genesis) as z.input<typeof genesisSchema> }),
   })
 
   app.get('/v1/status', {
-    schema: { summary: 'Chain, head and role of this node', tags: ['ledger'] },
+    schema: {
+      summary: 'Chain, head and role of this node',
+      tags: ['ledger'],
+      response: {
+        200: z
+          .object({
+            network: z.string(),
+            chainId: uintStringSchema,
+            insecure: z.boolean(),
+            warning: z.string().optional().describe('On a dev network, whose funded keys are public'),
+            genesisHash: hash32Schema,
+            sequencer: addressSchema,
+            role: z.enum(['sequencer', 'replica']),
+            height: uintStringSchema,
+            headHash: hash32Schema,
+            stateRoot: hash32Schema,
+            stateKeys: countSchema,
+            pendingTxs: countSchema.describe('Txs waiting for a block'),
+            replica: replicaStatusSchema.optional().describe('On a replica: the leader it follows and how far it got'),
+          })
+          .meta({ id: 'NodeStatus' }),
+        ...errorResponses(),
+      },
+    },
     handler: async () => {
       const head = node.chain.head
       const g = node.chain.genesis
@@ -154,7 +366,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
         ...(g.insecure ? { warning: 'INSECURE dev network: its funded keys are public' } : {}),
         genesisHash: node.chain.genesisHash,
         sequencer: g.sequencer,
-        role: node.readOnly ? 'replica' : 'sequencer',
+        role: node.readOnly ? ('replica' as const) : ('sequencer' as const),
         height: head.height.toString(),
         headHash: head.hash,
         stateRoot: head.stateRoot,

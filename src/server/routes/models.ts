@@ -4,11 +4,95 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { hash32Schema, SinewError, type Hex } from '../../core/index.ts'
+import { addressSchema, countSchema, hash32Schema, SinewError, uintStringSchema, type Hex } from '../../core/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
+import { BAD_PARAMS, errorResponses } from '../openapi.ts'
 import { EarningsIndex, readApiKey, readModel, readModelNames, readModelVersion, readReceiptPointer, receiptView } from '../../models/index.ts'
 
 export type ModelsRoutesOptions = { node: LedgerNode }
+
+// ---------- the answers' shapes (the models module's records and views, src/models) ----------
+
+const termsSchema = z.object({
+  name: z.string(),
+  owner: addressSchema,
+  version: countSchema,
+  backend: z.string().describe('builtin:infinigram, or openai-compatible:<base URL>[#upstream model]'),
+  datanets: z.array(z.string()).describe('The Datanet versions it draws on (<datanet>@<version>)'),
+  pricePerMillion: uintStringSchema.describe('SIN base units per million output tokens'),
+  contributorShareBps: countSchema.describe("The contributors' share of the fee after the protocol fee, basis points, times coverage"),
+  active: z.boolean(),
+  description: z.string(),
+})
+
+/** A model's current terms and when it was registered and last changed (ms since the epoch). */
+export const modelRecordSchema = termsSchema.extend({ createdAt: uintStringSchema, updatedAt: uintStringSchema }).meta({ id: 'ModelRecord' })
+
+const receiptSchema = z
+  .object({
+    id: hash32Schema,
+    tx: hash32Schema.describe('The RecordReceipt tx'),
+    height: uintStringSchema,
+    index: countSchema,
+    timestamp: uintStringSchema,
+    model: z.string(),
+    modelVersion: countSchema,
+    payer: addressSchema,
+    apiKeyHash: hash32Schema,
+    requestHash: hash32Schema,
+    outputHash: hash32Schema,
+    promptTokens: countSchema,
+    outputTokens: countSchema,
+    finishReason: z.string(),
+    method: z.string().describe('Tokenizer version, index version and parameters of the attribution'),
+    coverageBps: countSchema.describe('Output tokens credited to the data, basis points'),
+    spans: z
+      .array(z.object({ start: countSchema, end: countSchema, tokens: countSchema, contribution: z.string() }))
+      .describe('Output offsets traced to contributions'),
+    weights: z.array(z.object({ contribution: z.string(), datanet: z.string(), author: addressSchema, bps: countSchema })),
+    split: z.object({
+      fee: uintStringSchema,
+      treasury: addressSchema,
+      protocolFee: uintStringSchema,
+      contributorPool: uintStringSchema,
+      owner: addressSchema,
+      ownerAmount: uintStringSchema,
+      contributors: z.array(z.object({ contribution: z.string(), author: addressSchema, amount: uintStringSchema })),
+    }),
+    terms: termsSchema.nullable().describe('The model terms the call was charged under'),
+    protocolFeeBps: countSchema,
+  })
+  .meta({ id: 'InferenceReceipt' })
+
+const amounts = z.record(z.string(), uintStringSchema)
+const earningsSchema = z
+  .object({
+    address: addressSchema,
+    total: uintStringSchema,
+    receipts: countSchema,
+    byRole: amounts.describe('contributor, owner, treasury'),
+    byModel: amounts,
+    byDatanet: amounts,
+    byContribution: z.array(z.object({ contribution: z.string(), datanet: z.string(), amount: uintStringSchema })),
+    overTime: z.array(z.object({ day: z.string().describe('YYYY-MM-DD (UTC)'), amount: uintStringSchema })),
+    spent: uintStringSchema.describe('As a caller: fees paid'),
+    calls: countSchema,
+  })
+  .meta({ id: 'Earnings' })
+
+const apiKeySchema = z
+  .object({
+    keyHash: hash32Schema,
+    owner: addressSchema,
+    label: z.string(),
+    spendLimit: uintStringSchema.describe('Base units; "0" = no limit'),
+    expiresAt: uintStringSchema.describe('ms since the epoch; "0" = never'),
+    spent: uintStringSchema,
+    calls: uintStringSchema,
+    revoked: z.boolean(),
+    grantedAt: uintStringSchema,
+  })
+  .meta({ id: 'ApiKey' })
 
 export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (app, { node }) => {
   const earnings = new EarningsIndex(node.store)
@@ -18,6 +102,7 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
       summary: 'A receipt of a paid model call: spans with contribution ids, weights, fee split, method id',
       tags: ['models'],
       params: z.object({ id: hash32Schema }),
+      response: { 200: receiptSchema, ...errorResponses(...BAD_PARAMS, 'not_found') },
     },
     handler: async (request) => {
       const pointer = readReceiptPointer(node.chain.state, request.params.id)
@@ -46,6 +131,7 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
       summary: 'What an account earned from paid calls: by role, model, Datanet, contribution and day; and what it spent',
       tags: ['models'],
       params: z.object({ address: z.string() }),
+      response: { 200: earningsSchema, ...errorResponses('invalid_address') },
     },
     handler: async (request) => {
       const address = parseAddress(request.params.address, 'address')
@@ -55,8 +141,13 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
   })
 
   app.get('/v1/registry/models', {
-    schema: { summary: 'Every registered model with its current terms, active or not', tags: ['models'] },
-    handler: async () => ({ models: readModelNames(node.chain.state).map((n) => readModel(node.chain.state, n)) }),
+    schema: {
+      summary: 'Every registered model with its current terms, active or not',
+      tags: ['models'],
+      response: { 200: z.object({ models: z.array(modelRecordSchema) }), ...errorResponses() },
+    },
+    // Every name in the index has its record (RegisterModel writes both).
+    handler: async () => ({ models: readModelNames(node.chain.state).map((n) => readModel(node.chain.state, n)!) }),
   })
 
   app.get('/v1/apikeys/:keyHash', {
@@ -64,6 +155,7 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
       summary: 'An API key by its keccak256 hash: owner, spend limit, spent, expiry, revoked',
       tags: ['models'],
       params: z.object({ keyHash: hash32Schema }),
+      response: { 200: apiKeySchema, ...errorResponses(...BAD_PARAMS, 'not_found') },
     },
     handler: async (request) => {
       const key = readApiKey(node.chain.state, request.params.keyHash.toLowerCase() as Hex)

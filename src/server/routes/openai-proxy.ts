@@ -12,7 +12,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { SinewError } from '../../core/index.ts'
-import { openaiError } from './openai.ts'
+import { openaiError, openaiRouteSchemas } from './openai.ts'
 
 export type OpenAIProxyOptions = {
   /** Base URL of the leader node (no trailing slash). */
@@ -74,11 +74,17 @@ export const openaiProxyRoutes: FastifyPluginAsync<OpenAIProxyOptions> = async (
     upstream.end(body)
   }
 
-  const schema = { summary: 'OpenAI-compatible: passed through to the leader (this node is a replica)', tags: ['openai'] }
-  app.get('/v1/models', { schema }, forward)
-  app.get('/v1/models/:model', { schema }, forward)
-  app.post('/v1/chat/completions', { schema }, forward)
-  app.post('/v1/completions', { schema }, forward)
+  // The leader's answers, passed on as they are: documented as the leader documents them.
+  const schemas = openaiRouteSchemas(['leader_unavailable'])
+  const passed = (schema: (typeof schemas)[keyof typeof schemas]) => ({
+    schema: { ...schema, summary: `${schema.summary} (this node is a replica: passed through to its leader)` },
+    // The bytes go to the leader unread: nothing is validated here.
+    validatorCompiler: () => (data: unknown) => ({ value: data }),
+  })
+  app.get('/v1/models', passed(schemas.models), forward)
+  app.get('/v1/models/:model', passed(schemas.model), forward)
+  app.post('/v1/chat/completions', passed(schemas.chat), forward)
+  app.post('/v1/completions', passed(schemas.completion), forward)
 }
 
 function passHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {

@@ -9,10 +9,19 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { keccak256, type SinewError } from '../../core/index.ts'
-import { GatewayError, type CallOutcome, type OpenAIErrorType, type CallRequest, type Gateway, type PreparedCall } from '../../gateway/index.ts'
+import { addressSchema, countSchema, errorCatalogue, hash32Schema, keccak256, uintStringSchema, type ErrorCode, type SinewError } from '../../core/index.ts'
+import {
+  GatewayError,
+  OPENAI_ERROR_TYPES,
+  type CallOutcome,
+  type OpenAIErrorType,
+  type CallRequest,
+  type Gateway,
+  type PreparedCall,
+} from '../../gateway/index.ts'
 import type { ModelRecord } from '../../models/index.ts'
 import { httpError } from '../errors.ts'
+import { BAD_JSON, bodyCheckedBy, describeErrors } from '../openapi.ts'
 import { TcpSendQueues } from '../tcp-send-queue.ts'
 import { SseStream } from './openai-sse.ts'
 
@@ -41,6 +50,157 @@ const common = {
 const chatBody = z.object({ ...common, messages: z.array(message).min(1), max_completion_tokens: z.number().int().min(1).nullish() }).passthrough()
 const completionBody = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) }).passthrough()
 
+// ---------- the answers' shapes, for the OpenAPI document (the routes answer exactly these) ----------
+
+/** An OpenAI error object: what every refusal of these routes answers, so the official clients understand it. */
+export const openaiErrorSchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.enum(OPENAI_ERROR_TYPES),
+      param: z.string().nullable().describe('The request parameter at fault, if one is'),
+      code: z.string().nullable().describe('The Sinew error code (GET /v1/errors)'),
+    }),
+  })
+  .meta({ id: 'OpenAIError', description: 'An OpenAI error object: {"error": {"message", "type", "param", "code"}}' })
+
+export const openaiModelSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('model'),
+    created: countSchema.describe('Seconds since the epoch'),
+    owned_by: addressSchema,
+    sinew: z.object({
+      version: countSchema,
+      backend: z.string().describe('The backend, without any upstream model name'),
+      datanets: z.array(z.string()),
+      pricePerMillion: uintStringSchema.describe('SIN base units per million output tokens'),
+      contributorShareBps: countSchema,
+      active: z.boolean(),
+      description: z.string(),
+    }),
+  })
+  .meta({ id: 'OpenAIModel' })
+
+export const openaiModelListSchema = z.object({ object: z.literal('list'), data: z.array(openaiModelSchema) })
+
+const sinewFieldSchema = z
+  .object({
+    receipt: hash32Schema.describe('The receipt id: GET /v1/receipts/<id>'),
+    url: z.string(),
+    tx: hash32Schema.nullable().describe('The RecordReceipt tx'),
+    height: uintStringSchema.nullable(),
+    fee: uintStringSchema.nullable().describe('What the call cost, SIN base units'),
+    coverageBps: countSchema,
+    method: z.string(),
+    contributors: z.array(z.object({ contribution: z.string(), author: z.string(), amount: uintStringSchema })),
+    finishReason: z.enum(['stop', 'length', 'disconnected']),
+    timings: z.object({ generateMs: z.number(), traceMs: z.number(), receiptMs: z.number() }),
+  })
+  .meta({ id: 'SinewCallInfo', description: 'What Sinew adds to an answer: its receipt, the attribution and the fee split' })
+
+const usageSchema = z.object({ prompt_tokens: countSchema, completion_tokens: countSchema, total_tokens: countSchema })
+const finishReason = z.enum(['stop', 'length'])
+
+export const chatCompletionSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('chat.completion'),
+    created: countSchema,
+    model: z.string(),
+    choices: z.array(
+      z.object({
+        index: countSchema,
+        message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
+        finish_reason: finishReason,
+        logprobs: z.null(),
+      }),
+    ),
+    usage: usageSchema,
+    sinew: sinewFieldSchema,
+  })
+  .meta({ id: 'ChatCompletion' })
+
+export const completionSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('text_completion'),
+    created: countSchema,
+    model: z.string(),
+    choices: z.array(z.object({ index: countSchema, text: z.string(), finish_reason: finishReason, logprobs: z.null() })),
+    usage: usageSchema,
+    sinew: sinewFieldSchema,
+  })
+  .meta({ id: 'Completion' })
+
+const eventStreamSchema = z
+  .string()
+  .describe(
+    'With stream: true, server-sent events: `data: <chunk JSON>` frames, the last chunk with usage and the sinew field, then `data: [DONE]`; a failure after the first frame is an OpenAI error object frame',
+  )
+
+/** An OpenAI-compatible route's error answers: OpenAI error objects; a refusal of the ledger (422) is 402, as OpenAI answers an exhausted quota. */
+export const openaiErrorResponses = (...answers: (ErrorCode | number)[]) =>
+  describeErrors(answers, { schema: openaiErrorSchema, status: (code) => openaiStatus(errorCatalogue[code].status) })
+
+const openaiStatus = (status: number): number => (status === 422 ? 402 : status)
+
+/** What a call can be refused for, besides its body: the key, the money, the model, the backend, the limits. */
+const CALL_REFUSALS: ErrorCode[] = [
+  ...BAD_JSON,
+  'missing_required_parameter',
+  'invalid_value',
+  'missing_api_key',
+  'invalid_api_key',
+  'revoked_api_key',
+  'expired_api_key',
+  'spend_limit_reached',
+  'insufficient_balance',
+  'model_not_found',
+  'backend_not_allowed',
+  'too_many_auth_failures',
+  'too_many_concurrent_calls',
+  'model_not_ready',
+  'backend_unavailable',
+  'backend_error',
+  'backend_timeout',
+  'receipt_failed',
+]
+
+/** A completion route's description: its body, its answer as JSON or as server-sent events, what it is refused for. */
+const completionRoute = <B extends z.ZodType, A extends z.ZodType>(what: 'chat' | 'text', body: B, answer: A, also: ErrorCode[]) => ({
+  summary: `OpenAI: ${what} completion, attributed and paid; receipt in x-sinew-receipt`,
+  tags: ['openai'],
+  body,
+  response: {
+    200: {
+      description: 'The completion (JSON), or with stream: true its chunks (server-sent events)',
+      content: { 'application/json': { schema: answer }, 'text/event-stream': { schema: eventStreamSchema } },
+    },
+    ...openaiErrorResponses(...CALL_REFUSALS, ...also),
+  },
+})
+
+/**
+ * The OpenAPI description of the four routes, shared with a replica's pass-through
+ * (./openai-proxy.ts), which adds the errors of its own (`also`).
+ */
+export const openaiRouteSchemas = (also: ErrorCode[] = []) => ({
+  models: {
+    summary: 'OpenAI: the models this node serves',
+    tags: ['openai'],
+    response: { 200: openaiModelListSchema, ...openaiErrorResponses(...also) },
+  },
+  model: {
+    summary: 'OpenAI: one model, with its Sinew terms',
+    tags: ['openai'],
+    params: z.object({ model: z.string() }),
+    response: { 200: openaiModelSchema, ...openaiErrorResponses('model_not_found', ...also) },
+  },
+  chat: completionRoute('chat', chatBody, chatCompletionSchema, also),
+  completion: completionRoute('text', completionBody, completionSchema, also),
+})
+
 /** Seconds a caller should wait before retrying a model whose index is still building. */
 const RETRY_AFTER_S = '2'
 
@@ -58,7 +218,7 @@ function retryAfter(e: SinewError): string | undefined {
  * a spend limit, a balance) answers 402, as OpenAI answers an exhausted quota.
  */
 export function openaiError(e: SinewError): { status: number; body: OpenAIErrorBody } {
-  const status = e.status === 422 ? 402 : e.status
+  const status = openaiStatus(e.status)
   const type: OpenAIErrorType =
     e instanceof GatewayError
       ? e.type
@@ -163,58 +323,50 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     return reply.code(status).send(body)
   })
 
-  app.get('/v1/models', { schema: { summary: 'OpenAI: the models this node serves', tags: ['openai'] } }, async () => ({
+  const schemas = openaiRouteSchemas()
+  // The bodies are read by parseBody, into OpenAI errors; the schemas document them.
+  const documented = bodyCheckedBy(z.unknown())
+
+  app.get('/v1/models', { schema: schemas.models }, async () => ({
     object: 'list',
     data: gateway.models().map(modelObject),
   }))
 
-  app.get<{ Params: { model: string } }>(
-    '/v1/models/:model',
-    { schema: { summary: 'OpenAI: one model, with its Sinew terms', tags: ['openai'] } },
-    async (request) => {
-      const m = gateway.models().find((x) => x.name === request.params.model)
-      if (!m)
-        throw new GatewayError({
-          code: 'model_not_found',
-          message: `The model \`${request.params.model}\` does not exist`,
-          type: 'invalid_request_error',
-          param: 'model',
-        })
-      return modelObject(m)
-    },
-  )
+  app.get<{ Params: { model: string } }>('/v1/models/:model', { schema: schemas.model }, async (request) => {
+    const m = gateway.models().find((x) => x.name === request.params.model)
+    if (!m)
+      throw new GatewayError({
+        code: 'model_not_found',
+        message: `The model \`${request.params.model}\` does not exist`,
+        type: 'invalid_request_error',
+        param: 'model',
+      })
+    return modelObject(m)
+  })
 
-  app.post(
-    '/v1/chat/completions',
-    { schema: { summary: 'OpenAI: chat completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } },
-    async (request, reply) => {
-      const body = parseBody(chatBody, request.body)
-      const req: CallRequest = {
-        ...sampling(request, body),
-        kind: 'chat',
-        messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
-        prompt: '',
-        maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-      }
-      return serve(gateway, queues, req, !!body.stream, reply)
-    },
-  )
+  app.post('/v1/chat/completions', { schema: schemas.chat, ...documented }, async (request, reply) => {
+    const body = parseBody(chatBody, request.body)
+    const req: CallRequest = {
+      ...sampling(request, body),
+      kind: 'chat',
+      messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+      prompt: '',
+      maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    }
+    return serve(gateway, queues, req, !!body.stream, reply)
+  })
 
-  app.post(
-    '/v1/completions',
-    { schema: { summary: 'OpenAI: text completion, attributed and paid; receipt in x-sinew-receipt', tags: ['openai'] } },
-    async (request, reply) => {
-      const body = parseBody(completionBody, request.body)
-      const req: CallRequest = {
-        ...sampling(request, body),
-        kind: 'completion',
-        messages: [],
-        prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
-        maxTokens: body.max_tokens ?? 16,
-      }
-      return serve(gateway, queues, req, !!body.stream, reply)
-    },
-  )
+  app.post('/v1/completions', { schema: schemas.completion, ...documented }, async (request, reply) => {
+    const body = parseBody(completionBody, request.body)
+    const req: CallRequest = {
+      ...sampling(request, body),
+      kind: 'completion',
+      messages: [],
+      prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
+      maxTokens: body.max_tokens ?? 16,
+    }
+    return serve(gateway, queues, req, !!body.stream, reply)
+  })
 }
 
 async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, stream: boolean, reply: FastifyReply) {
