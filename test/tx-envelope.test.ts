@@ -1,8 +1,8 @@
 /**
  * One validator of tx envelopes: the same bad envelope gets the same error code and names
  * the same field (under the root of where it was sent: `tx`, `txs[0]`, `signedTx`) whether
- * it comes to POST /v1/tx, to POST /v1/txs or to an MCP write tool as signedTx; and
- * nothing changes on the ledger.
+ * it comes to POST /v1/tx, to POST /v1/txs, to POST /v1/datanets/:id/contributions or to
+ * an MCP write tool as signedTx; and nothing changes on the ledger.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -57,6 +57,12 @@ async function viaBatch(envelope: unknown): Promise<Refusal> {
   return refusal(r.json.results[0].error, 'txs[0]')
 }
 
+async function viaContributions(envelope: unknown): Promise<Refusal> {
+  const r = await http(`${url}/v1/datanets/${TASK}/contributions`, { body: envelope })
+  expect(r.status).toBe(400)
+  return refusal(r.json.error, 'tx')
+}
+
 async function viaMcp(envelope: unknown): Promise<Refusal> {
   const r = (await mcp.callTool({ name: 'claim_task', arguments: { signedTx: envelope } })) as {
     isError?: boolean
@@ -88,29 +94,34 @@ afterAll(async () => {
 })
 
 describe('the same bad envelope, the same error on every way in', () => {
-  // [name, how to spoil a good envelope, the code, the field under the root, also over MCP]
-  const cases: [string, (tx: Record<string, unknown>) => unknown, string, string, boolean][] = [
-    ['an extra envelope field', (tx) => ({ ...tx, gas: '1' }), 'unknown_field', '.gas', true],
-    ['no signature', ({ signature: _drop, ...tx }) => tx, 'missing_field', '.signature', true],
-    ['a signature that is not a string', (tx) => ({ ...tx, signature: 12 }), 'invalid_field', '.signature', true],
-    ['a message that is a list', (tx) => ({ ...tx, message: [] }), 'invalid_field', '.message', true],
-    ['no message', ({ message: _drop, ...tx }) => tx, 'missing_field', '.message', true],
-    ['a chainId as a JSON number', (tx) => ({ ...tx, chainId: Number(DEV_CHAIN_ID) }), 'invalid_field', '.chainId', true],
-    ['a from that is not an address', (tx) => ({ ...tx, from: '0x1234' }), 'invalid_address', '.from', true],
+  // Where a case goes besides POST /v1/tx and POST /v1/txs: 'all' (the contributions route
+  // and MCP too), 'routes' (the contributions route), 'open' (nowhere else: a route or tool
+  // that takes one kind refuses any other type by its own check first).
+  type Ways = 'all' | 'routes' | 'open'
+  // [name, how to spoil a good envelope, the code, the field under the root, ways in]
+  const cases: [string, (tx: Record<string, unknown>) => unknown, string, string, Ways][] = [
+    ['an extra envelope field', (tx) => ({ ...tx, gas: '1' }), 'unknown_field', '.gas', 'all'],
+    ['no signature', ({ signature: _drop, ...tx }) => tx, 'missing_field', '.signature', 'all'],
+    ['a signature that is not a string', (tx) => ({ ...tx, signature: 12 }), 'invalid_field', '.signature', 'all'],
+    ['a message that is a list', (tx) => ({ ...tx, message: [] }), 'invalid_field', '.message', 'all'],
+    ['no message', ({ message: _drop, ...tx }) => tx, 'missing_field', '.message', 'all'],
+    ['a chainId as a JSON number', (tx) => ({ ...tx, chainId: Number(DEV_CHAIN_ID) }), 'invalid_field', '.chainId', 'all'],
+    ['a from that is not an address', (tx) => ({ ...tx, from: '0x1234' }), 'invalid_address', '.from', 'all'],
     // An MCP tool takes only its own kind, so it refuses these by signedTx.type before anything else.
-    ['a type that is not a string', (tx) => ({ ...tx, type: 7 }), 'invalid_field', '.type', false],
-    ['an unknown type', (tx) => ({ ...tx, type: 'Teleport' }), 'unknown_tx_type', '.type', false],
+    ['a type that is not a string', (tx) => ({ ...tx, type: 7 }), 'invalid_field', '.type', 'routes'],
+    ['an unknown type', (tx) => ({ ...tx, type: 'Teleport' }), 'unknown_tx_type', '.type', 'open'],
     // MCP's own argument check takes a signedTx only as an object.
-    ['not an object', () => 'ClaimTask', 'invalid_envelope', '', false],
+    ['not an object', () => 'ClaimTask', 'invalid_envelope', '', 'routes'],
   ]
-  for (const [name, spoil, code, field, overMcp] of cases) {
+  for (const [name, spoil, code, field, ways] of cases) {
     it(name, async () => {
       const before = await snapshot()
       const bad = spoil(await claimTask())
       const expected = { code, field }
       expect(await viaTx(bad), 'POST /v1/tx').toEqual(expected)
       expect(await viaBatch(bad), 'POST /v1/txs').toEqual(expected)
-      if (overMcp) expect(await viaMcp(bad), 'MCP claim_task signedTx').toEqual(expected)
+      if (ways !== 'open') expect(await viaContributions(bad), 'POST /v1/datanets/:id/contributions').toEqual(expected)
+      if (ways === 'all') expect(await viaMcp(bad), 'MCP claim_task signedTx').toEqual(expected)
       expect(await snapshot()).toEqual(before)
     })
   }
