@@ -8,6 +8,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SinewError } from './errors.ts'
+import { addressSchema } from './wire.ts'
 
 /** A list setting: an array (config file) or a comma-separated string (environment, flags). */
 const list = <T extends z.ZodType<string, string>>(entry: T) =>
@@ -82,7 +83,7 @@ const backendCredential = z.union([
     .object({
       apiKey: z.string().min(1),
       owners: z
-        .array(z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address (0x and 40 hex digits)'))
+        .array(addressSchema)
         .min(1)
         .transform((a) => a.map((x) => x.toLowerCase()))
         .optional(),
