@@ -1,4 +1,6 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { compareCodeUnits, largestRemainderOracle } from '../../test/oracles.ts'
 import { formatUnits, largestRemainderSplit, parseUint, parseUnits } from './integers.ts'
 
 describe('parseUint', () => {
@@ -59,6 +61,112 @@ describe('largestRemainderSplit', () => {
       const out = largestRemainderSplit(total, weights)
       expect(out.reduce((a, o) => a + o.amount, 0n)).toBe(total)
     }
+  })
+})
+
+describe('largestRemainderSplit against an independent oracle (every row, not just the sum)', () => {
+  const split = (total: bigint, weights: { id: string; weight: bigint }[]) => largestRemainderSplit(total, weights).map((a) => a.amount)
+  /** Unique ids: the tie-break is by id, so two rows with one id would be ambiguous. */
+  const rows = (weight: fc.Arbitrary<bigint>, id: fc.Arbitrary<string> = fc.string({ maxLength: 6, unit: 'grapheme' })) =>
+    fc.uniqueArray(fc.record({ id, weight }), { minLength: 1, maxLength: 40, selector: (r) => r.id })
+  const params = { seed: 20261211, numRuns: 500 }
+
+  it('the oracle itself on hand-worked cases', () => {
+    // 10 over three equal weights: 3.33… each, one unit left, to the smallest id.
+    expect(
+      largestRemainderOracle(10n, [
+        { id: 'b', weight: 1n },
+        { id: 'a', weight: 1n },
+        { id: 'c', weight: 1n },
+      ]),
+    ).toEqual([3n, 4n, 3n])
+    // 7 over 1:2:4 = 1, 2, 4 exactly; 8 over 1:2:4 = 1.14, 2.29, 4.57: one unit to the .57.
+    expect(
+      largestRemainderOracle(7n, [
+        { id: 'x', weight: 1n },
+        { id: 'y', weight: 2n },
+        { id: 'z', weight: 4n },
+      ]),
+    ).toEqual([1n, 2n, 4n])
+    expect(
+      largestRemainderOracle(8n, [
+        { id: 'x', weight: 1n },
+        { id: 'y', weight: 2n },
+        { id: 'z', weight: 4n },
+      ]),
+    ).toEqual([1n, 2n, 5n])
+    // 100 in bps 3333/3333/3334: 33.33, 33.33, 33.34: the unit goes to the largest remainder (.34).
+    expect(
+      largestRemainderOracle(100n, [
+        { id: 'p', weight: 3333n },
+        { id: 'q', weight: 3333n },
+        { id: 'r', weight: 3334n },
+      ]),
+    ).toEqual([33n, 33n, 34n])
+  })
+
+  it('random totals and weights', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), rows(fc.bigInt({ min: 0n, max: 10_000n })), (total, w) => {
+        fc.pre(w.some((r) => r.weight > 0n) || total === 0n)
+        expect(split(total, w)).toEqual(largestRemainderOracle(total, w))
+      }),
+      params,
+    )
+  })
+
+  it('small weights and totals, where remainders differ by a single unit', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 20n }), rows(fc.bigInt({ min: 0n, max: 6n }), fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g')), (total, w) => {
+        fc.pre(w.some((r) => r.weight > 0n) || total === 0n)
+        expect(split(total, w)).toEqual(largestRemainderOracle(total, w))
+      }),
+      params,
+    )
+  })
+
+  it('adversarial: totals smaller than the row count, all-equal weights (every remainder ties), zero weights', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 50n }), fc.bigInt({ min: 1n, max: 3n }), fc.integer({ min: 1, max: 60 }), (total, weight, n) => {
+        const w = Array.from({ length: n }, (_, i) => ({ id: `c${(i * 7919) % 1000}`.padEnd(6, String(i % 10)), weight: i % 5 === 4 ? 0n : weight }))
+        fc.pre(new Set(w.map((r) => r.id)).size === n)
+        const got = split(total, w)
+        expect(got).toEqual(largestRemainderOracle(total, w))
+        w.forEach((r, i) => r.weight === 0n && expect(got[i]).toBe(0n))
+      }),
+      params,
+    )
+  })
+
+  it('adversarial: huge totals (uint256) and weights, bps weights summing to 10 000', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), rows(fc.bigInt({ min: 1n, max: 1n << 128n })), (total, w) => {
+        expect(split(total, w)).toEqual(largestRemainderOracle(total, w))
+      }),
+      params,
+    )
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.array(fc.integer({ min: 1, max: 9999 }), { minLength: 1, maxLength: 30 }), (total, cuts) => {
+        // Cut 10 000 at sorted points: positive bps that sum to exactly 10 000, as receipts carry.
+        const points = [...new Set(cuts)].sort((a, b) => a - b)
+        const bps = [...points, 10_000].map((p, i) => BigInt(p - (i === 0 ? 0 : points[i - 1])))
+        const w = bps.map((weight, i) => ({ id: `0x${(0xfff - i).toString(16)}`, weight }))
+        expect(split(total, w)).toEqual(largestRemainderOracle(total, w))
+      }),
+      params,
+    )
+  })
+
+  it('ties are broken by id in UTF-16 code units: z, then a surrogate pair (U+10000), then U+FB00', () => {
+    expect(compareCodeUnits('\u{10000}', '\ufb00')).toBeLessThan(0)
+    const w = [
+      { id: '\ufb00', weight: 1n },
+      { id: '\u{10000}', weight: 1n },
+      { id: 'z', weight: 1n },
+    ]
+    expect(split(1n, w)).toEqual([0n, 0n, 1n])
+    expect(split(2n, w)).toEqual(largestRemainderOracle(2n, w))
+    expect(split(2n, w)).toEqual([0n, 1n, 1n]) // by code point U+FB00 would come first: [1n, 0n, 1n]
   })
 })
 
