@@ -59,7 +59,7 @@ export {
   type StateProof,
 } from './merkle/index.ts'
 export { addressOf, InvalidSignatureError, parseSignature, recoverSigner, signDigest, SignatureRecoveryPool } from './signing/index.ts'
-export { replayChain, type ReplayOptions, type ReplayReport } from './verify.ts'
+export { replayChain, type ReplayMismatch, type ReplayOptions, type ReplayReport } from './verify.ts'
 
 import { TxKindRegistry } from './kinds.ts'
 import { transferKind } from './transfer.ts'

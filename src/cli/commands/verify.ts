@@ -3,7 +3,7 @@ import { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { existsSync } from 'node:fs'
 import { loadConfig, SinewError } from '../../core/index.ts'
-import { replayChain } from '../../ledger/index.ts'
+import { replayChain, type ReplayReport } from '../../ledger/index.ts'
 import { openSqliteStore } from '../../store/index.ts'
 import { createNodeRegistry, storeFile } from '../../server/index.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -53,22 +53,43 @@ export function verifyCommand(): Command {
               `  head ${report.headHash}`,
               `  stateRoot ${report.stateRoot} (${report.stateKeys} keys)`,
             )
-          } else {
-            const m = report.mismatch!
-            printLines(
-              `MISMATCH in block ${m.height}: ${m.field}`,
-              `  replay gives ${m.expected}`,
-              `  stored       ${m.actual}`,
-              ...Object.entries(m.details)
-                .filter(([k]) => !['height', 'field', 'expected', 'actual'].includes(k))
-                .map(([k, v]) => `  ${k}: ${String(v)}`),
-              `  (blocks before ${m.height} verified: ${report.blocks}, txs: ${report.txs})`,
-            )
-          }
+          } else printLines(...mismatchLines(report))
         } finally {
           bar?.stop()
           await store.close()
         }
       }),
     )
+}
+
+/** What differs, where, and what was checked before it: a block during the replay, or the state table after it. */
+export function mismatchLines(report: ReplayReport): string[] {
+  const m = report.mismatch!
+  const extra = (skip: string[]) =>
+    Object.entries(m.details)
+      .filter(([k]) => !['height', 'field', 'expected', 'actual', ...skip].includes(k))
+      .map(([k, v]) => `  ${k}: ${String(v)}`)
+  if (m.stage === 'state') {
+    const lastWritten =
+      m.details.lastWrittenBy === 'none'
+        ? 'no block wrote this key'
+        : m.details.lastWrittenBy === '0'
+          ? 'last written by genesis'
+          : `last written by block ${m.details.lastWrittenBy}`
+    const stored = m.details.storedHeight === 'absent' ? 'no row' : `the row says block ${m.details.storedHeight} wrote it`
+    return [
+      `MISMATCH in the state table: ${m.field} differs from the state replayed from genesis through block ${m.height} (the head)`,
+      `  replay gives ${m.expected} (${lastWritten})`,
+      `  stored       ${m.actual} (${stored})`,
+      ...extra(['key', 'lastWrittenBy', 'storedHeight']),
+      `  (all ${report.blocks} blocks and ${report.txs} txs verified; the state table is compared with the replay after the last block)`,
+    ]
+  }
+  return [
+    `MISMATCH in block ${m.height}: ${m.field}`,
+    `  replay gives ${m.expected}`,
+    `  stored       ${m.actual}`,
+    ...extra([]),
+    `  (blocks before ${m.height} verified: ${report.blocks}, txs: ${report.txs})`,
+  ]
 }
