@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort, runCli, spawnNode, tempDir } from './helpers.ts'
+import { formatUnits } from '../src/core/index.ts'
+import { runCli, spawnNode, tempDir } from './helpers.ts'
 
 const tmp = tempDir()
 const keysDir = join(tmp.dir, 'keys')
@@ -22,8 +23,27 @@ afterAll(() => {
   tmp.cleanup()
 })
 
+/**
+ * The chain the node tests share, made on first use (so each test also runs alone): alice's
+ * key imported into the key dir, `sinew init` with a 5 SIN alloc to her, and `sinew node` on it.
+ */
+let chainSetup: Promise<{ made: any; filesAfterInit: string[]; url: string }> | undefined
+const chain = () =>
+  (chainSetup ??= (async () => {
+    const imported = await runCli(['keys', 'import', '--scrypt-n', '1024', '--json'], { ...env, SINEW_PRIVATE_KEY: aliceKey })
+    expect(imported.code, imported.stderr).toBe(0)
+    const init = await runCli(['init', '--data-dir', dataDir, '--chain-id', '777', '--alloc', `${alice}=5000000000000000000`, '--json'], env)
+    expect(init.code, init.stderr).toBe(0)
+    const filesAfterInit = readdirSync(dataDir).sort()
+    const spawned = await spawnNode(['--data-dir', dataDir], env)
+    node = spawned.child
+    return { made: JSON.parse(init.stdout), filesAfterInit, url: spawned.url }
+  })())
+const account = async (url: string) => JSON.parse((await runCli(['account', alice, '--node', url, '--json'])).stdout)
+
 describe('sinew CLI', () => {
   it('keys new, import and list keep v3 key files', async () => {
+    const env = { SINEW_PASSWORD: 'correct horse', SINEW_KEYS_DIR: join(tmp.dir, 'keys-list') } // a key dir of its own
     const made = await runCli(['keys', 'new', '--scrypt-n', '1024', '--json'], env)
     expect(made.code).toBe(0)
     const entry = JSON.parse(made.stdout)
@@ -52,24 +72,21 @@ describe('sinew CLI', () => {
   })
 
   it('init makes a chain with an encrypted sequencer key; a transfer signed from a key file is acknowledged', async () => {
-    const init = await runCli(['init', '--data-dir', dataDir, '--chain-id', '777', '--alloc', `${alice}=5000000000000000000`, '--json'], env)
-    expect(init.code).toBe(0)
-    const made = JSON.parse(init.stdout)
+    const { made, filesAfterInit, url } = await chain()
     expect(made.genesis).toMatchObject({ chainId: '777', network: 'local' })
     expect(made.genesis.insecure).toBeUndefined()
-    expect(readdirSync(dataDir).sort()).toEqual(['genesis.json', 'node-key.json'])
+    expect(filesAfterInit).toEqual(['genesis.json', 'node-key.json'])
     expect(JSON.parse(readFileSync(join(dataDir, 'node-key.json'), 'utf8')).address).toBe(made.genesis.sequencer.slice(2))
 
     const twice = await runCli(['init', '--data-dir', dataDir], env)
     expect(twice.code).toBe(1)
     expect(twice.stderr).toContain('already_initialised')
 
-    const port = freePort()
-    node = await spawnNode(['--data-dir', dataDir], port, env)
-    const url = `http://127.0.0.1:${port}`
+    const before = await account(url)
     const sent = await runCli(['tx', 'transfer', '--from', alice, '--to', made.genesis.sequencer, '--amount', '1.25', '--node', url, '--json'], env)
     expect(sent.stderr).toBe('')
-    expect(JSON.parse(sent.stdout)).toMatchObject({ height: '1', from: alice })
+    const ack = JSON.parse(sent.stdout)
+    expect(ack).toMatchObject({ from: alice })
 
     const wrong = await runCli(['tx', 'transfer', '--from', alice, '--to', made.genesis.sequencer, '--amount', '1', '--node', url], {
       ...env,
@@ -78,25 +95,29 @@ describe('sinew CLI', () => {
     expect(wrong.code).toBe(1)
     expect(wrong.stderr).toContain('wrong_password')
 
-    const account = JSON.parse((await runCli(['account', alice, '--node', url, '--json'])).stdout)
-    expect(account).toMatchObject({ balance: '3750000000000000000', nonce: '1' })
-    const block = JSON.parse((await runCli(['block', '1', '--node', url, '--json'])).stdout)
-    expect(block.txHashes).toHaveLength(1)
+    const after = await account(url)
+    expect(after).toMatchObject({ balance: String(BigInt(before.balance) - 1_250_000_000_000_000_000n), nonce: String(Number(before.nonce) + 1) })
+    const block = JSON.parse((await runCli(['block', ack.height, '--node', url, '--json'])).stdout)
+    expect(block.txHashes).toEqual([ack.hash])
     const human = await runCli(['account', alice, '--node', url])
-    expect(human.stdout).toContain('3.75 SIN')
+    expect(human.stdout).toContain(`${formatUnits(BigInt(after.balance))} SIN`)
   })
 
   it('a state proof verifies offline, and fails once tampered with', async () => {
-    const status = await runCli(['status', '--json', '--node', nodeUrl()])
+    const { url } = await chain()
+    const status = await runCli(['status', '--json', '--node', url])
     const sequencer = JSON.parse(status.stdout).sequencer
+    // A block that writes alice's account, signed by the sequencer, for the proof to be at.
+    const sent = await runCli(['tx', 'transfer', '--from', alice, '--to', sequencer, '--amount', '0.01', '--node', url, '--json'], env)
+    expect(sent.code, sent.stderr).toBe(0)
     const file = join(tmp.dir, 'proof.json')
-    expect((await runCli(['proof', 'get', alice, '--node', nodeUrl(), '--out', file])).code).toBe(0)
+    expect((await runCli(['proof', 'get', alice, '--node', url, '--out', file])).code).toBe(0)
     const ok = await runCli(['proof', 'verify', file, '--sequencer', sequencer, '--json'])
     expect(ok.code).toBe(0)
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, present: true, key: `acct/${alice}`, height: '1' })
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, present: true, key: `acct/${alice}`, height: JSON.parse(sent.stdout).height })
 
     const absentFile = join(tmp.dir, 'absent.json')
-    expect((await runCli(['proof', 'get', '0x000000000000000000000000000000000000dead', '--node', nodeUrl(), '--out', absentFile])).code).toBe(0)
+    expect((await runCli(['proof', 'get', '0x000000000000000000000000000000000000dead', '--node', url, '--out', absentFile])).code).toBe(0)
     expect(JSON.parse((await runCli(['proof', 'verify', absentFile, '--json'])).stdout)).toMatchObject({ ok: true, present: false })
 
     const bundle = JSON.parse(readFileSync(file, 'utf8'))
@@ -120,12 +141,3 @@ describe('sinew CLI', () => {
     expect(malformed.stderr).toContain('malformed_json')
   })
 })
-
-let port0 = 0
-function nodeUrl(): string {
-  if (!port0) {
-    const args = (node as unknown as { spawnargs: string[] }).spawnargs
-    port0 = Number(args[args.indexOf('--port') + 1])
-  }
-  return `http://127.0.0.1:${port0}`
-}

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Hex } from '../src/core/index.ts'
-import { dev, freePort, http, runCli, signTransfer, spawnNode, tempDir } from './helpers.ts'
+import { dev, http, runCli, signTransfer, spawnNode, tempDir, waitFor } from './helpers.ts'
 
 const tmp = tempDir()
 let child: ChildProcess | undefined
@@ -16,9 +16,8 @@ afterAll(() => {
   tmp.cleanup()
 })
 
-/** One sender streaming txs until the node dies; returns the hashes that were acknowledged. */
-async function stream(url: string, sender: number, batch: number, stop: { dead: boolean }): Promise<Hex[]> {
-  const acked: Hex[] = []
+/** One sender streaming txs until the node dies; adds the hashes acknowledged to `acked`. */
+async function stream(url: string, sender: number, batch: number, stop: { dead: boolean }, acked: Hex[]): Promise<void> {
   const key = dev[sender].privateKey
   let nonce = BigInt((await http(`${url}/v1/accounts/${dev[sender].address}`)).json.nonce)
   while (!stop.dead) {
@@ -41,7 +40,6 @@ async function stream(url: string, sender: number, batch: number, stop: { dead: 
       break // connection refused or reset: the node is gone
     }
   }
-  return acked
 }
 
 describe('kill -9 during a stream of submissions', () => {
@@ -49,25 +47,30 @@ describe('kill -9 during a stream of submissions', () => {
     expect((await runCli(['init', '--dev', '--data-dir', tmp.dir])).code).toBe(0)
     const allAcked: Hex[] = []
     for (let round = 0; round < 4; round++) {
-      const port = freePort()
-      child = await spawnNode(['--data-dir', tmp.dir], port)
-      const url = `http://127.0.0.1:${port}`
+      let url: string
+      ;({ child, url } = await spawnNode(['--data-dir', tmp.dir]))
       const stop = { dead: false }
-      const streams = [stream(url, 0, 1, stop), stream(url, 1, 1, stop), stream(url, 2, 25, stop), stream(url, 3, 50, stop)]
-      await new Promise((r) => setTimeout(r, 400 + Math.floor(Math.random() * 800)))
+      const acked: Hex[] = []
+      const streams = [stream(url, 0, 1, stop, acked), stream(url, 1, 1, stop, acked), stream(url, 2, 25, stop, acked), stream(url, 3, 50, stop, acked)]
+      // Kill at a random point of the stream, counted in acknowledged txs rather than time.
+      const target = 1 + Math.floor(Math.random() * 300)
+      await waitFor(
+        async () => acked.length,
+        (n) => n >= target,
+        60_000,
+      )
       child.kill('SIGKILL')
       await new Promise((r) => child!.once('exit', r))
       stop.dead = true
-      const acked = (await Promise.all(streams)).flat()
-      expect(acked.length).toBeGreaterThan(0)
+      await Promise.all(streams)
+      expect(acked.length).toBeGreaterThanOrEqual(target)
       allAcked.push(...acked)
 
       // Restart and look for every acknowledged tx, from this round and all before.
-      const port2 = freePort()
-      child = await spawnNode(['--data-dir', tmp.dir], port2)
+      ;({ child, url } = await spawnNode(['--data-dir', tmp.dir]))
       const missing: string[] = []
       for (const hash of allAcked) {
-        const r = await http(`http://127.0.0.1:${port2}/v1/tx/${hash}`)
+        const r = await http(`${url}/v1/tx/${hash}`)
         if (r.status !== 200) missing.push(hash)
       }
       expect(missing).toEqual([])

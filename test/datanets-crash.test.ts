@@ -7,19 +7,17 @@ import type { ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dev, freePort, http, runCli, spawnNode, tempDir } from './helpers.ts'
+import { dev, http, runCli, spawnNode, tempDir } from './helpers.ts'
 
 let tmp: ReturnType<typeof tempDir>
 let child: ChildProcess | undefined
 let url: string
-const port = freePort()
 
 beforeAll(async () => {
   tmp = tempDir()
   const init = await runCli(['init', '--dev', '--data-dir', tmp.dir])
   expect(init.code).toBe(0)
-  child = await spawnNode(['--data-dir', tmp.dir], port, { SINEW_TEST_BUILD_DELAY_MS: '1500' })
-  url = `http://127.0.0.1:${port}`
+  ;({ child, url } = await spawnNode(['--data-dir', tmp.dir], { SINEW_TEST_BUILD_DELAY_MS: '1500' }))
 }, 60_000)
 
 afterAll(async () => {
@@ -33,34 +31,45 @@ const cli = async (args: string[]) => {
   return JSON.parse(r.stdout)
 }
 
-describe('sinew datanet and kill -9 during an index build', () => {
+/**
+ * The Datanet "Crash Test" made from the CLI (create, contribute three files, review, publish
+ * without waiting for the index): what the first test checks, done once on first use so each
+ * test also runs alone. Resolves with its id and the tx/contribution hashes acknowledged.
+ */
+let made: Promise<{ id: string; acked: string[] }> | undefined
+const published = () => (made ??= publish())
+async function publish(): Promise<{ id: string; acked: string[] }> {
   const acked: string[] = []
-  let id = ''
+  const created = await cli(['datanet', 'create', '--name', 'Crash Test', '--dev-account', '0', '--stake', '2', '--media-types', 'txt,csv,md'])
+  const id: string = created.datanet
+  const files = {
+    'a.txt': 'Amber waves of grain rolled past the old mill where the miller kept three grey cats.',
+    'b.csv': 'who,said\nann,"the quarry bell rings twice before the blasting starts"\n',
+    'c.md': '# Notes\n\nA kettle of hawks circled above the reservoir for most of the afternoon.',
+  }
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp.dir, name), text)
+  const one = await cli(['datanet', 'contribute', join(tmp.dir, 'a.txt'), join(tmp.dir, 'b.csv'), '--datanet', 'Crash Test', '--dev-account', '1'])
+  const two = await cli(['datanet', 'contribute', join(tmp.dir, 'c.md'), '--datanet', id, '--dev-account', '2', '--title', 'Hawks'])
+  const contributions = [...one, ...two]
+  expect(contributions.map((c: { records: number }) => c.records)).toEqual([1, 1, 1])
+  for (const c of contributions) {
+    const r = await cli(['datanet', 'review', c.contribution, '--accept', '--dev-account', '0'])
+    expect(r.status).toBe('accepted')
+    acked.push(c.contribution)
+  }
+  const v = await cli(['datanet', 'publish', 'Crash Test', '--dev-account', '0', '--no-wait'])
+  expect(v).toMatchObject({ version: 1, contributions: 3 })
+  acked.push(v.txHash)
+  return { id, acked }
+}
 
+describe('sinew datanet and kill -9 during an index build', () => {
   it('create, contribute files, review and publish from the CLI', async () => {
-    const created = await cli(['datanet', 'create', '--name', 'Crash Test', '--dev-account', '0', '--stake', '2', '--media-types', 'txt,csv,md'])
-    id = created.datanet
-    const files = {
-      'a.txt': 'Amber waves of grain rolled past the old mill where the miller kept three grey cats.',
-      'b.csv': 'who,said\nann,"the quarry bell rings twice before the blasting starts"\n',
-      'c.md': '# Notes\n\nA kettle of hawks circled above the reservoir for most of the afternoon.',
-    }
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp.dir, name), text)
-    const one = await cli(['datanet', 'contribute', join(tmp.dir, 'a.txt'), join(tmp.dir, 'b.csv'), '--datanet', 'Crash Test', '--dev-account', '1'])
-    const two = await cli(['datanet', 'contribute', join(tmp.dir, 'c.md'), '--datanet', id, '--dev-account', '2', '--title', 'Hawks'])
-    const contributions = [...one, ...two]
-    expect(contributions.map((c: { records: number }) => c.records)).toEqual([1, 1, 1])
-    for (const c of contributions) {
-      const r = await cli(['datanet', 'review', c.contribution, '--accept', '--dev-account', '0'])
-      expect(r.status).toBe('accepted')
-      acked.push(c.contribution)
-    }
-    const v = await cli(['datanet', 'publish', 'Crash Test', '--dev-account', '0', '--no-wait'])
-    expect(v).toMatchObject({ version: 1, contributions: 3 })
-    acked.push(v.txHash)
+    await published()
   }, 120_000)
 
   it('a node killed mid-build finishes the index after restart; nothing acknowledged is lost', async () => {
+    const { id, acked } = await published()
     const deadline = Date.now() + 20_000
     let state = ''
     while (Date.now() < deadline) {
@@ -72,7 +81,7 @@ describe('sinew datanet and kill -9 during an index build', () => {
     expect(state).toBe('building')
     child!.kill('SIGKILL')
     await new Promise((r) => child!.once('exit', r))
-    child = await spawnNode(['--data-dir', tmp.dir], port)
+    ;({ child, url } = await spawnNode(['--data-dir', tmp.dir]))
     const v = await cli(['datanet', 'show', id, '--ver', '1', '--wait'])
     expect(v.build).toMatchObject({ state: 'ready', attempts: 2, index: { documents: 3 } })
     for (const hash of acked) expect((await http(`${url}/v1/tx/${hash}`)).status).toBe(200)
@@ -87,6 +96,7 @@ describe('sinew datanet and kill -9 during an index build', () => {
   }, 120_000)
 
   it('CLI bad input: a missing file or a placeholder id is named before anything is uploaded or signed', async () => {
+    const { id } = await published()
     const height = async () => (await http(`${url}/v1/status`)).json.height
     const h0 = await height()
     const missing = join(tmp.dir, 'missing.txt')

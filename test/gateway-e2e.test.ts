@@ -20,7 +20,8 @@ import { countTokens } from '../src/gateway/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
 import { datanetsClient, publishDatanetVersion } from './datanets-fixtures.ts'
 import { DOCS, FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, http, runCli, tempDir } from './helpers.ts'
+import { dev, http, runCli, tempDir, testClock, waitFor } from './helpers.ts'
+import { largestRemainderOracle } from './oracles.ts'
 
 const SIN = 10n ** 18n
 const PRICE = 1000n * SIN // per million output tokens: 10^15 base units a token
@@ -43,6 +44,8 @@ let ref: string
 let ids: Record<string, Hex>
 const treasury = addressOf(DEV_TREASURY_KEY)
 let apiKey: string
+/** The node's clock: the expiry test moves it forward instead of sleeping. */
+const clock = testClock()
 
 async function send(key: Hex, type: string, message: Record<string, unknown>) {
   const from = privateKeyToAccount(key).address.toLowerCase()
@@ -90,6 +93,12 @@ async function expectSplit(before: Record<string, bigint>, receiptId: string, te
   const rest = fee - BigInt(r.split.protocolFee)
   expect(BigInt(r.split.contributorPool)).toBe((rest * BigInt(SHARE_BPS) * BigInt(r.coverageBps)) / 100_000_000n)
   expect(r.split.contributors.reduce((a: bigint, c: any) => a + BigInt(c.amount), 0n)).toBe(BigInt(r.split.contributorPool))
+  // Each contributor row, not just their sum: largest remainder over the receipt's weights, by an independent oracle.
+  const rows = largestRemainderOracle(
+    BigInt(r.split.contributorPool),
+    r.weights.map((w: any) => ({ id: w.contribution, weight: BigInt(w.bps) })),
+  )
+  expect(r.split.contributors.map((c: any) => [c.contribution, BigInt(c.amount)])).toEqual(r.weights.map((w: any, i: number) => [w.contribution, rows[i]]))
   expect(BigInt(r.split.protocolFee) + BigInt(r.split.contributorPool) + BigInt(r.split.ownerAmount)).toBe(fee)
   expect(await balances()).toEqual(expected)
   return r
@@ -100,7 +109,7 @@ beforeAll(async () => {
   backend = await startFakeOpenAI()
   slowBackend = await startFakeOpenAI({ delayMs: 40 })
   const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1 }, env: {} })
-  running = await startNode({ config, genesis: makeDevGenesis(), sequencerKey: DEV_SEQUENCER_KEY, backendTimeoutMs: 700 })
+  running = await startNode({ config, genesis: makeDevGenesis(), sequencerKey: DEV_SEQUENCER_KEY, backendTimeoutMs: 700, clock: clock.now })
   url = running.url
   client = new NodeClient(url)
   types = await client.get('/v1/types')
@@ -225,15 +234,43 @@ describe('paid, attributed calls with the official openai client', () => {
     await expectSplit(before, response.headers.get('x-sinew-receipt')!, data.choices[0].message.content!)
   })
 
-  it('earnings by model, Datanet, contribution and day', async () => {
-    const e = (await http(`${url}/v1/accounts/${dev[5].address}/earnings`)).json
-    expect(BigInt(e.total)).toBeGreaterThan(0n)
-    expect(Object.keys(e.byModel).sort()).toEqual(['fake-llm', 'fixture-infinigram'])
-    expect(e.byDatanet[ref]).toBe(e.total)
-    expect(e.byContribution[0].contribution).toBe(ids.alpha)
-    expect(e.overTime.length).toBe(1)
-    const paid = (await http(`${url}/v1/accounts/${caller.address}/earnings`)).json
-    expect(paid.calls).toBe(5)
+  it('earnings by model, Datanet, contribution and day: what these calls paid, from their receipts', async () => {
+    // A payer of its own, so the figures are this test's calls whatever else ran before.
+    const payerKey = generatePrivateKey()
+    const payer = privateKeyToAccount(payerKey).address.toLowerCase()
+    await send(dev[1].privateKey, 'Transfer', { to: payer, amount: (10n * SIN).toString() })
+    const key = await grantKey(payerKey)
+    const earnings = async (a: string) => (await http(`${url}/v1/accounts/${a}/earnings`)).json
+    const alpha = authors.alpha
+    const before = await earnings(alpha)
+    const chat = await openai(key)
+      .chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'Tell me a story' }] })
+      .withResponse()
+    const completion = await openai(key)
+      .completions.create({ model: 'fixture-infinigram', prompt: 'The lighthouse keeper counted', max_tokens: 12, seed: 7, temperature: 0 })
+      .withResponse()
+    const receipts = await Promise.all(
+      [chat.response, completion.response].map(async (r) => (await http(`${url}/v1/receipts/${r.headers.get('x-sinew-receipt')}`)).json),
+    )
+    const after = await earnings(alpha)
+    // The oracle: alpha's author's rows of each receipt, by model and by UTC day of the block.
+    const toAlpha = (r: any) => r.split.contributors.filter((c: any) => c.author === alpha).reduce((a: bigint, c: any) => a + BigInt(c.amount), 0n)
+    const diff = (a: Record<string, string>, b: Record<string, string>, k: string) => BigInt(a[k] ?? '0') - BigInt(b[k] ?? '0')
+    const days = (e: any) => Object.fromEntries(e.overTime.map((d: any) => [d.day, d.amount]))
+    expect(receipts.every((r) => toAlpha(r) > 0n)).toBe(true)
+    expect(BigInt(after.total) - BigInt(before.total)).toBe(toAlpha(receipts[0]) + toAlpha(receipts[1]))
+    expect(diff(after.byModel, before.byModel, 'fake-llm')).toBe(toAlpha(receipts[0]))
+    expect(diff(after.byModel, before.byModel, 'fixture-infinigram')).toBe(toAlpha(receipts[1]))
+    expect(after.byDatanet[ref]).toBe(after.total) // alpha's only contribution is in this Datanet
+    expect(after.byContribution.map((c: any) => c.contribution)).toEqual([ids.alpha])
+    const day = (r: any) => new Date(Number(r.timestamp)).toISOString().slice(0, 10)
+    const perDay = new Map<string, bigint>()
+    for (const r of receipts) perDay.set(day(r), (perDay.get(day(r)) ?? 0n) + toAlpha(r))
+    for (const [d, amount] of perDay) expect(diff(days(after), days(before), d)).toBe(amount)
+    expect(after.overTime.reduce((a: bigint, d: any) => a + BigInt(d.amount), 0n)).toBe(BigInt(after.total))
+    const paid = await earnings(payer)
+    expect(paid.calls).toBe(2)
+    expect(BigInt(paid.spent)).toBe(BigInt(receipts[0].split.fee) + BigInt(receipts[1].split.fee))
   })
 
   it('sinew chat streams the answer, then names the contributions paid by their titles; balances move by the split', async () => {
@@ -286,9 +323,13 @@ describe('bad input: an OpenAI error object and no charge', () => {
     await send(caller.privateKey, 'RevokeApiKey', { keyHash: hashApiKey(secret) })
     await expectError(chat(secret), 401, 'revoked_api_key')
   })
-  it('expired key', async () => {
-    const secret = await grantKey(caller.privateKey, { expiresAt: BigInt(Date.now() + 300) })
-    await new Promise((r) => setTimeout(r, 400))
+  it('expired key: valid until its expiry by the node clock, refused from then on', async () => {
+    const expiresAt = clock.now() + 60_000n
+    const secret = await grantKey(caller.privateKey, { expiresAt })
+    // Authenticated (the key check comes before the model's): refused only for the model.
+    await expectError(chat(secret, 'no-such-model'), 404, 'model_not_found')
+    clock.advance(60_000) // the node's time is now at or past expiresAt
+    expect(clock.now()).toBeGreaterThanOrEqual(expiresAt)
     await expectError(chat(secret), 401, 'expired_api_key')
   })
   it('spend limit reached', async () => {
@@ -383,13 +424,10 @@ describe('bad input: an OpenAI error object and no charge', () => {
     let got = ''
     while ((got.match(/data: /g) ?? []).length < 5) got += new TextDecoder().decode((await reader.read()).value)
     abort.abort()
-    let r: any
-    for (let i = 0; i < 100; i++) {
-      r = await http(`${url}/v1/receipts/${receiptId}`)
-      if (r.status === 200) break
-      await new Promise((res) => setTimeout(res, 50))
-    }
-    expect(r.status).toBe(200)
+    const r = await waitFor(
+      () => http(`${url}/v1/receipts/${receiptId}`),
+      (x) => x.status === 200,
+    )
     expect(r.json.finishReason).toBe('disconnected')
     expect(r.json.outputTokens).toBeGreaterThan(0)
     expect(r.json.outputTokens).toBeLessThan(countTokens(FAKE_TEXT))

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { privateKeyToAccount } from 'viem/accounts'
-import { loadConfig, type Hex } from '../src/core/index.ts'
+import { loadConfig, type Clock, type Hex } from '../src/core/index.ts'
 import { devAccounts } from '../src/ledger/keys/index.ts'
-import { startNode, type RunningNode } from '../src/server/index.ts'
+import { startNode, type RunningNode, type StartNodeOptions } from '../src/server/index.ts'
 import { DEV_SEQUENCER_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
 
 export const repoRoot = join(import.meta.dirname, '..')
@@ -41,10 +41,38 @@ export async function signTransfer(
   return { type: 'Transfer', message: { to: m.to, amount: m.amount.toString(), nonce: m.nonce.toString() }, signature }
 }
 
-/** A dev node in this process, on a random port, over a real SQLite file. */
-export async function startDevNode(dataDir: string, overrides: Record<string, unknown> = {}): Promise<RunningNode> {
+/** A dev node in this process, on a port the OS picks, over a real SQLite file; `overrides` are config flags. */
+export async function startDevNode(
+  dataDir: string,
+  overrides: Record<string, unknown> = {},
+  options: Omit<Partial<StartNodeOptions>, 'config'> = {},
+): Promise<RunningNode> {
   const config = loadConfig({ flags: { dataDir, port: 0, logLevel: 'silent', signatureWorkers: 1, ...overrides }, env: {} })
-  return startNode({ config, genesis: makeDevGenesis(), ...(overrides.follow ? {} : { sequencerKey: DEV_SEQUENCER_KEY }) })
+  return startNode({ config, genesis: makeDevGenesis(), ...(overrides.follow ? {} : { sequencerKey: DEV_SEQUENCER_KEY }), ...options })
+}
+
+/** How many txs the node has committed, summed from its blocks' headers. */
+export async function countTxs(running: RunningNode): Promise<number> {
+  let n = 0
+  for (let from = 1n; ; from += 1000n) {
+    const blocks = await running.node.store.listBlocks(from, 1000)
+    for (const b of blocks) n += b.txCount
+    if (blocks.length < 1000) return n
+  }
+}
+
+/**
+ * A node clock that runs with the system clock but can be moved forward: a test that needs
+ * a deadline or an expiry behind it advances the node's time past it instead of sleeping.
+ */
+export function testClock(): { now: Clock; advance(ms: number | bigint): void } {
+  let offset = 0n
+  return {
+    now: () => BigInt(Date.now()) + offset,
+    advance: (ms) => {
+      offset += BigInt(ms)
+    },
+  }
 }
 
 /** A replica (`--follow`) of `leaderUrl` in this process, polling every 20 ms. */
@@ -89,41 +117,69 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   })
 }
 
-/** Starts `sinew node` in a child process and resolves once it answers. */
-export function spawnNode(args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  return spawnServer('node', args, port, env)
+/** A node in a child process: the process, and the URL it listens on (its port picked by the OS). */
+export type SpawnedNode = { child: ChildProcess; url: string; port: number }
+
+/** Starts `sinew node` in a child process on a port the OS picks, and resolves once it answers. */
+export function spawnNode(args: string[], env: Record<string, string> = {}, options: { prefix?: string[] } = {}): Promise<SpawnedNode> {
+  return spawnServer('node', args, env, options)
 }
 
-/** Starts `sinew <command>` (`node` or `dev`) in a child process and resolves once it answers on `port`. */
-export async function spawnServer(command: 'node' | 'dev', args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(
+/**
+ * Starts `sinew <command>` (`node` or `dev`) in a child process with `--port 0`, reads the
+ * URL it prints ("… on http://127.0.0.1:PORT"), and resolves once it answers there.
+ */
+export async function spawnServer(
+  command: 'node' | 'dev',
+  args: string[],
+  env: Record<string, string> = {},
+  options: { prefix?: string[] } = {},
+): Promise<SpawnedNode> {
+  // `prefix` runs the node under another program (e.g. strace ... --): [program, ...its args].
+  const argv = [
+    ...(options.prefix ?? []),
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), command, '--port', String(port), '--log-level', 'warn', ...args],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+    '--import',
+    'tsx',
+    join(repoRoot, 'src/cli/main.ts'),
+    command,
+    '--port',
+    '0',
+    '--log-level',
+    'warn',
+    ...args,
+  ]
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   child.stdout!.on('data', (d) => (output += d))
   child.stderr!.on('data', (d) => (output += d))
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`node exited early (${child.exitCode}): ${output}`)
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/v1/status`)
-      if (r.ok) return child
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`node did not start: ${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
+  const exited = new Promise<void>((r) => child.once('exit', () => r()))
+  try {
+    const url = await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`node exited early (${child.exitCode}): ${output}`)
+        return / on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
+      },
+      Boolean,
+      30_000,
+    )
+    await waitFor(
+      () =>
+        fetch(`${url}/v1/status`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      Boolean,
+      30_000,
+    )
+    return { child, url: url!, port: Number(new URL(url!).port) }
+  } catch (e) {
+    child.kill('SIGKILL')
+    await exited
+    throw new Error(`node did not start: ${(e as Error).message}\n${output}`)
   }
 }
-
-let nextPort = 20000 + Math.floor(Math.random() * 20000)
-export const freePort = (): number => nextPort++

@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort, http, runCli, spawnServer, tempDir, waitFor } from './helpers.ts'
+import type { AddressInfo } from 'node:net'
+import { http, runCli, spawnServer, tempDir, waitFor } from './helpers.ts'
 
 const tmp = tempDir('sinew-start-')
 let child: ChildProcess | undefined
@@ -24,21 +25,11 @@ afterAll(async () => {
 
 const models = async (url: string) => ((await http(`${url}/v1/models`)).json.data as { id: string }[]).map((m) => m.id)
 
-describe('starting a node', () => {
-  it('a busy port: port_in_use, exit code 1, data dir left unlocked; the next start seeds the demo', async () => {
-    const busy = freePort()
-    blocker = createServer()
-    await new Promise<void>((r) => blocker!.listen(busy, '127.0.0.1', r))
-    const failed = await runCli(['dev', '--data-dir', tmp.dir, '--port', String(busy), '--log-level', 'warn'])
-    expect(failed.code).toBe(1)
-    expect(failed.stderr).toContain(`error: Port ${busy} on 127.0.0.1 is already in use (port_in_use)`)
-    expect(failed.stderr).toContain('--port')
-    expect(existsSync(join(tmp.dir, 'node.pid'))).toBe(false) // the lock was released
-    expect(existsSync(join(tmp.dir, 'genesis.json'))).toBe(true) // the failed start got that far
-
-    const port = freePort()
-    child = await spawnServer('dev', ['--data-dir', tmp.dir], port)
-    url = `http://127.0.0.1:${port}`
+/** `sinew dev` on the data dir, once, until its demo model is up (the first test's last step; the second needs it too). */
+let seeded: Promise<void> | undefined
+const seededDevNode = () =>
+  (seeded ??= (async () => {
+    ;({ child, url } = await spawnServer('dev', ['--data-dir', tmp.dir]))
     expect(
       await waitFor(
         () => models(url),
@@ -46,10 +37,26 @@ describe('starting a node', () => {
         60_000,
       ),
     ).toContain('sotu-infinigram')
+  })())
+
+describe('starting a node', () => {
+  it('a busy port: port_in_use, exit code 1, data dir left unlocked; the next start seeds the demo', async () => {
+    blocker = createServer()
+    await new Promise<void>((r) => blocker!.listen(0, '127.0.0.1', r))
+    const busy = (blocker.address() as AddressInfo).port
+    const failed = await runCli(['dev', '--data-dir', tmp.dir, '--port', String(busy), '--log-level', 'warn'])
+    expect(failed.code).toBe(1)
+    expect(failed.stderr).toContain(`error: Port ${busy} on 127.0.0.1 is already in use (port_in_use)`)
+    expect(failed.stderr).toContain('--port')
+    expect(existsSync(join(tmp.dir, 'node.pid'))).toBe(false) // the lock was released
+    expect(existsSync(join(tmp.dir, 'genesis.json'))).toBe(true) // the failed start got that far
+
+    await seededDevNode()
   }, 120_000)
 
   it('a second node on a data dir in use is refused and names the first; after kill -9 the next start takes over', async () => {
-    const other = await runCli(['node', '--data-dir', tmp.dir, '--port', String(freePort())])
+    await seededDevNode()
+    const other = await runCli(['node', '--data-dir', tmp.dir, '--port', '0'])
     expect(other.code).toBe(1)
     expect(other.stderr).toContain(`error: ${tmp.dir} is in use by another node (pid ${child!.pid}) (data_dir_in_use)`)
     const height = (await http(`${url}/v1/status`)).json.height // the first node is untouched
@@ -58,9 +65,7 @@ describe('starting a node', () => {
     child!.kill('SIGKILL')
     await new Promise((r) => child!.once('exit', r))
     expect(existsSync(join(tmp.dir, 'node.pid'))).toBe(true) // names a dead process; the OS dropped the lock itself
-    const port = freePort()
-    child = await spawnServer('dev', ['--data-dir', tmp.dir], port)
-    url = `http://127.0.0.1:${port}`
+    ;({ child, url } = await spawnServer('dev', ['--data-dir', tmp.dir]))
     expect((await http(`${url}/v1/status`)).json.height).toBe(height)
     expect(await models(url)).toContain('sotu-infinigram')
     // seeded once, not again

@@ -81,7 +81,7 @@ export type GatewayOptions = {
   backendTimeoutMs?: number
   /** The operator's settings (node config keys of the same names; docs/gateway.md). */
   settings?: Partial<GatewaySettings>
-  /** Time for the abuse limits and key expiry (default Date.now). */
+  /** Time for the abuse limits (default Date.now); key expiry follows the node's clock (LedgerNode.now). */
   now?: Clock
   /** max_tokens when a request gives none (default 256). */
   defaultMaxTokens?: number
@@ -282,7 +282,8 @@ export class Gateway {
     }
     const keyHash = hashApiKey(req.apiKey)
     const key = readApiKey(this.state, keyHash)
-    const problem = apiKeyProblem(key, BigInt(this.now()))
+    // Expiry is ledger time: the node's clock, which stamps the block RecordReceipt checks it in.
+    const problem = apiKeyProblem(key, this.o.node.now())
     if (problem !== undefined && req.client !== undefined) this.authFailures.fail(req.client)
     if (problem === 'unknown')
       throw new GatewayError({

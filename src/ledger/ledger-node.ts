@@ -3,7 +3,7 @@
  * decoded, de-duplicated, signature-checked (in a worker pool for batches) and queued for
  * the next block; a replica accepts no submissions and grows only by `applyBlock`.
  */
-import { isSinewError, SinewError, type Hex, type Logger } from '../core/index.ts'
+import { isSinewError, SinewError, systemClock, type Clock, type Hex, type Logger } from '../core/index.ts'
 import type { Store } from '../store/index.ts'
 import { readAccount, type Account } from './accounts.ts'
 import type { Address } from './address.ts'
@@ -31,6 +31,8 @@ export type LedgerNodeOptions = {
    * replica applies blocks without it, so the ledger stays a function of its txs.
    */
   admit?: (tx: SignedTx) => void | Promise<void>
+  /** Block timestamps and every time-dependent answer (default: the system clock). */
+  clock?: Clock
 }
 
 export class LedgerNode {
@@ -56,6 +58,7 @@ export class LedgerNode {
         blockIntervalMs: options.blockIntervalMs,
         maxBlockTxs: options.maxBlockTxs,
         log: options.log,
+        clock: this.now,
         onFatal: () => setImmediate(() => process.exit(70)),
       })
     }
@@ -65,6 +68,9 @@ export class LedgerNode {
     const chain = await Chain.open(options.store, options.registry, options.genesis)
     return new LedgerNode(chain, options)
   }
+
+  /** The node's time, ms since the epoch: what the next block's timestamp is made from. */
+  readonly now: Clock = () => (this.options.clock ?? systemClock)()
 
   get readOnly(): boolean {
     return this.sequencer === undefined

@@ -4,7 +4,7 @@
  * A submission resolves only after its block is on disk, with its height, or with the
  * reason it was refused; nothing is acknowledged earlier.
  */
-import { SinewError, type Hex, type Logger } from '../core/index.ts'
+import { SinewError, type Clock, type Hex, type Logger } from '../core/index.ts'
 import type { Chain, ProducedBlock } from './chain.ts'
 import type { Receipt, SignedTx } from './tx.ts'
 
@@ -18,6 +18,8 @@ export type SequencerOptions = {
   blockIntervalMs: number
   maxBlockTxs: number
   log: Logger
+  /** A block's timestamp is this clock's time (or its parent's, if later). */
+  clock: Clock
   /** Called after each committed block (for subscribers, metrics). */
   onBlock?: (block: ProducedBlock) => void
   /** Called when a block cannot be committed: the node must stop. */
@@ -101,7 +103,7 @@ export class Sequencer {
       const produced = await this.chain.produceBlock(
         batch.map((p) => p.tx),
         this.options.sequencerKey,
-        BigInt(Date.now()),
+        this.options.clock(),
       )
       const { execution, header } = produced
       const byHash = new Map(batch.map((p) => [p.tx.hash, p]))

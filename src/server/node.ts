@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { join } from 'node:path'
-import { createLogger, parseUnits, SinewError, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
+import { createLogger, parseUnits, SinewError, type Clock, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
 import { createLedgerRegistry, LedgerNode, type Genesis, type TxKindRegistry } from '../ledger/index.ts'
 import { agentBlobReferences, registerAgentKinds } from '../agents/index.ts'
 import { registerModelKinds, type ContributionResolver } from '../models/index.ts'
@@ -29,6 +29,8 @@ export type StartNodeOptions = {
   resolver?: ContributionResolver
   /** Timeout of openai-compatible model backends (default 60 s). */
   backendTimeoutMs?: number
+  /** The node's time (default: the system clock); tests move it forward instead of sleeping. */
+  clock?: Clock
 }
 
 export type RunningNode = {
@@ -89,6 +91,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       signatureWorkers: config.signatureWorkers,
       log,
       admit: (tx) => datanets?.admit(tx),
+      clock: options.clock,
     })
     opened.push(() => node.close())
     const leader = config.follow?.replace(/\/$/, '')

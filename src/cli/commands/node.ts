@@ -131,6 +131,8 @@ export function devCommand(): Command {
       // (fresh data dir, or resuming a cut-short seed), then the demo model is registered over
       // its version 1 (RegisterModel needs the version on the ledger) and its index is ready.
       const log = (line: string) => process.stderr.write(line + '\n')
+      // Where the node is, before the seed (which can take a while on a fresh data dir).
+      log(`sinew dev node on ${running.url}; setting up the demo…`)
       const t0 = Date.now()
       await runDevSeed(running.node, running.datanets, { dataDir: config.dataDir, fresh, ownerKey: devAccounts(10)[8].privateKey, print: log })
       // The node is up: a demo that cannot be set up (a dev key's nonce raced by a script, say)

@@ -125,7 +125,7 @@ const statuses = ['open', 'claimed', 'submitted', 'accepted', 'cancelled', 'expi
 
 export const agentsRoutes: FastifyPluginAsyncZod<AgentsRoutesOptions> = async (app, { node, blobs }) => {
   const state = () => node.chain.state
-  const now = () => BigInt(Date.now())
+  const now = node.now
 
   app.get('/v1/agents', {
     schema: {
