@@ -6,15 +6,52 @@ import { NodeClient } from '../client.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
 
-function parseExpiry(v: string | undefined): bigint {
-  if (v === undefined || v === '0' || v === 'never') return 0n
+/**
+ * On the ledger 0 means "none" for both the spend limit and the expiry, so `--spend-limit 0`
+ * or `--expires 0` would silently make a key without a limit or one that never expires: the
+ * opposite of what someone typing 0 likely wants. Those are refused; no limit and no expiry
+ * are said with --no-spend-limit and --no-expiry (or by leaving the option out).
+ */
+function parseSpendLimit(v: string | false | undefined): bigint {
+  if (v === undefined || v === false) return 0n
+  const limit = parseUnits(v, 18, '--spend-limit')
+  if (limit === 0n) {
+    throw new SinewError({
+      code: 'invalid_field',
+      message: '--spend-limit 0 would make a key with no spend limit (0 means none on the ledger)',
+      details: { field: '--spend-limit', value: v },
+      hint: 'Give a positive amount in SIN, e.g. --spend-limit 0.5; for a key without a limit pass --no-spend-limit.',
+    })
+  }
+  return limit
+}
+
+function parseExpiry(v: string | undefined, noExpiry: boolean): bigint {
+  if (v !== undefined && noExpiry) {
+    throw new SinewError({
+      code: 'invalid_field',
+      message: '--expires and --no-expiry contradict each other',
+      details: { field: '--expires', value: v },
+      hint: 'Pass one of them.',
+    })
+  }
+  if (v === undefined || v === 'never') return 0n
   const m = /^(\d+)([smhd])$/.exec(v)
-  if (m) return BigInt(Date.now()) + BigInt(m[1]) * BigInt({ s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]]!)
-  if (/^\d+$/.test(v)) return BigInt(v)
+  if (m && BigInt(m[1]) > 0n) return BigInt(Date.now()) + BigInt(m[1]) * BigInt({ s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]]!)
+  if (/^[1-9]\d*$/.test(v)) return BigInt(v)
+  if (/^0+$/.test(v)) {
+    throw new SinewError({
+      code: 'invalid_field',
+      message: `--expires ${v} would make a key that never expires (0 means never on the ledger)`,
+      details: { field: '--expires', value: v },
+      hint: 'Give a positive duration (30d, 12h, 15m, 90s) or a time in ms since the epoch; for a key that never expires pass --no-expiry.',
+    })
+  }
   throw new SinewError({
     code: 'invalid_field',
-    message: '--expires must be a duration like 30d, 12h, or ms since the epoch, or "never"',
-    details: { field: '--expires' },
+    message: '--expires must be a positive duration like 30d, 12h, 15m or 90s, or a time in ms since the epoch',
+    details: { field: '--expires', value: v },
+    hint: 'For a key that never expires pass --no-expiry.',
   })
 }
 
@@ -22,16 +59,18 @@ export function apikeyCommand(): Command {
   const cmd = new Command('apikey').description('API keys for the OpenAI-compatible gateway, bound to your account')
   withSigner(cmd.command('new').description('make a random key locally and sign GrantApiKey with its hash; prints the key once'))
     .option('--label <text>', 'a name for the key', '')
-    .option('--spend-limit <sin>', 'most this key may spend, in SIN (default: no limit)')
-    .option('--expires <when>', 'duration (30d, 12h, 15m) or ms since the epoch (default never)')
+    .option('--spend-limit <sin>', 'most this key may spend, in SIN, more than 0 (default: no limit)')
+    .option('--no-spend-limit', 'no spend limit (the default, said explicitly)')
+    .option('--expires <when>', 'a duration (30d, 12h, 15m, 90s) or a time in ms since the epoch, more than 0 (default: never)')
+    .option('--no-expiry', 'the key never expires (the default, said explicitly)')
     .option('--node <url>', 'node URL')
     .option('--json', 'print JSON')
     .action(
-      action(async (flags: SignerFlags & { label: string; spendLimit?: string; expires?: string; node?: string; json?: boolean }) => {
+      action(async (flags: SignerFlags & { label: string; spendLimit?: string | false; expires?: string; expiry: boolean; node?: string; json?: boolean }) => {
+        const spendLimit = parseSpendLimit(flags.spendLimit)
+        const expiresAt = parseExpiry(flags.expires, flags.expiry === false)
         const secret = newApiKey()
         const keyHash = hashApiKey(secret)
-        const spendLimit = flags.spendLimit === undefined ? 0n : parseUnits(flags.spendLimit, 18, '--spend-limit')
-        const expiresAt = parseExpiry(flags.expires)
         const client = new NodeClient(flags.node)
         const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), 'GrantApiKey', {
           keyHash,
