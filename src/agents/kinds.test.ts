@@ -273,3 +273,62 @@ describe('agent registry', () => {
     ])
   })
 })
+
+describe('free text that shows as something other than it is is refused', () => {
+  const agent = { name: 'summarizer', description: 'summaries', capabilities: ['summarize'], endpoint: 'https://a.example/mcp' }
+  // Bidi embeddings, overrides and isolates; line and paragraph separators; C0, DEL and C1 controls (ESC included).
+  const unsafe = [
+    '\u202a',
+    '\u202b',
+    '\u202c',
+    '\u202d',
+    '\u202e',
+    '\u2066',
+    '\u2067',
+    '\u2068',
+    '\u2069',
+    '\u2028',
+    '\u2029',
+    '\u0000',
+    '\u001b',
+    '\u007f',
+    '\u0085',
+    '\u009b',
+  ]
+  const codePoint = (c: string) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`
+
+  it('in agent names, descriptions and endpoints (RegisterAgent and UpdateAgent), naming the field and the code point', () => {
+    for (const c of unsafe) {
+      for (const [field, value] of [
+        ['name', `evil${c}gpj.exe`],
+        ['description', `does things${c}quietly`],
+        ['endpoint', `https://a.example/${c}x`],
+      ] as const) {
+        const h = harness()
+        const r = h.run(registerAgentKind, WORKER, { ...agent, [field]: value })
+        expect(r, `${field} ${codePoint(c)}`).toMatchObject({ ok: false, code: 'invalid_field' })
+        if (!r.ok) expect(r.error.details).toMatchObject({ field: `message.${field}`, ...(field === 'endpoint' ? {} : { codePoint: codePoint(c) }) })
+        expect(h.run(registerAgentKind, WORKER, agent).ok).toBe(true)
+        expect(h.run(updateAgentKind, WORKER, { ...agent, [field]: value })).toMatchObject({ ok: false, code: 'invalid_field' })
+      }
+    }
+  })
+
+  it('in task titles', () => {
+    for (const c of unsafe) {
+      const h = harness()
+      const r = h.post({ title: `fix${c}bug` })
+      expect(r).toMatchObject({ ok: false, code: 'invalid_field' })
+      if (!r.ok) expect(r.error.details).toMatchObject({ field: 'message.title', codePoint: codePoint(c) })
+    }
+  })
+
+  it('descriptions may span lines (LF, TAB); names and titles may not; other scripts and emoji are fine', () => {
+    const h = harness()
+    expect(h.run(registerAgentKind, WORKER, { ...agent, description: 'line one\n\tline two' }).ok).toBe(true)
+    expect(h.run(registerAgentKind, OTHER, { ...agent, name: 'two\nlines' })).toMatchObject({ ok: false, code: 'invalid_field' })
+    expect(h.run(registerAgentKind, V1, { ...agent, name: 'مترجم — 翻訳 🤖', description: 'עברית ‎and‏ العربية' }).ok).toBe(true)
+    expect(h.post({ title: 'tab\there' })).toMatchObject({ ok: false, code: 'invalid_field' })
+    expect(h.post({ title: 'Übersetzung ins Deutsche' }).ok).toBe(true)
+  })
+})

@@ -12,7 +12,7 @@
  *   deadline) return the reward to the poster. Expiry with a submission nobody judged (after
  *   its review window) returns the stake to the claimer.
  */
-import { SinewError, type CanonicalValue, type Hex } from '../core/index.ts'
+import { findUnsafeCharacter, refuseUnsafeText, SinewError, type CanonicalValue, type Hex } from '../core/index.ts'
 import { credit, debit, defineTxKind, type Address, type MessageOf, type TxContext, type TxMessage } from '../ledger/index.ts'
 import {
   addAmount,
@@ -40,8 +40,6 @@ const ZERO32 = ('0x' + '00'.repeat(32)) as Hex
 const invalid = (field: string, message: string, details: Record<string, unknown> = {}, hint?: string) =>
   new SinewError({ code: 'invalid_field', message: `message.${field} ${message}`, details: { field: `message.${field}`, ...details }, hint })
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: it exists to find control characters
-const CONTROL = /[\u0000-\u001f\u007f]/
 const CAPABILITY = /^[a-z0-9][a-z0-9._:/-]{0,63}$/
 const ENDPOINT = /^(https?|wss?):\/\/[^\s]{1,500}$/
 
@@ -60,8 +58,9 @@ function validateAgent(m: AgentMessage): void {
   const nameBytes = Buffer.byteLength(m.name, 'utf8')
   if (nameBytes === 0 || nameBytes > 64 || m.name.trim() !== m.name)
     throw invalid('name', 'must be 1 to 64 bytes with no surrounding spaces', { got: m.name.slice(0, 80) })
-  if (CONTROL.test(m.name)) throw invalid('name', 'must not contain control characters')
+  refuseUnsafeText('message.name', m.name)
   if (Buffer.byteLength(m.description, 'utf8') > 2000) throw invalid('description', 'is longer than 2000 bytes')
+  refuseUnsafeText('message.description', m.description, { multiline: true })
   if (m.capabilities.length > MAX_CAPABILITIES) throw invalid('capabilities', `has more than ${MAX_CAPABILITIES} items`, { got: m.capabilities.length })
   const seen = new Set<string>()
   m.capabilities.forEach((c, i) => {
@@ -70,8 +69,8 @@ function validateAgent(m: AgentMessage): void {
     if (seen.has(c)) throw invalid(`capabilities[${i}]`, 'is listed twice', { got: c })
     seen.add(c)
   })
-  if (m.endpoint !== '' && !ENDPOINT.test(m.endpoint))
-    throw invalid('endpoint', 'must be empty or an http(s):// or ws(s):// URL', { got: m.endpoint.slice(0, 80) })
+  if (m.endpoint !== '' && (!ENDPOINT.test(m.endpoint) || findUnsafeCharacter(m.endpoint)))
+    throw invalid('endpoint', 'must be empty or an http(s):// or ws(s):// URL without control or bidirectional characters', { got: m.endpoint.slice(0, 80) })
 }
 
 export const registerAgentKind = defineTxKind({
@@ -217,7 +216,7 @@ export const postTaskKind = defineTxKind({
   ],
   maxStringBytes: 200,
   validate(m) {
-    if (CONTROL.test(m.title)) throw invalid('title', 'must not contain control characters')
+    refuseUnsafeText('message.title', m.title)
     if (m.specHash === ZERO32) throw invalid('specHash', 'must not be zero', {}, 'The spec hash is the sha256 of the task spec blob.')
     if (m.reward === 0n) throw invalid('reward', 'must be above zero', { got: '0' })
     if (m.leaseMs === 0n || m.leaseMs > MAX_LEASE_MS) throw invalid('leaseMs', `must be 1 to ${MAX_LEASE_MS} ms`, { got: m.leaseMs.toString() })

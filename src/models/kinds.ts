@@ -4,7 +4,7 @@
  * paid call: it charges the caller and pays treasury, contributors and model owner).
  * Spec: docs/gateway.md.
  */
-import { SinewError } from '../core/index.ts'
+import { refuseUnsafeText, SinewError } from '../core/index.ts'
 import { credit, debit, defineTxKind, type Address, type MessageOf, type StateReader, type TxKind } from '../ledger/index.ts'
 import { computeFee, creditsByAuthor, splitFee } from './fees.ts'
 import {
@@ -81,6 +81,7 @@ export function parseBackend(backend: string): { kind: 'builtin' } | { kind: 'op
 function validateModel(m: ModelMessage): void {
   if (!MODEL_NAME.test(m.name)) throw bad('name', 'must be 1-64 of [a-z0-9._-], starting with a letter or digit')
   if (m.description.length > 1000) throw bad('description', 'is longer than 1000 characters')
+  refuseUnsafeText('message.description', m.description, { multiline: true })
   const backend = parseBackend(m.backend)
   if (m.datanets.length > MAX_DATANETS) throw bad('datanets', `has more than ${MAX_DATANETS} entries`)
   if (backend.kind === 'builtin' && m.datanets.length === 0) throw bad('datanets', 'must name at least one Datanet version for builtin:infinigram')
@@ -227,6 +228,7 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     fields: GRANT_API_KEY_FIELDS,
     validate: (m) => {
       if (m.label.length > 200) throw bad('label', 'is longer than 200 characters')
+      refuseUnsafeText('message.label', m.label)
     },
     execute: (ctx, m) => {
       if (ctx.state.get(apiKeyKey(m.keyHash))) {

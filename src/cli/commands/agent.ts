@@ -1,6 +1,6 @@
 /** `sinew agent register|update|list|show`: the agent registry, with reputation from the ledger. */
 import { Command } from 'commander'
-import { formatUnits } from '../../core/index.ts'
+import { formatUnits, printable } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { NodeClient } from '../client.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -55,7 +55,7 @@ export function agentCommand(): Command {
         printLines(
           ...r.agents.map(
             (a: any) =>
-              `${a.address}  ${a.agent.name}  [${a.agent.capabilities.join(', ')}]  accepted ${a.reputation.accepted}  rejected ${a.reputation.rejected}  expired ${a.reputation.expired}  earned ${formatUnits(BigInt(a.reputation.earned))} SIN`,
+              `${a.address}  ${printable(a.agent.name)}  [${printable(a.agent.capabilities.join(', '))}]  accepted ${a.reputation.accepted}  rejected ${a.reputation.rejected}  expired ${a.reputation.expired}  earned ${formatUnits(BigInt(a.reputation.earned))} SIN`,
           ),
           `(${r.total} agent${r.total === 1 ? '' : 's'})`,
         )
@@ -68,12 +68,12 @@ export function agentCommand(): Command {
         const a = await new NodeClient(flags.node).get(`/v1/agents/${parseAddress(address)}`)
         if (flags.json) return printJson(a)
         printLines(
-          a.registered ? `${a.agent.name}  ${a.address}` : `${a.address} (not a registered agent)`,
+          a.registered ? `${printable(a.agent.name)}  ${a.address}` : `${a.address} (not a registered agent)`,
           ...(a.registered
             ? [
-                `  ${a.agent.description || '(no description)'}`,
-                `  capabilities ${a.agent.capabilities.join(', ') || '-'}`,
-                `  endpoint     ${a.agent.endpoint || '-'}`,
+                `  ${printable(a.agent.description, { multiline: true }) || '(no description)'}`,
+                `  capabilities ${printable(a.agent.capabilities.join(', ')) || '-'}`,
+                `  endpoint     ${printable(a.agent.endpoint) || '-'}`,
               ]
             : []),
           ...reputationLines(a.reputation),

@@ -1,6 +1,6 @@
 /** `sinew apikey new|show|revoke`: the key is made here; only its keccak256 goes on the ledger (GrantApiKey). */
 import { Command } from 'commander'
-import { formatUnits, isHex, parseUint, parseUnits, SinewError } from '../../core/index.ts'
+import { formatUnits, isHex, parseUint, parseUnits, printable, SinewError } from '../../core/index.ts'
 import { hashApiKey, newApiKey } from '../../models/index.ts'
 import { NodeClient } from '../client.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -114,7 +114,7 @@ export function apikeyCommand(): Command {
         if (flags.json) return printJson(k)
         printLines(
           `API key ${keyHash}${k.revoked ? '  REVOKED' : ''}`,
-          `  owner ${k.owner}  label ${JSON.stringify(k.label)}`,
+          `  owner ${k.owner}  label ${JSON.stringify(printable(k.label))}`,
           `  spent ${formatUnits(parseUint(k.spent, 256, 'spent'))} SIN of ${k.spendLimit === '0' ? 'no limit' : formatUnits(BigInt(k.spendLimit)) + ' SIN'} in ${k.calls} calls; expires ${k.expiresAt === '0' ? 'never' : new Date(Number(k.expiresAt)).toISOString()}`,
         )
       }),

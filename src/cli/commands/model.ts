@@ -1,6 +1,6 @@
 /** `sinew model register|update|list|show`: models served through the gateway. */
 import { Command } from 'commander'
-import { formatUnits, keccak256, parseUnits, SinewError } from '../../core/index.ts'
+import { formatUnits, keccak256, parseUnits, printable, SinewError } from '../../core/index.ts'
 import { SOTU_NAME } from '../../datanets/index.ts'
 import { devAccounts } from '../../ledger/keys/index.ts'
 import { BUILTIN_INFINIGRAM, hashApiKey } from '../../models/index.ts'
@@ -90,7 +90,7 @@ export function modelCommand(): Command {
         if (flags.json) return printJson({ ...m, ownerEarnings: earnings.byModel[name] ?? '0' })
         printLines(
           `${m.name} v${m.version} (${m.active ? 'active' : 'inactive'})  owner ${m.owner}`,
-          m.description ? `  ${m.description}` : '',
+          m.description ? `  ${printable(m.description, { multiline: true })}` : '',
           `  backend ${m.backend.replace(/#.*$/, '')}`,
           `  Datanet versions: ${m.datanets.join(', ') || '(none: nothing is traced)'}`,
           `  price ${formatUnits(BigInt(m.pricePerMillion))} SIN per million output tokens; contributors get ${m.contributorShareBps / 100} % x coverage of the fee after the protocol fee`,

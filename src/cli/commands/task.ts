@@ -1,6 +1,6 @@
 /** `sinew task post|list|show|claim|submit|verify|cancel|expire`: the task board. */
 import { Command } from 'commander'
-import { formatUnits, isHex, parseUint, parseUnits, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
+import { formatUnits, isHex, parseUint, parseUnits, printable, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { storeBlob, withTaskTexts, type BlobText, type StoredBlob, type TxEnvelope } from '../../server/mcp/index.ts'
 import { NodeClient } from '../client.ts'
@@ -53,21 +53,13 @@ const uploadedLine = (what: string, b: StoredBlob | null): string[] => (b ? [`  
 /** `task show` prints texts up to this size; the rest is one GET of the blob URL away. */
 const SHOW_TEXT_BYTES = 16 * 1024
 
-/**
- * Terminal-safe: control characters (escape sequences included) and bidirectional
- * overrides (which can make text read other than it is) become U+FFFD; newlines and tabs stay.
- */
-const printable = (text: string): string =>
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: it exists to replace control characters
-  text.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd')
-
 function textLines(what: string, blob: BlobText | null, text: string | null, nodeUrl: string): string[] {
   if (!blob) return []
   if (text === null) return [``, `${what}: ${blob.stored ? blob.note : `not stored on this node (${nodeUrl})`}`]
   return [
     ``,
     `${what} (${blob.size} bytes${blob.truncated ? ', truncated' : ''}):`,
-    printable(text.replace(/\n$/, '')), // printLines ends the line
+    printable(text.replace(/\n$/, ''), { multiline: true }), // printLines ends the line
     ...(blob.truncated ? [`… (${blob.note})`] : []),
   ]
 }
@@ -119,7 +111,7 @@ const amount = (sin: string | undefined, units: string | undefined, field: strin
 
 function taskLines(t: any): string[] {
   return [
-    `${t.id}  ${t.effectiveStatus}${t.title ? `  "${t.title}"` : ''}`,
+    `${t.id}  ${t.effectiveStatus}${t.title ? `  "${printable(t.title)}"` : ''}`,
     `  poster ${t.poster}  reward ${formatUnits(BigInt(t.reward))} SIN  escrow ${formatUnits(BigInt(t.escrow))} SIN`,
     `  spec   ${t.specHash}`,
     `  deadline ${new Date(Number(t.deadline)).toISOString()}  lease ${Number(t.leaseMs) / 1000} s  claim stake ${formatUnits(BigInt(t.claimStake))} SIN`,
