@@ -30,9 +30,13 @@ beforeAll(() => {
 })
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
+/** `sinew index build` of the corpus, once, on first use: the first test checks it, the others query it (and so also run alone). */
+let built: ReturnType<typeof sinew> | undefined
+const build = () => (built ??= sinew(['build', '--input', join(root, 'corpus.jsonl'), '--out', index, '--json', '--workers', '1']))
+
 describe('sinew index CLI', () => {
   it('build --json prints the index info', () => {
-    const r = sinew(['build', '--input', join(root, 'corpus.jsonl'), '--out', index, '--json', '--workers', '1'])
+    const r = build()
     expect(r.status).toBe(0)
     const info = JSON.parse(r.stdout)
     expect(info).toMatchObject({ documents: 3, formatVersion: 1, tokenizerVersion: 'sinew-tok/1', shards: 1 })
@@ -40,6 +44,7 @@ describe('sinew index CLI', () => {
   })
 
   it('count, find and trace --json', () => {
+    build()
     expect(JSON.parse(sinew(['count', '--index', index, '--json', 'the lazy dog']).stdout)).toEqual({ text: 'the lazy dog', count: 2 })
     expect(sinew(['count', '--index', index, 'the lazy dog']).stdout.trim()).toBe('2')
     const f = JSON.parse(sinew(['find', '--index', index, '--json', '--limit', '1', 'quiet river']).stdout)
@@ -68,6 +73,7 @@ describe('sinew index CLI', () => {
   })
 
   it('generate is deterministic per seed; infgram, info and verify run', () => {
+    build()
     const g1 = sinew(['generate', '--index', index, '--json', '--seed', '3', '--max-tokens', '12', 'the quick'])
     const g2 = sinew(['generate', '--index', index, '--json', '--seed', '3', '--max-tokens', '12', 'the quick'])
     expect(g1.status).toBe(0)

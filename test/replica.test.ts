@@ -26,6 +26,17 @@ beforeAll(async () => {
     () => replica.close(),
     () => leader.close(),
   )
+  // Blocks for every test to look at (the last one alters block 2): rounds of three transfers.
+  // Several blocks from several senders, some in batches.
+  for (let round = 0; round < 4; round++) {
+    const txs = await Promise.all(
+      [0, 1, 2].map((s) =>
+        signTransfer(dev[s].privateKey, { to: dev[(s + round + 1) % 10].address, amount: BigInt(1000 + round * 10 + s), nonce: BigInt(round) }),
+      ),
+    )
+    const r = await http(`${leader.url}/v1/txs`, { body: { txs } })
+    expect(r.json.results.every((x: { ok: boolean }) => x.ok)).toBe(true)
+  }
 })
 
 afterAll(async () => {
@@ -35,16 +46,6 @@ afterAll(async () => {
 
 describe('replica', () => {
   it('follows, re-executes and agrees on every root', async () => {
-    // Several blocks from several senders, some in batches.
-    for (let round = 0; round < 4; round++) {
-      const txs = await Promise.all(
-        [0, 1, 2].map((s) =>
-          signTransfer(dev[s].privateKey, { to: dev[(s + round + 1) % 10].address, amount: BigInt(1000 + round * 10 + s), nonce: BigInt(round) }),
-        ),
-      )
-      const r = await http(`${leader.url}/v1/txs`, { body: { txs } })
-      expect(r.json.results.every((x: { ok: boolean }) => x.ok)).toBe(true)
-    }
     const head = (await http(`${leader.url}/v1/status`)).json.height
     expect(Number(head)).toBeGreaterThanOrEqual(1)
     await waitFor(async () => (await http(`${replica.url}/v1/status`)).json.height === head)
