@@ -6,13 +6,11 @@
  * replaced. That older chain is a real node whose registry lacks the rule.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { registerAgentKinds } from '../src/agents/index.ts'
-import { agentKinds } from '../src/agents/kinds.ts'
-import { NodeClient, signEnvelope, type TypesInfo } from '../src/cli/client.ts'
+import { agentKinds } from '../src/agents/index.ts'
 import { sha256 } from '../src/core/index.ts'
 import { createLedgerRegistry, type TxKindRegistry } from '../src/ledger/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { dev, runCli, startDevNode, tempDir } from './helpers.ts'
+import { dev, runCli, sendTx, startDevNode, tempDir } from './helpers.ts'
 
 const agent = dev[6]
 const NAME = 'invoice\u202Efdp.exe' // shows as "invoiceexe.pdf"
@@ -32,15 +30,11 @@ function registryWithoutTextRules(): TxKindRegistry {
   return registry.register(...agentKinds.map((k) => (k.type === 'RegisterAgent' || k.type === 'PostTask' ? { ...k, validate: undefined } : k)))
 }
 
-async function submit(url: string, type: string, message: Record<string, unknown>) {
-  const client = new NodeClient(url)
-  const types: TypesInfo = await client.get('/v1/types')
-  const { nonce } = await client.get(`/v1/accounts/${agent.address}`)
-  return client.post('/v1/tx', await signEnvelope(agent.privateKey, types, type, { ...message, nonce })).then(
+const submit = (url: string, type: string, message: Record<string, unknown>) =>
+  sendTx(url, agent.privateKey, type, message).then(
     (ack) => ({ ok: true as const, ack }),
     (error) => ({ ok: false as const, error }),
   )
-}
 
 const registration = { name: NAME, description: DESCRIPTION, capabilities: ['summarize'], endpoint: ENDPOINT }
 const task = (deadline: bigint) => ({
@@ -58,7 +52,6 @@ beforeAll(async () => {
   dirs = [tempDir(), tempDir()]
   current = await startDevNode(dirs[0].dir)
   older = await startDevNode(dirs[1].dir, {}, { registry: registryWithoutTextRules() })
-  expect(registerAgentKinds).toBeDefined()
 })
 
 afterAll(async () => {

@@ -93,7 +93,7 @@ describe('sinew datanet and kill -9 during an index build', () => {
     const shown = await cli(['datanet', 'show', 'Crash Test'])
     expect(shown.counts).toEqual({ contributions: 3, pending: 0, accepted: 3, rejected: 0 })
     expect((await cli(['datanet', 'list'])).datanets[0].id).toBe(id)
-  }, 120_000)
+  }, 240_000) // alone, it publishes the Datanet first
 
   it('CLI bad input: a missing file or a placeholder id is named before anything is uploaded or signed', async () => {
     const { id } = await published()

@@ -12,7 +12,6 @@ import OpenAI from 'openai'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_SEQUENCER_KEY, DEV_TREASURY_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
-import { NodeClient, signEnvelope, type TypesInfo } from '../src/cli/client.ts'
 import { formatUnits, loadConfig, type Hex } from '../src/core/index.ts'
 import { addressOf } from '../src/ledger/index.ts'
 import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
@@ -20,7 +19,7 @@ import { countTokens } from '../src/gateway/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
 import { datanetsClient, publishDatanetVersion } from './datanets-fixtures.ts'
 import { DOCS, FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, http, runCli, tempDir, testClock, waitFor } from './helpers.ts'
+import { dev, grantApiKey, http, runCli, sendTx, tempDir, testClock, waitFor } from './helpers.ts'
 import { largestRemainderOracle } from './oracles.ts'
 
 const SIN = 10n ** 18n
@@ -31,8 +30,6 @@ let url: string
 let tmp: ReturnType<typeof tempDir>
 let backend: FakeBackend
 let slowBackend: FakeBackend
-let client: NodeClient
-let types: TypesInfo
 const caller = dev[0]
 const owner = dev[3]
 const datanetOwner = dev[2]
@@ -47,22 +44,8 @@ let apiKey: string
 /** The node's clock: the expiry test moves it forward instead of sleeping. */
 const clock = testClock()
 
-async function send(key: Hex, type: string, message: Record<string, unknown>) {
-  const from = privateKeyToAccount(key).address.toLowerCase()
-  const { nonce } = await client.get(`/v1/accounts/${from}`)
-  return client.post('/v1/tx', await signEnvelope(key, types, type, { ...message, nonce }))
-}
-
-async function grantKey(key: Hex, o: { spendLimit?: bigint; expiresAt?: bigint } = {}): Promise<string> {
-  const secret = newApiKey()
-  await send(key, 'GrantApiKey', {
-    keyHash: hashApiKey(secret),
-    label: 'test',
-    spendLimit: (o.spendLimit ?? 0n).toString(),
-    expiresAt: (o.expiresAt ?? 0n).toString(),
-  })
-  return secret
-}
+const send = (key: Hex, type: string, message: Record<string, unknown>) => sendTx(url, key, type, message)
+const grantKey = (key: Hex, o: { spendLimit?: bigint; expiresAt?: bigint } = {}) => grantApiKey(url, key, o)
 
 async function balance(address: string): Promise<bigint> {
   return BigInt((await http(`${url}/v1/accounts/${address}`)).json.balance)
@@ -111,8 +94,6 @@ beforeAll(async () => {
   const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1 }, env: {} })
   running = await startNode({ config, genesis: makeDevGenesis(), sequencerKey: DEV_SEQUENCER_KEY, backendTimeoutMs: 700, clock: clock.now })
   url = running.url
-  client = new NodeClient(url)
-  types = await client.get('/v1/types')
   ;({ ref, ids } = await publishDatanetVersion(url, {
     owner: datanetOwner.privateKey,
     name: 'Fixture Tales',

@@ -7,12 +7,12 @@
  */
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NodeClient, signEnvelope, type TypesInfo } from '../src/cli/client.ts'
+import { NodeClient } from '../src/cli/client.ts'
 import type { Hex } from '../src/core/index.ts'
-import { hashApiKey, newApiKey } from '../src/models/index.ts'
+import { hashApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
 import { FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, startDevNode, tempDir } from './helpers.ts'
+import { dev, grantApiKey, sendTx, startDevNode, tempDir } from './helpers.ts'
 
 const SIN = 10n ** 18n
 /** Per million output tokens; not a multiple of 10^6, so the fee is rounded up. */
@@ -28,20 +28,10 @@ let tmp: ReturnType<typeof tempDir>
 let running: RunningNode
 let backend: FakeBackend
 let client: NodeClient
-let types: TypesInfo
 const owner = dev[3]
 
-async function send(key: Hex, type: string, message: Record<string, unknown>) {
-  const from = privateKeyToAccount(key).address.toLowerCase()
-  const { nonce } = await client.get(`/v1/accounts/${from}`)
-  return client.post('/v1/tx', await signEnvelope(key, types, type, { ...message, nonce }))
-}
-
-async function grantKey(key: Hex, spendLimit: bigint): Promise<string> {
-  const secret = newApiKey()
-  await send(key, 'GrantApiKey', { keyHash: hashApiKey(secret), label: 'limits', spendLimit: spendLimit.toString(), expiresAt: '0' })
-  return secret
-}
+const send = (key: Hex, type: string, message: Record<string, unknown>) => sendTx(running.url, key, type, message)
+const grantKey = (key: Hex, spendLimit: bigint) => grantApiKey(running.url, key, { spendLimit, label: 'limits' })
 
 const balance = async (address: string): Promise<bigint> => BigInt((await client.get(`/v1/accounts/${address}`)).balance)
 
@@ -82,7 +72,6 @@ beforeAll(async () => {
   backend = await startFakeOpenAI({ delayMs: 5 })
   running = await startDevNode(tmp.dir)
   client = new NodeClient(running.url)
-  types = await client.get('/v1/types')
   await send(owner.privateKey, 'RegisterModel', {
     name: 'limit-llm',
     description: 'test',

@@ -8,6 +8,8 @@ import { loadConfig, type Clock, type Hex } from '../src/core/index.ts'
 import { devAccounts } from '../src/ledger/keys/index.ts'
 import { startNode, type RunningNode, type StartNodeOptions } from '../src/server/index.ts'
 import { DEV_SEQUENCER_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
+import { NodeClient, signEnvelope, type TypesInfo } from '../src/cli/client.ts'
+import { hashApiKey, newApiKey } from '../src/models/index.ts'
 
 export const repoRoot = join(import.meta.dirname, '..')
 export const dev = devAccounts(10)
@@ -39,6 +41,33 @@ export async function signTransfer(
     message: m,
   })
   return { type: 'Transfer', message: { to: m.to, amount: m.amount.toString(), nonce: m.nonce.toString() }, signature }
+}
+
+const typesByNode = new Map<string, Promise<TypesInfo>>()
+
+/**
+ * Signs a `type` tx with `key` as a wallet would (the node's EIP-712 types, the account's next
+ * nonce) and submits it to the node at `url`; resolves with the ack once it is in a block, or
+ * rejects with the node's error.
+ */
+export async function sendTx(url: string, key: Hex, type: string, message: Record<string, unknown>) {
+  const client = new NodeClient(url)
+  const types = typesByNode.get(url) ?? client.get('/v1/types')
+  typesByNode.set(url, types)
+  const { nonce } = await client.get(`/v1/accounts/${privateKeyToAccount(key).address.toLowerCase()}`)
+  return client.post('/v1/tx', await signEnvelope(key, await types, type, { ...message, nonce }))
+}
+
+/** A new API key of the account of `key`, granted on the ledger with GrantApiKey; returns the secret. */
+export async function grantApiKey(url: string, key: Hex, o: { spendLimit?: bigint; expiresAt?: bigint; label?: string } = {}): Promise<string> {
+  const secret = newApiKey()
+  await sendTx(url, key, 'GrantApiKey', {
+    keyHash: hashApiKey(secret),
+    label: o.label ?? 'test',
+    spendLimit: (o.spendLimit ?? 0n).toString(),
+    expiresAt: (o.expiresAt ?? 0n).toString(),
+  })
+  return secret
 }
 
 /** A dev node in this process, on a port the OS picks, over a real SQLite file; `overrides` are config flags. */
