@@ -22,7 +22,7 @@ const MAX_TOKENS = 5
 /** docs/gateway.md: fee = ceil(pricePerMillion × outputTokens / 10^6). */
 const FEE = (PRICE * BigInt(MAX_TOKENS) + 999_999n) / 1_000_000n
 const ALLOWED = 3
-const CALLS = 16
+const CALLS = 12 // within the gateway's per-key limit of calls in flight (16)
 
 let tmp: ReturnType<typeof tempDir>
 let running: RunningNode

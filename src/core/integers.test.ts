@@ -70,60 +70,34 @@ describe('largestRemainderSplit against an independent oracle (every row, not ju
   const rows = (weight: fc.Arbitrary<bigint>, id: fc.Arbitrary<string> = fc.string({ maxLength: 6, unit: 'grapheme' })) =>
     fc.uniqueArray(fc.record({ id, weight }), { minLength: 1, maxLength: 40, selector: (r) => r.id })
   const params = { seed: 20261211, numRuns: 500 }
+  /** Every split of `totals` over `weightRows` equals the oracle's, row by row. */
+  const agrees = (totals: fc.Arbitrary<bigint>, weightRows: fc.Arbitrary<{ id: string; weight: bigint }[]>) =>
+    fc.assert(
+      fc.property(totals, weightRows, (total, w) => {
+        fc.pre(w.some((r) => r.weight > 0n) || total === 0n)
+        expect(split(total, w)).toEqual(largestRemainderOracle(total, w))
+      }),
+      params,
+    )
 
   it('the oracle itself on hand-worked cases', () => {
-    // 10 over three equal weights: 3.33… each, one unit left, to the smallest id.
-    expect(
-      largestRemainderOracle(10n, [
-        { id: 'b', weight: 1n },
-        { id: 'a', weight: 1n },
-        { id: 'c', weight: 1n },
-      ]),
-    ).toEqual([3n, 4n, 3n])
-    // 7 over 1:2:4 = 1, 2, 4 exactly; 8 over 1:2:4 = 1.14, 2.29, 4.57: one unit to the .57.
-    expect(
-      largestRemainderOracle(7n, [
-        { id: 'x', weight: 1n },
-        { id: 'y', weight: 2n },
-        { id: 'z', weight: 4n },
-      ]),
-    ).toEqual([1n, 2n, 4n])
-    expect(
-      largestRemainderOracle(8n, [
-        { id: 'x', weight: 1n },
-        { id: 'y', weight: 2n },
-        { id: 'z', weight: 4n },
-      ]),
-    ).toEqual([1n, 2n, 5n])
-    // 100 in bps 3333/3333/3334: 33.33, 33.33, 33.34: the unit goes to the largest remainder (.34).
-    expect(
-      largestRemainderOracle(100n, [
-        { id: 'p', weight: 3333n },
-        { id: 'q', weight: 3333n },
-        { id: 'r', weight: 3334n },
-      ]),
-    ).toEqual([33n, 33n, 34n])
+    // [total, "id:weight …", expected rows, why]
+    const cases: [bigint, string, bigint[], string][] = [
+      [10n, 'b:1 a:1 c:1', [3n, 4n, 3n], '3.33… each, one unit left, to the smallest id'],
+      [7n, 'x:1 y:2 z:4', [1n, 2n, 4n], '1, 2, 4 exactly'],
+      [8n, 'x:1 y:2 z:4', [1n, 2n, 5n], '1.14, 2.29, 4.57: one unit to the .57'],
+      [100n, 'p:3333 q:3333 r:3334', [33n, 33n, 34n], '33.33, 33.33, 33.34: the unit to the .34'],
+    ]
+    for (const [total, weights, expected, why] of cases) {
+      const rows = weights.split(' ').map((pair) => ({ id: pair.split(':')[0], weight: BigInt(pair.split(':')[1]) }))
+      expect(largestRemainderOracle(total, rows), why).toEqual(expected)
+    }
   })
 
-  it('random totals and weights', () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), rows(fc.bigInt({ min: 0n, max: 10_000n })), (total, w) => {
-        fc.pre(w.some((r) => r.weight > 0n) || total === 0n)
-        expect(split(total, w)).toEqual(largestRemainderOracle(total, w))
-      }),
-      params,
-    )
-  })
+  it('random totals and weights', () => agrees(fc.bigInt({ min: 0n, max: 10n ** 30n }), rows(fc.bigInt({ min: 0n, max: 10_000n }))))
 
-  it('small weights and totals, where remainders differ by a single unit', () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 20n }), rows(fc.bigInt({ min: 0n, max: 6n }), fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g')), (total, w) => {
-        fc.pre(w.some((r) => r.weight > 0n) || total === 0n)
-        expect(split(total, w)).toEqual(largestRemainderOracle(total, w))
-      }),
-      params,
-    )
-  })
+  it('small weights and totals, where remainders differ by a single unit', () =>
+    agrees(fc.bigInt({ min: 0n, max: 20n }), rows(fc.bigInt({ min: 0n, max: 6n }), fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'))))
 
   it('adversarial: totals smaller than the row count, all-equal weights (every remainder ties), zero weights', () => {
     fc.assert(
@@ -139,12 +113,7 @@ describe('largestRemainderSplit against an independent oracle (every row, not ju
   })
 
   it('adversarial: huge totals (uint256) and weights, bps weights summing to 10 000', () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), rows(fc.bigInt({ min: 1n, max: 1n << 128n })), (total, w) => {
-        expect(split(total, w)).toEqual(largestRemainderOracle(total, w))
-      }),
-      params,
-    )
+    agrees(fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), rows(fc.bigInt({ min: 1n, max: 1n << 128n })))
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 24n }), fc.array(fc.integer({ min: 1, max: 9999 }), { minLength: 1, maxLength: 30 }), (total, cuts) => {
         // Cut 10 000 at sorted points: positive bps that sum to exactly 10 000, as receipts carry.
