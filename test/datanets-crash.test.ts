@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dev, http, runCli, spawnNode, tempDir } from './helpers.ts'
+import { dev, http, runCli, spawnNode, tempDir, waitFor } from './helpers.ts'
 
 let tmp: ReturnType<typeof tempDir>
 let child: ChildProcess | undefined
@@ -70,14 +70,10 @@ describe('sinew datanet and kill -9 during an index build', () => {
 
   it('a node killed mid-build finishes the index after restart; nothing acknowledged is lost', async () => {
     const { id, acked } = await published()
-    const deadline = Date.now() + 20_000
-    let state = ''
-    while (Date.now() < deadline) {
-      state = (await http(`${url}/v1/datanets/${id}/versions/1`)).json.build.state
-      if (state === 'building') break
-      if (state === 'ready') break
-      await new Promise((r) => setTimeout(r, 20))
-    }
+    const state = await waitFor(
+      async () => (await http(`${url}/v1/datanets/${id}/versions/1`)).json.build.state,
+      (s) => s === 'building' || s === 'ready',
+    )
     expect(state).toBe('building')
     child!.kill('SIGKILL')
     await new Promise((r) => child!.once('exit', r))

@@ -6,15 +6,12 @@
  */
 import { createServer } from 'node:net'
 import OpenAI from 'openai'
-import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NodeClient, signEnvelope, type TypesInfo } from '../src/cli/client.ts'
-import type { Hex } from '../src/core/index.ts'
-import { hashApiKey, newApiKey } from '../src/models/index.ts'
+import { newApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
 import { publishDatanetVersion } from './datanets-fixtures.ts'
 import { DOCS, FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, http, startDevNode, startReplica, tempDir } from './helpers.ts'
+import { dev, grantApiKey, http, sendTx, startDevNode, startReplica, tempDir, waitFor } from './helpers.ts'
 
 const SIN = 10n ** 18n
 let leader: RunningNode
@@ -23,19 +20,11 @@ let backend: FakeBackend
 let apiKey: string
 const dirs: ReturnType<typeof tempDir>[] = []
 
-async function send(url: string, key: Hex, type: string, message: Record<string, unknown>) {
-  const client = new NodeClient(url)
-  const types: TypesInfo = await client.get('/v1/types')
-  const { nonce } = await client.get(`/v1/accounts/${privateKeyToAccount(key).address.toLowerCase()}`)
-  return client.post('/v1/tx', await signEnvelope(key, types, type, { ...message, nonce }))
-}
-
 async function synced(height: string | number): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (BigInt((await http(`${replica.url}/v1/status`)).json.height) < BigInt(height)) {
-    if (Date.now() > deadline) throw new Error(`the replica did not reach height ${height}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
+  await waitFor(
+    async () => String((await http(`${replica.url}/v1/status`)).json.height),
+    (h) => BigInt(h) >= BigInt(height),
+  )
 }
 
 beforeAll(async () => {
@@ -50,7 +39,7 @@ beforeAll(async () => {
     name: 'Replica Tales',
     docs: DOCS.map((d, i) => ({ key: d.key, text: d.text, author: authors[i] })),
   })
-  await send(leader.url, dev[3].privateKey, 'RegisterModel', {
+  await sendTx(leader.url, dev[3].privateKey, 'RegisterModel', {
     name: 'fake-llm',
     description: 'test',
     backend: `openai-compatible:${backend.url}#fixed`,
@@ -58,8 +47,7 @@ beforeAll(async () => {
     pricePerMillion: (1000n * SIN).toString(),
     contributorShareBps: '5000',
   })
-  apiKey = newApiKey()
-  await send(leader.url, dev[0].privateKey, 'GrantApiKey', { keyHash: hashApiKey(apiKey), label: 'test', spendLimit: '0', expiresAt: '0' })
+  apiKey = await grantApiKey(leader.url, dev[0].privateKey)
   replica = await startReplica(d2.dir, leader.url)
 }, 60_000)
 
