@@ -99,5 +99,5 @@ describe('agent and task text', () => {
     // --json is data for programs: the stored text, exactly.
     const json = await runCli(['agent', 'show', agent.address, '--node', older.url, '--json'])
     expect(JSON.parse(json.stdout).agent).toMatchObject({ name: NAME, description: DESCRIPTION, endpoint: ENDPOINT })
-  })
+  }, 120_000) // four CLI runs, each a fresh process: on a loaded machine past the 60 s default
 })
