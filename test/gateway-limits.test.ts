@@ -7,7 +7,7 @@
  */
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NodeClient } from '../src/cli/client.ts'
+import { NodeClient } from '../src/client/index.ts'
 import type { Hex } from '../src/core/index.ts'
 import { hashApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'

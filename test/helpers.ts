@@ -8,7 +8,7 @@ import { loadConfig, type Clock, type Hex } from '../src/core/index.ts'
 import { devAccounts } from '../src/ledger/keys/index.ts'
 import { startNode, type RunningNode, type StartNodeOptions } from '../src/server/index.ts'
 import { DEV_SEQUENCER_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
-import { NodeClient, signEnvelope, type TypesInfo } from '../src/cli/client.ts'
+import { NodeClient, signEnvelope, type TypesInfo } from '../src/client/index.ts'
 import { hashApiKey, newApiKey } from '../src/models/index.ts'
 
 export const repoRoot = join(import.meta.dirname, '..')

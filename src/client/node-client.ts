@@ -1,13 +1,23 @@
 /**
- * A small HTTP client for the node API, used by the CLI: answers become values, error
- * bodies become SinewErrors with the node's code, message and details.
+ * A small HTTP client for the node API, used by the CLI and `sinew mcp`: answers become
+ * values, error bodies become SinewErrors with the node's code, message and details.
  */
-import { privateKeyToAccount } from 'viem/accounts'
 import { errorFromResponse, SinewError, type Hex } from '../core/index.ts'
+
+/** The node API: answers become values; error bodies become SinewErrors (code, message, details). */
+export type NodeApi = {
+  get<T = any>(path: string): Promise<T>
+  post<T = any>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>
+  /** PUT raw bytes (`PUT /v1/blobs`, with its upload permit header); the answer is JSON. */
+  putBytes<T = any>(path: string, bytes: Uint8Array, headers?: Record<string, string>): Promise<T>
+  /** GET raw bytes (`GET /v1/blobs/:sha256`, optionally with a `range` header). */
+  getBytes(path: string, headers?: Record<string, string>): Promise<Uint8Array>
+}
 
 export const defaultNodeUrl = (): string => process.env.SINEW_NODE ?? 'http://127.0.0.1:8545'
 
-export class NodeClient {
+/** `NodeApi` over the network. */
+export class NodeClient implements NodeApi {
   constructor(readonly url: string = defaultNodeUrl()) {
     this.url = url.replace(/\/$/, '')
   }
@@ -112,6 +122,8 @@ export async function signEnvelope(privateKey: Hex, types: TypesInfo, type: stri
     checkWireField(f.name, f.type, wireMessage[f.name])
     message[f.name] = /^u?int\d*$/.test(f.type) ? BigInt(wireMessage[f.name] as string) : wireMessage[f.name]
   }
+  // Loaded here, not at the top: only commands that sign pay for viem's accounts module.
+  const { privateKeyToAccount } = await import('viem/accounts')
   const account = privateKeyToAccount(privateKey)
   const signature = await account.signTypedData({
     domain: { name: types.domain.name, version: types.domain.version, chainId: BigInt(types.domain.chainId) },

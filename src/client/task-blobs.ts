@@ -4,12 +4,12 @@
  * `GET /v1/blobs/:sha256`, by way of `NodeApi`, so the MCP tools (both transports) and the
  * CLI share this code. Everything read is checked against the hash the ledger holds.
  */
-import { isSinewError, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
-import { uploadPermitHeader } from '../../datanets/index.ts'
-import type { BlobRef } from '../routes/agents.ts'
-import type { NodeApi, TxEnvelope } from './tools.ts'
+import { isSinewError, sha256, utf8, SinewError, type Hex, type TxEnvelope } from '../core/index.ts'
+import { uploadPermitHeader } from '../datanets/index.ts'
+import type { NodeApi } from './node-client.ts'
 
-export type { BlobRef } from '../routes/agents.ts'
+/** Where a task's spec or result bytes are: `stored` on this node or not, and the blob route that serves them. */
+export type BlobRef = { hash: Hex; stored: boolean; size: number | null; url: string }
 
 /** get_task: texts up to this size come inline; bigger ones only as a URL. */
 export const INLINE_TEXT_BYTES = 64 * 1024

@@ -2,7 +2,7 @@
 import { Command } from 'commander'
 import { formatUnits, printable } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
-import { NodeClient } from '../client.ts'
+import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
 

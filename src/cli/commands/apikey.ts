@@ -2,7 +2,7 @@
 import { Command } from 'commander'
 import { formatUnits, isHex, parseUint, parseUnits, printable, SinewError } from '../../core/index.ts'
 import { hashApiKey, newApiKey } from '../../models/index.ts'
-import { NodeClient } from '../client.ts'
+import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
 

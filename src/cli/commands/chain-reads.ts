@@ -2,7 +2,7 @@
 import { Command } from 'commander'
 import { formatUnits } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
-import { NodeClient } from '../client.ts'
+import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 
 type ReadFlags = { node?: string; json?: boolean }

@@ -2,7 +2,7 @@
 import { Command } from 'commander'
 import OpenAI from 'openai'
 import { formatUnits, RemoteError, SinewError } from '../../core/index.ts'
-import { defaultNodeUrl, NodeClient } from '../client.ts'
+import { defaultNodeUrl, NodeClient } from '../../client/index.ts'
 import { action, printJson } from '../output.ts'
 
 export function chatCommand(): Command {

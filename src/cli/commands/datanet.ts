@@ -18,7 +18,7 @@ import {
 } from '../../core/index.ts'
 import { ALL_MEDIA_TYPES, ingest, MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath, uploadPermitHeader, type MediaType } from '../../datanets/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
-import { NodeClient } from '../client.ts'
+import { NodeClient } from '../../client/index.ts'
 import { inputFileSize, readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, signTx, withSigner, type SignerFlags } from './tx.ts'

@@ -7,7 +7,7 @@ import { Command } from 'commander'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { privateKeyToAccount } from 'viem/accounts'
 import { createMcpServer, type McpSigner } from '../../server/mcp/index.ts'
-import { NodeClient, signEnvelope, type TypesInfo } from '../client.ts'
+import { NodeClient, signEnvelope, type TypesInfo } from '../../client/index.ts'
 import { reportError } from '../output.ts'
 import { signerKey, withSigner, type SignerFlags } from './tx.ts'
 

@@ -4,7 +4,7 @@ import { formatUnits, keccak256, parseUnits, printable, SinewError } from '../..
 import { SOTU_NAME } from '../../datanets/index.ts'
 import { devAccounts } from '../../ledger/keys/index.ts'
 import { BUILTIN_INFINIGRAM, hashApiKey } from '../../models/index.ts'
-import { NodeClient } from '../client.ts'
+import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
 

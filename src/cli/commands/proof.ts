@@ -3,7 +3,7 @@ import { Command } from 'commander'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { SinewError } from '../../core/index.ts'
 import { checkProofBundle, parseAddress, parseHeaderJson } from '../../ledger/index.ts'
-import { NodeClient } from '../client.ts'
+import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 
 function readJson(file: string, what: string): unknown {

@@ -7,7 +7,7 @@ import { formatUnits, loadConfig, SinewError } from '../../core/index.ts'
 import { parseVersionRef, versionIndexDir } from '../../datanets/index.ts'
 import type { Address } from '../../ledger/index.ts'
 import { verifyReceipt, type ModelTerms, type ReceiptView } from '../../models/index.ts'
-import { NodeClient } from '../client.ts'
+import { NodeClient } from '../../client/index.ts'
 import { readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
 

@@ -1,9 +1,8 @@
 /** `sinew task post|list|show|claim|submit|verify|cancel|expire`: the task board. */
 import { Command } from 'commander'
-import { formatUnits, isHex, parseUint, parseUnits, printable, sha256, utf8, SinewError, type Hex } from '../../core/index.ts'
+import { formatUnits, isHex, parseUint, parseUnits, printable, sha256, utf8, SinewError, type Hex, type TxEnvelope } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
-import { storeBlob, withTaskTexts, type BlobText, type StoredBlob, type TxEnvelope } from '../../server/mcp/index.ts'
-import { NodeClient } from '../client.ts'
+import { NodeClient, storeBlob, withTaskTexts, type BlobText, type StoredBlob } from '../../client/index.ts'
 import { readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'

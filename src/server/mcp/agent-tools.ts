@@ -13,7 +13,7 @@
 import { z } from 'zod'
 import { addressSchema, formatUnits, hash32Schema, isHex, sha256, SinewError, uintStringSchema, utf8, type Hex, type TxEnvelope } from '../../core/index.ts'
 import { parseTxEnvelope } from '../../ledger/index.ts'
-import { checkSignedHash, INLINE_TEXT_BYTES, storeBlob, withTaskTexts, type StoredBlob } from './task-blobs.ts'
+import { checkSignedHash, INLINE_TEXT_BYTES, storeBlob, withTaskTexts, type StoredBlob } from '../../client/index.ts'
 import type { McpTool, McpToolContext, McpToolModule } from './tools.ts'
 
 const uint = uintStringSchema.describe('A decimal integer string (base units for amounts)')

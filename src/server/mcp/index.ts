@@ -19,7 +19,6 @@ import { toolError, toolResult, type McpTool, type McpToolContext, type McpToolM
 
 export { agentMcpTools } from './agent-tools.ts'
 export * from './tools.ts'
-export { checkSignedHash, INLINE_TEXT_BYTES, readBlobText, storeBlob, withTaskTexts, type BlobRef, type BlobText, type StoredBlob } from './task-blobs.ts'
 
 /** The registration point: every module's MCP tools. */
 export const mcpToolModules: McpToolModule[] = [agentMcpTools, dataMcpTools, modelMcpTools]

@@ -7,19 +7,11 @@
  */
 import type { ZodRawShape } from 'zod'
 import { isSinewError, SinewError, wireJson, type TxEnvelope } from '../../core/index.ts'
-
-export type { TxEnvelope } from '../../core/index.ts'
+import type { NodeApi } from '../../client/index.ts'
 import type { Address } from '../../ledger/index.ts'
 
-/** The node API: answers become values; error bodies become SinewErrors (code, message, details). */
-export type NodeApi = {
-  get<T = any>(path: string): Promise<T>
-  post<T = any>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>
-  /** PUT raw bytes (`PUT /v1/blobs`, with its upload permit header); the answer is JSON. */
-  putBytes<T = any>(path: string, bytes: Uint8Array, headers?: Record<string, string>): Promise<T>
-  /** GET raw bytes (`GET /v1/blobs/:sha256`, optionally with a `range` header). */
-  getBytes(path: string, headers?: Record<string, string>): Promise<Uint8Array>
-}
+export type { TxEnvelope } from '../../core/index.ts'
+export type { NodeApi } from '../../client/index.ts'
 
 /** Signs for the agent's own key (stdio only): fills in the nonce, returns the wire envelope. */
 export type McpSigner = {

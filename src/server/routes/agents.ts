@@ -10,14 +10,12 @@ import { addressSchema, countSchema, hash32Schema, SinewError, uintStringSchema,
 import { acceptedResults, agentView, getTask, listAgents, listTasks, taskView } from '../../agents/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
 import { BAD_PARAMS, errorResponses } from '../openapi.ts'
+import type { BlobRef } from '../../client/index.ts'
 
 /** What the task view needs of a blob store: is this sha256 (64 hex digits) here, and how big. */
 export type BlobLookup = { stat(sha256: string): { size: number } | undefined }
 
 export type AgentsRoutesOptions = { node: LedgerNode; blobs?: BlobLookup }
-
-/** Where a task's spec or result bytes are: `stored` on this node or not, and the blob route that serves them. */
-export type BlobRef = { hash: Hex; stored: boolean; size: number | null; url: string }
 
 export function blobRef(blobs: BlobLookup | undefined, hash: Hex): BlobRef {
   const sha = hash.slice(2).toLowerCase()
