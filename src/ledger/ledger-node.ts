@@ -33,6 +33,8 @@ export type LedgerNodeOptions = {
   admit?: (tx: SignedTx) => void | Promise<void>
   /** Block timestamps and every time-dependent answer (default: the system clock). */
   clock?: Clock
+  /** Called once if a block cannot be committed: the sequencer has stopped; whoever runs the node decides what follows. */
+  onFatal?: (error: unknown) => void
 }
 
 export class LedgerNode {
@@ -59,7 +61,7 @@ export class LedgerNode {
         maxBlockTxs: options.maxBlockTxs,
         log: options.log,
         clock: this.now,
-        onFatal: () => setImmediate(() => process.exit(70)),
+        onFatal: options.onFatal,
       })
     }
   }

@@ -49,11 +49,17 @@ async function replicaGenesis(config: NodeConfig): Promise<Genesis> {
   return parsed
 }
 
+/**
+ * A block the sequencer cannot make durable stops it (it logs why, at fatal): the process
+ * ends with code 70 (EX_SOFTWARE), and a restart resumes from what is on disk.
+ */
+const exitOnFatal = (): void => void setImmediate(() => process.exit(70))
+
 export async function runNode(config: NodeConfig): Promise<RunningNode> {
   let running: RunningNode
   if (config.follow) {
     const genesis = await replicaGenesis(config)
-    running = await startNode({ config, genesis })
+    running = await startNode({ config, genesis, onFatal: exitOnFatal })
   } else {
     const genesis = readGenesisFile(config.dataDir)
     if (!genesis) {
@@ -63,7 +69,7 @@ export async function runNode(config: NodeConfig): Promise<RunningNode> {
         hint: 'Run `sinew init` (or `sinew init --dev`) first, or `npm start` for a dev node.',
       })
     }
-    running = await startNode({ config, genesis, sequencerKey: await loadSequencerKey(config.dataDir, genesis) })
+    running = await startNode({ config, genesis, sequencerKey: await loadSequencerKey(config.dataDir, genesis), onFatal: exitOnFatal })
   }
   const stop = async () => {
     await running.close()

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { loadConfig, SinewError } from '../../core/index.ts'
 import { replayChain, type ReplayReport } from '../../ledger/index.ts'
 import { openSqliteStore } from '../../store/index.ts'
-import { createNodeRegistry, storeFile } from '../../server/index.ts'
+import { createNodeRegistry, storeFile } from '../../node/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 
 export function verifyCommand(): Command {

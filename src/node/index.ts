@@ -1,0 +1,2 @@
+export { assembleNode, createNodeRegistry, storeFile, type AssembledNode, type AssembleNodeOptions } from './assemble.ts'
+export { Follower, type FollowerHooks, type FollowerStatus } from './follower.ts'
