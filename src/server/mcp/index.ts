@@ -11,7 +11,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
-import { errorBodySchema, errorFromResponse, SinewError } from '../../core/index.ts'
+import { errorBodySchema, errorFromResponse, SINEW_VERSION, SinewError } from '../../core/index.ts'
 import { BAD_JSON, errorResponses } from '../openapi.ts'
 import { agentMcpTools } from './agent-tools.ts'
 import { dataMcpTools, modelMcpTools } from './data-tools.ts'
@@ -56,7 +56,7 @@ export function mcpTools(modules: McpToolModule[] = mcpToolModules): McpTool[] {
   return tools
 }
 
-export const MCP_SERVER_INFO = { name: 'sinew', version: '0.1.0' }
+export const MCP_SERVER_INFO = { name: 'sinew', version: SINEW_VERSION }
 
 export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]): McpServer {
   const server = new McpServer(MCP_SERVER_INFO, {
