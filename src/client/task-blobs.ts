@@ -5,7 +5,6 @@
  * CLI share this code. Everything read is checked against the hash the ledger holds.
  */
 import { isSinewError, sha256, utf8, SinewError, type Hex, type TxEnvelope } from '../core/index.ts'
-import { uploadPermitHeader } from '../datanets/index.ts'
 import type { NodeApi } from './node-client.ts'
 
 /** Where a task's spec or result bytes are: `stored` on this node or not, and the blob route that serves them. */
@@ -24,6 +23,8 @@ export type StoredBlob = { hash: Hex; size: number; created: boolean; url: strin
  */
 export async function storeBlob(api: NodeApi, bytes: Uint8Array, permit: TxEnvelope): Promise<StoredBlob> {
   const sha = sha256(bytes).slice(2)
+  // Loaded here, not at the top: every CLI command imports this module, only uploads need Datanets' wire form of the permit.
+  const { uploadPermitHeader } = await import('../datanets/index.ts')
   const r = await api.putBytes(`/v1/blobs?sha256=${sha}`, bytes, uploadPermitHeader(permit))
   return { hash: r.contentHash, size: r.size, created: r.created, url: `/v1/blobs/${r.sha256}` }
 }
