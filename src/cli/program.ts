@@ -87,7 +87,7 @@ export const COMMANDS: CommandEntry[] = [
   {
     name: 'datanet',
     usage: '',
-    description: 'Datanets: create, contribute files, review, publish versions, search',
+    description: 'Datanets: create, contribute files, review the queue, exclude, publish versions, search',
     load: async () => (await import('./commands/datanet.ts')).datanetCommand(),
   },
   {
