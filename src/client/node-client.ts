@@ -14,6 +14,8 @@ export type NodeApi = {
   getBytes(path: string, headers?: Record<string, string>): Promise<Uint8Array>
 }
 
+type FetchBody = NonNullable<Parameters<typeof fetch>[1]>['body']
+
 export const defaultNodeUrl = (): string => process.env.SINEW_NODE ?? 'http://127.0.0.1:8545'
 
 /** `NodeApi` over the network. */
@@ -56,7 +58,8 @@ export class NodeClient implements NodeApi {
 
   private async fetch(method: string, path: string, body: string | Uint8Array | undefined, headers: Record<string, string>): Promise<Response> {
     try {
-      return await fetch(this.url + path, { method, headers, ...(body === undefined ? {} : { body }) })
+      // Typed as fetch's own body type: with the DOM lib (test/openapi.test.ts checks src/client so) a Uint8Array must name its buffer kind.
+      return await fetch(this.url + path, { method, headers, ...(body === undefined ? {} : { body: body as FetchBody }) })
     } catch (e) {
       throw new SinewError({
         code: 'node_unreachable',
