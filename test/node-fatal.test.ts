@@ -8,7 +8,7 @@ import Database from 'better-sqlite3'
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { dev, freePort, http, runCli, signTransfer, spawnNode, tempDir } from './helpers.ts'
+import { dev, http, runCli, signTransfer, spawnNode, tempDir } from './helpers.ts'
 
 const tmp = tempDir('sinew-fatal-')
 let child: ChildProcess | undefined
@@ -23,13 +23,13 @@ afterAll(() => {
 describe('a block commit that fails', () => {
   it('refuses the block, logs it, exits 70; the restarted node has every acknowledged tx', async () => {
     expect((await runCli(['init', '--dev', '--data-dir', tmp.dir])).code).toBe(0)
-    let port = freePort()
-    child = await spawnNode(['--data-dir', tmp.dir], port)
-    let url = `http://127.0.0.1:${port}`
+    const started = await spawnNode(['--data-dir', tmp.dir])
+    child = started.child
+    let url = started.url
     let output = ''
-    child.stdout!.on('data', (d) => (output += d))
-    child.stderr!.on('data', (d) => (output += d))
-    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)))
+    started.child.stdout!.on('data', (d) => (output += d))
+    started.child.stderr!.on('data', (d) => (output += d))
+    const exited = new Promise<number | null>((r) => started.child.once('exit', (code) => r(code)))
 
     const first = await http(`${url}/v1/tx`, { body: await signTransfer(dev[0].privateKey, { to: dev[1].address, amount: 5n, nonce: 0n }) })
     expect(first.status).toBe(200)
@@ -45,10 +45,10 @@ describe('a block commit that fails', () => {
     holder.close()
     holder = undefined
 
-    port = freePort()
-    child = await spawnNode(['--data-dir', tmp.dir], port)
-    url = `http://127.0.0.1:${port}`
+    const restarted = await spawnNode(['--data-dir', tmp.dir])
+    child = restarted.child
+    url = restarted.url
     expect((await http(`${url}/v1/tx/${first.json.hash}`)).status).toBe(200)
     expect((await http(`${url}/v1/accounts/${dev[0].address}`)).json.nonce).toBe('1')
-  }, 60_000)
+  }, 120_000)
 })
