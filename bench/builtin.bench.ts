@@ -39,7 +39,7 @@ try {
   const backend = builtinBackend(index)
   const results = []
   for (const c of CASES) {
-    const runs = []
+    const runs: Record<'firstDeltaMs' | 'totalMs' | 'deltas' | 'ticks' | 'loopP50Ms' | 'loopP99Ms' | 'loopMaxMs', number>[] = []
     for (let r = 0; r < RUNS; r++) {
       const h = monitorEventLoopDelay({ resolution: 1 })
       let ticks = 0

@@ -50,7 +50,7 @@ const LONG_DOC = (() => {
   return out.join(' ')
 })()
 const PROMPT = LONG_DOC.split(' ').slice(0, 3).join(' ')
-const builtinBody = { model: 'long-infinigram', messages: [{ role: 'user', content: PROMPT }], max_tokens: 8192, seed: 2, stream: true }
+const builtinBody = { model: 'long-infinigram', messages: [{ role: 'user', content: PROMPT }], max_tokens: 4096, seed: 2, stream: true }
 
 async function grantKey(key: Hex): Promise<string> {
   const secret = newApiKey()
@@ -160,7 +160,7 @@ beforeAll(async () => {
   tmp = tempDir('sinew-billing-')
   slow = await startFakeOpenAI({ delayMs: 40 })
   hang = await startFakeOpenAI()
-  const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1 }, env: {} })
+  const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1, maxOutputTokens: { 'slow-llm': 100 } }, env: {} })
   running = await startNode({ config, genesis: makeDevGenesis(), sequencerKey: DEV_SEQUENCER_KEY, backendTimeoutMs: 2000 })
   url = running.url
   port = Number(new URL(url).port)
@@ -198,7 +198,7 @@ afterAll(async () => {
 })
 
 describe('a caller is charged only for what reached them', () => {
-  it('built-in model, max_tokens 8192: a client that reads the first event and hangs up pays for the frames its TCP received, no more', async () => {
+  it('built-in model, max_tokens 4096: a client that reads the first event and hangs up pays for the frames its TCP received, no more', async () => {
     const before = await balance(caller.address)
     const sock = rawPost('/v1/chat/completions', builtinBody)
     const got = await new Promise<{ raw: Buffer; reached: number }>((resolve) => {
@@ -227,7 +227,7 @@ describe('a caller is charged only for what reached them', () => {
     expect(charged.end).toBeLessThanOrEqual(reachedBody)
     expect(charged.end).toBeGreaterThanOrEqual(reachedBody - SSE_ACK_WINDOW_BYTES - 512)
     expect(charged.k).toBeLessThan(frames.length)
-    expect(receipt.outputTokens).toBeLessThan(8192)
+    expect(receipt.outputTokens).toBeLessThan(4096)
     console.log(
       `first event then hang up: reached ${reachedBody} B, charged ${charged.k} of ${frames.length} frames (${charged.end} B, ${receipt.outputTokens} tokens)`,
     )
@@ -401,6 +401,51 @@ describe('abuse', () => {
     expect((await callFrom('127.0.0.5', apiKey)).status).toBe(429)
     // Other MCP clients are not locked out by it.
     expect(JSON.stringify((await mcpChat('127.0.0.6', apiKey)).json)).toContain('model_not_found')
+  })
+
+  it('max_tokens is capped per model: the built-in model at 4096, others at 8192, one model by the operator; the cap is in the error and in /v1/models', async () => {
+    const chat = (model: string, max_tokens: number) =>
+      http(`${url}/v1/chat/completions`, {
+        body: { model, messages: [{ role: 'user', content: 'hi' }], max_tokens },
+        headers: { authorization: `Bearer ${apiKey}` },
+      })
+    const requests = slow.requests
+    for (const [model, cap] of [
+      ['long-infinigram', 4096],
+      ['hang-llm', 8192],
+      ['slow-llm', 100],
+    ] as const) {
+      const r = await chat(model, cap + 1)
+      expect(r.status, model).toBe(400)
+      expect(r.json.error).toMatchObject({ type: 'invalid_request_error', param: 'max_tokens', code: 'invalid_value' })
+      expect(r.json.error.message).toContain(`at most ${cap}`)
+      expect((await http(`${url}/v1/models/${model}`)).json.sinew.limits.maxOutputTokens).toBe(cap)
+    }
+    expect(slow.requests).toBe(requests)
+    expect((await http(`${url}/v1/models`)).json.data.find((m: any) => m.id === 'long-infinigram').sinew.limits).toEqual({
+      maxOutputTokens: 4096,
+      maxPromptTokens: 32768,
+    })
+  })
+
+  it('a prompt longer than the model allows is refused before any backend call, costs nothing; a body over 1 MiB is refused unread', async () => {
+    const before = await balance(caller.address)
+    const requests = slow.requests
+    const words = Array.from({ length: 33_000 }, (_, i) => WORDS[i % 16]).join(' ')
+    const long = await http(`${url}/v1/chat/completions`, {
+      body: { model: 'slow-llm', messages: [{ role: 'user', content: words }], max_tokens: 10 },
+      headers: { authorization: `Bearer ${apiKey}` },
+    })
+    expect(long.status).toBe(400)
+    expect(long.json.error).toMatchObject({ type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' })
+    expect(long.json.error.message).toContain('32768')
+    const huge = await http(`${url}/v1/completions`, {
+      body: { model: 'slow-llm', prompt: 'x'.repeat(1_100_000), max_tokens: 10 },
+      headers: { authorization: `Bearer ${apiKey}` },
+    })
+    expect(huge.status).toBe(413)
+    expect(slow.requests).toBe(requests)
+    expect(await balance(caller.address)).toBe(before)
   })
 
   it('one key holds at most 16 calls at once: the 17th gets 429, another key is not affected', async () => {

@@ -112,6 +112,23 @@ const backendCredentials = z.preprocess(
   }),
 )
 
+/**
+ * A limit per model: one number for every model, or by model name, with `builtin:infinigram`
+ * for every built-in model and `*` for the rest (JSON in the environment). The node's
+ * defaults fill the keys not given.
+ */
+const perModelLimit = (max: number) =>
+  z.preprocess(
+    jsonText,
+    z.union([
+      z.number().int().min(1).max(max),
+      z.record(
+        z.string().regex(/^(\*|builtin:infinigram|[a-z0-9][a-z0-9._-]{0,63})$/, 'must be a model name, builtin:infinigram or *'),
+        z.number().int().min(1).max(max),
+      ),
+    ]),
+  )
+
 export const nodeConfigSchema = z
   .object({
     dataDir: z.string().min(1),
@@ -195,6 +212,16 @@ export const nodeConfigSchema = z
     maxConcurrentCallsPerKey: z.coerce.number().int().min(1).max(100_000),
     /** A stream whose client takes nothing for this long is dropped (charged for what reached it). */
     streamStallTimeoutMs: z.coerce.number().int().min(100).max(3_600_000),
+    /** Largest `max_tokens` a call may ask of a model (docs/gateway.md); default 8192, 4096 for built-in models. */
+    maxOutputTokens: perModelLimit(1_000_000).optional(),
+    /** Longest prompt (canonical tokens, all messages) a call may send a model; default 32768. Prompt tokens are not charged. */
+    maxPromptTokens: perModelLimit(10_000_000).optional(),
+    /** Largest request body of an inference call (`POST /v1/chat/completions`, `/v1/completions`). */
+    callBodyLimitBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024),
   })
   .strict()
 
@@ -225,6 +252,7 @@ export const configDefaults: NodeConfig = {
   apiKeyFailuresPerMinute: 20,
   maxConcurrentCallsPerKey: 16,
   streamStallTimeoutMs: 60_000,
+  callBodyLimitBytes: 1024 * 1024,
 }
 
 const ENV_KEYS: Record<string, keyof NodeConfig> = {
@@ -253,6 +281,9 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_API_KEY_FAILURES_PER_MINUTE: 'apiKeyFailuresPerMinute',
   SINEW_MAX_CONCURRENT_CALLS_PER_KEY: 'maxConcurrentCallsPerKey',
   SINEW_STREAM_STALL_TIMEOUT_MS: 'streamStallTimeoutMs',
+  SINEW_MAX_OUTPUT_TOKENS: 'maxOutputTokens',
+  SINEW_MAX_PROMPT_TOKENS: 'maxPromptTokens',
+  SINEW_CALL_BODY_LIMIT_BYTES: 'callBodyLimitBytes',
 }
 
 /**

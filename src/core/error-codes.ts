@@ -181,6 +181,7 @@ export const errorCatalogue = {
   expired_api_key: { status: 401, meaning: 'The API key has expired.' },
   missing_required_parameter: { status: 400, meaning: 'A required request parameter is missing; param names it.' },
   invalid_value: { status: 400, meaning: 'A request parameter has an invalid value; param names it.' },
+  context_length_exceeded: { status: 400, meaning: 'The prompt is longer than the model takes on this node (maxPromptTokens; GET /v1/models shows it).' },
   model_not_ready: { status: 503, meaning: "The model's Datanet index is still being built: retry (Retry-After)." },
   backend_unavailable: { status: 502, meaning: 'The model backend (or its index) cannot be reached.' },
   backend_error: { status: 502, meaning: 'The model backend failed or answered an error.' },

@@ -26,6 +26,7 @@ import {
   apiKeyProblem,
   apiKeyRemaining,
   attributeOutput,
+  BUILTIN_INFINIGRAM,
   computeFee,
   hashApiKey,
   nodeAttestedResolver,
@@ -83,10 +84,8 @@ export type GatewayOptions = {
   settings?: Partial<GatewaySettings>
   /** Time for the abuse limits (default Date.now); key expiry follows the node's clock (LedgerNode.now). */
   now?: Clock
-  /** max_tokens when a request gives none (default 256). */
+  /** max_tokens when a request gives none (default 256; at most the model's maxOutputTokens). */
   defaultMaxTokens?: number
-  /** Largest accepted max_tokens (default 8192). */
-  maxTokensLimit?: number
   log?: Logger
 }
 
@@ -102,7 +101,19 @@ export type GatewaySettings = {
   maxConcurrentCallsPerKey: number
   /** A stream whose client takes nothing for this long is dropped. */
   streamStallTimeoutMs: number
+  /** Largest max_tokens per model (PerModelLimit; the defaults fill what is not given). */
+  maxOutputTokens: PerModelLimit | undefined
+  /** Longest prompt per model, in canonical tokens. */
+  maxPromptTokens: PerModelLimit | undefined
+  /** Largest request body of an inference call, in bytes. */
+  callBodyLimitBytes: number
 }
+
+/**
+ * A limit by model: one number for all, or by model name, `builtin:infinigram` (every
+ * built-in model) and `*` (the rest), looked up in that order.
+ */
+export type PerModelLimit = number | Record<string, number>
 
 const DEFAULT_SETTINGS: GatewaySettings = {
   backendCredentials: undefined,
@@ -110,7 +121,25 @@ const DEFAULT_SETTINGS: GatewaySettings = {
   apiKeyFailuresPerMinute: 20,
   maxConcurrentCallsPerKey: 16,
   streamStallTimeoutMs: 60_000,
+  maxOutputTokens: undefined,
+  maxPromptTokens: undefined,
+  callBodyLimitBytes: 1024 * 1024,
 }
+
+/**
+ * The built-in model generates on the node's own CPU and mostly copies documents past a few
+ * hundred tokens: it gets half the output of a model served elsewhere.
+ */
+const DEFAULT_MAX_OUTPUT_TOKENS = { '*': 8192, [BUILTIN_INFINIGRAM]: 4096 }
+const DEFAULT_MAX_PROMPT_TOKENS = { '*': 32_768 }
+
+function limitFor(setting: PerModelLimit | undefined, defaults: Record<string, number>, model: ModelRecord): number {
+  const table: Record<string, number> = typeof setting === 'number' ? { '*': setting } : { ...defaults, ...setting }
+  return table[model.name] ?? (model.backend === BUILTIN_INFINIGRAM ? table[BUILTIN_INFINIGRAM] : undefined) ?? table['*'] ?? defaults['*']
+}
+
+/** What one call to a model may ask on this node. */
+export type ModelLimits = { maxOutputTokens: number; maxPromptTokens: number }
 
 export type CallRequest = {
   kind: 'chat' | 'completion'
@@ -220,7 +249,6 @@ export class Gateway {
   private readonly backends = new Map<string, Promise<{ backend: Backend; indexes: NamedIndex[]; sources: IndexSource[] }>>()
   private readonly resolver: ContributionResolver
   private readonly defaultMaxTokens: number
-  private readonly maxTokensLimit: number
   private readonly now: Clock
   private readonly authFailures: AuthFailureLimiter
   private readonly concurrency: ConcurrencyLimit
@@ -230,7 +258,6 @@ export class Gateway {
     this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
     this.resolver = o.resolver ?? nodeAttestedResolver
     this.defaultMaxTokens = o.defaultMaxTokens ?? 256
-    this.maxTokensLimit = o.maxTokensLimit ?? 8192
     const given = Object.fromEntries(Object.entries(o.settings ?? {}).filter(([k, v]) => k in DEFAULT_SETTINGS && v !== undefined))
     this.settings = { ...DEFAULT_SETTINGS, ...given }
     this.allowList = new BackendAllowList(this.settings.backendAllowList ?? BackendAllowList.defaults(o.node.chain.genesis.insecure === true))
@@ -248,6 +275,14 @@ export class Gateway {
     return readModelNames(this.state)
       .map((n) => readModel(this.state, n)!)
       .filter((m) => m?.active)
+  }
+
+  /** The largest output and prompt a call to `model` may have on this node. */
+  limits(model: ModelRecord): ModelLimits {
+    return {
+      maxOutputTokens: limitFor(this.settings.maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS, model),
+      maxPromptTokens: limitFor(this.settings.maxPromptTokens, DEFAULT_MAX_PROMPT_TOKENS, model),
+    }
   }
 
   /** Outstanding reservations (for tests and status). */
@@ -307,13 +342,27 @@ export class Gateway {
         param: 'model',
       })
     }
-    const maxTokens = req.maxTokens ?? this.defaultMaxTokens
-    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > this.maxTokensLimit) {
+    const limits = this.limits(model)
+    const maxTokens = req.maxTokens ?? Math.min(this.defaultMaxTokens, limits.maxOutputTokens)
+    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > limits.maxOutputTokens) {
       throw new GatewayError({
         code: 'invalid_value',
-        message: `max_tokens must be an integer from 1 to ${this.maxTokensLimit}.`,
+        message: `max_tokens is ${maxTokens}: the model \`${model.name}\` answers at most ${limits.maxOutputTokens} tokens on this node (GET /v1/models shows each model's limits).`,
         type: 'invalid_request_error',
         param: 'max_tokens',
+        details: { maxOutputTokens: limits.maxOutputTokens },
+      })
+    }
+    // The prompt is not charged (fees are per output token), so its length is capped instead.
+    const promptText = req.kind === 'chat' ? req.messages.map((m) => m.content).join('\n') : req.prompt
+    const promptTokens = countTokens(promptText)
+    if (promptTokens > limits.maxPromptTokens) {
+      throw new GatewayError({
+        code: 'context_length_exceeded',
+        message: `The prompt is ${promptTokens} tokens: the model \`${model.name}\` takes at most ${limits.maxPromptTokens} on this node. Shorten the ${req.kind === 'chat' ? 'messages' : 'prompt'}.`,
+        type: 'invalid_request_error',
+        param: req.kind === 'chat' ? 'messages' : 'prompt',
+        details: { promptTokens, maxPromptTokens: limits.maxPromptTokens },
       })
     }
     const maxFee = computeFee(BigInt(model.pricePerMillion), BigInt(maxTokens))
@@ -359,8 +408,6 @@ export class Gateway {
       slot()
     }
     const receiptId = ('0x' + randomBytes(32).toString('hex')) as Hex
-    const promptText = req.kind === 'chat' ? req.messages.map((m) => m.content).join('\n') : req.prompt
-    const promptTokens = countTokens(promptText)
     return {
       receiptId,
       model,

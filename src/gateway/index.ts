@@ -12,6 +12,8 @@ export {
   type GatewayOptions,
   type BackendCredential,
   type GatewaySettings,
+  type ModelLimits,
+  type PerModelLimit,
   type IndexProvider,
   type IndexSource,
   type PreparedCall,
