@@ -15,10 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_SEQUENCER_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
 import { keccak256, loadConfig, type Hex } from '../src/core/index.ts'
 import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
+import { countTokens } from '../src/gateway/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
 import { SSE_ACK_WINDOW_BYTES } from '../src/server/routes/openai-sse.ts'
 import { datanetsClient, publishDatanetVersion, type DatanetsClient } from './datanets-fixtures.ts'
-import { startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
+import { FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, http, tempDir, waitFor } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -52,11 +53,18 @@ const LONG_DOC = (() => {
 const PROMPT = LONG_DOC.split(' ').slice(0, 3).join(' ')
 const builtinBody = { model: 'long-infinigram', messages: [{ role: 'user', content: PROMPT }], max_tokens: 4096, seed: 2, stream: true }
 
-async function grantKey(key: Hex): Promise<string> {
+async function grantKey(key: Hex, expiresAt = 0n): Promise<string> {
   const secret = newApiKey()
-  const r = await c.submit(key, 'GrantApiKey', { keyHash: hashApiKey(secret), label: 'test', spendLimit: '0', expiresAt: '0' })
+  const r = await c.submit(key, 'GrantApiKey', { keyHash: hashApiKey(secret), label: 'test', spendLimit: '0', expiresAt: expiresAt.toString() })
   expect(r.status, JSON.stringify(r.json)).toBe(200)
   return secret
+}
+
+/** The node's time: the timestamp of the block a small transfer lands in. */
+async function nodeTime(): Promise<bigint> {
+  const r = await c.submit(dev[9].privateKey, 'Transfer', { to: dev[8].address, amount: '1' })
+  expect(r.status, JSON.stringify(r.json)).toBe(200)
+  return BigInt((await http(`${url}/v1/blocks/${r.json.height}`)).json.timestamp)
 }
 
 const balance = async (a: string) => BigInt((await http(`${url}/v1/accounts/${a}`)).json.balance)
@@ -183,6 +191,7 @@ beforeAll(async () => {
     model('long-infinigram', 'builtin:infinigram', [ref]),
     model('slow-llm', `openai-compatible:${slow.url}#fixed`),
     model('hang-llm', `openai-compatible:${hang.url}#hang`),
+    model('gate-llm', `openai-compatible:${hang.url}#gate`),
   ]) {
     const r = await c.submit(owner.privateKey, 'RegisterModel', m)
     expect(r.status, JSON.stringify(r.json)).toBe(200)
@@ -342,6 +351,85 @@ describe('a caller is charged only for what reached them', () => {
     const receipt = await receiptOf(id)
     expect(receipt.finishReason).toBe('length')
     expect(receipt.outputHash).toBe(keccak256(text))
+  })
+})
+
+describe('a key revoked or expired while its call runs', () => {
+  /**
+   * Starts a streamed call of the gate model (its backend sends GATE_WORDS words, then waits),
+   * runs `meanwhile` once the caller has the first words, then lets the answer finish and
+   * reads it to its end.
+   */
+  async function callAcross(key: string, meanwhile: () => Promise<void>) {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'gate-llm', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    let raw = ''
+    while (!raw.includes('"content"')) raw += new TextDecoder().decode((await reader.read()).value)
+    await waitFor(
+      async () => hang.gated,
+      (n) => n === 1,
+    )
+    await meanwhile()
+    hang.release()
+    for (let r = await reader.read(); !r.done; r = await reader.read()) raw += new TextDecoder().decode(r.value)
+    const events = raw
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => JSON.parse(e.slice(6)))
+    return { receiptId: res.headers.get('x-sinew-receipt')!, events, text: events.map((e) => e.choices?.[0]?.delta?.content ?? '').join('') }
+  }
+
+  async function expectCharged(key: string, payer: string, before: bigint, call: Awaited<ReturnType<typeof callAcross>>) {
+    expect(call.events.find((e) => e.error)).toBeUndefined()
+    expect(call.text).toBe(FAKE_TEXT)
+    const last = call.events.at(-1)
+    expect(last.sinew.receipt).toBe(call.receiptId)
+    const receipt = await receiptOf(call.receiptId)
+    expect(receipt.outputTokens).toBe(countTokens(FAKE_TEXT))
+    expect(receipt.outputHash).toBe(keccak256(FAKE_TEXT))
+    const fee = computeFee(PRICE, BigInt(receipt.outputTokens))
+    expect(await balance(payer)).toBe(before - fee)
+    const record = await keyRecord(key)
+    expect(record).toMatchObject({ calls: '1', spent: fee.toString() })
+  }
+
+  it('revoked (a signed RevokeApiKey committed mid-stream): the answer is receipted and charged; the next call is refused', async () => {
+    const payer = dev[1]
+    const key = await grantKey(payer.privateKey)
+    const before = await balance(payer.address)
+    const call = await callAcross(key, async () => {
+      const r = await c.submit(payer.privateKey, 'RevokeApiKey', { keyHash: hashApiKey(key) })
+      expect(r.status, JSON.stringify(r.json)).toBe(200)
+      expect((await keyRecord(key)).revoked).toBe(true)
+    })
+    await expectCharged(key, payer.address, before, call)
+    const after = await http(`${url}/v1/chat/completions`, {
+      body: { model: 'gate-llm', messages: [{ role: 'user', content: 'hi' }] },
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(after.json.error.code).toBe('revoked_api_key')
+  })
+
+  it("expired (the node's clock passes expiresAt mid-stream): the answer is receipted and charged; the next call is refused", async () => {
+    const payer = dev[4]
+    const expiresAt = (await nodeTime()) + 1500n
+    const key = await grantKey(payer.privateKey, expiresAt)
+    const before = await balance(payer.address)
+    const call = await callAcross(key, async () => {
+      // Blocks until one is stamped at or after the key's expiry: the receipt's block will be later still.
+      await waitFor(nodeTime, (t) => t >= expiresAt)
+    })
+    await expectCharged(key, payer.address, before, call)
+    const after = await http(`${url}/v1/chat/completions`, {
+      body: { model: 'gate-llm', messages: [{ role: 'user', content: 'hi' }] },
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(after.json.error.code).toBe('expired_api_key')
   })
 })
 

@@ -171,6 +171,10 @@ export const errorCatalogue = {
   spend_limit_reached: { status: 422, meaning: "The API key's spend limit does not cover the fee." },
   not_sequencer: { status: 422, meaning: 'Only the sequencer key may record receipts.' },
   receipt_exists: { status: 422, meaning: 'A receipt with this id is recorded already.' },
+  receipt_authorization_stale: {
+    status: 422,
+    meaning: "A receipt's authorizedHeight/authorizedAt is not before its block, or is more than MAX_RECEIPT_DELAY_MS (6 h) older.",
+  },
   author_mismatch: { status: 422, meaning: 'A receipt names another author for a contribution than the ledger.' },
   receipt_failed: { status: 500, meaning: 'The answer was delivered but its receipt could not be recorded.' },
 

@@ -29,6 +29,7 @@ import {
   BUILTIN_INFINIGRAM,
   computeFee,
   hashApiKey,
+  MAX_RECEIPT_DELAY_MS,
   nodeAttestedResolver,
   parseBackend,
   readApiKey,
@@ -107,6 +108,13 @@ export type GatewaySettings = {
   maxPromptTokens: PerModelLimit | undefined
   /** Largest request body of an inference call, in bytes. */
   callBodyLimitBytes: number
+  /**
+   * A call still generating this long after it was authorised is ended there (finish reason
+   * `length`), so that its receipt lands within the ledger's MAX_RECEIPT_DELAY_MS even after
+   * the client's acknowledgements (streamStallTimeoutMs, at most 1 h) and the receipt's block.
+   * Not a node setting: it follows from the ledger's rule.
+   */
+  maxCallMs: number
 }
 
 /**
@@ -124,6 +132,7 @@ const DEFAULT_SETTINGS: GatewaySettings = {
   maxOutputTokens: undefined,
   maxPromptTokens: undefined,
   callBodyLimitBytes: 1024 * 1024,
+  maxCallMs: Number(MAX_RECEIPT_DELAY_MS) - 2 * 3_600_000,
 }
 
 /**
@@ -209,6 +218,9 @@ export type PreparedCall = {
   /** Releases the reservation without running (e.g. the request is abandoned). */
   cancel(): void
 }
+
+/** When the node let a call use its key: the head's height and the node's clock (ms). */
+type Authorization = { height: bigint; at: bigint }
 
 /** In-memory reservations: only the sequencer writes, so committed balance minus these is what is free. */
 class Reservations {
@@ -316,9 +328,12 @@ export class Gateway {
       })
     }
     const keyHash = hashApiKey(req.apiKey)
+    // The key is judged at the head's height and this moment of ledger time (the node's clock,
+    // which stamps the block RecordReceipt is checked in); the receipt names both, and the
+    // ledger charges it if the key was good then, whatever happens to the key meanwhile.
+    const authorization: Authorization = { height: this.o.node.chain.head.height, at: this.o.node.now() }
     const key = readApiKey(this.state, keyHash)
-    // Expiry is ledger time: the node's clock, which stamps the block RecordReceipt checks it in.
-    const problem = apiKeyProblem(key, this.o.node.now())
+    const problem = apiKeyProblem(key, authorization.at)
     if (problem !== undefined && req.client !== undefined) this.authFailures.fail(req.client)
     if (problem === 'unknown')
       throw new GatewayError({
@@ -416,7 +431,7 @@ export class Gateway {
       cancel: release,
       run: async (sink) => {
         try {
-          return await this.run(req, model, keyHash, receiptId, maxTokens, promptTokens, sink)
+          return await this.run(req, model, keyHash, authorization, receiptId, maxTokens, promptTokens, sink)
         } catch (e) {
           // The caller sees a short message; the operator's log has the details (what a refused host resolved to, say).
           if (e instanceof SinewError && (e.status >= 500 || e.code === 'backend_not_allowed'))
@@ -469,6 +484,7 @@ export class Gateway {
     req: CallRequest,
     model: ModelRecord,
     keyHash: Hex,
+    authorization: Authorization,
     receiptId: Hex,
     maxTokens: number,
     promptTokens: number,
@@ -504,6 +520,15 @@ export class Gateway {
     const onGone = () => abort.abort(STOPPED)
     if (sink.gone.aborted) onGone()
     else sink.gone.addEventListener('abort', onGone)
+    // A call that runs too long ends where it is, so its receipt can still be recorded.
+    let overtime = false
+    const deadline = setTimeout(
+      () => {
+        overtime = true
+        abort.abort(STOPPED)
+      },
+      Math.max(0, Number(authorization.at) + this.settings.maxCallMs - Number(this.o.node.now())),
+    )
     let written = ''
     let finishReason: CallOutcome['finishReason'] = 'stop'
     try {
@@ -518,7 +543,7 @@ export class Gateway {
         stop: req.stop,
         signal: abort.signal,
       })) {
-        if (sink.gone.aborted) break
+        if (sink.gone.aborted || overtime) break
         const accepted = meter.push(delta)
         if (accepted) {
           written += accepted
@@ -535,8 +560,10 @@ export class Gateway {
       if (e instanceof SinewError) throw e
       throw new SinewError({ code: 'backend_error', message: `The model backend failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), cause: e })
     } finally {
+      clearTimeout(deadline)
       sink.gone.removeEventListener('abort', onGone)
     }
+    if (overtime) finishReason = 'length'
     // A fixed reason: `abort()` without one builds a DOMException (a stack trace) per call.
     abort.abort(STOPPED)
     if (sink.gone.aborted) finishReason = 'disconnected'
@@ -570,6 +597,8 @@ export class Gateway {
       model: model.name,
       modelVersion: String(model.version),
       apiKeyHash: keyHash,
+      authorizedHeight: authorization.height.toString(),
+      authorizedAt: authorization.at.toString(),
       requestHash: req.requestHash,
       outputHash: keccak256(delivered),
       promptTokens: String(promptTokens),
