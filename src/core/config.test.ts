@@ -109,6 +109,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_MAX_OUTPUT_TOKENS: '{"Bad Name": 5}' } })).toThrow(/maxOutputTokens/)
     expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_MAX_PROMPT_TOKENS: '0' } })).toThrow(/maxPromptTokens/)
   })
+  it('takes trustProxy as addresses, CIDRs, loopback and private; none by default', () => {
+    const sub = join(dir, 'trust-proxy')
+    expect(loadConfig({ flags: { dataDir: sub }, env: {} }).trustProxy).toEqual([])
+    const c = loadConfig({ flags: { dataDir: sub }, env: { SINEW_TRUST_PROXY: '10.0.0.1, fd00::/8,loopback' } })
+    expect(c.trustProxy).toEqual(['10.0.0.1', 'fd00::/8', 'loopback'])
+    expect(() => loadConfig({ flags: { dataDir: sub, trustProxy: 'proxy.example.org' }, env: {} })).toThrow(/trustProxy \(from flag\).*not an address range/)
+    expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_TRUST_PROXY: '10.0.0.0/33' } })).toThrow(/trustProxy/)
+  })
   it('refuses the removed SINEW_BACKEND_KEY variables, naming what replaced them and not echoing the key', () => {
     for (const name of ['SINEW_BACKEND_KEY', 'SINEW_BACKEND_KEY_OPS_LLM']) {
       let err: any

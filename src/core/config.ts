@@ -8,6 +8,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SinewError } from './errors.ts'
+import { isAddressRangeEntry } from './ip.ts'
 import { addressSchema } from './wire.ts'
 
 /** A list setting: an array (config file) or a comma-separated string (environment, flags). */
@@ -63,6 +64,16 @@ const originEntry = z
     const origin = parseOrigin(v)
     if (origin) return origin
     ctx.addIssue({ code: 'custom', message: `"${v}" is not an origin: expected scheme://host[:port] with no path, like https://app.example.org, or *` })
+    return z.NEVER
+  })
+
+/** A peer the node takes for its own reverse proxy: an address, a CIDR, `loopback` or `private`. */
+const proxyEntry = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (isAddressRangeEntry(v)) return v
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not an address range: expected an IP address, a CIDR such as 10.0.0.0/8, loopback or private` })
     return z.NEVER
   })
 
@@ -208,6 +219,12 @@ export const nodeConfigSchema = z
     backendAllowList: list(z.string().min(1)).optional(),
     /** Failed API-key authentications a client (IP address, IPv6 /64) may make per minute before it gets 429. */
     apiKeyFailuresPerMinute: z.coerce.number().int().min(1).max(1_000_000),
+    /**
+     * Peers whose X-Forwarded-For the node believes (its reverse proxies, or the replicas that
+     * pass calls to it): per-client limits then count the client the proxy names. Empty by
+     * default: the header is ignored and each TCP peer is a client.
+     */
+    trustProxy: list(proxyEntry),
     /** Gateway calls one API key may have in flight at once. */
     maxConcurrentCallsPerKey: z.coerce.number().int().min(1).max(100_000),
     /** A stream whose client takes nothing for this long is dropped (charged for what reached it). */
@@ -250,6 +267,7 @@ export const configDefaults: NodeConfig = {
   allowedHosts: [],
   allowedOrigins: [],
   apiKeyFailuresPerMinute: 20,
+  trustProxy: [],
   maxConcurrentCallsPerKey: 16,
   streamStallTimeoutMs: 60_000,
   callBodyLimitBytes: 1024 * 1024,
@@ -279,6 +297,7 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_BACKEND_CREDENTIALS: 'backendCredentials',
   SINEW_BACKEND_ALLOW_LIST: 'backendAllowList',
   SINEW_API_KEY_FAILURES_PER_MINUTE: 'apiKeyFailuresPerMinute',
+  SINEW_TRUST_PROXY: 'trustProxy',
   SINEW_MAX_CONCURRENT_CALLS_PER_KEY: 'maxConcurrentCallsPerKey',
   SINEW_STREAM_STALL_TIMEOUT_MS: 'streamStallTimeoutMs',
   SINEW_MAX_OUTPUT_TOKENS: 'maxOutputTokens',
