@@ -192,6 +192,10 @@ export const errorCatalogue = {
   backend_timeout: { status: 504, meaning: 'The model backend was silent for too long.' },
   leader_unavailable: { status: 502, meaning: 'A replica cannot reach the leader it passes model calls to.' },
   backend_not_allowed: { status: 403, meaning: "The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent." },
+  backend_credential_missing: {
+    status: 403,
+    meaning: "The operator's backend key for the model's origin is bound to other accounts' models (backendCredentials owners): nothing was sent.",
+  },
   too_many_auth_failures: { status: 429, meaning: 'This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.' },
   too_many_concurrent_calls: { status: 429, meaning: 'This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.' },
   client_closed_request: { status: 499, meaning: 'The client left before a non-streamed answer was ready: nothing was charged.' },

@@ -150,6 +150,15 @@ function limitFor(setting: PerModelLimit | undefined, defaults: Record<string, n
 /** What one call to a model may ask on this node. */
 export type ModelLimits = { maxOutputTokens: number; maxPromptTokens: number }
 
+/**
+ * Why this node will not call a model's backend, known from its terms and the node's
+ * settings alone: outside the backend allow-list (by scheme, origin, host or address
+ * literal; a host name is also judged by its addresses when called), or at an origin where
+ * the operator's backend key is bound to other accounts' models, so the call would go
+ * without the key the backend needs. `code` is what a call gets (403).
+ */
+export type ModelRefusal = { code: 'backend_not_allowed' | 'backend_credential_missing'; reason: string }
+
 export type CallRequest = {
   kind: 'chat' | 'completion'
   model: string
@@ -297,6 +306,19 @@ export class Gateway {
     }
   }
 
+  /** Why this node refuses to serve `model`, or undefined if it calls its backend (see ModelRefusal). */
+  refusal(model: ModelRecord): ModelRefusal | undefined {
+    const b = parseBackend(model.backend)
+    if (b.kind === 'builtin') return undefined
+    const url = new URL(b.baseURL)
+    const admission = this.allowList.admits(url)
+    if (!admission.ok)
+      return { code: 'backend_not_allowed', reason: `its backend ${url.origin} is outside this node's backend allow-list (${admission.reason})` }
+    if (this.settings.backendCredentials?.[url.origin] !== undefined && this.credentialFor(url.origin, model.owner) === undefined)
+      return { code: 'backend_credential_missing', reason: `this node holds no backend key for ${url.origin} that serves the models of ${model.owner}` }
+    return undefined
+  }
+
   /** Outstanding reservations (for tests and status). */
   get reserved(): number {
     return this.reservations.outstanding
@@ -355,6 +377,20 @@ export class Gateway {
         message: `The model \`${req.model}\` does not exist or is not active. GET /v1/models lists the models you can call.`,
         type: 'invalid_request_error',
         param: 'model',
+      })
+    }
+    // Refused before anything is reserved or sent: the call costs nothing.
+    const refused = this.refusal(model)
+    if (refused) {
+      throw new GatewayError({
+        code: refused.code,
+        message: `This node does not serve the model \`${model.name}\`: ${refused.reason}.`,
+        type: 'permission_error',
+        details: { model: model.name },
+        hint:
+          refused.code === 'backend_not_allowed'
+            ? 'The node operator allows backends with backendAllowList (docs/gateway.md); a model on a public node must point at a public address. GET /v1/models marks the models this node refuses.'
+            : 'The node operator binds backend keys to origins and owners with backendCredentials (docs/gateway.md). GET /v1/models marks the models this node refuses.',
       })
     }
     const limits = this.limits(model)

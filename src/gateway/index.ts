@@ -13,6 +13,7 @@ export {
   type BackendCredential,
   type GatewaySettings,
   type ModelLimits,
+  type ModelRefusal,
   type PerModelLimit,
   type IndexProvider,
   type IndexSource,

@@ -15,6 +15,7 @@ import {
   OPENAI_ERROR_TYPES,
   type CallOutcome,
   type ModelLimits,
+  type ModelRefusal,
   type OpenAIErrorType,
   type CallRequest,
   type Gateway,
@@ -85,6 +86,14 @@ export const openaiModelSchema = z
           maxPromptTokens: countSchema.describe('The longest prompt, in canonical tokens, a call may send it on this node'),
         })
         .describe("This node's limits on one call to the model"),
+      served: z.boolean().describe('False when this node refuses calls to the model (refusal says why)'),
+      refusal: z
+        .object({
+          code: z.enum(['backend_not_allowed', 'backend_credential_missing']).describe('What a call gets (403)'),
+          reason: z.string(),
+        })
+        .nullable()
+        .describe("Why this node will not call the model's backend, or null"),
     }),
   })
   .meta({ id: 'OpenAIModel' })
@@ -166,6 +175,7 @@ const CALL_REFUSALS: ErrorCode[] = [
   'insufficient_balance',
   'model_not_found',
   'backend_not_allowed',
+  'backend_credential_missing',
   'too_many_auth_failures',
   'too_many_concurrent_calls',
   'model_not_ready',
@@ -270,7 +280,7 @@ function bearer(request: FastifyRequest): string | undefined {
   return m ? m[1].trim() : undefined
 }
 
-export function modelObject(m: ModelRecord, limits: ModelLimits) {
+export function modelObject(m: ModelRecord, limits: ModelLimits, refusal: ModelRefusal | undefined) {
   return {
     id: m.name,
     object: 'model' as const,
@@ -285,6 +295,9 @@ export function modelObject(m: ModelRecord, limits: ModelLimits) {
       active: m.active,
       description: m.description,
       limits,
+      /** False when this node refuses calls to the model (refusal says why). */
+      served: refusal === undefined,
+      refusal: refusal ?? null,
     },
   }
 }
@@ -341,7 +354,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
 
   app.get('/v1/models', { schema: schemas.models }, async () => ({
     object: 'list',
-    data: gateway.models().map((m) => modelObject(m, gateway.limits(m))),
+    data: gateway.models().map((m) => modelObject(m, gateway.limits(m), gateway.refusal(m))),
   }))
 
   app.get<{ Params: { model: string } }>('/v1/models/:model', { schema: schemas.model }, async (request) => {
@@ -353,7 +366,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
         type: 'invalid_request_error',
         param: 'model',
       })
-    return modelObject(m, gateway.limits(m))
+    return modelObject(m, gateway.limits(m), gateway.refusal(m))
   })
 
   app.post('/v1/chat/completions', { bodyLimit, schema: schemas.chat, ...documented }, async (request, reply) => {
