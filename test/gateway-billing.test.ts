@@ -21,6 +21,7 @@ import { SSE_ACK_WINDOW_BYTES } from '../src/server/routes/openai-sse.ts'
 import { datanetsClient, publishDatanetVersion, type DatanetsClient } from './datanets-fixtures.ts'
 import { FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, http, tempDir, waitFor } from './helpers.ts'
+import { LONG_DOC, LONG_DOC_PROMPT as PROMPT, LONG_DOC_WORDS as WORDS } from '../src/gateway/fixtures.ts'
 
 const SIN = 10n ** 18n
 const PRICE = 1000n * SIN
@@ -35,22 +36,6 @@ let slow: FakeBackend
 let hang: FakeBackend
 let apiKey: string
 
-/**
- * A long document over a small vocabulary: prompted with its first words, seed 2, the
- * ∞-gram model answers ~3100 one-word frames (≈ 600 KB of SSE, in about half a second),
- * far more than a client's receive buffers hold.
- */
-const WORDS = 'river stone cloud maple harbor lantern copper meadow thunder violet quiet basket candle orchard silver falcon'.split(' ')
-const LONG_DOC = (() => {
-  let s = 12345
-  const out: string[] = []
-  for (let i = 0; i < 1500; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff
-    out.push(WORDS[(s >>> 16) % 16])
-  }
-  return out.join(' ')
-})()
-const PROMPT = LONG_DOC.split(' ').slice(0, 3).join(' ')
 const builtinBody = { model: 'long-infinigram', messages: [{ role: 'user', content: PROMPT }], max_tokens: 4096, seed: 2, stream: true }
 
 async function grantKey(key: Hex, expiresAt = 0n): Promise<string> {

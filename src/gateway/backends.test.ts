@@ -4,19 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildIndex, openIndex, type AttributionIndex } from '../attribution/index.ts'
 import { builtinBackend } from './backends.ts'
-
-/** A long document over 16 words: the ∞-gram model copies long runs of it, thousands of tokens. */
-const WORDS = 'river stone cloud maple harbor lantern copper meadow thunder violet quiet basket candle orchard silver falcon'.split(' ')
-const LONG_DOC = (() => {
-  let s = 12345
-  const out: string[] = []
-  for (let i = 0; i < 1500; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff
-    out.push(WORDS[(s >>> 16) % 16])
-  }
-  return out.join(' ')
-})()
-const PROMPT = LONG_DOC.split(' ').slice(0, 3).join(' ')
+import { LONG_DOC, LONG_DOC_PROMPT as PROMPT } from './fixtures.ts'
 
 let root: string
 let index: AttributionIndex
