@@ -15,11 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_SEQUENCER_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
 import { keccak256, loadConfig, type Hex } from '../src/core/index.ts'
 import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
+import { countTokens } from '../src/gateway/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
 import { SSE_ACK_WINDOW_BYTES } from '../src/server/routes/openai-sse.ts'
 import { datanetsClient, publishDatanetVersion, type DatanetsClient } from './datanets-fixtures.ts'
-import { startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
+import { FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, http, tempDir, waitFor } from './helpers.ts'
+import { LONG_DOC, LONG_DOC_PROMPT as PROMPT, LONG_DOC_WORDS as WORDS } from '../src/gateway/fixtures.ts'
 
 const SIN = 10n ** 18n
 const PRICE = 1000n * SIN
@@ -34,29 +36,20 @@ let slow: FakeBackend
 let hang: FakeBackend
 let apiKey: string
 
-/**
- * A long document over a small vocabulary: prompted with its first words, seed 2, the
- * ∞-gram model answers ~3100 one-word frames (≈ 600 KB of SSE, in about half a second),
- * far more than a client's receive buffers hold.
- */
-const WORDS = 'river stone cloud maple harbor lantern copper meadow thunder violet quiet basket candle orchard silver falcon'.split(' ')
-const LONG_DOC = (() => {
-  let s = 12345
-  const out: string[] = []
-  for (let i = 0; i < 1500; i++) {
-    s = (s * 1103515245 + 12345) & 0x7fffffff
-    out.push(WORDS[(s >>> 16) % 16])
-  }
-  return out.join(' ')
-})()
-const PROMPT = LONG_DOC.split(' ').slice(0, 3).join(' ')
-const builtinBody = { model: 'long-infinigram', messages: [{ role: 'user', content: PROMPT }], max_tokens: 8192, seed: 2, stream: true }
+const builtinBody = { model: 'long-infinigram', messages: [{ role: 'user', content: PROMPT }], max_tokens: 4096, seed: 2, stream: true }
 
-async function grantKey(key: Hex): Promise<string> {
+async function grantKey(key: Hex, expiresAt = 0n): Promise<string> {
   const secret = newApiKey()
-  const r = await c.submit(key, 'GrantApiKey', { keyHash: hashApiKey(secret), label: 'test', spendLimit: '0', expiresAt: '0' })
+  const r = await c.submit(key, 'GrantApiKey', { keyHash: hashApiKey(secret), label: 'test', spendLimit: '0', expiresAt: expiresAt.toString() })
   expect(r.status, JSON.stringify(r.json)).toBe(200)
   return secret
+}
+
+/** The node's time: the timestamp of the block a small transfer lands in. */
+async function nodeTime(): Promise<bigint> {
+  const r = await c.submit(dev[9].privateKey, 'Transfer', { to: dev[8].address, amount: '1' })
+  expect(r.status, JSON.stringify(r.json)).toBe(200)
+  return BigInt((await http(`${url}/v1/blocks/${r.json.height}`)).json.timestamp)
 }
 
 const balance = async (a: string) => BigInt((await http(`${url}/v1/accounts/${a}`)).json.balance)
@@ -160,7 +153,7 @@ beforeAll(async () => {
   tmp = tempDir('sinew-billing-')
   slow = await startFakeOpenAI({ delayMs: 40 })
   hang = await startFakeOpenAI()
-  const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1 }, env: {} })
+  const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1, maxOutputTokens: { 'slow-llm': 100 } }, env: {} })
   running = await startNode({ config, genesis: makeDevGenesis(), sequencerKey: DEV_SEQUENCER_KEY, backendTimeoutMs: 2000 })
   url = running.url
   port = Number(new URL(url).port)
@@ -183,6 +176,7 @@ beforeAll(async () => {
     model('long-infinigram', 'builtin:infinigram', [ref]),
     model('slow-llm', `openai-compatible:${slow.url}#fixed`),
     model('hang-llm', `openai-compatible:${hang.url}#hang`),
+    model('gate-llm', `openai-compatible:${hang.url}#gate`),
   ]) {
     const r = await c.submit(owner.privateKey, 'RegisterModel', m)
     expect(r.status, JSON.stringify(r.json)).toBe(200)
@@ -198,7 +192,7 @@ afterAll(async () => {
 })
 
 describe('a caller is charged only for what reached them', () => {
-  it('built-in model, max_tokens 8192: a client that reads the first event and hangs up pays for the frames its TCP received, no more', async () => {
+  it('built-in model, max_tokens 4096: a client that reads the first event and hangs up pays for the frames its TCP received, no more', async () => {
     const before = await balance(caller.address)
     const sock = rawPost('/v1/chat/completions', builtinBody)
     const got = await new Promise<{ raw: Buffer; reached: number }>((resolve) => {
@@ -227,7 +221,7 @@ describe('a caller is charged only for what reached them', () => {
     expect(charged.end).toBeLessThanOrEqual(reachedBody)
     expect(charged.end).toBeGreaterThanOrEqual(reachedBody - SSE_ACK_WINDOW_BYTES - 512)
     expect(charged.k).toBeLessThan(frames.length)
-    expect(receipt.outputTokens).toBeLessThan(8192)
+    expect(receipt.outputTokens).toBeLessThan(4096)
     console.log(
       `first event then hang up: reached ${reachedBody} B, charged ${charged.k} of ${frames.length} frames (${charged.end} B, ${receipt.outputTokens} tokens)`,
     )
@@ -345,6 +339,85 @@ describe('a caller is charged only for what reached them', () => {
   })
 })
 
+describe('a key revoked or expired while its call runs', () => {
+  /**
+   * Starts a streamed call of the gate model (its backend sends GATE_WORDS words, then waits),
+   * runs `meanwhile` once the caller has the first words, then lets the answer finish and
+   * reads it to its end.
+   */
+  async function callAcross(key: string, meanwhile: () => Promise<void>) {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'gate-llm', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    let raw = ''
+    while (!raw.includes('"content"')) raw += new TextDecoder().decode((await reader.read()).value)
+    await waitFor(
+      async () => hang.gated,
+      (n) => n === 1,
+    )
+    await meanwhile()
+    hang.release()
+    for (let r = await reader.read(); !r.done; r = await reader.read()) raw += new TextDecoder().decode(r.value)
+    const events = raw
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => JSON.parse(e.slice(6)))
+    return { receiptId: res.headers.get('x-sinew-receipt')!, events, text: events.map((e) => e.choices?.[0]?.delta?.content ?? '').join('') }
+  }
+
+  async function expectCharged(key: string, payer: string, before: bigint, call: Awaited<ReturnType<typeof callAcross>>) {
+    expect(call.events.find((e) => e.error)).toBeUndefined()
+    expect(call.text).toBe(FAKE_TEXT)
+    const last = call.events.at(-1)
+    expect(last.sinew.receipt).toBe(call.receiptId)
+    const receipt = await receiptOf(call.receiptId)
+    expect(receipt.outputTokens).toBe(countTokens(FAKE_TEXT))
+    expect(receipt.outputHash).toBe(keccak256(FAKE_TEXT))
+    const fee = computeFee(PRICE, BigInt(receipt.outputTokens))
+    expect(await balance(payer)).toBe(before - fee)
+    const record = await keyRecord(key)
+    expect(record).toMatchObject({ calls: '1', spent: fee.toString() })
+  }
+
+  it('revoked (a signed RevokeApiKey committed mid-stream): the answer is receipted and charged; the next call is refused', async () => {
+    const payer = dev[1]
+    const key = await grantKey(payer.privateKey)
+    const before = await balance(payer.address)
+    const call = await callAcross(key, async () => {
+      const r = await c.submit(payer.privateKey, 'RevokeApiKey', { keyHash: hashApiKey(key) })
+      expect(r.status, JSON.stringify(r.json)).toBe(200)
+      expect((await keyRecord(key)).revoked).toBe(true)
+    })
+    await expectCharged(key, payer.address, before, call)
+    const after = await http(`${url}/v1/chat/completions`, {
+      body: { model: 'gate-llm', messages: [{ role: 'user', content: 'hi' }] },
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(after.json.error.code).toBe('revoked_api_key')
+  })
+
+  it("expired (the node's clock passes expiresAt mid-stream): the answer is receipted and charged; the next call is refused", async () => {
+    const payer = dev[4]
+    const expiresAt = (await nodeTime()) + 1500n
+    const key = await grantKey(payer.privateKey, expiresAt)
+    const before = await balance(payer.address)
+    const call = await callAcross(key, async () => {
+      // Blocks until one is stamped at or after the key's expiry: the receipt's block will be later still.
+      await waitFor(nodeTime, (t) => t >= expiresAt)
+    })
+    await expectCharged(key, payer.address, before, call)
+    const after = await http(`${url}/v1/chat/completions`, {
+      body: { model: 'gate-llm', messages: [{ role: 'user', content: 'hi' }] },
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(after.json.error.code).toBe('expired_api_key')
+  })
+})
+
 describe('abuse', () => {
   /** A POST from a chosen local address (127.0.0.x: each is another client to the node). */
   function postFrom(
@@ -401,6 +474,51 @@ describe('abuse', () => {
     expect((await callFrom('127.0.0.5', apiKey)).status).toBe(429)
     // Other MCP clients are not locked out by it.
     expect(JSON.stringify((await mcpChat('127.0.0.6', apiKey)).json)).toContain('model_not_found')
+  })
+
+  it('max_tokens is capped per model: the built-in model at 4096, others at 8192, one model by the operator; the cap is in the error and in /v1/models', async () => {
+    const chat = (model: string, max_tokens: number) =>
+      http(`${url}/v1/chat/completions`, {
+        body: { model, messages: [{ role: 'user', content: 'hi' }], max_tokens },
+        headers: { authorization: `Bearer ${apiKey}` },
+      })
+    const requests = slow.requests
+    for (const [model, cap] of [
+      ['long-infinigram', 4096],
+      ['hang-llm', 8192],
+      ['slow-llm', 100],
+    ] as const) {
+      const r = await chat(model, cap + 1)
+      expect(r.status, model).toBe(400)
+      expect(r.json.error).toMatchObject({ type: 'invalid_request_error', param: 'max_tokens', code: 'invalid_value' })
+      expect(r.json.error.message).toContain(`at most ${cap}`)
+      expect((await http(`${url}/v1/models/${model}`)).json.sinew.limits.maxOutputTokens).toBe(cap)
+    }
+    expect(slow.requests).toBe(requests)
+    expect((await http(`${url}/v1/models`)).json.data.find((m: any) => m.id === 'long-infinigram').sinew.limits).toEqual({
+      maxOutputTokens: 4096,
+      maxPromptTokens: 32768,
+    })
+  })
+
+  it('a prompt longer than the model allows is refused before any backend call, costs nothing; a body over 1 MiB is refused unread', async () => {
+    const before = await balance(caller.address)
+    const requests = slow.requests
+    const words = Array.from({ length: 33_000 }, (_, i) => WORDS[i % 16]).join(' ')
+    const long = await http(`${url}/v1/chat/completions`, {
+      body: { model: 'slow-llm', messages: [{ role: 'user', content: words }], max_tokens: 10 },
+      headers: { authorization: `Bearer ${apiKey}` },
+    })
+    expect(long.status).toBe(400)
+    expect(long.json.error).toMatchObject({ type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' })
+    expect(long.json.error.message).toContain('32768')
+    const huge = await http(`${url}/v1/completions`, {
+      body: { model: 'slow-llm', prompt: 'x'.repeat(1_100_000), max_tokens: 10 },
+      headers: { authorization: `Bearer ${apiKey}` },
+    })
+    expect(huge.status).toBe(413)
+    expect(slow.requests).toBe(requests)
+    expect(await balance(caller.address)).toBe(before)
   })
 
   it('one key holds at most 16 calls at once: the 17th gets 429, another key is not affected', async () => {

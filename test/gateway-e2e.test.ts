@@ -427,6 +427,8 @@ describe("receipts are the node's alone", () => {
       model: 'fake-llm',
       modelVersion: '1',
       apiKeyHash: hashApiKey(apiKey),
+      authorizedHeight: '1',
+      authorizedAt: '1',
       requestHash: zero,
       outputHash: zero,
       promptTokens: '1',

@@ -13,7 +13,7 @@ import { hashApiKey, newApiKey } from '../src/models/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
 import { datanetsClient, type DatanetsClient } from './datanets-fixtures.ts'
 import { FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, http, tempDir } from './helpers.ts'
+import { dev, http, runCli, tempDir } from './helpers.ts'
 
 const owner = dev[3]
 const stranger = dev[4]
@@ -99,13 +99,31 @@ describe('backend credentials are bound to an origin by the operator', () => {
   it("a stranger's backend never sees a key: not by a look-alike name, not at an origin bound to other owners", async () => {
     expect((await chat(n, 'ops_llm')).status).toBe(200)
     expect(open.log.at(-1)!.authorization).toBeUndefined()
-    // Same origin as the operator's key, but that key is bound to the operator's models only.
-    expect((await chat(n, 'ops.llm')).status).toBe(200)
-    expect(a.log.at(-1)!.authorization).toBeUndefined()
+    // Same origin as the operator's key, but that key is bound to the operator's models only:
+    // refused before anything is sent (the backend needs the key), and it costs nothing.
+    const seen = a.log.length
+    const before = await balance(n)
+    const refused = await chat(n, 'ops.llm')
+    expect(refused.status, JSON.stringify(refused.json)).toBe(403)
+    expect(refused.json.error).toMatchObject({ type: 'permission_error', code: 'backend_credential_missing' })
+    expect(a.log.length).toBe(seen)
+    expect(await balance(n)).toBe(before)
     // A key bound to an origin for any owner goes to that origin, and only there.
     expect((await chat(n, 'b-llm')).status).toBe(200)
     expect(b.log.at(-1)!.authorization).toBe('Bearer sk-operator-b')
     expect(open.log.every((r) => r.authorization === undefined)).toBe(true)
+  })
+
+  it('GET /v1/models marks the model at an origin whose key serves other owners as refused, with the reason', async () => {
+    const { json } = await http(`${n.url}/v1/models`)
+    const byName = Object.fromEntries(json.data.map((m: any) => [m.id, m.sinew]))
+    for (const name of ['ops-llm', 'ops_llm', 'b-llm']) expect(byName[name], name).toMatchObject({ served: true, refusal: null })
+    expect(byName['ops.llm']).toMatchObject({
+      served: false,
+      refusal: { code: 'backend_credential_missing', reason: expect.stringContaining(new URL(a.url).origin) },
+    })
+    // The key itself is never shown.
+    expect(JSON.stringify(json)).not.toContain('sk-operator')
   })
 
   it('a redirect is not followed: the key does not travel to the other origin, the call fails and costs nothing', async () => {
@@ -157,6 +175,37 @@ describe('a public node calls no backend outside its allow-list', () => {
     await n?.cleanup()
     await target?.close()
   })
+
+  it('GET /v1/models marks the models whose backend is outside the allow-list, with the reason; a host name is judged when called', async () => {
+    const { json } = await http(`${n.url}/v1/models`)
+    const byName = Object.fromEntries(json.data.map((m: any) => [m.id, m.sinew]))
+    for (const name of ['loopback', 'mapped', 'decimal', 'unspecified', 'metadata', 'private', 'ipv6-loopback'])
+      expect(byName[name], name).toMatchObject({ served: false, refusal: { code: 'backend_not_allowed', reason: expect.stringContaining('allow-list') } })
+    expect(byName.private.refusal.reason).toContain('private')
+    // Not resolved for a listing (a stranger's names would make the node a DNS oracle).
+    expect(byName.localhost).toMatchObject({ served: true, refusal: null })
+    const one = await http(`${n.url}/v1/models/metadata`)
+    expect(one.json.sinew.refusal.code).toBe('backend_not_allowed')
+  })
+
+  it('`sinew model register` warns when this node would refuse the backend, and says nothing when it serves it', async () => {
+    const env = { SINEW_NODE: n.url }
+    const refused = await runCli(
+      ['model', 'register', 'cli-private', '--dev-account', '4', '--backend', 'openai-compatible:http://10.1.2.3/v1', '--price', '0'],
+      env,
+    )
+    expect(refused.code, refused.stderr).toBe(0)
+    expect(refused.stdout).toContain('Registered model cli-private')
+    expect(refused.stderr).toMatch(/warning: .* refuses to serve cli-private: .*10\.1\.2\.3 is private.*backend_not_allowed/)
+    // Nothing is sent to a backend by registering; 1.1.1.1 is just a public address.
+    const served = await runCli(
+      ['model', 'register', 'cli-public', '--dev-account', '4', '--backend', 'openai-compatible:https://1.1.1.1/v1', '--price', '0', '--json'],
+      env,
+    )
+    expect(served.code, served.stderr).toBe(0)
+    expect(served.stderr).toBe('')
+    expect(JSON.parse(served.stdout)).toMatchObject({ refusal: null, height: expect.any(String) })
+  }, 180_000)
 
   for (const name of ['loopback', 'localhost', 'mapped', 'decimal', 'unspecified', 'metadata', 'private', 'ipv6-loopback']) {
     it(`${name}: refused with 403 backend_not_allowed, nothing sent, nothing charged`, async () => {

@@ -35,18 +35,27 @@ export type FakeBackend = {
   log: { path: string; authorization: string | undefined }[]
   /** Streamed answers whose caller (the node) hung up before the end. */
   cutShort: number
+  /** Streams of the `gate` model waiting, after their first words, for `release()`. */
+  readonly gated: number
+  /** Lets every stream waiting at the gate go on to its end. */
+  release(): void
   close(): Promise<void>
 }
 
+/** Words a `gate` stream sends before it waits for `release()`. */
+export const GATE_WORDS = 5
+
 /**
  * Upstream model names pick the behaviour: `fixed` streams FAKE_TEXT word by word every
- * `delayMs`; `hang` never answers; `fail` answers 500; `redirect` answers 302 to
+ * `delayMs`; `gate` streams the first GATE_WORDS words, then waits until `release()`, then
+ * the rest; `hang` never answers; `fail` answers 500; `redirect` answers 302 to
  * `redirectTo` (a URL on another server).
  */
 export async function startFakeOpenAI(opts: { delayMs?: number; text?: string; redirectTo?: string } = {}): Promise<FakeBackend> {
   const text = opts.text ?? FAKE_TEXT
   const words = text.match(/\s*\S+/g) ?? []
   const state = { requests: 0, cutShort: 0, log: [] as FakeBackend['log'] }
+  let gate: (() => void)[] = []
   const server = createServer((req, res) => {
     let body = ''
     state.log.push({ path: req.url!, authorization: req.headers.authorization })
@@ -88,7 +97,8 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string; r
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
       let gone = false
       res.on('close', () => (gone = true))
-      for (const w of words) {
+      for (const [i, w] of words.entries()) {
+        if (json.model === 'gate' && i === GATE_WORDS) await new Promise<void>((r) => gate.push(r))
         if (gone) {
           state.cutShort++
           return
@@ -117,6 +127,14 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string; r
     log: state.log,
     get cutShort() {
       return state.cutShort
+    },
+    get gated() {
+      return gate.length
+    },
+    release() {
+      const open = gate
+      gate = []
+      for (const go of open) go()
     },
     close: () =>
       new Promise<void>((r) => {

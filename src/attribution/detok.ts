@@ -2,6 +2,11 @@
  * Turns canonical (lowercased) tokens back into readable text: spacing around punctuation,
  * contractions, quotes, sentence capitalization. Used by generate() and for snippets;
  * it is presentation only and never feeds back into attribution.
+ *
+ * `Detokenizer` does it one token at a time, for text streamed as it is generated: a token's
+ * text depends on the tokens before it and on the one after it (an apostrophe before a
+ * contraction takes no space), so each token's text is final once the next token (or the
+ * end) is known. `detokenize` is the same thing over a whole list.
  */
 
 const NO_SPACE_BEFORE = new Set(['.', ',', ';', ':', '!', '?', ')', ']', '}', '%', '…', '»', '”', '’'])
@@ -13,13 +18,34 @@ const RE_CLOSE_SCRIPT = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\
 
 export type DetokState = { capitalize: boolean; quoteOpen: boolean }
 
-export function detokenize(tokens: readonly string[], state: DetokState = { capitalize: true, quoteOpen: false }): string {
-  let out = ''
-  let prev = ''
-  for (let i = 0; i < tokens.length; i++) {
-    let t = tokens[i]
-    const next = tokens[i + 1]
-    let space = out.length > 0
+export class Detokenizer {
+  /** The token whose text waits for the next one. */
+  private pending: string | undefined
+  /** The text of the token before `pending`, as written. */
+  private prev = ''
+  private started = false
+
+  constructor(private readonly state: DetokState = { capitalize: true, quoteOpen: false }) {}
+
+  /** Adds a token; returns the text that is now final (that of the token before it), maybe ''. */
+  push(token: string): string {
+    const out = this.pending === undefined ? '' : this.text(this.pending, token)
+    this.pending = token
+    return out
+  }
+
+  /** No more tokens: the last token's text. */
+  end(): string {
+    const out = this.pending === undefined ? '' : this.text(this.pending, undefined)
+    this.pending = undefined
+    return out
+  }
+
+  private text(token: string, next: string | undefined): string {
+    const state = this.state
+    const prev = this.prev
+    let t = token
+    let space = this.started
     if (t === '"') {
       if (state.quoteOpen) space = false
       state.quoteOpen = !state.quoteOpen
@@ -34,8 +60,15 @@ export function detokenize(tokens: readonly string[], state: DetokState = { capi
       state.capitalize = false
     }
     if (SENTENCE_END.has(t)) state.capitalize = true
-    out += space ? ' ' + t : t
-    prev = t
+    this.prev = t
+    if (t.length > 0) this.started = true
+    return space ? ' ' + t : t
   }
-  return out
+}
+
+export function detokenize(tokens: readonly string[], state: DetokState = { capitalize: true, quoteOpen: false }): string {
+  const d = new Detokenizer(state)
+  let out = ''
+  for (const t of tokens) out += d.push(t)
+  return out + d.end()
 }

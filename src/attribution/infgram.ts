@@ -4,12 +4,11 @@
  * token, seeded and integer-exact).
  */
 import { SinewError } from '../core/index.ts'
-import { detokenize } from './detok.ts'
+import { Detokenizer } from './detok.ts'
 import { corrupt } from './format.ts'
 import { SplitMix64, temperatureWeights } from './sampling.ts'
 import { bound, range } from './search.ts'
 import { saAt, type Shard } from './shards.ts'
-import { doubled } from './tokenizer.ts'
 import { byCodeUnits, encode, type IndexView, intOption } from './view.ts'
 
 export type InfgramResult = {
@@ -47,13 +46,29 @@ function continuations(shards: readonly Shard[], q: Int32Array, from: number, le
   return { total, real, all }
 }
 
-/** Longest suffix length l <= maxL of q[0..m) with a real continuation (binary search: the property is monotone in l). */
+/**
+ * Longest suffix length l <= maxL of q[0..m) with a real continuation. The property is
+ * monotone in l (a suffix of a suffix that occurs occurs too, followed by the same token), so
+ * the answer is found by galloping up from 0 (1, 2, 4, … until a length fails) and then a
+ * binary search below that length: probes cost about their length, so this is about
+ * O(l log l) token comparisons for the answer l, however long the context is.
+ */
 function longestSuffix(shards: readonly Shard[], q: Int32Array, m: number, maxL: number): number {
+  const top = Math.min(m, maxL)
+  const feasible = (l: number) => continuations(shards, q, m - l, l).total > 0
   let lo = 0 // always feasible unless the index is empty of tokens
-  let hi = Math.min(m, maxL)
+  let hi = top
+  for (let step = 1; lo < top; step *= 2) {
+    const probe = Math.min(top, lo + step)
+    if (!feasible(probe)) {
+      hi = probe - 1
+      break
+    }
+    lo = probe
+  }
   while (lo < hi) {
     const mid = (lo + hi + 1) >>> 1
-    if (continuations(shards, q, m - mid, mid).total > 0) lo = mid
+    if (feasible(mid)) lo = mid
     else hi = mid - 1
   }
   return lo
@@ -97,7 +112,17 @@ export function infgram(view: IndexView, prompt: string, o: { limit?: number } =
   return { suffixTokens: l, total, next }
 }
 
-export function generate(view: IndexView, prompt: string, o: GenerateOptions = {}): GenerateResult {
+/**
+ * The ∞-gram generator, one token id at a time (never 0: drawing a separator ends it). Each
+ * step samples among every occurrence of the longest context suffix that has a continuation
+ * in the data. While it copies a run of a document that suffix grows by one token a step, and
+ * its occurrences are those of the previous suffix followed by the token just drawn: a
+ * sub-range of the previous ranges, found by comparing that one token (`extend`), so a step
+ * costs a few binary searches whatever the suffix's length. Only when the run reaches a
+ * document's end is the suffix searched afresh. Both ways give the same ranges, so the same
+ * text for a seed.
+ */
+function* generateIds(view: IndexView, promptIds: Int32Array, o: GenerateOptions): Generator<number, 'length' | 'stop', undefined> {
   const maxTokens = intOption(o.maxTokens, 'maxTokens', 0, 64)
   const temperature = o.temperature ?? 1
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
@@ -109,18 +134,18 @@ export function generate(view: IndexView, prompt: string, o: GenerateOptions = {
   }
   const { shards, vocab, vocabSize } = view
   const rng = new SplitMix64(seed)
-  const { ids: promptIds } = encode(view, prompt)
-  let ctx = new Int32Array(promptIds.length + maxTokens + 1)
+  // Every token fits, and one scratch slot after them (extend's probe).
+  const ctx = new Int32Array(promptIds.length + maxTokens + 2)
   ctx.set(promptIds)
   let m = promptIds.length
-  const out: string[] = []
-  let finishReason: 'length' | 'stop' = 'length'
   let prevL = m
-  while (out.length < maxTokens) {
-    const l = longestSuffix(shards, ctx, m, prevL + 1)
+  /** The ranges of this step's suffix (length prevL + 1) when the last draw extended a run. */
+  let carried: Ranges | undefined
+  for (let produced = 0; produced < maxTokens; produced++) {
+    const l = carried ? prevL + 1 : longestSuffix(shards, ctx, m, prevL + 1)
     // Sample over all occurrences of the suffix, including those that end a document
     // (id 0): drawing one of those stops generation.
-    const { all } = continuations(shards, ctx, m - l, l)
+    const all = carried ?? continuations(shards, ctx, m - l, l).all
     let next: number
     if (temperature === 1) {
       const total = all.reduce((a, [lo, hi]) => a + hi - lo, 0)
@@ -151,17 +176,68 @@ export function generate(view: IndexView, prompt: string, o: GenerateOptions = {
         next = dist[k][0]
       }
     }
-    if (next === 0) {
-      finishReason = 'stop'
-      break
-    }
+    if (next === 0) return 'stop'
     if (next >= vocabSize) throw corrupt('token id out of range')
-    out.push(vocab[next])
-    if (m === ctx.length) ctx = doubled(ctx)
     ctx[m++] = next
     prevL = l
+    carried = extend(shards, ctx, m, l, all)
+    yield next
   }
-  const lastPrompt = promptIds.length > 0 ? (vocab[promptIds[promptIds.length - 1]] ?? '') : ''
-  const capitalize = promptIds.length === 0 || lastPrompt === '.' || lastPrompt === '!' || lastPrompt === '?'
-  return { text: detokenize(out, { capitalize, quoteOpen: false }), tokens: out.length, finishReason }
+  return 'length'
+}
+
+/**
+ * The ranges of ctx[m-l-1..m) (the suffix `all` holds the occurrences of, plus the token just
+ * drawn) within `all`, if that longer suffix has a continuation that is not a document's end;
+ * else undefined (`longestSuffix` then searches afresh, and finds a shorter one). The suffixes
+ * in `all` share their first l tokens with it, so each search compares from token l on.
+ * Uses ctx[m] as scratch.
+ */
+function extend(shards: readonly Shard[], ctx: Int32Array, m: number, l: number, all: Ranges): Ranges | undefined {
+  const from = m - l - 1
+  ctx[m] = 0
+  let real = 0
+  const out: Ranges = []
+  shards.forEach((sh, i) => {
+    const [lo0, hi0] = all[i]
+    if (lo0 === hi0) return void out.push([lo0, lo0])
+    const lo = bound(sh, ctx, from, l + 1, lo0, hi0, l, false)
+    const hi = bound(sh, ctx, from, l + 1, lo, hi0, l, true)
+    // Occurrences followed by a separator sort first (id 0 is the smallest).
+    if (lo < hi) real += hi - bound(sh, ctx, from, l + 2, lo, hi, l + 1, true)
+    out.push([lo, hi])
+  })
+  return real > 0 ? out : undefined
+}
+
+/**
+ * The generation as text pieces, each final once the next token is drawn (a token's text
+ * with its leading space); they concatenate to the result's `text`, which it returns.
+ */
+export function* generateText(view: IndexView, prompt: string, o: GenerateOptions = {}): Generator<string, GenerateResult, undefined> {
+  const { ids: promptIds } = encode(view, prompt)
+  // The prompt's last token decides whether the answer starts a sentence.
+  const last = promptIds.length > 0 ? (view.vocab[promptIds[promptIds.length - 1]] ?? '') : ''
+  const detok = new Detokenizer({ capitalize: promptIds.length === 0 || last === '.' || last === '!' || last === '?', quoteOpen: false })
+  const ids = generateIds(view, promptIds, o)
+  let text = ''
+  let tokens = 0
+  for (;;) {
+    const step = ids.next()
+    const piece = step.done ? detok.end() : detok.push(view.vocab[step.value])
+    if (piece) {
+      text += piece
+      yield piece
+    }
+    if (step.done) return { text, tokens, finishReason: step.value }
+    tokens++
+  }
+}
+
+export function generate(view: IndexView, prompt: string, o: GenerateOptions = {}): GenerateResult {
+  const pieces = generateText(view, prompt, o)
+  for (;;) {
+    const step = pieces.next()
+    if (step.done) return step.value
+  }
 }

@@ -11,7 +11,7 @@ import { SinewError } from '../core/index.ts'
 import type { IndexInfo } from './build.ts'
 import { count, type FindResult, find } from './find.ts'
 import { DOCS_FILE, decodeDocs, decodeHeader, decodeVocab, HEADER_FILE, type Header, sha256Hex, VOCAB_FILE } from './format.ts'
-import { type GenerateOptions, type GenerateResult, generate, type InfgramResult, infgram } from './infgram.ts'
+import { type GenerateOptions, type GenerateResult, generate, generateText, type InfgramResult, infgram } from './infgram.ts'
 import { openShards, readWhole, type StorageStats } from './shards.ts'
 import { TOKENIZER_VERSION } from './tokenizer.ts'
 import { type Attribution, attribute, method, type TraceOptions, type TraceResult, trace } from './trace.ts'
@@ -36,6 +36,12 @@ export type AttributionIndex = {
   trace(output: string, opts?: TraceOptions): TraceResult
   attribute(output: string, opts?: TraceOptions): Attribution
   generate(prompt: string, opts?: GenerateOptions): GenerateResult
+  /**
+   * The same generation as text pieces, each yielded once final (a token's text with its
+   * leading space); they concatenate to `generate().text`, which it returns. A step is a few
+   * suffix-array searches, so a caller can let other work run between steps.
+   */
+  generateText(prompt: string, opts?: GenerateOptions): Generator<string, GenerateResult, undefined>
   method(opts?: TraceOptions): string
   /** How shards are held: 'memory' (read whole) or 'paged', and for paged, the page cache. */
   storage(): StorageStats
@@ -81,6 +87,7 @@ export function openIndex(dir: string, opts: OpenOptions = {}): AttributionIndex
     trace: (output, o) => trace(view, output, o),
     attribute: (output, o) => attribute(view, output, o),
     generate: (prompt, o) => generate(view, prompt, o),
+    generateText: (prompt, o) => generateText(view, prompt, o),
     method: (o) => method(indexId, o),
     storage: () => storage.stats(),
     verify: () => storage.verify(view.vocabSize),

@@ -96,6 +96,27 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ backendAllowList: ['public', '10.0.0.0/8', 'https://api.example.com'], maxConcurrentCallsPerKey: 4, apiKeyFailuresPerMinute: 5 })
     expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_MAX_CONCURRENT_CALLS_PER_KEY: '0' } })).toThrow(/maxConcurrentCallsPerKey/)
   })
+  it('reads per-model limits as a number or JSON by model name, builtin:infinigram and *', () => {
+    const sub = join(dir, 'model-limits')
+    const d = loadConfig({ flags: { dataDir: sub }, env: {} })
+    expect(d).toMatchObject({ callBodyLimitBytes: 1024 * 1024 })
+    expect(d.maxOutputTokens).toBeUndefined()
+    const c = loadConfig({
+      flags: { dataDir: sub },
+      env: { SINEW_MAX_OUTPUT_TOKENS: '{"builtin:infinigram": 512, "my-llm": 100, "*": 2000}', SINEW_MAX_PROMPT_TOKENS: '9000' },
+    })
+    expect(c).toMatchObject({ maxOutputTokens: { 'builtin:infinigram': 512, 'my-llm': 100, '*': 2000 }, maxPromptTokens: 9000 })
+    expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_MAX_OUTPUT_TOKENS: '{"Bad Name": 5}' } })).toThrow(/maxOutputTokens/)
+    expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_MAX_PROMPT_TOKENS: '0' } })).toThrow(/maxPromptTokens/)
+  })
+  it('takes trustProxy as addresses, CIDRs, loopback and private; none by default', () => {
+    const sub = join(dir, 'trust-proxy')
+    expect(loadConfig({ flags: { dataDir: sub }, env: {} }).trustProxy).toEqual([])
+    const c = loadConfig({ flags: { dataDir: sub }, env: { SINEW_TRUST_PROXY: '10.0.0.1, fd00::/8,loopback' } })
+    expect(c.trustProxy).toEqual(['10.0.0.1', 'fd00::/8', 'loopback'])
+    expect(() => loadConfig({ flags: { dataDir: sub, trustProxy: 'proxy.example.org' }, env: {} })).toThrow(/trustProxy \(from flag\).*not an address range/)
+    expect(() => loadConfig({ flags: { dataDir: sub }, env: { SINEW_TRUST_PROXY: '10.0.0.0/33' } })).toThrow(/trustProxy/)
+  })
   it('refuses the removed SINEW_BACKEND_KEY variables, naming what replaced them and not echoing the key', () => {
     for (const name of ['SINEW_BACKEND_KEY', 'SINEW_BACKEND_KEY_OPS_LLM']) {
       let err: any

@@ -8,6 +8,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SinewError } from './errors.ts'
+import { isAddressRangeEntry } from './ip.ts'
 import { addressSchema } from './wire.ts'
 
 /** A list setting: an array (config file) or a comma-separated string (environment, flags). */
@@ -66,6 +67,16 @@ const originEntry = z
     return z.NEVER
   })
 
+/** A peer the node takes for its own reverse proxy: an address, a CIDR, `loopback` or `private`. */
+const proxyEntry = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (isAddressRangeEntry(v)) return v
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not an address range: expected an IP address, a CIDR such as 10.0.0.0/8, loopback or private` })
+    return z.NEVER
+  })
+
 /** A JSON value given as text (an environment variable) is parsed first; bad JSON is left for the schema to refuse. */
 const jsonText = (v: unknown): unknown => {
   if (typeof v !== 'string') return v
@@ -111,6 +122,23 @@ const backendCredentials = z.preprocess(
     return out
   }),
 )
+
+/**
+ * A limit per model: one number for every model, or by model name, with `builtin:infinigram`
+ * for every built-in model and `*` for the rest (JSON in the environment). The node's
+ * defaults fill the keys not given.
+ */
+const perModelLimit = (max: number) =>
+  z.preprocess(
+    jsonText,
+    z.union([
+      z.number().int().min(1).max(max),
+      z.record(
+        z.string().regex(/^(\*|builtin:infinigram|[a-z0-9][a-z0-9._-]{0,63})$/, 'must be a model name, builtin:infinigram or *'),
+        z.number().int().min(1).max(max),
+      ),
+    ]),
+  )
 
 export const nodeConfigSchema = z
   .object({
@@ -191,10 +219,26 @@ export const nodeConfigSchema = z
     backendAllowList: list(z.string().min(1)).optional(),
     /** Failed API-key authentications a client (IP address, IPv6 /64) may make per minute before it gets 429. */
     apiKeyFailuresPerMinute: z.coerce.number().int().min(1).max(1_000_000),
+    /**
+     * Peers whose X-Forwarded-For the node believes (its reverse proxies, or the replicas that
+     * pass calls to it): per-client limits then count the client the proxy names. Empty by
+     * default: the header is ignored and each TCP peer is a client.
+     */
+    trustProxy: list(proxyEntry),
     /** Gateway calls one API key may have in flight at once. */
     maxConcurrentCallsPerKey: z.coerce.number().int().min(1).max(100_000),
     /** A stream whose client takes nothing for this long is dropped (charged for what reached it). */
     streamStallTimeoutMs: z.coerce.number().int().min(100).max(3_600_000),
+    /** Largest `max_tokens` a call may ask of a model (docs/gateway.md); default 8192, 4096 for built-in models. */
+    maxOutputTokens: perModelLimit(1_000_000).optional(),
+    /** Longest prompt (canonical tokens, all messages) a call may send a model; default 32768. Prompt tokens are not charged. */
+    maxPromptTokens: perModelLimit(10_000_000).optional(),
+    /** Largest request body of an inference call (`POST /v1/chat/completions`, `/v1/completions`). */
+    callBodyLimitBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024),
   })
   .strict()
 
@@ -223,8 +267,10 @@ export const configDefaults: NodeConfig = {
   allowedHosts: [],
   allowedOrigins: [],
   apiKeyFailuresPerMinute: 20,
+  trustProxy: [],
   maxConcurrentCallsPerKey: 16,
   streamStallTimeoutMs: 60_000,
+  callBodyLimitBytes: 1024 * 1024,
 }
 
 const ENV_KEYS: Record<string, keyof NodeConfig> = {
@@ -251,8 +297,12 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_BACKEND_CREDENTIALS: 'backendCredentials',
   SINEW_BACKEND_ALLOW_LIST: 'backendAllowList',
   SINEW_API_KEY_FAILURES_PER_MINUTE: 'apiKeyFailuresPerMinute',
+  SINEW_TRUST_PROXY: 'trustProxy',
   SINEW_MAX_CONCURRENT_CALLS_PER_KEY: 'maxConcurrentCallsPerKey',
   SINEW_STREAM_STALL_TIMEOUT_MS: 'streamStallTimeoutMs',
+  SINEW_MAX_OUTPUT_TOKENS: 'maxOutputTokens',
+  SINEW_MAX_PROMPT_TOKENS: 'maxPromptTokens',
+  SINEW_CALL_BODY_LIMIT_BYTES: 'callBodyLimitBytes',
 }
 
 /**

@@ -171,6 +171,10 @@ export const errorCatalogue = {
   spend_limit_reached: { status: 422, meaning: "The API key's spend limit does not cover the fee." },
   not_sequencer: { status: 422, meaning: 'Only the sequencer key may record receipts.' },
   receipt_exists: { status: 422, meaning: 'A receipt with this id is recorded already.' },
+  receipt_authorization_stale: {
+    status: 422,
+    meaning: "A receipt's authorizedHeight/authorizedAt is not before its block, or is more than MAX_RECEIPT_DELAY_MS (6 h) older.",
+  },
   author_mismatch: { status: 422, meaning: 'A receipt names another author for a contribution than the ledger.' },
   receipt_failed: { status: 500, meaning: 'The answer was delivered but its receipt could not be recorded.' },
 
@@ -181,12 +185,17 @@ export const errorCatalogue = {
   expired_api_key: { status: 401, meaning: 'The API key has expired.' },
   missing_required_parameter: { status: 400, meaning: 'A required request parameter is missing; param names it.' },
   invalid_value: { status: 400, meaning: 'A request parameter has an invalid value; param names it.' },
+  context_length_exceeded: { status: 400, meaning: 'The prompt is longer than the model takes on this node (maxPromptTokens; GET /v1/models shows it).' },
   model_not_ready: { status: 503, meaning: "The model's Datanet index is still being built: retry (Retry-After)." },
   backend_unavailable: { status: 502, meaning: 'The model backend (or its index) cannot be reached.' },
   backend_error: { status: 502, meaning: 'The model backend failed or answered an error.' },
   backend_timeout: { status: 504, meaning: 'The model backend was silent for too long.' },
   leader_unavailable: { status: 502, meaning: 'A replica cannot reach the leader it passes model calls to.' },
   backend_not_allowed: { status: 403, meaning: "The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent." },
+  backend_credential_missing: {
+    status: 403,
+    meaning: "The operator's backend key for the model's origin is bound to other accounts' models (backendCredentials owners): nothing was sent.",
+  },
   too_many_auth_failures: { status: 429, meaning: 'This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.' },
   too_many_concurrent_calls: { status: 429, meaning: 'This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.' },
   client_closed_request: { status: 499, meaning: 'The client left before a non-streamed answer was ready: nothing was charged.' },

@@ -44,19 +44,53 @@ function notAllowed(baseURL: string, reason: string, cause?: unknown): SinewErro
   })
 }
 
-/** The ∞-gram generator over an attribution index; the text is delivered word by word. */
+/** The built-in model gives the event loop a turn after this long (ms) of generating. */
+const BUILTIN_SLICE_MS = 4
+/** ...and after this many tokens, whatever the time (so the loop turns on a fast machine too). */
+const BUILTIN_SLICE_TOKENS = 256
+
+/**
+ * The ∞-gram generator over an attribution index, run a token at a time on the node's thread:
+ * it gives the event loop a turn every few milliseconds (other streams, ledger acks and timers
+ * run in between), sends each word as soon as it is final, and stops when the caller has gone.
+ * The text is `index.generate`'s for the same seed, to the byte, in deltas of one word with
+ * its leading space (like a tokenizer-driven LLM stream).
+ */
 export function builtinBackend(index: AttributionIndex): Backend {
   return {
     async *stream(req) {
       const seed = req.seed ?? Math.floor(Math.random() * 2 ** 31)
-      const result = index.generate(req.prompt, { maxTokens: req.maxTokens, seed, temperature: req.temperature ?? 1 })
-      // Deltas of one word with its leading space, like a tokenizer-driven LLM stream.
-      for (const m of result.text.matchAll(/\s*\S+/g)) {
-        if (req.signal.aborted) return
-        yield m[0]
+      const pieces = index.generateText(req.prompt, { maxTokens: req.maxTokens, seed, temperature: req.temperature ?? 1 })
+      let text = ''
+      let slice = performance.now()
+      let steps = 0
+      for (;;) {
+        const step = pieces.next()
+        if (!step.done) text += step.value
+        // Whole words go out: a word is complete once whitespace follows it.
+        const cut = step.done ? text.length : completeWords(text)
+        if (cut > 0) {
+          for (const m of text.slice(0, cut).matchAll(WORD)) yield m[0]
+          text = text.slice(cut)
+        }
+        if (step.done || req.signal.aborted) return
+        if (++steps >= BUILTIN_SLICE_TOKENS || performance.now() - slice >= BUILTIN_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          if (req.signal.aborted) return
+          steps = 0
+          slice = performance.now()
+        }
       }
     },
   }
+}
+
+const WORD = /\s*\S+/g
+
+/** The length of `text`'s prefix made of complete words (each `\s*\S+` followed by whitespace). */
+function completeWords(text: string): number {
+  for (let i = text.length - 1; i > 0; i--) if (/\s/.test(text[i]) && !/\s/.test(text[i - 1])) return i
+  return 0
 }
 
 export type OpenAIBackendOptions = {

@@ -22,54 +22,11 @@
  * rebinding) cannot slip past the check.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
-import { isIPv4, isIPv6 } from 'node:net'
-import { SinewError } from '../core/index.ts'
+import { type Cidr, inCidr, type Ip, parseCidr, parseIp, SinewError } from '../core/index.ts'
+
+export { parseIp }
 
 export type AddressClass = 'public' | 'loopback' | 'private' | 'link-local' | 'unspecified' | 'reserved'
-
-/** An address as a number: IPv4 (IPv4-mapped IPv6 included) or IPv6. */
-type Ip = { v: 4; n: bigint } | { v: 6; n: bigint }
-type Cidr = { v: 4 | 6; base: bigint; bits: number }
-
-/** Parses an IP literal (IPv6 with or without brackets or a zone); undefined if it is not one. */
-export function parseIp(text: string): Ip | undefined {
-  let s = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text
-  if (isIPv4(s)) return { v: 4, n: v4Number(s) }
-  const zone = s.indexOf('%')
-  if (zone >= 0) s = s.slice(0, zone)
-  if (!isIPv6(s)) return undefined
-  const last = s.lastIndexOf(':')
-  if (s.includes('.', last)) {
-    const v4 = v4Number(s.slice(last + 1))
-    s = `${s.slice(0, last + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`
-  }
-  const [head, tail] = s.split('::')
-  const h = head ? head.split(':') : []
-  const t = tail === undefined ? [] : tail ? tail.split(':') : []
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
-  const n = groups.reduce((acc, g) => (acc << 16n) | BigInt(Number.parseInt(g, 16)), 0n)
-  // IPv4-mapped: the IPv4 address itself.
-  if (n >> 32n === 0xffffn) return { v: 4, n: n & 0xffffffffn }
-  return { v: 6, n }
-}
-
-function v4Number(s: string): bigint {
-  return s.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n)
-}
-
-function parseCidr(text: string): Cidr | undefined {
-  const slash = text.indexOf('/')
-  const ip = parseIp(slash < 0 ? text : text.slice(0, slash))
-  if (!ip) return undefined
-  const max = ip.v === 4 ? 32 : 128
-  // A mapped IPv6 prefix like ::ffff:10.0.0.0/104 is an IPv4 prefix.
-  const raw = slash < 0 ? max : Number(text.slice(slash + 1))
-  const bits = ip.v === 4 && slash >= 0 && !isIPv4(text.slice(0, slash)) ? raw - 96 : raw
-  if (!Number.isInteger(bits) || bits < 0 || bits > max || text.slice(slash + 1) === '') return undefined
-  return { v: ip.v, base: ip.n >> BigInt(max - bits), bits }
-}
-
-const inCidr = (ip: Ip, c: Cidr): boolean => ip.v === c.v && ip.n >> BigInt((ip.v === 4 ? 32 : 128) - c.bits) === c.base
 
 const cidrs = (list: [string, AddressClass][]): [Cidr, AddressClass][] => list.map(([c, k]) => [parseCidr(c)!, k])
 /** IPv4 special-purpose ranges (IANA); everything else is public. */

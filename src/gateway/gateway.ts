@@ -26,8 +26,10 @@ import {
   apiKeyProblem,
   apiKeyRemaining,
   attributeOutput,
+  BUILTIN_INFINIGRAM,
   computeFee,
   hashApiKey,
+  MAX_RECEIPT_DELAY_MS,
   nodeAttestedResolver,
   parseBackend,
   readApiKey,
@@ -83,10 +85,8 @@ export type GatewayOptions = {
   settings?: Partial<GatewaySettings>
   /** Time for the abuse limits (default Date.now); key expiry follows the node's clock (LedgerNode.now). */
   now?: Clock
-  /** max_tokens when a request gives none (default 256). */
+  /** max_tokens when a request gives none (default 256; at most the model's maxOutputTokens). */
   defaultMaxTokens?: number
-  /** Largest accepted max_tokens (default 8192). */
-  maxTokensLimit?: number
   log?: Logger
 }
 
@@ -102,7 +102,26 @@ export type GatewaySettings = {
   maxConcurrentCallsPerKey: number
   /** A stream whose client takes nothing for this long is dropped. */
   streamStallTimeoutMs: number
+  /** Largest max_tokens per model (PerModelLimit; the defaults fill what is not given). */
+  maxOutputTokens: PerModelLimit | undefined
+  /** Longest prompt per model, in canonical tokens. */
+  maxPromptTokens: PerModelLimit | undefined
+  /** Largest request body of an inference call, in bytes. */
+  callBodyLimitBytes: number
+  /**
+   * A call still generating this long after it was authorised is ended there (finish reason
+   * `length`), so that its receipt lands within the ledger's MAX_RECEIPT_DELAY_MS even after
+   * the client's acknowledgements (streamStallTimeoutMs, at most 1 h) and the receipt's block.
+   * Not a node setting: it follows from the ledger's rule.
+   */
+  maxCallMs: number
 }
+
+/**
+ * A limit by model: one number for all, or by model name, `builtin:infinigram` (every
+ * built-in model) and `*` (the rest), looked up in that order.
+ */
+export type PerModelLimit = number | Record<string, number>
 
 const DEFAULT_SETTINGS: GatewaySettings = {
   backendCredentials: undefined,
@@ -110,7 +129,35 @@ const DEFAULT_SETTINGS: GatewaySettings = {
   apiKeyFailuresPerMinute: 20,
   maxConcurrentCallsPerKey: 16,
   streamStallTimeoutMs: 60_000,
+  maxOutputTokens: undefined,
+  maxPromptTokens: undefined,
+  callBodyLimitBytes: 1024 * 1024,
+  maxCallMs: Number(MAX_RECEIPT_DELAY_MS) - 2 * 3_600_000,
 }
+
+/**
+ * The built-in model generates on the node's own CPU and mostly copies documents past a few
+ * hundred tokens: it gets half the output of a model served elsewhere.
+ */
+const DEFAULT_MAX_OUTPUT_TOKENS = { '*': 8192, [BUILTIN_INFINIGRAM]: 4096 }
+const DEFAULT_MAX_PROMPT_TOKENS = { '*': 32_768 }
+
+function limitFor(setting: PerModelLimit | undefined, defaults: Record<string, number>, model: ModelRecord): number {
+  const table: Record<string, number> = typeof setting === 'number' ? { '*': setting } : { ...defaults, ...setting }
+  return table[model.name] ?? (model.backend === BUILTIN_INFINIGRAM ? table[BUILTIN_INFINIGRAM] : undefined) ?? table['*'] ?? defaults['*']
+}
+
+/** What one call to a model may ask on this node. */
+export type ModelLimits = { maxOutputTokens: number; maxPromptTokens: number }
+
+/**
+ * Why this node will not call a model's backend, known from its terms and the node's
+ * settings alone: outside the backend allow-list (by scheme, origin, host or address
+ * literal; a host name is also judged by its addresses when called), or at an origin where
+ * the operator's backend key is bound to other accounts' models, so the call would go
+ * without the key the backend needs. `code` is what a call gets (403).
+ */
+export type ModelRefusal = { code: 'backend_not_allowed' | 'backend_credential_missing'; reason: string }
 
 export type CallRequest = {
   kind: 'chat' | 'completion'
@@ -181,6 +228,9 @@ export type PreparedCall = {
   cancel(): void
 }
 
+/** When the node let a call use its key: the head's height and the node's clock (ms). */
+type Authorization = { height: bigint; at: bigint }
+
 /** In-memory reservations: only the sequencer writes, so committed balance minus these is what is free. */
 class Reservations {
   private readonly byPayer = new Map<string, bigint>()
@@ -220,7 +270,6 @@ export class Gateway {
   private readonly backends = new Map<string, Promise<{ backend: Backend; indexes: NamedIndex[]; sources: IndexSource[] }>>()
   private readonly resolver: ContributionResolver
   private readonly defaultMaxTokens: number
-  private readonly maxTokensLimit: number
   private readonly now: Clock
   private readonly authFailures: AuthFailureLimiter
   private readonly concurrency: ConcurrencyLimit
@@ -230,7 +279,6 @@ export class Gateway {
     this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
     this.resolver = o.resolver ?? nodeAttestedResolver
     this.defaultMaxTokens = o.defaultMaxTokens ?? 256
-    this.maxTokensLimit = o.maxTokensLimit ?? 8192
     const given = Object.fromEntries(Object.entries(o.settings ?? {}).filter(([k, v]) => k in DEFAULT_SETTINGS && v !== undefined))
     this.settings = { ...DEFAULT_SETTINGS, ...given }
     this.allowList = new BackendAllowList(this.settings.backendAllowList ?? BackendAllowList.defaults(o.node.chain.genesis.insecure === true))
@@ -248,6 +296,27 @@ export class Gateway {
     return readModelNames(this.state)
       .map((n) => readModel(this.state, n)!)
       .filter((m) => m?.active)
+  }
+
+  /** The largest output and prompt a call to `model` may have on this node. */
+  limits(model: ModelRecord): ModelLimits {
+    return {
+      maxOutputTokens: limitFor(this.settings.maxOutputTokens, DEFAULT_MAX_OUTPUT_TOKENS, model),
+      maxPromptTokens: limitFor(this.settings.maxPromptTokens, DEFAULT_MAX_PROMPT_TOKENS, model),
+    }
+  }
+
+  /** Why this node refuses to serve `model`, or undefined if it calls its backend (see ModelRefusal). */
+  refusal(model: ModelRecord): ModelRefusal | undefined {
+    const b = parseBackend(model.backend)
+    if (b.kind === 'builtin') return undefined
+    const url = new URL(b.baseURL)
+    const admission = this.allowList.admits(url)
+    if (!admission.ok)
+      return { code: 'backend_not_allowed', reason: `its backend ${url.origin} is outside this node's backend allow-list (${admission.reason})` }
+    if (this.settings.backendCredentials?.[url.origin] !== undefined && this.credentialFor(url.origin, model.owner) === undefined)
+      return { code: 'backend_credential_missing', reason: `this node holds no backend key for ${url.origin} that serves the models of ${model.owner}` }
+    return undefined
   }
 
   /** Outstanding reservations (for tests and status). */
@@ -281,9 +350,12 @@ export class Gateway {
       })
     }
     const keyHash = hashApiKey(req.apiKey)
+    // The key is judged at the head's height and this moment of ledger time (the node's clock,
+    // which stamps the block RecordReceipt is checked in); the receipt names both, and the
+    // ledger charges it if the key was good then, whatever happens to the key meanwhile.
+    const authorization: Authorization = { height: this.o.node.chain.head.height, at: this.o.node.now() }
     const key = readApiKey(this.state, keyHash)
-    // Expiry is ledger time: the node's clock, which stamps the block RecordReceipt checks it in.
-    const problem = apiKeyProblem(key, this.o.node.now())
+    const problem = apiKeyProblem(key, authorization.at)
     if (problem !== undefined && req.client !== undefined) this.authFailures.fail(req.client)
     if (problem === 'unknown')
       throw new GatewayError({
@@ -307,13 +379,41 @@ export class Gateway {
         param: 'model',
       })
     }
-    const maxTokens = req.maxTokens ?? this.defaultMaxTokens
-    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > this.maxTokensLimit) {
+    // Refused before anything is reserved or sent: the call costs nothing.
+    const refused = this.refusal(model)
+    if (refused) {
+      throw new GatewayError({
+        code: refused.code,
+        message: `This node does not serve the model \`${model.name}\`: ${refused.reason}.`,
+        type: 'permission_error',
+        details: { model: model.name },
+        hint:
+          refused.code === 'backend_not_allowed'
+            ? 'The node operator allows backends with backendAllowList (docs/gateway.md); a model on a public node must point at a public address. GET /v1/models marks the models this node refuses.'
+            : 'The node operator binds backend keys to origins and owners with backendCredentials (docs/gateway.md). GET /v1/models marks the models this node refuses.',
+      })
+    }
+    const limits = this.limits(model)
+    const maxTokens = req.maxTokens ?? Math.min(this.defaultMaxTokens, limits.maxOutputTokens)
+    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > limits.maxOutputTokens) {
       throw new GatewayError({
         code: 'invalid_value',
-        message: `max_tokens must be an integer from 1 to ${this.maxTokensLimit}.`,
+        message: `max_tokens is ${maxTokens}: the model \`${model.name}\` answers at most ${limits.maxOutputTokens} tokens on this node (GET /v1/models shows each model's limits).`,
         type: 'invalid_request_error',
         param: 'max_tokens',
+        details: { maxOutputTokens: limits.maxOutputTokens },
+      })
+    }
+    // The prompt is not charged (fees are per output token), so its length is capped instead.
+    const promptText = req.kind === 'chat' ? req.messages.map((m) => m.content).join('\n') : req.prompt
+    const promptTokens = countTokens(promptText)
+    if (promptTokens > limits.maxPromptTokens) {
+      throw new GatewayError({
+        code: 'context_length_exceeded',
+        message: `The prompt is ${promptTokens} tokens: the model \`${model.name}\` takes at most ${limits.maxPromptTokens} on this node. Shorten the ${req.kind === 'chat' ? 'messages' : 'prompt'}.`,
+        type: 'invalid_request_error',
+        param: req.kind === 'chat' ? 'messages' : 'prompt',
+        details: { promptTokens, maxPromptTokens: limits.maxPromptTokens },
       })
     }
     const maxFee = computeFee(BigInt(model.pricePerMillion), BigInt(maxTokens))
@@ -359,8 +459,6 @@ export class Gateway {
       slot()
     }
     const receiptId = ('0x' + randomBytes(32).toString('hex')) as Hex
-    const promptText = req.kind === 'chat' ? req.messages.map((m) => m.content).join('\n') : req.prompt
-    const promptTokens = countTokens(promptText)
     return {
       receiptId,
       model,
@@ -369,7 +467,7 @@ export class Gateway {
       cancel: release,
       run: async (sink) => {
         try {
-          return await this.run(req, model, keyHash, receiptId, maxTokens, promptTokens, sink)
+          return await this.run(req, model, keyHash, authorization, receiptId, maxTokens, promptTokens, sink)
         } catch (e) {
           // The caller sees a short message; the operator's log has the details (what a refused host resolved to, say).
           if (e instanceof SinewError && (e.status >= 500 || e.code === 'backend_not_allowed'))
@@ -422,6 +520,7 @@ export class Gateway {
     req: CallRequest,
     model: ModelRecord,
     keyHash: Hex,
+    authorization: Authorization,
     receiptId: Hex,
     maxTokens: number,
     promptTokens: number,
@@ -457,6 +556,15 @@ export class Gateway {
     const onGone = () => abort.abort(STOPPED)
     if (sink.gone.aborted) onGone()
     else sink.gone.addEventListener('abort', onGone)
+    // A call that runs too long ends where it is, so its receipt can still be recorded.
+    let overtime = false
+    const deadline = setTimeout(
+      () => {
+        overtime = true
+        abort.abort(STOPPED)
+      },
+      Math.max(0, Number(authorization.at) + this.settings.maxCallMs - Number(this.o.node.now())),
+    )
     let written = ''
     let finishReason: CallOutcome['finishReason'] = 'stop'
     try {
@@ -471,7 +579,7 @@ export class Gateway {
         stop: req.stop,
         signal: abort.signal,
       })) {
-        if (sink.gone.aborted) break
+        if (sink.gone.aborted || overtime) break
         const accepted = meter.push(delta)
         if (accepted) {
           written += accepted
@@ -488,8 +596,10 @@ export class Gateway {
       if (e instanceof SinewError) throw e
       throw new SinewError({ code: 'backend_error', message: `The model backend failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 300), cause: e })
     } finally {
+      clearTimeout(deadline)
       sink.gone.removeEventListener('abort', onGone)
     }
+    if (overtime) finishReason = 'length'
     // A fixed reason: `abort()` without one builds a DOMException (a stack trace) per call.
     abort.abort(STOPPED)
     if (sink.gone.aborted) finishReason = 'disconnected'
@@ -523,6 +633,8 @@ export class Gateway {
       model: model.name,
       modelVersion: String(model.version),
       apiKeyHash: keyHash,
+      authorizedHeight: authorization.height.toString(),
+      authorizedAt: authorization.at.toString(),
       requestHash: req.requestHash,
       outputHash: keccak256(delivered),
       promptTokens: String(promptTokens),

@@ -8,7 +8,7 @@
  *
  * Time comes from an injected clock, so tests move it instead of sleeping.
  */
-import { parseIp } from './egress.ts'
+import { parseIp } from '../core/index.ts'
 
 export type Clock = () => number
 

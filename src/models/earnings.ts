@@ -16,6 +16,9 @@ export type ReceiptView = {
   modelVersion: number
   payer: string
   apiKeyHash: string
+  /** Head height and node time (ms) when the call was authorised: the key was valid then. */
+  authorizedHeight: string
+  authorizedAt: string
   requestHash: string
   outputHash: string
   promptTokens: number
@@ -49,6 +52,8 @@ export function receiptView(row: TxRow, timestamp: bigint): ReceiptView {
     modelVersion: Number(m.modelVersion),
     payer: r.payer,
     apiKeyHash: m.apiKeyHash,
+    authorizedHeight: m.authorizedHeight,
+    authorizedAt: m.authorizedAt,
     requestHash: m.requestHash,
     outputHash: m.outputHash,
     promptTokens: Number(m.promptTokens),

@@ -9,6 +9,7 @@ import { createModelKinds, nodeAttestedResolver, type ContributionResolver } fro
 export {
   BUILTIN_INFINIGRAM,
   createModelKinds,
+  MAX_RECEIPT_DELAY_MS,
   MODEL_NAME,
   nodeAttestedResolver,
   OPENAI_COMPATIBLE,
@@ -25,6 +26,7 @@ export { attributeOutput, combinedMethod, type ModelAttribution, type NamedIndex
 export { API_KEY_PREFIX, hashApiKey, newApiKey } from './apikeys.ts'
 export {
   apiKeyProblem,
+  apiKeyProblemAt,
   apiKeyRemaining,
   readApiKey,
   readModel,

@@ -9,7 +9,7 @@ import { credit, debit, defineTxKind, type Address, type MessageOf, type StateRe
 import { computeFee, creditsByAuthor, splitFee } from './fees.ts'
 import {
   apiKeyKey,
-  apiKeyProblem,
+  apiKeyProblemAt,
   MODEL_INDEX_KEY,
   modelKey,
   modelVersionKey,
@@ -53,6 +53,13 @@ export const OPENAI_COMPATIBLE = 'openai-compatible:'
 export const MAX_DATANETS = 16
 export const MAX_RECEIPT_SPANS = 2048
 export const MAX_RECEIPT_WEIGHTS = 1024
+/**
+ * How long after its call was authorised a receipt may still land (ms of block time): 6 h. A
+ * revoked key can be charged only for calls authorised before the revocation, and only this
+ * long after; the gateway ends every call well within it (a slow local model at a few tokens a
+ * second takes about an hour for 8192 tokens).
+ */
+export const MAX_RECEIPT_DELAY_MS = 6n * 3_600_000n
 
 const bad = (field: string, message: string): SinewError =>
   new SinewError({ code: 'invalid_field', message: `message.${field} ${message}`, details: { field: `message.${field}` } })
@@ -144,6 +151,10 @@ const RECEIPT_FIELDS = [
   { name: 'model', type: 'string' },
   { name: 'modelVersion', type: 'uint32' },
   { name: 'apiKeyHash', type: 'bytes32' },
+  /** The head height when the node authorised the call: the key's revocation is judged there. */
+  { name: 'authorizedHeight', type: 'uint64' },
+  /** The node's time (ms) when it authorised the call: the key's expiry is judged then. */
+  { name: 'authorizedAt', type: 'uint64' },
   { name: 'requestHash', type: 'bytes32' },
   { name: 'outputHash', type: 'bytes32' },
   { name: 'promptTokens', type: 'uint32' },
@@ -273,7 +284,8 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
       if (key.owner !== ctx.sender)
         throw new SinewError({ code: 'not_apikey_owner', message: `Only ${key.owner} can revoke this key`, details: { field: 'message.keyHash' } })
       if (key.revoked) throw new SinewError({ code: 'apikey_revoked', message: 'This API key is already revoked', details: { field: 'message.keyHash' } })
-      ctx.state.setJson(apiKeyKey(m.keyHash), { ...key, revoked: true } satisfies ApiKeyRecord)
+      // When: a call authorised before this height is still paid for (RecordReceipt).
+      ctx.state.setJson(apiKeyKey(m.keyHash), { ...key, revoked: true, revokedHeight: ctx.height.toString() } satisfies ApiKeyRecord)
       return { keyHash: m.keyHash, revoked: true }
     },
   })
@@ -313,13 +325,22 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
         throw new SinewError({ code: 'receipt_exists', message: `Receipt ${m.id} is already recorded`, details: { field: 'message.id' } })
       const t = readModelVersion(ctx.state, m.model, Number(m.modelVersion))
       if (!t) throw new SinewError({ code: 'model_not_found', message: `No model ${m.model} version ${m.modelVersion}`, details: { field: 'message.model' } })
+      // The call is paid for if the key was good when the node authorised it: text delivered
+      // after a revocation or an expiry that came mid-call is still charged.
+      if (m.authorizedHeight >= ctx.height || m.authorizedAt > ctx.timestamp || ctx.timestamp - m.authorizedAt > MAX_RECEIPT_DELAY_MS) {
+        throw new SinewError({
+          code: 'receipt_authorization_stale',
+          message: `The receipt says its call was authorised at height ${m.authorizedHeight}, time ${m.authorizedAt}: that must be before this block (height ${ctx.height}, time ${ctx.timestamp}) and at most ${MAX_RECEIPT_DELAY_MS} ms earlier`,
+          details: { field: 'message.authorizedAt', height: ctx.height.toString(), timestamp: ctx.timestamp.toString() },
+        })
+      }
       const key = readApiKey(ctx.state, m.apiKeyHash)
-      const problem = apiKeyProblem(key, ctx.timestamp)
+      const problem = apiKeyProblemAt(key, m.authorizedHeight, m.authorizedAt)
       if (problem)
         throw new SinewError({
           code: `apikey_${problem === 'unknown' ? 'not_found' : problem}`,
-          message: `The API key is ${problem}`,
-          details: { field: 'message.apiKeyHash' },
+          message: `The API key was ${problem === 'unknown' ? 'unknown' : problem} when the call was authorised`,
+          details: { field: 'message.apiKeyHash', authorizedHeight: m.authorizedHeight.toString(), authorizedAt: m.authorizedAt.toString() },
         })
       const fee = computeFee(BigInt(t.pricePerMillion), m.outputTokens)
       const spent = BigInt(key!.spent) + fee

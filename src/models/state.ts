@@ -44,6 +44,8 @@ export type ApiKeyRecord = {
   spent: string
   calls: string
   revoked: boolean
+  /** The block that revoked it (calls authorised before it are still paid for). */
+  revokedHeight?: string
   grantedAt: string
 }
 
@@ -60,6 +62,18 @@ export function apiKeyProblem(key: ApiKeyRecord | undefined, now: bigint): 'unkn
   if (!key) return 'unknown'
   if (key.revoked) return 'revoked'
   if (key.expiresAt !== '0' && now >= BigInt(key.expiresAt)) return 'expired'
+  return undefined
+}
+
+/**
+ * Why a call authorised at block `height` and time `at` (ms) could not use the key, judged
+ * on the key as it is now: revoked in a block after `height` or expiring after `at` is fine.
+ * A revocation recorded without its height counts as always.
+ */
+export function apiKeyProblemAt(key: ApiKeyRecord | undefined, height: bigint, at: bigint): 'unknown' | 'revoked' | 'expired' | undefined {
+  if (!key) return 'unknown'
+  if (key.revoked && (key.revokedHeight === undefined || BigInt(key.revokedHeight) <= height)) return 'revoked'
+  if (key.expiresAt !== '0' && at >= BigInt(key.expiresAt)) return 'expired'
   return undefined
 }
 

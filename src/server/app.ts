@@ -2,7 +2,7 @@
 import fastifySwagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { Logger } from '../core/index.ts'
+import { addressMatcher, type Logger } from '../core/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
 import { installAccessControl } from './access.ts'
 import { installErrorHandling } from './errors.ts'
@@ -35,6 +35,11 @@ export type ServerOptions = {
   allowedHosts: readonly string[]
   /** Web origins whose pages may call the node, besides its own (`*`: any). */
   allowedOrigins: readonly string[]
+  /**
+   * Peers whose X-Forwarded-For is believed (addresses, CIDRs, `loopback`, `private`): the
+   * client is the address nearest the node that is not one of them. Empty: the TCP peer.
+   */
+  trustProxy: readonly string[]
   bodyLimitBytes: number
   maxBatchTxs: number
   /** Extra fields for GET /v1/status (e.g. replica progress). */
@@ -44,7 +49,9 @@ export type ServerOptions = {
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   // Request lines are logged only at debug: a busy node takes thousands of txs a second.
   const httpLog = options.log.isLevelEnabled('debug') ? options.log : options.log.child({}, { level: 'warn' })
-  const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, bodyLimit: options.bodyLimitBytes }).withTypeProvider<ZodTypeProvider>()
+  // request.ip (per-client limits) walks X-Forwarded-For from the right only while each hop is a trusted proxy.
+  const trustProxy = options.trustProxy.length > 0 ? addressMatcher(options.trustProxy) : false
+  const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, bodyLimit: options.bodyLimitBytes, trustProxy }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   // Response schemas document the answers (and type-check the handlers); the answer itself
   // is the handler's value as JSON, exactly, never re-encoded by a schema that could drop or

@@ -35,6 +35,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       host: config.host,
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
+      trustProxy: config.trustProxy,
       bodyLimitBytes: config.bodyLimitBytes,
       maxBatchTxs: config.maxBatchTxs,
       status: assembled.status,

@@ -37,25 +37,50 @@ const modelOptions = (c: Command): Command =>
     .option('--node <url>', 'node URL')
     .option('--json', 'print JSON')
 
+type Refusal = { code: string; reason: string }
+
+/**
+ * Whether the node the model was registered on refuses to serve it (GET /v1/models/:name,
+ * its `sinew.refusal`), warned on stderr: the tx stands, but calls there would get 403.
+ * Nothing is said if the node cannot tell (an older node, or none serving the OpenAI routes).
+ */
+async function warnIfRefused(client: NodeClient, name: string): Promise<Refusal | null> {
+  let refusal: Refusal | null = null
+  try {
+    refusal = (await client.get<{ sinew?: { refusal?: Refusal | null } }>(`/v1/models/${encodeURIComponent(name)}`)).sinew?.refusal ?? null
+  } catch {
+    return null
+  }
+  if (refusal)
+    process.stderr.write(
+      `warning: the node at ${client.url} refuses to serve ${name}: ${refusal.reason} (${refusal.code}). Calls there get 403; change the backend with \`sinew model update\`, or serve it from a node that allows it.\n`,
+    )
+  return refusal
+}
+
 export function modelCommand(): Command {
   const cmd = new Command('model').description('models served through the OpenAI-compatible gateway')
   modelOptions(cmd.command('register').description('sign RegisterModel').argument('<name>')).action(
     action(async (name: string, flags: ModelFlags) => {
-      const { envelope, ack } = await signAndSubmit(new NodeClient(flags.node), await signerKey(flags), 'RegisterModel', modelMessage(name, flags))
-      if (flags.json) return printJson({ ...ack, owner: envelope.from })
-      printLines(`Registered model ${name} (owner ${envelope.from}) in block ${ack.height}`, `  tx ${ack.hash}`)
+      const client = new NodeClient(flags.node)
+      const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), 'RegisterModel', modelMessage(name, flags))
+      if (!flags.json) printLines(`Registered model ${name} (owner ${envelope.from}) in block ${ack.height}`, `  tx ${ack.hash}`)
+      const refusal = await warnIfRefused(client, name)
+      if (flags.json) printJson({ ...ack, owner: envelope.from, refusal })
     }),
   )
   modelOptions(cmd.command('update').description('sign UpdateModel (a new version of the terms)').argument('<name>'))
     .option('--inactive', 'stop serving the model')
     .action(
       action(async (name: string, flags: ModelFlags & { inactive?: boolean }) => {
-        const { ack } = await signAndSubmit(new NodeClient(flags.node), await signerKey(flags), 'UpdateModel', {
+        const client = new NodeClient(flags.node)
+        const { ack } = await signAndSubmit(client, await signerKey(flags), 'UpdateModel', {
           ...modelMessage(name, flags),
           active: !flags.inactive,
         })
-        if (flags.json) return printJson(ack)
-        printLines(`Updated model ${name} to version ${ack.receipt.result.version} in block ${ack.height}`)
+        if (!flags.json) printLines(`Updated model ${name} to version ${ack.receipt.result.version} in block ${ack.height}`)
+        const refusal = flags.inactive ? null : await warnIfRefused(client, name)
+        if (flags.json) printJson({ ...ack, refusal })
       }),
     )
   cmd

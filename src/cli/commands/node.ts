@@ -21,6 +21,7 @@ type NodeFlags = {
   logLevel?: string
   allowedHosts?: string
   allowedOrigins?: string
+  trustProxy?: string
 }
 
 function nodeConfig(flags: NodeFlags): NodeConfig {
@@ -33,6 +34,7 @@ function nodeConfig(flags: NodeFlags): NodeConfig {
       logLevel: flags.logLevel,
       allowedHosts: flags.allowedHosts,
       allowedOrigins: flags.allowedOrigins,
+      trustProxy: flags.trustProxy,
     },
     configFile: flags.config,
   })
@@ -102,6 +104,10 @@ const nodeOptions = (cmd: Command): Command =>
     .option('--host <host>', 'HTTP host (default 127.0.0.1)')
     .option('--allowed-hosts <names>', 'comma-separated names the node answers to besides localhost and IP addresses (a public node lists its own; * for any)')
     .option('--allowed-origins <origins>', 'comma-separated web origins whose pages may call the node (CORS), e.g. https://app.example.org; * for any')
+    .option(
+      '--trust-proxy <addresses>',
+      'comma-separated peers whose X-Forwarded-For is believed (addresses, CIDRs, loopback, private): your reverse proxies and replicas',
+    )
     .option('--config <file>', 'config file (default <data-dir>/config.json)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
 

@@ -39,6 +39,8 @@ const receiptSchema = z
     modelVersion: countSchema,
     payer: addressSchema,
     apiKeyHash: hash32Schema,
+    authorizedHeight: uintStringSchema.describe('The head height when the node authorised the call (the key is judged there)'),
+    authorizedAt: uintStringSchema.describe("The node's time (ms) when it authorised the call (the key's expiry is judged then)"),
     requestHash: hash32Schema,
     outputHash: hash32Schema,
     promptTokens: countSchema,
@@ -90,6 +92,7 @@ const apiKeySchema = z
     spent: uintStringSchema,
     calls: uintStringSchema,
     revoked: z.boolean(),
+    revokedHeight: uintStringSchema.optional().describe('The block that revoked it: calls authorised before it are still charged'),
     grantedAt: uintStringSchema,
   })
   .meta({ id: 'ApiKey' })

@@ -50,7 +50,9 @@ export const openaiProxyRoutes: FastifyPluginAsync<OpenAIProxyOptions> = async (
     }
     const body = Buffer.isBuffer(request.body) ? request.body : undefined
     if (body) headers['content-length'] = String(body.length)
-    headers['x-forwarded-for'] = [request.headers['x-forwarded-for'], request.ip].filter(Boolean).join(', ')
+    // The client as this node judged it (its own trustProxy applied), and nothing the client
+    // wrote itself: a leader that trusts this replica then counts the client's failures.
+    headers['x-forwarded-for'] = request.ip
     const target = new URL(base.pathname.replace(/\/$/, '') + request.url, base)
 
     reply.hijack()

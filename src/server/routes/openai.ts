@@ -14,6 +14,8 @@ import {
   GatewayError,
   OPENAI_ERROR_TYPES,
   type CallOutcome,
+  type ModelLimits,
+  type ModelRefusal,
   type OpenAIErrorType,
   type CallRequest,
   type Gateway,
@@ -78,6 +80,20 @@ export const openaiModelSchema = z
       contributorShareBps: countSchema,
       active: z.boolean(),
       description: z.string(),
+      limits: z
+        .object({
+          maxOutputTokens: countSchema.describe('The largest max_tokens a call may ask of the model on this node'),
+          maxPromptTokens: countSchema.describe('The longest prompt, in canonical tokens, a call may send it on this node'),
+        })
+        .describe("This node's limits on one call to the model"),
+      served: z.boolean().describe('False when this node refuses calls to the model (refusal says why)'),
+      refusal: z
+        .object({
+          code: z.enum(['backend_not_allowed', 'backend_credential_missing']).describe('What a call gets (403)'),
+          reason: z.string(),
+        })
+        .nullable()
+        .describe("Why this node will not call the model's backend, or null"),
     }),
   })
   .meta({ id: 'OpenAIModel' })
@@ -150,6 +166,7 @@ const CALL_REFUSALS: ErrorCode[] = [
   ...BAD_JSON,
   'missing_required_parameter',
   'invalid_value',
+  'context_length_exceeded',
   'missing_api_key',
   'invalid_api_key',
   'revoked_api_key',
@@ -158,6 +175,7 @@ const CALL_REFUSALS: ErrorCode[] = [
   'insufficient_balance',
   'model_not_found',
   'backend_not_allowed',
+  'backend_credential_missing',
   'too_many_auth_failures',
   'too_many_concurrent_calls',
   'model_not_ready',
@@ -262,7 +280,7 @@ function bearer(request: FastifyRequest): string | undefined {
   return m ? m[1].trim() : undefined
 }
 
-export function modelObject(m: ModelRecord) {
+export function modelObject(m: ModelRecord, limits: ModelLimits, refusal: ModelRefusal | undefined) {
   return {
     id: m.name,
     object: 'model' as const,
@@ -276,6 +294,10 @@ export function modelObject(m: ModelRecord) {
       contributorShareBps: m.contributorShareBps,
       active: m.active,
       description: m.description,
+      limits,
+      /** False when this node refuses calls to the model (refusal says why). */
+      served: refusal === undefined,
+      refusal: refusal ?? null,
     },
   }
 }
@@ -314,6 +336,9 @@ function sampling(request: FastifyRequest, body: z.infer<typeof completionBody> 
 export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway }) => {
   // One reader of the kernel's TCP tables for every stream of this node.
   const queues = new TcpSendQueues()
+  // A call's body is parsed, hashed and its prompt tokenized on the node's thread: bounded well below the node's general
+  // limit. A route's bodyLimit replaces the node's, so the smaller of the two is taken.
+  const bodyLimit = Math.min(gateway.settings.callBodyLimitBytes, app.initialConfig.bodyLimit ?? Number.POSITIVE_INFINITY)
   app.setErrorHandler((err, request, reply) => {
     const e = httpError(err, request)
     if (e !== err && e.code === 'internal') request.log.error({ err }, 'unhandled error')
@@ -329,7 +354,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
 
   app.get('/v1/models', { schema: schemas.models }, async () => ({
     object: 'list',
-    data: gateway.models().map(modelObject),
+    data: gateway.models().map((m) => modelObject(m, gateway.limits(m), gateway.refusal(m))),
   }))
 
   app.get<{ Params: { model: string } }>('/v1/models/:model', { schema: schemas.model }, async (request) => {
@@ -341,10 +366,10 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
         type: 'invalid_request_error',
         param: 'model',
       })
-    return modelObject(m)
+    return modelObject(m, gateway.limits(m), gateway.refusal(m))
   })
 
-  app.post('/v1/chat/completions', { schema: schemas.chat, ...documented }, async (request, reply) => {
+  app.post('/v1/chat/completions', { bodyLimit, schema: schemas.chat, ...documented }, async (request, reply) => {
     const body = parseBody(chatBody, request.body)
     const req: CallRequest = {
       ...sampling(request, body),
@@ -356,7 +381,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     return serve(gateway, queues, req, !!body.stream, reply)
   })
 
-  app.post('/v1/completions', { schema: schemas.completion, ...documented }, async (request, reply) => {
+  app.post('/v1/completions', { bodyLimit, schema: schemas.completion, ...documented }, async (request, reply) => {
     const body = parseBody(completionBody, request.body)
     const req: CallRequest = {
       ...sampling(request, body),
