@@ -19,15 +19,21 @@
  * `queued` in phase `blobs` (done/total = blobs here / documents, `waitingFor` names the
  * contributions) until the blob arrives (uploaded, or fetched from the leader by a
  * replica: `onMissingBlobs`). Other local trouble (a damaged blob on disk, an extraction
- * out of time) fails the build, to be retried; it never skips anything.
+ * out of time, memory or stack) fails the build, to be retried; it never skips anything.
+ *
+ * A ready version's `buildId` commits to what decides its index: the attribution index's
+ * id (which covers its documents), the ingestion rules with the parsers' versions, and the
+ * report (excluded and skipped contributions, with the skip codes). A replica compares its
+ * buildId with the leader's (`compare`) and fails the version with `index_mismatch` when
+ * they differ, so two nodes never silently credit different contributions.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildIndex, type Doc, type IndexInfo } from '../attribution/index.ts'
-import { isSinewError, SinewError, type Hex, type Logger } from '../core/index.ts'
+import { canonicalJson, isSinewError, sha256, SinewError, type Hex, type Logger } from '../core/index.ts'
 import type { StateReader } from '../ledger/index.ts'
 import type { BlobStore } from './blobs.ts'
-import { ingest, isLocalIngestFailure, joinRecords } from './ingest.ts'
+import { ingest, INGEST_RULES, isLocalIngestFailure, joinRecords, type IngestOptions } from './ingest.ts'
 import { datanetCount, datanetIndexKey, getContribution, getDatanet, getVersion, readJson, versionDocumentIds, type ContributionRecord } from './state.ts'
 
 export type BuildState = 'queued' | 'building' | 'ready' | 'failed'
@@ -42,7 +48,19 @@ export type BuildStatus = {
   startedAt?: string
   finishedAt?: string
   error?: { code: string; message: string; details?: Record<string, unknown> }
-  index?: { documents: number; tokens: number; bytesOnDisk: number; indexId: string; tokenizerVersion: string }
+  index?: {
+    documents: number
+    tokens: number
+    bytesOnDisk: number
+    indexId: string
+    tokenizerVersion: string
+    /** The ingestion rules and parser versions the texts were read with (INGEST_RULES). */
+    ingestRules: string
+    /** Commits to the index id, the ingestion rules and the report (buildCommitment): equal on every node that built the same thing. */
+    buildId: Hex
+  }
+  /** On a replica, once ready: whether the leader built the same (its buildId). */
+  check?: LeaderCheck
   /** While waiting for blobs (phase `blobs`): the contributions whose blob this node lacks (at most 20). */
   waitingFor?: Hex[]
   /** Once ready: what the index holds, and what it left out and why. The same on every node. */
@@ -50,6 +68,32 @@ export type BuildStatus = {
 }
 
 export type SkippedContribution = { contribution: Hex; code: string; message: string }
+
+/** What a replica knows of the leader's build of a version it built too. */
+export type LeaderCheck =
+  | { state: 'pending'; attempts: number; lastError?: string }
+  | { state: 'agrees'; leaderBuildId: string; at: string }
+
+/** The leader's build of a version, as GET /v1/datanets/:id/versions/:n shows it. */
+export type LeaderBuild = { state: BuildState; index?: { indexId: string; buildId?: string }; report?: BuildReport }
+
+/**
+ * The build id: sha256 of the canonical JSON of what decides a version's index — the
+ * attribution index id (it covers the documents and their texts), the ingestion rules,
+ * and the report, with each skipped contribution's code (messages may quote a parser's or
+ * the runtime's wording, so they are not part of it).
+ */
+export function buildCommitment(o: { indexId: string; ingestRules: string; report: BuildReport }): Hex {
+  return sha256(
+    canonicalJson({
+      indexId: o.indexId,
+      ingestRules: o.ingestRules,
+      documents: o.report.documents,
+      excluded: o.report.excluded,
+      skipped: o.report.skipped.map((x) => ({ contribution: x.contribution, code: x.code })),
+    }),
+  )
+}
 
 export type BuildReport = {
   /** Documents in the index. */
@@ -72,6 +116,12 @@ export type IndexBuilderOptions = {
   onReady?: (datanet: Hex, version: number) => void
   /** Told of the contributions of a version whose blobs this node lacks (a replica fetches them). */
   onMissingBlobs?: (missing: ContributionRecord[]) => void
+  /** How PDF and DOCX are read: the build's own extraction lane and its time budget. */
+  ingest?: IngestOptions
+  /** A replica: the leader's build of a version (undefined when it cannot be had now), to compare with once ready. */
+  compare?: (datanet: Hex, version: number) => Promise<LeaderBuild | undefined>
+  /** Least time between two comparisons of one version with the leader's (default 2 s). */
+  compareEveryMs?: number
 }
 
 export const versionRef = (datanet: string, version: number): string => `${datanet}@${version}`
@@ -88,6 +138,8 @@ export class IndexBuilder {
   private live: { key: string; status: BuildStatus } | undefined
   /** Versions waiting for blobs (in memory only: status.json says queued), with the contributions still missing. */
   private readonly waiting = new Map<string, { status: BuildStatus; missing: ContributionRecord[] }>()
+  /** When each version waiting for the leader's build may be compared again. */
+  private readonly nextCompare = new Map<string, number>()
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
@@ -163,10 +215,10 @@ export class IndexBuilder {
     this.known.set(versionRef(datanet, version), status)
   }
 
-  /** Versions on the ledger that this node has not built (or whose build a crash cut short). */
-  private pending(): { datanet: Hex; version: number }[] {
+  /** Versions on the ledger that this node has not built (or whose build a crash cut short), and ready ones still to compare with the leader's. */
+  private pending(): { datanet: Hex; version: number; compare?: true }[] {
     const state = this.o.state()
-    const out: { datanet: Hex; version: number }[] = []
+    const out: { datanet: Hex; version: number; compare?: true }[] = []
     const n = datanetCount(state)
     for (let i = 0; i < n; i++) {
       const id = readJson<Hex>(state, datanetIndexKey(i))!
@@ -179,6 +231,7 @@ export class IndexBuilder {
         // A missing blob is a reason to wait, never a final verdict (failures of earlier code said otherwise).
         const blobsMayCome = s.state === 'failed' && s.error?.code === 'missing_blob'
         if (s.state === 'queued' || interrupted || blobsMayCome) out.push({ datanet: id, version: v })
+        else if (s.state === 'ready' && this.o.compare && s.check?.state !== 'agrees') out.push({ datanet: id, version: v, compare: true })
       }
     }
     return out
@@ -186,10 +239,10 @@ export class IndexBuilder {
 
   private async tick(): Promise<void> {
     const work = this.pending()
-    for (const { datanet, version } of work) {
+    for (const { datanet, version, compare } of work) {
       if (this.stopped) return
-      if (this.awaitingBlobs(datanet, version)) continue
-      await this.build(datanet, version)
+      if (compare) await this.compareWithLeader(datanet, version)
+      else if (!this.awaitingBlobs(datanet, version)) await this.build(datanet, version)
     }
   }
 
@@ -228,6 +281,60 @@ export class IndexBuilder {
     return true
   }
 
+  /**
+   * A replica's check of a ready version against the leader's build: the same buildId (or,
+   * from a leader that does not give one, the same index id) and it is settled; a
+   * different one fails the version with `index_mismatch`. While the leader has no ready
+   * build (or cannot be reached) it is asked again later.
+   */
+  private async compareWithLeader(datanet: Hex, version: number): Promise<void> {
+    const key = versionRef(datanet, version)
+    const now = Date.now()
+    if ((this.nextCompare.get(key) ?? 0) > now) return
+    this.nextCompare.set(key, now + (this.o.compareEveryMs ?? 2000))
+    const mine = this.load(datanet, version)
+    if (mine.state !== 'ready' || !mine.index) return
+    const attempts = (mine.check?.state === 'pending' ? mine.check.attempts : 0) + 1
+    let leader: LeaderBuild | undefined
+    try {
+      leader = await this.o.compare!(datanet, version)
+    } catch (e) {
+      this.save(datanet, version, { ...mine, check: { state: 'pending', attempts, lastError: (e as Error).message } })
+      return
+    }
+    if (!leader || leader.state !== 'ready' || !leader.index) {
+      this.save(datanet, version, { ...mine, check: { state: 'pending', attempts } })
+      return
+    }
+    const same = leader.index.buildId !== undefined ? leader.index.buildId === mine.index.buildId : leader.index.indexId === mine.index.indexId
+    if (same) {
+      this.nextCompare.delete(key)
+      this.save(datanet, version, { ...mine, check: { state: 'agrees', leaderBuildId: leader.index.buildId ?? leader.index.indexId, at: new Date().toISOString() } })
+      return
+    }
+    const summary = (b: { index?: { indexId: string; buildId?: string }; report?: BuildReport }) => ({
+      buildId: b.index?.buildId ?? null,
+      indexId: b.index?.indexId ?? null,
+      documents: b.report?.documents ?? null,
+      skipped: b.report?.skipped.map((x) => ({ contribution: x.contribution, code: x.code })) ?? null,
+    })
+    const err = new SinewError({
+      code: 'index_mismatch',
+      message: `This node's index of ${key} differs from the leader's: build ${mine.index.buildId}, the leader's ${leader.index.buildId ?? leader.index.indexId}`,
+      details: { datanet, version, mine: summary(mine), leader: summary(leader) },
+      hint: 'The nodes read some contribution differently (parser versions, ingestion rules, or a fault). Compare the reports; rebuild with POST /v1/datanets/:id/versions/:n/build once fixed.',
+    })
+    this.nextCompare.delete(key)
+    this.save(datanet, version, {
+      state: 'failed',
+      attempts: mine.attempts,
+      startedAt: mine.startedAt,
+      finishedAt: new Date().toISOString(),
+      error: { code: err.code, message: err.shortMessage, details: err.details },
+    })
+    this.o.log.error({ datanet, version, error: err.details }, 'datanet version index differs from the leader: failed')
+  }
+
   private async build(datanet: Hex, version: number): Promise<void> {
     const key = versionRef(datanet, version)
     const previous = this.load(datanet, version)
@@ -261,9 +368,10 @@ export class IndexBuilder {
       }
       const delayMs = Number(process.env.SINEW_TEST_BUILD_DELAY_MS ?? 0)
       const blobs = this.o.blobs
+      const ingestOptions = this.o.ingest
       async function* docs(): AsyncGenerator<Doc> {
         for (const c of contributions) {
-          const doc = await readDocument(blobs, c)
+          const doc = await readDocument(blobs, c, ingestOptions)
           status.done = (status.done ?? 0) + 1
           if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
           if ('skip' in doc) {
@@ -285,8 +393,9 @@ export class IndexBuilder {
         },
       })
       const report: BuildReport = { documents: included.length, excluded: v.excluded ?? [], skipped }
+      const buildId = buildCommitment({ indexId: info.indexId, ingestRules: INGEST_RULES, report })
       writeFileSync(join(buildDir, 'authors.json'), JSON.stringify(Object.fromEntries(included.map((c) => [c.id, c.author]))) + '\n')
-      writeFileSync(join(buildDir, 'manifest.json'), JSON.stringify(manifest(datanet, v, included, report), null, 2) + '\n')
+      writeFileSync(join(buildDir, 'manifest.json'), JSON.stringify(manifest(datanet, v, included, report, buildId), null, 2) + '\n')
       rmSync(finalDir, { recursive: true, force: true })
       renameSync(buildDir, finalDir)
       const ready: BuildStatus = {
@@ -300,8 +409,11 @@ export class IndexBuilder {
           bytesOnDisk: info.bytesOnDisk,
           indexId: info.indexId,
           tokenizerVersion: info.tokenizerVersion,
+          ingestRules: INGEST_RULES,
+          buildId,
         },
         report,
+        ...(this.o.compare ? { check: { state: 'pending' as const, attempts: 0 } } : {}),
       }
       this.live = undefined
       this.save(datanet, version, ready)
@@ -356,24 +468,30 @@ const noDocuments = (skipped: SkippedContribution[]): SinewError =>
  * else (a blob damaged on disk, an extraction out of time) throws: the build fails here
  * and is retried, never built without it.
  */
-export async function readDocument(blobs: BlobStore, c: ContributionRecord): Promise<{ text: string } | { skip: { code: string; message: string } }> {
+export async function readDocument(
+  blobs: BlobStore,
+  c: ContributionRecord,
+  opts: IngestOptions = {},
+): Promise<{ text: string } | { skip: { code: string; message: string } }> {
   const bytes = await blobs.read(c.contentHash.slice(2))
   if (String(bytes.length) !== c.size) {
     return { skip: { code: 'size_mismatch', message: `The blob has ${bytes.length} bytes, the contribution declares ${c.size}` } }
   }
   try {
-    return { text: joinRecords((await ingest(bytes, c.mediaType)).records) }
+    return { text: joinRecords((await ingest(bytes, c.mediaType, opts)).records) }
   } catch (e) {
     if (!isSinewError(e) || isLocalIngestFailure(e)) throw e
     return { skip: { code: e.code, message: e.shortMessage } }
   }
 }
 
-function manifest(datanet: Hex, v: { version: number; root: Hex }, included: ContributionRecord[], report: BuildReport) {
+function manifest(datanet: Hex, v: { version: number; root: Hex }, included: ContributionRecord[], report: BuildReport, buildId: Hex) {
   return {
     datanet,
     version: v.version,
     root: v.root,
+    buildId,
+    ingestRules: INGEST_RULES,
     contributions: included.map((c) => ({ id: c.id, author: c.author, title: c.title, contentHash: c.contentHash, mediaType: c.mediaType })),
     excluded: report.excluded,
     skipped: report.skipped,

@@ -103,12 +103,15 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       blobReferences: [agentBlobReferences],
       uploads: {
         minBalance: parseUnits(config.blobMinBalance, 18, 'blobMinBalance'),
+        bytesPerSin: config.blobBytesPerSin,
         quotaBytes: config.blobQuotaBytes,
+        quotaBlobs: config.blobQuotaBlobs,
         nodeQuotaBytes: config.blobNodeQuotaBytes,
         quotaWindowMs: config.blobQuotaWindowMs,
       },
       blobGcGraceMs: config.blobGcGraceMs,
       blobGcIntervalMs: config.blobGcIntervalMs,
+      ingestTimeoutMs: config.ingestTimeoutMs,
     })
     const dn = datanets
     opened.push(() => dn.stop())

@@ -1,0 +1,218 @@
+/**
+ * Attacks on a public node's blob store (issue #11, item 6), each against a real node over
+ * real HTTP: garbage collection cannot be defeated by txs that never commit or by free
+ * re-uploads; one SIN passed from account to account cannot lock honest uploaders out;
+ * quotas count files, not only bytes; a hostile PDF ties the extraction worker up once, not
+ * once per request, and a stranger's tx is refused before any blob is read. A blob's age is
+ * its file's mtime, set back here to stand for a blob stored days ago (no sleeps).
+ */
+import { createHash } from 'node:crypto'
+import { utimesSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import type { Hex } from '../src/core/index.ts'
+import { makePdf } from '../src/datanets/fixtures.ts'
+import type { RunningNode } from '../src/server/index.ts'
+import { datanetsClient, permitHeader, type DatanetsClient } from './datanets-fixtures.ts'
+import { dev, http, startDevNode, tempDir, waitFor } from './helpers.ts'
+
+const SIN = 10n ** 18n
+const GRACE = 3_600_000
+/** What a blob counts in a quota at least (BLOB_MIN_CHARGE_BYTES). */
+const MIN_CHARGE = 4096
+const PDF = 'application/pdf'
+const sha = (b: string | Buffer) => `0x${createHash('sha256').update(b).digest('hex')}` as Hex
+const charge = (b: string | Buffer) => Math.max(MIN_CHARGE, Buffer.byteLength(b))
+
+type Harness = { node: RunningNode; client: DatanetsClient; cleanup(): Promise<void> }
+async function harness(overrides: Record<string, unknown>): Promise<Harness> {
+  const tmp = tempDir()
+  const node = await startDevNode(tmp.dir, { blobGcIntervalMs: 0, blobGcGraceMs: GRACE, ...overrides })
+  return {
+    node,
+    client: await datanetsClient(node.url),
+    cleanup: async () => {
+      await node.close()
+      tmp.cleanup()
+    },
+  }
+}
+
+async function createDatanet(h: Harness, name: string, stake: bigint, mediaTypes = ['text/plain']): Promise<Hex> {
+  const r = await h.client.submit(dev[0].privateKey, 'CreateDatanet', { name, description: '', license: 'CC0-1.0', mediaTypes, maxSize: '1000000', stake: stake.toString() })
+  expect(r.status).toBe(200)
+  return r.json.receipt.result.datanet
+}
+
+const contributeTx = (h: Harness, key: Hex, datanet: Hex, content: string | Buffer, title = 'blob', mediaType = 'text/plain') =>
+  h.client.sign(key, 'Contribute', { datanet, contentHash: sha(content), title, mediaType, size: String(Buffer.byteLength(content)) })
+const stored = async (h: Harness, content: string | Buffer) => (await fetch(`${h.node.url}/v1/blobs/${sha(content).slice(2)}`)).status === 200
+/** As if stored two grace periods ago. */
+const age = (h: Harness, content: string | Buffer) => {
+  const past = (Date.now() - 2 * GRACE) / 1000
+  utimesSync(h.node.datanets.blobs.path(sha(content).slice(2)), past, past)
+}
+const usage = async (h: Harness, account: string) => (await http(`${h.node.url}/v1/blobs/policy?account=${account}`)).json.usage
+
+describe('garbage collection cannot be defeated', () => {
+  let h: Harness
+  let staked: Hex
+  beforeAll(async () => {
+    h = await harness({})
+    staked = await createDatanet(h, 'Staked', SIN)
+  })
+  afterAll(() => h?.cleanup())
+
+  it('a tx naming an old unreferenced blob that the ledger refuses (an unfunded stranger) does not keep it', async () => {
+    const text = 'bytes whose Contribute was never sent'
+    expect((await h.client.upload(text, '', await contributeTx(h, dev[1].privateKey, staked, text))).status).toBe(201)
+    age(h, text)
+    const stranger = await h.client.submit(generatePrivateKey(), 'Contribute', {
+      datanet: staked,
+      contentHash: sha(text),
+      title: 'not mine',
+      mediaType: 'text/plain',
+      size: String(Buffer.byteLength(text)),
+    })
+    expect(stranger.status).toBe(422)
+    expect(stranger.json.error).toMatchObject({ code: 'insufficient_balance', details: { field: 'stake' } })
+    await h.node.datanets.collectGarbage()
+    expect(await stored(h, text)).toBe(false)
+  })
+
+  it('re-uploading an unreferenced blob costs quota and needs its bytes; then its grace period starts again', async () => {
+    const text = 'bytes uploaded, left, and uploaded again'
+    const first = await contributeTx(h, dev[2].privateKey, staked, text)
+    expect((await h.client.upload(text, '', first)).status).toBe(201)
+    age(h, text)
+    const before = (await usage(h, dev[2].address)).usedBytes
+    const again = await contributeTx(h, dev[2].privateKey, staked, text, 'a fresh permit')
+    // A fresh permit alone no longer renews a blob: the bytes must come again.
+    const empty = await fetch(`${h.node.url}/v1/blobs`, { method: 'PUT', headers: { ...permitHeader(again), 'content-type': 'application/octet-stream' }, body: '' })
+    expect(empty.status).toBe(400)
+    expect(((await empty.json()) as any).error.code).toBe('size_mismatch')
+    const paid = await h.client.upload(text, '', again)
+    expect(paid.status).toBe(200)
+    expect(paid.json).toMatchObject({ created: false, contentHash: sha(text) })
+    expect((await usage(h, dev[2].address)).usedBytes).toBe(before + charge(text))
+    await h.node.datanets.collectGarbage()
+    expect(await stored(h, text)).toBe(true)
+  })
+})
+
+describe('a blob named by a tx waiting in the sequencer', () => {
+  let h: Harness
+  let datanet: Hex
+  beforeAll(async () => {
+    h = await harness({ blockIntervalMs: 1500 })
+    datanet = await createDatanet(h, 'Slow Blocks', 0n)
+  })
+  afterAll(() => h?.cleanup())
+
+  it('is kept while the tx waits, and its age is still that of its upload once the ledger lets it go', async () => {
+    const text = 'contributed while a block was being cut'
+    const tx = await contributeTx(h, dev[3].privateKey, datanet, text)
+    expect((await h.client.upload(text, '', tx)).status).toBe(201)
+    age(h, text)
+    const committed = http(`${h.node.url}/v1/tx`, { body: tx })
+    await waitFor(
+      async () => h.node.node.sequencer!.pending,
+      (n) => n > 0,
+    )
+    await h.node.datanets.collectGarbage()
+    expect(await stored(h, text)).toBe(true)
+    const ack = await committed
+    expect(ack.status).toBe(200)
+    const rejected = await h.client.submit(dev[0].privateKey, 'Review', { contribution: ack.json.receipt.result.contribution, accept: false, reason: 'spam' })
+    expect(rejected.status).toBe(200)
+    await h.node.datanets.collectGarbage()
+    expect(await stored(h, text)).toBe(false)
+  })
+})
+
+describe('one SIN passed from account to account', () => {
+  const NODE_QUOTA = 40_000
+  let h: Harness
+  let datanet: Hex
+  beforeAll(async () => {
+    h = await harness({ blobNodeQuotaBytes: NODE_QUOTA, blobQuotaBytes: 1024 * 1024 })
+    datanet = await createDatanet(h, 'Relay', 0n)
+  })
+  afterAll(() => h?.cleanup())
+
+  it('cannot lock honest uploaders out: the blobs it backed leave with it', async () => {
+    const relay = Array.from({ length: 5 }, () => generatePrivateKey())
+    expect((await h.client.submit(dev[6].privateKey, 'Transfer', { to: privateKeyToAccount(relay[0]).address, amount: SIN.toString() })).status).toBe(200)
+    const uploaded: Buffer[] = []
+    for (let i = 0; i < relay.length; i++) {
+      for (const n of [0, 1]) {
+        const blob = Buffer.alloc(4000, `relay ${i} blob ${n} `)
+        const up = await h.client.upload(blob, '', await contributeTx(h, relay[i], datanet, blob))
+        expect(up.status).toBe(201)
+        uploaded.push(blob)
+      }
+      // Never contributed: the SIN moves on to the next fresh account.
+      const next = privateKeyToAccount(relay[(i + 1) % relay.length]).address
+      expect((await h.client.submit(relay[i], 'Transfer', { to: next, amount: SIN.toString() })).status).toBe(200)
+    }
+    // What the first accounts uploaded went with the SIN they no longer hold.
+    await waitFor(
+      async () => stored(h, uploaded[0]),
+      (s) => s === false,
+    )
+    const honest = 'an honest upload after the relay'
+    const tx = await contributeTx(h, dev[7].privateKey, datanet, honest)
+    expect((await h.client.upload(honest, '', tx)).status).toBe(201)
+    expect((await http(`${h.node.url}/v1/datanets/${datanet}/contributions`, { body: tx })).status).toBe(200)
+  })
+})
+
+describe('quotas count files', () => {
+  let h: Harness
+  let datanet: Hex
+  beforeAll(async () => {
+    h = await harness({ blobQuotaBytes: 16 * MIN_CHARGE })
+    datanet = await createDatanet(h, 'Tiny Files', 0n)
+  })
+  afterAll(() => h?.cleanup())
+
+  it('every blob counts at least the minimum charge: a flood of tiny files meets the byte quota', async () => {
+    for (let i = 0; i < 16; i++) {
+      const tiny = `tiny ${i}`
+      expect((await h.client.upload(tiny, '', await contributeTx(h, dev[1].privateKey, datanet, tiny, `t${i}`))).status).toBe(201)
+    }
+    const over = await h.client.upload('tiny 16', '', await contributeTx(h, dev[1].privateKey, datanet, 'tiny 16'))
+    expect(over.status).toBe(429)
+    expect(over.json.error).toMatchObject({ code: 'blob_quota_exceeded', details: { quota: 'account', usedBytes: 16 * MIN_CHARGE } })
+  })
+})
+
+describe('the extraction worker', () => {
+  let h: Harness
+  let free: Hex
+  let staked: Hex
+  const pdf = makePdf(['a PDF that this node never manages to read in time'])
+  beforeAll(async () => {
+    h = await harness({ ingestTimeoutMs: 1 })
+    free = await createDatanet(h, 'Free PDFs', 0n, [PDF])
+    staked = await createDatanet(h, 'Staked PDFs', SIN, [PDF])
+    expect((await h.client.upload(pdf, '', await contributeTx(h, dev[1].privateKey, free, pdf, 'slow', PDF))).status).toBe(201)
+  })
+  afterAll(() => h?.cleanup())
+
+  it("a stranger's Contribute is refused on the ledger's terms before its blob is read", async () => {
+    const jobs = h.node.datanets.extraction().admission.jobs
+    const r = await h.client.submit(generatePrivateKey(), 'Contribute', { datanet: staked, contentHash: sha(pdf), title: 'x', mediaType: PDF, size: String(pdf.length) })
+    expect(r.json.error).toMatchObject({ code: 'insufficient_balance' })
+    expect(h.node.datanets.extraction().admission.jobs).toBe(jobs)
+  })
+
+  it('one hostile file holds the worker once: concurrent admissions share the extraction, later ones get its cached outcome', async () => {
+    const jobs = h.node.datanets.extraction().admission.jobs
+    const tx = (key: Hex) => h.client.sign(key, 'Contribute', { datanet: free, contentHash: sha(pdf), title: 'again', mediaType: PDF, size: String(pdf.length) })
+    const together = await Promise.all([dev[2], dev[3]].map(async (a) => http(`${h.node.url}/v1/tx`, { body: await tx(a.privateKey) })))
+    const later = await http(`${h.node.url}/v1/tx`, { body: await tx(dev[4].privateKey) })
+    for (const r of [...together, later]) expect([r.status, r.json.error.code]).toEqual([503, 'ingest_timeout'])
+    expect(h.node.datanets.extraction().admission.jobs).toBe(jobs + 1)
+  })
+})
