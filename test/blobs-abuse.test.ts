@@ -6,8 +6,9 @@
  * once per request, and a stranger's tx is refused before any blob is read. A blob's age is
  * its file's mtime, set back here to stand for a blob stored days ago (no sleeps).
  */
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { utimesSync } from 'node:fs'
+import { closeSync, constants, openSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import type { Hex } from '../src/core/index.ts'
@@ -39,7 +40,14 @@ async function harness(overrides: Record<string, unknown>): Promise<Harness> {
 }
 
 async function createDatanet(h: Harness, name: string, stake: bigint, mediaTypes = ['text/plain']): Promise<Hex> {
-  const r = await h.client.submit(dev[0].privateKey, 'CreateDatanet', { name, description: '', license: 'CC0-1.0', mediaTypes, maxSize: '1000000', stake: stake.toString() })
+  const r = await h.client.submit(dev[0].privateKey, 'CreateDatanet', {
+    name,
+    description: '',
+    license: 'CC0-1.0',
+    mediaTypes,
+    maxSize: '1000000',
+    stake: stake.toString(),
+  })
   expect(r.status).toBe(200)
   return r.json.receipt.result.datanet
 }
@@ -88,7 +96,11 @@ describe('garbage collection cannot be defeated', () => {
     const before = (await usage(h, dev[2].address)).usedBytes
     const again = await contributeTx(h, dev[2].privateKey, staked, text, 'a fresh permit')
     // A fresh permit alone no longer renews a blob: the bytes must come again.
-    const empty = await fetch(`${h.node.url}/v1/blobs`, { method: 'PUT', headers: { ...permitHeader(again), 'content-type': 'application/octet-stream' }, body: '' })
+    const empty = await fetch(`${h.node.url}/v1/blobs`, {
+      method: 'PUT',
+      headers: { ...permitHeader(again), 'content-type': 'application/octet-stream' },
+      body: '',
+    })
     expect(empty.status).toBe(400)
     expect(((await empty.json()) as any).error.code).toBe('size_mismatch')
     const paid = await h.client.upload(text, '', again)
@@ -202,17 +214,82 @@ describe('the extraction worker', () => {
 
   it("a stranger's Contribute is refused on the ledger's terms before its blob is read", async () => {
     const jobs = h.node.datanets.extraction().admission.jobs
-    const r = await h.client.submit(generatePrivateKey(), 'Contribute', { datanet: staked, contentHash: sha(pdf), title: 'x', mediaType: PDF, size: String(pdf.length) })
+    const r = await h.client.submit(generatePrivateKey(), 'Contribute', {
+      datanet: staked,
+      contentHash: sha(pdf),
+      title: 'x',
+      mediaType: PDF,
+      size: String(pdf.length),
+    })
     expect(r.json.error).toMatchObject({ code: 'insufficient_balance' })
     expect(h.node.datanets.extraction().admission.jobs).toBe(jobs)
   })
 
   it('one hostile file holds the worker once: concurrent admissions share the extraction, later ones get its cached outcome', async () => {
     const jobs = h.node.datanets.extraction().admission.jobs
-    const tx = (key: Hex) => h.client.sign(key, 'Contribute', { datanet: free, contentHash: sha(pdf), title: 'again', mediaType: PDF, size: String(pdf.length) })
+    const tx = (key: Hex) =>
+      h.client.sign(key, 'Contribute', { datanet: free, contentHash: sha(pdf), title: 'again', mediaType: PDF, size: String(pdf.length) })
     const together = await Promise.all([dev[2], dev[3]].map(async (a) => http(`${h.node.url}/v1/tx`, { body: await tx(a.privateKey) })))
     const later = await http(`${h.node.url}/v1/tx`, { body: await tx(dev[4].privateKey) })
     for (const r of [...together, later]) expect([r.status, r.json.error.code]).toEqual([503, 'ingest_timeout'])
     expect(h.node.datanets.extraction().admission.jobs).toBe(jobs + 1)
+  })
+})
+
+describe('index builds run in lanes', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await harness({ buildLanes: 2 })
+  })
+  afterAll(() => h?.cleanup())
+
+  /** Creates a Datanet with one accepted contribution of `text`; the contribution's id. */
+  async function datanetWith(name: string, text: string): Promise<{ datanet: Hex; contribution: Hex }> {
+    const datanet = await createDatanet(h, name, 0n)
+    const r = await h.client.contribute(dev[1].privateKey, datanet, text, name, 'text/plain')
+    expect(r.status).toBe(200)
+    const contribution = r.json.receipt.result.contribution as Hex
+    expect((await h.client.submit(dev[0].privateKey, 'Review', { contribution, accept: true, reason: '' })).status).toBe(200)
+    return { datanet, contribution }
+  }
+  const build = async (datanet: Hex) => (await http(`${h.node.url}/v1/datanets/${datanet}/versions/1`)).json.build
+
+  it("a Datanet whose document never finishes reading holds one lane, not the other Datanets' builds", async () => {
+    const text = 'a document this node cannot finish reading'
+    const slow = await datanetWith('Stuck', text)
+    // Its blob becomes a FIFO: reading it blocks until bytes are written into it, as a hostile
+    // file holds an extraction up to its time budget (deterministic, no timing).
+    const path = h.node.datanets.blobs.path(sha(text).slice(2))
+    rmSync(path)
+    execFileSync('mkfifo', [path])
+    let unblocked = false
+    const unblock = () => {
+      if (unblocked) return
+      unblocked = true
+      // Non-blocking: with no reader (the build never got to it) the bytes go back as a plain file.
+      let fd: number
+      try {
+        fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK)
+      } catch {
+        rmSync(path)
+        return writeFileSync(path, text)
+      }
+      writeSync(fd, text)
+      closeSync(fd)
+    }
+    try {
+      expect((await h.client.submit(dev[0].privateKey, 'PublishVersion', { datanet: slow.datanet })).status).toBe(200)
+      await waitFor(
+        () => build(slow.datanet),
+        (b) => b.state === 'building' && b.phase === 'texts',
+      )
+      const other = await datanetWith('Unhindered', 'an ordinary document')
+      expect((await h.client.submit(dev[0].privateKey, 'PublishVersion', { datanet: other.datanet })).status).toBe(200)
+      expect((await h.client.waitReady(other.datanet, 1)).build).toMatchObject({ state: 'ready', index: { documents: 1 } })
+      expect(await build(slow.datanet)).toMatchObject({ state: 'building', phase: 'texts' })
+    } finally {
+      unblock()
+    }
+    expect((await h.client.waitReady(slow.datanet, 1)).build).toMatchObject({ state: 'ready', index: { documents: 1 } })
   })
 })

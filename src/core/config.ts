@@ -175,6 +175,11 @@ export const nodeConfigSchema = z
      * never a reason to skip a contribution (docs/datanets.md#ingestion).
      */
     ingestTimeoutMs: z.coerce.number().int().min(1).max(3_600_000),
+    /**
+     * Version index builds at once, each with its own PDF/DOCX extraction worker: a Datanet
+     * whose files are slow to read holds one lane, not every Datanet's builds.
+     */
+    buildLanes: z.coerce.number().int().min(1).max(64),
     /** Most txs in one `POST /v1/txs` batch. */
     maxBatchTxs: z.coerce.number().int().min(1).max(100_000),
     /** Worker threads for signature recovery; 0 recovers on the main thread. */
@@ -231,6 +236,7 @@ export const configDefaults: NodeConfig = {
   blobGcGraceMs: 24 * 3600_000,
   blobGcIntervalMs: 10 * 60_000,
   ingestTimeoutMs: 60_000,
+  buildLanes: 2,
   maxBatchTxs: 5000,
   signatureWorkers: 1,
   logLevel: 'info',
@@ -259,6 +265,7 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_BLOB_GC_GRACE_MS: 'blobGcGraceMs',
   SINEW_BLOB_GC_INTERVAL_MS: 'blobGcIntervalMs',
   SINEW_INGEST_TIMEOUT_MS: 'ingestTimeoutMs',
+  SINEW_BUILD_LANES: 'buildLanes',
   SINEW_MAX_BATCH_TXS: 'maxBatchTxs',
   SINEW_SIGNATURE_WORKERS: 'signatureWorkers',
   SINEW_LOG_LEVEL: 'logLevel',

@@ -7,8 +7,15 @@
  *   <dataDir>/indexes/<datanet id>/<n>/build/        the build in progress (removed on restart)
  *
  * status.json is replaced atomically (temp file + rename). A node that stops in the middle
- * of a build finds `building` on its next start and builds the version again from scratch;
- * a `failed` build stays failed (with its error) until `retry`.
+ * of a build finds `building` on its next start and builds the version again from scratch.
+ * A build that failed for this node's own reasons (an extraction out of time or memory, a
+ * system error: RETRYABLE_BUILD_CODES) is tried again by itself after a backoff
+ * (`retryAt`); any other failure stays failed (with its error) until `retry`.
+ *
+ * Builds run in lanes (`lanes`, default 1): each lane builds one version at a time with its
+ * own PDF/DOCX extraction worker, one Datanet builds one version at a time, and the versions
+ * tried least often go first. So a Datanet whose documents take long to read (a hostile
+ * file, up to the time budget each) holds one lane, never every Datanet's builds.
  *
  * Which contributions a version's index holds is a function of the ledger and the blob
  * bytes only, so every node builds the same index (docs/datanets.md#versions-and-index-builds):
@@ -33,7 +40,7 @@ import { buildIndex, type Doc, type IndexInfo } from '../attribution/index.ts'
 import { canonicalJson, isSinewError, sha256, SinewError, type Hex, type Logger } from '../core/index.ts'
 import type { StateReader } from '../ledger/index.ts'
 import type { BlobStore } from './blobs.ts'
-import { ingest, INGEST_RULES, isLocalIngestFailure, joinRecords, type IngestOptions } from './ingest.ts'
+import { Extractor, ingest, INGEST_RULES, isLocalIngestCode, isLocalIngestFailure, joinRecords, type ExtractorStats, type IngestOptions } from './ingest.ts'
 import { datanetCount, datanetIndexKey, getContribution, getDatanet, getVersion, readJson, versionDocumentIds, type ContributionRecord } from './state.ts'
 
 export type BuildState = 'queued' | 'building' | 'ready' | 'failed'
@@ -48,6 +55,8 @@ export type BuildStatus = {
   startedAt?: string
   finishedAt?: string
   error?: { code: string; message: string; details?: Record<string, unknown> }
+  /** A failed build this node retries by itself (RETRYABLE_BUILD_CODES): when it is tried again. */
+  retryAt?: string
   index?: {
     documents: number
     tokens: number
@@ -70,9 +79,7 @@ export type BuildStatus = {
 export type SkippedContribution = { contribution: Hex; code: string; message: string }
 
 /** What a replica knows of the leader's build of a version it built too. */
-export type LeaderCheck =
-  | { state: 'pending'; attempts: number; lastError?: string }
-  | { state: 'agrees'; leaderBuildId: string; at: string }
+export type LeaderCheck = { state: 'pending'; attempts: number; lastError?: string } | { state: 'agrees'; leaderBuildId: string; at: string }
 
 /** The leader's build of a version, as GET /v1/datanets/:id/versions/:n shows it. */
 export type LeaderBuild = { state: BuildState; index?: { indexId: string; buildId?: string }; report?: BuildReport }
@@ -116,8 +123,10 @@ export type IndexBuilderOptions = {
   onReady?: (datanet: Hex, version: number) => void
   /** Told of the contributions of a version whose blobs this node lacks (a replica fetches them). */
   onMissingBlobs?: (missing: ContributionRecord[]) => void
-  /** How PDF and DOCX are read: the build's own extraction lane and its time budget. */
-  ingest?: IngestOptions
+  /** Builds at once, each with its own extraction worker (default 1). */
+  lanes?: number
+  /** Time budget of reading one PDF or DOCX (default INGEST_TIMEOUT_MS). */
+  ingestTimeoutMs?: number
   /** A replica: the leader's build of a version (undefined when it cannot be had now), to compare with once ready. */
   compare?: (datanet: Hex, version: number) => Promise<LeaderBuild | undefined>
   /** Least time between two comparisons of one version with the leader's (default 2 s). */
@@ -125,6 +134,16 @@ export type IndexBuilderOptions = {
 }
 
 export const versionRef = (datanet: string, version: number): string => `${datanet}@${version}`
+
+/**
+ * Failures that are this node's, not the version's: an extraction out of time or memory, or
+ * an unexpected system error. Such a build is tried again by itself, after RETRY_BASE_MS
+ * doubling with each attempt up to RETRY_MAX_MS.
+ */
+export const isRetryableBuildCode = (code: string): boolean => isLocalIngestCode(code) || code === 'build_failed'
+const RETRY_BASE_MS = 5_000
+const RETRY_MAX_MS = 3600_000
+const retryDelayMs = (attempts: number): number => Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(20, Math.max(0, attempts - 1)))
 
 function writeAtomic(file: string, value: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`
@@ -135,7 +154,14 @@ function writeAtomic(file: string, value: unknown): void {
 export class IndexBuilder {
   readonly root: string
   private readonly known = new Map<string, BuildStatus>()
-  private live: { key: string; status: BuildStatus } | undefined
+  /** Builds under way, by version ref: their live status. */
+  private readonly live = new Map<string, BuildStatus>()
+  /** Each lane's extraction worker; a lane is busy while `laneBusy[i]`. */
+  private readonly lanes: Extractor[]
+  private readonly laneBusy: boolean[]
+  /** Datanets with a build under way (one version at a time each). */
+  private readonly busyDatanets = new Set<string>()
+  private readonly builds = new Set<Promise<void>>()
   /** Versions waiting for blobs (in memory only: status.json says queued), with the contributions still missing. */
   private readonly waiting = new Map<string, { status: BuildStatus; missing: ContributionRecord[] }>()
   /** When each version waiting for the leader's build may be compared again. */
@@ -146,6 +172,14 @@ export class IndexBuilder {
 
   constructor(private readonly o: IndexBuilderOptions) {
     this.root = join(o.dataDir, 'indexes')
+    const lanes = Math.max(1, o.lanes ?? 1)
+    this.lanes = Array.from({ length: lanes }, () => new Extractor())
+    this.laneBusy = this.lanes.map(() => false)
+  }
+
+  /** What each lane's extraction worker has done. */
+  laneStats(): ExtractorStats[] {
+    return this.lanes.map((l) => l.stats())
   }
 
   dir(datanet: string, version: number): string {
@@ -172,12 +206,14 @@ export class IndexBuilder {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     await this.running
+    await Promise.all(this.builds)
   }
 
   /** The build status of a published version (queued if this node has not started it yet). */
   status(datanet: string, version: number): BuildStatus {
     const key = versionRef(datanet, version)
-    if (this.live?.key === key) return { ...this.live.status }
+    const live = this.live.get(key)
+    if (live) return { ...live }
     const waiting = this.waiting.get(key)
     if (waiting) return { ...waiting.status }
     return { ...this.load(datanet, version) }
@@ -216,9 +252,10 @@ export class IndexBuilder {
   }
 
   /** Versions on the ledger that this node has not built (or whose build a crash cut short), and ready ones still to compare with the leader's. */
-  private pending(): { datanet: Hex; version: number; compare?: true }[] {
+  private pending(): { datanet: Hex; version: number; attempts?: number; compare?: true }[] {
     const state = this.o.state()
-    const out: { datanet: Hex; version: number; compare?: true }[] = []
+    const now = Date.now()
+    const out: { datanet: Hex; version: number; attempts?: number; compare?: true }[] = []
     const n = datanetCount(state)
     for (let i = 0; i < n; i++) {
       const id = readJson<Hex>(state, datanetIndexKey(i))!
@@ -227,14 +264,16 @@ export class IndexBuilder {
       for (let v = 1; v <= d.versions; v++) {
         const s = this.load(id, v)
         // `building` found on disk means a previous process died mid-build: build again.
-        const interrupted = s.state === 'building' && this.live?.key !== versionRef(id, v)
+        const interrupted = s.state === 'building' && !this.live.has(versionRef(id, v))
         // A missing blob is a reason to wait, never a final verdict (failures of earlier code said otherwise).
         const blobsMayCome = s.state === 'failed' && s.error?.code === 'missing_blob'
-        if (s.state === 'queued' || interrupted || blobsMayCome) out.push({ datanet: id, version: v })
+        const retryNow = s.state === 'failed' && s.retryAt !== undefined && Date.parse(s.retryAt) <= now
+        if (s.state === 'queued' || interrupted || blobsMayCome || retryNow) out.push({ datanet: id, version: v, attempts: s.attempts })
         else if (s.state === 'ready' && this.o.compare && s.check?.state !== 'agrees') out.push({ datanet: id, version: v, compare: true })
       }
     }
-    return out
+    // The versions tried least often first (a stable sort: ledger order among equals).
+    return out.sort((a, b) => (a.attempts ?? 0) - (b.attempts ?? 0))
   }
 
   private async tick(): Promise<void> {
@@ -242,8 +281,23 @@ export class IndexBuilder {
     for (const { datanet, version, compare } of work) {
       if (this.stopped) return
       if (compare) await this.compareWithLeader(datanet, version)
-      else if (!this.awaitingBlobs(datanet, version)) await this.build(datanet, version)
+      else if (!this.live.has(versionRef(datanet, version)) && !this.busyDatanets.has(datanet) && !this.awaitingBlobs(datanet, version)) {
+        const lane = this.laneBusy.indexOf(false)
+        if (lane >= 0) this.launch(datanet, version, lane)
+      }
     }
+  }
+
+  /** Starts a build in a free lane; the lane and the Datanet are free again when it ends. */
+  private launch(datanet: Hex, version: number, lane: number): void {
+    this.laneBusy[lane] = true
+    this.busyDatanets.add(datanet)
+    const run: Promise<void> = this.build(datanet, version, this.lanes[lane]).finally(() => {
+      this.laneBusy[lane] = false
+      this.busyDatanets.delete(datanet)
+      this.builds.delete(run)
+    })
+    this.builds.add(run)
   }
 
   /**
@@ -309,7 +363,10 @@ export class IndexBuilder {
     const same = leader.index.buildId !== undefined ? leader.index.buildId === mine.index.buildId : leader.index.indexId === mine.index.indexId
     if (same) {
       this.nextCompare.delete(key)
-      this.save(datanet, version, { ...mine, check: { state: 'agrees', leaderBuildId: leader.index.buildId ?? leader.index.indexId, at: new Date().toISOString() } })
+      this.save(datanet, version, {
+        ...mine,
+        check: { state: 'agrees', leaderBuildId: leader.index.buildId ?? leader.index.indexId, at: new Date().toISOString() },
+      })
       return
     }
     const summary = (b: { index?: { indexId: string; buildId?: string }; report?: BuildReport }) => ({
@@ -335,12 +392,12 @@ export class IndexBuilder {
     this.o.log.error({ datanet, version, error: err.details }, 'datanet version index differs from the leader: failed')
   }
 
-  private async build(datanet: Hex, version: number): Promise<void> {
+  private async build(datanet: Hex, version: number, extractor: Extractor): Promise<void> {
     const key = versionRef(datanet, version)
     const previous = this.load(datanet, version)
     const status: BuildStatus = { state: 'building', phase: 'texts', done: 0, attempts: previous.attempts + 1, startedAt: new Date().toISOString() }
     this.save(datanet, version, status)
-    this.live = { key, status }
+    this.live.set(key, status)
     const dir = this.dir(datanet, version)
     const buildDir = join(dir, 'build')
     const finalDir = join(dir, 'index')
@@ -368,7 +425,7 @@ export class IndexBuilder {
       }
       const delayMs = Number(process.env.SINEW_TEST_BUILD_DELAY_MS ?? 0)
       const blobs = this.o.blobs
-      const ingestOptions = this.o.ingest
+      const ingestOptions: IngestOptions = { extractor, timeoutMs: this.o.ingestTimeoutMs }
       async function* docs(): AsyncGenerator<Doc> {
         for (const c of contributions) {
           const doc = await readDocument(blobs, c, ingestOptions)
@@ -415,7 +472,7 @@ export class IndexBuilder {
         report,
         ...(this.o.compare ? { check: { state: 'pending' as const, attempts: 0 } } : {}),
       }
-      this.live = undefined
+      this.live.delete(key)
       this.save(datanet, version, ready)
       this.o.log.info(
         { datanet, version, documents: info.documents, skipped: skipped.length, tokens: info.tokens, ms: Date.now() - t0 },
@@ -444,8 +501,9 @@ export class IndexBuilder {
         startedAt: status.startedAt,
         finishedAt: new Date().toISOString(),
         error: { code: err.code, message: err.shortMessage, details: err.details },
+        ...(isRetryableBuildCode(err.code) ? { retryAt: new Date(Date.now() + retryDelayMs(status.attempts)).toISOString() } : {}),
       }
-      this.live = undefined
+      this.live.delete(key)
       rmSync(buildDir, { recursive: true, force: true })
       this.save(datanet, version, failed)
       this.o.log.warn({ datanet, version, error: failed.error }, 'datanet version index build failed')

@@ -93,6 +93,8 @@ export type DatanetsOptions = {
   blobGcIntervalMs?: number
   /** Time budget of reading one PDF or DOCX (admission and builds; default INGEST_TIMEOUT_MS). */
   ingestTimeoutMs?: number
+  /** Index builds at once, each with its own extraction worker (default 1). */
+  buildLanes?: number
   /** The clock of quotas and garbage collection (tests inject one). */
   now?: () => number
 }
@@ -160,8 +162,8 @@ export class Datanets {
   /** Which blobs committed state refers to, kept block by block. */
   readonly refs: BlobRefIndex
   readonly collector: BlobCollector
-  /** PDF/DOCX extraction lanes: admission (and views) and index builds never wait for each other. */
-  readonly extractors = { admission: new Extractor(), build: new Extractor() }
+  /** The PDF/DOCX extraction lane of admission and views; index builds have lanes of their own (IndexBuilder), so neither waits for the other. */
+  private readonly admissionExtractor = new Extractor()
   private readonly references: BlobReferences[]
   private readonly kinds: BlobReferences['kinds']
   /** Record counts (or refusals) of blobs per media type: verdicts on the bytes, also on disk. */
@@ -232,7 +234,8 @@ export class Datanets {
             for (const c of missing) fetcher.want(c.contentHash.slice(2), c.id)
           }
         : undefined,
-      ingest: { extractor: this.extractors.build, timeoutMs: o.ingestTimeoutMs },
+      lanes: o.buildLanes,
+      ingestTimeoutMs: o.ingestTimeoutMs,
       compare: o.blobSource ? (datanet, version) => leaderBuild(o.blobSource!, datanet, version) : undefined,
     })
   }
@@ -340,8 +343,8 @@ export class Datanets {
   }
 
   /** What the PDF/DOCX extraction lanes have done. */
-  extraction(): { admission: ExtractorStats; build: ExtractorStats } {
-    return { admission: this.extractors.admission.stats(), build: this.extractors.build.stats() }
+  extraction(): { admission: ExtractorStats; builds: ExtractorStats[] } {
+    return { admission: this.admissionExtractor.stats(), builds: this.builder.laneStats() }
   }
 
   private forgetRecords(sha: string): void {
@@ -631,7 +634,10 @@ export class Datanets {
     let value: RecordCount
     try {
       const bytes = await this.blobs.read(sha)
-      value = { records: (await ingest(bytes, mediaType, { extractor: this.extractors.admission, timeoutMs: this.o.ingestTimeoutMs ?? INGEST_TIMEOUT_MS })).records.length }
+      value = {
+        records: (await ingest(bytes, mediaType, { extractor: this.admissionExtractor, timeoutMs: this.o.ingestTimeoutMs ?? INGEST_TIMEOUT_MS })).records
+          .length,
+      }
     } catch (e) {
       if (!isSinewError(e) || e.code === 'integrity' || e.code === 'not_found') throw e
       const error = { code: e.code, message: e.shortMessage }
@@ -652,7 +658,7 @@ export class Datanets {
   }
 
   async text(c: ContributionRecord): Promise<string> {
-    return joinRecords((await ingest(await this.blobs.read(c.contentHash.slice(2)), c.mediaType, { extractor: this.extractors.admission })).records)
+    return joinRecords((await ingest(await this.blobs.read(c.contentHash.slice(2)), c.mediaType, { extractor: this.admissionExtractor })).records)
   }
 
   // ---- near duplicates (advisory, not ledger state) ----
@@ -693,7 +699,7 @@ export class Datanets {
         const other = getContribution(this.state, id)!
         if (!this.blobs.has(other.contentHash.slice(2))) continue
         // What a version would hold of it: nothing if its bytes would be skipped.
-        const doc = await readDocument(this.blobs, other, { extractor: this.extractors.admission }).catch(() => undefined)
+        const doc = await readDocument(this.blobs, other, { extractor: this.admissionExtractor }).catch(() => undefined)
         if (!doc || 'skip' in doc) continue
         const t = tokenize(doc.text).tokens
         for (let i = 0; i + K <= t.length; i++) {

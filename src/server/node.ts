@@ -112,6 +112,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       blobGcGraceMs: config.blobGcGraceMs,
       blobGcIntervalMs: config.blobGcIntervalMs,
       ingestTimeoutMs: config.ingestTimeoutMs,
+      buildLanes: config.buildLanes,
     })
     const dn = datanets
     opened.push(() => dn.stop())
