@@ -14,7 +14,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import type { Hex } from '../src/core/index.ts'
 import { makePdf } from '../src/datanets/fixtures.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { datanetsClient, permitHeader, type DatanetsClient } from './datanets-fixtures.ts'
+import { datanetsClient, permitHeader, submitPastAdmission, type DatanetsClient } from './datanets-fixtures.ts'
 import { dev, http, startDevNode, tempDir, waitFor } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -52,8 +52,15 @@ async function createDatanet(h: Harness, name: string, stake: bigint, mediaTypes
   return r.json.receipt.result.datanet
 }
 
-const contributeTx = (h: Harness, key: Hex, datanet: Hex, content: string | Buffer, title = 'blob', mediaType = 'text/plain') =>
-  h.client.sign(key, 'Contribute', { datanet, contentHash: sha(content), title, mediaType, size: String(Buffer.byteLength(content)) })
+const contributeTx = (
+  h: Harness,
+  key: Hex,
+  datanet: Hex,
+  content: string | Buffer,
+  title = 'blob',
+  mediaType = 'text/plain',
+  extra: Record<string, unknown> = {},
+) => h.client.sign(key, 'Contribute', { datanet, contentHash: sha(content), title, mediaType, size: String(Buffer.byteLength(content)), ...extra })
 const stored = async (h: Harness, content: string | Buffer) => (await fetch(`${h.node.url}/v1/blobs/${sha(content).slice(2)}`)).status === 200
 /** As if stored two grace periods ago. */
 const age = (h: Harness, content: string | Buffer) => {
@@ -159,7 +166,8 @@ describe('one SIN passed from account to account', () => {
     for (let i = 0; i < relay.length; i++) {
       for (const n of [0, 1]) {
         const blob = Buffer.alloc(4000, `relay ${i} blob ${n} `)
-        const up = await h.client.upload(blob, '', await contributeTx(h, relay[i], datanet, blob))
+        // Permits with nonces after the Transfer's, so that sending the SIN on leaves them unused (not stale).
+        const up = await h.client.upload(blob, '', await contributeTx(h, relay[i], datanet, blob, 'blob', 'text/plain', { nonce: String(1 + n) }))
         expect(up.status).toBe(201)
         uploaded.push(blob)
       }
@@ -233,6 +241,52 @@ describe('the extraction worker', () => {
     const later = await http(`${h.node.url}/v1/tx`, { body: await tx(dev[4].privateKey) })
     for (const r of [...together, later]) expect([r.status, r.json.error.code]).toEqual([503, 'ingest_timeout'])
     expect(h.node.datanets.extraction().admission.jobs).toBe(jobs + 1)
+  })
+
+  it('a build that ran out of time here fails to be retried by itself: the contribution is never recorded as skipped', async () => {
+    // Past admission, as a node with more time would have taken it.
+    const contribution = await submitPastAdmission(h.node, await contributeTx(h, dev[5].privateKey, free, pdf, 'slow here', PDF))
+    const { receipt } = (await http(`${h.node.url}/v1/tx/${contribution}`)).json
+    expect((await h.client.submit(dev[0].privateKey, 'Review', { contribution: receipt.result.contribution, accept: true, reason: '' })).status).toBe(200)
+    expect((await h.client.submit(dev[0].privateKey, 'PublishVersion', { datanet: free })).status).toBe(200)
+    const first = await waitFor(
+      async () => (await http(`${h.node.url}/v1/datanets/${free}/versions/1`)).json.build,
+      (b) => b.state === 'failed',
+    )
+    expect(first).toMatchObject({ state: 'failed', attempts: 1, error: { code: 'ingest_timeout' } })
+    expect(first.report).toBeUndefined()
+    expect(Date.parse(first.retryAt)).toBeGreaterThan(Date.parse(first.finishedAt))
+    // Tried again by itself once retryAt passes, and again it fails rather than skip.
+    const second = await waitFor(
+      async () => (await http(`${h.node.url}/v1/datanets/${free}/versions/1`)).json.build,
+      (b) => b.attempts >= 2 && b.state === 'failed',
+    )
+    expect(second).toMatchObject({ error: { code: 'ingest_timeout' } })
+    expect(Date.parse(second.retryAt) - Date.parse(second.finishedAt)).toBeGreaterThan(Date.parse(first.retryAt) - Date.parse(first.finishedAt))
+  })
+})
+
+describe('quotas count blobs', () => {
+  let h: Harness
+  let datanet: Hex
+  beforeAll(async () => {
+    h = await harness({ blobQuotaBlobs: 3 })
+    datanet = await createDatanet(h, 'Many Files', 0n)
+  })
+  afterAll(() => h?.cleanup())
+
+  it('an account uploads at most blobQuotaBlobs blobs per window, whatever their size', async () => {
+    for (let i = 0; i < 3; i++) {
+      const small = `small ${i}`
+      expect((await h.client.upload(small, '', await contributeTx(h, dev[2].privateKey, datanet, small, `s${i}`))).status).toBe(201)
+    }
+    const over = await h.client.upload('small 3', '', await contributeTx(h, dev[2].privateKey, datanet, 'small 3'))
+    expect(over.status).toBe(429)
+    expect(over.json.error).toMatchObject({
+      code: 'blob_quota_exceeded',
+      details: { quota: 'account_blobs', setting: 'blobQuotaBlobs', usedBlobs: 3, limitBlobs: 3 },
+    })
+    expect(await stored(h, 'small 3')).toBe(false)
   })
 })
 
