@@ -126,7 +126,10 @@ export const errorCatalogue = {
   no_version: { status: 400, meaning: 'The Datanet has no published version yet.' },
   invalid_version_ref: { status: 400, meaning: 'Not a Datanet version ref (<datanet id or name>@<version>).' },
   index_not_ready: { status: 409, meaning: "The version's attribution index is still being built (or failed)." },
-  index_mismatch: { status: 409, meaning: "A replica's index of a version differs from the leader's (build id): the nodes read some contribution differently." },
+  index_mismatch: {
+    status: 409,
+    meaning: "A replica's index of a version differs from the leader's (build id): the nodes read some contribution differently.",
+  },
   missing_blob: { status: 503, meaning: 'An index build lacks the blobs of some contributions on this node (a replica waits for them).' },
   build_failed: { status: 500, meaning: 'An index build failed unexpectedly; details.reason gives the system error code.' },
   no_documents: { status: 422, meaning: 'Every contribution of the version was skipped (wrong size, not ingesting): the index would be empty.' },

@@ -29,7 +29,16 @@ export * from './state.ts'
 export { ALL_MEDIA_TYPES, isMediaType, MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath, type MediaType } from './media.ts'
 export { BlobStore, blobTooLarge, DEFAULT_MAX_BLOB_BYTES, parseSha256, SHA256_HEX, type BlobInfo } from './blobs.ts'
 export { BlobRefIndex, type BlobRef, type BlobReferences, type RefChanges } from './blob-refs.ts'
-export { BlobUploads, UPLOAD_NONCE_WINDOW, UPLOAD_PERMIT_HEADER, uploadPermitHeader, type UploadPolicy, type UploadRequest, type UploadResult, type UploadUsage } from './uploads.ts'
+export {
+  BlobUploads,
+  UPLOAD_NONCE_WINDOW,
+  UPLOAD_PERMIT_HEADER,
+  uploadPermitHeader,
+  type UploadPolicy,
+  type UploadRequest,
+  type UploadResult,
+  type UploadUsage,
+} from './uploads.ts'
 export { BLOB_MIN_CHARGE_BYTES, chargeOf, UploadBook, type Claim } from './upload-book.ts'
 export { ADMISSION_HOLD_MS, BlobCollector, type BlobGcReport } from './gc.ts'
 export { BlobFetcher, type BlobFetcherOptions, type BlobFetchFailure, type BlobFetchStatus } from './blob-fetcher.ts'

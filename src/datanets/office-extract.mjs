@@ -77,7 +77,8 @@ export function checkZip(buf, { maxEntries, maxExpandedBytes }) {
         expanded += inflateRawSync(buf.subarray(start, start + compressed), { maxOutputLength: Math.max(1, room + 1) }).length
       } catch (e) {
         if (e?.code === 'ERR_BUFFER_TOO_LARGE') expanded = maxExpandedBytes + 1
-        else if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || e?.code === 'Z_NEED_DICT') throw new Unparseable(`zip entry ${i + 1}: its data does not inflate (${e.code})`)
+        else if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || e?.code === 'Z_NEED_DICT')
+          throw new Unparseable(`zip entry ${i + 1}: its data does not inflate (${e.code})`)
         else throw e
       }
     } else {

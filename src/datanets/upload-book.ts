@@ -146,8 +146,8 @@ export class UploadBook {
     if (line.k === 'end') return this.removeClaim(line.a, line.s)
     if (line.at > this.now) this.now = line.at
     if (line.k !== 'claim') {
-      let w = this.windows.get(line.a)
-      if (!w) this.windows.set(line.a, (w = { charges: [], head: 0, bytes: 0, blobs: 0 }))
+      const w = this.windows.get(line.a) ?? { charges: [], head: 0, bytes: 0, blobs: 0 }
+      this.windows.set(line.a, w)
       w.charges.push({ at: line.at, bytes: line.b })
       w.bytes += line.b
       w.blobs++
@@ -159,8 +159,8 @@ export class UploadBook {
   }
 
   private addClaim(c: Claim): void {
-    let mine = this.claims.get(c.account)
-    if (!mine) this.claims.set(c.account, (mine = new Map()))
+    const mine = this.claims.get(c.account) ?? new Map<string, Claim>()
+    this.claims.set(c.account, mine)
     const before = mine.get(c.sha256)
     if (before) {
       // Renewed: counted once, at the larger charge and the later permit; now the newest.
@@ -171,8 +171,8 @@ export class UploadBook {
     const claim = before ? { ...c, bytes: Math.max(c.bytes, before.bytes), nonce: c.nonce > before.nonce ? c.nonce : before.nonce } : c
     mine.set(c.sha256, claim)
     this.shiftWaiting(c.account, claim.bytes)
-    let who = this.claimants.get(c.sha256)
-    if (!who) this.claimants.set(c.sha256, (who = new Set()))
+    const who = this.claimants.get(c.sha256) ?? new Set<string>()
+    this.claimants.set(c.sha256, who)
     who.add(c.account)
   }
 
@@ -217,7 +217,6 @@ export class UploadBook {
     }
     return w
   }
-
 
   /** Rewrites the journal with only what is live: the charges still in the window, then the open claims. */
   private compact(): void {

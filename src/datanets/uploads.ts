@@ -321,7 +321,11 @@ export class BlobUploads {
       return true
     }
     if (tx.nonce >= account.nonce + UPLOAD_NONCE_WINDOW) {
-      throw permitError('invalid_upload_permit', `The permit's nonce ${tx.nonce} is over ${UPLOAD_NONCE_WINDOW} ahead of ${tx.sender}'s next (${account.nonce})`, details)
+      throw permitError(
+        'invalid_upload_permit',
+        `The permit's nonce ${tx.nonce} is over ${UPLOAD_NONCE_WINDOW} ahead of ${tx.sender}'s next (${account.nonce})`,
+        details,
+      )
     }
     if (account.balance < this.o.policy.minBalance) {
       throw permitError(
@@ -357,7 +361,13 @@ export class BlobUploads {
       balance: {
         setting: 'blobBytesPerSin',
         message: `${account}'s blobs waiting for a tx would take ${this.o.book.waitingBytes(account) + wanted} bytes; its balance of ${formatUnits(balance)} SIN backs ${this.backedBytes(balance)} (${p.bytesPerSin} bytes per SIN held)`,
-        details: { account, waitingBytes: this.o.book.waitingBytes(account), backedBytes: this.backedBytes(balance), bytesPerSin: p.bytesPerSin, retryAfterMs: null },
+        details: {
+          account,
+          waitingBytes: this.o.book.waitingBytes(account),
+          backedBytes: this.backedBytes(balance),
+          bytesPerSin: p.bytesPerSin,
+          retryAfterMs: null,
+        },
         hint: 'Submit the txs that refer to the blobs already uploaded (then they no longer wait), or hold more SIN.',
       },
       node: {
