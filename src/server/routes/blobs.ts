@@ -93,7 +93,14 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
         contentLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined,
       })
       reply.code(info.created ? 201 : 200)
-      return { sha256: info.sha256, contentHash: `0x${info.sha256}`, size: info.size, created: info.created, account: info.account, chargedBytes: info.chargedBytes }
+      return {
+        sha256: info.sha256,
+        contentHash: `0x${info.sha256}`,
+        size: info.size,
+        created: info.created,
+        account: info.account,
+        chargedBytes: info.chargedBytes,
+      }
     },
   })
 
