@@ -3,7 +3,7 @@
  * only for the signed tx that will refer to them (header x-sinew-upload-tx), from a funded
  * account, within per-account and per-node quotas; blobs no ledger record refers to are
  * collected after a grace period (the clock injected, no sleeps). Real HTTP, a real SQLite
- * file, viem signatures.
+ * file, viem signatures. The attacks on these rules are in blobs-abuse.test.ts.
  */
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,8 +12,11 @@ import type { RunningNode } from '../src/server/index.ts'
 import { datanetsClient, type DatanetsClient, type SignedEnvelope } from './datanets-fixtures.ts'
 import { dev, http, startDevNode, tempDir } from './helpers.ts'
 
-const QUOTA = 3000
-const NODE_QUOTA = 5000
+/** Room for one blob's charge (each blob counts at least 4096 bytes) but not two. */
+const QUOTA = 6000
+/** Room for two waiting blobs, not three. */
+const NODE_QUOTA = 10_000
+const CHARGE = 4096
 const GRACE = 3_600_000
 const sha = (b: string | Buffer) => `0x${createHash('sha256').update(b).digest('hex')}`
 const bytes = (n: number, fill: string) => Buffer.alloc(n, fill)
@@ -120,7 +123,7 @@ describe('who may upload', () => {
 })
 
 describe('quotas', () => {
-  it("an account's new bytes per window are capped; the error names the quota; re-uploading what the node has is free", async () => {
+  it("an account's uploads per window are capped; the error names the quota; re-uploading what the ledger refers to is free", async () => {
     const usedBefore = (await http(`${node.url}/v1/blobs/policy?account=${dev[4].address}`)).json.usage.usedBytes
     expect(usedBefore).toBe(0)
     const first = bytes(2000, 'a')
@@ -130,19 +133,27 @@ describe('quotas', () => {
     expect(over.status).toBe(429)
     expect(over.json.error).toMatchObject({
       code: 'blob_quota_exceeded',
-      details: { quota: 'account', setting: 'blobQuotaBytes', usedBytes: 2000, limitBytes: QUOTA, wantedBytes: 2000 },
+      details: { quota: 'account', setting: 'blobQuotaBytes', usedBytes: CHARGE, limitBytes: QUOTA, wantedBytes: CHARGE },
     })
     expect(over.json.error.message).toContain(`quota is ${QUOTA} bytes per 24 h`)
     expect(await stored(second)).toBe(false)
-    expect((await client.upload(first, '', await contribute(dev[4].privateKey, first))).status).toBe(200)
+    // dev 1's contribution is on the ledger: uploading its bytes again costs nothing and reads nothing.
+    const contributed = 'An honest contribution, uploaded with its own signed Contribute as the permit.'
+    const again = await client.upload(contributed, '', await contribute(dev[4].privateKey, contributed))
+    expect(again.status).toBe(200)
+    expect(again.json).toMatchObject({ created: false })
     const policy = (await http(`${node.url}/v1/blobs/policy?account=${dev[4].address}`)).json
-    expect(policy).toMatchObject({ permitHeader: 'x-sinew-upload-tx', quota: { accountBytes: QUOTA, nodeBytes: NODE_QUOTA }, usage: { usedBytes: 2000 } })
+    expect(policy).toMatchObject({
+      permitHeader: 'x-sinew-upload-tx',
+      quota: { accountBytes: QUOTA, minChargeBytes: CHARGE, nodeWaitingBytes: NODE_QUOTA },
+      usage: { usedBytes: CHARGE, usedBlobs: 1, waitingBytes: CHARGE, waitingBlobs: 1 },
+    })
   })
 
-  it("all accounts together are capped by the node's quota", async () => {
+  it('blobs waiting for their tx are capped for all accounts together by the node', async () => {
     const a = bytes(2000, 'c')
     expect((await client.upload(a, '', await contribute(dev[5].privateKey, a))).status).toBe(201)
-    // dev 1 (earlier, < 200 bytes), dev 4 (2000), dev 5 (2000): 2000 more is over 5000.
+    // dev 4's and dev 5's blobs wait (4096 each); a third is over 10 000.
     const b = bytes(2000, 'd')
     const over = await client.upload(b, '', await contribute(dev[6].privateKey, b))
     expect(over.status).toBe(429)
@@ -165,15 +176,17 @@ describe('garbage collection', () => {
       verifiers: [],
       threshold: '1',
     })
-    expect((await client.upload(spec, '', post)).status).toBe(201)
+    // The node's room for waiting blobs is full (dev 4's and dev 5's): the task goes on the
+    // ledger first, and its committed PostTask authorises the spec (free: the ledger refers to it).
     expect((await http(`${node.url}/v1/tx`, { body: post })).status).toBe(200)
+    expect((await client.upload(spec, '', post)).json).toMatchObject({ created: true, contentHash: sha(spec) })
     for (const b of [orphan, referenced, spec]) expect(await stored(b)).toBe(true)
 
-    const early = node.datanets.collectGarbage(Date.now() + GRACE / 2)
+    const early = await node.datanets.collectGarbage(Date.now() + GRACE / 2)
     expect(early.removed).toBe(0)
     expect(await stored(orphan)).toBe(true)
 
-    const late = node.datanets.collectGarbage(Date.now() + GRACE + 60_000)
+    const late = await node.datanets.collectGarbage(Date.now() + GRACE + 60_000)
     expect(late.removed).toBe(2) // dev 4's and dev 5's unsubmitted uploads
     expect(late.removedBytes).toBe(4000)
     expect(await stored(orphan)).toBe(false)

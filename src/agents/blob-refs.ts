@@ -1,25 +1,27 @@
 /**
  * The agents module's blobs: a task's spec and its results live in the node's blob store
  * (docs/agents.md#spec-and-result-blobs). A PostTask names its spec, a SubmitResult its
- * result, so either may authorise uploading those bytes; every task's spec, the result
- * waiting for verdicts and the accepted result are kept by garbage collection.
+ * result, so either may authorise uploading those bytes; a task's state entry refers to its
+ * spec, to the result waiting for verdicts and to the accepted result, which garbage
+ * collection keeps.
  */
+import { fromUtf8 } from '../core/index.ts'
 import type { BlobReferences } from '../datanets/index.ts'
 import type { PostTaskMessage, SubmitResultMessage } from './kinds.ts'
-import { readJson, TASK_KEY, type TaskRecord } from './state.ts'
+import { TASK_KEY, type TaskRecord } from './state.ts'
 
 export const agentBlobReferences: BlobReferences = {
   kinds: {
     PostTask: (m) => ({ hash: (m as PostTaskMessage).specHash }),
     SubmitResult: (m) => ({ hash: (m as SubmitResultMessage).resultHash }),
   },
-  *live(state) {
-    for (const [key] of state.entries()) {
-      if (!TASK_KEY.test(key)) continue
-      const t = readJson<TaskRecord>(state, key)!
-      yield t.specHash.slice(2)
-      if (t.submission) yield t.submission.resultHash.slice(2)
-      if (t.result) yield t.result.resultHash.slice(2)
-    }
+  state: {
+    holds: (key) => TASK_KEY.test(key),
+    *refs(_key, value) {
+      const t = JSON.parse(fromUtf8(value)) as TaskRecord
+      yield t.specHash.slice(2).toLowerCase()
+      if (t.submission) yield t.submission.resultHash.slice(2).toLowerCase()
+      if (t.result) yield t.result.resultHash.slice(2).toLowerCase()
+    },
   },
 }

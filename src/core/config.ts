@@ -169,9 +169,16 @@ export const nodeConfigSchema = z
      * not yet on the ledger (docs/datanets.md#uploads). Nothing is spent.
      */
     blobMinBalance: z.string().regex(/^(0|[1-9][0-9]{0,20})(\.[0-9]{1,18})?$/, 'must be an amount of SIN, e.g. "1" or "0.5"'),
-    /** New blob bytes one account may have the node store per `blobQuotaWindowMs`. */
+    /**
+     * Bytes of uploaded blobs waiting for their tx that each SIN an account holds backs: the
+     * account's waiting blobs must stay within its balance times this (docs/datanets.md#uploads).
+     */
+    blobBytesPerSin: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** Bytes one account may upload per `blobQuotaWindowMs` (each blob counts at least 4 KiB). */
     blobQuotaBytes: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    /** New blob bytes all accounts together may have the node store per `blobQuotaWindowMs`. */
+    /** Blobs one account may upload per `blobQuotaWindowMs`. */
+    blobQuotaBlobs: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** Bytes of uploaded blobs waiting for their tx that this node keeps for all accounts together. */
     blobNodeQuotaBytes: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     /** The rolling window of the upload quotas. */
     blobQuotaWindowMs: z.coerce
@@ -191,6 +198,16 @@ export const nodeConfigSchema = z
       .int()
       .min(0)
       .max(7 * 24 * 3600_000),
+    /**
+     * Time this node gives reading one PDF or DOCX (ms). Running out is this node's failure,
+     * never a reason to skip a contribution (docs/datanets.md#ingestion).
+     */
+    ingestTimeoutMs: z.coerce.number().int().min(1).max(3_600_000),
+    /**
+     * Version index builds at once, each with its own PDF/DOCX extraction worker: a Datanet
+     * whose files are slow to read holds one lane, not every Datanet's builds.
+     */
+    buildLanes: z.coerce.number().int().min(1).max(64),
     /** Most txs in one `POST /v1/txs` batch. */
     maxBatchTxs: z.coerce.number().int().min(1).max(100_000),
     /** Worker threads for signature recovery; 0 recovers on the main thread. */
@@ -255,11 +272,15 @@ export const configDefaults: NodeConfig = {
   bodyLimitBytes: 8 * 1024 * 1024,
   maxBlobBytes: 64 * 1024 * 1024,
   blobMinBalance: '1',
+  blobBytesPerSin: 64 * 1024 * 1024,
   blobQuotaBytes: 1024 * 1024 * 1024,
+  blobQuotaBlobs: 10_000,
   blobNodeQuotaBytes: 16 * 1024 * 1024 * 1024,
   blobQuotaWindowMs: 24 * 3600_000,
   blobGcGraceMs: 24 * 3600_000,
   blobGcIntervalMs: 10 * 60_000,
+  ingestTimeoutMs: 60_000,
+  buildLanes: 2,
   maxBatchTxs: 5000,
   signatureWorkers: 1,
   logLevel: 'info',
@@ -282,11 +303,15 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   SINEW_MAX_BLOB_BYTES: 'maxBlobBytes',
   SINEW_BLOB_MIN_BALANCE: 'blobMinBalance',
+  SINEW_BLOB_BYTES_PER_SIN: 'blobBytesPerSin',
   SINEW_BLOB_QUOTA_BYTES: 'blobQuotaBytes',
+  SINEW_BLOB_QUOTA_BLOBS: 'blobQuotaBlobs',
   SINEW_BLOB_NODE_QUOTA_BYTES: 'blobNodeQuotaBytes',
   SINEW_BLOB_QUOTA_WINDOW_MS: 'blobQuotaWindowMs',
   SINEW_BLOB_GC_GRACE_MS: 'blobGcGraceMs',
   SINEW_BLOB_GC_INTERVAL_MS: 'blobGcIntervalMs',
+  SINEW_INGEST_TIMEOUT_MS: 'ingestTimeoutMs',
+  SINEW_BUILD_LANES: 'buildLanes',
   SINEW_MAX_BATCH_TXS: 'maxBatchTxs',
   SINEW_SIGNATURE_WORKERS: 'signatureWorkers',
   SINEW_LOG_LEVEL: 'logLevel',

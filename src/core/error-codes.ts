@@ -126,6 +126,10 @@ export const errorCatalogue = {
   no_version: { status: 400, meaning: 'The Datanet has no published version yet.' },
   invalid_version_ref: { status: 400, meaning: 'Not a Datanet version ref (<datanet id or name>@<version>).' },
   index_not_ready: { status: 409, meaning: "The version's attribution index is still being built (or failed)." },
+  index_mismatch: {
+    status: 409,
+    meaning: "A replica's index of a version differs from the leader's (build id): the nodes read some contribution differently.",
+  },
   missing_blob: { status: 503, meaning: 'An index build lacks the blobs of some contributions on this node (a replica waits for them).' },
   build_failed: { status: 500, meaning: 'An index build failed unexpectedly; details.reason gives the system error code.' },
   no_documents: { status: 422, meaning: 'Every contribution of the version was skipped (wrong size, not ingesting): the index would be empty.' },
@@ -144,7 +148,11 @@ export const errorCatalogue = {
   stale_upload_permit: { status: 401, meaning: "The upload permit's nonce is used by another tx: sign a new one." },
   upload_balance_too_low: { status: 403, meaning: "The permit's sender holds less than blobMinBalance (nothing is spent: it only has to be there)." },
   permit_mismatch: { status: 400, meaning: 'The ?sha256= of the upload differs from the blob the permit names.' },
-  blob_quota_exceeded: { status: 429, meaning: "New blob bytes are over the account's or the node's upload quota; details.retryAfterMs says when." },
+  blob_quota_exceeded: {
+    status: 429,
+    meaning:
+      "An upload is over a quota: the account's bytes or blobs per window, what its held balance backs of blobs waiting for a tx, or the node's room for waiting blobs; details.quota says which.",
+  },
 
   // Attribution indexes and corpora
   index_corrupt: { status: 500, meaning: 'An index on disk is damaged: rebuild it.' },

@@ -40,9 +40,23 @@ export function parseSha256(value: string, field = 'sha256'): string {
   return hex
 }
 
+/** The same bytes stored again: the file's mtime (its age for garbage collection) starts again. False if it is not there. */
+function refreshed(path: string): boolean {
+  const now = new Date()
+  try {
+    utimesSync(path, now, now)
+    return true
+  } catch {
+    return false
+  }
+}
+
 export class BlobStore {
   readonly root: string
   private readonly tmp: string
+
+  /** Told of every blob newly stored, however it came (upload, a replica's fetch, a test). */
+  onCreate: ((sha256: string) => void) | undefined
 
   constructor(
     dataDir: string,
@@ -64,21 +78,13 @@ export class BlobStore {
     return existsSync(this.path(sha256))
   }
 
-  stat(sha256: string): BlobInfo | undefined {
+  /** Size and mtime (when it was stored, or last paid for again: its age for garbage collection). */
+  stat(sha256: string): (BlobInfo & { mtimeMs: number }) | undefined {
     try {
-      return { sha256, size: statSync(this.path(sha256)).size }
+      const st = statSync(this.path(sha256))
+      return { sha256, size: st.size, mtimeMs: st.mtimeMs }
     } catch {
       return undefined
-    }
-  }
-
-  /** Marks a blob as just stored (its mtime: the start of its grace period before garbage collection). */
-  touch(sha256: string): void {
-    const now = new Date()
-    try {
-      utimesSync(this.path(sha256), now, now)
-    } catch {
-      // gone meanwhile: nothing to refresh
     }
   }
 
@@ -87,20 +93,19 @@ export class BlobStore {
     rmSync(this.path(sha256), { force: true })
   }
 
-  /** Every stored blob with its size and mtime (ms), directory by directory. */
-  *list(): Generator<BlobInfo & { mtimeMs: number }> {
-    for (const dir of readdirSync(this.root)) {
-      if (!/^[0-9a-f]{2}$/.test(dir)) continue
-      for (const name of readdirSync(join(this.root, dir))) {
-        const sha256 = dir + name
-        if (!SHA256_HEX.test(sha256)) continue
-        try {
-          const st = statSync(join(this.root, dir, name))
-          yield { sha256, size: st.size, mtimeMs: st.mtimeMs }
-        } catch {
-          // removed meanwhile
-        }
-      }
+  /** The two-hex-digit directories blobs live in. */
+  directories(): string[] {
+    return readdirSync(this.root).filter((d) => /^[0-9a-f]{2}$/.test(d))
+  }
+
+  /** The sha256s of the blobs in one of `directories()`. */
+  listDirectory(dir: string): string[] {
+    try {
+      return readdirSync(join(this.root, dir))
+        .map((name) => dir + name)
+        .filter((sha) => SHA256_HEX.test(sha))
+    } catch {
+      return []
     }
   }
 
@@ -147,9 +152,8 @@ export class BlobStore {
       await fh.sync()
       await fh.close()
       const dest = this.path(sha256)
-      if (existsSync(dest)) {
+      if (refreshed(dest)) {
         await rm(tmpFile, { force: true })
-        this.touch(sha256)
         return { sha256, size, created: false }
       }
       mkdirSync(join(this.root, sha256.slice(0, 2)), { recursive: true })
@@ -157,6 +161,7 @@ export class BlobStore {
       const dir = await open(join(this.root, sha256.slice(0, 2)), 'r')
       await dir.sync().catch(() => {})
       await dir.close()
+      this.onCreate?.(sha256)
       return { sha256, size, created: true }
     } catch (e) {
       out.destroy()

@@ -28,38 +28,54 @@ export {
 export * from './state.ts'
 export { ALL_MEDIA_TYPES, isMediaType, MEDIA_TYPES, mediaTypeFromName, mediaTypeOfPath, type MediaType } from './media.ts'
 export { BlobStore, blobTooLarge, DEFAULT_MAX_BLOB_BYTES, parseSha256, SHA256_HEX, type BlobInfo } from './blobs.ts'
+export { BlobRefIndex, type BlobRef, type BlobReferences, type RefChanges } from './blob-refs.ts'
 export {
   BlobUploads,
   UPLOAD_NONCE_WINDOW,
   UPLOAD_PERMIT_HEADER,
   uploadPermitHeader,
-  UploadLog,
-  type BlobRef,
-  type BlobReferences,
-  type ScannableState,
   type UploadPolicy,
   type UploadRequest,
+  type UploadResult,
+  type UploadUsage,
 } from './uploads.ts'
-export { collectBlobs, type BlobGcReport } from './gc.ts'
+export { BLOB_MIN_CHARGE_BYTES, chargeOf, UploadBook, type Claim } from './upload-book.ts'
+export { ADMISSION_HOLD_MS, BlobCollector, type BlobGcReport } from './gc.ts'
 export { BlobFetcher, type BlobFetcherOptions, type BlobFetchFailure, type BlobFetchStatus } from './blob-fetcher.ts'
 export {
+  Extractor,
   ingest,
   INGEST_LIMITS,
+  INGEST_PARSERS,
+  INGEST_RULES,
   INGEST_RULES_VERSION,
   INGEST_TIMEOUT_MS,
   isLocalIngestFailure,
   joinRecords,
   parseCsv,
+  type ExtractorStats,
   type IngestOptions,
   type Ingested,
 } from './ingest.ts'
-export { IndexBuilder, readDocument, versionRef, type BuildReport, type BuildState, type BuildStatus, type SkippedContribution } from './builder.ts'
+export {
+  buildCommitment,
+  IndexBuilder,
+  readDocument,
+  versionRef,
+  type BuildReport,
+  type BuildState,
+  type BuildStatus,
+  type LeaderBuild,
+  type LeaderCheck,
+  type SkippedContribution,
+} from './builder.ts'
 export {
   datanetBlobReferences,
   Datanets,
   DEFAULT_BLOB_GC_GRACE_MS,
   DEFAULT_BLOB_GC_INTERVAL_MS,
   DEFAULT_UPLOAD_POLICY,
+  LOCAL_INGEST_FAILURE_TTL_MS,
   NEAR_DUPLICATE_BPS,
   NEAR_DUPLICATE_MIN_TOKENS,
   type BlobState,

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { makeDocx, makePdf } from './fixtures.ts'
-import { ingest, INGEST_LIMITS, isLocalIngestFailure, parseCsv } from './ingest.ts'
+import { ingest, INGEST_LIMITS, INGEST_PARSERS, INGEST_RULES, isLocalIngestFailure, parseCsv } from './ingest.ts'
+import { isNodeLimitError } from './office-extract.mjs'
 
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
 const code = async (p: Promise<unknown>) =>
@@ -73,5 +75,28 @@ describe('ingest limits: hostile files are refused by rule, the same way on ever
     expect(err?.code).toBe('ingest_timeout')
     expect(isLocalIngestFailure(err)).toBe(true)
     expect((await ingest(makePdf(['after the timeout']), 'application/pdf')).records).toEqual(['after the timeout'])
+  })
+
+  it("running out of stack or memory in a parser is the node's, never a verdict on the bytes", () => {
+    const deep = (n: number): number => (n === 0 ? 0 : 1 + deep(n - 1))
+    let overflow: unknown
+    try {
+      deep(1e7)
+    } catch (e) {
+      overflow = e
+    }
+    expect(isNodeLimitError(overflow)).toBe(true)
+    // pdf.js hands on its internal errors by message.
+    expect(isNodeLimitError(Object.assign(new Error('Maximum call stack size exceeded'), { name: 'UnknownErrorException' }))).toBe(true)
+    expect(isNodeLimitError(new Error('Array buffer allocation failed'))).toBe(true)
+    expect(isNodeLimitError(new Error('Invalid PDF structure.'))).toBe(false)
+    expect(isNodeLimitError(new Error("Can't find end of central directory : is this a zip file ?"))).toBe(false)
+  })
+  it('the rules name the exact parser versions, and package.json pins them without a range', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }
+    for (const [name, version] of Object.entries(INGEST_PARSERS)) {
+      expect(pkg.dependencies[name]).toBe(version)
+      expect(INGEST_RULES).toContain(`${name}@${version}`)
+    }
   })
 })

@@ -5,14 +5,22 @@
  * document per contribution: its records joined by blank lines.
  *
  * Bytes come from strangers, so ingestion has limits (INGEST_LIMITS). They are protocol
- * constants, not settings: a refusal (`unparseable_content`) is a property of the bytes,
- * the same on every node, which is what lets a version build skip such a contribution and
- * still produce the same index everywhere. PDF and DOCX are parsed in a worker thread
- * with a time and memory budget; running out of those is this node's trouble, not a
- * property of the bytes (a faster node might finish), so it is a different error
- * (`ingest_timeout`, `ingest_failed`: see isLocalIngestFailure) that never makes a build
- * skip anything.
+ * constants, not settings: a refusal (`unparseable_content`) is a property of the bytes and
+ * of the rules (INGEST_RULES: their version and the exact versions of the PDF and DOCX
+ * parsers, pinned in package.json), the same on every node that runs them, which is what
+ * lets a version build skip such a contribution and still produce the same index
+ * everywhere. PDF and DOCX are parsed in a worker thread with a time and memory budget;
+ * running out of time, memory or stack is this node's trouble, not a property of the
+ * bytes (a faster node, or one with a deeper stack, might finish), so it is a different
+ * error (`ingest_timeout`, `ingest_failed`: see isLocalIngestFailure) that never makes a
+ * build skip anything.
+ *
+ * Extraction runs in lanes (`Extractor`), one worker thread each, one file at a time: a
+ * node gives admission and index builds a lane each, so a build never waits behind
+ * strangers' files being admitted.
  */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { isSinewError, SinewError } from '../core/index.ts'
 import type { MediaType } from './media.ts'
@@ -20,10 +28,33 @@ import type { MediaType } from './media.ts'
 export type Ingested = { records: string[] }
 
 /**
- * Version of the ingestion rules (formats and limits below). A change that turns some
- * bytes' records or refusal into others must bump it: cached results are keyed by it.
+ * Version of the ingestion rules (formats, limits, which failures are the bytes' and which
+ * the node's). A change that turns some bytes' records or refusal into others must bump it.
  */
-export const INGEST_RULES_VERSION = 2
+export const INGEST_RULES_VERSION = 3
+
+/** The exact version of an installed parser package (package.json pins it: no range). */
+function installedVersion(name: string): string {
+  const require = createRequire(import.meta.url)
+  let dir = require.resolve(name)
+  // The package's own package.json: walk up from its entry point to the folder named after it.
+  for (;;) {
+    const up = dir.slice(0, dir.lastIndexOf('/'))
+    if (up === dir || up === '') throw new Error(`cannot find the package.json of ${name}`)
+    dir = up
+    if (dir.endsWith(`/node_modules/${name}`)) return (JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { version: string }).version
+  }
+}
+
+/** The parsers whose output (and refusals) the rules depend on, at the versions this node runs. */
+export const INGEST_PARSERS = { 'pdfjs-dist': installedVersion('pdfjs-dist'), mammoth: installedVersion('mammoth') } as const
+
+/**
+ * What decides a contribution's records or refusal, as one string: cached results are keyed
+ * by it, and a version's index manifest and build id record it, so two nodes that would
+ * ingest differently are told apart.
+ */
+export const INGEST_RULES = `sinew-ingest/${INGEST_RULES_VERSION};pdfjs-dist@${INGEST_PARSERS['pdfjs-dist']};mammoth@${INGEST_PARSERS.mammoth}`
 
 /** Deterministic limits on what a contribution may ingest into (docs/datanets.md#ingestion). */
 export const INGEST_LIMITS = {
@@ -42,7 +73,12 @@ export const INGEST_TIMEOUT_MS = 60_000
 /** Heap of the extraction worker, MiB. */
 const WORKER_HEAP_MB = 1024
 
-export type IngestOptions = { timeoutMs?: number }
+export type IngestOptions = {
+  /** Time budget of a PDF or DOCX extraction (default INGEST_TIMEOUT_MS). */
+  timeoutMs?: number
+  /** The lane that extracts PDF and DOCX files (default: one shared by this process). */
+  extractor?: Extractor
+}
 
 export const joinRecords = (records: readonly string[]): string => records.join('\n\n')
 
@@ -90,7 +126,7 @@ export async function ingest(bytes: Uint8Array, mediaType: MediaType | string, o
       return { records: limitText(csvRecords(decodeUtf8(bytes, mediaType)), mediaType) }
     case 'application/pdf':
     case 'application/vnd.openxmlformats-officedocument.wordprocessingml.document':
-      return { records: await extractor.run(bytes, mediaType, opts.timeoutMs ?? INGEST_TIMEOUT_MS) }
+      return { records: await (opts.extractor ?? sharedExtractor).run(bytes, mediaType, opts.timeoutMs ?? INGEST_TIMEOUT_MS) }
     default:
       throw new SinewError({ code: 'unsupported_media_type', message: `Unsupported media type ${mediaType}`, details: { field: 'mediaType', got: mediaType } })
   }
@@ -98,19 +134,37 @@ export async function ingest(bytes: Uint8Array, mediaType: MediaType | string, o
 
 type WorkerAnswer = { id: number; ok: true; records: string[] } | { id: number; ok: false; reason?: string; extra?: Record<string, unknown>; crashed?: string }
 
+/** What a lane has done: files queued or being read now, and since start, files read and how many ran out of time or failed. */
+export type ExtractorStats = { queued: number; jobs: number; timeouts: number; failures: number }
+
 /**
- * The PDF/DOCX worker thread: one job at a time, started on first use, ended and replaced
- * when a job runs out of time or memory. Referenced only while a job runs, so an idle
- * worker never keeps a process alive.
+ * A lane of PDF/DOCX extraction: a worker thread, one job at a time, started on first use,
+ * ended and replaced when a job runs out of time or memory. Referenced only while a job
+ * runs, so an idle worker never keeps a process alive.
  */
-class Extractor {
+export class Extractor {
   private worker: Worker | undefined
   private queue: Promise<unknown> = Promise.resolve()
   private nextId = 0
+  private readonly counts: ExtractorStats = { queued: 0, jobs: 0, timeouts: 0, failures: 0 }
+
+  stats(): ExtractorStats {
+    return { ...this.counts }
+  }
 
   run(bytes: Uint8Array, mediaType: string, timeoutMs: number): Promise<string[]> {
-    const job = this.queue.then(() => this.runNow(bytes, mediaType, timeoutMs))
-    this.queue = job.catch(() => {})
+    this.counts.queued++
+    const job = this.queue.then(() => {
+      this.counts.jobs++
+      return this.runNow(bytes, mediaType, timeoutMs)
+    })
+    const settled = job.catch((e) => {
+      if (isSinewError(e) && e.code === 'ingest_timeout') this.counts.timeouts++
+      else if (isSinewError(e) && e.code === 'ingest_failed') this.counts.failures++
+    })
+    this.queue = settled.then(() => {
+      this.counts.queued--
+    })
     return job
   }
 
@@ -172,7 +226,8 @@ const failed = (mediaType: string, reason: string) =>
     hint: 'The extraction worker ran out of memory or crashed; it is restarted for the next file.',
   })
 
-const extractor = new Extractor()
+/** The lane of callers that name none (the CLI checking files before it uploads them). */
+const sharedExtractor = new Extractor()
 
 /** A line's record: the string itself, or an object's "text" field, or else the JSON as written. */
 function jsonlRecords(text: string): string[] {
@@ -185,7 +240,9 @@ function jsonlRecords(text: string): string[] {
     try {
       value = JSON.parse(line)
     } catch (e) {
-      throw unparseable('application/jsonl', `line ${i + 1} is not JSON (${(e as Error).message})`, { line: i + 1 })
+      // Only a syntax error is the line's fault; anything else (out of memory, say) is the node's.
+      if (!(e instanceof SyntaxError)) throw e
+      throw unparseable('application/jsonl', `line ${i + 1} is not JSON (${e.message})`, { line: i + 1 })
     }
     if (typeof value === 'string') records.push(value)
     else if (value && typeof value === 'object' && !Array.isArray(value) && typeof (value as { text?: unknown }).text === 'string')

@@ -18,3 +18,5 @@ export class Unparseable extends Error {
 export function checkZip(buf: Buffer, limits: Pick<ExtractLimits, 'maxEntries' | 'maxExpandedBytes'>): void
 export function extractPdf(bytes: Uint8Array, limits: ExtractLimits): Promise<string[]>
 export function extractDocx(bytes: Uint8Array, limits: ExtractLimits): Promise<string[]>
+/** Whether a parser's error is the node running out of stack, memory or engine limits (never a verdict on the bytes). */
+export function isNodeLimitError(e: unknown): boolean

@@ -4,6 +4,25 @@
 // TypeScript loader. Types: office-extract.d.mts. Rules: docs/datanets.md#ingestion.
 import { inflateRawSync } from 'node:zlib'
 
+/**
+ * Whether a parser's error is this node's running out of something (stack depth, memory,
+ * array or string length the engine allows) rather than a verdict on the bytes: such a
+ * failure depends on the node (its stack size, its heap, its V8), so it must never make a
+ * contribution be skipped. pdf.js hands on its internal errors with their message
+ * (an UnknownErrorException "Maximum call stack size exceeded"), hence the messages too.
+ */
+export function isNodeLimitError(e) {
+  if (e instanceof RangeError) return true
+  const text = `${e?.name ?? ''} ${e?.message ?? ''}`
+  return /Maximum call stack size exceeded|out of memory|allocation failed|Invalid (array|string|typed array) length|Array buffer allocation/i.test(text)
+}
+
+/** A parser's error as a refusal of the bytes, or rethrown as it is when it is the node's (isNodeLimitError). */
+function refusal(e) {
+  if (e instanceof Unparseable || isNodeLimitError(e)) return e
+  return new Unparseable(e?.message ?? String(e))
+}
+
 /** A refusal that is a property of the bytes (the same on every node). */
 export class Unparseable extends Error {
   constructor(reason, extra = {}) {
@@ -58,7 +77,9 @@ export function checkZip(buf, { maxEntries, maxExpandedBytes }) {
         expanded += inflateRawSync(buf.subarray(start, start + compressed), { maxOutputLength: Math.max(1, room + 1) }).length
       } catch (e) {
         if (e?.code === 'ERR_BUFFER_TOO_LARGE') expanded = maxExpandedBytes + 1
-        else throw new Unparseable(`zip entry ${i + 1}: its data does not inflate (${e?.code ?? e?.message})`)
+        else if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR' || e?.code === 'Z_NEED_DICT')
+          throw new Unparseable(`zip entry ${i + 1}: its data does not inflate (${e.code})`)
+        else throw e
       }
     } else {
       throw new Unparseable(`zip entry ${i + 1}: compression method ${method} is not supported (stored or deflated only)`)
@@ -109,8 +130,7 @@ export async function extractPdf(bytes, limits) {
     if (records.length === 0) throw new Unparseable('it has no extractable text (a scan without OCR?)')
     return records
   } catch (e) {
-    if (e instanceof Unparseable) throw e
-    throw new Unparseable(e?.message ?? String(e))
+    throw refusal(e)
   } finally {
     await doc?.destroy().catch(() => {})
   }
@@ -125,7 +145,7 @@ export async function extractDocx(bytes, limits) {
   try {
     ;({ value } = await mammoth.extractRawText({ buffer: buf }))
   } catch (e) {
-    throw new Unparseable(e?.message ?? String(e))
+    throw refusal(e)
   }
   const text = value.replace(/\n{3,}/g, '\n\n').trim()
   if (!text) throw new Unparseable('it has no text')

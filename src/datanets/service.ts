@@ -9,20 +9,22 @@
  * pending or accepted contribution's blob still missing, and the index builder waits for
  * blobs on their way instead of failing a version with missing_blob.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { openIndex, tokenize, type AttributionIndex } from '../attribution/index.ts'
-import { isHex, isSinewError, SinewError, type ErrorCode, type Hex, type Logger } from '../core/index.ts'
-import type { LedgerNode, SignedTx, StateReader, TxAck } from '../ledger/index.ts'
+import { fromUtf8, isHex, isSinewError, sha256, SinewError, type ErrorCode, type Hex, type Logger } from '../core/index.ts'
+import { encodeAccount, executeTxs, readAccount, type CommittedBlock, type LedgerNode, type SignedTx, type StateReader, type TxAck } from '../ledger/index.ts'
 import { BlobFetcher, type BlobFetchStatus } from './blob-fetcher.ts'
-import { BlobStore, DEFAULT_MAX_BLOB_BYTES, sizeMismatch, type BlobInfo } from './blobs.ts'
-import { IndexBuilder, readDocument, type BuildStatus } from './builder.ts'
-import { collectBlobs, scheduleGc, type BlobGcReport } from './gc.ts'
-import { ingest, INGEST_RULES_VERSION, isLocalIngestCode, isLocalIngestFailure, joinRecords } from './ingest.ts'
+import { BlobRefIndex, type BlobReferences } from './blob-refs.ts'
+import { BlobStore, DEFAULT_MAX_BLOB_BYTES, sizeMismatch } from './blobs.ts'
+import { IndexBuilder, readDocument, type BuildStatus, type LeaderBuild } from './builder.ts'
+import { BlobCollector, scheduleGc, type BlobGcReport } from './gc.ts'
+import { Extractor, ingest, INGEST_RULES, INGEST_TIMEOUT_MS, isLocalIngestCode, isLocalIngestFailure, joinRecords, type ExtractorStats } from './ingest.ts'
 import type { ContributeMessage } from './kinds.ts'
-import { isMediaType } from './media.ts'
-import { BlobUploads, UploadLog, type BlobReferences, type ScannableState, type UploadPolicy, type UploadRequest } from './uploads.ts'
+import { ALL_MEDIA_TYPES, isMediaType } from './media.ts'
+import { UploadBook } from './upload-book.ts'
+import { BlobUploads, type UploadPolicy, type UploadRequest, type UploadResult } from './uploads.ts'
 import {
   acceptedKey,
   authorSeqKey,
@@ -89,20 +91,30 @@ export type DatanetsOptions = {
   blobGcGraceMs?: number
   /** How often garbage collection runs (default 10 min; 0: never in the background). */
   blobGcIntervalMs?: number
+  /** Time budget of reading one PDF or DOCX (admission and builds; default INGEST_TIMEOUT_MS). */
+  ingestTimeoutMs?: number
+  /** Index builds at once, each with its own extraction worker (default 1). */
+  buildLanes?: number
   /** The clock of quotas and garbage collection (tests inject one). */
   now?: () => number
 }
 
 export const DEFAULT_UPLOAD_POLICY: UploadPolicy = {
   minBalance: 10n ** 18n,
+  bytesPerSin: DEFAULT_MAX_BLOB_BYTES,
   quotaBytes: 1024 * 1024 * 1024,
+  quotaBlobs: 10_000,
   nodeQuotaBytes: 16 * 1024 * 1024 * 1024,
   quotaWindowMs: 24 * 3600_000,
 }
 export const DEFAULT_BLOB_GC_GRACE_MS = 24 * 3600_000
 export const DEFAULT_BLOB_GC_INTERVAL_MS = 10 * 60_000
+/** How long admission remembers that reading a blob ran out of time or memory here, instead of trying again (and holding the lane again). */
+export const LOCAL_INGEST_FAILURE_TTL_MS = 3600_000
 
-/** The Datanets module's blob references: a Contribute names its content; pending and accepted contributions keep theirs. */
+const CONTRIBUTION_KEY = /^datanet\/c\/0x[0-9a-f]{64}$/
+
+/** The Datanets module's blob references: a Contribute names its content; pending and accepted contributions refer to theirs. */
 export const datanetBlobReferences: BlobReferences = {
   kinds: {
     Contribute: (message) => {
@@ -110,10 +122,16 @@ export const datanetBlobReferences: BlobReferences = {
       return { hash: m.contentHash, size: m.size }
     },
   },
-  *live(state) {
-    for (const c of liveContributions(state)) yield c.contentHash.slice(2)
+  state: {
+    holds: (key) => CONTRIBUTION_KEY.test(key),
+    refs: (_key, value) => {
+      const c = JSON.parse(fromUtf8(value)) as ContributionRecord
+      return c.status === 'rejected' ? [] : [c.contentHash.slice(2).toLowerCase()]
+    },
   },
 }
+
+type RecordCount = { records: number } | { error: { code: ErrorCode; message: string } }
 
 /** Every pending or accepted contribution of every Datanet: those whose blobs the node keeps. */
 function* liveContributions(state: StateReader): Generator<ContributionRecord> {
@@ -141,14 +159,25 @@ export class Datanets {
   /** Only on a replica (`blobSource`). */
   readonly fetcher: BlobFetcher | undefined
   readonly uploads: BlobUploads
+  /** Which blobs committed state refers to, kept block by block. */
+  readonly refs: BlobRefIndex
+  readonly collector: BlobCollector
+  /** The PDF/DOCX extraction lane of admission and views; index builds have lanes of their own (IndexBuilder), so neither waits for the other. */
+  private readonly admissionExtractor = new Extractor()
   private readonly references: BlobReferences[]
-  private readonly records = new Map<string, { records: number } | { error: { code: ErrorCode; message: string } }>()
+  private readonly kinds: BlobReferences['kinds']
+  /** Record counts (or refusals) of blobs per media type: verdicts on the bytes, also on disk. */
+  private readonly records = new Map<string, RecordCount>()
+  /** Extractions under way, shared by everyone asking for the same blob and media type. */
+  private readonly reading = new Map<string, Promise<RecordCount>>()
+  /** Blobs whose reading ran out of time or memory here, and until when that answer stands. */
+  private readonly localFailures = new Map<string, { error: { code: ErrorCode; message: string }; until: number }>()
   private readonly indexes = new Map<string, AttributionIndex>()
   private readonly nearDupCache = new Map<string, NearDuplicate>()
   private readonly recordsDir: string
-  private readonly uploadLog: UploadLog
   private readonly now: () => number
   private stopGc: (() => void) | undefined
+  private readonly unsubscribe: () => void
 
   constructor(private readonly o: DatanetsOptions) {
     this.blobs = new BlobStore(o.dataDir, o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES)
@@ -156,16 +185,34 @@ export class Datanets {
     mkdirSync(this.recordsDir, { recursive: true })
     this.now = o.now ?? Date.now
     this.references = [datanetBlobReferences, ...(o.blobReferences ?? [])]
+    this.kinds = Object.assign({}, ...this.references.map((r) => r.kinds))
     const policy = { ...DEFAULT_UPLOAD_POLICY, ...o.uploads }
-    this.uploadLog = new UploadLog(join(o.dataDir, 'blobs', 'uploads.jsonl'), policy.quotaWindowMs)
+    // The reference index reads the state once here; from now on each committed block updates it.
+    this.refs = new BlobRefIndex(this.references)
+    this.refs.load(o.node.chain.state.entries())
+    const book = new UploadBook(join(o.dataDir, 'blobs', 'uploads.jsonl'), policy.quotaWindowMs, this.now())
+    this.collector = new BlobCollector({
+      blobs: this.blobs,
+      refs: this.refs,
+      book,
+      graceMs: o.blobGcGraceMs ?? DEFAULT_BLOB_GC_GRACE_MS,
+      now: this.now,
+      pendingBlobs: () => this.pendingBlobs(),
+      onRemove: (sha) => this.forgetRecords(sha),
+      log: o.log,
+    })
+    this.blobs.onCreate = (sha) => this.collector.consider(sha)
     this.uploads = new BlobUploads({
       blobs: this.blobs,
       node: o.node,
-      kinds: Object.assign({}, ...this.references.map((r) => r.kinds)),
+      kinds: this.kinds,
+      refs: this.refs,
+      book,
+      collector: this.collector,
       policy,
-      log: this.uploadLog,
       now: this.now,
     })
+    this.unsubscribe = o.node.chain.onCommit((block) => this.committed(block))
     const fetcher = o.blobSource
       ? new BlobFetcher({
           blobs: this.blobs,
@@ -187,6 +234,9 @@ export class Datanets {
             for (const c of missing) fetcher.want(c.contentHash.slice(2), c.id)
           }
         : undefined,
+      lanes: o.buildLanes,
+      ingestTimeoutMs: o.ingestTimeoutMs,
+      compare: o.blobSource ? (datanet, version) => leaderBuild(o.blobSource!, datanet, version) : undefined,
     })
   }
 
@@ -205,11 +255,13 @@ export class Datanets {
     }
     this.builder.start()
     const interval = this.o.blobGcIntervalMs ?? DEFAULT_BLOB_GC_INTERVAL_MS
-    if (interval > 0) this.stopGc = scheduleGc(() => this.collectGarbage(), interval, this.o.log)
+    if (interval > 0) this.stopGc = scheduleGc(this.collector, interval, this.o.log)
   }
 
   async stop(): Promise<void> {
     this.stopGc?.()
+    this.unsubscribe()
+    await this.collector.idle()
     await this.fetcher?.stop()
     await this.builder.stop()
     for (const index of this.indexes.values()) index.close()
@@ -248,48 +300,70 @@ export class Datanets {
     if (queued > 0) this.o.log.info({ blobs: queued, source: this.fetcher!.source }, 'replica: fetching missing blobs from the leader')
   }
 
-  // ---- blobs: uploads, garbage collection ----
+  // ---- blobs: uploads, references, garbage collection ----
+
+  /** After each committed block: the reference index follows the state, and uploaders' claims follow it. */
+  private committed(block: CommittedBlock): void {
+    try {
+      this.collector.committed(block.txs.map((tx) => tx.hash))
+      const changes = this.refs.apply(block.writes)
+      for (const sha of changes.referenced) if (this.refs.isReferenced(sha)) this.collector.referenced(sha)
+      for (const sha of changes.released) if (!this.refs.isReferenced(sha)) this.collector.consider(sha)
+      this.uploads.afterBlock(block, changes)
+    } catch (e) {
+      this.o.log.error({ err: e, height: block.header.height.toString() }, 'blob references: a block could not be followed')
+    }
+  }
+
+  /** Blobs named by txs waiting for a block (the sequencer's queue): kept, not made younger. */
+  private *pendingBlobs(): Generator<string> {
+    for (const tx of this.o.node.sequencer?.pendingTxs() ?? []) {
+      const sha = this.uploads.blobOf(tx)
+      if (sha) yield sha
+    }
+  }
 
   /** PUT /v1/blobs: the permit and quotas checked (uploads.ts), then the bytes stored. */
-  upload(source: Readable, req: UploadRequest): Promise<BlobInfo & { created: boolean; account: string }> {
+  upload(source: Readable, req: UploadRequest): Promise<UploadResult> {
     return this.uploads.put(source, req)
   }
 
   /** The tx kinds whose signed tx authorises an upload of the blob it names. */
   uploadKinds(): string[] {
-    return this.references.flatMap((r) => Object.keys(r.kinds)).sort()
+    return Object.keys(this.kinds).sort()
   }
 
   gcSettings(): { graceMs: number; intervalMs: number } {
-    return { graceMs: this.o.blobGcGraceMs ?? DEFAULT_BLOB_GC_GRACE_MS, intervalMs: this.o.blobGcIntervalMs ?? DEFAULT_BLOB_GC_INTERVAL_MS }
+    return { graceMs: this.collector.graceMs, intervalMs: this.o.blobGcIntervalMs ?? DEFAULT_BLOB_GC_INTERVAL_MS }
   }
 
-  /** The sha256s of every blob a ledger record still refers to. */
-  liveBlobs(): Set<string> {
-    const state = this.o.node.chain.state as ScannableState
-    const live = new Set<string>()
-    for (const r of this.references) for (const sha of r.live(state)) live.add(sha.toLowerCase())
-    return live
+  /** One garbage collection pass now (`now`: the time to judge ages by). */
+  collectGarbage(now?: number): Promise<BlobGcReport> {
+    return this.collector.collect({ now })
   }
 
-  /** One pass: removes unreferenced blobs older than the grace period (and their cached record counts). */
-  collectGarbage(now = this.now()): BlobGcReport {
-    const removed = new Set<string>()
-    const report = collectBlobs(this.blobs, this.liveBlobs(), this.o.blobGcGraceMs ?? DEFAULT_BLOB_GC_GRACE_MS, now, (sha) => removed.add(sha))
-    if (removed.size > 0) {
-      for (const key of [...this.records.keys()]) if (removed.has(key.split(':')[0])) this.records.delete(key)
-      for (const name of readdirSync(this.recordsDir)) if (removed.has(name.split('.')[0])) rmSync(join(this.recordsDir, name), { force: true })
+  /** What the PDF/DOCX extraction lanes have done. */
+  extraction(): { admission: ExtractorStats; builds: ExtractorStats[] } {
+    return { admission: this.admissionExtractor.stats(), builds: this.builder.laneStats() }
+  }
+
+  private forgetRecords(sha: string): void {
+    for (const mediaType of ALL_MEDIA_TYPES) {
+      const key = `${sha}:${mediaType}`
+      this.records.delete(key)
+      this.localFailures.delete(key)
+      rmSync(this.recordsFile(sha, mediaType), { force: true })
     }
-    this.uploadLog.prune(now)
-    return report
   }
 
   /**
    * The node's admission of a signed tx before the sequencer queues it (never part of
    * execution: a replica replays blocks without it, so the ledger stays deterministic).
-   * A Contribute's blob must be here, of the declared size, and ingest as its media type
-   * (the route and POST /v1/tx alike); a Datanet's maxSize may not exceed this node's blob
-   * limit; a tx naming a blob this node holds restarts that blob's grace period.
+   * A Datanet's maxSize may not exceed this node's blob limit. A tx naming a blob is first
+   * run against the committed state as the ledger would run it (nonce, balance, stake,
+   * rights, duplicates: cheap, no blob read), then its blob is kept while it is admitted
+   * (never made younger); a Contribute's blob must be here, of the declared size, and
+   * ingest as its media type.
    */
   async admit(tx: SignedTx): Promise<void> {
     if (tx.type === 'CreateDatanet' || tx.type === 'UpdateDatanet') {
@@ -304,11 +378,37 @@ export class Datanets {
       }
       return
     }
-    for (const r of this.references) {
-      const refOf = r.kinds[tx.type]
-      if (refOf) this.blobs.touch(refOf(tx.message).hash.slice(2).toLowerCase())
+    const sha = this.uploads.blobOf(tx)
+    if (sha === undefined) return
+    this.dryRun(tx)
+    const release = this.collector.pin(tx.hash, [sha])
+    try {
+      if (tx.type === 'Contribute') await this.checkContributionBlob(tx.message as ContributeMessage)
+    } finally {
+      release()
     }
-    if (tx.type === 'Contribute') await this.checkContributionBlob(tx.message as ContributeMessage)
+  }
+
+  /**
+   * Runs a tx on the committed state as the next block would (the ledger's own code, on a
+   * scratch layer) and throws the ledger's refusal. A tx whose nonce is ahead (others of
+   * its sender go first) is run as if those had changed nothing.
+   */
+  private dryRun(tx: SignedTx): void {
+    const chain = this.o.node.chain
+    const account = this.o.node.account(tx.sender)
+    const base: StateReader =
+      tx.nonce > account.nonce
+        ? { get: (key) => (key === `acct/${tx.sender}` ? encodeAccountAt(chain.state, tx.sender, tx.nonce) : chain.state.get(key)) }
+        : chain.state
+    const env = {
+      height: chain.head.height + 1n,
+      timestamp: BigInt(Math.max(Date.now(), Number(chain.head.timestamp))),
+      params: chain.params,
+      sequencer: chain.genesis.sequencer,
+    }
+    const { rejected } = executeTxs(base, [tx], env)
+    if (rejected.length > 0) throw rejected[0].error
   }
 
   /** The checks of a Contribute only this node can make: its blob is here, of its size, and ingests. */
@@ -503,35 +603,62 @@ export class Datanets {
   }
 
   /**
-   * Number of records the content ingests into, or why it does not (cached on disk under
-   * blobs/records/, per version of the ingestion rules). Only verdicts on the bytes are
-   * cached: running out of time or memory here (isLocalIngestFailure) is reported, not kept.
+   * Number of records the content ingests into, or why it does not. A verdict on the bytes
+   * (records, or a refusal) is kept for good, in memory and on disk under blobs/records/,
+   * keyed by the ingestion rules (INGEST_RULES). Running out of time or memory here
+   * (isLocalIngestFailure) is remembered for LOCAL_INGEST_FAILURE_TTL_MS only, so a hostile
+   * file holds the admission lane once per that time, not once per request; and
+   * concurrent askers of the same blob share one extraction.
    */
-  async recordCount(sha: string, mediaType: string): Promise<{ records: number } | { error: { code: ErrorCode; message: string } }> {
+  async recordCount(sha: string, mediaType: string): Promise<RecordCount> {
     const key = `${sha}:${mediaType}`
     const hit = this.records.get(key)
     if (hit) return hit
-    const file = join(this.recordsDir, `${sha}.${mediaType.replace(/[^a-z0-9]+/gi, '_')}.v${INGEST_RULES_VERSION}.json`)
+    const failure = this.localFailures.get(key)
+    if (failure && failure.until > this.now()) return { error: failure.error }
+    const file = this.recordsFile(sha, mediaType)
     if (existsSync(file)) {
-      const value = JSON.parse(readFileSync(file, 'utf8'))
+      const value = JSON.parse(readFileSync(file, 'utf8')) as RecordCount
       this.records.set(key, value)
       return value
     }
-    let value: { records: number } | { error: { code: ErrorCode; message: string } }
+    let reading = this.reading.get(key)
+    if (!reading) {
+      reading = this.readRecords(sha, mediaType, key, file).finally(() => this.reading.delete(key))
+      this.reading.set(key, reading)
+    }
+    return reading
+  }
+
+  private async readRecords(sha: string, mediaType: string, key: string, file: string): Promise<RecordCount> {
+    let value: RecordCount
     try {
-      value = { records: (await ingest(await this.blobs.read(sha), mediaType)).records.length }
+      const bytes = await this.blobs.read(sha)
+      value = {
+        records: (await ingest(bytes, mediaType, { extractor: this.admissionExtractor, timeoutMs: this.o.ingestTimeoutMs ?? INGEST_TIMEOUT_MS })).records
+          .length,
+      }
     } catch (e) {
       if (!isSinewError(e) || e.code === 'integrity' || e.code === 'not_found') throw e
-      if (isLocalIngestFailure(e)) return { error: { code: e.code, message: e.shortMessage } }
-      value = { error: { code: e.code, message: e.shortMessage } }
+      const error = { code: e.code, message: e.shortMessage }
+      if (isLocalIngestFailure(e)) {
+        this.localFailures.set(key, { error, until: this.now() + LOCAL_INGEST_FAILURE_TTL_MS })
+        return { error }
+      }
+      value = { error }
     }
     this.records.set(key, value)
     writeFileSync(file, JSON.stringify(value) + '\n')
     return value
   }
 
+  private recordsFile(sha: string, mediaType: string): string {
+    const rules = sha256(INGEST_RULES).slice(2, 14)
+    return join(this.recordsDir, `${sha}.${mediaType.replace(/[^a-z0-9]+/gi, '_')}.${rules}.json`)
+  }
+
   async text(c: ContributionRecord): Promise<string> {
-    return joinRecords((await ingest(await this.blobs.read(c.contentHash.slice(2)), c.mediaType)).records)
+    return joinRecords((await ingest(await this.blobs.read(c.contentHash.slice(2)), c.mediaType, { extractor: this.admissionExtractor })).records)
   }
 
   // ---- near duplicates (advisory, not ledger state) ----
@@ -572,7 +699,7 @@ export class Datanets {
         const other = getContribution(this.state, id)!
         if (!this.blobs.has(other.contentHash.slice(2))) continue
         // What a version would hold of it: nothing if its bytes would be skipped.
-        const doc = await readDocument(this.blobs, other).catch(() => undefined)
+        const doc = await readDocument(this.blobs, other, { extractor: this.admissionExtractor }).catch(() => undefined)
         if (!doc || 'skip' in doc) continue
         const t = tokenize(doc.text).tokens
         for (let i = 0; i + K <= t.length; i++) {
@@ -609,4 +736,16 @@ export class Datanets {
     this.nearDupCache.set(cacheKey, result)
     return result
   }
+}
+
+/** The account as it would be once its earlier txs have used nonces up to `nonce` (balance unchanged). */
+function encodeAccountAt(state: StateReader, address: SignedTx['sender'], nonce: bigint): Uint8Array {
+  return encodeAccount({ ...readAccount(state, address), nonce })
+}
+
+/** A replica's look at the leader's build of a version (GET <leader>/v1/datanets/:id/versions/:n). */
+async function leaderBuild(leader: string, datanet: Hex, version: number): Promise<LeaderBuild | undefined> {
+  const r = await fetch(`${leader}/v1/datanets/${datanet}/versions/${version}`, { signal: AbortSignal.timeout(10_000) })
+  if (!r.ok) return undefined
+  return ((await r.json()) as { build?: LeaderBuild }).build
 }

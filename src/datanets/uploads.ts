@@ -1,55 +1,72 @@
 /**
- * Who may make this node store bytes (docs/datanets.md#uploads): `PUT /v1/blobs` carries,
- * in the header `x-sinew-upload-tx`, the signed tx that will refer to the blob (a
- * Contribute, PostTask or SubmitResult: each module names its blob-referencing kinds in a
- * `BlobReferences`). The node checks the signature as it would on submission and then:
+ * Who may make this node store bytes, and how much (docs/datanets.md#uploads). `PUT
+ * /v1/blobs` carries, in the header `x-sinew-upload-tx`, the signed tx that will refer to
+ * the blob (a Contribute, PostTask or SubmitResult: each module names its blob-referencing
+ * kinds in a `BlobReferences`). The node checks the signature as it would on submission,
+ * and then:
  *
  * - the blob is the one the tx names (and, for a Contribute, of the size it declares);
  * - the tx is about to be submitted (its nonce is the account's next one, or one of the
- *   next UPLOAD_NONCE_WINDOW) or is already on the ledger (re-uploading a blob a committed
- *   tx names: repairs a missing blob);
- * - a permit for a tx not yet committed comes from an account holding at least
- *   `minBalance`;
- * - new bytes stay within the account's quota (`quotaBytes` of new blobs per rolling
- *   `quotaWindowMs`) and the node's (`nodeQuotaBytes` per window, all accounts together).
- *   Re-uploading a blob the node has costs nothing.
+ *   next UPLOAD_NONCE_WINDOW), from an account holding at least `minBalance`; or it is
+ *   already on the ledger and the ledger still refers to the blob (repairing a missing
+ *   blob: free, as the ledger paid for it);
+ * - a blob the ledger already refers to costs nothing and is not read again; any other
+ *   upload — new bytes, or bytes the node has but nothing refers to — is paid for: its
+ *   charge (its size, at least BLOB_MIN_CHARGE_BYTES) counts against the account's quota
+ *   per window (`quotaBytes`, `quotaBlobs`), and the blob waits, claimed by the account,
+ *   until a committed record refers to it;
+ * - waiting blobs are backed by a held balance: an account's waiting charges stay within
+ *   `bytesPerSin` per SIN it holds, and all accounts' within `nodeQuotaBytes`. After each
+ *   block the node ends the claims whose blob is now referenced, whose permit went stale
+ *   (its nonce used by another tx), and, newest first, those the account's balance no
+ *   longer backs; their blobs are collected at once (gc.ts). So a SIN backs one set of
+ *   waiting blobs at a time: passed to another account, it takes them with it.
  *
- * Forging a permit means forging a signature; a stale one (its nonce used by another tx)
- * is refused; a stranger with no funds gets nothing stored. Blobs that no ledger record
- * refers to are removed after a grace period (gc.ts). The quota log is not ledger state:
- * `<dataDir>/blobs/uploads.jsonl`, one line per new blob, pruned to the window.
+ * The quotas' memory is the UploadBook (upload-book.ts), not ledger state.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import type { Readable } from 'node:stream'
-import { formatUnits, isSinewError, SinewError, type ErrorCode, type Hex } from '../core/index.ts'
-import type { LedgerNode, SignedTx, StateReader } from '../ledger/index.ts'
+import { formatUnits, isSinewError, SinewError, type ErrorCode } from '../core/index.ts'
+import type { CommittedBlock, LedgerNode, SignedTx } from '../ledger/index.ts'
+import type { BlobRef, BlobRefIndex, BlobReferences, RefChanges } from './blob-refs.ts'
 import { blobTooLarge, sizeMismatch, type BlobInfo, type BlobStore } from './blobs.ts'
+import type { BlobCollector } from './gc.ts'
+import { BLOB_MIN_CHARGE_BYTES, chargeOf, type UploadBook } from './upload-book.ts'
 
 export const UPLOAD_PERMIT_HEADER = 'x-sinew-upload-tx'
 /** A permit's tx may carry the account's next nonce or one of the next this many. */
 export const UPLOAD_NONCE_WINDOW = 16n
-
-/** A blob a tx names: its sha256 (0x + 64 hex) and, where the tx declares it, its size. */
-export type BlobRef = { hash: Hex; size?: bigint }
-
-export type ScannableState = StateReader & { entries(): Iterable<[string, Uint8Array]> }
-
-/** What a module contributes to the blob rules: the kinds that name blobs, and the blobs its state still needs. */
-export type BlobReferences = {
-  /** For each tx kind that refers to a blob: the blob a (decoded) message names. */
-  kinds: Record<string, (message: Record<string, unknown>) => BlobRef>
-  /** The sha256s (64 hex, no 0x) of every blob committed state refers to: garbage collection keeps them. */
-  live(state: ScannableState): Iterable<string>
-}
+const SIN = 10n ** 18n
+const ACCOUNT_KEY = /^acct\/(0x[0-9a-f]{40})$/
 
 export type UploadPolicy = {
   /** SIN base units an account must hold to upload for a tx not yet on the ledger. */
   minBalance: bigint
-  /** New bytes one account may have stored per window. */
+  /** Bytes of waiting blobs (charged) each SIN an account holds backs. */
+  bytesPerSin: number
+  /** Charged bytes one account may upload per window. */
   quotaBytes: number
-  /** New bytes all accounts together may have stored per window. */
+  /** Blobs one account may upload per window. */
+  quotaBlobs: number
+  /** Charged bytes of waiting blobs all accounts together may have on this node. */
   nodeQuotaBytes: number
   quotaWindowMs: number
+}
+
+export type UploadUsage = {
+  account: string
+  balance: string
+  /** Charged bytes and blobs uploaded in the window, and the limits. */
+  usedBytes: number
+  usedBlobs: number
+  limitBytes: number
+  limitBlobs: number
+  windowMs: number
+  nextReleaseAt: number | null
+  /** Charged bytes of the account's waiting blobs, and what its balance backs. */
+  waitingBytes: number
+  waitingBlobs: number
+  backedBytes: number
+  minChargeBytes: number
 }
 
 /** The header value for a signed tx envelope: base64 of its JSON. */
@@ -64,68 +81,6 @@ type PermitErrorCode = Extract<ErrorCode, 'upload_unauthorized' | 'invalid_uploa
 const permitError = (code: PermitErrorCode, message: string, details: Record<string, unknown> = {}, hint = HINT) =>
   new SinewError({ code, message, details: { field: `headers.${UPLOAD_PERMIT_HEADER}`, ...details }, hint })
 
-type Entry = { at: number; account: string; sha256: string; size: number }
-
-/** New blobs stored by uploads, per account, over the rolling window: the quotas' memory, kept across restarts. */
-export class UploadLog {
-  private entries: Entry[] = []
-
-  constructor(
-    private readonly file: string,
-    private readonly windowMs: number,
-  ) {
-    if (existsSync(file)) {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        if (!line) continue
-        try {
-          this.entries.push(JSON.parse(line))
-        } catch {
-          // a line cut short by a crash: its upload counts for nothing
-        }
-      }
-    }
-  }
-
-  usage(account: string, now: number): number {
-    let sum = 0
-    for (const e of this.entries) if (e.account === account && e.at > now - this.windowMs) sum += e.size
-    return sum
-  }
-
-  total(now: number): number {
-    let sum = 0
-    for (const e of this.entries) if (e.at > now - this.windowMs) sum += e.size
-    return sum
-  }
-
-  /** When the oldest upload of `account` (or of anyone) still in the window leaves it. */
-  nextRelease(now: number, account?: string): number | null {
-    // A loop, not Math.min(...entries): a window can hold more uploads than a call has arguments.
-    let oldest: number | null = null
-    for (const e of this.entries) {
-      if (e.at > now - this.windowMs && (account === undefined || e.account === account) && (oldest === null || e.at < oldest)) oldest = e.at
-    }
-    return oldest === null ? null : oldest + this.windowMs
-  }
-
-  record(entry: Entry): void {
-    // Forget what left the window now and then, also where garbage collection is off.
-    if (this.entries.length > 0 && this.entries[0].at <= entry.at - this.windowMs) this.prune(entry.at)
-    this.entries.push(entry)
-    appendFileSync(this.file, JSON.stringify(entry) + '\n')
-  }
-
-  /** Forgets what left the window (rewrites the file). */
-  prune(now: number): void {
-    const kept = this.entries.filter((e) => e.at > now - this.windowMs)
-    if (kept.length === this.entries.length) return
-    this.entries = kept
-    const tmp = `${this.file}.tmp`
-    writeFileSync(tmp, kept.map((e) => JSON.stringify(e) + '\n').join(''))
-    renameSync(tmp, this.file)
-  }
-}
-
 export type UploadRequest = {
   /** The permit header's value. */
   permit: string | undefined
@@ -135,9 +90,14 @@ export type UploadRequest = {
   contentLength?: number
 }
 
-/** Checks upload permits and quotas, and stores what passes. */
+export type UploadResult = BlobInfo & { created: boolean; account: string; chargedBytes: number }
+
+type Quota = 'account' | 'account_blobs' | 'balance' | 'node'
+
+/** Checks upload permits and quotas, stores what passes, and ends claims as blocks commit. */
 export class BlobUploads {
-  private readonly reserved = new Map<string, number>()
+  /** Charged bytes and blobs of uploads streaming now, per account: held so concurrent uploads cannot overrun a quota together. */
+  private readonly reserved = new Map<string, { bytes: number; blobs: number }>()
   private reservedTotal = 0
 
   constructor(
@@ -145,8 +105,10 @@ export class BlobUploads {
       blobs: BlobStore
       node: LedgerNode
       kinds: BlobReferences['kinds']
+      refs: BlobRefIndex
+      book: UploadBook
+      collector: BlobCollector
       policy: UploadPolicy
-      log: UploadLog
       now: () => number
     },
   ) {}
@@ -155,20 +117,41 @@ export class BlobUploads {
     return this.o.policy
   }
 
-  /** An account's quota: used (new bytes in the window), limit, and when room frees up. */
-  usage(account: string): { account: string; usedBytes: number; limitBytes: number; windowMs: number; nextReleaseAt: number | null } {
+  /** Charged bytes of waiting blobs a balance backs. */
+  backedBytes(balance: bigint): number {
+    const bytes = (balance * BigInt(this.o.policy.bytesPerSin)) / SIN
+    return bytes > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(bytes)
+  }
+
+  /** An account's use of its quotas and of its balance's backing. */
+  usage(account: string): UploadUsage {
     const now = this.o.now()
+    const used = this.o.book.used(account, now)
+    const balance = this.o.node.account(account as SignedTx['sender']).balance
     return {
       account,
-      usedBytes: this.o.log.usage(account, now),
+      balance: balance.toString(),
+      usedBytes: used.bytes,
+      usedBlobs: used.blobs,
       limitBytes: this.o.policy.quotaBytes,
+      limitBlobs: this.o.policy.quotaBlobs,
       windowMs: this.o.policy.quotaWindowMs,
-      nextReleaseAt: this.o.log.nextRelease(now, account),
+      nextReleaseAt: this.o.book.nextRelease(account, now),
+      waitingBytes: this.o.book.waitingBytes(account),
+      waitingBlobs: this.o.book.claimsOf(account).length,
+      backedBytes: this.backedBytes(balance),
+      minChargeBytes: BLOB_MIN_CHARGE_BYTES,
     }
   }
 
+  /** The blob a tx names, if its kind names one (sha256: 64 lowercase hex). */
+  blobOf(tx: { type: string; message: Record<string, unknown> }): string | undefined {
+    const refOf = this.o.kinds[tx.type]
+    return refOf ? refOf(tx.message).hash.slice(2).toLowerCase() : undefined
+  }
+
   /** Checks the permit, then stores the body within the quotas. Drains the body when it refuses it. */
-  async put(source: Readable, req: UploadRequest): Promise<BlobInfo & { created: boolean; account: string }> {
+  async put(source: Readable, req: UploadRequest): Promise<UploadResult> {
     try {
       return await this.putChecked(source, req)
     } catch (e) {
@@ -177,7 +160,36 @@ export class BlobUploads {
     }
   }
 
-  private async putChecked(source: Readable, req: UploadRequest): Promise<BlobInfo & { created: boolean; account: string }> {
+  /**
+   * After each committed block: claims on blobs now referenced end (the ledger keeps them);
+   * of the accounts the block touched, claims whose permit's nonce is used without the blob
+   * being referenced end, and so do the newest claims the balance no longer backs. Those
+   * blobs go to garbage collection at once.
+   */
+  afterBlock(block: CommittedBlock, changes: RefChanges): void {
+    for (const sha of changes.referenced) if (this.o.refs.isReferenced(sha)) this.o.book.endAll(sha)
+    const dropped: string[] = []
+    for (const key of block.writes.keys()) {
+      const address = ACCOUNT_KEY.exec(key)?.[1]
+      if (!address || !this.o.book.hasClaims(address)) continue
+      const account = this.o.node.account(address as SignedTx['sender'])
+      for (const c of this.o.book.claimsOf(address)) {
+        if (c.nonce < account.nonce && !this.o.refs.isReferenced(c.sha256)) {
+          this.o.book.end(address, c.sha256)
+          dropped.push(c.sha256)
+        }
+      }
+      const backed = this.backedBytes(account.balance)
+      const claims = this.o.book.claimsOf(address)
+      for (let i = claims.length - 1; i >= 0 && this.o.book.waitingBytes(address) > backed; i--) {
+        this.o.book.end(address, claims[i].sha256)
+        dropped.push(claims[i].sha256)
+      }
+    }
+    if (dropped.length > 0) this.o.collector.collectSoon(dropped)
+  }
+
+  private async putChecked(source: Readable, req: UploadRequest): Promise<UploadResult> {
     const { tx, ref } = this.permit(req.permit)
     const sha = ref.hash.slice(2).toLowerCase()
     if (req.sha256 !== undefined && req.sha256 !== sha) {
@@ -189,56 +201,76 @@ export class BlobUploads {
       })
     }
     const account = tx.sender
-    await this.checkFresh(tx)
+    const committed = await this.checkPermitTx(tx, sha)
     const size = ref.size === undefined ? undefined : Number(ref.size)
     if (size !== undefined) {
       if (size > this.o.blobs.maxBytes) throw blobTooLarge(this.o.blobs.maxBytes)
       if (req.contentLength !== undefined && req.contentLength !== size) throw sizeMismatch(size, req.contentLength)
     }
     const existing = this.o.blobs.stat(sha)
-    if (existing) {
-      if (size !== undefined && existing.size !== size) throw sizeMismatch(size, existing.size)
-      // Nothing new to store; its grace period starts again, since a tx is about to refer to it.
-      this.o.blobs.touch(sha)
-      source.resume()
-      return { ...existing, created: false, account }
+    if (existing && size !== undefined && existing.size !== size) throw sizeMismatch(size, existing.size)
+    if (committed || this.o.refs.isReferenced(sha)) {
+      // The ledger keeps this blob: nothing to pay, nothing to read if it is here.
+      if (existing) {
+        source.resume()
+        return { sha256: sha, size: existing.size, created: false, account, chargedBytes: 0 }
+      }
+      return { ...(await this.o.blobs.put(source, { expected: sha, size })), account, chargedBytes: 0 }
     }
+    return this.paidPut(source, { tx, sha, size, contentLength: req.contentLength })
+  }
+
+  /** New bytes, or bytes nothing refers to: charged, claimed, and backed by the account's balance. */
+  private async paidPut(source: Readable, o: { tx: SignedTx; sha: string; size?: number; contentLength?: number }): Promise<UploadResult> {
+    const account = o.tx.sender
     const now = this.o.now()
     const p = this.o.policy
-    const accountRoom = p.quotaBytes - this.o.log.usage(account, now) - (this.reserved.get(account) ?? 0)
-    const nodeRoom = p.nodeQuotaBytes - this.o.log.total(now) - this.reservedTotal
-    const wanted = size ?? req.contentLength ?? 1
-    const quotaError = (which: 'account' | 'node') => this.quotaError(which, account, now, size ?? req.contentLength)
-    if (wanted > accountRoom) throw quotaError('account')
-    if (wanted > nodeRoom) throw quotaError('node')
-    const limit = Math.min(this.o.blobs.maxBytes, accountRoom, nodeRoom)
-    // Held for this upload while it streams, so concurrent uploads cannot overrun a quota together.
-    const hold = Math.min(limit, size ?? req.contentLength ?? limit)
-    this.reserved.set(account, (this.reserved.get(account) ?? 0) + hold)
+    const mine = this.reserved.get(account) ?? { bytes: 0, blobs: 0 }
+    const used = this.o.book.used(account, now)
+    const renewal = this.o.book.claim(account, o.sha) !== undefined
+    const room = {
+      account: p.quotaBytes - used.bytes - mine.bytes,
+      balance: renewal ? Number.MAX_SAFE_INTEGER : this.backedBytes(this.o.node.account(account).balance) - this.o.book.waitingBytes(account) - mine.bytes,
+      node: renewal ? Number.MAX_SAFE_INTEGER : p.nodeQuotaBytes - this.o.book.waitingTotalBytes - this.reservedTotal,
+    }
+    const declared = o.size ?? o.contentLength
+    const wanted = chargeOf(declared ?? 0)
+    const quotaError = (which: Quota) => this.quotaError(which, account, now, wanted)
+    if (used.blobs + mine.blobs + 1 > p.quotaBlobs) throw quotaError('account_blobs')
+    for (const which of ['account', 'balance', 'node'] as const) if (wanted > room[which]) throw quotaError(which)
+    const limit = Math.min(this.o.blobs.maxBytes, room.account, room.balance, room.node)
+    // Held while it streams; a body of unknown length may take all the room there is.
+    const hold = declared === undefined ? limit : Math.min(limit, wanted)
+    this.reserved.set(account, { bytes: mine.bytes + hold, blobs: mine.blobs + 1 })
     this.reservedTotal += hold
     try {
       // What running past `hold` means: longer than the tx declares, or over a quota.
       const tooLarge = () =>
-        size !== undefined && hold === size
-          ? sizeMismatch(size, `more than ${size}`)
-          : hold === accountRoom
+        o.size !== undefined && hold >= o.size
+          ? sizeMismatch(o.size, `more than ${o.size}`)
+          : hold === room.account
             ? quotaError('account')
-            : hold === nodeRoom
-              ? quotaError('node')
-              : blobTooLarge(hold)
-      const info = await this.o.blobs.put(source, { expected: sha, size, maxBytes: hold, tooLarge })
-      if (info.created) this.o.log.record({ at: now, account, sha256: sha, size: info.size })
-      return { ...info, account }
+            : hold === room.balance
+              ? quotaError('balance')
+              : hold === room.node
+                ? quotaError('node')
+                : blobTooLarge(hold)
+      const info = await this.o.blobs.put(source, { expected: o.sha, size: o.size, maxBytes: hold, tooLarge })
+      const chargedBytes = chargeOf(info.size)
+      this.o.book.record({ at: now, account, sha256: o.sha, bytes: chargedBytes, nonce: o.tx.nonce })
+      this.o.collector.consider(o.sha)
+      return { ...info, account, chargedBytes }
     } finally {
-      const left = (this.reserved.get(account) ?? 0) - hold
-      if (left > 0) this.reserved.set(account, left)
-      else this.reserved.delete(account)
+      const left = this.reserved.get(account)!
+      left.bytes -= hold
+      left.blobs -= 1
+      if (left.blobs === 0) this.reserved.delete(account)
       this.reservedTotal -= hold
     }
   }
 
   /** Decodes and checks the permit: a validly signed tx, of a kind that names a blob. */
-  private permit(header: string | undefined): { tx: SignedTx; ref: { hash: Hex; size?: bigint } } {
+  private permit(header: string | undefined): { tx: SignedTx; ref: BlobRef } {
     if (!header) {
       throw permitError('upload_unauthorized', `PUT /v1/blobs needs a signed tx that refers to the blob, in the ${UPLOAD_PERMIT_HEADER} header`)
     }
@@ -269,26 +301,30 @@ export class BlobUploads {
     return { tx, ref: refOf(tx.message) }
   }
 
-  /** A tx about to be submitted (nonce next or soon, funded sender), or one on the ledger. */
-  private async checkFresh(tx: SignedTx): Promise<void> {
+  /**
+   * A tx on the ledger whose blob the ledger still refers to (true), or one about to be
+   * submitted: nonce next or soon, from a funded sender (false). Anything else is refused.
+   */
+  private async checkPermitTx(tx: SignedTx, sha: string): Promise<boolean> {
     const account = this.o.node.account(tx.sender)
+    const details = { nonce: tx.nonce.toString(), accountNonce: account.nonce.toString(), sender: tx.sender }
     if (tx.nonce < account.nonce) {
-      if (await this.o.node.store.getTx(tx.hash)) return
-      throw permitError('stale_upload_permit', `The permit's nonce ${tx.nonce} is used: ${tx.sender} is at nonce ${account.nonce}`, {
-        nonce: tx.nonce.toString(),
-        accountNonce: account.nonce.toString(),
-        sender: tx.sender,
-      })
+      if (!(await this.o.node.store.getTx(tx.hash))) {
+        throw permitError('stale_upload_permit', `The permit's nonce ${tx.nonce} is used: ${tx.sender} is at nonce ${account.nonce}`, details)
+      }
+      if (!this.o.refs.isReferenced(sha)) {
+        throw permitError('stale_upload_permit', `The permit's ${tx.type} is on the ledger, but no ledger record refers to blob ${sha} any more`, {
+          ...details,
+          blob: sha,
+        })
+      }
+      return true
     }
     if (tx.nonce >= account.nonce + UPLOAD_NONCE_WINDOW) {
       throw permitError(
         'invalid_upload_permit',
         `The permit's nonce ${tx.nonce} is over ${UPLOAD_NONCE_WINDOW} ahead of ${tx.sender}'s next (${account.nonce})`,
-        {
-          nonce: tx.nonce.toString(),
-          accountNonce: account.nonce.toString(),
-          sender: tx.sender,
-        },
+        details,
       )
     }
     if (account.balance < this.o.policy.minBalance) {
@@ -299,31 +335,54 @@ export class BlobUploads {
         'Fund the account (nothing is spent: the balance only has to be there), or have a funded account upload the bytes.',
       )
     }
+    return false
   }
 
-  private quotaError(which: 'account' | 'node', account: string, now: number, wanted: number | undefined): SinewError {
+  private quotaError(which: Quota, account: string, now: number, wanted: number): SinewError {
     const p = this.o.policy
     const hours = `${Math.round(p.quotaWindowMs / 360_000) / 10} h`
-    const used = which === 'account' ? this.o.log.usage(account, now) : this.o.log.total(now)
-    const limit = which === 'account' ? p.quotaBytes : p.nodeQuotaBytes
-    const nextRelease = this.o.log.nextRelease(now, which === 'account' ? account : undefined)
+    const used = this.o.book.used(account, now)
+    const nextRelease = this.o.book.nextRelease(account, now)
+    const windowed = { windowMs: p.quotaWindowMs, retryAfterMs: nextRelease === null ? null : Math.max(0, nextRelease - now) }
+    const balance = this.o.node.account(account as SignedTx['sender']).balance
+    const byQuota: Record<Quota, { setting: string; message: string; details: Record<string, unknown>; hint: string }> = {
+      account: {
+        setting: 'blobQuotaBytes',
+        message: `${account} has uploaded ${used.bytes} bytes in the last ${hours}; its upload quota is ${p.quotaBytes} bytes per ${hours}`,
+        details: { account, usedBytes: used.bytes, limitBytes: p.quotaBytes, ...windowed },
+        hint: `Room frees up as older uploads leave the window (retryAfterMs). Every blob counts at least ${BLOB_MIN_CHARGE_BYTES} bytes; one the ledger already refers to costs nothing.`,
+      },
+      account_blobs: {
+        setting: 'blobQuotaBlobs',
+        message: `${account} has uploaded ${used.blobs} blobs in the last ${hours}; its upload quota is ${p.quotaBlobs} blobs per ${hours}`,
+        details: { account, usedBlobs: used.blobs, limitBlobs: p.quotaBlobs, ...windowed },
+        hint: 'Room frees up as older uploads leave the window (retryAfterMs); or put small files together into one.',
+      },
+      balance: {
+        setting: 'blobBytesPerSin',
+        message: `${account}'s blobs waiting for a tx would take ${this.o.book.waitingBytes(account) + wanted} bytes; its balance of ${formatUnits(balance)} SIN backs ${this.backedBytes(balance)} (${p.bytesPerSin} bytes per SIN held)`,
+        details: {
+          account,
+          waitingBytes: this.o.book.waitingBytes(account),
+          backedBytes: this.backedBytes(balance),
+          bytesPerSin: p.bytesPerSin,
+          retryAfterMs: null,
+        },
+        hint: 'Submit the txs that refer to the blobs already uploaded (then they no longer wait), or hold more SIN.',
+      },
+      node: {
+        setting: 'blobNodeQuotaBytes',
+        message: `Blobs waiting for a tx take ${this.o.book.waitingTotalBytes} bytes on this node; it keeps at most ${p.nodeQuotaBytes} bytes of them for all accounts together`,
+        details: { usedBytes: this.o.book.waitingTotalBytes, limitBytes: p.nodeQuotaBytes, retryAfterMs: null },
+        hint: 'Room frees up as waiting blobs are referenced by committed txs or collected. The operator sets the limit.',
+      },
+    }
+    const q = byQuota[which]
     return new SinewError({
       code: 'blob_quota_exceeded',
-      message:
-        which === 'account'
-          ? `${account} has stored ${used} bytes of new blobs in the last ${hours}; its upload quota is ${limit} bytes per ${hours}`
-          : `This node has stored ${used} bytes of new blobs in the last ${hours}; its upload quota for all accounts is ${limit} bytes per ${hours}`,
-      details: {
-        quota: which,
-        setting: which === 'account' ? 'blobQuotaBytes' : 'blobNodeQuotaBytes',
-        ...(which === 'account' ? { account } : {}),
-        usedBytes: used,
-        limitBytes: limit,
-        windowMs: p.quotaWindowMs,
-        ...(wanted !== undefined ? { wantedBytes: wanted } : {}),
-        retryAfterMs: nextRelease === null ? null : Math.max(0, nextRelease - now),
-      },
-      hint: 'Room frees up as older uploads leave the window (retryAfterMs); re-uploading a blob the node has costs nothing. The operator sets the quota.',
+      message: q.message,
+      details: { quota: which, setting: q.setting, ...q.details, wantedBytes: wanted },
+      hint: q.hint,
     })
   }
 }

@@ -37,11 +37,15 @@ export class BlockMismatchError extends SinewError {
 
 export type ProducedBlock = { header: SignedHeader; execution: Execution }
 
+/** A block now durable and applied to the in-memory state: its header, txs and state writes. */
+export type CommittedBlock = { header: SignedHeader; txs: readonly SignedTx[]; writes: ReadonlyMap<string, Uint8Array | null> }
+
 export class Chain {
   readonly codec: TxCodec
   readonly genesisHash: Hex
   readonly params: ProtocolParams
   private _head: SignedHeader
+  private readonly commitListeners = new Set<(block: CommittedBlock) => void>()
 
   private constructor(
     readonly genesis: Genesis,
@@ -58,6 +62,22 @@ export class Chain {
 
   get head(): SignedHeader {
     return this._head
+  }
+
+  /**
+   * Calls `listener` after each block is committed (produced here or applied from a
+   * leader), with its writes: derived indexes (say, which blobs the state refers to) follow
+   * the state block by block instead of scanning it. A listener must not throw. Returns
+   * the unsubscribe function.
+   */
+  onCommit(listener: (block: CommittedBlock) => void): () => void {
+    this.commitListeners.add(listener)
+    return () => this.commitListeners.delete(listener)
+  }
+
+  private committed(header: SignedHeader, execution: Execution): void {
+    const block: CommittedBlock = { header, txs: execution.included.map((i) => i.tx), writes: execution.writes }
+    for (const listener of this.commitListeners) listener(block)
   }
 
   /** A store-less chain at block 0, for replaying blocks from elsewhere. */
@@ -138,6 +158,7 @@ export class Chain {
       throw e
     }
     this._head = signed
+    this.committed(signed, execution)
     return { header: signed, execution }
   }
 
@@ -181,6 +202,7 @@ export class Chain {
       throw e
     }
     this._head = header
+    this.committed(header, execution)
     return execution
   }
 

@@ -1,7 +1,7 @@
 /** The ledger: tx kinds, execution, blocks, state and proofs. Public surface of src/ledger. */
 export { parseAddress, ZERO_ADDRESS, type Address } from './address.ts'
 export { accountKey, credit, debit, decodeAccount, encodeAccount, readAccount, writeAccount, type Account } from './accounts.ts'
-export { BlockMismatchError, Chain, genesisHeader, ZERO_ROOT, type ProducedBlock } from './chain.ts'
+export { BlockMismatchError, Chain, genesisHeader, ZERO_ROOT, type CommittedBlock, type ProducedBlock } from './chain.ts'
 export { executeTxs, type BlockEnv, type Execution } from './execute.ts'
 export {
   DEV_BALANCE,

@@ -28,6 +28,8 @@ export type SequencerOptions = {
 
 export class Sequencer {
   private queue: Pending[] = []
+  /** The batch being executed and committed (out of `queue`, not yet in a block). */
+  private batch: Pending[] = []
   private readonly queuedHashes = new Set<string>()
   private timer: NodeJS.Timeout | undefined
   private producing = false
@@ -41,6 +43,11 @@ export class Sequencer {
 
   get pending(): number {
     return this.queue.length
+  }
+
+  /** Every tx waiting for a block or in the block being committed, in order. */
+  pendingTxs(): SignedTx[] {
+    return [...this.batch, ...this.queue].map((p) => p.tx)
   }
 
   /** Queues txs (already decoded and signature-checked); each promise settles at commit or refusal. */
@@ -99,6 +106,7 @@ export class Sequencer {
     }
     this.producing = true
     const batch = this.queue.splice(0, this.options.maxBlockTxs)
+    this.batch = batch
     try {
       const produced = await this.chain.produceBlock(
         batch.map((p) => p.tx),
@@ -128,6 +136,7 @@ export class Sequencer {
       this.options.onFatal?.(e)
     } finally {
       for (const p of batch) this.queuedHashes.delete(p.tx.hash)
+      this.batch = []
       this.producing = false
     }
     if (this.queue.length > 0) this.schedule(this.stopped)

@@ -124,12 +124,16 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
       blobReferences: [agentBlobReferences],
       uploads: {
         minBalance: parseUnits(config.blobMinBalance, 18, 'blobMinBalance'),
+        bytesPerSin: config.blobBytesPerSin,
         quotaBytes: config.blobQuotaBytes,
+        quotaBlobs: config.blobQuotaBlobs,
         nodeQuotaBytes: config.blobNodeQuotaBytes,
         quotaWindowMs: config.blobQuotaWindowMs,
       },
       blobGcGraceMs: config.blobGcGraceMs,
       blobGcIntervalMs: config.blobGcIntervalMs,
+      ingestTimeoutMs: config.ingestTimeoutMs,
+      buildLanes: config.buildLanes,
     })
     admitter = datanets
     opened.push(() => datanets.stop())

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Readable } from 'node:stream'
 import { z } from 'zod'
 import { addressSchema, formatUnits, hash32Schema, SinewError, uintStringSchema } from '../../core/index.ts'
-import { parseSha256, SHA256_HEX, UPLOAD_NONCE_WINDOW, UPLOAD_PERMIT_HEADER, type Datanets } from '../../datanets/index.ts'
+import { BLOB_MIN_CHARGE_BYTES, parseSha256, SHA256_HEX, UPLOAD_NONCE_WINDOW, UPLOAD_PERMIT_HEADER, type Datanets } from '../../datanets/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { BAD_PARAMS, errorResponses } from '../openapi.ts'
 
@@ -36,6 +36,11 @@ const storedSchema = z
     size: z.number().int().min(0),
     created: z.boolean().describe('False when this node had the bytes already'),
     account: addressSchema.describe("The permit's sender, whose quota the bytes count against"),
+    chargedBytes: z
+      .number()
+      .int()
+      .min(0)
+      .describe(`What counted against the account's quota: the size, at least ${BLOB_MIN_CHARGE_BYTES}; 0 for a blob the ledger already refers to`),
   })
   .meta({ id: 'StoredBlob' })
 
@@ -88,14 +93,21 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
         contentLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined,
       })
       reply.code(info.created ? 201 : 200)
-      return { sha256: info.sha256, contentHash: `0x${info.sha256}`, size: info.size, created: info.created, account: info.account }
+      return {
+        sha256: info.sha256,
+        contentHash: `0x${info.sha256}`,
+        size: info.size,
+        created: info.created,
+        account: info.account,
+        chargedBytes: info.chargedBytes,
+      }
     },
   })
 
   app.get('/v1/blobs/policy', {
     schema: {
       summary:
-        "Who may upload blobs and how much: the blob size limit, the permit rule, the minimum balance, the quotas (and an account's use of its own), garbage collection",
+        "Who may upload blobs and how much: the blob size limit, the permit rule, the minimum balance, the quotas and what a held SIN backs (and an account's use of them), garbage collection",
       tags: ['datanets'],
       querystring: z.object({ account: z.string().optional().describe('An address: its quota use') }).strict(),
       response: {
@@ -107,15 +119,29 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
             nonceWindow: z.number().int().min(0).describe("How far ahead of its sender's next nonce a permit may be"),
             minBalance: uintStringSchema.describe('SIN base units an uploader must hold (nothing is spent)'),
             minBalanceSin: z.string(),
-            quota: z.object({ accountBytes: z.number().int().min(0), nodeBytes: z.number().int().min(0), windowMs: z.number().int().min(0) }),
+            quota: z.object({
+              accountBytes: z.number().int().min(0).describe('Bytes one account may upload per window (each blob counts at least minChargeBytes)'),
+              accountBlobs: z.number().int().min(0).describe('Blobs one account may upload per window'),
+              windowMs: z.number().int().min(0),
+              minChargeBytes: z.number().int().min(0).describe('What a blob counts at least'),
+              bytesPerSin: z.number().int().min(0).describe("Bytes of an account's blobs waiting for their tx that each SIN it holds backs"),
+              nodeWaitingBytes: z.number().int().min(0).describe("Bytes of all accounts' waiting blobs this node keeps"),
+            }),
             gc: z.object({ graceMs: z.number().int().min(0), intervalMs: z.number().int().min(0) }),
             usage: z
               .object({
                 account: addressSchema,
+                balance: uintStringSchema,
                 usedBytes: z.number().int().min(0),
+                usedBlobs: z.number().int().min(0),
                 limitBytes: z.number().int().min(0),
+                limitBlobs: z.number().int().min(0),
                 windowMs: z.number().int().min(0),
                 nextReleaseAt: z.number().int().nullable().describe('ms since the epoch when its oldest upload in the window leaves it'),
+                waitingBytes: z.number().int().min(0).describe('Charged bytes of its blobs waiting for their tx'),
+                waitingBlobs: z.number().int().min(0),
+                backedBytes: z.number().int().min(0).describe('What its balance backs of waiting blobs'),
+                minChargeBytes: z.number().int().min(0),
               })
               .optional()
               .describe('With account=: its use of its quota'),
@@ -133,7 +159,14 @@ export const blobsRoutes: FastifyPluginAsyncZod<BlobsRoutesOptions> = async (app
         nonceWindow: Number(UPLOAD_NONCE_WINDOW),
         minBalance: p.minBalance.toString(),
         minBalanceSin: formatUnits(p.minBalance),
-        quota: { accountBytes: p.quotaBytes, nodeBytes: p.nodeQuotaBytes, windowMs: p.quotaWindowMs },
+        quota: {
+          accountBytes: p.quotaBytes,
+          accountBlobs: p.quotaBlobs,
+          windowMs: p.quotaWindowMs,
+          minChargeBytes: BLOB_MIN_CHARGE_BYTES,
+          bytesPerSin: p.bytesPerSin,
+          nodeWaitingBytes: p.nodeQuotaBytes,
+        },
         gc: datanets.gcSettings(),
         ...(request.query.account ? { usage: datanets.uploads.usage(parseAddress(request.query.account, 'account')) } : {}),
       }

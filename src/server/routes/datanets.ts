@@ -96,7 +96,30 @@ const buildStatusSchema = z
     startedAt: z.string().optional(),
     finishedAt: z.string().optional(),
     error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).optional(),
-    index: z.object({ documents: countSchema, tokens: countSchema, bytesOnDisk: countSchema, indexId: z.string(), tokenizerVersion: z.string() }).optional(),
+    retryAt: z
+      .string()
+      .optional()
+      .describe("A failure that is this node's own (ingest_timeout, ingest_failed, build_failed): when the build is tried again by itself"),
+    index: z
+      .object({
+        documents: countSchema,
+        tokens: countSchema,
+        bytesOnDisk: countSchema,
+        indexId: z.string(),
+        tokenizerVersion: z.string(),
+        ingestRules: z.string().optional().describe('The ingestion rules and the parser versions the texts were read with'),
+        buildId: hash32Schema
+          .optional()
+          .describe('sha256 of the index id, the ingestion rules and the report (skip codes): equal on every node that built the same'),
+      })
+      .optional(),
+    check: z
+      .union([
+        z.object({ state: z.literal('pending'), attempts: countSchema, lastError: z.string().optional() }),
+        z.object({ state: z.literal('agrees'), leaderBuildId: z.string(), at: z.string() }),
+      ])
+      .optional()
+      .describe("On a replica, once ready: whether the leader's build has the same build id"),
     waitingFor: z.array(hash32Schema).optional().describe('While waiting for blobs (phase `blobs`): the contributions whose blob this node lacks (at most 20)'),
     report: z
       .object({
