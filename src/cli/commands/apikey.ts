@@ -5,6 +5,7 @@ import { hashApiKey, newApiKey } from '../../models/index.ts'
 import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
+import { nodeOption } from '../options.ts'
 
 /**
  * On the ledger 0 means "none" for both the spend limit and the expiry, so `--spend-limit 0`
@@ -63,7 +64,7 @@ export function apikeyCommand(): Command {
     .option('--no-spend-limit', 'no spend limit (the default, said explicitly)')
     .option('--expires <when>', 'a duration (30d, 12h, 15m, 90s) or a time in ms since the epoch, more than 0 (default: never)')
     .option('--no-expiry', 'the key never expires (the default, said explicitly)')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (flags: SignerFlags & { label: string; spendLimit?: string | false; expires?: string; expiry: boolean; node?: string; json?: boolean }) => {
@@ -92,7 +93,7 @@ export function apikeyCommand(): Command {
     )
   withSigner(cmd.command('revoke').description('sign RevokeApiKey for a key (give the key or its hash)'))
     .argument('<key>', 'the key (sk-sinew-…) or its 0x hash')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (key: string, flags: SignerFlags & { node?: string; json?: boolean }) => {
@@ -105,7 +106,7 @@ export function apikeyCommand(): Command {
   cmd
     .command('show')
     .argument('<key>', 'the key (sk-sinew-…) or its 0x hash')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (key: string, flags: { node?: string; json?: boolean }) => {

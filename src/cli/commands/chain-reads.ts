@@ -4,9 +4,9 @@ import { formatUnits } from '../../core/index.ts'
 import { parseAddress } from '../../ledger/index.ts'
 import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
+import { withNode } from '../options.ts'
 
 type ReadFlags = { node?: string; json?: boolean }
-const withNode = (c: Command) => c.option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)').option('--json', 'print JSON')
 
 export function accountCommand(): Command {
   return withNode(new Command('account').description('balance and next nonce of an account').argument('<address>')).action(

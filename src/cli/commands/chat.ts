@@ -4,6 +4,7 @@ import OpenAI from 'openai'
 import { formatUnits, RemoteError, SinewError } from '../../core/index.ts'
 import { defaultNodeUrl, NodeClient } from '../../client/index.ts'
 import { action, printJson } from '../output.ts'
+import { nodeOption } from '../options.ts'
 
 export function chatCommand(): Command {
   return new Command('chat')
@@ -14,7 +15,7 @@ export function chatCommand(): Command {
     .option('--max-tokens <n>', 'most output tokens', '128')
     .option('--temperature <t>', 'sampling temperature')
     .option('--seed <n>', 'sampling seed')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print the answer and receipt as JSON instead of streaming')
     .action(
       action(

@@ -22,9 +22,9 @@ import { NodeClient } from '../../client/index.ts'
 import { inputFileSize, readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, signTx, withSigner, type SignerFlags } from './tx.ts'
+import { withNode } from '../options.ts'
 
 type Common = { node?: string; json?: boolean }
-const common = (c: Command): Command => c.option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)').option('--json', 'print JSON')
 
 const bar = (format: string, json?: boolean) =>
   process.stderr.isTTY && !json
@@ -230,7 +230,7 @@ function datanetLines(d: any): string[] {
 export function datanetCommand(): Command {
   const cmd = new Command('datanet').description('Datanets: create, contribute files, review the queue, exclude, publish versions, search')
 
-  common(withSigner(cmd.command('create').description('create a Datanet owned by the signer')))
+  withNode(withSigner(cmd.command('create').description('create a Datanet owned by the signer')))
     .requiredOption('--name <name>', 'unique name')
     .option('--description <text>', 'what it collects', '')
     .option('--license <spdx>', 'license of the contributions', 'CC-BY-4.0')
@@ -276,7 +276,7 @@ export function datanetCommand(): Command {
       ),
     )
 
-  common(withSigner(cmd.command('contribute').description('upload files and sign one Contribute per file; every file is checked before the first upload')))
+  withNode(withSigner(cmd.command('contribute').description('upload files and sign one Contribute per file; every file is checked before the first upload')))
     .argument('<files...>')
     .requiredOption('--datanet <id|name>', 'the Datanet')
     .option('--title <title>', 'title (default: the file name)')
@@ -319,7 +319,7 @@ export function datanetCommand(): Command {
       }),
     )
 
-  common(cmd.command('queue').description('what awaits review: pending contributions, oldest first, with their blob state and near-duplicate flags'))
+  withNode(cmd.command('queue').description('what awaits review: pending contributions, oldest first, with their blob state and near-duplicate flags'))
     .argument('<datanet>', 'id or name')
     .option('--limit <n>', 'at most this many', '100')
     .action(
@@ -336,7 +336,7 @@ export function datanetCommand(): Command {
         for (const c of q.contributions) printLines(...queueLines(c))
       }),
     )
-  common(withSigner(cmd.command('review').description('accept or reject a pending contribution (owner or curator)')))
+  withNode(withSigner(cmd.command('review').description('accept or reject a pending contribution (owner or curator)')))
     .argument('<contribution>')
     .option('--accept', 'accept it (the stake goes back to the author)')
     .option('--reject', 'reject it (the stake goes to the Datanet owner)')
@@ -356,7 +356,7 @@ export function datanetCommand(): Command {
       }),
     )
 
-  common(withSigner(cmd.command('exclude').description('leave an accepted contribution out of every later version (owner only)')))
+  withNode(withSigner(cmd.command('exclude').description('leave an accepted contribution out of every later version (owner only)')))
     .argument('<contribution>')
     .requiredOption('--reason <text>', 'why (kept on the ledger)')
     .action(
@@ -376,7 +376,7 @@ export function datanetCommand(): Command {
       }),
     )
 
-  common(withSigner(cmd.command('publish').description('freeze the accepted contributions as the next version and wait for its index')))
+  withNode(withSigner(cmd.command('publish').description('freeze the accepted contributions as the next version and wait for its index')))
     .argument('<datanet>', 'id or name')
     .option('--no-wait', 'return once the version is on the ledger')
     .action(
@@ -398,7 +398,7 @@ export function datanetCommand(): Command {
       }),
     )
 
-  common(cmd.command('show').description('a Datanet, or one of its versions (with index build progress)'))
+  withNode(cmd.command('show').description('a Datanet, or one of its versions (with index build progress)'))
     .argument('<datanet>', 'id or name')
     .option('--ver <n>', 'show this version (number)')
     .option('--contributions', 'list its contributions')
@@ -436,7 +436,7 @@ export function datanetCommand(): Command {
       }),
     )
 
-  common(cmd.command('search').description("find a phrase in a version's index (default: the latest)"))
+  withNode(cmd.command('search').description("find a phrase in a version's index (default: the latest)"))
     .argument('<datanet>', 'id or name')
     .argument('<query...>')
     .option('--ver <n>', 'version number (default: latest)')
@@ -456,7 +456,7 @@ export function datanetCommand(): Command {
       }),
     )
 
-  common(cmd.command('list').description('Datanets, newest first'))
+  withNode(cmd.command('list').description('Datanets, newest first'))
     .option('--q <text>', 'search names, descriptions and licenses')
     .option('--owner <address>', 'only this owner')
     .action(
@@ -474,7 +474,7 @@ export function datanetCommand(): Command {
       }),
     )
 
-  common(withSigner(cmd.command('curator').description('add (or with --remove, remove) a curator (owner only)')))
+  withNode(withSigner(cmd.command('curator').description('add (or with --remove, remove) a curator (owner only)')))
     .argument('<datanet>', 'id or name')
     .argument('<address>')
     .option('--remove', 'remove instead of add')

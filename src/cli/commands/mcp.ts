@@ -10,6 +10,7 @@ import { createMcpServer, type McpSigner } from '../../server/mcp/index.ts'
 import { NodeClient, signEnvelope, type TypesInfo } from '../../client/index.ts'
 import { reportError } from '../output.ts'
 import { signerKey, withSigner, type SignerFlags } from './tx.ts'
+import { nodeOption } from '../options.ts'
 
 export function mcpCommand(): Command {
   return withSigner(
@@ -17,7 +18,7 @@ export function mcpCommand(): Command {
       'serve the MCP tools over stdio; write tools sign with --from (SINEW_PASSWORD) or --dev-account; without either, read tools only',
     ),
   )
-    .option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)')
+    .addOption(nodeOption())
     .action(async (flags: SignerFlags & { node?: string }) => {
       try {
         const client = new NodeClient(flags.node)

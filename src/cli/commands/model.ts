@@ -7,6 +7,7 @@ import { BUILTIN_INFINIGRAM, hashApiKey } from '../../models/index.ts'
 import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
+import { nodeOption } from '../options.ts'
 
 type ModelFlags = SignerFlags & { backend: string; datanet?: string[]; price: string; share: string; description: string; node?: string; json?: boolean }
 
@@ -34,7 +35,7 @@ const modelOptions = (c: Command): Command =>
     .requiredOption('--price <sin>', 'price per million output tokens, in SIN')
     .option('--share <bps>', 'contributor share of the fee after the protocol fee, in basis points', '5000')
     .option('--description <text>', 'what the model is', '')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
 
 type Refusal = { code: string; reason: string }
@@ -85,7 +86,7 @@ export function modelCommand(): Command {
     )
   cmd
     .command('list')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (flags: { node?: string; json?: boolean }) => {
@@ -103,7 +104,7 @@ export function modelCommand(): Command {
   cmd
     .command('show')
     .argument('<name>')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, flags: { node?: string; json?: boolean }) => {

@@ -5,6 +5,7 @@ import { SinewError } from '../../core/index.ts'
 import { checkProofBundle, parseAddress, parseHeaderJson } from '../../ledger/index.ts'
 import { NodeClient } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
+import { nodeOption } from '../options.ts'
 
 function readJson(file: string, what: string): unknown {
   let text: string
@@ -26,7 +27,7 @@ export function proofCommand(): Command {
     .command('get')
     .description('fetch a proof of a state key (or an address) from a node')
     .argument('<key>', 'state key like acct/0x… or an address')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--out <file>', 'write the proof bundle here')
     .action(
       action(async (key: string, flags: { node?: string; out?: string }) => {

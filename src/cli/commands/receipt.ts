@@ -10,6 +10,7 @@ import { verifyReceipt, type ModelTerms, type ReceiptView } from '../../models/i
 import { NodeClient } from '../../client/index.ts'
 import { readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
+import { nodeOption } from '../options.ts'
 
 type ReceiptJson = ReceiptView & { terms: ModelTerms | null; protocolFeeBps: number }
 
@@ -18,7 +19,7 @@ export function receiptCommand(): Command {
   cmd
     .command('get')
     .argument('<id>', 'receipt id (x-sinew-receipt)')
-    .option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (id: string, flags: { node?: string; json?: boolean }) => {
@@ -42,7 +43,7 @@ export function receiptCommand(): Command {
     .requiredOption('--output <file>', 'the output text the receipt is for (UTF-8)')
     .option('--index-root <dir>', "a node's Datanet index directory, laid out <datanet id>/<n>/index (default <data-dir>/indexes)")
     .option('--data-dir <dir>', 'data directory (default ~/.sinew/dev, or SINEW_DATA_DIR)')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (id: string, flags: { output: string; indexRoot?: string; dataDir?: string; node?: string; json?: boolean }) => {

@@ -6,10 +6,10 @@ import { NodeClient, storeBlob, withTaskTexts, type BlobText, type StoredBlob } 
 import { readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { signAndSubmit, signerKey, withSigner, type SignerFlags } from './tx.ts'
+import { withNode } from '../options.ts'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 type NodeFlags = { node?: string; json?: boolean }
-const withNode = (c: Command) => c.option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)').option('--json', 'print JSON')
 
 function taskId(id: string): Hex {
   if (!isHex(id, 32))

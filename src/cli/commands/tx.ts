@@ -7,6 +7,7 @@ import { NodeClient, signEnvelope, type TypesInfo } from '../../client/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 import { readPassword } from '../password.ts'
 import { defaultKeysDir } from './keys.ts'
+import { nodeOption } from '../options.ts'
 
 export type SignerFlags = { from?: string; devAccount?: string; keysDir?: string }
 
@@ -64,7 +65,7 @@ export function txCommand(): Command {
     .requiredOption('--to <address>', 'recipient')
     .option('--amount <sin>', 'amount in SIN, e.g. 1.5')
     .option('--amount-units <n>', 'amount in base units (18 decimals)')
-    .option('--node <url>', 'node URL (default http://127.0.0.1:8545, or SINEW_NODE)')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (flags: SignerFlags & { to: string; amount?: string; amountUnits?: string; node?: string; json?: boolean }) => {
@@ -86,7 +87,7 @@ export function txCommand(): Command {
   tx.command('get')
     .description('a committed tx and its receipt')
     .argument('<hash>')
-    .option('--node <url>', 'node URL')
+    .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
       action(async (hash: string, flags: { node?: string; json?: boolean }) => {
