@@ -69,6 +69,15 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
       { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, annotations: { readOnlyHint: !tool.writes } },
       (async (args: unknown) => {
         try {
+          const field = illFormedString(args)
+          if (field !== undefined) {
+            throw new SinewError({
+              code: 'invalid_field',
+              message: `${field || 'arguments'} holds a lone UTF-16 surrogate: not a Unicode string`,
+              details: { field },
+              hint: 'Send well-formed Unicode text (a JSON \\ud800 escape without its pair is not).',
+            })
+          }
           return toolResult(await tool.handler(args ?? {}, ctx))
         } catch (e) {
           return toolError(e)
@@ -134,6 +143,17 @@ export function agentCard(baseUrl: string, modules?: McpToolModule[]) {
       tags: [t.writes ? 'write' : 'read', ...(t.placeholder ? ['unavailable'] : [])],
     })),
   }
+}
+
+/** The path of the first string in `value` that is not well-formed UTF-16 (a lone surrogate), or undefined. */
+export function illFormedString(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value) ? path : undefined
+  if (value === null || typeof value !== 'object') return undefined
+  for (const [k, v] of Object.entries(value)) {
+    const found = illFormedString(v, path ? `${path}.${k}` : k)
+    if (found !== undefined) return found
+  }
+  return undefined
 }
 
 /**
