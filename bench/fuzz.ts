@@ -5,7 +5,7 @@
  * exits 1 if any target found a failure (printed with its minimal case and how to replay it).
  */
 import { parseArgs } from 'node:util'
-import { runTarget, type TargetReport } from '../test/fuzz/harness.ts'
+import { running, runTarget, type TargetReport } from '../test/fuzz/harness.ts'
 import { fuzzTargets } from '../test/fuzz/targets/index.ts'
 import { writeResult } from './lib.ts'
 
@@ -27,6 +27,16 @@ if (unknown.length > 0) {
 const numRuns = Number(values.runs)
 const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31
 const reports: TargetReport[] = []
+// Stopped early (SIGINT, SIGTERM): write what was played, marked interrupted, so the figures are not lost.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    const r = running
+    const partial = { target: r.target, seed: r.seed, numRuns: r.numRuns, cases: r.cases, failed: false, interrupted: true, ms: Math.round(performance.now() - r.started), outcomes: r.outcomes }
+    console.log(`\n[fuzz] ${signal}: stopped after ${r.cases} cases of ${r.target} without a failure`)
+    writeResult(values.out, { seed, numRuns, targets: [...reports, partial] })
+    process.exit(130)
+  })
+}
 for (const name of names) {
   const target = fuzzTargets.find((t) => t.name === name)!
   console.log(`\n=== fuzz ${name}: ${target.description}`)

@@ -70,6 +70,13 @@ describe('defects the fuzzer found', () => {
       expect(body.error.data.code).toBe('invalid_field')
       expect(body.error.data.details.field).toBe(field)
     }
+    // Found next: a lone surrogate in a tool's string argument (search_data's datanet) threw
+    // a URIError in the tool (an `internal` error); now the field is named as ill-formed.
+    const lone = await callMcp(node.url, 'tools/call', { name: 'search_data', arguments: { datanet: '\ud800', version: 1, query: 'x' } })
+    const result = (lone.json as { result: { isError: boolean; structuredContent: { error: { code: string; details: { field: string } } } } }).result
+    expect(result.isError).toBe(true)
+    expect(result.structuredContent.error.code).toBe('invalid_field')
+    expect(result.structuredContent.error.details.field).toBe('datanet')
     // A well-formed call still reaches its tool.
     const ok = await callMcp(node.url, 'tools/call', { name: 'list_models', arguments: {} })
     expect((ok.json as { result: { isError?: boolean } }).result.isError).toBeUndefined()

@@ -258,6 +258,9 @@ export type TargetReport = {
   outcomes: Record<string, number>
 }
 
+/** The run in progress (target, cases so far, outcomes), for a runner stopped before the end to report what it played. */
+export const running: { target?: string; seed?: number; numRuns?: number; cases: number; started: number; outcomes: Record<string, number> } = { cases: 0, started: 0, outcomes: {} }
+
 export async function runTarget(target: FuzzTarget, o: RunOptions): Promise<TargetReport> {
   const log = o.log ?? (() => {})
   const started = performance.now()
@@ -266,6 +269,7 @@ export async function runTarget(target: FuzzTarget, o: RunOptions): Promise<Targ
   const t0 = performance.now()
   const outcomes: Record<string, number> = {}
   let cases = 0
+  Object.assign(running, { target: target.name, seed: o.seed, numRuns: o.numRuns, cases: 0, started: t0, outcomes })
   const every = o.progressEvery ?? Math.max(1, Math.floor(o.numRuns / 20))
   const timeout = o.caseTimeoutMs ?? 180_000
   try {
@@ -274,6 +278,7 @@ export async function runTarget(target: FuzzTarget, o: RunOptions): Promise<Targ
         const outcome = await withTimeout(ctx.run(c), timeout, `a ${target.name} case took over ${timeout} ms`)
         outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
         cases++
+        running.cases = cases
         if (cases % every === 0) {
           const s = (performance.now() - t0) / 1000
           log(`[fuzz] ${target.name}: ${cases}/${o.numRuns} cases, ${s.toFixed(0)} s, ${(cases / s).toFixed(1)}/s`)

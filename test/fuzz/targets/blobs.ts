@@ -19,7 +19,7 @@ import type { Hex } from '../../../src/core/index.ts'
 import { ALL_MEDIA_TYPES, INGEST_LIMITS, ingest, type MediaType } from '../../../src/datanets/index.ts'
 import { makeDocx, makePdf, makeZip } from '../../../src/datanets/fixtures.ts'
 import { addressOf } from '../../../src/ledger/index.ts'
-import { datanetsClient, type DatanetsClient } from '../../datanets-fixtures.ts'
+import { datanetsClient } from '../../datanets-fixtures.ts'
 import { dev } from '../../helpers.ts'
 import { hostileString } from '../arbitraries.ts'
 import { InvariantViolation, errorCode, outcomeOf, postJson, type FuzzTarget } from '../harness.ts'
@@ -160,6 +160,8 @@ export const blobsTarget: FuzzTarget<BlobCase> = {
   name: 'blobs',
   description: 'contents for every media type (hostile text, PDFs, DOCX incl. zip bombs, mutated bytes), uploaded and contributed',
   async setup() {
+    // Deflating the bombs takes a while and blocks this process (the node in it too): do it before the node starts.
+    hostileDocxs()
     const f = await startFuzzNode({ overrides: { maxBlobBytes: MAX_BLOB_BYTES, blobQuotaBytes: 1e12, blobNodeQuotaBytes: 1e13 }, seed: false })
     const c = await datanetsClient(f.url)
     const created = await c.submit(dev[1].privateKey, 'CreateDatanet', {
@@ -175,7 +177,7 @@ export const blobsTarget: FuzzTarget<BlobCase> = {
       throw new InvariantViolation('fuzz blobs: CreateDatanet failed', { body: created.json })
     }
     const datanet = created.json.receipt.result.datanet as string
-    return { arbitrary: blobCaseArb(AUTHORS.length), run: (bc) => runBlobCase(f, c, datanet, bc), close: () => f.close() }
+    return { arbitrary: blobCaseArb(AUTHORS.length), run: (bc) => runBlobCase(f, datanet, bc), close: () => f.close() }
   },
 }
 
@@ -194,12 +196,13 @@ function oracle(bytes: Buffer, mediaType: MediaType): Promise<string> {
   return v
 }
 
-async function runBlobCase(f: FuzzNode, c: DatanetsClient, datanet: string, bc: BlobCase): Promise<string> {
+async function runBlobCase(f: FuzzNode, datanet: string, bc: BlobCase): Promise<string> {
   const key = AUTHORS[bc.author]
   const touched = new Set([addressOf(key).toLowerCase()])
   const before = await f.watch.snapshot(touched, { alive: false })
   const contentHash = `0x${createHash('sha256').update(bc.bytes).digest('hex')}`
-  const tx = await c.sign(key, 'Contribute', { datanet, contentHash, title: 'fuzz', mediaType: bc.declared, size: String(bc.bytes.length) })
+  const nonce = f.nonceOf(addressOf(key)).toString()
+  const tx = await f.sign(key, 'Contribute', { datanet, contentHash, title: 'fuzz', mediaType: bc.declared, size: String(bc.bytes.length), nonce })
   const what = { made: bc.made, declared: bc.declared, size: bc.bytes.length, head: bc.bytes.subarray(0, 64).toString('latin1') }
   const up = await uploadBlob(f.url, bc.bytes, tx)
   f.watch.checkAnswer(up, { ...what, step: 'upload' })
