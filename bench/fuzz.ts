@@ -31,7 +31,16 @@ const reports: TargetReport[] = []
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     const r = running
-    const partial = { target: r.target, seed: r.seed, numRuns: r.numRuns, cases: r.cases, failed: false, interrupted: true, ms: Math.round(performance.now() - r.started), outcomes: r.outcomes }
+    const partial = {
+      target: r.target,
+      seed: r.seed,
+      numRuns: r.numRuns,
+      cases: r.cases,
+      failed: false,
+      interrupted: true,
+      ms: Math.round(performance.now() - r.started),
+      outcomes: r.outcomes,
+    }
     console.log(`\n[fuzz] ${signal}: stopped after ${r.cases} cases of ${r.target} without a failure`)
     writeResult(values.out, { seed, numRuns, targets: [...reports, partial] })
     process.exit(130)
@@ -42,11 +51,15 @@ for (const name of names) {
   console.log(`\n=== fuzz ${name}: ${target.description}`)
   const report = await runTarget(target, { numRuns, seed, path: values.path, log: (l) => console.log(l) })
   reports.push(report)
-  console.log(`[fuzz] ${name}: ${report.cases} cases in ${(report.ms / 1000).toFixed(1)} s (${report.casesPerSecond}/s), ${report.failed ? 'FAILED' : 'no failure'}`)
+  console.log(
+    `[fuzz] ${name}: ${report.cases} cases in ${(report.ms / 1000).toFixed(1)} s (${report.casesPerSecond}/s), ${report.failed ? 'FAILED' : 'no failure'}`,
+  )
   const top = Object.entries(report.outcomes).slice(0, 12)
   for (const [outcome, n] of top) console.log(`  ${String(n).padStart(7)}  ${outcome}`)
   if (report.failure) {
-    console.log(`\n${report.failure.error}\n\nMinimal case (${report.failure.shrinks} shrinks): ${report.failure.counterexample.slice(0, 4000)}\nReplay: ${report.failure.replay}`)
+    console.log(
+      `\n${report.failure.error}\n\nMinimal case (${report.failure.shrinks} shrinks): ${report.failure.counterexample.slice(0, 4000)}\nReplay: ${report.failure.replay}`,
+    )
   }
 }
 writeResult(values.out, { seed, numRuns, targets: reports })

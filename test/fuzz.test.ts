@@ -36,7 +36,7 @@ describe('defects the fuzzer found', () => {
     t.cleanup()
   })
 
-  it('a path parameter over 100 characters is 414 path_param_too_long, and a URL that does not decode is 400 bad_request: typed errors, not fastify\'s own', async () => {
+  it("a path parameter over 100 characters is 414 path_param_too_long, and a URL that does not decode is 400 bad_request: typed errors, not fastify's own", async () => {
     const long = await request(node.url, { method: 'GET', path: `/v1/accounts/${'a'.repeat(101)}` })
     expect(long.status).toBe(414)
     expect(errorCode(long)).toBe('path_param_too_long')

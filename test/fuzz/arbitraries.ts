@@ -132,7 +132,10 @@ export function hostileString(maxLength = 80): fc.Arbitrary<string> {
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength }) },
     { weight: 3, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
     { weight: 1, arbitrary: fc.constantFrom(...LONE_SURROGATES) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('a', '\u00e9', '\u{1f600}', '\u202e'), fc.integer({ min: 1000, max: 70_000 })).map(([c, n]) => c.repeat(n)) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(fc.constantFrom('a', '\u00e9', '\u{1f600}', '\u202e'), fc.integer({ min: 1000, max: 70_000 })).map(([c, n]) => c.repeat(n)),
+    },
   )
 }
 
@@ -169,20 +172,39 @@ export function uintString(bits: number): fc.Arbitrary<string> {
 export function badUint(bits: number): fc.Arbitrary<unknown> {
   const max = (1n << BigInt(bits)) - 1n
   return fc.oneof(
-    fc.constantFrom((max + 1n).toString(), (1n << 256n).toString(), '-1', '-0', '', ' 1', '1 ', '01', '+1', '1e3', '0x10', '1.0', '1_000', 'NaN', 'Infinity', '٣'),
+    fc.constantFrom(
+      (max + 1n).toString(),
+      (1n << 256n).toString(),
+      '-1',
+      '-0',
+      '',
+      ' 1',
+      '1 ',
+      '01',
+      '+1',
+      '1e3',
+      '0x10',
+      '1.0',
+      '1_000',
+      'NaN',
+      'Infinity',
+      '٣',
+    ),
     fc.constantFrom(1, -1, 1.5, 1e308, Number.MAX_SAFE_INTEGER + 2, null, true, [], {}, ['1']),
     fc.integer({ min: 400, max: 5000 }).map((n) => '9'.repeat(n)),
   )
 }
 
-const hex = (bytes: number): fc.Arbitrary<string> =>
-  fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => `0x${Buffer.from(b).toString('hex')}`)
+const hex = (bytes: number): fc.Arbitrary<string> => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => `0x${Buffer.from(b).toString('hex')}`)
 
 /** A well-formed address: random, zero, all ones, upper-case hex (not a checksum). */
 export function anyAddress(): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 3, arbitrary: hex(20) },
-    { weight: 1, arbitrary: fc.constantFrom(`0x${'0'.repeat(40)}`, `0x${'f'.repeat(40)}`, `0x${'F'.repeat(40)}`, '0x000000000000000000000000000000000000dEaD') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(`0x${'0'.repeat(40)}`, `0x${'f'.repeat(40)}`, `0x${'F'.repeat(40)}`, '0x000000000000000000000000000000000000dEaD'),
+    },
     { weight: 1, arbitrary: hex(20).map((a) => `0x${a.slice(2).toUpperCase()}`) },
   )
 }
@@ -326,7 +348,8 @@ export function typedValue(type: string, types: KindTypes, field: string, kind: 
     if (field === 'datanet') return named(ref('datanet'))
     if (field === 'model' || (field === 'name' && MODEL_NAME_KINDS.has(kind))) return named(mix(1, ref('model'), 1, plausibleString()))
     if (field === 'name' && (kind === 'CreateDatanet' || kind === 'UpdateDatanet')) return named(mix(1, ref('datanetName'), 4, plausibleString()))
-    if (field === 'endpoint') return honest ? fc.constantFrom('', 'https://agent.example.org/a2a') : named(fc.constantFrom('', 'https://agent.example.org/a2a', 'ws://[::1]:1/'))
+    if (field === 'endpoint')
+      return honest ? fc.constantFrom('', 'https://agent.example.org/a2a') : named(fc.constantFrom('', 'https://agent.example.org/a2a', 'ws://[::1]:1/'))
     if (honest) return plausibleString()
     return fc.oneof({ weight: 6, arbitrary: plausibleString() }, { weight: 6, arbitrary: hostileString() }, { weight: 1, arbitrary: boundaryString(64 * 1024) })
   }
@@ -360,11 +383,15 @@ export function messageOf(kind: string, types: KindTypes, mode: Mode = 'hostile'
       valid,
       fc.array(
         fc.oneof(
-          fc.record({ op: fc.constant('retype' as const), field: fc.constantFrom(...fields) }).chain(({ op, field }) =>
-            badTypedValue(field.type).map((value) => ({ op, name: field.name, value })),
-          ),
+          fc
+            .record({ op: fc.constant('retype' as const), field: fc.constantFrom(...fields) })
+            .chain(({ op, field }) => badTypedValue(field.type).map((value) => ({ op, name: field.name, value }))),
           fc.record({ op: fc.constant('drop' as const), name: fc.constantFrom(...fields.map((f) => f.name)), value: fc.constant(undefined) }),
-          fc.record({ op: fc.constant('extra' as const), name: fc.oneof(hostileString(20), fc.constantFrom('nonce2', 'from', 'sender', 'constructor')), value: fc.jsonValue({ maxDepth: 2 }) }),
+          fc.record({
+            op: fc.constant('extra' as const),
+            name: fc.oneof(hostileString(20), fc.constantFrom('nonce2', 'from', 'sender', 'constructor')),
+            value: fc.jsonValue({ maxDepth: 2 }),
+          }),
         ),
         { minLength: 1, maxLength: 3 },
       ),
@@ -424,9 +451,16 @@ export function envelopeMutation(kinds: string[], fieldNames: string[]): fc.Arbi
     fc.record({ op: fc.constant('message' as const), to: fc.oneof(fc.constantFrom(null, [], 'message', 1, true), fc.jsonValue({ maxDepth: 3 })) }),
     fc.record({ op: fc.constant('field' as const), name: fc.constantFrom(...fieldNames, 'nonce'), to: fc.jsonValue({ maxDepth: 2 }) }),
     fc.record({ op: fc.constant('drop' as const), key: fc.constantFrom('type' as const, 'message' as const, 'signature' as const) }),
-    fc.record({ op: fc.constant('extra' as const), key: fc.oneof(fc.constantFrom('hash', 'sender', 'nonce', 'proto', 'toJSON'), hostileString(20)), value: fc.jsonValue({ maxDepth: 2 }) }),
+    fc.record({
+      op: fc.constant('extra' as const),
+      key: fc.oneof(fc.constantFrom('hash', 'sender', 'nonce', 'proto', 'toJSON'), hostileString(20)),
+      value: fc.jsonValue({ maxDepth: 2 }),
+    }),
     fc.record({ op: fc.constant('from' as const), to: fc.oneof(anyAddress(), badAddress()) }),
-    fc.record({ op: fc.constant('chainId' as const), to: fc.oneof(fc.constantFrom('31415', '1', '0', '-1', '31415.0', ''), fc.constantFrom(31415, null, true, [])) }),
+    fc.record({
+      op: fc.constant('chainId' as const),
+      to: fc.oneof(fc.constantFrom('31415', '1', '0', '-1', '31415.0', ''), fc.constantFrom(31415, null, true, [])),
+    }),
     fc.record({ op: fc.constant('notObject' as const), to: fc.constantFrom(null, [], 'tx', 0, true) }),
   )
 }

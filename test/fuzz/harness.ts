@@ -110,7 +110,8 @@ export const postJson = (baseUrl: string, path: string, body: unknown, headers: 
 export const getJson = (baseUrl: string, path: string): Promise<Answer> => request(baseUrl, { method: 'GET', path })
 
 /** encodeURIComponent that takes any string: lone surrogates become U+FFFD, as a UTF-8 client would send them. */
-export const encodeSegment = (s: string): string => encodeURIComponent(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'))
+export const encodeSegment = (s: string): string =>
+  encodeURIComponent(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'))
 
 /** The error code an answer carries, if it is an error body. */
 export function errorCode(a: Answer): string | undefined {
@@ -202,7 +203,11 @@ export class NodeWatch {
   /** A refused case: the head and every touched balance and nonce are as before. */
   checkUnchanged(before: Snapshot, after: Snapshot, what: unknown): void {
     if (before.stateRoot !== after.stateRoot || before.height !== after.height) {
-      throw new InvariantViolation('a refused request changed the ledger', { request: what, before: [before.height, before.stateRoot], after: [after.height, after.stateRoot] })
+      throw new InvariantViolation('a refused request changed the ledger', {
+        request: what,
+        before: [before.height, before.stateRoot],
+        after: [after.height, after.stateRoot],
+      })
     }
     for (const [address, b] of before.balances) {
       const a = after.balances.get(address)
@@ -215,7 +220,8 @@ export class NodeWatch {
   /** Balances, stakes and escrow add up to the genesis supply (a walk over the state: call it after a change, not a refusal). */
   checkSupply(what: unknown): void {
     const now = moneySupply(this.node)
-    if (now !== this.supply) throw new InvariantViolation('money was created or destroyed', { request: what, genesis: this.supply, now, delta: now - this.supply })
+    if (now !== this.supply)
+      throw new InvariantViolation('money was created or destroyed', { request: what, genesis: this.supply, now, delta: now - this.supply })
   }
 }
 
@@ -259,7 +265,11 @@ export type TargetReport = {
 }
 
 /** The run in progress (target, cases so far, outcomes), for a runner stopped before the end to report what it played. */
-export const running: { target?: string; seed?: number; numRuns?: number; cases: number; started: number; outcomes: Record<string, number> } = { cases: 0, started: 0, outcomes: {} }
+export const running: { target?: string; seed?: number; numRuns?: number; cases: number; started: number; outcomes: Record<string, number> } = {
+  cases: 0,
+  started: 0,
+  outcomes: {},
+}
 
 export async function runTarget(target: FuzzTarget, o: RunOptions): Promise<TargetReport> {
   const log = o.log ?? (() => {})

@@ -42,7 +42,10 @@ export type FuzzNode = {
 const accounts = new Map<Hex, PrivateKeyAccount>()
 const accountOf = (key: Hex): PrivateKeyAccount => {
   let a = accounts.get(key)
-  if (!a) accounts.set(key, (a = privateKeyToAccount(key)))
+  if (!a) {
+    a = privateKeyToAccount(key)
+    accounts.set(key, a)
+  }
   return a
 }
 

@@ -167,7 +167,13 @@ export function malformedToolCall(body: unknown): object | undefined {
   if (method !== 'tools/call') return undefined
   const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v)
   const p = params as { name?: unknown; arguments?: unknown }
-  const field = !isObject(params) ? 'params' : typeof p.name !== 'string' ? 'params.name' : p.arguments !== undefined && !isObject(p.arguments) ? 'params.arguments' : undefined
+  const field = !isObject(params)
+    ? 'params'
+    : typeof p.name !== 'string'
+      ? 'params.name'
+      : p.arguments !== undefined && !isObject(p.arguments)
+        ? 'params.arguments'
+        : undefined
   if (!field) return undefined
   const e = new SinewError({
     code: 'invalid_field',
@@ -175,7 +181,11 @@ export function malformedToolCall(body: unknown): object | undefined {
     details: { field },
     hint: 'Call a tool as {"method": "tools/call", "params": {"name": "<tool>", "arguments": {...}}}; tools/list names the tools.',
   })
-  return { jsonrpc: '2.0', id: typeof id === 'string' || typeof id === 'number' ? id : null, error: { code: -32602, message: e.shortMessage, data: e.toJSON().error } }
+  return {
+    jsonrpc: '2.0',
+    id: typeof id === 'string' || typeof id === 'number' ? id : null,
+    error: { code: -32602, message: e.shortMessage, data: e.toJSON().error },
+  }
 }
 
 // ---------- what /mcp and the agent card answer, for the OpenAPI document ----------

@@ -31,12 +31,19 @@ const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.doc
 /** Hand-made PDFs a parser can trip on: each a complete file, not a mutation. */
 const HOSTILE_PDFS: Record<string, () => Buffer> = {
   'xref loop': () =>
-    Buffer.from('%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\nxref\n0 2\n0000000000 65535 f \n0000000009 00000 n \ntrailer\n<< /Size 2 /Root 1 0 R /Prev 9 >>\nstartxref\n9\n%%EOF\n', 'latin1'),
+    Buffer.from(
+      '%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\nxref\n0 2\n0000000000 65535 f \n0000000009 00000 n \ntrailer\n<< /Size 2 /Root 1 0 R /Prev 9 >>\nstartxref\n9\n%%EOF\n',
+      'latin1',
+    ),
   'page tree names itself': () =>
-    Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [2 0 R] /Count 1 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n', 'latin1'),
+    Buffer.from(
+      '%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [2 0 R] /Count 1 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
+      'latin1',
+    ),
   'count in the billions': () => Buffer.from(makePdf(['one page']).toString('latin1').replace('/Count 1', '/Count 4294967295'), 'latin1'),
   'deep nesting': () => Buffer.from(`%PDF-1.4\n1 0 obj ${'['.repeat(100_000)}${']'.repeat(100_000)} endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n`, 'latin1'),
-  'deep dictionaries': () => Buffer.from(`%PDF-1.4\n1 0 obj ${'<< /A '.repeat(20_000)}1${' >>'.repeat(20_000)} endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n`, 'latin1'),
+  'deep dictionaries': () =>
+    Buffer.from(`%PDF-1.4\n1 0 obj ${'<< /A '.repeat(20_000)}1${' >>'.repeat(20_000)} endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n`, 'latin1'),
   'junk flate stream': () =>
     Buffer.from(
       makePdf(['x'])
@@ -44,14 +51,25 @@ const HOSTILE_PDFS: Record<string, () => Buffer> = {
         .replace(/<< \/Length (\d+) >>/, '<< /Length $1 /Filter /FlateDecode >>'),
       'latin1',
     ),
-  'huge length': () => Buffer.from(makePdf(['x']).toString('latin1').replace(/\/Length \d+/, '/Length 999999999999'), 'latin1'),
+  'huge length': () =>
+    Buffer.from(
+      makePdf(['x'])
+        .toString('latin1')
+        .replace(/\/Length \d+/, '/Length 999999999999'),
+      'latin1',
+    ),
   'no trailer': () => {
     const s = makePdf(['no trailer here']).toString('latin1')
     return Buffer.from(s.slice(0, s.indexOf('xref')), 'latin1')
   },
-  'encrypted with no key': () => Buffer.from(makePdf(['secret']).toString('latin1').replace('/Root 1 0 R', '/Root 1 0 R /Encrypt << /Filter /Standard /V 5 /R 6 /O <00> /U <00> >>'), 'latin1'),
+  'encrypted with no key': () =>
+    Buffer.from(
+      makePdf(['secret']).toString('latin1').replace('/Root 1 0 R', '/Root 1 0 R /Encrypt << /Filter /Standard /V 5 /R 6 /O <00> /U <00> >>'),
+      'latin1',
+    ),
   'only a header': () => Buffer.from('%PDF-1.7\n', 'latin1'),
-  'javascript action': () => Buffer.from(makePdf(['x']).toString('latin1').replace('/Type /Catalog', '/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>'), 'latin1'),
+  'javascript action': () =>
+    Buffer.from(makePdf(['x']).toString('latin1').replace('/Type /Catalog', '/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>'), 'latin1'),
 }
 
 /** Built once: a zip bomb is costly to deflate and the same every time. */
@@ -80,7 +98,11 @@ const mutateBytes = (base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> =>
     .tuple(
       base,
       fc.array(
-        fc.record({ op: fc.constantFrom('truncate', 'flip', 'splice'), at: fc.double({ min: 0, max: 1, noNaN: true }), junk: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+        fc.record({
+          op: fc.constantFrom('truncate', 'flip', 'splice'),
+          at: fc.double({ min: 0, max: 1, noNaN: true }),
+          junk: fc.uint8Array({ minLength: 1, maxLength: 16 }),
+        }),
         { minLength: 1, maxLength: 4 },
       ),
     )
@@ -112,14 +134,29 @@ export function contentOf(type: MediaType): fc.Arbitrary<Buffer> {
       )
     case 'application/jsonl':
       return fc.oneof(
-        utf8(fc.array(fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), { maxLength: 8 }).map((l) => l.join('\n'))),
-        utf8(fc.array(fc.oneof(hostileString(60), fc.constantFrom('{', '{"text":1}', '[]', '""', '{"text":"\\ud800"}', '   ')), { maxLength: 6 }).map((l) => l.join('\n'))),
+        utf8(
+          fc
+            .array(
+              fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+              { maxLength: 8 },
+            )
+            .map((l) => l.join('\n')),
+        ),
+        utf8(
+          fc
+            .array(fc.oneof(hostileString(60), fc.constantFrom('{', '{"text":1}', '[]', '""', '{"text":"\\ud800"}', '   ')), { maxLength: 6 })
+            .map((l) => l.join('\n')),
+        ),
         utf8(fc.array(fc.record({ text: hostileString(80) }), { minLength: 1, maxLength: 6 }).map((l) => l.map((o) => JSON.stringify(o)).join('\r\n'))),
         fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
       )
     case 'text/csv':
       return fc.oneof(
-        utf8(fc.array(fc.array(fc.oneof(hostileString(30), fc.constantFrom('"', '""', '"a,b"', '"unclosed', '\r', '\n', ',')), { maxLength: 5 }), { maxLength: 8 }).map((rows) => rows.map((r) => r.join(',')).join('\n'))),
+        utf8(
+          fc
+            .array(fc.array(fc.oneof(hostileString(30), fc.constantFrom('"', '""', '"a,b"', '"unclosed', '\r', '\n', ',')), { maxLength: 5 }), { maxLength: 8 })
+            .map((rows) => rows.map((r) => r.join(',')).join('\n')),
+        ),
         utf8(fc.constantFrom('', 'a,b\n', 'a,b\n1,2,3\n', 'a\n"x\n', '\ufeffa,b\n1,2', 'a,a,a\n1,2,3')),
         fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
       )
@@ -219,7 +256,10 @@ async function runBlobCase(f: FuzzNode, datanet: string, bc: BlobCase): Promise<
   if (accepted || code === 'unparseable_content') {
     const verdict = await oracle(bc.bytes, bc.declared)
     if (accepted !== (verdict === 'ok')) {
-      throw new InvariantViolation(`the node ${accepted ? 'took' : 'refused'} a contribution that ingest ${verdict === 'ok' ? 'reads' : `refuses (${verdict})`}`, { request: what, answer: answer.text.slice(0, 500) })
+      throw new InvariantViolation(
+        `the node ${accepted ? 'took' : 'refused'} a contribution that ingest ${verdict === 'ok' ? 'reads' : `refuses (${verdict})`}`,
+        { request: what, answer: answer.text.slice(0, 500) },
+      )
     }
   }
   return `${bc.made === bc.declared ? bc.made : `${bc.made} as ${bc.declared}`}: ${outcomeOf(answer)}${up.status >= 300 ? ' (upload)' : ''}`

@@ -10,18 +10,7 @@
  * refused request (any 4xx) leaves the head and the touched accounts as they were.
  */
 import fc from 'fast-check'
-import {
-  hostileString,
-  mix,
-  rawBody,
-  ref,
-  resolveRefs,
-  schemaOrMutation,
-  type JsonSchema,
-  type PoolName,
-  type RawBody,
-  type Ref,
-} from '../arbitraries.ts'
+import { hostileString, mix, rawBody, ref, resolveRefs, schemaOrMutation, type JsonSchema, type PoolName, type RawBody, type Ref } from '../arbitraries.ts'
 import { addressesIn, encodeSegment, outcomeOf, request, type FuzzTarget } from '../harness.ts'
 import { startFuzzNode, type FuzzNode } from '../node-setup.ts'
 
@@ -79,7 +68,14 @@ function poolFor(path: string, name: string): PoolName | undefined {
   if (name === 'keyHash') return 'keyHash'
   if (name === 'model') return 'model'
   if (name === 'sha256') return 'blob'
-  if (name === 'id') return path.startsWith('/v1/datanets') ? 'datanet' : path.startsWith('/v1/contributions') ? 'contribution' : path.startsWith('/v1/tasks') ? 'task' : 'receipt'
+  if (name === 'id')
+    return path.startsWith('/v1/datanets')
+      ? 'datanet'
+      : path.startsWith('/v1/contributions')
+        ? 'contribution'
+        : path.startsWith('/v1/tasks')
+          ? 'task'
+          : 'receipt'
   return undefined
 }
 
@@ -87,7 +83,10 @@ function poolFor(path: string, name: string): PoolName | undefined {
 const segment = (pool: PoolName | undefined, schema: JsonSchema | undefined): fc.Arbitrary<{ value: unknown; raw: boolean }> =>
   fc.oneof(
     { weight: pool ? 4 : 0, arbitrary: (pool ? ref(pool) : fc.constant('x')).map((value) => ({ value, raw: false })) },
-    { weight: 2, arbitrary: schemaOrMutation(schema).map((value) => ({ value: typeof value === 'string' ? value : JSON.stringify(value) ?? '', raw: false })) },
+    {
+      weight: 2,
+      arbitrary: schemaOrMutation(schema).map((value) => ({ value: typeof value === 'string' ? value : (JSON.stringify(value) ?? ''), raw: false })),
+    },
     { weight: 2, arbitrary: hostileString(60).map((value) => ({ value, raw: false })) },
     {
       weight: 1,
@@ -112,8 +111,14 @@ export function httpCaseArb(ops: Operation[]): fc.Arbitrary<HttpCase> {
     const queryParams = op.params.filter((p) => p.in === 'query')
     const known = queryParams.length > 0 ? fc.constantFrom(...queryParams) : fc.constant(undefined)
     const queryItem = fc.oneof(
-      { weight: 4, arbitrary: known.chain((p) => (p ? schemaOrMutation(p.schema).map((value) => ({ key: p.name, value })) : fc.constant({ key: 'x', value: '1' }))) },
-      { weight: 1, arbitrary: fc.record({ key: mix(3, hostileString(12), 1, fc.constantFrom('__proto__', 'constructor', 'limit[]', 'a[b]')), value: hostileString(40) }) },
+      {
+        weight: 4,
+        arbitrary: known.chain((p) => (p ? schemaOrMutation(p.schema).map((value) => ({ key: p.name, value })) : fc.constant({ key: 'x', value: '1' }))),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({ key: mix(3, hostileString(12), 1, fc.constantFrom('__proto__', 'constructor', 'limit[]', 'a[b]')), value: hostileString(40) }),
+      },
     )
     const body = op.body
       ? fc.oneof(

@@ -28,8 +28,14 @@ const WORDS = ['the', 'fox', 'jumps', 'over', 'lazy', 'dog', 'ledger', 'records'
 /** The corpus: deterministic, about 40 documents of 0-30 words (two shards of at most 300 positions). */
 function corpus(): { id: string; text: string }[] {
   let s = 12345
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
-  return Array.from({ length: 40 }, (_, i) => ({ id: `doc-${i}`, text: Array.from({ length: Math.floor(next() * 30) }, () => WORDS[Math.floor(next() * WORDS.length)]).join(' ') }))
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    return s / 2 ** 32
+  }
+  return Array.from({ length: 40 }, (_, i) => ({
+    id: `doc-${i}`,
+    text: Array.from({ length: Math.floor(next() * 30) }, () => WORDS[Math.floor(next() * WORDS.length)]).join(' '),
+  }))
 }
 
 type Damage =
@@ -41,7 +47,11 @@ type Damage =
   | { op: 'delete' }
   | { op: 'replace'; junk: Uint8Array }
 
-type HeaderEdit = { field: 'documents' | 'positions' | 'tokens' | 'vocabSize' | 'docsBytes' | 'vocabBytes' | 'start' | 'n' | 'tokWidth' | 'saWidth'; shard: number; value: number }
+type HeaderEdit = {
+  field: 'documents' | 'positions' | 'tokens' | 'vocabSize' | 'docsBytes' | 'vocabBytes' | 'start' | 'n' | 'tokWidth' | 'saWidth'
+  shard: number
+  value: number
+}
 
 export type IndexCase = {
   /** Which file: the header, docs, vocab, or a shard's token or suffix-array file. */
@@ -72,7 +82,11 @@ const boundary = fc.constantFrom(0, 1, 2, 3, 5, 255, 256, 0x7fffffff, 0x80000000
 const headerEditArb: fc.Arbitrary<HeaderEdit> = fc.record({
   field: fc.constantFrom('documents', 'positions', 'tokens', 'vocabSize', 'docsBytes', 'vocabBytes', 'start', 'n', 'tokWidth', 'saWidth'),
   shard: fc.nat({ max: 1 }),
-  value: fc.oneof(boundary, fc.integer({ min: -3, max: 3 }).map((d) => -d - 1), fc.nat({ max: 2000 })),
+  value: fc.oneof(
+    boundary,
+    fc.integer({ min: -3, max: 3 }).map((d) => -d - 1),
+    fc.nat({ max: 2000 }),
+  ),
 })
 
 export const indexCaseArb = (files: number): fc.Arbitrary<IndexCase> =>
@@ -80,10 +94,16 @@ export const indexCaseArb = (files: number): fc.Arbitrary<IndexCase> =>
     file: fc.nat({ max: files - 1 }),
     damage: fc.option(damageArb, { nil: null, freq: 4 }),
     reseal: fc.boolean(),
-    header: fc.oneof({ weight: 3, arbitrary: fc.constant<HeaderEdit[]>([]) }, { weight: 2, arbitrary: fc.array(headerEditArb, { minLength: 1, maxLength: 3 }) }),
+    header: fc.oneof(
+      { weight: 3, arbitrary: fc.constant<HeaderEdit[]>([]) },
+      { weight: 2, arbitrary: fc.array(headerEditArb, { minLength: 1, maxLength: 3 }) },
+    ),
     mode: fc.constantFrom('memory' as const, 'paged' as const),
     checksums: fc.boolean(),
-    queries: fc.array(fc.oneof(fc.constantFrom(...WORDS, 'the fox', 'lazy dog .', 'who did what', ''), fc.string({ unit: 'grapheme', maxLength: 40 })), { minLength: 1, maxLength: 3 }),
+    queries: fc.array(fc.oneof(fc.constantFrom(...WORDS, 'the fox', 'lazy dog .', 'who did what', ''), fc.string({ unit: 'grapheme', maxLength: 40 })), {
+      minLength: 1,
+      maxLength: 3,
+    }),
   })
 
 export const indexFilesTarget: FuzzTarget<IndexCase> = {
@@ -163,7 +183,15 @@ async function runIndexCase(template: string, work: string, files: string[], c: 
     const header = readFileSync(join(work, HEADER_FILE))
     writeFileSync(join(work, HEADER_FILE), resealed(header, file, c.reseal ? bytes : null, c.header))
   }
-  const what = { file, damage: c.damage && { ...c.damage, junk: undefined }, reseal: c.reseal, header: c.header, mode: c.mode, checksums: c.checksums, queries: c.queries }
+  const what = {
+    file,
+    damage: c.damage && { ...c.damage, junk: undefined },
+    reseal: c.reseal,
+    header: c.header,
+    mode: c.mode,
+    checksums: c.checksums,
+    queries: c.queries,
+  }
   let index: AttributionIndex | undefined
   try {
     index = openIndex(work, { mode: c.mode, checksums: c.checksums })

@@ -43,7 +43,12 @@ export type McpCase = {
   apiKey: boolean
 }
 
-export function mcpCaseArb(tools: Tool[], kinds: string[], typesOf: (kind: string) => Record<string, { name: string; type: string }[]>, signers: number): fc.Arbitrary<McpCase> {
+export function mcpCaseArb(
+  tools: Tool[],
+  kinds: string[],
+  typesOf: (kind: string) => Record<string, { name: string; type: string }[]>,
+  signers: number,
+): fc.Arbitrary<McpCase> {
   return fc.nat({ max: tools.length - 1 }).chain((i) => {
     const schema = tools[i].inputSchema
     const props = Object.keys(schema.properties ?? {})
@@ -57,7 +62,11 @@ export function mcpCaseArb(tools: Tool[], kinds: string[], typesOf: (kind: strin
           fc.constant(null),
           1,
           fc.constantFrom(...kinds).chain((kind) =>
-            fc.record({ kind: fc.constant(kind), signer: fc.nat({ max: signers - 1 }), message: messageOf(kind, typesOf(kind), 'honest').map((m) => m.message) }),
+            fc.record({
+              kind: fc.constant(kind),
+              signer: fc.nat({ max: signers - 1 }),
+              message: messageOf(kind, typesOf(kind), 'honest').map((m) => m.message),
+            }),
           ),
         )
       : fc.constant(null)
@@ -120,10 +129,14 @@ async function runMcpCase(f: FuzzNode, tools: Tool[], c: McpCase): Promise<strin
 
 /** `ok`, or the refusal's name: a catalogued code, `invalid_params` (the SDK's argument check) or a JSON-RPC error code. */
 function toolOutcome(a: Answer, what: unknown): string {
-  const body = a.json as { result?: { isError?: boolean; structuredContent?: { error?: { code?: string } }; content?: { text?: string }[] }; error?: { code: number } }
+  const body = a.json as {
+    result?: { isError?: boolean; structuredContent?: { error?: { code?: string } }; content?: { text?: string }[] }
+    error?: { code: number }
+  }
   if (a.status >= 400 || !body) return `http ${a.status}`
   // -32603 is JSON-RPC's "Internal error": the node failing, never the caller's fault.
-  if (body.error?.code === -32603) throw new InvariantViolation('a tools/call answered JSON-RPC -32603 Internal error', { request: what, body: a.text.slice(0, 1000) })
+  if (body.error?.code === -32603)
+    throw new InvariantViolation('a tools/call answered JSON-RPC -32603 Internal error', { request: what, body: a.text.slice(0, 1000) })
   if (body.error) return `rpc ${body.error.code}`
   if (!body.result?.isError) return 'ok'
   const code = body.result.structuredContent?.error?.code
@@ -133,6 +146,7 @@ function toolOutcome(a: Answer, what: unknown): string {
     throw new InvariantViolation('a tool error without a typed error', { request: what, body: a.text.slice(0, 1000) })
   }
   if (!isErrorCode(code)) throw new InvariantViolation(`tool error code ${code} is not in the catalogue`, { request: what })
-  if (errorCatalogue[code].status >= 500) throw new InvariantViolation(`a tool answered ${code} (a ${errorCatalogue[code].status})`, { request: what, body: a.text.slice(0, 2000) })
+  if (errorCatalogue[code].status >= 500)
+    throw new InvariantViolation(`a tool answered ${code} (a ${errorCatalogue[code].status})`, { request: what, body: a.text.slice(0, 2000) })
   return code
 }

@@ -126,10 +126,18 @@ async function runTxCase(f: FuzzNode, c: TxCase, accepted: SignedEnvelope[]): Pr
     const items = [sent, ...Array.from({ length: c.batch.copies }, () => sent), ...c.batch.junk]
     answer = await postJson(f.url, '/v1/txs', { txs: items })
     f.watch.checkAnswer(answer, what)
-    results = answer.status === 200 ? ((answer.json as { results: { ok: boolean; hash?: string; error?: { code: string } }[] }).results ?? []).map((r) => ({ ok: r.ok, hash: r.hash, code: r.error?.code })) : []
+    results =
+      answer.status === 200
+        ? ((answer.json as { results: { ok: boolean; hash?: string; error?: { code: string } }[] }).results ?? []).map((r) => ({
+            ok: r.ok,
+            hash: r.hash,
+            code: r.error?.code,
+          }))
+        : []
     const okCount = results.filter((r) => r.ok).length
     if (okCount > 1) throw new InvariantViolation('one signed tx was accepted more than once in a batch', { ...what, results })
-    if (answer.status === 200 && results.length !== items.length) throw new InvariantViolation('a batch answered another number of results than items', { ...what, results })
+    if (answer.status === 200 && results.length !== items.length)
+      throw new InvariantViolation('a batch answered another number of results than items', { ...what, results })
   } else {
     const datanet = String((envelope.message as Record<string, unknown>)?.datanet ?? 'x')
     const path = c.route === 'contribution' && !replayed ? `/v1/datanets/${encodeSegment(datanet.slice(0, 200) || 'x')}/contributions` : '/v1/tx'
@@ -149,7 +157,8 @@ async function runTxCase(f: FuzzNode, c: TxCase, accepted: SignedEnvelope[]): Pr
   }
   if (!ok) {
     f.watch.checkUnchanged(before, after, what)
-    if (process.env.FUZZ_DEBUG) return `${c.kind}: ${outcomeOf(answer)} ${JSON.stringify((answer.json as any)?.error?.details?.field ?? (answer.json as any)?.results?.[0]?.error?.details?.field)} ${JSON.stringify((answer.json as any)?.error?.message ?? (answer.json as any)?.results?.[0]?.error?.message).slice(0, 80)}`
+    if (process.env.FUZZ_DEBUG)
+      return `${c.kind}: ${outcomeOf(answer)} ${JSON.stringify((answer.json as any)?.error?.details?.field ?? (answer.json as any)?.results?.[0]?.error?.details?.field)} ${JSON.stringify((answer.json as any)?.error?.message ?? (answer.json as any)?.results?.[0]?.error?.message).slice(0, 80)}`
     return `${c.kind}: ${c.route === 'txs' && answer.status === 200 ? `txs ${results[0]?.code ?? '?'}` : outcomeOf(answer)}`
   }
 
@@ -208,7 +217,14 @@ async function buildEnvelope(f: FuzzNode, c: TxCase, key: Hex, sender: string): 
   }
   const next = f.nonceOf(sender)
   const n = c.nonce
-  const nonce = n.at === 'next' ? next.toString() : n.at === 'used' ? (next > 0n ? next - 1n : 0n).toString() : n.at === 'ahead' ? (next + BigInt(n.by)).toString() : n.value
+  const nonce =
+    n.at === 'next'
+      ? next.toString()
+      : n.at === 'used'
+        ? (next > 0n ? next - 1n : 0n).toString()
+        : n.at === 'ahead'
+          ? (next + BigInt(n.by)).toString()
+          : n.value
   const wire = { ...message, nonce }
   let envelope: SignedEnvelope
   try {
