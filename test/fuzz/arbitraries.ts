@@ -9,6 +9,7 @@
  * then (`resolveRefs`), so a case keeps its meaning while the node's state moves on.
  */
 import fc from 'fast-check'
+import { ALL_MEDIA_TYPES } from '../../src/datanets/index.ts'
 
 // ---- references resolved when a case runs --------------------------------------------------
 
@@ -260,14 +261,8 @@ const FIELD_POOLS: Record<string, PoolName> = {
 const TIME_FIELDS = new Set(['deadline', 'expiresAt'])
 const MODEL_NAME_KINDS = new Set(['UpdateModel', 'RegisterModel', 'RecordReceipt'])
 
-export const MEDIA_TYPE_NAMES = [
-  'text/plain',
-  'text/markdown',
-  'application/jsonl',
-  'text/csv',
-  'application/pdf',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-]
+/** The media types a Datanet may accept, as a message names them. */
+export const MEDIA_TYPE_NAMES: readonly string[] = ALL_MEDIA_TYPES
 
 /** Backends a RegisterModel may name, from the built-in to URLs an attacker would like fetched. */
 export const HOSTILE_BACKENDS = [
