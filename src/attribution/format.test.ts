@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { buildIndex, buildIndexFromPath, openIndex } from './index.ts'
 import { SinewError } from '../core/index.ts'
+import { decodeHeader, encodeHeader, HEADER_FILE, sha256Hex } from './format.ts'
+import { TOKENIZER_VERSION } from './tokenizer.ts'
 
 let root: string
 let good: string
@@ -163,6 +165,19 @@ describe('opening damaged indexes fails with a specific error', () => {
       const b = copy('t-' + f)
       truncateSync(join(b, f), 3)
       expect(code(() => openIndex(b))).toBe('index_corrupt')
+    }
+  })
+  it('a crafted index whose document id or vocab token is not UTF-8, with the header re-sealed over it: index_corrupt, not a TypeError (found by the fuzzer)', () => {
+    for (const f of ['docs.bin', 'vocab.bin']) {
+      const dir = copy('utf8-' + f)
+      const buf = readFileSync(join(dir, f))
+      buf[buf.length - 1] = 0xff // the last byte of the last id or token: never UTF-8
+      writeFileSync(join(dir, f), buf)
+      const header = decodeHeader(readFileSync(join(dir, HEADER_FILE)), TOKENIZER_VERSION)
+      if (f === 'docs.bin') header.docsSha256 = sha256Hex(buf)
+      else header.vocabSha256 = sha256Hex(buf)
+      writeFileSync(join(dir, HEADER_FILE), encodeHeader(header))
+      expect(code(() => openIndex(dir))).toBe('index_corrupt')
     }
   })
 })

@@ -166,6 +166,15 @@ export function decodeHeader(buf: Buffer, expectTokenizer: string): Header {
   return h
 }
 
+/** A string of the index files: bytes that are not UTF-8 are a corrupt index (TextDecoder would throw a TypeError). */
+function utf8(dec: { decode(bytes: Uint8Array): string }, bytes: Uint8Array, what: string, details: Record<string, unknown>): string {
+  try {
+    return dec.decode(bytes)
+  } catch {
+    throw corrupt(`a ${what} is not UTF-8`, details)
+  }
+}
+
 /** docs.bin: u64 count N; (N+1) u64 start positions; (N+1) u32 byte offsets; UTF-8 ids. */
 export function encodeDocs(ids: string[], starts: Float64Array): Buffer {
   const n = ids.length
@@ -204,7 +213,7 @@ export function decodeDocs(buf: Buffer, documents: number, positions: number): {
     const a = buf.readUInt32LE(offBase + 4 * i)
     const b = buf.readUInt32LE(offBase + 4 * (i + 1))
     if (b < a || blobBase + b > buf.length) throw corrupt('document id offsets out of range', { doc: i })
-    ids[i] = dec.decode(buf.subarray(blobBase + a, blobBase + b))
+    ids[i] = utf8(dec, buf.subarray(blobBase + a, blobBase + b), 'document id', { file: DOCS_FILE, doc: i })
   }
   return { ids, starts }
 }
@@ -238,7 +247,7 @@ export function decodeVocab(buf: Buffer, vocabSize: number): string[] {
     const a = buf.readUInt32LE(4 + 4 * i)
     const b = buf.readUInt32LE(8 + 4 * i)
     if (b < a || blobBase + b > buf.length) throw corrupt('vocab offsets out of range', { token: i })
-    out[i] = dec.decode(buf.subarray(blobBase + a, blobBase + b))
+    out[i] = utf8(dec, buf.subarray(blobBase + a, blobBase + b), 'vocab token', { file: VOCAB_FILE, token: i })
   }
   return out
 }

@@ -44,6 +44,12 @@ export const errorCatalogue = {
   // HTTP: the request itself, before any route reads it
   bad_request: { status: 400, meaning: 'The HTTP layer refused the request (a bad URL or header); details.reason says why.' },
   body_too_large: { status: 413, meaning: "The request body is over the node's limit (bodyLimitBytes)." },
+  headers_too_large: {
+    status: 431,
+    meaning: 'The request line and headers together are over the HTTP server limit (16 KiB): send a shorter URL or smaller headers.',
+  },
+  request_timeout: { status: 408, meaning: 'The request (its headers or body) did not arrive in time; the connection is closed.' },
+  path_param_too_long: { status: 414, meaning: 'A path parameter is over 100 characters: no id, address, hash or name this node serves is that long.' },
   unsupported_content_type: { status: 415, meaning: 'The route reads JSON: send Content-Type: application/json.' },
   json_too_deep: { status: 400, meaning: 'The JSON body nests deeper than 64 levels; no request to this node needs that.' },
   forbidden_json_key: { status: 400, meaning: 'The JSON body holds a __proto__ (or constructor.prototype) key, refused as prototype pollution.' },

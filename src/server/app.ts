@@ -5,7 +5,7 @@ import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fa
 import { addressMatcher, type Logger } from '../core/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
 import { installAccessControl } from './access.ts'
-import { installErrorHandling } from './errors.ts'
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './errors.ts'
 import { installJsonParser } from './json-body.ts'
 import { openapiComponents } from './openapi.ts'
 import { ledgerRoutes } from './routes/ledger.ts'
@@ -51,7 +51,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const httpLog = options.log.isLevelEnabled('debug') ? options.log : options.log.child({}, { level: 'warn' })
   // request.ip (per-client limits) walks X-Forwarded-For from the right only while each hop is a trusted proxy.
   const trustProxy = options.trustProxy.length > 0 ? addressMatcher(options.trustProxy) : false
-  const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, bodyLimit: options.bodyLimitBytes, trustProxy }).withTypeProvider<ZodTypeProvider>()
+  const app = Fastify({
+    loggerInstance: httpLog as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy,
+    clientErrorHandler,
+    frameworkErrors,
+  }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   // Response schemas document the answers (and type-check the handlers); the answer itself
   // is the handler's value as JSON, exactly, never re-encoded by a schema that could drop or

@@ -3,7 +3,8 @@
  * 4xx status for the caller's faults and 5xx for ours; every code is in the catalogue
  * (src/core/error-codes.ts), which GET /v1/errors serves.
  */
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { fieldIssueError, isSinewError, SinewError } from '../core/index.ts'
 
@@ -67,4 +68,50 @@ export function installErrorHandling(app: FastifyInstance): void {
     })
     reply.code(e.status).send(e.toJSON())
   })
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs (a URL
+ * that does not decode, a path parameter over `maxParamLength`) as typed errors, where
+ * fastify would answer its own `{error, code, statusCode}` shape.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const e =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new SinewError({
+          code: 'path_param_too_long',
+          message: `A path parameter is over ${request.server.initialConfig.maxParamLength ?? 100} characters`,
+          details: { path: request.url.split('?')[0].slice(0, 200) },
+          hint: 'No id, address, hash or name this node serves is that long: check the URL.',
+        })
+      : httpError(err, request)
+  reply.code(e.status).send(e.toJSON())
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what the HTTP parser refuses before there is a request (a
+ * request line and headers over Node's 16 KiB, malformed HTTP, a client too slow) gets the
+ * same typed error body as everything else, not fastify's own shape, and the connection
+ * is closed (the parser cannot find where the next request would start).
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new SinewError({
+          code: 'headers_too_large',
+          message: 'The request line and headers are over 16 KiB',
+          hint: 'Send a shorter URL and smaller headers (a blob upload permit is a few KiB).',
+        })
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new SinewError({ code: 'request_timeout', message: 'The request did not arrive in time' })
+        : new SinewError({ code: 'bad_request', message: 'The request is not valid HTTP', details: { reason: err.code ?? 'unknown' } })
+  if (socket.writable) {
+    const body = JSON.stringify(e.toJSON())
+    const reason = e.status === 431 ? 'Request Header Fields Too Large' : e.status === 408 ? 'Request Timeout' : 'Bad Request'
+    socket.write(
+      `HTTP/1.1 ${e.status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy()
 }

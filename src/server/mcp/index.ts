@@ -69,6 +69,15 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
       { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, annotations: { readOnlyHint: !tool.writes } },
       (async (args: unknown) => {
         try {
+          const field = illFormedString(args)
+          if (field !== undefined) {
+            throw new SinewError({
+              code: 'invalid_field',
+              message: `${field || 'arguments'} holds a lone UTF-16 surrogate: not a Unicode string`,
+              details: { field },
+              hint: 'Send well-formed Unicode text (a JSON \\ud800 escape without its pair is not).',
+            })
+          }
           return toolResult(await tool.handler(args ?? {}, ctx))
         } catch (e) {
           return toolError(e)
@@ -136,6 +145,49 @@ export function agentCard(baseUrl: string, modules?: McpToolModule[]) {
   }
 }
 
+/** The path of the first string in `value` that is not well-formed UTF-16 (a lone surrogate), or undefined. */
+export function illFormedString(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value) ? path : undefined
+  if (value === null || typeof value !== 'object') return undefined
+  for (const [k, v] of Object.entries(value)) {
+    const found = illFormedString(v, path ? `${path}.${k}` : k)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/**
+ * A `tools/call` whose params are not `{name: string, arguments?: object}` as the JSON-RPC
+ * error it is (-32602 Invalid params, with the typed error as data), or undefined. The MCP
+ * SDK answers these with -32603 Internal error, which tells a client the node failed.
+ */
+export function malformedToolCall(body: unknown): object | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined
+  const { method, params, id } = body as { method?: unknown; params?: unknown; id?: unknown }
+  if (method !== 'tools/call') return undefined
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v)
+  const p = params as { name?: unknown; arguments?: unknown }
+  const field = !isObject(params)
+    ? 'params'
+    : typeof p.name !== 'string'
+      ? 'params.name'
+      : p.arguments !== undefined && !isObject(p.arguments)
+        ? 'params.arguments'
+        : undefined
+  if (!field) return undefined
+  const e = new SinewError({
+    code: 'invalid_field',
+    message: field === 'params.name' ? 'tools/call needs params.name, a tool name' : `tools/call needs ${field} to be an object`,
+    details: { field },
+    hint: 'Call a tool as {"method": "tools/call", "params": {"name": "<tool>", "arguments": {...}}}; tools/list names the tools.',
+  })
+  return {
+    jsonrpc: '2.0',
+    id: typeof id === 'string' || typeof id === 'number' ? id : null,
+    error: { code: -32602, message: e.shortMessage, data: e.toJSON().error },
+  }
+}
+
 // ---------- what /mcp and the agent card answer, for the OpenAPI document ----------
 
 const jsonRpcId = z.union([z.string(), z.number().int(), z.null()])
@@ -199,6 +251,8 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
       validatorCompiler: () => (data: unknown) => ({ value: data }),
     },
     async (request, reply) => {
+      const refused = malformedToolCall(request.body)
+      if (refused) return reply.code(200).send(refused)
       const server = createMcpServer({ api: injectApi(app, request.ip), transport: 'http' })
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true })
       reply.hijack()
