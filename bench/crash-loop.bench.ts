@@ -25,7 +25,8 @@ try {
   const load = [loadavg()[0]]
   const r = await runCrashLoop({ dataDir, kills, seed, log: (line) => console.log(line) })
   load.push(loadavg()[0])
-  const passed = r.lost.length === 0 && r.verifyFailures.length === 0 && r.builds.notReady.length === 0 && r.builds.failedSeenAfterRestart === 0 && r.unexpected.length === 0
+  const passed =
+    r.lost.length === 0 && r.verifyFailures.length === 0 && r.builds.notReady.length === 0 && r.builds.failedSeenAfterRestart === 0 && r.unexpected.length === 0
   const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b)
   const mid = (xs: number[]) => Math.round(sorted(xs)[Math.floor(xs.length / 2)])
   console.log(

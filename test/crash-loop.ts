@@ -4,8 +4,8 @@
  *
  * - transfers, one at a time and in batches of 20 (POST /v1/tx, /v1/txs);
  * - contributions with their uploads (PUT /v1/blobs with the signed permit, then the Contribute);
- * - a curator reviewing what is pending and publishing a version of what it accepted
- *   (each version an index build);
+ * - a curator reviewing the acknowledged contributions and publishing a version of what it
+ *   accepted (each version an index build);
  * - paid model calls (the built-in ∞-gram model over version 1, behind an API key);
  * - tasks: posted, claimed, a result submitted and accepted;
  * - a reader watching the versions' builds.
@@ -85,12 +85,12 @@ export function seededRandom(seed: number): () => number {
   }
 }
 
-const WORDS =
+export const WORDS =
   'lighthouse keeper counted gulls northern rail copper kettle bakery apprentice folded cardamom dough orchestra crickets porch dusk ferry captain tide tables green ink crossing heron meadow quarry bell blasting hawks reservoir miller grain amber lantern harbour'.split(
     ' ',
   )
-const MODEL = 'crash-loop'
-const API_KEY = `sk-sinew-${'c7'.repeat(32)}`
+export const MODEL = 'crash-loop'
+export const API_KEY = `sk-sinew-${'c7'.repeat(32)}`
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 
 /** Accounts: 0 owns the Datanet and curates; 1–3 contribute; 4 owns the model; 5 pays for calls; 6–7 transfer; 8 posts tasks, 9 works them. */
@@ -108,7 +108,12 @@ type Ack = { kind: keyof AckCounts; check: string }
 type Round = { url: string; c: DatanetsClient; dead: boolean; acks: Ack[]; unexpected: string[]; sawBuilding: boolean; random: () => number }
 
 /** True if the node answered; false if the connection failed (the node is gone). A 5xx or a refusal is recorded as unexpected. */
-async function answered(round: Round, what: string, send: () => Promise<HttpResult>, ok = (r: HttpResult) => r.status === 200): Promise<HttpResult | undefined> {
+async function answered(
+  round: Round,
+  what: string,
+  send: () => Promise<HttpResult>,
+  ok = (r: HttpResult) => r.status === 200,
+): Promise<HttpResult | undefined> {
   let r: HttpResult
   try {
     r = await send()
@@ -130,7 +135,9 @@ async function transfers(round: Round, from: (typeof dev)[number], batch: number
   if (!nonceR) return
   let nonce = BigInt(nonceR.json.nonce)
   while (!round.dead) {
-    const txs = await Promise.all(Array.from({ length: batch }, (_, i) => signTransfer(from.privateKey, { to: WORKER.address, amount: 1n, nonce: nonce + BigInt(i) })))
+    const txs = await Promise.all(
+      Array.from({ length: batch }, (_, i) => signTransfer(from.privateKey, { to: WORKER.address, amount: 1n, nonce: nonce + BigInt(i) })),
+    )
     if (batch === 1) {
       const r = await answered(round, 'Transfer', () => http(`${round.url}/v1/tx`, { body: txs[0] }))
       if (!r) return
@@ -149,27 +156,39 @@ async function transfers(round: Round, from: (typeof dev)[number], batch: number
   }
 }
 
-async function contributions(round: Round, datanet: Hex, who: (typeof dev)[number]): Promise<void> {
+/** Contributes texts (upload, then the Contribute); each acknowledged one joins the curator's `queue`. */
+async function contributions(round: Round, datanet: Hex, who: (typeof dev)[number], queue: Hex[]): Promise<void> {
   while (!round.dead) {
     const words = Array.from({ length: 12 + Math.floor(round.random() * 20) }, () => WORDS[Math.floor(round.random() * WORDS.length)])
     const text = `${words.join(' ')} ${round.random().toString(36).slice(2)}.`
     const r = await answered(round, 'Contribute', () => round.c.contribute(who.privateKey, datanet, text, `c-${sha256(text).slice(0, 8)}`, 'text/plain'))
     if (!r) return
     round.acks.push({ kind: 'contributions', check: txCheck(r.json.hash) }, { kind: 'contributions', check: `/v1/blobs/${sha256(text)}` })
+    queue.push(r.json.contribution)
   }
 }
 
-/** Reviews what is pending (accepting nearly all), then publishes a version if it accepted any. */
-async function curator(round: Round, datanet: Hex): Promise<void> {
-  let accepted = 0
+/**
+ * Reviews the contributions acknowledged so far (the queue outlives rounds: one
+ * acknowledged before a kill is reviewed after it), accepting nearly all, then publishes a
+ * version if it accepted any. A review the node committed but whose answer a kill cut off
+ * comes back `already_reviewed`: that one is done.
+ */
+async function curator(round: Round, datanet: Hex, queue: Hex[]): Promise<void> {
   while (!round.dead) {
-    const pending = await answered(round, 'pending contributions', () => http(`${round.url}/v1/datanets/${datanet}/contributions?status=pending&limit=20`))
-    if (!pending) return
-    const list = pending.json.contributions as { id: Hex }[]
-    for (const p of list) {
+    let accepted = 0
+    while (queue.length > 0 && !round.dead) {
+      const contribution = queue[0]
       const accept = round.random() < 0.9
-      const r = await answered(round, 'Review', () => round.c.submit(OWNER.privateKey, 'Review', { contribution: p.id, accept, reason: accept ? '' : 'off topic' }))
+      const r = await answered(
+        round,
+        'Review',
+        () => round.c.submit(OWNER.privateKey, 'Review', { contribution, accept, reason: accept ? '' : 'off topic' }),
+        (x) => x.status === 200 || x.json?.error?.code === 'already_reviewed',
+      )
       if (!r) return
+      queue.shift()
+      if (r.status !== 200) continue
       round.acks.push({ kind: 'reviews', check: txCheck(r.json.hash) })
       if (accept) accepted++
     }
@@ -177,15 +196,16 @@ async function curator(round: Round, datanet: Hex): Promise<void> {
       const v = await answered(round, 'PublishVersion', () => round.c.submit(OWNER.privateKey, 'PublishVersion', { datanet }))
       if (!v) return
       round.acks.push({ kind: 'publishes', check: txCheck(v.json.hash) })
-      accepted = 0
     }
-    if (list.length === 0) await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 20))
   }
 }
 
 async function modelCalls(round: Round): Promise<void> {
   while (!round.dead) {
-    const prompt = WORDS.slice(Math.floor(round.random() * (WORDS.length - 3))).slice(0, 3).join(' ')
+    const prompt = WORDS.slice(Math.floor(round.random() * (WORDS.length - 3)))
+      .slice(0, 3)
+      .join(' ')
     const r = await answered(round, 'chat completion', () =>
       http(`${round.url}/v1/chat/completions`, {
         body: { model: MODEL, messages: [{ role: 'user', content: prompt }], max_tokens: 8 },
@@ -240,8 +260,11 @@ async function buildWatcher(round: Round, datanet: Hex): Promise<void> {
   }
 }
 
-/** The Datanet with a ready version 1, the model over it and the API key: made once, before the first kill. */
-async function setUp(url: string): Promise<Hex> {
+/**
+ * The Datanet with a ready version 1 (owned by dev 0), the built-in model `MODEL` over it
+ * (dev 4) and `API_KEY` (paid by dev 5): made once, before the first kill (and by bench/soak.bench.ts).
+ */
+export async function setUpDatanetAndModel(url: string): Promise<Hex> {
   const c = await datanetsClient(url)
   const ok = (r: HttpResult, what: string) => {
     if (r.status !== 200) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`)
@@ -337,16 +360,25 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
     return node
   }
   let node: NodeProcess = await start()
-  const datanet = await setUp(node.url)
+  const datanet = await setUpDatanetAndModel(node.url)
+  const toReview: Hex[] = []
   log(`crash loop: seed ${o.seed}, ${o.kills} kills, load ${minLoad}-${maxLoad} ms a round`)
 
   for (let k = 1; k <= o.kills; k++) {
-    const round: Round = { url: node.url, c: await datanetsClient(node.url), dead: false, acks: [], unexpected: [], sawBuilding: false, random: seededRandom(o.seed * 1009 + k) }
+    const round: Round = {
+      url: node.url,
+      c: await datanetsClient(node.url),
+      dead: false,
+      acks: [],
+      unexpected: [],
+      sawBuilding: false,
+      random: seededRandom(o.seed * 1009 + k),
+    }
     const actors = [
       transfers(round, SENDERS[0], 1),
       transfers(round, SENDERS[1], 20),
-      ...CONTRIBUTORS.map((who) => contributions(round, datanet, who)),
-      curator(round, datanet),
+      ...CONTRIBUTORS.map((who) => contributions(round, datanet, who, toReview)),
+      curator(round, datanet, toReview),
       modelCalls(round),
       tasks(round),
       buildWatcher(round, datanet),

@@ -48,11 +48,24 @@ const LISTENING = /(?:sinew node|Sinew dev node) on (http:\/\/\S+)/
 export function startNodeProcess(o: NodeProcessOptions): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
-    [...(o.nodeFlags ?? ['--max-semi-space-size=32']), '--import', 'tsx', cliMain, o.command ?? 'node', '--data-dir', o.dataDir, '--port', '0', ...(o.args ?? [])],
+    [
+      ...(o.nodeFlags ?? ['--max-semi-space-size=32']),
+      '--import',
+      'tsx',
+      cliMain,
+      o.command ?? 'node',
+      '--data-dir',
+      o.dataDir,
+      '--port',
+      '0',
+      ...(o.args ?? []),
+    ],
     { cwd: repoRoot, env: { ...process.env, SINEW_LOG_LEVEL: 'warn', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
