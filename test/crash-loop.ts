@@ -42,6 +42,8 @@ export type CrashLoopOptions = {
   /** Each round's load runs for a time drawn uniformly from [minLoadMs, maxLoadMs] before the kill. */
   minLoadMs?: number
   maxLoadMs?: number
+  /** Stop killing once this many seconds have passed (then the end checks run): `kills` says how many were done. */
+  maxSeconds?: number
   /** Per-document delay of index builds (SINEW_TEST_BUILD_DELAY_MS), so that kills land in builds too (default 20). */
   buildDelayMs?: number
   /** Progress lines. */
@@ -52,7 +54,9 @@ export type CrashLoopOptions = {
 export type AckCounts = { transfers: number; contributions: number; reviews: number; publishes: number; modelCalls: number; tasks: number }
 
 export type CrashLoopResult = {
+  /** Kills done, of `killsPlanned` (fewer only when `maxSeconds` ran out). */
   kills: number
+  killsPlanned: number
   seed: number
   acknowledged: AckCounts & { total: number }
   /** Acknowledged records not found after a restart (must be empty). */
@@ -355,7 +359,8 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
   const start = async () => {
     const t = performance.now()
     // Index builds slowed (per document) so that kills land in them too.
-    const node = await startNodeProcess({ dataDir: o.dataDir, env: { SINEW_TEST_BUILD_DELAY_MS: String(o.buildDelayMs ?? 20) } })
+    // A generous start timeout: on a loaded machine a start under tsx can take a minute.
+    const node = await startNodeProcess({ dataDir: o.dataDir, timeoutMs: 300_000, env: { SINEW_TEST_BUILD_DELAY_MS: String(o.buildDelayMs ?? 20) } })
     restartMs.push(performance.now() - t)
     return node
   }
@@ -364,7 +369,13 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
   const toReview: Hex[] = []
   log(`crash loop: seed ${o.seed}, ${o.kills} kills, load ${minLoad}-${maxLoad} ms a round`)
 
+  let kills = 0
   for (let k = 1; k <= o.kills; k++) {
+    if (o.maxSeconds !== undefined && (performance.now() - t0) / 1000 > o.maxSeconds) {
+      log(`crash loop: ${o.maxSeconds} s are up after ${kills} kills; the end checks follow`)
+      break
+    }
+    kills = k
     const round: Round = {
       url: node.url,
       c: await datanetsClient(node.url),
@@ -423,14 +434,15 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
   lost.push(...goneAtEnd.map((g) => `at the end: ${g}`))
   await node.stop('SIGTERM')
   const final = await verify(o.dataDir)
-  if (!final.ok) verifyFailures.push({ round: o.kills + 1, output: final.output })
+  if (!final.ok) verifyFailures.push({ round: kills + 1, output: final.output })
   else last = { txs: final.txs, height: final.height }
 
   const counts: AckCounts = { transfers: 0, contributions: 0, reviews: 0, publishes: 0, modelCalls: 0, tasks: 0 }
   // A contribution counts once (its tx), not also for its blob.
   for (const a of all) if (!a.check.startsWith('/v1/blobs/')) counts[a.kind]++
   return {
-    kills: o.kills,
+    kills,
+    killsPlanned: o.kills,
     seed: o.seed,
     acknowledged: { ...counts, total: Object.values(counts).reduce((a, b) => a + b, 0) },
     lost,
