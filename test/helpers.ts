@@ -196,7 +196,8 @@ export async function spawnServer(
         return / on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
       },
       Boolean,
-      30_000,
+      // A start under tsx on a loaded 2-core machine can take most of a minute.
+      120_000,
     )
     await waitFor(
       () =>
