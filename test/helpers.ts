@@ -167,19 +167,7 @@ export async function spawnServer(
   options: { prefix?: string[] } = {},
 ): Promise<SpawnedNode> {
   // `prefix` runs the node under another program (e.g. strace ... --): [program, ...its args].
-  const argv = [
-    ...(options.prefix ?? []),
-    process.execPath,
-    '--import',
-    'tsx',
-    cliMain,
-    command,
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-    ...args,
-  ]
+  const argv = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', cliMain, command, '--port', '0', '--log-level', 'warn', ...args]
   const child = spawn(argv[0], argv.slice(1), {
     cwd: repoRoot,
     env: { ...process.env, ...env },
