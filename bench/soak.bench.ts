@@ -19,11 +19,11 @@ import { keccak256, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Hex } from '../src/core/index.ts'
 import { hashApiKey } from '../src/models/index.ts'
-import { API_KEY, MODEL, seededRandom, setUpDatanetAndModel, WORDS } from '../test/crash-loop.ts'
+import { API_KEY, MODEL, postTaskMessage, setUpDatanetAndModel, WORDS } from '../test/crash-loop.ts'
 import { datanetsClient, type DatanetsClient, type HttpResult } from '../test/datanets-fixtures.ts'
 import { dev, runCli, signTransfer } from '../test/helpers.ts'
 import { startNodeProcess } from '../test/node-process.ts'
-import { median, percentile, writeResult } from './lib.ts'
+import { median, mulberry32 as seededRandom, percentile, writeResult } from './lib.ts'
 
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 200)
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300)
@@ -176,16 +176,7 @@ try {
         )
         if (up && up.status < 300) await timed('contribute', post(`${url}/v1/datanets/${datanet}/contributions`, tx))
       } else if (r < 0.7) {
-        const tx = await c.sign(key, 'PostTask', {
-          title: `soak task ${i}`,
-          specHash: `0x${sha256(String(random()))}`,
-          reward: '1000',
-          deadline: String(Date.now() + 3_600_000),
-          leaseMs: '600000',
-          claimStake: '0',
-          verifiers: [],
-          threshold: '0',
-        })
+        const tx = await c.sign(key, 'PostTask', postTaskMessage(`soak task ${i}`, random))
         await timed('tx', post(`${url}/v1/tx`, tx))
       } else if (r < 0.85) {
         const stream = random() < 0.3

@@ -25,6 +25,7 @@
  * counted as acknowledged, as a client would see it.
  */
 import { createHash } from 'node:crypto'
+import { mulberry32 as seededRandom } from '../bench/lib.ts'
 import type { Hex } from '../src/core/index.ts'
 import { replayChain } from '../src/ledger/index.ts'
 import { hashApiKey } from '../src/models/index.ts'
@@ -75,18 +76,6 @@ export type CrashLoopResult = {
   restartMs: number[]
   verifyMs: number[]
   seconds: number
-}
-
-/** mulberry32: a small seeded PRNG, so a run's kill moments and texts are the same for a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 export const WORDS =
@@ -221,20 +210,23 @@ async function modelCalls(round: Round): Promise<void> {
   }
 }
 
+/** A PostTask message: a reward of 1000 base units, an hour to its deadline, the poster as verifier, a spec hash from `random`. */
+export const postTaskMessage = (title: string, random: () => number) => ({
+  title,
+  specHash: `0x${sha256(String(random()))}`,
+  reward: '1000',
+  deadline: String(Date.now() + 3_600_000),
+  leaseMs: '600000',
+  claimStake: '0',
+  verifiers: [],
+  threshold: '0',
+})
+
 /** Post, claim, submit a result, accept it: each step's tx acknowledged before the next. */
 async function tasks(round: Round): Promise<void> {
   while (!round.dead) {
     const posted = await answered(round, 'PostTask', () =>
-      round.c.submit(POSTER.privateKey, 'PostTask', {
-        title: 'summarise the harbour log',
-        specHash: `0x${sha256(String(round.random()))}`,
-        reward: '1000',
-        deadline: String(Date.now() + 3_600_000),
-        leaseMs: '600000',
-        claimStake: '0',
-        verifiers: [],
-        threshold: '0',
-      }),
+      round.c.submit(POSTER.privateKey, 'PostTask', postTaskMessage('summarise the harbour log', round.random)),
     )
     if (!posted) return
     round.acks.push({ kind: 'tasks', check: txCheck(posted.json.hash) })
