@@ -235,7 +235,7 @@ describe('a full disk', () => {
     await expectAllThere(await startOn(h, dataDir), acked)
     await h.call('stop', { signal: 'SIGTERM' })
     await verifyChain(h, dataDir)
-  }, 240_000)
+  }, 600_000)
 })
 
 describe('a data dir that turns read-only under a running node', () => {
@@ -288,7 +288,7 @@ describe('a data dir that turns read-only under a running node', () => {
     expect(after.status, JSON.stringify(after.json)).toBe(200)
     await h.call('stop', { signal: 'SIGTERM' })
     await verifyChain(h, dataDir)
-  }, 180_000)
+  }, 600_000)
 })
 
 describe('a node started on a read-only data dir', () => {
@@ -304,5 +304,5 @@ describe('a node started on a read-only data dir', () => {
     expect(started.code).toBe(1)
     expect(started.output).toContain('storage_unwritable')
     expect(started.output).toContain(`${dataDir} cannot be written (a read-only file system)`)
-  }, 180_000)
+  }, 600_000)
 })
