@@ -18,7 +18,7 @@ import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { benchDir, machine, median, percentile, writeResult } from './lib.ts'
+import { benchDir, machine, median, mulberry32 as rng, percentile, writeResult } from './lib.ts'
 
 import * as engine from '../src/attribution/index.ts'
 import type { IndexInfo, TraceResult } from '../src/attribution/index.ts'
@@ -47,18 +47,6 @@ function parseSize(s: string): number {
 }
 function label(n: number): string {
   return n % 1e6 === 0 ? `${n / 1e6}m` : n % 1e3 === 0 ? `${n / 1e3}k` : String(n)
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function dirBytes(dir: string): number {

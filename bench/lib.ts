@@ -33,3 +33,15 @@ export function writeResult(name: string, result: Record<string, unknown>): stri
   console.log(`[bench] ${name}: results in ${file}`)
   return file
 }
+
+/** mulberry32: a small deterministic PRNG (floats in [0, 1)), so a bench or a test run is the same for a seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

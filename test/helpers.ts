@@ -11,7 +11,9 @@ import { DEV_SEQUENCER_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
 import { NodeClient, signEnvelope, type TypesInfo } from '../src/client/index.ts'
 import { hashApiKey, newApiKey } from '../src/models/index.ts'
 
-export const repoRoot = join(import.meta.dirname, '..')
+import { cliMain, repoRoot } from './node-process.ts'
+
+export { repoRoot }
 export const dev = devAccounts(10)
 export const DEV_CHAIN_ID = 31415n
 
@@ -134,7 +136,7 @@ export async function http(url: string, init?: { method?: string; body?: unknown
 /** Runs the sinew CLI in a child process. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
     })
@@ -165,19 +167,7 @@ export async function spawnServer(
   options: { prefix?: string[] } = {},
 ): Promise<SpawnedNode> {
   // `prefix` runs the node under another program (e.g. strace ... --): [program, ...its args].
-  const argv = [
-    ...(options.prefix ?? []),
-    process.execPath,
-    '--import',
-    'tsx',
-    join(repoRoot, 'src/cli/main.ts'),
-    command,
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-    ...args,
-  ]
+  const argv = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', cliMain, command, '--port', '0', '--log-level', 'warn', ...args]
   const child = spawn(argv[0], argv.slice(1), {
     cwd: repoRoot,
     env: { ...process.env, ...env },
@@ -194,7 +184,8 @@ export async function spawnServer(
         return / on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
       },
       Boolean,
-      30_000,
+      // A start under tsx on a loaded 2-core machine can take most of a minute.
+      120_000,
     )
     await waitFor(
       () =>

@@ -3,9 +3,9 @@
  * not on dev networks), sinew.db (the store), config.json (optional settings), keys/.
  */
 import { generatePrivateKey } from 'viem/accounts'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseUint, SinewError, type Hex } from '../core/index.ts'
+import { parseUint, SinewError, writeFileDurable, type Hex } from '../core/index.ts'
 import { addressOf, devGenesis, genesisToJson, insecureDevKey, parseAddress, parseGenesis, GENESIS_FORMAT, type Genesis } from '../ledger/index.ts'
 import { decryptKeystore, devAccounts, encryptKeystore } from '../ledger/keys/index.ts'
 import { readPassword } from './password.ts'
@@ -35,7 +35,7 @@ export function readGenesisFile(dataDir: string): Genesis | undefined {
 export function writeGenesisFile(dataDir: string, genesis: Genesis): string {
   mkdirSync(dataDir, { recursive: true })
   const file = join(dataDir, GENESIS_FILE)
-  writeFileSync(file, JSON.stringify(genesisToJson(genesis), null, 2) + '\n')
+  writeFileDurable(file, JSON.stringify(genesisToJson(genesis), null, 2) + '\n')
   return file
 }
 
@@ -92,7 +92,7 @@ export async function initDataDir(o: InitOptions): Promise<InitResult> {
   })
   mkdirSync(o.dataDir, { recursive: true })
   const keyFile = join(o.dataDir, NODE_KEY_FILE)
-  writeFileSync(keyFile, JSON.stringify(await encryptKeystore(key, password), null, 2) + '\n', { mode: 0o600 })
+  writeFileDurable(keyFile, JSON.stringify(await encryptKeystore(key, password), null, 2) + '\n', 0o600)
   return { genesis, genesisFile: writeGenesisFile(o.dataDir, genesis), keyFile }
 }
 

@@ -78,7 +78,10 @@ export const errorCatalogue = {
   tx_failed: { status: 500, meaning: 'A tx handler failed unexpectedly; the tx changed nothing.' },
   read_only: { status: 405, meaning: 'This node is a read-only replica: send txs to its sequencer.' },
   shutting_down: { status: 503, meaning: 'The node is shutting down and takes no more txs.' },
-  commit_failed: { status: 503, meaning: 'The block could not be committed; the node stops.' },
+  commit_failed: {
+    status: 503,
+    meaning: 'The block could not be committed for a reason other than a full or unwritable disk (a failed fsync, damage): the node stops.',
+  },
   submit_failed: { status: 503, meaning: 'The node could not submit the tx it signs itself (a receipt, say).' },
   block_mismatch: { status: 409, meaning: 'A block or stored row differs from what re-execution gives; details name block and field.' },
   integrity: { status: 500, meaning: 'Stored data does not match what it must be (tampering or damage).' },
@@ -107,6 +110,14 @@ export const errorCatalogue = {
   // Store and process
   store_unavailable: { status: 503, meaning: 'The store cannot be opened.' },
   store_read_only: { status: 503, meaning: 'The store was opened read-only and cannot write.' },
+  storage_full: {
+    status: 507,
+    meaning: "The node's disk is full: the write was refused and nothing of it kept; reads still work, and writes resume once the operator frees space.",
+  },
+  storage_unwritable: {
+    status: 503,
+    meaning: 'The node cannot write to its data dir (read-only, or failing writes): the write was refused and nothing of it kept; reads still work.',
+  },
   data_dir_in_use: { status: 409, meaning: 'Another node runs on this data dir.' },
   port_in_use: { status: 503, meaning: 'Another process listens on the port.' },
   cannot_listen: { status: 503, meaning: 'The node cannot listen on this host and port.' },

@@ -6,9 +6,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs'
 import { open, readFile, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { SinewError } from '../core/index.ts'
+import { storageFault } from '../store/index.ts'
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/
 export const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024
@@ -124,6 +125,9 @@ export class BlobStore {
     const hash = createHash('sha256')
     let size = 0
     const out = createWriteStream(tmpFile, { flags: 'wx' })
+    // A failed write (a full disk) reaches the write and end callbacks below; without a
+    // listener the stream's 'error' event would also be thrown, and take the node down.
+    out.on('error', () => {})
     const write = (chunk: Uint8Array) =>
       new Promise<void>((resolve, reject) => {
         out.write(chunk, (e) => (e ? reject(e) : resolve()))
@@ -165,10 +169,10 @@ export class BlobStore {
       return { sha256, size, created: true }
     } catch (e) {
       out.destroy()
-      await rm(tmpFile, { force: true })
+      await rm(tmpFile, { force: true }).catch(() => {})
       // Drain what the client still sends so the answer reaches it.
       if (!(source instanceof Uint8Array)) source.resume?.()
-      throw e
+      throw storageFault(e, dirname(this.root), 'the blob was not stored') ?? e
     }
   }
 

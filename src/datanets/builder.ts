@@ -39,6 +39,7 @@ import { join } from 'node:path'
 import { buildIndex, type Doc, type IndexInfo } from '../attribution/index.ts'
 import { canonicalJson, isSinewError, sha256, SinewError, type Hex, type Logger } from '../core/index.ts'
 import type { StateReader } from '../ledger/index.ts'
+import { storageFault } from '../store/index.ts'
 import type { BlobStore } from './blobs.ts'
 import { Extractor, ingest, INGEST_RULES, isLocalIngestCode, isLocalIngestFailure, joinRecords, type ExtractorStats, type IngestOptions } from './ingest.ts'
 import { datanetCount, datanetIndexKey, getContribution, getDatanet, getVersion, readJson, versionDocumentIds, type ContributionRecord } from './state.ts'
@@ -144,6 +145,8 @@ export const isRetryableBuildCode = (code: string): boolean => isLocalIngestCode
 const RETRY_BASE_MS = 5_000
 const RETRY_MAX_MS = 3600_000
 const retryDelayMs = (attempts: number): number => Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(20, Math.max(0, attempts - 1)))
+/** How long a build that met a full or unwritable disk waits before it is tried again. */
+const STORAGE_RETRY_MS = 2000
 
 function writeAtomic(file: string, value: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`
@@ -166,6 +169,8 @@ export class IndexBuilder {
   private readonly waiting = new Map<string, { status: BuildStatus; missing: ContributionRecord[] }>()
   /** When each version waiting for the leader's build may be compared again. */
   private readonly nextCompare = new Map<string, number>()
+  /** Versions whose build met a full or unwritable disk (in memory: status.json may not be writable), retried from `retryAt`. */
+  private readonly storageWait = new Map<string, { status: BuildStatus; retryAt: number }>()
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
@@ -194,7 +199,9 @@ export class IndexBuilder {
     this.stopped = false
     const tick = () => {
       if (this.stopped) return
-      this.running = this.tick().finally(() => {
+      // A tick never takes the node down: what it could not do is logged and tried again.
+      const ticked = this.tick().catch((e) => this.o.log.error({ err: e }, 'index builder: tick failed; trying again'))
+      this.running = ticked.finally(() => {
         this.running = undefined
         if (!this.stopped) this.timer = setTimeout(tick, this.o.pollMs ?? 200)
       })
@@ -214,7 +221,7 @@ export class IndexBuilder {
     const key = versionRef(datanet, version)
     const live = this.live.get(key)
     if (live) return { ...live }
-    const waiting = this.waiting.get(key)
+    const waiting = this.waiting.get(key) ?? this.storageWait.get(key)
     if (waiting) return { ...waiting.status }
     return { ...this.load(datanet, version) }
   }
@@ -280,6 +287,7 @@ export class IndexBuilder {
     const work = this.pending()
     for (const { datanet, version, compare } of work) {
       if (this.stopped) return
+      if ((this.storageWait.get(versionRef(datanet, version))?.retryAt ?? 0) > Date.now()) continue
       if (compare) await this.compareWithLeader(datanet, version)
       else if (!this.live.has(versionRef(datanet, version)) && !this.busyDatanets.has(datanet) && !this.awaitingBlobs(datanet, version)) {
         const lane = this.laneBusy.indexOf(false)
@@ -396,7 +404,6 @@ export class IndexBuilder {
     const key = versionRef(datanet, version)
     const previous = this.load(datanet, version)
     const status: BuildStatus = { state: 'building', phase: 'texts', done: 0, attempts: previous.attempts + 1, startedAt: new Date().toISOString() }
-    this.save(datanet, version, status)
     this.live.set(key, status)
     const dir = this.dir(datanet, version)
     const buildDir = join(dir, 'build')
@@ -406,6 +413,7 @@ export class IndexBuilder {
     const skipped: SkippedContribution[] = []
     let documents = -1
     try {
+      this.save(datanet, version, status)
       rmSync(buildDir, { recursive: true, force: true })
       mkdirSync(buildDir, { recursive: true })
       const state = this.o.state()
@@ -473,6 +481,7 @@ export class IndexBuilder {
         ...(this.o.compare ? { check: { state: 'pending' as const, attempts: 0 } } : {}),
       }
       this.live.delete(key)
+      this.storageWait.delete(key)
       this.save(datanet, version, ready)
       this.o.log.info(
         { datanet, version, documents: info.documents, skipped: skipped.length, tokens: info.tokens, ms: Date.now() - t0 },
@@ -480,9 +489,20 @@ export class IndexBuilder {
       )
       this.o.onReady?.(datanet, version)
     } catch (e) {
+      this.live.delete(key)
+      try {
+        rmSync(buildDir, { recursive: true, force: true })
+      } catch {
+        // left for the next attempt, which starts by removing it
+      }
+      // A full or unwritable disk is this node's trouble, not the version's: it stays
+      // queued (phase `storage`, with the reason) and is built again once the disk takes
+      // writes; it is never marked failed for it.
+      const fault = storageFault(e, this.root, 'the index build waits for it to take writes')
+      if (fault) return this.waitForStorage(datanet, version, status.attempts, fault)
       // Every document read and skipped: the corpus builder refuses an empty corpus; say why it is empty.
       // (Skips followed by a local failure are that failure: the build is retried.) Anything
-      // else but a SinewError is unexpected (a full disk, say): build_failed, with the system's code as the reason.
+      // else but a SinewError is unexpected: build_failed, with the system's code as the reason.
       const reason = (e as { code?: unknown })?.code
       const err =
         skipped.length > 0 && skipped.length === documents
@@ -503,10 +523,32 @@ export class IndexBuilder {
         error: { code: err.code, message: err.shortMessage, details: err.details },
         ...(isRetryableBuildCode(err.code) ? { retryAt: new Date(Date.now() + retryDelayMs(status.attempts)).toISOString() } : {}),
       }
-      this.live.delete(key)
-      rmSync(buildDir, { recursive: true, force: true })
-      this.save(datanet, version, failed)
+      this.storageWait.delete(key)
+      try {
+        this.save(datanet, version, failed)
+      } catch (saveError) {
+        const fault = storageFault(saveError, this.root, 'the index build waits for it to take writes')
+        if (fault) return this.waitForStorage(datanet, version, status.attempts, fault)
+        throw saveError
+      }
       this.o.log.warn({ datanet, version, error: failed.error }, 'datanet version index build failed')
+    }
+  }
+
+  private waitForStorage(datanet: Hex, version: number, attempts: number, fault: SinewError): void {
+    const key = versionRef(datanet, version)
+    const status: BuildStatus = {
+      state: 'queued',
+      phase: 'storage',
+      attempts,
+      error: { code: fault.code, message: fault.shortMessage, details: fault.details },
+    }
+    if (!this.storageWait.has(key)) this.o.log.warn({ datanet, version, code: fault.code }, 'datanet version index build waits for the disk to take writes')
+    this.storageWait.set(key, { status, retryAt: Date.now() + STORAGE_RETRY_MS })
+    try {
+      this.save(datanet, version, { state: 'queued', attempts })
+    } catch {
+      // status.json cannot be written either: memory says queued, and a restart finds `building` and builds again
     }
   }
 }

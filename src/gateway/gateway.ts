@@ -444,6 +444,17 @@ export class Gateway {
         },
       })
     }
+    // A call is paid by its receipt: while the store refuses writes (a full or unwritable
+    // disk) no receipt could be recorded, so no call starts (it costs nothing).
+    const fault = this.o.node.sequencer?.storageFault
+    if (fault) {
+      throw new GatewayError({
+        code: fault.code === 'storage_full' ? 'storage_full' : 'storage_unwritable',
+        message: `Model calls are paused: this node cannot record receipts now (${fault.message}).`,
+        type: 'api_error',
+        details: { retryAfterS: 5, since: fault.since },
+      })
+    }
     const slot = this.concurrency.acquire(keyHash)
     if (!slot) {
       throw new GatewayError({

@@ -154,12 +154,37 @@ export class Chain {
     try {
       await this.store?.commitBlock({ block: signed, txs: txRows(height, execution), writes: execution.writes })
     } catch (e) {
-      this.state.apply(undo)
-      throw e
+      // A commit that reports failure may still have happened (an engine that lost its
+      // answer, not its write): the store says which. Then the block stands.
+      if (!(await this.committedAnyway(signed, e))) {
+        this.state.apply(undo)
+        throw e
+      }
     }
     this._head = signed
     this.committed(signed, execution)
     return { header: signed, execution }
+  }
+
+  /**
+   * After a failed commit of `block`: true if the store holds it all the same. A store that
+   * cannot be read then, or holds another block at that height, is `integrity` trouble.
+   */
+  private async committedAnyway(block: SignedHeader, failure: unknown): Promise<boolean> {
+    let stored
+    try {
+      stored = await this.store?.getBlock(block.height)
+    } catch {
+      throw failure
+    }
+    if (!stored) return false
+    if (stored.hash === block.hash) return true
+    throw new SinewError({
+      code: 'integrity',
+      message: `Block ${block.height} failed to commit, yet the store holds another block at that height`,
+      details: { height: block.height.toString(), produced: block.hash, stored: stored.hash },
+      cause: failure,
+    })
   }
 
   /** Re-executes a block made elsewhere; refuses it (state untouched) unless everything matches. */

@@ -43,7 +43,7 @@ export {
   type TypedFields,
   type TypedValue,
 } from './message.ts'
-export { Sequencer, type TxAck, type TxOutcome } from './sequencer.ts'
+export { Sequencer, type StorageFaultStatus, type TxAck, type TxOutcome } from './sequencer.ts'
 export { CommittedState, readJson, StateOverlay, stateKeyHash, stateValueHash, type StateReader, type StateWrites } from './state.ts'
 export { transferKind, type TransferMessage } from './transfer.ts'
 export { parseTxEnvelope, receiptJson, signingDomain, TxCodec, txHash, type DecodedTx, type Receipt, type SignedTx, type TxEnvelope } from './tx.ts'

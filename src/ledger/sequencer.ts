@@ -3,8 +3,16 @@
  * when `maxBlockTxs` are waiting (group commit: one durable write for the whole block).
  * A submission resolves only after its block is on disk, with its height, or with the
  * reason it was refused; nothing is acknowledged earlier.
+ *
+ * A block the store refuses because its disk is full or unwritable (a storage fault) is
+ * not a reason to stop: its txs are refused with that error, nothing of it is kept (the
+ * chain rolls its state back), and the node goes on serving reads. Every later block is
+ * tried as it comes, and while the fault lasts a small probe write runs every
+ * `storageProbeMs`, so `storageFault` clears (and the gateway takes paid calls again) as
+ * soon as the disk takes writes. Any other commit failure stops the node (`onFatal`).
  */
 import { SinewError, type Clock, type Hex, type Logger } from '../core/index.ts'
+import { isStorageFault } from '../store/index.ts'
 import type { Chain, ProducedBlock } from './chain.ts'
 import type { Receipt, SignedTx } from './tx.ts'
 
@@ -22,9 +30,14 @@ export type SequencerOptions = {
   clock: Clock
   /** Called after each committed block (for subscribers, metrics). */
   onBlock?: (block: ProducedBlock) => void
-  /** Called when a block cannot be committed: the node must stop. */
+  /** Called when a block cannot be committed for a reason other than a storage fault: the node must stop. */
   onFatal?: (error: unknown) => void
+  /** While a storage fault lasts, how often to probe whether the store takes writes again (default 1000 ms). */
+  storageProbeMs?: number
 }
+
+/** Why this node refuses writes now: its disk is full or unwritable (see the file comment). */
+export type StorageFaultStatus = { code: string; message: string; since: string; refusedTxs: number }
 
 export class Sequencer {
   private queue: Pending[] = []
@@ -35,6 +48,7 @@ export class Sequencer {
   private producing = false
   private stopped = false
   private idleWaiters: (() => void)[] = []
+  private fault: { error: SinewError; since: Date; refused: number; probe?: NodeJS.Timeout } | undefined
 
   constructor(
     private readonly chain: Chain,
@@ -48,6 +62,12 @@ export class Sequencer {
   /** Every tx waiting for a block or in the block being committed, in order. */
   pendingTxs(): SignedTx[] {
     return [...this.batch, ...this.queue].map((p) => p.tx)
+  }
+
+  /** The storage fault that makes the store refuse blocks now, if any. */
+  get storageFault(): StorageFaultStatus | undefined {
+    const f = this.fault
+    return f && { code: f.error.code, message: f.error.shortMessage, since: f.since.toISOString(), refusedTxs: f.refused }
   }
 
   /** Queues txs (already decoded and signature-checked); each promise settles at commit or refusal. */
@@ -75,6 +95,7 @@ export class Sequencer {
   /** Stops accepting txs and waits until every queued tx is in a block. */
   async stop(): Promise<void> {
     this.stopped = true
+    if (this.fault?.probe) clearTimeout(this.fault.probe)
     if (this.queue.length === 0 && !this.producing) return
     await new Promise<void>((resolve) => {
       this.idleWaiters.push(resolve)
@@ -121,9 +142,16 @@ export class Sequencer {
       for (const { tx, error } of execution.rejected) byHash.get(tx.hash)!.resolve({ ok: false, error })
       if (execution.included.length > 0) {
         this.options.log.debug({ height: header.height.toString(), txs: header.txCount, rejected: execution.rejected.length }, 'block committed')
+        this.writesResumed(`block ${header.height}`)
         this.options.onBlock?.(produced)
       }
     } catch (e) {
+      if (isStorageFault(e)) {
+        // Nothing of the block was kept: refuse its txs with the reason and carry on.
+        for (const p of batch) p.resolve({ ok: false, error: e })
+        this.writesRefused(e, batch.length)
+        return
+      }
       // The block could not be made durable: nothing in it is acknowledged, and the
       // in-memory state was rolled back by the chain. Refuse the batch and stop the node.
       for (const p of batch)
@@ -138,9 +166,44 @@ export class Sequencer {
       for (const p of batch) this.queuedHashes.delete(p.tx.hash)
       this.batch = []
       this.producing = false
+      if (this.queue.length > 0) this.schedule(this.stopped)
+      else this.notifyIdle()
     }
-    if (this.queue.length > 0) this.schedule(this.stopped)
-    else this.notifyIdle()
+  }
+
+  private writesRefused(error: SinewError, txs: number): void {
+    if (this.fault) {
+      this.fault.error = error
+      this.fault.refused += txs
+      return
+    }
+    this.fault = { error, since: new Date(), refused: txs }
+    this.options.log.error({ err: error, code: error.code }, 'the store refuses writes: txs are refused, reads go on')
+    this.probeLater()
+  }
+
+  private writesResumed(by: string): void {
+    const f = this.fault
+    if (!f) return
+    if (f.probe) clearTimeout(f.probe)
+    this.fault = undefined
+    this.options.log.warn({ by, refusedTxs: f.refused, ms: Date.now() - f.since.getTime() }, 'the store takes writes again')
+  }
+
+  /** While the fault lasts and no block comes to try, a probe write every storageProbeMs finds when it ends. */
+  private probeLater(): void {
+    const f = this.fault
+    if (!f || this.stopped || !this.chain.store) return
+    const store = this.chain.store
+    f.probe = setTimeout(() => {
+      f.probe = undefined
+      if (this.fault !== f) return
+      store.checkWritable().then(
+        () => this.writesResumed('probe'),
+        () => this.probeLater(),
+      )
+    }, this.options.storageProbeMs ?? 1000)
+    f.probe.unref()
   }
 
   private notifyIdle(): void {

@@ -6,7 +6,9 @@
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { dirname } from 'node:path'
 import { fieldIssueError, isSinewError, SinewError } from '../core/index.ts'
+import { storageFault } from '../store/index.ts'
 
 /**
  * The SinewError for what a route or the framework threw: a SinewError as it is; fastify's
@@ -38,6 +40,10 @@ export function httpError(err: unknown, request: FastifyRequest): SinewError {
   if (e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError || (e?.statusCode === 400 && /JSON/i.test(e.message))) {
     return new SinewError({ code: 'malformed_json', message: `The body is not valid JSON: ${e.message}` })
   }
+  // A full or unwritable disk met by some write of the node (a blob, a log): said as such.
+  const path = (err as { path?: unknown })?.path
+  const fault = typeof path === 'string' ? storageFault(err, dirname(path), 'the write was refused') : undefined
+  if (fault) return fault
   if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
     return new SinewError({ code: 'bad_request', message: e.message, details: e.code ? { reason: e.code } : {} })
   }

@@ -14,6 +14,7 @@ import Database from 'better-sqlite3'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SinewError } from '../core/index.ts'
+import { assertWritableDir, storageFault } from './storage-fault.ts'
 
 export type DataDirLock = { release(): void }
 
@@ -30,7 +31,15 @@ function holderPid(dataDir: string): number | null {
 }
 
 export function lockDataDir(dataDir: string): DataDirLock {
-  mkdirSync(dataDir, { recursive: true })
+  // A node writes its chain here: a data dir it cannot write (a read-only mount) is said
+  // plainly now, not as whichever write fails first.
+  const outcome = 'a node cannot run on it (it writes its blocks there); `sinew verify` and other readers can'
+  try {
+    mkdirSync(dataDir, { recursive: true })
+  } catch (e) {
+    throw storageFault(e, dataDir, outcome) ?? e
+  }
+  assertWritableDir(dataDir, outcome)
   // timeout 0: a held lock is an answer now, not after the default 5 s busy wait.
   const db = new Database(lockFile(dataDir), { timeout: 0 })
   try {

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { SinewError } from '../core/index.ts'
+import { storageFault } from './storage-fault.ts'
 import type { BlockCommit, BlockRow, Hex, StateRow, Store, TxRow } from './types.ts'
 
 /** Numbered schema migrations; applied in order, each once, recorded in schema_migrations. */
@@ -105,7 +106,12 @@ export class SqliteStore implements Store {
   }
 
   async putMeta(key: string, value: string): Promise<void> {
-    this.writable(this.stmts.putMeta).run(key, value)
+    const putMeta = this.writable(this.stmts.putMeta)
+    this.write(`meta ${key} was not written`, () => putMeta.run(key, value))
+  }
+
+  async checkWritable(): Promise<void> {
+    await this.putMeta('write_probe', new Date().toISOString())
   }
 
   async commitBlock(commit: BlockCommit): Promise<void> {
@@ -115,27 +121,29 @@ export class SqliteStore implements Store {
     const deleteState = this.writable(this.stmts.deleteState)
     const b = commit.block
     const height = Number(b.height)
-    this.db.transaction(() => {
-      insertBlock.run(height, b.hash, b.parentHash, Number(b.timestamp), b.txRoot, b.stateRoot, b.receiptsRoot, b.txCount, b.proposer, b.signature)
-      for (const t of commit.txs) {
-        insertTx.run(
-          txSeq(height, t.index),
-          Buffer.from(t.hash.slice(2), 'hex'),
-          height,
-          t.index,
-          t.type,
-          t.sender,
-          t.nonce.toString(),
-          t.message,
-          t.signature,
-          t.receipt,
-        )
-      }
-      for (const [key, value] of commit.writes) {
-        if (value === null) deleteState.run(key)
-        else putState.run(key, value, height)
-      }
-    })()
+    this.write(`block ${height} was not committed`, () =>
+      this.db.transaction(() => {
+        insertBlock.run(height, b.hash, b.parentHash, Number(b.timestamp), b.txRoot, b.stateRoot, b.receiptsRoot, b.txCount, b.proposer, b.signature)
+        for (const t of commit.txs) {
+          insertTx.run(
+            txSeq(height, t.index),
+            Buffer.from(t.hash.slice(2), 'hex'),
+            height,
+            t.index,
+            t.type,
+            t.sender,
+            t.nonce.toString(),
+            t.message,
+            t.signature,
+            t.receipt,
+          )
+        }
+        for (const [key, value] of commit.writes) {
+          if (value === null) deleteState.run(key)
+          else putState.run(key, value, height)
+        }
+      })(),
+    )
   }
 
   async head(): Promise<BlockRow | undefined> {
@@ -175,6 +183,18 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close()
+  }
+
+  /**
+   * Runs a write; a full or unwritable disk becomes its storage fault (SQLite has rolled the
+   * transaction back: nothing of it is kept, and the connection takes the next write).
+   */
+  private write(outcome: string, run: () => unknown): void {
+    try {
+      run()
+    } catch (e) {
+      throw storageFault(e, dirname(this.location), outcome) ?? e
+    }
   }
 
   private writable<T>(stmt: T | undefined): T {

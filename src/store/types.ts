@@ -49,8 +49,14 @@ export interface Store {
   readonly location: string
   getMeta(key: string): Promise<string | undefined>
   putMeta(key: string, value: string): Promise<void>
-  /** Atomically and durably appends a block with its txs and state changes. */
+  /**
+   * Atomically and durably appends a block with its txs and state changes. A full or
+   * unwritable disk throws a storage fault (`storage_full`, `storage_unwritable`) with
+   * nothing of the block kept, and the store takes the next commit.
+   */
   commitBlock(commit: BlockCommit): Promise<void>
+  /** A small durable write outside the chain: resolves once the store takes writes again, throws its storage fault if not. */
+  checkWritable(): Promise<void>
   head(): Promise<BlockRow | undefined>
   getBlock(height: bigint): Promise<BlockRow | undefined>
   listBlocks(fromHeight: bigint, limit: number): Promise<BlockRow[]>

@@ -16,7 +16,7 @@ import {
   uintStringSchema,
   type Hex,
 } from '../../core/index.ts'
-import { genesisToJson, headerJsonSchema, headerToJson, parseAddress, type LedgerNode, type SignedHeader } from '../../ledger/index.ts'
+import { genesisToJson, headerJsonSchema, headerToJson, parseAddress, type LedgerNode, type SignedHeader, type StorageFaultStatus } from '../../ledger/index.ts'
 import type { TxRow } from '../../store/index.ts'
 import { BAD_JSON, BAD_PARAMS, bodyCheckedBy, errorResponses, TX_REFUSALS } from '../openapi.ts'
 
@@ -351,6 +351,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
             stateKeys: countSchema,
             pendingTxs: countSchema.describe('Txs waiting for a block'),
             replica: replicaStatusSchema.optional().describe('On a replica: the leader it follows and how far it got'),
+            storage: storageStatusSchema.optional().describe('On a sequencer: whether its store takes blocks now (docs/reliability.md)'),
           })
           .meta({ id: 'NodeStatus' }),
         ...errorResponses(),
@@ -372,8 +373,28 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
         stateRoot: head.stateRoot,
         stateKeys: node.chain.state.size,
         pendingTxs: node.sequencer?.pending ?? 0,
+        // Whether the store takes blocks now; `fault` says why not (a full or unwritable disk).
+        ...(node.sequencer ? { storage: storageStatus(node.sequencer.storageFault) } : {}),
         ...status(),
       }
     },
   })
 }
+
+const storageStatus = (fault: StorageFaultStatus | undefined) => (fault ? { writable: false, fault } : { writable: true })
+
+/** GET /v1/status `storage`: a full or unwritable disk refuses writes (storage_full, storage_unwritable) while reads go on. */
+const storageStatusSchema = z
+  .object({
+    writable: z.boolean(),
+    fault: z
+      .object({
+        code: z.string().describe('storage_full or storage_unwritable'),
+        message: z.string(),
+        since: z.string().describe('ISO time the store first refused a write'),
+        refusedTxs: countSchema.describe('Txs refused since then'),
+      })
+      .optional()
+      .describe('Why writes are refused; gone once the store takes writes again'),
+  })
+  .meta({ id: 'StorageStatus' })
