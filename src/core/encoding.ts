@@ -15,16 +15,6 @@ export function canonicalJson(value: unknown): string {
   return encode(value, '$')
 }
 
-/**
- * JSON text with bigints as decimal strings, the wire form of integers: for answers, CLI
- * output, MCP results and error messages. (Hashing and storage use canonicalJson.)
- */
-export function wireJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, bigintAsDecimal, indent)
-}
-
-const bigintAsDecimal = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value)
-
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder('utf-8', { fatal: true })
 

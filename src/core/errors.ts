@@ -4,7 +4,7 @@
  * callers can branch on `code` and show `details` without parsing text. Each code, and the
  * HTTP status it answers, is listed once in ./error-codes.ts.
  */
-import { wireJson } from './encoding.ts'
+import { wireJson } from './wire-json.ts'
 import { errorCatalogue, isErrorCode, type ErrorCode } from './error-codes.ts'
 
 export type ErrorDetails = Record<string, unknown>

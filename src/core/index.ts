@@ -1,6 +1,7 @@
 export * from './error-codes.ts'
 export * from './errors.ts'
 export * from './encoding.ts'
+export * from './wire-json.ts'
 export * from './hash.ts'
 export * from './integers.ts'
 export * from './config.ts'
