@@ -13,14 +13,14 @@ import { request as httpRequest } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_SEQUENCER_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
-import { keccak256, loadConfig, type Hex } from '../src/core/index.ts'
+import { keccak256, loadConfig } from '../src/core/index.ts'
 import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
 import { countTokens } from '../src/gateway/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
 import { SSE_ACK_WINDOW_BYTES } from '../src/server/routes/openai-sse.ts'
 import { datanetsClient, publishDatanetVersion, type DatanetsClient } from './datanets-fixtures.ts'
 import { FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, http, tempDir, waitFor } from './helpers.ts'
+import { dev, grantApiKey, http, tempDir, waitFor } from './helpers.ts'
 import { LONG_DOC, LONG_DOC_PROMPT as PROMPT, LONG_DOC_WORDS as WORDS } from '../src/gateway/fixtures.ts'
 
 const SIN = 10n ** 18n
@@ -37,13 +37,6 @@ let hang: FakeBackend
 let apiKey: string
 
 const builtinBody = { model: 'long-infinigram', messages: [{ role: 'user', content: PROMPT }], max_tokens: 4096, seed: 2, stream: true }
-
-async function grantKey(key: Hex, expiresAt = 0n): Promise<string> {
-  const secret = newApiKey()
-  const r = await c.submit(key, 'GrantApiKey', { keyHash: hashApiKey(secret), label: 'test', spendLimit: '0', expiresAt: expiresAt.toString() })
-  expect(r.status, JSON.stringify(r.json)).toBe(200)
-  return secret
-}
 
 /** The node's time: the timestamp of the block a small transfer lands in. */
 async function nodeTime(): Promise<bigint> {
@@ -181,7 +174,7 @@ beforeAll(async () => {
     const r = await c.submit(owner.privateKey, 'RegisterModel', m)
     expect(r.status, JSON.stringify(r.json)).toBe(200)
   }
-  apiKey = await grantKey(caller.privateKey)
+  apiKey = await grantApiKey(url, caller.privateKey)
 }, 120_000)
 
 afterAll(async () => {
@@ -385,7 +378,7 @@ describe('a key revoked or expired while its call runs', () => {
 
   it('revoked (a signed RevokeApiKey committed mid-stream): the answer is receipted and charged; the next call is refused', async () => {
     const payer = dev[1]
-    const key = await grantKey(payer.privateKey)
+    const key = await grantApiKey(url, payer.privateKey)
     const before = await balance(payer.address)
     const call = await callAcross(key, async () => {
       const r = await c.submit(payer.privateKey, 'RevokeApiKey', { keyHash: hashApiKey(key) })
@@ -403,7 +396,7 @@ describe('a key revoked or expired while its call runs', () => {
   it("expired (the node's clock passes expiresAt mid-stream): the answer is receipted and charged; the next call is refused", async () => {
     const payer = dev[4]
     const expiresAt = (await nodeTime()) + 1500n
-    const key = await grantKey(payer.privateKey, expiresAt)
+    const key = await grantApiKey(url, payer.privateKey, { expiresAt })
     const before = await balance(payer.address)
     const call = await callAcross(key, async () => {
       // Blocks until one is stamped at or after the key's expiry: the receipt's block will be later still.
@@ -522,7 +515,7 @@ describe('abuse', () => {
   })
 
   it('one key holds at most 16 calls at once: the 17th gets 429, another key is not affected', async () => {
-    const other = await grantKey(dev[1].privateKey)
+    const other = await grantApiKey(url, dev[1].privateKey)
     const requests = hang.requests
     const aborts = Array.from({ length: 16 }, () => new AbortController())
     const pending = aborts.map((a) =>
