@@ -178,13 +178,25 @@ async function contributions(round: Round, datanet: Hex, who: (typeof dev)[numbe
  * acknowledged before a kill is reviewed after it), accepting nearly all, and publishes a
  * version of what it accepted in about half the rounds (each version an index build, which
  * the next kill may land in). A review the node committed but whose answer a kill cut off
- * comes back `already_reviewed`: that one is done. A publish whose answer a kill cut off is
- * published again in a later round (an extra version, harmless).
+ * comes back `already_reviewed`: that one is done; likewise a publish whose answer a kill cut
+ * off comes back `version_unchanged` when tried again.
  */
 async function curator(round: Round, datanet: Hex, curation: Curation): Promise<void> {
-  // At most one publish a round.
+  // At most one publish a round, and first thing in it, so that publishes stay regular however slow the machine makes reviews.
   let publishThisRound = round.random() < PUBLISH_CHANCE
   while (!round.dead) {
+    if (publishThisRound && curation.acceptedSincePublish > 0) {
+      const v = await answered(
+        round,
+        'PublishVersion',
+        () => round.c.submit(OWNER.privateKey, 'PublishVersion', { datanet }),
+        (x) => x.status === 200 || x.json?.error?.code === 'version_unchanged',
+      )
+      if (!v) return
+      if (v.status === 200) round.acks.push({ kind: 'publishes', check: txCheck(v.json.hash) })
+      curation.acceptedSincePublish = 0
+      publishThisRound = false
+    }
     while (curation.queue.length > 0 && !round.dead) {
       const contribution = curation.queue[0]
       const accept = round.random() < 0.9
@@ -199,13 +211,6 @@ async function curator(round: Round, datanet: Hex, curation: Curation): Promise<
       if (r.status !== 200) continue
       round.acks.push({ kind: 'reviews', check: txCheck(r.json.hash) })
       if (accept) curation.acceptedSincePublish++
-    }
-    if (publishThisRound && curation.acceptedSincePublish > 0) {
-      const v = await answered(round, 'PublishVersion', () => round.c.submit(OWNER.privateKey, 'PublishVersion', { datanet }))
-      if (!v) return
-      round.acks.push({ kind: 'publishes', check: txCheck(v.json.hash) })
-      curation.acceptedSincePublish = 0
-      publishThisRound = false
     }
     await new Promise((r) => setTimeout(r, 20))
   }
