@@ -3293,7 +3293,12 @@ export interface paths {
         /** What an account earned from paid calls: by role, model, Datanet, contribution and day; and what it spent */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Receipts (paidBy) to skip, newest first */
+                    offset?: number;
+                    /** @description At most this many receipts in paidBy (1-200) */
+                    limit?: number;
+                };
                 header?: never;
                 path: {
                     address: string;
@@ -3314,6 +3319,9 @@ export interface paths {
                 /**
                  * @description An error; its code is one of:
                  *     - `invalid_address`: Not an address (0x and 40 hex digits), or a bad EIP-55 checksum.
+                 *     - `invalid_field`: A field has the wrong type, format or range; details.field names it.
+                 *     - `missing_field`: A required field is missing; details.field names it.
+                 *     - `unknown_field`: A field is not part of this message or body; details.field names it.
                  */
                 400: {
                     headers: {
@@ -4857,6 +4865,15 @@ export interface components {
             /** @description As a caller: fees paid */
             spent: string;
             calls: number;
+            /** @description The receipts that paid the account, newest first: one page (offset, limit) of `receipts` */
+            paidBy: {
+                receipt: string;
+                model: string;
+                timestamp: string;
+                /** @description What this receipt paid the account, in all its roles */
+                amount: string;
+                roles: string[];
+            }[];
         };
         ApiKey: {
             keyHash: string;

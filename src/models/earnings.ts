@@ -75,7 +75,19 @@ export function receiptView(row: TxRow, timestamp: bigint): ReceiptView {
   }
 }
 
-type Entry = { model: string; datanet?: string; contribution?: string; role: 'contributor' | 'owner' | 'treasury'; amount: bigint; day: string }
+type Entry = {
+  model: string
+  datanet?: string
+  contribution?: string
+  role: 'contributor' | 'owner' | 'treasury'
+  amount: bigint
+  day: string
+  receipt: string
+  timestamp: string
+}
+
+/** One receipt that paid an account: its total to the account and in which roles. */
+export type PayingReceipt = { receipt: string; model: string; timestamp: string; amount: string; roles: string[] }
 
 export type Earnings = {
   address: string
@@ -89,6 +101,8 @@ export type Earnings = {
   /** As a caller: fees paid. */
   spent: string
   calls: number
+  /** The receipts that paid it, newest first, one page (`offset`, `limit`) of `receipts`. */
+  paidBy: PayingReceipt[]
 }
 
 const day = (ms: bigint): string => new Date(Number(ms)).toISOString().slice(0, 10)
@@ -136,11 +150,12 @@ export class EarningsIndex {
 
   private add(r: ReceiptView): void {
     const d = day(BigInt(r.timestamp))
+    const at = { receipt: r.id, timestamp: r.timestamp }
     const datanetOf = new Map(r.weights.map((w) => [w.contribution, w.datanet]))
     const seen = new Set<string>()
-    this.push(r.split.treasury, { model: r.model, role: 'treasury', amount: BigInt(r.split.protocolFee), day: d })
+    this.push(r.split.treasury, { model: r.model, role: 'treasury', amount: BigInt(r.split.protocolFee), day: d, ...at })
     seen.add(r.split.treasury)
-    this.push(r.split.owner, { model: r.model, role: 'owner', amount: BigInt(r.split.ownerAmount), day: d })
+    this.push(r.split.owner, { model: r.model, role: 'owner', amount: BigInt(r.split.ownerAmount), day: d, ...at })
     seen.add(r.split.owner)
     for (const c of r.split.contributors) {
       this.push(c.author, {
@@ -150,6 +165,7 @@ export class EarningsIndex {
         role: 'contributor',
         amount: BigInt(c.amount),
         day: d,
+        ...at,
       })
       seen.add(c.author)
     }
@@ -158,7 +174,7 @@ export class EarningsIndex {
     this.paid.set(r.payer, { amount: p.amount + BigInt(r.split.fee), calls: p.calls + 1 })
   }
 
-  earnings(address: Hex): Earnings {
+  earnings(address: Hex, page: { offset?: number; limit?: number } = {}): Earnings {
     const list = this.earned.get(address) ?? []
     const sum = (key: (e: Entry) => string | undefined) => {
       const m = new Map<string, bigint>()
@@ -191,6 +207,27 @@ export class EarningsIndex {
       overTime: [...sum((e) => e.day)].sort(([a], [b]) => (a < b ? -1 : 1)).map(([d, v]) => ({ day: d, amount: v.toString() })),
       spent: (paid?.amount ?? 0n).toString(),
       calls: paid?.calls ?? 0,
+      paidBy: payingReceipts(list, page.offset ?? 0, page.limit ?? 20),
     }
   }
+}
+
+/** The entries of one account grouped by receipt (entries are in chain order), newest first, one page. */
+function payingReceipts(list: Entry[], offset: number, limit: number): PayingReceipt[] {
+  const out: PayingReceipt[] = []
+  let i = list.length - 1
+  let skipped = 0
+  while (i >= 0 && out.length < limit) {
+    const receipt = list[i].receipt
+    let amount = 0n
+    const roles = new Set<string>()
+    const { model, timestamp } = list[i]
+    for (; i >= 0 && list[i].receipt === receipt; i--) {
+      amount += list[i].amount
+      roles.add(list[i].role)
+    }
+    if (skipped < offset) skipped++
+    else out.push({ receipt, model, timestamp, amount: amount.toString(), roles: [...roles].sort() })
+  }
+  return out
 }

@@ -19,6 +19,7 @@ import type { Gateway } from '../gateway/index.ts'
 import { modelsRoutes } from './routes/models.ts'
 import { openaiRoutes } from './routes/openai.ts'
 import { openaiProxyRoutes } from './routes/openai-proxy.ts'
+import { webAppRoutes } from './web.ts'
 
 export type ServerOptions = {
   node: LedgerNode
@@ -42,6 +43,8 @@ export type ServerOptions = {
   trustProxy: readonly string[]
   bodyLimitBytes: number
   maxBatchTxs: number
+  /** The built web app served at `/` (default web/dist). */
+  webRoot?: string
   /** Extra fields for GET /v1/status (e.g. replica progress). */
   status?: () => Record<string, unknown>
 }
@@ -91,10 +94,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway })
   else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })
   await app.register(mcpRoutes)
-  app.get('/', { schema: { hide: true } }, async () => ({
-    name: 'sinew',
-    docs: '/openapi.json',
-    status: '/v1/status',
-  }))
+  // The web app at `/` and its paths (web/dist); the API keeps /v1, /mcp and /openapi.json.
+  await webAppRoutes(app, { root: options.webRoot })
   return app
 }

@@ -79,6 +79,17 @@ const earningsSchema = z
     overTime: z.array(z.object({ day: z.string().describe('YYYY-MM-DD (UTC)'), amount: uintStringSchema })),
     spent: uintStringSchema.describe('As a caller: fees paid'),
     calls: countSchema,
+    paidBy: z
+      .array(
+        z.object({
+          receipt: hash32Schema,
+          model: z.string(),
+          timestamp: uintStringSchema,
+          amount: uintStringSchema.describe('What this receipt paid the account, in all its roles'),
+          roles: z.array(z.string()),
+        }),
+      )
+      .describe('The receipts that paid the account, newest first: one page (offset, limit) of `receipts`'),
   })
   .meta({ id: 'Earnings' })
 
@@ -134,12 +145,18 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
       summary: 'What an account earned from paid calls: by role, model, Datanet, contribution and day; and what it spent',
       tags: ['models'],
       params: z.object({ address: z.string() }),
-      response: { 200: earningsSchema, ...errorResponses('invalid_address') },
+      querystring: z
+        .object({
+          offset: z.coerce.number().int().min(0).default(0).describe('Receipts (paidBy) to skip, newest first'),
+          limit: z.coerce.number().int().min(1).max(200).default(20).describe('At most this many receipts in paidBy (1-200)'),
+        })
+        .strict(),
+      response: { 200: earningsSchema, ...errorResponses(...BAD_PARAMS, 'invalid_address') },
     },
     handler: async (request) => {
       const address = parseAddress(request.params.address, 'address')
       await earnings.update()
-      return earnings.earnings(address)
+      return earnings.earnings(address, request.query)
     },
   })
 
