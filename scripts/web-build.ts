@@ -6,7 +6,7 @@
  */
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const web = join(repo, 'web')
@@ -20,9 +20,15 @@ function newest(path: string): number {
   return Math.max(0, ...readdirSync(path).map((n) => newest(join(path, n))))
 }
 
-const builtAt = statSync(built, { throwIfNoEntry: false })?.mtimeMs ?? 0
-if (process.argv.includes('--if-stale') && builtAt > 0 && builtAt >= Math.max(...SOURCES.map(newest))) process.exit(0)
-console.log('building the web app (web/ → web/dist) …')
-// Vite is loaded only when there is something to build (it takes seconds to import).
-const { build } = await import('vite')
-await build({ configFile: join(web, 'vite.config.ts'), logLevel: 'warn' })
+/** Builds web/dist (only when stale, with `ifStale`); true when it built. */
+export async function buildWebApp(o: { ifStale?: boolean } = {}): Promise<boolean> {
+  const builtAt = statSync(built, { throwIfNoEntry: false })?.mtimeMs ?? 0
+  if (o.ifStale && builtAt > 0 && builtAt >= Math.max(...SOURCES.map(newest))) return false
+  console.log('building the web app (web/ → web/dist) …')
+  // Vite is loaded only when there is something to build (it takes seconds to import).
+  const { build } = await import('vite')
+  await build({ configFile: join(web, 'vite.config.ts'), logLevel: 'warn' })
+  return true
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await buildWebApp({ ifStale: process.argv.includes('--if-stale') })

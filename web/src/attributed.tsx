@@ -12,6 +12,9 @@ import { AccountLink, Amount } from './ui.tsx'
 
 export type Receipt = Schemas['InferenceReceipt']
 
+/** The Datanet id of a version ref `<id>@<n>`. */
+export const datanetId = (ref: string) => ref.split('@')[0]
+
 type SpanInfo = { contribution: string; title?: string; datanet: string; datanetName?: string; author: string }
 
 /** Titles and Datanet names of the receipt's contributions, read once. */
@@ -20,7 +23,8 @@ function useSpanInfo(receipt: Receipt): Map<string, SpanInfo> {
   useEffect(() => {
     let stop = false
     const ids = [...new Set(receipt.weights.map((w) => w.contribution))]
-    const datanets = [...new Set(receipt.weights.map((w) => w.datanet))]
+    // A weight names the Datanet version (<id>@<n>).
+    const datanets = [...new Set(receipt.weights.map((w) => datanetId(w.datanet)))]
     Promise.all([
       Promise.all(ids.map((id) => api.get('/v1/contributions/{id}', { path: { id } }).catch(() => undefined))),
       Promise.all(datanets.map((id) => api.get('/v1/datanets/{id}', { path: { id } }).catch(() => undefined))),
@@ -30,7 +34,7 @@ function useSpanInfo(receipt: Receipt): Map<string, SpanInfo> {
       const m = new Map<string, SpanInfo>()
       for (const w of receipt.weights) {
         const c = cs.find((x) => x?.id === w.contribution)
-        m.set(w.contribution, { ...w, title: c?.title, datanetName: names.get(w.datanet) })
+        m.set(w.contribution, { ...w, title: c?.title, datanetName: names.get(datanetId(w.datanet)) })
       }
       setInfo(m)
     })
@@ -81,7 +85,7 @@ export function AttributedOutput({ text, receipt, highlight }: { text: string; r
         {a ? (
           <>
             “{text.slice(spans[active!].start, spans[active!].end)}” ({spans[active!].tokens} tokens) comes from <strong>{a.title ?? short(a.contribution)}</strong> in Datanet{' '}
-            <Link to={`/datanets/${a.datanet}`}>{a.datanetName ?? short(a.datanet)}</Link>, contributed by <AccountLink address={a.author} />.
+            <Link to={`/datanets/${datanetId(a.datanet)}`}>{a.datanetName ? `${a.datanetName} v${a.datanet.split('@')[1] ?? ''}` : short(a.datanet)}</Link>, contributed by <AccountLink address={a.author} />.
           </>
         ) : (
           <span className="muted">

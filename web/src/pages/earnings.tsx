@@ -54,7 +54,7 @@ function AccountEarnings({ address }: { address: string }) {
           <div className="row" style={{ alignItems: 'flex-start' }}>
             <Breakdown title="By role" values={e.byRole} />
             <Breakdown title="By model" values={e.byModel} />
-            <Breakdown title="By Datanet" values={e.byDatanet} link={(k) => `/datanets/${k}`} />
+            <Breakdown title="By Datanet" values={e.byDatanet} link={(k) => `/datanets/${k.split('@')[0]}`} />
           </div>
           <h2>Receipts that paid this account</h2>
           <div className="scroll">
