@@ -42,8 +42,9 @@ afterAll(async () => {
 async function dropFile(page: Page, name: string, text: string) {
   const transfer = await page.evaluateHandle(
     ([n, t]) => {
-      const dt = new DataTransfer()
-      dt.items.add(new File([t], n, { type: 'text/plain' }))
+      const g = globalThis as any
+      const dt = new g.DataTransfer()
+      dt.items.add(new g.File([t], n, { type: 'text/plain' }))
       return dt
     },
     [name, text],
@@ -115,7 +116,7 @@ describe('the web app, end to end', () => {
 
     // The oracle: the receipt on the ledger, read from the API.
     const receiptLink = await page.getByTestId('receipt').getByRole('link', { name: /^receipt / }).getAttribute('href')
-    const receipt = await (await fetch(`${url}/v1${receiptLink}`)).json()
+    const receipt: any = await (await fetch(`${url}/v1${receiptLink}`)).json()
     const paid = receipt.split.contributors.filter((c: any) => c.author === contributor.address).reduce((a: bigint, c: any) => a + BigInt(c.amount), 0n)
     expect(paid).toBeGreaterThan(0n)
     const spanText = await span.textContent()
@@ -146,12 +147,13 @@ describe('every page: accessible (axe), at phone and desktop widths', () => {
       for (const path of pages) {
         await page.goto(`${url}${path}`)
         await page.locator('main h1').first().waitFor()
-        await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'))
+        expect(await page.locator('main h1').first().textContent()).not.toBe('Not found')
+        await page.waitForFunction('!document.querySelector(\'[aria-busy="true"]\')')
         const name = `${path === '/' ? 'explorer' : path.slice(1).replace(/\/0x[0-9a-f]+/, '').replaceAll('/', '-')}-${viewport === PHONE ? 'phone' : 'desktop'}`
         await screenshot(page, name)
         expect({ path, viewport: viewport.width, violations: await seriousViolations(page) }).toEqual({ path, viewport: viewport.width, violations: [] })
         // Nothing wider than the screen at phone width (tables scroll inside their own box).
-        if (viewport === PHONE) expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width)
+        if (viewport === PHONE) expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width)
       }
       expect(errors).toEqual([])
       await context.close()

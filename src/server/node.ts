@@ -10,7 +10,10 @@ import type { LedgerNode } from '../ledger/index.ts'
 import { assembleNode, type AssembleNodeOptions, type Follower } from '../node/index.ts'
 import { buildServer } from './app.ts'
 
-export type StartNodeOptions = AssembleNodeOptions
+export type StartNodeOptions = AssembleNodeOptions & {
+  /** The built web app served at `/` (default web/dist). */
+  webRoot?: string
+}
 
 export type RunningNode = {
   url: string
@@ -39,6 +42,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       bodyLimitBytes: config.bodyLimitBytes,
       maxBatchTxs: config.maxBatchTxs,
       status: assembled.status,
+      webRoot: options.webRoot,
     })
     assembled.onClose(() => closeHttpServer(app))
     const address = await listen(app, config.host, config.port)

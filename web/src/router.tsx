@@ -25,9 +25,10 @@ export function usePath(): string {
 
 /** `pattern` like /datanets/:id against `path`: the named parts, or undefined. */
 export function match(pattern: string, path: string): Record<string, string> | undefined {
+  if (path === '/' || pattern === '/') return path === pattern ? {} : undefined
   const p = pattern.split('/')
   const s = path.replace(/\/$/, '').split('/')
-  if (p.length !== s.length && !(path === '/' && pattern === '/')) return undefined
+  if (p.length !== s.length) return undefined
   const params: Record<string, string> = {}
   for (let i = 0; i < p.length; i++) {
     if (p[i].startsWith(':')) params[p[i].slice(1)] = decodeURIComponent(s[i] ?? '')

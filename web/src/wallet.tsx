@@ -47,10 +47,11 @@ function refused(e: unknown): never {
   throw e
 }
 
-async function walletSigner(provider: EIP1193Provider, chainId: bigint): Promise<Account> {
+/** The wallet's account: asked for (a prompt), or, on `silent` (restoring after a reload), only if already shared. */
+async function walletSigner(provider: EIP1193Provider, chainId: bigint, silent = false): Promise<Account> {
   const { createWalletClient, custom } = await import('viem')
   const client = createWalletClient({ transport: custom(provider) })
-  const [address] = await client.requestAddresses().catch(refused)
+  const [address] = silent ? await client.getAddresses() : await client.requestAddresses().catch(refused)
   if (!address) throw new WalletError('no_wallet', 'The wallet shared no account.', 'Unlock the wallet and allow this page to see an account.')
   return {
     kind: 'wallet',
@@ -95,6 +96,7 @@ export function WalletProvider({ children }: { children: ReactNode }) {
     if (!status) return
     const saved = localStorage.getItem(STORAGE_KEY)
     if (saved?.startsWith('dev:') && status.insecure) devSigner(Number(saved.slice(4))).then(setAccount)
+    else if (saved === 'wallet' && window.ethereum) walletSigner(window.ethereum, BigInt(status.chainId), true).then(setAccount, () => undefined)
   }, [status])
 
   const connectWallet = useCallback(async () => {

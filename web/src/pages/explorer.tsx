@@ -19,7 +19,12 @@ async function resolveSearch(q: string): Promise<string> {
       api.get('/v1/receipts/{id}', { path: { id: hash } }).then(() => `/receipts/${hash}`),
       api.get('/v1/contributions/{id}', { path: { id: hash } }).then((c) => `/datanets/${c.datanet}?contribution=${hash}`),
       api.get('/v1/tx/{hash}', { path: { hash } }).then(() => `/tx/${hash}`),
-    ]).catch(() => undefined)
+    ]).catch((e: AggregateError) => {
+      // Not found anywhere is an answer; a node that did not answer is not.
+      const other = e.errors.find((x) => (x as { status?: number }).status !== 404)
+      if (other) throw other
+      return undefined
+    })
     if (found) return found
     throw new Error(`Nothing on this chain has the hash ${short(hash)} (no tx, receipt, Datanet or contribution).`)
   }
