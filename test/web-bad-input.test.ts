@@ -12,7 +12,6 @@ import type { RunningNode } from '../src/server/index.ts'
 import { dev, startDevNode, tempDir } from './helpers.ts'
 import { datanetsClient } from './datanets-fixtures.ts'
 import { DESKTOP, launchBrowser, newPage, useDevAccount } from './web-browser.ts'
-import { buildWebApp } from '../scripts/web-build.ts'
 
 let tmp: ReturnType<typeof tempDir>
 let node: RunningNode
@@ -22,7 +21,6 @@ let small: string
 
 beforeAll(async () => {
   tmp = tempDir('sinew-webbad-')
-  await buildWebApp({ ifStale: true })
   ;[node, browser] = await Promise.all([startDevNode(tmp.dir), launchBrowser()])
   url = node.url
   const c = await datanetsClient(url)

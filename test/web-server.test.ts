@@ -69,6 +69,11 @@ describe('the web app at /', () => {
     expect((await get('/assets/index-abc123.css')).headers['content-type']).toBe('text/css; charset=utf-8')
   })
 
+  it('gzips text to a client that accepts it', async () => {
+    const r = await fetch(`${node.url}/assets/index-abc123.js`, { headers: { 'accept-encoding': 'gzip' } })
+    expect([r.headers.get('content-encoding'), await r.text()]).toEqual(['gzip', 'console.log(1)'])
+  })
+
   it('a missing asset is a 404, not the page (a stale page must not run HTML as JS)', async () => {
     for (const path of ['/assets/gone-123.js', '/favicon.png']) {
       const r = await get(path)

@@ -9,7 +9,8 @@
 import { readFile, stat } from 'node:fs/promises'
 import { extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import { gzipSync } from 'node:zlib'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /** Where `npm run web:build` writes the app. */
 export const WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -51,15 +52,29 @@ export type WebAppOptions = { root?: string }
 export async function webAppRoutes(app: FastifyInstance, options: WebAppOptions = {}): Promise<void> {
   const root = resolve(options.root ?? WEB_DIST)
 
-  const send = async (reply: FastifyReply, file: string, cache: string) => {
-    const body = await readFile(file)
-    reply.header('content-type', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream')
+  // Text files gzipped once each (the build is a few hundred KB, fixed while the node runs).
+  const gzipped = new Map<string, Promise<Buffer>>()
+  const send = async (request: FastifyRequest, reply: FastifyReply, file: string, cache: string) => {
+    const type = CONTENT_TYPES[extname(file)] ?? 'application/octet-stream'
+    reply.header('content-type', type)
     reply.header('cache-control', cache)
+    reply.header('vary', 'Origin, Accept-Encoding')
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v)
-    return reply.send(body)
+    const compressible = /^(text\/|application\/json|image\/svg)/.test(type)
+    if (compressible && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) {
+      let body = gzipped.get(file)
+      if (!body) {
+        body = readFile(file).then((b) => gzipSync(b, { level: 9 }))
+        gzipped.set(file, body)
+        body.catch(() => gzipped.delete(file))
+      }
+      reply.header('content-encoding', 'gzip')
+      return reply.send(await body)
+    }
+    return reply.send(await readFile(file))
   }
 
-  const index = async (reply: FastifyReply) => {
+  const index = async (request: FastifyRequest, reply: FastifyReply) => {
     const file = join(root, 'index.html')
     if (!(await isFile(file))) {
       return reply
@@ -68,10 +83,10 @@ export async function webAppRoutes(app: FastifyInstance, options: WebAppOptions 
         .header('cache-control', 'no-store')
         .send('The Sinew web app is not built: run `npm run web:build` (npm install does it), then reload. The API is at /v1 (see /openapi.json).\n')
     }
-    return send(reply, file, 'no-cache')
+    return send(request, reply, file, 'no-cache')
   }
 
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => index(reply))
+  app.get('/', { schema: { hide: true } }, async (request, reply) => index(request, reply))
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const path = decodeURIComponent(request.url.split('?')[0])
     if (isApiPath(path)) return reply.callNotFound()
@@ -79,11 +94,11 @@ export async function webAppRoutes(app: FastifyInstance, options: WebAppOptions 
     // Only files inside the build: `..` and absolute tricks resolve outside and fall back.
     if (file.startsWith(root + sep) && (await isFile(file))) {
       const immutable = path.startsWith('/assets/')
-      return send(reply, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+      return send(request, reply, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
     }
     // A missing asset is a 404 (a stale page asking for an old chunk must not get HTML as JS).
     if (path.startsWith('/assets/') || extname(path) !== '') return reply.callNotFound()
-    return index(reply)
+    return index(request, reply)
   })
 }
 
