@@ -83,7 +83,9 @@ try {
   }
   const path = writeResult('web', result)
   console.log(`first page (/): ${files.length} scripts, ${result.jsGzipKB} KB as sent (gzip), ${result.jsRawKB} KB raw (target ≤ 250 KB gzipped)`)
-  console.log(`time to interactive: cold median ${result.ttiColdMs.median} ms (p90 ${result.ttiColdMs.p90}), warm median ${result.ttiWarmMs.median} ms (target ≤ 1000 ms); ${RUNS} runs`)
+  console.log(
+    `time to interactive: cold median ${result.ttiColdMs.median} ms (p90 ${result.ttiColdMs.p90}), warm median ${result.ttiWarmMs.median} ms (target ≤ 1000 ms); ${RUNS} runs`,
+  )
   console.log(`wrote ${path}`)
 } finally {
   await browser.close()

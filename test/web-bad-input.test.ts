@@ -147,10 +147,17 @@ describe('a node that goes away', () => {
       await page.goto(`${gone.url}/`)
       await page.getByTestId('height').waitFor()
       await gone.close()
-      await page.getByRole('alert').filter({ hasText: `The Sinew node at ${gone.url} is not answering.` }).waitFor()
+      await page
+        .getByRole('alert')
+        .filter({ hasText: `The Sinew node at ${gone.url} is not answering.` })
+        .waitFor()
       await page.getByLabel(/^Search by/).fill(`0x${'ab'.repeat(32)}`)
       await page.getByRole('button', { name: 'Search' }).click()
-      await page.getByRole('search').getByRole('alert').filter({ hasText: `Cannot reach the Sinew node at ${gone.url}` }).waitFor()
+      await page
+        .locator('search')
+        .getByRole('alert')
+        .filter({ hasText: `Cannot reach the Sinew node at ${gone.url}` })
+        .waitFor()
     } finally {
       await context.close()
       t.cleanup()

@@ -61,5 +61,8 @@ export async function seriousViolations(page: Page): Promise<[string, string, st
 export async function useDevAccount(page: Page, url: string, index: number): Promise<void> {
   await page.goto(`${url}/signin`)
   await page.getByRole('button', { name: new RegExp(`^Use dev account #${index} `) }).click()
-  await page.getByTestId('account').filter({ hasText: `Dev account #${index}` }).waitFor()
+  await page
+    .getByTestId('account')
+    .filter({ hasText: `Dev account #${index}` })
+    .waitFor()
 }

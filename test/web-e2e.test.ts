@@ -105,7 +105,7 @@ describe('the web app, end to end', () => {
     await page.getByLabel('Prompt').fill('The lighthouse keeper counted')
     await page.getByRole('button', { name: 'Ask' }).click()
     await page.getByTestId('receipt').waitFor({ timeout: 60_000 })
-    const span = page.locator(`mark.span[data-author="${contributor.address}"]`).first()
+    const span = page.locator(`.span[data-author="${contributor.address}"]`).first()
     await span.waitFor()
     await span.hover()
     await expect.poll(() => page.locator('#span-detail').textContent()).toContain('lighthouse')
@@ -113,7 +113,10 @@ describe('the web app, end to end', () => {
     await screenshot(page, 'playground-desktop')
 
     // The oracle: the receipt on the ledger, read from the API.
-    const receiptLink = await page.getByTestId('receipt').getByRole('link', { name: /^receipt / }).getAttribute('href')
+    const receiptLink = await page
+      .getByTestId('receipt')
+      .getByRole('link', { name: /^receipt / })
+      .getAttribute('href')
     const receipt: any = await (await fetch(`${url}/v1${receiptLink}`)).json()
     const paid = receipt.split.contributors.filter((c: any) => c.author === contributor.address).reduce((a: bigint, c: any) => a + BigInt(c.amount), 0n)
     expect(paid).toBeGreaterThan(0n)
@@ -129,7 +132,7 @@ describe('the web app, end to end', () => {
     await expect(page.getByTestId('earned-total').textContent()).resolves.toMatch(/ SIN$/)
     await screenshot(page, 'earnings-desktop')
     await row.getByRole('link').click()
-    await page.locator(`mark.span.own[data-author="${contributor.address}"]`).first().waitFor()
+    await page.locator(`.span.own[data-author="${contributor.address}"]`).first().waitFor()
     await screenshot(page, 'receipt-desktop')
     expect(errors).toEqual([])
     await context.close()
@@ -150,7 +153,17 @@ describe('every page: accessible (axe), at phone and desktop widths', () => {
         await page.locator('main h1').first().waitFor()
         expect(await page.locator('main h1').first().textContent()).not.toBe('Not found')
         await page.waitForFunction('!document.querySelector(\'[aria-busy="true"]\')')
-        await screenshot(page, `${path === '/' ? 'explorer' : path.slice(1).replace(/\/0x[0-9a-f]+/, '').replaceAll('/', '-')}-${width}`)
+        await screenshot(
+          page,
+          `${
+            path === '/'
+              ? 'explorer'
+              : path
+                  .slice(1)
+                  .replace(/\/0x[0-9a-f]+/, '')
+                  .replaceAll('/', '-')
+          }-${width}`,
+        )
         expect({ path, violations: await seriousViolations(page) }).toEqual({ path, violations: [] })
         // Nothing wider than the screen at phone width (tables scroll inside their own box).
         if (viewport === PHONE) expect({ path, width: await page.evaluate('document.documentElement.scrollWidth') }).toEqual({ path, width: PHONE.width })

@@ -51,7 +51,12 @@ describe('the web app at /', () => {
   it('serves index.html at / and at the app’s own paths, not cached, with a CSP', async () => {
     for (const path of ['/', '/datanets/0xabc', '/earnings', '/playground?x=1']) {
       const r = await get(path)
-      expect({ path, status: r.status, body: r.body, type: r.headers['content-type'] }).toEqual({ path, status: 200, body: INDEX, type: 'text/html; charset=utf-8' })
+      expect({ path, status: r.status, body: r.body, type: r.headers['content-type'] }).toEqual({
+        path,
+        status: 200,
+        body: INDEX,
+        type: 'text/html; charset=utf-8',
+      })
       expect(r.headers['cache-control']).toBe('no-cache')
       expect(r.headers['content-security-policy']).toContain("connect-src 'self'")
       expect(r.headers['content-security-policy']).toContain("frame-ancestors 'none'")

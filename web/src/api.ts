@@ -57,7 +57,10 @@ export function uploadBlob(bytes: Blob, permit: unknown, onProgress: (sent: numb
 export type ChatResult = { text: string; receipt?: string; sinew?: Record<string, unknown> }
 
 /** POST /v1/chat/completions with stream: true; `onText` gets the text so far after each chunk. */
-export async function streamChat(o: { apiKey: string; model: string; prompt: string; maxTokens?: number; signal?: AbortSignal }, onText: (text: string) => void): Promise<ChatResult> {
+export async function streamChat(
+  o: { apiKey: string; model: string; prompt: string; maxTokens?: number; signal?: AbortSignal },
+  onText: (text: string) => void,
+): Promise<ChatResult> {
   const response = await guardedFetch('/v1/chat/completions', {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${o.apiKey}` },

@@ -79,7 +79,12 @@ function Header() {
         </button>
         <nav id="nav" aria-label="Main" className={open ? 'open' : ''}>
           {NAV.map(([to, label]) => (
-            <Link key={to} to={to} aria-current={to === '/' ? (path === '/' ? 'page' : undefined) : path.startsWith(to) ? 'page' : undefined} onClick={() => setOpen(false)}>
+            <Link
+              key={to}
+              to={to}
+              aria-current={to === '/' ? (path === '/' ? 'page' : undefined) : path.startsWith(to) ? 'page' : undefined}
+              onClick={() => setOpen(false)}
+            >
               {label}
             </Link>
           ))}
@@ -101,8 +106,13 @@ function Offline() {
   const head = useHead()
   if (head.reachable) return null
   return (
-    <div className="offline" role="alert">
-      <ErrorBox error={{ message: `The Sinew node at ${location.origin} is not answering.`, hint: 'It may have stopped or restarted. The page retries every second; actions are refused until it is back, so nothing is half-written.' }} />
+    <div className="offline">
+      <ErrorBox
+        error={{
+          message: `The Sinew node at ${location.origin} is not answering.`,
+          hint: 'It may have stopped or restarted. The page retries every second; actions are refused until it is back, so nothing is half-written.',
+        }}
+      />
     </div>
   )
 }

@@ -1,5 +1,5 @@
 /**
- * An output with its attributed spans highlighted (each a <mark> that shows, on hover, focus
+ * An output with its attributed spans highlighted (each a focusable span that shows, on hover, focus
  * or tap, the contribution, its Datanet and author), and the receipt's money: fee, coverage
  * and the split as a bar (treasury, owner, each contributor). Offsets are UTF-16 code units
  * (docs/attribution.md), i.e. JavaScript string indices.
@@ -58,8 +58,11 @@ export function AttributedOutput({ text, receipt, highlight }: { text: string; r
     const who = info.get(s.contribution)
     const own = !!highlight && who?.author.toLowerCase() === highlight.toLowerCase()
     parts.push(
-      <mark
-        key={i}
+      // An inline element wraps across lines as the text does (a <button> would not): a span made operable.
+      // biome-ignore lint/a11y/useSemanticElements: see above
+      <span
+        key={`${s.start}-${s.end}`}
+        role="button"
         className={`span${own ? ' own' : ''}`}
         data-contribution={s.contribution}
         data-author={who?.author}
@@ -68,9 +71,10 @@ export function AttributedOutput({ text, receipt, highlight }: { text: string; r
         onMouseEnter={() => setActive(i)}
         onFocus={() => setActive(i)}
         onClick={() => setActive(i)}
+        onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && setActive(i)}
       >
         {text.slice(s.start, s.end)}
-      </mark>,
+      </span>,
     )
     at = s.end
   })
@@ -84,12 +88,16 @@ export function AttributedOutput({ text, receipt, highlight }: { text: string; r
       <div id="span-detail" role="status" aria-live="polite" className="card" style={{ minHeight: '3em' }}>
         {a ? (
           <>
-            “{text.slice(spans[active!].start, spans[active!].end)}” ({spans[active!].tokens} tokens) comes from <strong>{a.title ?? short(a.contribution)}</strong> in Datanet{' '}
-            <Link to={`/datanets/${datanetId(a.datanet)}`}>{a.datanetName ? `${a.datanetName} v${a.datanet.split('@')[1] ?? ''}` : short(a.datanet)}</Link>, contributed by <AccountLink address={a.author} />.
+            “{text.slice(spans[active!].start, spans[active!].end)}” ({spans[active!].tokens} tokens) comes from{' '}
+            <strong>{a.title ?? short(a.contribution)}</strong> in Datanet{' '}
+            <Link to={`/datanets/${datanetId(a.datanet)}`}>{a.datanetName ? `${a.datanetName} v${a.datanet.split('@')[1] ?? ''}` : short(a.datanet)}</Link>,
+            contributed by <AccountLink address={a.author} />.
           </>
         ) : (
           <span className="muted">
-            {receipt.spans.length === 0 ? 'No part of this output was traced to the data.' : 'Hover, focus or tap a highlighted span to see where it comes from.'}
+            {receipt.spans.length === 0
+              ? 'No part of this output was traced to the data.'
+              : 'Hover, focus or tap a highlighted span to see where it comes from.'}
           </span>
         )}
       </div>
@@ -103,10 +111,10 @@ const COLORS = ['#6e7781', '#0b57d0', '#1a7f37', '#bf8700', '#8250df', '#cf222e'
 export function ReceiptSummary({ receipt, highlight }: { receipt: Receipt; highlight?: string }) {
   const s = receipt.split
   const fee = BigInt(s.fee)
-  const parts: { label: string; who: string; amount: bigint }[] = [
-    { label: 'Treasury (protocol fee)', who: s.treasury, amount: BigInt(s.protocolFee) },
-    { label: 'Model owner', who: s.owner, amount: BigInt(s.ownerAmount) },
-    ...s.contributors.map((c) => ({ label: `Contributor`, who: c.author, amount: BigInt(c.amount) })),
+  const parts: { key: string; label: string; who: string; amount: bigint }[] = [
+    { key: 'treasury', label: 'Treasury (protocol fee)', who: s.treasury, amount: BigInt(s.protocolFee) },
+    { key: 'owner', label: 'Model owner', who: s.owner, amount: BigInt(s.ownerAmount) },
+    ...s.contributors.map((c) => ({ key: c.contribution, label: 'Contributor', who: c.author, amount: BigInt(c.amount) })),
   ]
   return (
     <div className="card" data-testid="receipt">
@@ -117,7 +125,9 @@ export function ReceiptSummary({ receipt, highlight }: { receipt: Receipt; highl
           <Amount value={s.fee} />
         </dd>
         <dt>Coverage</dt>
-        <dd>{bps(receipt.coverageBps)} of {receipt.outputTokens} output tokens traced to the data</dd>
+        <dd>
+          {bps(receipt.coverageBps)} of {receipt.outputTokens} output tokens traced to the data
+        </dd>
         <dt>Model</dt>
         <dd>
           {receipt.model} v{receipt.modelVersion}
@@ -131,13 +141,24 @@ export function ReceiptSummary({ receipt, highlight }: { receipt: Receipt; highl
       <div className="splitbar" role="img" aria-label={`Split of the fee: ${parts.map((p) => `${p.label} ${formatSin(p.amount)}`).join(', ')}`}>
         {fee > 0n
           ? parts.map((p, i) =>
-              p.amount > 0n ? <span key={i} style={{ width: `${Number((p.amount * 10000n) / fee) / 100}%`, background: COLORS[i % COLORS.length] }} title={`${p.label}: ${formatSin(p.amount)}`} /> : null,
+              p.amount > 0n ? (
+                <span
+                  key={p.key}
+                  style={{ width: `${Number((p.amount * 10000n) / fee) / 100}%`, background: COLORS[i % COLORS.length] }}
+                  title={`${p.label}: ${formatSin(p.amount)}`}
+                />
+              ) : null,
             )
           : null}
       </div>
       <ul className="legend">
         {parts.map((p, i) => (
-          <li key={i} data-testid="split-part" data-author={p.who} className={highlight && p.who.toLowerCase() === highlight.toLowerCase() ? 'ok' : undefined}>
+          <li
+            key={p.key}
+            data-testid="split-part"
+            data-author={p.who}
+            className={highlight && p.who.toLowerCase() === highlight.toLowerCase() ? 'ok' : undefined}
+          >
             <span className="swatch" style={{ background: COLORS[i % COLORS.length] }} />
             {p.label} <AccountLink address={p.who} />: <Amount value={p.amount} />
           </li>

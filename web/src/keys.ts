@@ -30,4 +30,5 @@ export const setPlaygroundKey = (address: string, secret: string | undefined) =>
 /** The hashes of the keys this browser made for an account (the ledger has no list of an account's keys). */
 const madeSlot = (address: string) => `sinew.keys.${address.toLowerCase()}`
 export const madeKeys = (address: string): string[] => JSON.parse(localStorage.getItem(madeSlot(address)) ?? '[]')
-export const rememberKey = (address: string, keyHash: string) => localStorage.setItem(madeSlot(address), JSON.stringify([...new Set([keyHash, ...madeKeys(address)])]))
+export const rememberKey = (address: string, keyHash: string) =>
+  localStorage.setItem(madeSlot(address), JSON.stringify([...new Set([keyHash, ...madeKeys(address)])]))

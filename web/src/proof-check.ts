@@ -9,7 +9,18 @@ export type Bundle = {
   key: string
   value: Hex | null
   proof: { key: Hex; value: Hex | null; siblings: Hex[]; otherLeaf?: { key: Hex; valueHash: Hex } }
-  header: { height: string; hash: Hex; parentHash: Hex; timestamp: string; txRoot: Hex; stateRoot: Hex; receiptsRoot: Hex; txCount: number; proposer: Hex; signature: Hex }
+  header: {
+    height: string
+    hash: Hex
+    parentHash: Hex
+    timestamp: string
+    txRoot: Hex
+    stateRoot: Hex
+    receiptsRoot: Hex
+    txCount: number
+    proposer: Hex
+    signature: Hex
+  }
 }
 
 export type ProofCheck = { ok: boolean; problems: string[]; signer: string | null }
@@ -70,12 +81,13 @@ export async function checkBundle(b: Bundle, sequencer?: string): Promise<ProofC
       problems.push('the header signature is invalid')
     }
   }
-  if (sequencer && h.proposer.toLowerCase() !== sequencer.toLowerCase()) problems.push(`the header's proposer ${h.proposer} is not this chain's sequencer ${sequencer}`)
+  if (sequencer && h.proposer.toLowerCase() !== sequencer.toLowerCase())
+    problems.push(`the header's proposer ${h.proposer} is not this chain's sequencer ${sequencer}`)
   if (keccak256(stringToBytes(b.key)) !== b.proof.key.toLowerCase()) problems.push('proof.key is not keccak256 of the key')
   const expected = b.value === null ? null : keccak256(b.value)
-  if ((expected === null) !== (b.proof.value === null) || (expected && expected !== b.proof.value?.toLowerCase())) problems.push('proof.value is not keccak256 of the value')
+  if ((expected === null) !== (b.proof.value === null) || (expected && expected !== b.proof.value?.toLowerCase()))
+    problems.push('proof.value is not keccak256 of the value')
   const root = stateProofRoot(b.proof)
   if (!root || root !== h.stateRoot.toLowerCase()) problems.push("the Merkle path does not lead to the header's stateRoot")
   return { ok: problems.length === 0, problems, signer }
 }
-

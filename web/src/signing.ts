@@ -11,7 +11,12 @@ export type TypedField = { name: string; type: string }
 export type Signer = {
   address: `0x${string}`
   /** Signs EIP-712 typed data (viem's shape); rejects when the human refuses. */
-  signTypedData(data: { domain: TypedDataDomain; types: Record<string, TypedField[]>; primaryType: string; message: Record<string, unknown> }): Promise<`0x${string}`>
+  signTypedData(data: {
+    domain: TypedDataDomain
+    types: Record<string, TypedField[]>
+    primaryType: string
+    message: Record<string, unknown>
+  }): Promise<`0x${string}`>
 }
 
 export type Envelope = { type: string; message: Record<string, string | unknown>; signature: `0x${string}` }

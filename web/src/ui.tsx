@@ -97,7 +97,17 @@ export const Amount = ({ value }: { value: string | bigint }) => (
 )
 
 /** A button that runs an async action, shows it running, and shows its error next to it. */
-export function ActionButton({ run, children, className, disabled }: { run: () => Promise<unknown>; children: ReactNode; className?: string; disabled?: boolean }) {
+export function ActionButton({
+  run,
+  children,
+  className,
+  disabled,
+}: {
+  run: () => Promise<unknown>
+  children: ReactNode
+  className?: string
+  disabled?: boolean
+}) {
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<unknown>()
   return (

@@ -15,7 +15,7 @@ type WalletState = {
   status: Schemas['NodeStatus'] | undefined
   account: Account | undefined
   connectWallet(): Promise<void>
-  useDevAccount(index: number): Promise<void>
+  signInAsDev(index: number): Promise<void>
   disconnect(): void
 }
 
@@ -43,7 +43,11 @@ export class WalletError extends Error {
 function refused(e: unknown): never {
   const err = e as { code?: number; name?: string; cause?: { code?: number } }
   if (err?.code === 4001 || err?.cause?.code === 4001 || err?.name === 'UserRejectedRequestError')
-    throw new WalletError('signature_refused', 'You refused to sign: nothing was sent to the node.', 'Sign again when you are ready; your account is unchanged.')
+    throw new WalletError(
+      'signature_refused',
+      'You refused to sign: nothing was sent to the node.',
+      'Sign again when you are ready; your account is unchanged.',
+    )
   throw e
 }
 
@@ -100,14 +104,15 @@ export function WalletProvider({ children }: { children: ReactNode }) {
   }, [status])
 
   const connectWallet = useCallback(async () => {
-    if (!window.ethereum) throw new WalletError('no_wallet', 'No browser wallet found.', 'Install an Ethereum wallet extension (MetaMask or another EIP-1193 wallet) and reload.')
+    if (!window.ethereum)
+      throw new WalletError('no_wallet', 'No browser wallet found.', 'Install an Ethereum wallet extension (MetaMask or another EIP-1193 wallet) and reload.')
     const s = status ?? (await api.get('/v1/status'))
     const a = await walletSigner(window.ethereum, BigInt(s.chainId))
     localStorage.setItem(STORAGE_KEY, 'wallet')
     setAccount(a)
   }, [status])
 
-  const useDevAccount = useCallback(
+  const signInAsDev = useCallback(
     async (index: number) => {
       if (!status?.insecure) throw new WalletError('not_dev', 'Dev accounts exist on dev networks only.', 'Connect a wallet instead.')
       const a = await devSigner(index)
@@ -122,7 +127,7 @@ export function WalletProvider({ children }: { children: ReactNode }) {
     setAccount(undefined)
   }, [])
 
-  const value = useMemo(() => ({ status, account, connectWallet, useDevAccount, disconnect }), [status, account, connectWallet, useDevAccount, disconnect])
+  const value = useMemo(() => ({ status, account, connectWallet, signInAsDev, disconnect }), [status, account, connectWallet, signInAsDev, disconnect])
   return <WalletContext.Provider value={value}>{children}</WalletContext.Provider>
 }
 

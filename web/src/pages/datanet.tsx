@@ -105,7 +105,13 @@ function Contribute({ datanet }: { datanet: Datanet }) {
       const content = new Uint8Array(await picked.file.arrayBuffer())
       setStage('Waiting for your signature…')
       // The signed Contribute is the upload's permit; it is submitted only after the bytes are stored.
-      const tx = await signTx(account, 'Contribute', { datanet: datanet.id, contentHash: sha256(content), title: title.trim() || picked.file.name, mediaType: picked.mediaType, size: String(content.length) })
+      const tx = await signTx(account, 'Contribute', {
+        datanet: datanet.id,
+        contentHash: sha256(content),
+        title: title.trim() || picked.file.name,
+        mediaType: picked.mediaType,
+        size: String(content.length),
+      })
       setStage('Uploading…')
       await uploadBlob(new Blob([content]), tx, (sent, total) => setProgress({ sent, total }))
       setStage('Submitting…')
@@ -128,13 +134,11 @@ function Contribute({ datanet }: { datanet: Datanet }) {
         </p>
       ) : (
         <>
-          <div
+          <button
+            type="button"
             className={`drop${over ? ' over' : ''}`}
-            role="button"
-            tabIndex={0}
             aria-describedby="drop-help"
             onClick={() => input.current?.click()}
-            onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), input.current?.click())}
             onDragOver={(e) => {
               e.preventDefault()
               setOver(true)
@@ -143,10 +147,11 @@ function Contribute({ datanet }: { datanet: Datanet }) {
             onDrop={onDrop}
           >
             Drop a file here, or press to choose one
-            <div id="drop-help" className="muted">
-              {datanet.rules.mediaTypes.map((t) => MEDIA_TYPES[t as keyof typeof MEDIA_TYPES]?.join(', ') ?? t).join(', ')}; up to {bytes(datanet.rules.maxSize)}
-            </div>
-          </div>
+            <span id="drop-help" className="muted" style={{ display: 'block' }}>
+              {datanet.rules.mediaTypes.map((t) => MEDIA_TYPES[t as keyof typeof MEDIA_TYPES]?.join(', ') ?? t).join(', ')}; up to{' '}
+              {bytes(datanet.rules.maxSize)}
+            </span>
+          </button>
           <input ref={input} type="file" hidden aria-label="File to contribute" data-testid="file-input" onChange={(e) => pick(e.target.files?.[0])} />
           {picked ? (
             <div>
@@ -200,7 +205,7 @@ function Contribute({ datanet }: { datanet: Datanet }) {
 function Preview({ c }: { c: Schemas['Contribution'] }) {
   const [text, setText] = useState<string>()
   useEffect(() => {
-    if (c.blob !== 'present' || !c.mediaType.startsWith('text/') && c.mediaType !== 'application/jsonl') return
+    if (c.blob !== 'present' || (!c.mediaType.startsWith('text/') && c.mediaType !== 'application/jsonl')) return
     fetch(`/v1/blobs/${c.contentHash.slice(2)}`, { headers: { range: 'bytes=0-1999' } })
       .then((r) => (r.ok ? r.text() : undefined))
       .then(setText, () => undefined)
@@ -216,7 +221,7 @@ function ReviewQueue({ datanet }: { datanet: Datanet }) {
   const queue = useLoad(() => api.get('/v1/datanets/{id}/queue', { path: { id: datanet.id }, query: { limit: 50 } }), [datanet.id, head.height])
   const [reasons, setReasons] = useState<Record<string, string>>({})
   return (
-    <div className="card" aria-labelledby="queue-h">
+    <section className="card" aria-labelledby="queue-h">
       <h2 id="queue-h" style={{ marginTop: 0 }}>
         Review queue
       </h2>
@@ -241,9 +246,16 @@ function ReviewQueue({ datanet }: { datanet: Datanet }) {
                   </p>
                   <Preview c={c} />
                   <label htmlFor={`reason-${c.id}`}>Reason (shown to the contributor; required to reject)</label>
-                  <input id={`reason-${c.id}`} value={reasons[c.id] ?? ''} onChange={(e) => setReasons({ ...reasons, [c.id]: e.target.value })} style={{ width: '100%' }} />
+                  <input
+                    id={`reason-${c.id}`}
+                    value={reasons[c.id] ?? ''}
+                    onChange={(e) => setReasons({ ...reasons, [c.id]: e.target.value })}
+                    style={{ width: '100%' }}
+                  />
                   <div className="row" style={{ marginTop: 8 }}>
-                    <ActionButton run={() => sendTx(account!, 'Review', { contribution: c.id, accept: true, reason: reasons[c.id] ?? '' }).then(queue.reload)}>Accept</ActionButton>
+                    <ActionButton run={() => sendTx(account!, 'Review', { contribution: c.id, accept: true, reason: reasons[c.id] ?? '' }).then(queue.reload)}>
+                      Accept
+                    </ActionButton>
                     <ActionButton
                       className="secondary"
                       run={async () => {
@@ -261,7 +273,7 @@ function ReviewQueue({ datanet }: { datanet: Datanet }) {
           )
         }
       </Show>
-    </div>
+    </section>
   )
 }
 
@@ -271,7 +283,8 @@ function Versions({ datanet, owner }: { datanet: Datanet; owner: boolean }) {
   const [tick, setTick] = useState(0)
   const versions = useLoad(() => api.get('/v1/datanets/{id}/versions', { path: { id: datanet.id } }), [datanet.id, head.height, tick])
   const building = versions.data?.versions.some((v) => v.build.state === 'queued' || v.build.state === 'building')
-  // A build moves without new blocks: follow it until it is ready or failed.
+  // A build moves without new blocks: follow it until it is ready or failed (each new answer re-arms the timer).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: versions.data is the trigger, not a value read
   useEffect(() => {
     if (!building) return
     const t = setTimeout(() => setTick((x) => x + 1), 500)
@@ -317,7 +330,10 @@ function Versions({ datanet, owner }: { datanet: Datanet; owner: boolean }) {
 function Contributions({ datanet }: { datanet: Datanet }) {
   const head = useHead()
   const [offset, setOffset] = useState(0)
-  const list = useLoad(() => api.get('/v1/datanets/{id}/contributions', { path: { id: datanet.id }, query: { limit: PAGE, offset } }), [datanet.id, offset, head.height])
+  const list = useLoad(
+    () => api.get('/v1/datanets/{id}/contributions', { path: { id: datanet.id }, query: { limit: PAGE, offset } }),
+    [datanet.id, offset, head.height],
+  )
   return (
     <div>
       <h2>Contributions</h2>

@@ -67,9 +67,7 @@ export default function Datanets() {
               </table>
             </div>
             <p className="row">
-              <span>
-                {l.total === 0 ? 'No Datanets yet.' : `${offset + 1}–${offset + l.datanets.length} of ${l.total}`}
-              </span>
+              <span>{l.total === 0 ? 'No Datanets yet.' : `${offset + 1}–${offset + l.datanets.length} of ${l.total}`}</span>
               <button type="button" className="secondary" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
                 Previous
               </button>
@@ -87,7 +85,14 @@ export default function Datanets() {
 
 function CreateDatanet() {
   const { account } = useWallet()
-  const [form, setForm] = useState({ name: '', description: '', license: 'CC-BY-4.0', maxSize: '1000000', stake: '0', mediaTypes: ['text/plain', 'text/markdown'] as string[] })
+  const [form, setForm] = useState({
+    name: '',
+    description: '',
+    license: 'CC-BY-4.0',
+    maxSize: '1000000',
+    stake: '0',
+    mediaTypes: ['text/plain', 'text/markdown'] as string[],
+  })
   const [error, setError] = useState<unknown>()
   const [busy, setBusy] = useState(false)
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value })

@@ -38,7 +38,10 @@ export default function Earnings({ params }: { params: Record<string, string> })
 function AccountEarnings({ address }: { address: string }) {
   const head = useHead()
   const [offset, setOffset] = useState(0)
-  const earnings = useLoad(() => api.get('/v1/accounts/{address}/earnings', { path: { address }, query: { offset, limit: PAGE } }), [address, offset, head.height])
+  const earnings = useLoad(
+    () => api.get('/v1/accounts/{address}/earnings', { path: { address }, query: { offset, limit: PAGE } }),
+    [address, offset, head.height],
+  )
   return (
     <Show loaded={earnings}>
       {(e) => (
@@ -132,7 +135,15 @@ function DayChart({ days }: { days: { day: string; amount: string }[] }) {
   const H = 120
   return (
     <figure style={{ margin: 0 }}>
-      <svg className="chart" viewBox={`0 0 ${shown.length * W + 10} ${H + 30}`} width="100%" height={H + 30} role="img" aria-label={`Earnings per day, last ${shown.length} days with earnings`} preserveAspectRatio="xMinYMax meet">
+      <svg
+        className="chart"
+        viewBox={`0 0 ${shown.length * W + 10} ${H + 30}`}
+        width="100%"
+        height={H + 30}
+        role="img"
+        aria-label={`Earnings per day, last ${shown.length} days with earnings`}
+        preserveAspectRatio="xMinYMax meet"
+      >
         {shown.map((d, i) => {
           const h = Math.max(2, Number((BigInt(d.amount) * BigInt(H)) / max))
           return (

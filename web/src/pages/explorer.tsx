@@ -49,14 +49,16 @@ export function SearchBox() {
     }
   }
   return (
-    <form role="search" onSubmit={submit} className="card">
-      <label htmlFor="search">Search by block height, tx or receipt hash, address, Datanet or model name</label>
-      <div className="row">
-        <input id="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="0x…, 42, sotu" style={{ flex: 1, minWidth: 0 }} />
-        <button type="submit">Search</button>
-      </div>
-      <ErrorBox error={error} />
-    </form>
+    <search className="card">
+      <form onSubmit={submit}>
+        <label htmlFor="search">Search by block height, tx or receipt hash, address, Datanet or model name</label>
+        <div className="row">
+          <input id="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="0x…, 42, sotu" style={{ flex: 1, minWidth: 0 }} />
+          <button type="submit">Search</button>
+        </div>
+        <ErrorBox error={error} />
+      </form>
+    </search>
   )
 }
 
@@ -125,7 +127,12 @@ export function Explorer() {
         )}
       </Show>
       <div className="row" style={{ marginTop: 8 }}>
-        <button type="button" className="secondary" disabled={before === undefined} onClick={() => setBefore((b) => (b === undefined || b + BigInt(PAGE) >= head.height ? undefined : b + BigInt(PAGE)))}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={before === undefined}
+          onClick={() => setBefore((b) => (b === undefined || b + BigInt(PAGE) >= head.height ? undefined : b + BigInt(PAGE)))}
+        >
           Newer
         </button>
         <button type="button" className="secondary" disabled={from <= 1n} onClick={() => setBefore(from - 1n)}>

@@ -85,7 +85,13 @@ function Lineage({ model }: { model: Model }) {
           api.get('/v1/datanets/{id}/versions/{n}', { path: { id, n: Number(n) } }),
           api.get('/v1/datanets/{id}/contributions', { path: { id }, query: { status: 'accepted', limit: 20 } }),
         ])
-        return { ref, name: d.name, id, version: v, contributions: cs.contributions.filter((c) => c.acceptedIndex !== null && c.acceptedIndex < v.contributions) }
+        return {
+          ref,
+          name: d.name,
+          id,
+          version: v,
+          contributions: cs.contributions.filter((c) => c.acceptedIndex !== null && c.acceptedIndex < v.contributions),
+        }
       }),
     )
   }, [model.name, model.version])
@@ -109,7 +115,9 @@ function Lineage({ model }: { model: Model }) {
                       <Link to={`/tx/${c.id}`}>{c.title}</Link> by <AccountLink address={c.author} />
                     </li>
                   ))}
-                  {l.version.contributions > l.contributions.length ? <li className="muted">… and {l.version.contributions - l.contributions.length} more</li> : null}
+                  {l.version.contributions > l.contributions.length ? (
+                    <li className="muted">… and {l.version.contributions - l.contributions.length} more</li>
+                  ) : null}
                 </ul>
               </li>
             ))}
@@ -199,7 +207,8 @@ function ApiKeys() {
   const [shown, setShown] = useState<string>()
   const [error, setError] = useState<unknown>()
   const keys = useLoad(
-    async () => (account ? Promise.all(madeKeys(account.address).map((h) => api.get('/v1/apikeys/{keyHash}', { path: { keyHash: h } }).catch(() => undefined))) : []),
+    async () =>
+      account ? Promise.all(madeKeys(account.address).map((h) => api.get('/v1/apikeys/{keyHash}', { path: { keyHash: h } }).catch(() => undefined))) : [],
     [account?.address, head.height, shown],
   )
   if (!account)

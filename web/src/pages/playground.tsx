@@ -6,7 +6,7 @@
 import { useState, type FormEvent } from 'react'
 import { api, streamChat } from '../api.ts'
 import { AttributedOutput, ReceiptSummary, rememberOutput, type Receipt } from '../attributed.tsx'
-import { formatSin } from '../format.ts'
+import { formatSin, short } from '../format.ts'
 import { grantApiKey, playgroundKey, rememberKey, setPlaygroundKey } from '../keys.ts'
 import { Link } from '../router.tsx'
 import { ActionButton, ErrorBox, Show, useLoad } from '../ui.tsx'
@@ -76,7 +76,8 @@ export default function Playground() {
                 .filter((x) => x.active)
                 .map((x) => (
                   <option key={x.name} value={x.name}>
-                    {x.name} ({formatSin(x.pricePerMillion)} per million tokens, {x.datanets.join(', ') || 'no Datanets'})
+                    {x.name} ({formatSin(x.pricePerMillion)} per million tokens,{' '}
+                    {x.datanets.map((d) => `${short(d.split('@')[0])}@${d.split('@')[1]}`).join(', ') || 'no Datanets'})
                   </option>
                 ))}
             </select>
@@ -97,7 +98,13 @@ export default function Playground() {
       {text || busy ? (
         <>
           <h2>Answer</h2>
-          {receipt ? <AttributedOutput text={text} receipt={receipt} /> : <div className="output" aria-live="polite">{text || '…'}</div>}
+          {receipt ? (
+            <AttributedOutput text={text} receipt={receipt} />
+          ) : (
+            <div className="output" aria-live="polite">
+              {text || '…'}
+            </div>
+          )}
         </>
       ) : null}
       {receipt ? <ReceiptSummary receipt={receipt} /> : null}

@@ -19,7 +19,9 @@ export function ProofPanel({ stateKey }: { stateKey: string }) {
   return (
     <div className="card">
       <h2 style={{ marginTop: 0 }}>State proof</h2>
-      <p className="muted">A Merkle proof of this entry against the latest signed block header: check it here, or download it and run <code>sinew proof verify</code>.</p>
+      <p className="muted">
+        A Merkle proof of this entry against the latest signed block header: check it here, or download it and run <code>sinew proof verify</code>.
+      </p>
       <ActionButton run={fetchProof} className="secondary">
         Get and check proof
       </ActionButton>

@@ -35,13 +35,19 @@ export default function ReceiptPage({ params }: { params: Record<string, string>
                   </p>
                   <label htmlFor="paste">Output text</label>
                   <textarea id="paste" rows={3} style={{ width: '100%' }} value={pasted} onChange={(e) => setPasted(e.target.value)} />
-                  {pasted && !matches ? <p role="alert" className="error">This text does not hash to the receipt's outputHash.</p> : null}
+                  {pasted && !matches ? (
+                    <p role="alert" className="error">
+                      This text does not hash to the receipt's outputHash.
+                    </p>
+                  ) : null}
                 </div>
               )}
               <ReceiptSummary receipt={r} highlight={highlight} />
               <details>
                 <summary>Method and hashes</summary>
-                <pre>{JSON.stringify({ method: r.method, requestHash: r.requestHash, outputHash: r.outputHash, spans: r.spans, weights: r.weights }, null, 2)}</pre>
+                <pre>
+                  {JSON.stringify({ method: r.method, requestHash: r.requestHash, outputHash: r.outputHash, spans: r.spans, weights: r.weights }, null, 2)}
+                </pre>
               </details>
             </>
           )

@@ -6,7 +6,7 @@ import { ActionButton } from '../ui.tsx'
 import { useWallet } from '../wallet.tsx'
 
 export default function SignIn() {
-  const { status, account, connectWallet, useDevAccount, disconnect } = useWallet()
+  const { status, account, connectWallet, signInAsDev, disconnect } = useWallet()
   const [devAddresses, setDevAddresses] = useState<string[]>()
   useEffect(() => {
     if (!status?.insecure) return
@@ -29,7 +29,10 @@ export default function SignIn() {
       ) : null}
       <div className="card">
         <h2 style={{ marginTop: 0 }}>Browser wallet</h2>
-        <p>Any EIP-1193 wallet (MetaMask and the like). Every write is an EIP-712 signature your wallet shows you in readable form; nothing is signed without you.</p>
+        <p>
+          Any EIP-1193 wallet (MetaMask and the like). Every write is an EIP-712 signature your wallet shows you in readable form; nothing is signed without
+          you.
+        </p>
         <ActionButton run={() => connectWallet().then(() => navigate('/'))}>Connect wallet</ActionButton>
       </div>
       {status?.insecure ? (
@@ -39,7 +42,7 @@ export default function SignIn() {
           <ul style={{ listStyle: 'none', padding: 0 }}>
             {(devAddresses ?? []).map((a, i) => (
               <li key={a} style={{ margin: '4px 0' }}>
-                <ActionButton className="secondary" run={() => useDevAccount(i).then(() => navigate('/'))}>
+                <ActionButton className="secondary" run={() => signInAsDev(i).then(() => navigate('/'))}>
                   Use dev account #{i} ({short(a, 4)})
                 </ActionButton>
               </li>
