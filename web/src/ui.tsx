@@ -135,3 +135,27 @@ export function ActionButton({
     </>
   )
 }
+
+/** Previous/next over a list the API pages with offset and limit; says which items are shown. */
+export function Pager(o: {
+  offset: number
+  shown: number
+  total: number
+  page: number
+  setOffset: (n: number) => void
+  empty?: string
+  labels?: [string, string]
+}) {
+  const [back, forward] = o.labels ?? ['Previous', 'Next']
+  return (
+    <p className="row">
+      <span>{o.total === 0 ? (o.empty ?? 'None yet.') : `${o.offset + 1}–${o.offset + o.shown} of ${o.total}`}</span>
+      <button type="button" className="secondary" disabled={o.offset === 0} onClick={() => o.setOffset(Math.max(0, o.offset - o.page))}>
+        {back}
+      </button>
+      <button type="button" className="secondary" disabled={o.offset + o.page >= o.total} onClick={() => o.setOffset(o.offset + o.page)}>
+        {forward}
+      </button>
+    </p>
+  )
+}

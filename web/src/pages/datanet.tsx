@@ -10,7 +10,7 @@ import { api, uploadBlob, type Schemas } from '../api.ts'
 import { bps, bytes, time } from '../format.ts'
 import { Link } from '../router.tsx'
 import { sendTx, signTx } from '../signing.ts'
-import { AccountLink, ActionButton, Amount, ErrorBox, Show, useHead, useLoad } from '../ui.tsx'
+import { AccountLink, ActionButton, Amount, ErrorBox, Show, useHead, useLoad, Pager } from '../ui.tsx'
 import { useWallet } from '../wallet.tsx'
 import { MEDIA_TYPES, mediaTypeOfPath } from '../../../src/datanets/media.ts'
 
@@ -371,15 +371,7 @@ function Contributions({ datanet }: { datanet: Datanet }) {
                 </tbody>
               </table>
             </div>
-            <p className="row">
-              <span>{l.total === 0 ? 'None yet.' : `${offset + 1}–${offset + l.contributions.length} of ${l.total}`}</span>
-              <button type="button" className="secondary" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-                Previous
-              </button>
-              <button type="button" className="secondary" disabled={offset + PAGE >= l.total} onClick={() => setOffset(offset + PAGE)}>
-                Next
-              </button>
-            </p>
+            <Pager offset={offset} shown={l.contributions.length} total={l.total} page={PAGE} setOffset={setOffset} />
           </>
         )}
       </Show>

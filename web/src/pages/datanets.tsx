@@ -4,7 +4,7 @@ import { api } from '../api.ts'
 import { parseSin } from '../format.ts'
 import { Link, navigate } from '../router.tsx'
 import { sendTx } from '../signing.ts'
-import { Amount, ErrorBox, Show, useHead, useLoad } from '../ui.tsx'
+import { Amount, ErrorBox, Show, useHead, useLoad, Pager } from '../ui.tsx'
 import { useWallet } from '../wallet.tsx'
 import { ALL_MEDIA_TYPES, MEDIA_TYPES } from '../../../src/datanets/media.ts'
 
@@ -66,15 +66,7 @@ export default function Datanets() {
                 </tbody>
               </table>
             </div>
-            <p className="row">
-              <span>{l.total === 0 ? 'No Datanets yet.' : `${offset + 1}–${offset + l.datanets.length} of ${l.total}`}</span>
-              <button type="button" className="secondary" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-                Previous
-              </button>
-              <button type="button" className="secondary" disabled={offset + PAGE >= l.total} onClick={() => setOffset(offset + PAGE)}>
-                Next
-              </button>
-            </p>
+            <Pager offset={offset} shown={l.datanets.length} total={l.total} page={PAGE} setOffset={setOffset} empty="No Datanets yet." />
           </>
         )}
       </Show>

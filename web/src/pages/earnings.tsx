@@ -7,7 +7,7 @@ import { useState, type FormEvent } from 'react'
 import { api } from '../api.ts'
 import { formatSin, short, time } from '../format.ts'
 import { Link, navigate } from '../router.tsx'
-import { Amount, Show, useHead, useLoad } from '../ui.tsx'
+import { Amount, Show, useHead, useLoad, Pager } from '../ui.tsx'
 import { useWallet } from '../wallet.tsx'
 
 const PAGE = 20
@@ -92,14 +92,15 @@ function AccountEarnings({ address }: { address: string }) {
               </tbody>
             </table>
           </div>
-          <p className="row">
-            <button type="button" className="secondary" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-              Newer
-            </button>
-            <button type="button" className="secondary" disabled={offset + PAGE >= e.receipts} onClick={() => setOffset(offset + PAGE)}>
-              Older
-            </button>
-          </p>
+          <Pager
+            offset={offset}
+            shown={e.paidBy.length}
+            total={e.receipts}
+            page={PAGE}
+            setOffset={setOffset}
+            empty="No receipts yet."
+            labels={['Newer', 'Older']}
+          />
         </>
       )}
     </Show>
