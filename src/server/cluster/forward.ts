@@ -6,7 +6,7 @@
  * end is held until every worker has applied the writer's head (`barrier`), so whatever the
  * client does next, on any worker, sees what this answer acknowledged (read-your-writes).
  */
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { SinewError } from '../../core/index.ts'
 import { INTERNAL_SECRET_HEADER, WORKER_HEADER } from './messages.ts'
@@ -59,7 +59,7 @@ export function installForwarding(app: FastifyInstance, o: ForwardOptions): void
     forward(request, reply.raw)
   })
 
-  function forward(request: FastifyRequest, res: import('node:http').ServerResponse): void {
+  function forward(request: FastifyRequest, res: ServerResponse): void {
     const headers: Record<string, string | string[]> = {}
     for (const [name, value] of Object.entries(request.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name) || name === INTERNAL_SECRET_HEADER || name === 'x-forwarded-for') continue
@@ -68,37 +68,48 @@ export function installForwarding(app: FastifyInstance, o: ForwardOptions): void
     headers[INTERNAL_SECRET_HEADER] = o.secret
     // The client as this worker judged it (its trustProxy applied), never what the client wrote.
     headers['x-forwarded-for'] = request.ip
-    const upstream = httpRequest(
-      { host: base.hostname, port: base.port, path: request.url, method: request.method, headers, agent },
-      (answer: IncomingMessage) => {
-        const out: Record<string, string | string[]> = {}
-        for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value
-        res.writeHead(answer.statusCode ?? 502, out)
-        answer.pipe(res, { end: false })
-        answer.on('error', () => res.destroy())
-        answer.on('end', () => {
-          o.barrier().then(
-            () => res.end(),
-            () => res.end(),
-          )
+    // The body is read once, so that a request sent on a kept-alive socket the writer had
+    // just closed (the documented race of idle sockets: ECONNRESET before any answer) can
+    // be sent again on a new one; the writer never saw the first.
+    const chunks: Buffer[] = []
+    request.raw.on('data', (c: Buffer) => chunks.push(c))
+    request.raw.on('end', () => send(Buffer.concat(chunks), true))
+    request.raw.on('error', () => res.destroy())
+
+    const send = (body: Buffer, mayRetry: boolean): void => {
+      const upstream = httpRequest(
+        { host: base.hostname, port: base.port, path: request.url, method: request.method, headers, agent },
+        (answer: IncomingMessage) => {
+          const out: Record<string, string | string[]> = {}
+          for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value
+          res.writeHead(answer.statusCode ?? 502, out)
+          answer.pipe(res, { end: false })
+          answer.on('error', () => res.destroy())
+          answer.on('end', () => {
+            o.barrier().then(
+              () => res.end(),
+              () => res.end(),
+            )
+          })
+        },
+      )
+      upstream.on('error', (e) => {
+        if (res.headersSent) return void res.destroy()
+        if (mayRetry && upstream.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET') return send(body, false)
+        const error = new SinewError({
+          code: 'writer_unavailable',
+          message: `This worker cannot reach the node's writer (${(e as NodeJS.ErrnoException).code ?? e.message})`,
+          hint: 'The node is restarting or stopping: retry shortly.',
         })
-      },
-    )
-    upstream.on('error', (e) => {
-      if (res.headersSent) return void res.destroy()
-      const error = new SinewError({
-        code: 'writer_unavailable',
-        message: `This worker cannot reach the node's writer (${(e as NodeJS.ErrnoException).code ?? e.message})`,
-        hint: 'The node is restarting or stopping: retry shortly.',
+        res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' })
+        res.end(JSON.stringify({ error: { code: error.code, message: error.shortMessage, details: {} } }))
       })
-      res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' })
-      res.end(JSON.stringify({ error: { code: error.code, message: error.shortMessage, details: {} } }))
-    })
-    // The client hung up before the answer ended: hang up on the writer too (a stream is
-    // then charged for what reached the client, as on any disconnect).
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy()
-    })
-    request.raw.pipe(upstream)
+      // The client hung up before the answer ended: hang up on the writer too (a stream is
+      // then charged for what reached the client, as on any disconnect).
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy()
+      })
+      upstream.end(body)
+    }
   }
 }

@@ -54,6 +54,7 @@ export async function runServingWorker(): Promise<void> {
     install: (a) => installForwarding(a, { writerUrl: init.writerUrl, secret: init.secret, barrier: () => view.barrier(), worker: String(process.pid) }),
   })
   await app.listen({ host: config.host, port: init.port })
+  log.info({ height: node.chain.head.height.toString(), ms: Math.round(performance.now()) }, 'serving worker listening')
   const stop = async () => {
     await app.close()
     await store.close()
