@@ -143,6 +143,9 @@ export class WorkerPool {
       this.checkListening()
     })
     worker.on('exit', (code, signal) => this.exited(member, code, signal))
+    // A send to a worker that is dying fails with EPIPE: its exit handler deals with it; the
+    // writer must not fall over for it (an 'error' event without a listener would throw).
+    worker.on('error', (e) => this.o.log.debug({ err: e, worker: worker.id }, 'serving worker channel error'))
   }
 
   private receive(member: Member, m: ToWriter): void {
