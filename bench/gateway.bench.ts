@@ -30,6 +30,10 @@ const CHUNK_MS = 10
 // so the gateway's added latency is measured without the three processes taking each
 // other's core; unset, they share both cores as the OS schedules them.
 const PIN = process.env.BENCH_GATEWAY_PIN === '1'
+// --workers N: the node's serving workers (docs/scaling.md; the gateway itself runs on the
+// writer, the calls pass through a worker). Default 0: one process, as before. Results go
+// to bench/results/gateway-workers-N.json when N > 0.
+const WORKERS = process.argv.includes('--workers') ? Number(process.argv[process.argv.indexOf('--workers') + 1]) : 0
 
 if (process.argv.includes('--backend')) {
   // The fake backend: CHUNKS word deltas of Lincoln's 1863 address, chunk i sent at
@@ -202,7 +206,9 @@ async function main() {
     const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), ...nodeFlags]
     // All 100 streams use the one dev key: lift the per-key cap (16 by default) above them.
     procs.push(
-      child([cli, 'dev', '--data-dir', dir, '--port', String(nodePort), '--log-level', 'warn'], profile, 1, { SINEW_MAX_CONCURRENT_CALLS_PER_KEY: '1000' }),
+      child([cli, 'dev', '--data-dir', dir, '--port', String(nodePort), '--log-level', 'warn', '--workers', String(WORKERS)], profile, 1, {
+        SINEW_MAX_CONCURRENT_CALLS_PER_KEY: '1000',
+      }),
     )
     const nodeUrl = `http://127.0.0.1:${nodePort}`
     await waitFor(`${nodeUrl}/v1/status`)
@@ -280,7 +286,8 @@ async function main() {
 
     // Built-in model throughput at 16 concurrent requests.
     const builtin = process.env.BENCH_GATEWAY_BUILTIN !== '0' ? await builtinRound(gw) : undefined
-    const file = writeResult('gateway', {
+    const file = writeResult(WORKERS > 0 ? `gateway-workers-${WORKERS}` : 'gateway', {
+      workers: WORKERS,
       backend: { chunks: CHUNKS, chunkMs: CHUNK_MS },
       cpus: PIN ? 'node on CPU 1; backend and client on CPU 0' : 'shared',
       overhead,

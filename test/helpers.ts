@@ -170,7 +170,8 @@ export async function spawnServer(
   const argv = [...(options.prefix ?? []), process.execPath, '--import', 'tsx', cliMain, command, '--port', '0', '--log-level', 'warn', ...args]
   const child = spawn(argv[0], argv.slice(1), {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    // One process unless the test asks for serving workers (SINEW_WORKERS or --workers).
+    env: { ...process.env, SINEW_WORKERS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

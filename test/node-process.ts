@@ -25,6 +25,7 @@ export type NodeProcessOptions = {
   dataDir: string
   command?: 'node' | 'dev'
   args?: string[]
+  /** Environment on top of this process's; SINEW_WORKERS defaults to 0 (one process) unless set here. */
   env?: Record<string, string>
   /** Node.js flags of the node process (default `--max-semi-space-size=32`, as `npm start` runs it). */
   nodeFlags?: string[]
@@ -60,7 +61,7 @@ export function startNodeProcess(o: NodeProcessOptions): Promise<NodeProcess> {
       '0',
       ...(o.args ?? []),
     ],
-    { cwd: repoRoot, env: { ...process.env, SINEW_LOG_LEVEL: 'warn', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repoRoot, env: { ...process.env, SINEW_LOG_LEVEL: 'warn', SINEW_WORKERS: '0', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -210,6 +210,12 @@ export const nodeConfigSchema = z
     buildLanes: z.coerce.number().int().min(1).max(64),
     /** Most txs in one `POST /v1/txs` batch. */
     maxBatchTxs: z.coerce.number().int().min(1).max(100_000),
+    /**
+     * Serving worker processes sharing the HTTP port (docs/scaling.md); the writer (block
+     * production, the gateway) is one more process. 0: one process serves everything.
+     * Default: the number of cores.
+     */
+    workers: z.coerce.number().int().min(0).max(256).optional(),
     /** Worker threads for signature recovery; 0 recovers on the main thread. */
     signatureWorkers: z.coerce.number().int().min(0).max(64),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -314,6 +320,7 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_BUILD_LANES: 'buildLanes',
   SINEW_MAX_BATCH_TXS: 'maxBatchTxs',
   SINEW_SIGNATURE_WORKERS: 'signatureWorkers',
+  SINEW_WORKERS: 'workers',
   SINEW_LOG_LEVEL: 'logLevel',
   SINEW_FOLLOW: 'follow',
   SINEW_FOLLOW_POLL_MS: 'followPollMs',

@@ -216,6 +216,8 @@ export const errorCatalogue = {
   backend_error: { status: 502, meaning: 'The model backend failed or answered an error.' },
   backend_timeout: { status: 504, meaning: 'The model backend was silent for too long.' },
   leader_unavailable: { status: 502, meaning: 'A replica cannot reach the leader it passes model calls to.' },
+  writer_unavailable: { status: 503, meaning: "A serving worker cannot reach its node's writer process (restarting or stopping): retry shortly." },
+  internal_only: { status: 403, meaning: "The writer's internal port serves only the node's own worker processes." },
   backend_not_allowed: { status: 403, meaning: "The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent." },
   backend_credential_missing: {
     status: 403,

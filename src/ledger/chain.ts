@@ -231,6 +231,25 @@ export class Chain {
     return execution
   }
 
+  /**
+   * Takes a block that another process of this node (its writer) has already executed,
+   * checked and durably committed: its header and state writes, nothing re-executed. A
+   * serving worker's view of the chain grows this way, block by block and in order.
+   */
+  followCommitted(header: SignedHeader, writes: ReadonlyMap<string, Uint8Array | null>): void {
+    if (header.height <= this._head.height) return
+    if (header.height !== this._head.height + 1n || header.parentHash !== this._head.hash)
+      throw new SinewError({
+        code: 'integrity',
+        message: `Block ${header.height} does not follow this view's head ${this._head.height}`,
+        details: { height: header.height.toString(), head: this._head.height.toString() },
+      })
+    this.state.apply(writes)
+    this._head = header
+    const block: CommittedBlock = { header, txs: [], writes }
+    for (const listener of this.commitListeners) listener(block)
+  }
+
   /** Decodes a stored or fetched tx; its sender and hash are checked by `checkSender` after recovery. */
   decodeRow(row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'>, height: bigint, index: number): DecodedTx {
     let tx: DecodedTx

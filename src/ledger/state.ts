@@ -7,7 +7,7 @@
  * committed state directly: txs run on a `StateOverlay` whose writes are applied only when
  * the block is accepted.
  */
-import { canonicalBytes, fromUtf8, keccak256Bytes, utf8, type Hex } from '../core/index.ts'
+import { canonicalBytes, fromUtf8, keccak256Bytes, SinewError, utf8, type Hex } from '../core/index.ts'
 import { SparseMerkleTree, type StateProof } from './merkle/index.ts'
 
 export type StateWrites = ReadonlyMap<string, Uint8Array | null>
@@ -26,7 +26,7 @@ export const stateValueHash = (value: Uint8Array): Uint8Array => keccak256Bytes(
 /** The committed state: every value in memory plus the Merkle tree over them. */
 export class CommittedState implements StateReader {
   private readonly values = new Map<string, Uint8Array>()
-  private readonly tree = new SparseMerkleTree()
+  private tree: SparseMerkleTree | undefined = new SparseMerkleTree()
 
   get size(): number {
     return this.values.size
@@ -41,7 +41,22 @@ export class CommittedState implements StateReader {
   }
 
   root(): Uint8Array {
-    return this.tree.root()
+    return this.requireTree().root()
+  }
+
+  /**
+   * Drops the Merkle tree: from now on only the values are kept. A serving worker does this
+   * after checking the loaded state against its head's stateRoot: it takes blocks already
+   * checked and committed by the node's writer, answers reads from the values, and leaves
+   * roots and proofs to the writer (the tree is most of the cost of applying a block).
+   */
+  dropTree(): void {
+    this.tree = undefined
+  }
+
+  private requireTree(): SparseMerkleTree {
+    if (!this.tree) throw new SinewError({ code: 'internal', message: 'This state keeps no Merkle tree (a serving worker): proofs come from the writer' })
+    return this.tree
   }
 
   /** Applies writes and returns the writes that undo them (for a block that must be refused). */
@@ -52,15 +67,15 @@ export class CommittedState implements StateReader {
       undo.set(key, this.values.get(key) ?? null)
       if (value === null) this.values.delete(key)
       else this.values.set(key, value)
-      treeUpdates.push([stateKeyHash(key), value === null ? null : stateValueHash(value)])
+      if (this.tree) treeUpdates.push([stateKeyHash(key), value === null ? null : stateValueHash(value)])
     }
-    this.tree.update(treeUpdates)
+    this.tree?.update(treeUpdates)
     return undo
   }
 
   prove(key: string): { key: string; value: Hex | null; proof: StateProof } {
     const value = this.values.get(key)
-    return { key, value: value ? (('0x' + Buffer.from(value).toString('hex')) as Hex) : null, proof: this.tree.prove(stateKeyHash(key)) }
+    return { key, value: value ? (('0x' + Buffer.from(value).toString('hex')) as Hex) : null, proof: this.requireTree().prove(stateKeyHash(key)) }
   }
 }
 

@@ -47,6 +47,8 @@ export type ServerOptions = {
   webRoot?: string
   /** Extra fields for GET /v1/status (e.g. replica progress). */
   status?: () => Record<string, unknown>
+  /** Hooks installed after access control and before any route (a serving worker's forwarding, a writer's internal-only check). */
+  install?: (app: FastifyInstance) => void
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -69,6 +71,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   installErrorHandling(app)
   installAccessControl(app, { boundHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }, options.log)
   installJsonParser(app)
+  options.install?.(app)
   await app.register(fastifySwagger, {
     openapi: {
       info: {

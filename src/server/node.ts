@@ -9,6 +9,7 @@ import type { Gateway } from '../gateway/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
 import { assembleNode, type AssembleNodeOptions, type Follower } from '../node/index.ts'
 import { buildServer } from './app.ts'
+import { internalOnly, newInternalSecret, WorkerPool } from './cluster/index.ts'
 
 export type StartNodeOptions = AssembleNodeOptions & {
   /** The built web app served at `/` (default web/dist). */
@@ -22,31 +23,50 @@ export type RunningNode = {
   follower?: Follower
   gateway?: Gateway
   datanets: Datanets
+  /** With `config.workers` > 0: the serving worker processes on the public port (this process is their writer). */
+  workers?: WorkerPool
   close(): Promise<void>
 }
 
+/**
+ * Assembles the node and serves it. With `config.workers` > 0 (a sequencer only; unset
+ * means 0 here, the CLI resolves it to the number of cores) this process becomes the
+ * writer: its own HTTP server listens on an internal loopback port for its workers only,
+ * and that many serving workers share the public port (src/server/cluster).
+ */
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const assembled = await assembleNode(options)
   try {
     const { config, node, datanets, gateway, leader, follower, log } = assembled
+    const workers = config.follow || !options.sequencerKey ? 0 : (config.workers ?? 0)
+    const secret = workers > 0 ? newInternalSecret() : undefined
     const app = await buildServer({
       node,
       datanets,
       gateway,
       leader,
       log,
-      host: config.host,
+      host: secret ? INTERNAL_HOST : config.host,
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
-      trustProxy: config.trustProxy,
+      // The writer's clients are its workers, each naming its client in X-Forwarded-For.
+      trustProxy: secret ? ['loopback'] : config.trustProxy,
       bodyLimitBytes: config.bodyLimitBytes,
       maxBatchTxs: config.maxBatchTxs,
       status: assembled.status,
       webRoot: options.webRoot,
+      install: secret ? (a) => a.addHook('onRequest', internalOnly(secret)) : undefined,
     })
     assembled.onClose(() => closeHttpServer(app))
-    const address = await listen(app, config.host, config.port)
+    let address = await listen(app, secret ? INTERNAL_HOST : config.host, secret ? 0 : config.port)
     assembled.start()
+    let pool: WorkerPool | undefined
+    if (secret) {
+      pool = new WorkerPool({ node, config, count: workers, writerUrl: address, secret, log })
+      assembled.onClose(() => pool!.stop()) // first to stop: no more requests come in
+      const port = await pool.start()
+      address = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+    }
     return {
       url: address.replace('[::1]', 'localhost'),
       node,
@@ -54,6 +74,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       follower,
       gateway,
       datanets,
+      workers: pool,
       // The reverse of opening: follower, HTTP server, Datanets, ledger and store, lock.
       close: assembled.close,
     }
@@ -62,6 +83,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     throw e
   }
 }
+
+/** Where a writer listens for its serving workers. */
+const INTERNAL_HOST = '127.0.0.1'
 
 /** How long close() lets calls in flight finish before it cuts their connections. */
 const SHUTDOWN_GRACE_MS = 10_000

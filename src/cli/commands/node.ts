@@ -1,11 +1,12 @@
 /** `sinew node` (run a sequencer or, with --follow, a replica) and `sinew dev` (init if needed, then run). */
 import { Command } from 'commander'
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { loadConfig, SinewError, type NodeConfig } from '../../core/index.ts'
 import { formatUnits } from '../../core/index.ts'
 import { genesisHash, parseGenesis, type Genesis } from '../../ledger/index.ts'
 import { devAccounts } from '../../ledger/keys/index.ts'
-import { startNode, type RunningNode } from '../../server/index.ts'
+import { servingWorkers, startNode, type RunningNode } from '../../server/index.ts'
 import { NodeClient } from '../../client/index.ts'
 import { initDataDir, loadSequencerKey, readGenesisFile, writeGenesisFile } from '../data-dir.ts'
 import { printLines, reportError } from '../output.ts'
@@ -22,6 +23,7 @@ type NodeFlags = {
   allowedHosts?: string
   allowedOrigins?: string
   trustProxy?: string
+  workers?: string
 }
 
 function nodeConfig(flags: NodeFlags): NodeConfig {
@@ -35,6 +37,7 @@ function nodeConfig(flags: NodeFlags): NodeConfig {
       allowedHosts: flags.allowedHosts,
       allowedOrigins: flags.allowedOrigins,
       trustProxy: flags.trustProxy,
+      workers: flags.workers,
     },
     configFile: flags.config,
   })
@@ -57,7 +60,9 @@ async function replicaGenesis(config: NodeConfig): Promise<Genesis> {
  */
 const exitOnFatal = (): void => void setImmediate(() => process.exit(70))
 
-export async function runNode(config: NodeConfig): Promise<RunningNode> {
+export async function runNode(given: NodeConfig): Promise<RunningNode> {
+  // Serving workers by default: one per core (a replica serves from one process).
+  const config = { ...given, workers: servingWorkers(given, availableParallelism()) }
   let running: RunningNode
   if (config.follow) {
     const genesis = await replicaGenesis(config)
@@ -110,6 +115,7 @@ const nodeOptions = (cmd: Command): Command =>
     )
     .option('--config <file>', 'config file (default <data-dir>/config.json)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--workers <n>', 'serving processes sharing the HTTP port besides the writer (default: the number of cores; 0: one process)')
 
 export function nodeCommand(): Command {
   return nodeOptions(new Command('node').description('run a node: the sequencer of an initialised data dir, or a replica with --follow'))
@@ -121,7 +127,14 @@ export function nodeCommand(): Command {
         const g = running.node.chain.genesis
         printLines(
           `sinew ${config.follow ? 'replica of ' + config.follow : 'node'} on ${running.url}  (chain ${g.network}, chainId ${g.chainId}${g.insecure ? ', INSECURE dev keys' : ''})`,
-          `  data ${config.dataDir}  height ${running.node.chain.head.height}`,
+          `  data ${config.dataDir}  height ${running.node.chain.head.height}  ${
+            running.workers
+              ? `serving workers ${running.workers.status().length} (pids ${running.workers
+                  .status()
+                  .map((w) => w.pid)
+                  .join(', ')})`
+              : 'one process'
+          }`,
         )
       }),
     )

@@ -1,0 +1,54 @@
+/**
+ * What the writer and its serving workers say to each other over the cluster's IPC channel
+ * (serialization 'advanced': bigints, Maps and byte arrays travel as they are). One channel
+ * per worker, in order: a block is always delivered before any answer sent after it.
+ */
+import type { NodeConfig } from '../../core/index.ts'
+import type { SignedHeader } from '../../ledger/index.ts'
+
+/** writer → worker, once, right after the fork: everything the worker needs to serve. */
+export type InitMessage = {
+  type: 'sinew:init'
+  config: NodeConfig
+  /** The writer's internal HTTP address (loopback), where writes are forwarded. */
+  writerUrl: string
+  /** Sent with every forwarded request; the writer's internal port refuses requests without it. */
+  secret: string
+  /**
+   * The public port as configured: every worker asks for the same one, so the cluster shares
+   * one listening handle among them (with 0, the port the OS picked first, while any worker lives).
+   */
+  port: number
+}
+
+/** writer → worker: a block the writer has committed, with its state writes. */
+export type BlockMessage = { type: 'sinew:block'; header: SignedHeader; writes: Map<string, Uint8Array | null> }
+
+/** writer → worker: the answer to a `sinew:sync`: every live worker has applied the writer's head as of the request. */
+export type SyncedMessage = { type: 'sinew:synced'; id: number; height: bigint }
+
+/** writer → worker: the blocks since the worker's snapshot are no longer held; the worker must restart. */
+export type ReloadMessage = { type: 'sinew:reload' }
+
+/** worker → writer: I listen to this channel now; send me `sinew:init`. */
+export type ReadyMessage = { type: 'sinew:ready' }
+
+/** worker → writer: my view is at `height` (sent after loading it); send me every block after it, then each new one. */
+export type HelloMessage = { type: 'sinew:hello'; height: bigint }
+
+/** worker → writer: my view has applied every block up to `height`. */
+export type AppliedMessage = { type: 'sinew:applied'; height: bigint }
+
+/** worker → writer: answer `sinew:synced` once every live worker has applied your current head. */
+export type SyncMessage = { type: 'sinew:sync'; id: number }
+
+export type ToWorker = InitMessage | BlockMessage | SyncedMessage | ReloadMessage
+export type ToWriter = ReadyMessage | HelloMessage | AppliedMessage | SyncMessage
+
+export const isMessage = (m: unknown): m is { type: string } =>
+  typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('sinew:')
+
+/** Header of every answer a serving worker gives (or passes on): which process served it. */
+export const WORKER_HEADER = 'x-sinew-worker'
+/** Header carrying the node's internal secret on requests a worker forwards to the writer. */
+export const INTERNAL_SECRET_HEADER = 'x-sinew-internal'

@@ -1,0 +1,130 @@
+/**
+ * A serving worker: one of the processes that share the node's HTTP port. It holds its own
+ * read-only SQLite connection and an in-memory view of the chain (loaded from one snapshot,
+ * then grown by the blocks the writer sends), answers ledger reads from that view, and
+ * forwards everything else to the writer (forward.ts). It never writes the store.
+ */
+import cluster from 'node:cluster'
+import { createLogger, type Logger } from '../../core/index.ts'
+import { LedgerNode } from '../../ledger/index.ts'
+import { createNodeRegistry, storeFile } from '../../node/index.ts'
+import { openSqliteStore, type SqliteStore } from '../../store/index.ts'
+import { buildServer } from '../app.ts'
+import { installForwarding } from './forward.ts'
+import { isMessage, type InitMessage, type ToWorker, type ToWriter } from './messages.ts'
+
+const send = (m: ToWriter): void => void process.send?.(m)
+
+/** The process's entry when it is a cluster worker of a Sinew node. */
+export async function runServingWorker(): Promise<void> {
+  const init = await new Promise<InitMessage>((resolve) => {
+    const onMessage = (m: unknown) => {
+      if (isMessage(m) && m.type === 'sinew:init') {
+        process.off('message', onMessage)
+        resolve(m as InitMessage)
+      }
+    }
+    process.on('message', onMessage)
+    send({ type: 'sinew:ready' })
+  })
+  const { config } = init
+  const log = createLogger(config.logLevel).child({ worker: cluster.worker?.id })
+  // Without its writer a worker has nothing to serve: it goes when the channel closes
+  // (the writer stopped, or died with kill -9).
+  process.on('disconnect', () => process.exit(0))
+
+  const store = openSqliteStore(storeFile(config.dataDir), { readonly: true })
+  const node = await openView(store, log)
+  const view = new ViewLink(node, log)
+  process.on('message', (m: unknown) => {
+    if (isMessage(m)) view.receive(m as ToWorker)
+  })
+  await view.hello()
+
+  const app = await buildServer({
+    node,
+    log,
+    host: config.host,
+    allowedHosts: config.allowedHosts,
+    allowedOrigins: config.allowedOrigins,
+    trustProxy: config.trustProxy,
+    bodyLimitBytes: config.bodyLimitBytes,
+    maxBatchTxs: config.maxBatchTxs,
+    // Installed before the routes: what this worker does not answer goes to the writer.
+    install: (a) => installForwarding(a, { writerUrl: init.writerUrl, secret: init.secret, barrier: () => view.barrier(), worker: String(process.pid) }),
+  })
+  await app.listen({ host: config.host, port: init.port })
+  log.info({ height: node.chain.head.height.toString(), ms: Math.round(performance.now()) }, 'serving worker listening')
+  const stop = async () => {
+    await app.close()
+    await store.close()
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void stop())
+  process.once('SIGINT', () => {}) // the writer decides when its workers stop
+}
+
+/**
+ * The chain as of one snapshot of the store (a read transaction, so the head and every
+ * state row are of the same block), checked against that block's stateRoot; then the
+ * Merkle tree is dropped (roots and proofs are the writer's).
+ */
+async function openView(store: SqliteStore, log: Logger): Promise<LedgerNode> {
+  store.db.exec('BEGIN')
+  let node: LedgerNode
+  try {
+    node = await LedgerNode.open({ store, registry: createNodeRegistry(), blockIntervalMs: 1000, maxBlockTxs: 1, signatureWorkers: 0, log })
+  } finally {
+    store.db.exec('COMMIT')
+  }
+  node.chain.state.dropTree()
+  return node
+}
+
+/** The worker's side of the channel: blocks in, applied heights and sync requests out. */
+class ViewLink {
+  private nextSync = 1
+  private readonly syncs = new Map<number, () => void>()
+
+  constructor(
+    private readonly node: LedgerNode,
+    private readonly log: Logger,
+  ) {}
+
+  /** Tells the writer where the view is; resolves once the blocks since then are applied. */
+  hello(): Promise<void> {
+    send({ type: 'sinew:hello', height: this.node.chain.head.height })
+    // Then a sync: its answer comes after the catch-up blocks on the same channel.
+    return this.barrier()
+  }
+
+  barrier(): Promise<void> {
+    const id = this.nextSync++
+    return new Promise((resolve) => {
+      this.syncs.set(id, resolve)
+      send({ type: 'sinew:sync', id })
+    })
+  }
+
+  receive(m: ToWorker): void {
+    switch (m.type) {
+      case 'sinew:block':
+        try {
+          this.node.chain.followCommitted(m.header, m.writes)
+        } catch (e) {
+          // A gap: this view can no longer be trusted. A restart loads a fresh snapshot.
+          this.log.error({ err: e }, 'serving worker: block out of order; restarting')
+          process.exit(1)
+        }
+        send({ type: 'sinew:applied', height: this.node.chain.head.height })
+        return
+      case 'sinew:synced':
+        this.syncs.get(m.id)?.()
+        this.syncs.delete(m.id)
+        return
+      case 'sinew:reload':
+        this.log.warn('serving worker: the writer no longer holds the blocks since this snapshot; restarting')
+        process.exit(1)
+    }
+  }
+}
