@@ -5,9 +5,7 @@
  * for the same calldata and state, so each figure is one of several identical-shape runs
  * (all listed). Targets (issue 13): checkpoint ≤ 100k, claim ≤ 200k.
  */
-import { keccak256, parseSignature, toHex, type Hex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
-import { sinewDevTokenAbi } from '../src/settlement/index.ts'
+import { keccak256, toHex, type Hex } from 'viem'
 import { dev } from '../test/helpers.ts'
 import {
   approveAndDeposit,
@@ -16,6 +14,7 @@ import {
   SEQUENCER_KEY,
   siblingsOf,
   signHeader,
+  signPermit,
   sinewState,
   solHeader,
   startSettlementChain,
@@ -34,24 +33,8 @@ try {
 
   const bob = dev[2]
   for (let i = 0; i < RUNS; i++) {
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
-    const nonce = await c.publicClient.readContract({ address: c.deployment.token, abi: sinewDevTokenAbi, functionName: 'nonces', args: [bob.address] })
-    const signature = await privateKeyToAccount(bob.privateKey).signTypedData({
-      domain: { name: 'Sinew Dev Token', version: '1', chainId: c.chain.id, verifyingContract: c.deployment.token },
-      types: {
-        Permit: [
-          { name: 'owner', type: 'address' },
-          { name: 'spender', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'deadline', type: 'uint256' },
-        ],
-      },
-      primaryType: 'Permit',
-      message: { owner: bob.address, spender: c.deployment.settlement, value: 10n * ONE, nonce, deadline },
-    })
-    const { r, s, v } = parseSignature(signature)
-    gas.depositWithPermit.push(Number((await c.send(c.wallets[2], 'depositWithPermit', [10n * ONE, bob.address, deadline, Number(v), r, s])).gasUsed))
+    const { deadline, v, r, s } = await signPermit(c, bob.privateKey, 10n * ONE)
+    gas.depositWithPermit.push(Number((await c.send(c.wallets[2], 'depositWithPermit', [10n * ONE, bob.address, deadline, v, r, s])).gasUsed))
   }
 
   // A Sinew state of ACCOUNTS accounts and RUNS withdrawals, built with the ledger's own tree.

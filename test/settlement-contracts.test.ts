@@ -18,6 +18,7 @@ import {
   SEQUENCER_KEY,
   siblingsOf,
   signHeader,
+  signPermit,
   sinewState,
   solHeader,
   startSettlementChain,
@@ -85,25 +86,9 @@ describe('SinewSettlement on anvil', () => {
 
   it('depositWithPermit takes an EIP-2612 permit instead of an approve', async () => {
     const amount = 50n * ONE
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
-    const nonce = await c.publicClient.readContract({ address: c.deployment.token, abi: sinewDevTokenAbi, functionName: 'nonces', args: [bob.address] })
-    const signature = await privateKeyToAccount(bob.privateKey).signTypedData({
-      domain: { name: 'Sinew Dev Token', version: '1', chainId: c.chain.id, verifyingContract: c.deployment.token },
-      types: {
-        Permit: [
-          { name: 'owner', type: 'address' },
-          { name: 'spender', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'deadline', type: 'uint256' },
-        ],
-      },
-      primaryType: 'Permit',
-      message: { owner: bob.address, spender: c.deployment.settlement, value: amount, nonce, deadline },
-    })
-    const { r, s, v } = parseSignature(signature)
+    const { deadline, v, r, s } = await signPermit(c, bob.privateKey, amount)
     const contractBefore = await c.tokenBalance(c.deployment.settlement)
-    await c.send(c.wallets[2], 'depositWithPermit', [amount, bob.address, deadline, Number(v), r, s])
+    await c.send(c.wallets[2], 'depositWithPermit', [amount, bob.address, deadline, v, r, s])
     expect(await c.tokenBalance(c.deployment.settlement)).toBe(contractBefore + amount)
   })
 

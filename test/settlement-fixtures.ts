@@ -11,6 +11,7 @@ import {
   createWalletClient,
   encodeAbiParameters,
   http,
+  parseSignature,
   type Address,
   type Chain,
   type Hex,
@@ -181,3 +182,26 @@ export function sinewState(
 
 export const siblingsOf = (state: CommittedState, key: string): Hex[] => state.prove(key).proof.siblings as Hex[]
 export const rootOf = (state: CommittedState): Hex => toHex(state.root())
+
+/** An EIP-2612 permit of `value` from `ownerKey` to the settlement contract, split for depositWithPermit. */
+export async function signPermit(c: SettlementChain, ownerKey: Hex, value: bigint): Promise<{ deadline: bigint; v: number; r: Hex; s: Hex }> {
+  const owner = privateKeyToAccount(ownerKey)
+  const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
+  const nonce = await c.publicClient.readContract({ address: c.deployment.token, abi: sinewDevTokenAbi, functionName: 'nonces', args: [owner.address] })
+  const signature = await owner.signTypedData({
+    domain: { name: 'Sinew Dev Token', version: '1', chainId: c.chain.id, verifyingContract: c.deployment.token },
+    types: {
+      Permit: [
+        { name: 'owner', type: 'address' },
+        { name: 'spender', type: 'address' },
+        { name: 'value', type: 'uint256' },
+        { name: 'nonce', type: 'uint256' },
+        { name: 'deadline', type: 'uint256' },
+      ],
+    },
+    primaryType: 'Permit',
+    message: { owner: owner.address, spender: c.deployment.settlement, value, nonce, deadline },
+  })
+  const { r, s, v } = parseSignature(signature)
+  return { deadline, v: Number(v), r, s }
+}
