@@ -75,7 +75,7 @@ export class CommittedState implements StateReader {
 
   /** An independent copy of the tree (a few memcpys): rolled back to an earlier height for proofs there. */
   treeSnapshot(): SparseMerkleTree {
-    return this.tree.clone()
+    return this.requireTree().clone()
   }
 
   prove(key: string): { key: string; value: Hex | null; proof: StateProof } {
