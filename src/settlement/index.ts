@@ -1,0 +1,32 @@
+/**
+ * Settlement on an EVM chain (docs/settlement.md): the Deposit and Withdraw tx kinds, their
+ * state, the deposit watcher, the checkpointer and the backing invariant. Public surface of
+ * src/settlement.
+ */
+import type { TxKindRegistry } from '../ledger/index.ts'
+import { settlementKinds } from './kinds.ts'
+
+export { depositKind, settlementKinds, withdrawKind, type DepositMessage, type WithdrawMessage } from './kinds.ts'
+export {
+  depositKey,
+  emptyTotals,
+  encodeWithdrawal,
+  readDeposit,
+  readTotals,
+  readWithdrawal,
+  TOTALS_KEY,
+  withdrawalKey,
+  type DepositRecord,
+  type SettlementTotals,
+  type WithdrawalRecord,
+} from './state.ts'
+export { erc20Abi, settlementAbi } from './abi.ts'
+export { computeInvariant, genesisMint, type Invariant } from './invariant.ts'
+export { headerTuple, type CheckpointerStatus } from './checkpointer.ts'
+export { connectEvm, evmWallet, type EvmClients, type EvmWallet } from './evm.ts'
+export { Settlement, type SettlementOptions, type SettlementSettings, type SettlementStatus } from './service.ts'
+
+/** The one registration point: adds Deposit and Withdraw to a node's registry. */
+export function registerSettlementKinds(registry: TxKindRegistry): TxKindRegistry {
+  return registry.register(...settlementKinds)
+}
