@@ -89,6 +89,10 @@ export const errorCatalogue = {
   invalid_state_entry: { status: 400, meaning: 'A state entry is not a [keyHash, valueHash | null] pair.' },
   invalid_state_proof: { status: 400, meaning: 'A state proof is malformed; see docs/state-proofs.md.' },
   invalid_proof: { status: 400, meaning: 'A proof bundle is not {key, value, proof, header}.' },
+  proof_height_unavailable: {
+    status: 404,
+    meaning: 'No state proof at that height: above the head or older than the state history this node keeps; details give the range it serves.',
+  },
 
   // Chain setup: genesis, node key, key files
   invalid_genesis: { status: 400, meaning: 'A genesis is malformed; details.field names the part.' },
@@ -249,10 +253,13 @@ export const errorCatalogue = {
   // Settlement on an EVM chain (docs/settlement.md)
   deposit_already_credited: { status: 422, meaning: 'This EVM deposit log (chain id, tx hash, log index) is credited on Sinew already.' },
   settlement_not_configured: { status: 404, meaning: 'This node has no settlement contract configured (settlementRpcUrl, settlementContract).' },
-  settlement_rpc_failed: { status: 502, meaning: 'The EVM JSON-RPC endpoint of the settlement chain failed or cannot be reached.' },
   withdrawal_not_found: { status: 404, meaning: 'No Withdraw tx recorded this withdrawal id on Sinew.' },
   withdrawal_not_checkpointed: { status: 409, meaning: 'No checkpoint posted to the settlement contract covers this withdrawal yet.' },
   evm_tx_reverted: { status: 422, meaning: 'The EVM transaction reverted; details name the contract error.' },
+  evm_rpc_unavailable: { status: 503, meaning: 'The EVM JSON-RPC endpoint does not answer; details name it.' },
+  anvil_unavailable: { status: 503, meaning: 'The local anvil chain (npm @foundry-rs/anvil) cannot be found or started.' },
+  settlement_deploy_failed: { status: 502, meaning: 'A settlement deploy transaction reverted on the EVM chain; details name the tx.' },
+  settlement_token_unsuitable: { status: 400, meaning: 'The named settlement token is not an ERC-20 with 18 decimals.' },
 
   // Command line: talking to a node
   node_unreachable: { status: 503, meaning: 'The node at --node cannot be reached.' },

@@ -21,6 +21,9 @@ export {
   type WithdrawalRecord,
 } from './state.ts'
 export { erc20Abi, settlementAbi } from './abi.ts'
+export { anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.ts'
+export { sinewDevTokenAbi, sinewDevTokenBytecode, sinewSettlementAbi, sinewSettlementBytecode } from './contracts.ts'
+export { chainAt, deploySettlement, type DeployOptions, type SettlementDeployment } from './deploy.ts'
 export { computeInvariant, genesisMint, type Invariant } from './invariant.ts'
 export { headerTuple, type CheckpointerStatus } from './checkpointer.ts'
 export { connectEvm, evmWallet, type EvmClients, type EvmWallet } from './evm.ts'
