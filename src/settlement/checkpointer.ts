@@ -12,7 +12,7 @@
 import type { Account, Chain, PublicClient, Transport, WalletClient } from 'viem'
 import type { Clock, Hex, Logger } from '../core/index.ts'
 import type { Address, SignedHeader } from '../ledger/index.ts'
-import { settlementAbi } from './abi.ts'
+import { sinewSettlementAbi as settlementAbi } from './contracts.ts'
 
 export type CheckpointerOptions = {
   client: PublicClient

@@ -20,13 +20,14 @@ export {
   type SettlementTotals,
   type WithdrawalRecord,
 } from './state.ts'
-export { erc20Abi, settlementAbi } from './abi.ts'
 export { anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.ts'
 export { sinewDevTokenAbi, sinewDevTokenBytecode, sinewSettlementAbi, sinewSettlementBytecode } from './contracts.ts'
 export { chainAt, deploySettlement, type DeployOptions, type SettlementDeployment } from './deploy.ts'
 export { computeInvariant, genesisMint, type Invariant } from './invariant.ts'
 export { headerTuple, type CheckpointerStatus } from './checkpointer.ts'
 export { connectEvm, evmWallet, type EvmClients, type EvmWallet } from './evm.ts'
+export { claimWithdrawal, revertError, type ClaimOptions, type ClaimResult } from './claim.ts'
+export { deployDevSettlement, type DevSettlement, type DevSettlementOptions } from './dev.ts'
 export { Settlement, type SettlementOptions, type SettlementSettings, type SettlementStatus } from './service.ts'
 
 /** The one registration point: adds Deposit and Withdraw to a node's registry. */

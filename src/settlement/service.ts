@@ -6,7 +6,7 @@
  */
 import type { Clock, Hex, Logger } from '../core/index.ts'
 import { addressOf, type Address, type LedgerNode, type TxAck } from '../ledger/index.ts'
-import { erc20Abi, settlementAbi } from './abi.ts'
+import { sinewDevTokenAbi as erc20Abi, sinewSettlementAbi as settlementAbi } from './contracts.ts'
 import { Checkpointer, type CheckpointerStatus } from './checkpointer.ts'
 import { connectEvm, evmWallet, type EvmClients } from './evm.ts'
 import { computeInvariant, type Invariant } from './invariant.ts'

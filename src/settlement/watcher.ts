@@ -15,7 +15,7 @@
 import type { PublicClient } from 'viem'
 import type { Hex, Logger } from '../core/index.ts'
 import type { Address, StateReader, TxAck } from '../ledger/index.ts'
-import { settlementAbi } from './abi.ts'
+import { sinewSettlementAbi as settlementAbi } from './contracts.ts'
 import { readDeposit, readTotals } from './state.ts'
 
 const DEPOSITED = settlementAbi.find((x) => x.type === 'event' && x.name === 'Deposited')!
