@@ -7,6 +7,7 @@ import { SinewError } from '../core/index.ts'
 import type { Datanets } from '../datanets/index.ts'
 import type { Gateway } from '../gateway/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
+import type { Settlement } from '../settlement/index.ts'
 import { assembleNode, type AssembleNodeOptions, type Follower } from '../node/index.ts'
 import { buildServer } from './app.ts'
 
@@ -19,6 +20,8 @@ export type RunningNode = {
   follower?: Follower
   gateway?: Gateway
   datanets: Datanets
+  /** With an EVM settlement contract configured: the deposit watcher and checkpointer. */
+  settlement?: Settlement
   close(): Promise<void>
 }
 
@@ -50,6 +53,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       follower,
       gateway,
       datanets,
+      settlement: assembled.settlement,
       // The reverse of opening: follower, HTTP server, Datanets, ledger and store, lock.
       close: assembled.close,
     }
