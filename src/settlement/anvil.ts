@@ -62,6 +62,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   let output = ''
+  let onEarlyExit: ((code: number | null) => void) | undefined
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => fail(`anvil did not start within ${options.startTimeoutMs ?? 30_000} ms`), options.startTimeoutMs ?? 30_000)
     const fail = (message: string) => {
@@ -80,13 +81,14 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
     child.stdout!.on('data', onData)
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
     child.once('error', (e) => fail(`anvil could not be started: ${e.message}`))
-    child.once('exit', (code) => fail(`anvil exited with code ${code} before listening`))
+    onEarlyExit = (code) => fail(`anvil exited with code ${code} before listening`)
+    child.once('exit', onEarlyExit)
   })
   // Keep draining its log so a full pipe never stalls it.
   child.stdout!.removeAllListeners('data')
   child.stdout!.resume()
   child.stderr!.resume()
-  child.removeAllListeners('exit')
+  child.off('exit', onEarlyExit!)
   const rpcUrl = `http://127.0.0.1:${port}`
   await waitForRpc(rpcUrl, options.startTimeoutMs ?? 30_000)
   return {

@@ -32,6 +32,8 @@ export type DeployOptions = {
   token?: Address
   /** Dev token only: amounts minted right after deploy. */
   mint?: readonly { to: Address; amount: bigint }[]
+  /** How often to poll for receipts (default 1 s; a local chain mines at once). */
+  pollingIntervalMs?: number
 }
 
 /** A viem chain for whatever endpoint `rpcUrl` is (its id read from eth_chainId). */
@@ -56,8 +58,9 @@ export async function deploySettlement(options: DeployOptions): Promise<Settleme
   const chain = await chainAt(options.rpcUrl)
   const account = typeof options.deployer === 'string' ? privateKeyToAccount(options.deployer) : options.deployer
   const transport = http(options.rpcUrl)
-  const publicClient = createPublicClient({ chain, transport }) as PublicClient
-  const wallet = createWalletClient({ account, chain, transport })
+  const pollingInterval = options.pollingIntervalMs ?? 1000
+  const publicClient = createPublicClient({ chain, transport, pollingInterval }) as PublicClient
+  const wallet = createWalletClient({ account, chain, transport, pollingInterval })
 
   const mined = async (hash: Hex, what: string) => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash })
