@@ -37,10 +37,14 @@ export type SettledNet = {
   test: ReturnType<typeof anvilControls>
   /** Dev tokens of an EVM account. */
   tokenBalance(address: Hex): Promise<bigint>
-  /** Approves and deposits `amount` from `key` for `sinewAccount`; resolves with the EVM receipt. */
-  deposit(key: Hex, amount: bigint, sinewAccount: Hex): Promise<{ txHash: Hex; blockNumber: bigint; raw: Hex }>
+  /** Approves the settlement contract to take `amount` of `key`'s tokens. */
+  approve(key: Hex, amount: bigint): Promise<void>
+  /** Approves (unless `approved`) and deposits `amount` from `key` for `sinewAccount`; `raw` is the signed deposit tx, to send again. */
+  deposit(key: Hex, amount: bigint, sinewAccount: Hex, o?: { approved?: boolean }): Promise<{ txHash: Hex; blockNumber: bigint; raw: Hex }>
   sinewBalance(address: Hex): Promise<bigint>
   status(): Promise<any>
+  /** Stops the node and starts it again on the same data dir (a new URL). */
+  restart(): Promise<void>
   close(): Promise<void>
 }
 
@@ -68,7 +72,12 @@ export async function startSettledNet(o: { confirmations?: number; checkpointBlo
       mint: dev.slice(0, 10).map((a) => ({ to: a.address, amount: 1000n * SIN })),
     })
     const evm = await connectEvm(anvil.rpcUrl, { pollingIntervalMs: 50 })
-    running = await startDevNode(tmp.dir, {
+    const approve = async (key: Hex, amount: bigint) => {
+      const wallet = evmWallet(evm, key)
+      const hash = await wallet.writeContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'approve', args: [deployment.settlement, amount] })
+      await evm.client.waitForTransactionReceipt({ hash })
+    }
+    const settings = {
       settlementRpcUrl: anvil.rpcUrl,
       settlementContract: deployment.settlement,
       settlementStartBlock: Number(deployment.deployBlock),
@@ -77,21 +86,20 @@ export async function startSettledNet(o: { confirmations?: number; checkpointBlo
       settlementCheckpointMs: 3_600_000,
       settlementPollMs: 50,
       ...o.nodeOverrides,
-    })
-    const url = running.url
-    const r = running
-    return {
+    }
+    running = await startDevNode(tmp.dir, settings)
+    const net: SettledNet = {
       anvil,
       evm,
       deployment,
       running,
-      url,
+      url: running.url,
       test: anvilControls(anvil.rpcUrl),
       tokenBalance: (address) => evm.client.readContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'balanceOf', args: [address] }),
-      async deposit(key, amount, sinewAccount) {
+      approve,
+      async deposit(key, amount, sinewAccount, d = {}) {
+        if (!d.approved) await approve(key, amount)
         const wallet = evmWallet(evm, key)
-        const approve = await wallet.writeContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'approve', args: [deployment.settlement, amount] })
-        await evm.client.waitForTransactionReceipt({ hash: approve })
         const request = await wallet.prepareTransactionRequest({
           to: deployment.settlement,
           data: encodeFunctionData({ abi: sinewSettlementAbi, functionName: 'deposit', args: [amount, sinewAccount] }),
@@ -102,14 +110,20 @@ export async function startSettledNet(o: { confirmations?: number; checkpointBlo
         if (receipt.status !== 'success') throw new Error(`deposit ${txHash} reverted`)
         return { txHash, blockNumber: receipt.blockNumber, raw }
       },
-      sinewBalance: async (address) => BigInt((await http(`${url}/v1/accounts/${address.toLowerCase()}`)).json.balance),
-      status: async () => (await http(`${url}/v1/status`)).json,
+      sinewBalance: async (address) => BigInt((await http(`${net.url}/v1/accounts/${address.toLowerCase()}`)).json.balance),
+      status: async () => (await http(`${net.url}/v1/status`)).json,
+      async restart() {
+        await net.running.close()
+        net.running = await startDevNode(tmp.dir, settings)
+        net.url = net.running.url
+      },
       async close() {
-        await r.close()
+        await net.running.close()
         await anvil.stop()
         tmp.cleanup()
       },
     }
+    return net
   } catch (e) {
     await running?.close()
     await anvil.stop()
