@@ -13,7 +13,7 @@ import { NodeClient } from '../src/client/index.ts'
 import type { Hex } from '../src/core/index.ts'
 import { accountKey, addressOf, type Address } from '../src/ledger/index.ts'
 import { claimWithdrawal, evmWallet, revertError, sinewSettlementAbi } from '../src/settlement/index.ts'
-import { dev, http, sendTx, waitFor } from './helpers.ts'
+import { countTxs, dev, http, runCli, sendTx, waitFor } from './helpers.ts'
 import { expectInvariant, SIN, startSettledNet, type SettledNet } from './settlement-node-fixtures.ts'
 
 let net: SettledNet
@@ -119,5 +119,13 @@ describe('checkpoints stop: every funded account escapes with exactly its checkp
     await expect(
       claimWithdrawal({ api: new NodeClient(net.url), evm: net.evm, contract: net.deployment.settlement, key: dev[1].privateKey, id: ack.hash as Hex }),
     ).rejects.toMatchObject({ code: 'withdrawal_not_checkpointed', details: { withdrawnAt: ack.height, lastCheckpointHeight: checkpointed.toString() } })
+  })
+
+  it('sinew verify replays every Deposit, Transfer and Withdraw from genesis to the same roots', async () => {
+    const committed = await countTxs(net.running)
+    await net.running.close()
+    const r = await runCli(['verify', '--data-dir', net.dataDir, '--json'])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: committed })
   })
 })

@@ -33,6 +33,8 @@ export type SettledNet = {
   deployment: DevSettlement
   running: RunningNode
   url: string
+  /** The Sinew node's data dir. */
+  dataDir: string
   /** anvil-only controls, for tests. */
   test: ReturnType<typeof anvilControls>
   /** Dev tokens of an EVM account. */
@@ -94,6 +96,7 @@ export async function startSettledNet(o: { confirmations?: number; checkpointBlo
       deployment,
       running,
       url: running.url,
+      dataDir: tmp.dir,
       test: anvilControls(anvil.rpcUrl),
       tokenBalance: (address) => evm.client.readContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'balanceOf', args: [address] }),
       approve,
