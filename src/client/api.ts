@@ -29,7 +29,10 @@ type Part<O, K extends 'path' | 'query'> = O extends { parameters: { [k in K]?: 
 type JsonBody<O> = O extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never
 
 /** What a call takes: the path parameters, the query and the JSON body the operation declares (each only if it has one). */
-export type CallInit<O> = Present<{ path: Part<O, 'path'>; query: Part<O, 'query'>; body: JsonBody<O> }> & { headers?: Record<string, string> }
+export type CallInit<O> = Present<{ path: Part<O, 'path'>; query: OmittableQuery<Part<O, 'query'>>; body: JsonBody<O> }> & { headers?: Record<string, string> }
+
+// A query whose parameters are all optional may be left out whole.
+type OmittableQuery<Q> = [Q] extends [never] ? never : {} extends Q ? Q | undefined : Q
 
 // Drops the parts an operation lacks (never) and makes those it may omit optional.
 type Present<T> = { [K in keyof T as Has<T[K]> extends true ? (undefined extends T[K] ? never : K) : never]: T[K] } & {

@@ -44,6 +44,7 @@ export {
   type TypedValue,
 } from './message.ts'
 export { Sequencer, type StorageFaultStatus, type TxAck, type TxOutcome } from './sequencer.ts'
+export { canonicalStateKey, StateProver, type KeyProof } from './state-prover.ts'
 export { CommittedState, readJson, StateOverlay, stateKeyHash, stateValueHash, type StateReader, type StateWrites } from './state.ts'
 export { transferKind, type TransferMessage } from './transfer.ts'
 export { parseTxEnvelope, receiptJson, signingDomain, TxCodec, txHash, type DecodedTx, type Receipt, type SignedTx, type TxEnvelope } from './tx.ts'

@@ -58,6 +58,11 @@ export class CommittedState implements StateReader {
     return undo
   }
 
+  /** An independent copy of the tree (a few memcpys): rolled back to an earlier height for proofs there. */
+  treeSnapshot(): SparseMerkleTree {
+    return this.tree.clone()
+  }
+
   prove(key: string): { key: string; value: Hex | null; proof: StateProof } {
     const value = this.values.get(key)
     return { key, value: value ? (('0x' + Buffer.from(value).toString('hex')) as Hex) : null, proof: this.tree.prove(stateKeyHash(key)) }

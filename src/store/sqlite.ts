@@ -24,6 +24,13 @@ const MIGRATIONS: string[] = [
      sender TEXT NOT NULL, nonce TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL, receipt TEXT NOT NULL);
    CREATE UNIQUE INDEX txs_hash ON txs (hash);
    CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID;`,
+  // 2: state history (every write of every block; value NULL = deleted), for proofs at past
+  // heights. A store made before it starts its history at its head then, seeded with the
+  // current rows as of their last write.
+  `CREATE TABLE state_history (key TEXT NOT NULL, height INTEGER NOT NULL, value BLOB, PRIMARY KEY (key, height)) WITHOUT ROWID;
+   CREATE INDEX state_history_height ON state_history (height);
+   INSERT INTO state_history (key, height, value) SELECT key, height, value FROM state;
+   INSERT INTO meta (key, value) SELECT 'state_history_from', CAST(COALESCE(MAX(height), 0) AS TEXT) FROM blocks;`,
 ]
 
 type BlockDbRow = {
@@ -91,6 +98,13 @@ export class SqliteStore implements Store {
             'INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, height = excluded.height',
           ),
       deleteState: options.readonly ? undefined : this.db.prepare('DELETE FROM state WHERE key = ?'),
+      putHistory: options.readonly ? undefined : this.db.prepare('INSERT INTO state_history (key, height, value) VALUES (?, ?, ?)'),
+      keysWrittenBetween: this.db.prepare<[number, number], { key: string }>(
+        'SELECT DISTINCT key FROM state_history WHERE height > ? AND height <= ? ORDER BY key',
+      ),
+      getStateAt: this.db.prepare<[string, number], { value: Buffer | null }>(
+        'SELECT value FROM state_history WHERE key = ? AND height <= ? ORDER BY height DESC LIMIT 1',
+      ),
       head: this.db.prepare<[], BlockDbRow>('SELECT * FROM blocks ORDER BY height DESC LIMIT 1'),
       getBlock: this.db.prepare<[number], BlockDbRow>('SELECT * FROM blocks WHERE height = ?'),
       listBlocks: this.db.prepare<[number, number], BlockDbRow>('SELECT * FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
@@ -119,6 +133,7 @@ export class SqliteStore implements Store {
     const insertTx = this.writable(this.stmts.insertTx)
     const putState = this.writable(this.stmts.putState)
     const deleteState = this.writable(this.stmts.deleteState)
+    const putHistory = this.writable(this.stmts.putHistory)
     const b = commit.block
     const height = Number(b.height)
     this.write(`block ${height} was not committed`, () =>
@@ -141,6 +156,7 @@ export class SqliteStore implements Store {
         for (const [key, value] of commit.writes) {
           if (value === null) deleteState.run(key)
           else putState.run(key, value, height)
+          putHistory.run(key, height, value)
         }
       })(),
     )
@@ -179,6 +195,15 @@ export class SqliteStore implements Store {
   async getState(key: string): Promise<StateRow | undefined> {
     const row = this.stmts.getState.get(key)
     return row ? { key: row.key, value: new Uint8Array(row.value), height: BigInt(row.height) } : undefined
+  }
+
+  async keysWrittenBetween(afterHeight: bigint, toHeight: bigint): Promise<string[]> {
+    return this.stmts.keysWrittenBetween.all(Number(afterHeight), Number(toHeight)).map((r) => r.key)
+  }
+
+  async getStateAt(key: string, height: bigint): Promise<Uint8Array | null> {
+    const row = this.stmts.getStateAt.get(key, Number(height))
+    return row?.value ? new Uint8Array(row.value) : null
   }
 
   async close(): Promise<void> {

@@ -65,5 +65,14 @@ export interface Store {
   /** Every state row, in key order. */
   scanState(): AsyncIterable<StateRow>
   getState(key: string): Promise<StateRow | undefined>
+  // State history, for proofs at past heights. Every `commitBlock` also records each of its
+  // writes as (key, height, value or null for a delete), kept as long as the blocks. The
+  // history starts at the height in meta `state_history_from` (0 for a store made with it;
+  // a store that predates it records its head height then, with every current row as of its
+  // last write): heights below it cannot be rebuilt.
+  /** The keys written (set or deleted) by blocks in (afterHeight, toHeight], each once, in key order. */
+  keysWrittenBetween(afterHeight: bigint, toHeight: bigint): Promise<string[]>
+  /** A key's value as of block `height` (its last write at or below it); null when absent or deleted then. */
+  getStateAt(key: string, height: bigint): Promise<Uint8Array | null>
   close(): Promise<void>
 }

@@ -29,9 +29,11 @@ export function proofCommand(): Command {
     .argument('<key>', 'state key like acct/0x… or an address')
     .addOption(nodeOption())
     .option('--out <file>', 'write the proof bundle here')
+    .option('--height <n>', 'prove against this block (e.g. a settlement checkpoint) instead of the latest')
     .action(
-      action(async (key: string, flags: { node?: string; out?: string }) => {
-        const bundle = await new NodeClient(flags.node).get(`/v1/proof/${encodeURIComponent(/^0x/i.test(key) ? parseAddress(key) : key)}`)
+      action(async (key: string, flags: { node?: string; out?: string; height?: string }) => {
+        const height = flags.height === undefined ? '' : `?height=${encodeURIComponent(flags.height)}`
+        const bundle = await new NodeClient(flags.node).get(`/v1/proof/${encodeURIComponent(/^0x/i.test(key) ? parseAddress(key) : key)}${height}`)
         if (flags.out) {
           writeFileSync(flags.out, JSON.stringify(bundle, null, 2) + '\n')
           printLines(`Proof of ${bundle.key} at block ${bundle.header.height} written to ${flags.out}`)

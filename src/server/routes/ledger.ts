@@ -16,7 +16,16 @@ import {
   uintStringSchema,
   type Hex,
 } from '../../core/index.ts'
-import { genesisToJson, headerJsonSchema, headerToJson, parseAddress, type LedgerNode, type SignedHeader, type StorageFaultStatus } from '../../ledger/index.ts'
+import {
+  genesisToJson,
+  headerJsonSchema,
+  headerToJson,
+  parseAddress,
+  StateProver,
+  type LedgerNode,
+  type SignedHeader,
+  type StorageFaultStatus,
+} from '../../ledger/index.ts'
 import type { TxRow } from '../../store/index.ts'
 import { BAD_JSON, BAD_PARAMS, bodyCheckedBy, errorResponses, TX_REFUSALS } from '../openapi.ts'
 import { settlementStatusSchema } from './settlement.ts'
@@ -268,34 +277,47 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     },
   })
 
-  const prove = (given: string) => {
+  // Proofs at the head, or at any height the state history covers (a claim proves against a checkpoint).
+  const prover = new StateProver(node.chain)
+  const proofQuery = z
+    .object({
+      height: uintStringSchema
+        .optional()
+        .describe('The block whose stateRoot to prove against (default: the head); any height from meta state_history_from to the head'),
+    })
+    .strict()
+  const prove = async (given: string, height: string | undefined) => {
     const key = /^0x[0-9a-fA-F]{40}$/.test(given) ? `acct/${parseAddress(given)}` : given
-    const header = node.chain.head
-    return { ...node.chain.state.prove(key), header: headerToJson(header) }
+    const proof = await prover.prove(key, height === undefined ? undefined : BigInt(height))
+    return { ...proof, header: headerToJson(proof.header) }
   }
   app.get('/v1/proof/:key', {
     schema: {
-      summary: 'A Merkle proof of one state key (an address, or a key such as acct/0x…, as is or URL-encoded) against the latest header',
+      summary:
+        'A Merkle proof of one state key (an address, or a key such as acct/0x…, as is or URL-encoded) against the header at ?height= (default: the latest)',
+      description:
+        'acct/ keys are canonical with a lower-case address: a mixed-case address is checked (EIP-55) and answered for its lower-case key, so it never gets an absence proof.',
       tags: ['ledger'],
       params: z.object({ key: z.string().min(1).max(512) }),
+      querystring: proofQuery,
       response: {
         200: z
           .object({
-            key: z.string().describe('The state key'),
+            key: z.string().describe('The state key (canonical form)'),
             value: hexSchema.nullable().describe('Its value bytes, or null when absent'),
             proof: stateProofSchema,
             header: headerJsonSchema.describe('The header whose stateRoot the proof leads to'),
           })
           .meta({ id: 'StateProof' }),
-        ...errorResponses(...BAD_PARAMS, 'invalid_address'),
+        ...errorResponses(...BAD_PARAMS, 'invalid_address', 'proof_height_unavailable', 'not_found'),
       },
     },
-    handler: async (request) => prove(request.params.key),
+    handler: async (request) => prove(request.params.key, request.query.height),
   })
   // The same for a key with slashes written as is (`/v1/proof/acct/0x…`); documented above.
   app.get('/v1/proof/*', {
-    schema: { hide: true, params: z.object({ '*': z.string().min(1).max(512) }) },
-    handler: async (request) => prove(request.params['*']),
+    schema: { hide: true, params: z.object({ '*': z.string().min(1).max(512) }), querystring: proofQuery },
+    handler: async (request) => prove(request.params['*'], request.query.height),
   })
 
   app.get('/v1/types', {
