@@ -117,7 +117,13 @@ describe('deposit -> paid model call -> contributor withdraws -> claim with a pr
     const s = await waitStatus((st) => BigInt(st.settlement.lastCheckpoint?.height ?? 0) >= withdrawnAt)
     expect(s.settlement.lagBlocks).toBe('0')
     const held = await net.tokenBalance(net.deployment.settlement)
-    const claim = await claimWithdrawal({ api: new NodeClient(net.url), evm: net.evm, contract: net.deployment.settlement, key: dev[1].privateKey, id: withdrawalId })
+    const claim = await claimWithdrawal({
+      api: new NodeClient(net.url),
+      evm: net.evm,
+      contract: net.deployment.settlement,
+      key: dev[1].privateKey,
+      id: withdrawalId,
+    })
     totals.paid += earned.amount
     expect(claim).toMatchObject({ id: withdrawalId, recipient: recipient.toLowerCase(), account: earned.author, amount: earned.amount.toString() })
     expect(BigInt(claim.checkpointHeight)).toBeGreaterThanOrEqual(withdrawnAt)
@@ -184,9 +190,15 @@ function findTx(blocks: any, type: string): any {
 }
 
 async function waitStatus(ok: (s: any) => boolean): Promise<any> {
-  return waitFor(() => net.status(), (s) => s.settlement !== undefined && ok(s))
+  return waitFor(
+    () => net.status(),
+    (s) => s.settlement !== undefined && ok(s),
+  )
 }
 
 async function waitBalance(address: Hex, amount: bigint): Promise<void> {
-  await waitFor(() => net.sinewBalance(address), (b) => b === amount)
+  await waitFor(
+    () => net.sinewBalance(address),
+    (b) => b === amount,
+  )
 }

@@ -31,9 +31,10 @@ afterAll(async () => {
   await net?.close()
 })
 
-/** Sends escape(account, balance, nonce, proof) from dev[1], proving acct/<account> at the node's head. */
-async function escape(account: Address): Promise<{ balance: bigint }> {
-  const p = (await http(`${net.url}/v1/proof/${encodeURIComponent(accountKey(account))}`)).json
+/** Sends escape(account, balance, nonce, proof) from dev[1], proving acct/<account> at `height` (default: the head). */
+async function escapeAccount(account: Address, height?: bigint): Promise<{ balance: bigint }> {
+  const p = (await http(`${net.url}/v1/proof/${encodeURIComponent(accountKey(account))}${height === undefined ? '' : `?height=${height}`}`)).json
+  if (height !== undefined) expect(p.header.height).toBe(height.toString())
   const [balance, nonce] = decodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }], p.value)
   const wallet = evmWallet(net.evm, dev[1].privateKey)
   try {
@@ -60,8 +61,14 @@ describe('checkpoints stop: every funded account escapes with exactly its checkp
     await net.deposit(dev[9].privateKey, 30n * SIN, A)
     await net.deposit(dev[9].privateKey, 20n * SIN, B)
     totals.deposited += 50n * SIN
-    await waitFor(() => net.sinewBalance(B), (x) => x === 20n * SIN)
-    await waitFor(() => net.sinewBalance(A), (x) => x === 30n * SIN)
+    await waitFor(
+      () => net.sinewBalance(B),
+      (x) => x === 20n * SIN,
+    )
+    await waitFor(
+      () => net.sinewBalance(A),
+      (x) => x === 30n * SIN,
+    )
     totals.credited += 50n * SIN
     await sendTx(net.url, a, 'Transfer', { to: B, amount: (5n * SIN).toString() })
     const head = BigInt((await net.status()).height)
@@ -78,7 +85,7 @@ describe('checkpoints stop: every funded account escapes with exactly its checkp
   })
 
   it('escape before the delay is refused (EscapeNotOpen)', async () => {
-    await expect(escape(A)).rejects.toMatchObject({ code: 'evm_tx_reverted', details: { errorName: 'EscapeNotOpen' } })
+    await expect(escapeAccount(A)).rejects.toMatchObject({ code: 'evm_tx_reverted', details: { errorName: 'EscapeNotOpen' } })
   })
 
   it('after the delay every funded account leaves with exactly its balance in the last checkpoint, once', async () => {
@@ -91,7 +98,7 @@ describe('checkpoints stop: every funded account escapes with exactly its checkp
       const expected = await net.sinewBalance(account)
       expect(expected).toBeGreaterThan(0n)
       const before = await net.tokenBalance(account)
-      const { balance } = await escape(account)
+      const { balance } = await escapeAccount(account, checkpointed)
       expect(balance).toBe(expected)
       expect(await net.tokenBalance(account)).toBe(before + expected)
       paid += expected
@@ -110,7 +117,7 @@ describe('checkpoints stop: every funded account escapes with exactly its checkp
 
   it('a second escape of the same account is refused (AlreadyEscaped) and pays nothing', async () => {
     const before = await net.tokenBalance(A)
-    await expect(escape(A)).rejects.toMatchObject({ code: 'evm_tx_reverted', details: { errorName: 'AlreadyEscaped' } })
+    await expect(escapeAccount(A)).rejects.toMatchObject({ code: 'evm_tx_reverted', details: { errorName: 'AlreadyEscaped' } })
     expect(await net.tokenBalance(A)).toBe(before)
   })
 

@@ -61,7 +61,9 @@ export function anvilControls(rpcUrl: string) {
   }
 }
 
-export async function startSettledNet(o: { confirmations?: number; checkpointBlocks?: number; escapeDelaySeconds?: bigint; nodeOverrides?: Record<string, unknown> } = {}): Promise<SettledNet> {
+export async function startSettledNet(
+  o: { confirmations?: number; checkpointBlocks?: number; escapeDelaySeconds?: bigint; nodeOverrides?: Record<string, unknown> } = {},
+): Promise<SettledNet> {
   const anvil = await startAnvil()
   const tmp = tempDir('sinew-settle-')
   let running: RunningNode | undefined
@@ -76,7 +78,12 @@ export async function startSettledNet(o: { confirmations?: number; checkpointBlo
     const evm = await connectEvm(anvil.rpcUrl, { pollingIntervalMs: 50 })
     const approve = async (key: Hex, amount: bigint) => {
       const wallet = evmWallet(evm, key)
-      const hash = await wallet.writeContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'approve', args: [deployment.settlement, amount] })
+      const hash = await wallet.writeContract({
+        address: deployment.token,
+        abi: sinewDevTokenAbi,
+        functionName: 'approve',
+        args: [deployment.settlement, amount],
+      })
       await evm.client.waitForTransactionReceipt({ hash })
     }
     const settings = {

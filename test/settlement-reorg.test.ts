@@ -23,7 +23,11 @@ afterAll(async () => {
   await net?.close()
 })
 
-const status = (ok: (s: any) => boolean) => waitFor(() => net.status(), (s) => ok(s))
+const status = (ok: (s: any) => boolean) =>
+  waitFor(
+    () => net.status(),
+    (s) => ok(s),
+  )
 
 describe('a deposit in a block a reorganisation removed', () => {
   it('is never credited; the same tx mined again is credited exactly once', async () => {
@@ -57,7 +61,10 @@ describe('a deposit in a block a reorganisation removed', () => {
     expect(receipt.blockHash).not.toBe(undefined)
     totals.deposited += 7n * SIN
     await net.test.mine(3)
-    await waitFor(() => net.sinewBalance(C), (x) => x === 18n * SIN)
+    await waitFor(
+      () => net.sinewBalance(C),
+      (x) => x === 18n * SIN,
+    )
     totals.credited += 7n * SIN
     await net.test.mine(6)
     const later = await net.evm.client.getBlockNumber({ cacheTime: 0 })

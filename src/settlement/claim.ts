@@ -37,7 +37,11 @@ type ProofBundle = {
 export async function claimWithdrawal(o: ClaimOptions): Promise<ClaimResult> {
   const id = o.id.toLowerCase() as Hex
   if (!/^0x[0-9a-f]{64}$/.test(id)) {
-    throw new SinewError({ code: 'invalid_field', message: 'The withdrawal id must be the Withdraw tx hash (0x and 64 hex digits)', details: { field: 'id', got: o.id } })
+    throw new SinewError({
+      code: 'invalid_field',
+      message: 'The withdrawal id must be the Withdraw tx hash (0x and 64 hex digits)',
+      details: { field: 'id', got: o.id },
+    })
   }
   const tx = await o.api.get<{ height: string; type: string }>(`/v1/tx/${id}`).catch((e: SinewError) => {
     if (e.code === 'not_found') throw notFound(id)
@@ -46,7 +50,9 @@ export async function claimWithdrawal(o: ClaimOptions): Promise<ClaimResult> {
   if (tx.type !== 'Withdraw') throw notFound(id)
   const withdrawnAt = BigInt(tx.height)
   const read = <F extends 'lastCheckpointHeight' | 'withdrawn'>(functionName: F, args?: readonly [Hex]) =>
-    o.evm.client.readContract({ address: o.contract, abi: sinewSettlementAbi, functionName, args } as never) as Promise<F extends 'withdrawn' ? boolean : bigint>
+    o.evm.client.readContract({ address: o.contract, abi: sinewSettlementAbi, functionName, args } as never) as Promise<
+      F extends 'withdrawn' ? boolean : bigint
+    >
   if (await read('withdrawn', [id])) {
     throw new SinewError({ code: 'evm_tx_reverted', message: `Withdrawal ${id} is claimed already`, details: { errorName: 'AlreadyWithdrawn', id } })
   }
@@ -79,7 +85,13 @@ export async function claimWithdrawal(o: ClaimOptions): Promise<ClaimResult> {
   const args = [height, id, account, recipient, amount, bundle.proof.siblings] as const
   let request
   try {
-    ;({ request } = await o.evm.client.simulateContract({ address: o.contract, abi: sinewSettlementAbi, functionName: 'withdraw', args, account: wallet.account }))
+    ;({ request } = await o.evm.client.simulateContract({
+      address: o.contract,
+      abi: sinewSettlementAbi,
+      functionName: 'withdraw',
+      args,
+      account: wallet.account,
+    }))
   } catch (e) {
     throw revertError(e, 'withdraw')
   }

@@ -48,11 +48,13 @@ export async function deployDevSettlement(o: DevSettlementOptions): Promise<DevS
   const { client } = await connectEvm(o.rpcUrl)
   const mined = async (hash: Hex) => {
     const receipt = await client.waitForTransactionReceipt({ hash })
-    if (receipt.status !== 'success') throw new SinewError({ code: 'settlement_deploy_failed', message: `dev setup tx ${hash} reverted`, details: { tx: hash } })
+    if (receipt.status !== 'success')
+      throw new SinewError({ code: 'settlement_deploy_failed', message: `dev setup tx ${hash} reverted`, details: { tx: hash } })
   }
   // Every SIN the genesis allocated is backed by a token held by the contract.
   const backing = genesisMint(o.genesis)
-  if (backing > 0n) await mined(await wallet.writeContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'mint', args: [deployment.settlement, backing] }))
+  if (backing > 0n)
+    await mined(await wallet.writeContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'mint', args: [deployment.settlement, backing] }))
   await mined(await wallet.sendTransaction({ to: o.genesis.sequencer, value: o.sequencerGas ?? parseEther('10') }))
   return { ...deployment, backing }
 }
