@@ -4,8 +4,8 @@
  *
  * - transfers, one at a time and in batches of 20 (POST /v1/tx, /v1/txs);
  * - contributions with their uploads (PUT /v1/blobs with the signed permit, then the Contribute);
- * - a curator reviewing the acknowledged contributions and publishing a version of what it
- *   accepted (each version an index build);
+ * - a curator reviewing the acknowledged contributions and, in about half the rounds,
+ *   publishing a version of what it accepted (each version an index build);
  * - paid model calls (the built-in ∞-gram model over version 1, behind an API key);
  * - tasks: posted, claimed, a result submitted and accepted;
  * - a reader watching the versions' builds.
@@ -149,29 +149,56 @@ async function transfers(round: Round, from: (typeof dev)[number], batch: number
   }
 }
 
-/** Contributes texts (upload, then the Contribute); each acknowledged one joins the curator's `queue`. */
-async function contributions(round: Round, datanet: Hex, who: (typeof dev)[number], queue: Hex[]): Promise<void> {
-  while (!round.dead) {
+/**
+ * Each contributor makes this many contributions a round (upload, then the Contribute), then
+ * waits for the kill: enough that every round has some to review, few enough that the
+ * curator keeps up and the versions' index builds stay short enough to finish.
+ */
+const CONTRIBUTIONS_PER_ROUND = 2
+/** The chance that the curator publishes in a round where it has accepted something new. */
+const PUBLISH_CHANCE = 0.5
+
+/** The curator's work, kept across rounds: what is acknowledged but not reviewed, and accepted but not published. */
+type Curation = { queue: Hex[]; acceptedSincePublish: number }
+
+/** Contributes texts; each acknowledged one joins the curator's queue. */
+async function contributions(round: Round, datanet: Hex, who: (typeof dev)[number], curation: Curation): Promise<void> {
+  for (let n = 0; n < CONTRIBUTIONS_PER_ROUND && !round.dead; n++) {
     const words = Array.from({ length: 12 + Math.floor(round.random() * 20) }, () => WORDS[Math.floor(round.random() * WORDS.length)])
     const text = `${words.join(' ')} ${round.random().toString(36).slice(2)}.`
     const r = await answered(round, 'Contribute', () => round.c.contribute(who.privateKey, datanet, text, `c-${sha256(text).slice(0, 8)}`, 'text/plain'))
     if (!r) return
     round.acks.push({ kind: 'contributions', check: txCheck(r.json.hash) }, { kind: 'contributions', check: `/v1/blobs/${sha256(text)}` })
-    queue.push(r.json.contribution)
+    curation.queue.push(r.json.contribution)
   }
 }
 
 /**
  * Reviews the contributions acknowledged so far (the queue outlives rounds: one
- * acknowledged before a kill is reviewed after it), accepting nearly all, then publishes a
- * version if it accepted any. A review the node committed but whose answer a kill cut off
- * comes back `already_reviewed`: that one is done.
+ * acknowledged before a kill is reviewed after it), accepting nearly all, and publishes a
+ * version of what it accepted in about half the rounds (each version an index build, which
+ * the next kill may land in). A review the node committed but whose answer a kill cut off
+ * comes back `already_reviewed`: that one is done; likewise a publish whose answer a kill cut
+ * off comes back `version_unchanged` when tried again.
  */
-async function curator(round: Round, datanet: Hex, queue: Hex[]): Promise<void> {
+async function curator(round: Round, datanet: Hex, curation: Curation): Promise<void> {
+  // At most one publish a round, and first thing in it, so that publishes stay regular however slow the machine makes reviews.
+  let publishThisRound = round.random() < PUBLISH_CHANCE
   while (!round.dead) {
-    let accepted = 0
-    while (queue.length > 0 && !round.dead) {
-      const contribution = queue[0]
+    if (publishThisRound && curation.acceptedSincePublish > 0) {
+      const v = await answered(
+        round,
+        'PublishVersion',
+        () => round.c.submit(OWNER.privateKey, 'PublishVersion', { datanet }),
+        (x) => x.status === 200 || x.json?.error?.code === 'version_unchanged',
+      )
+      if (!v) return
+      if (v.status === 200) round.acks.push({ kind: 'publishes', check: txCheck(v.json.hash) })
+      curation.acceptedSincePublish = 0
+      publishThisRound = false
+    }
+    while (curation.queue.length > 0 && !round.dead) {
+      const contribution = curation.queue[0]
       const accept = round.random() < 0.9
       const r = await answered(
         round,
@@ -180,15 +207,10 @@ async function curator(round: Round, datanet: Hex, queue: Hex[]): Promise<void> 
         (x) => x.status === 200 || x.json?.error?.code === 'already_reviewed',
       )
       if (!r) return
-      queue.shift()
+      curation.queue.shift()
       if (r.status !== 200) continue
       round.acks.push({ kind: 'reviews', check: txCheck(r.json.hash) })
-      if (accept) accepted++
-    }
-    if (accepted > 0) {
-      const v = await answered(round, 'PublishVersion', () => round.c.submit(OWNER.privateKey, 'PublishVersion', { datanet }))
-      if (!v) return
-      round.acks.push({ kind: 'publishes', check: txCheck(v.json.hash) })
+      if (accept) curation.acceptedSincePublish++
     }
     await new Promise((r) => setTimeout(r, 20))
   }
@@ -358,7 +380,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
   }
   let node: NodeProcess = await start()
   const datanet = await setUpDatanetAndModel(node.url)
-  const toReview: Hex[] = []
+  const curation: Curation = { queue: [], acceptedSincePublish: 0 }
   log(`crash loop: seed ${o.seed}, ${o.kills} kills, load ${minLoad}-${maxLoad} ms a round`)
 
   let kills = 0
@@ -380,8 +402,8 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
     const actors = [
       transfers(round, SENDERS[0], 1),
       transfers(round, SENDERS[1], 20),
-      ...CONTRIBUTORS.map((who) => contributions(round, datanet, who, toReview)),
-      curator(round, datanet, toReview),
+      ...CONTRIBUTORS.map((who) => contributions(round, datanet, who, curation)),
+      curator(round, datanet, curation),
       modelCalls(round),
       tasks(round),
       buildWatcher(round, datanet),
