@@ -34,7 +34,7 @@ export interface paths {
                                  * @description The `code` of an error body `{"error": {"code", "message", "details"}}`
                                  * @enum {string}
                                  */
-                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
                                 /** @description The HTTP status an answer with this code has */
                                 status: number;
                                 /** @description What the code means, in one line */
@@ -205,8 +205,10 @@ export interface paths {
                  *     - `not_found`: The named thing (a tx, block, receipt, key, blob, index…) does not exist; details name it.
                  *     - `proof_height_unavailable`: No state proof at that height: above the head or older than the state history this node keeps; details give the range it serves.
                  *     - `route_not_found`: No route has this method and path; GET /openapi.json lists them.
+                 *     - `settlement_not_configured`: This node has no settlement contract configured (settlementRpcUrl, settlementContract).
                  *     - `task_not_found`: No task has this id.
                  *     - `version_not_found`: The Datanet has no such version.
+                 *     - `withdrawal_not_found`: No Withdraw tx recorded this withdrawal id on Sinew.
                  */
                 404: {
                     headers: {
@@ -238,6 +240,7 @@ export interface paths {
                  *     - `tx_already_included`: The tx is already in a block; a signed tx counts once.
                  *     - `tx_duplicate`: The same tx appears twice in one batch.
                  *     - `tx_pending`: The same tx is already waiting for a block.
+                 *     - `withdrawal_not_checkpointed`: No checkpoint posted to the settlement contract covers this withdrawal yet.
                  */
                 409: {
                     headers: {
@@ -287,7 +290,9 @@ export interface paths {
                  *     - `datanet_name_taken`: A Datanet with this name exists already.
                  *     - `deadline_not_reached`: The task is open until its deadline.
                  *     - `deadline_passed`: The deadline given is not after the block time.
+                 *     - `deposit_already_credited`: This EVM deposit log (chain id, tx hash, log index) is credited on Sinew already.
                  *     - `duplicate_contribution`: The Datanet has this content already; details name the earlier contribution.
+                 *     - `evm_tx_reverted`: The EVM transaction reverted; details name the contract error.
                  *     - `insufficient_balance`: The account's balance does not cover the amount, stake or fee.
                  *     - `lease_expired`: The claim's lease has ended.
                  *     - `media_type_not_accepted`: The Datanet's rules do not accept this media type.
@@ -304,7 +309,7 @@ export interface paths {
                  *     - `not_model_owner`: Only the model's owner may update it.
                  *     - `not_owner`: Only the Datanet's owner may do this.
                  *     - `not_poster`: Only the task's poster may do this.
-                 *     - `not_sequencer`: Only the sequencer key may record receipts.
+                 *     - `not_sequencer`: Only the sequencer key may sign this kind (RecordReceipt, Deposit).
                  *     - `not_verifier`: The sender is not a verifier of the task.
                  *     - `poster_cannot_claim`: The poster cannot claim their own task.
                  *     - `receipt_authorization_stale`: A receipt's authorizedHeight/authorizedAt is not before its block, or is more than MAX_RECEIPT_DELAY_MS (6 h) older.
@@ -1952,8 +1957,10 @@ export interface paths {
                  *     - `not_found`: The named thing (a tx, block, receipt, key, blob, index…) does not exist; details name it.
                  *     - `proof_height_unavailable`: No state proof at that height: above the head or older than the state history this node keeps; details give the range it serves.
                  *     - `route_not_found`: No route has this method and path; GET /openapi.json lists them.
+                 *     - `settlement_not_configured`: This node has no settlement contract configured (settlementRpcUrl, settlementContract).
                  *     - `task_not_found`: No task has this id.
                  *     - `version_not_found`: The Datanet has no such version.
+                 *     - `withdrawal_not_found`: No Withdraw tx recorded this withdrawal id on Sinew.
                  */
                 404: {
                     headers: {
@@ -1985,6 +1992,7 @@ export interface paths {
                  *     - `tx_already_included`: The tx is already in a block; a signed tx counts once.
                  *     - `tx_duplicate`: The same tx appears twice in one batch.
                  *     - `tx_pending`: The same tx is already waiting for a block.
+                 *     - `withdrawal_not_checkpointed`: No checkpoint posted to the settlement contract covers this withdrawal yet.
                  */
                 409: {
                     headers: {
@@ -2034,7 +2042,9 @@ export interface paths {
                  *     - `datanet_name_taken`: A Datanet with this name exists already.
                  *     - `deadline_not_reached`: The task is open until its deadline.
                  *     - `deadline_passed`: The deadline given is not after the block time.
+                 *     - `deposit_already_credited`: This EVM deposit log (chain id, tx hash, log index) is credited on Sinew already.
                  *     - `duplicate_contribution`: The Datanet has this content already; details name the earlier contribution.
+                 *     - `evm_tx_reverted`: The EVM transaction reverted; details name the contract error.
                  *     - `insufficient_balance`: The account's balance does not cover the amount, stake or fee.
                  *     - `lease_expired`: The claim's lease has ended.
                  *     - `media_type_not_accepted`: The Datanet's rules do not accept this media type.
@@ -2051,7 +2061,7 @@ export interface paths {
                  *     - `not_model_owner`: Only the model's owner may update it.
                  *     - `not_owner`: Only the Datanet's owner may do this.
                  *     - `not_poster`: Only the task's poster may do this.
-                 *     - `not_sequencer`: Only the sequencer key may record receipts.
+                 *     - `not_sequencer`: Only the sequencer key may sign this kind (RecordReceipt, Deposit).
                  *     - `not_verifier`: The sender is not a verifier of the task.
                  *     - `poster_cannot_claim`: The poster cannot claim their own task.
                  *     - `receipt_authorization_stale`: A receipt's authorizedHeight/authorizedAt is not before its block, or is more than MAX_RECEIPT_DELAY_MS (6 h) older.
@@ -4340,7 +4350,7 @@ export interface components {
              * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
              * @enum {string}
              */
-            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
             /** @description What went wrong, in one sentence */
             message: string;
             /** @description Facts about the failure: details.field names the field at fault; details.hint, when present, says what to do */
@@ -4366,6 +4376,64 @@ export interface components {
             proposer: string;
             /** @description The proposer's 65-byte signature of the header hash (0x for block 0) */
             signature: string;
+        };
+        SettlementStatus: {
+            /** @description The EVM chain id (null until the endpoint answered) */
+            chainId: string | null;
+            contract: string;
+            token: string | null;
+            confirmations: number;
+            /** @description The EVM account that posts checkpoints (needs gas); null on a replica */
+            poster: string | null;
+            /** @description The contract's last checkpointed Sinew height */
+            lastCheckpoint: {
+                height: string;
+                evmTx: string | null;
+                postedAt: string | null;
+            } | null;
+            /** @description Sinew blocks since the last checkpoint */
+            lagBlocks: string | null;
+            /** @description Deposits seen on the EVM chain, waiting for their confirmations */
+            pendingDeposits: number;
+            pendingAmount: string;
+            evmHead: string | null;
+            /** @description Every deposit up to this EVM block is credited */
+            scannedTo: string | null;
+            /** @description token.balanceOf(contract) >= genesisMint + deposited - withdrawalsPaid - escapesPaid */
+            invariant: {
+                holds: boolean;
+                contractBalance: string;
+                genesisMint: string;
+                circulating: string;
+                deposited: string;
+                withdrawn: string;
+                withdrawalsPaid: string;
+                escapesPaid: string;
+                required: string;
+                surplus: string;
+            } | null;
+            watcher: {
+                running: boolean;
+                /** @description Failures in a row (the job retries with backoff) */
+                failures: number;
+                lastError: string | null;
+                lastErrorAt: string | null;
+                lastSuccessAt: string | null;
+                credited: number;
+            };
+            checkpointer: {
+                running: boolean;
+                /** @description Failures in a row (the job retries with backoff) */
+                failures: number;
+                lastError: string | null;
+                lastErrorAt: string | null;
+                lastSuccessAt: string | null;
+                inFlight: {
+                    height: string;
+                    evmTx: string;
+                } | null;
+                posted: number;
+            } | null;
         };
         TxReceipt: {
             txHash: string;
@@ -4537,7 +4605,7 @@ export interface components {
                  * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
                  * @enum {string}
                  */
-                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
                 /** @description What went wrong, in one sentence */
                 message: string;
             };
@@ -5133,6 +5201,8 @@ export interface components {
             };
             /** @description On a sequencer: whether its store takes blocks now (docs/reliability.md) */
             storage?: components["schemas"]["StorageStatus"];
+            /** @description With an EVM settlement contract: deposits, checkpoints and the backing invariant */
+            settlement?: components["schemas"]["SettlementStatus"];
         };
         UploadPolicy: {
             maxBlobBytes: number;

@@ -262,8 +262,32 @@ export const nodeConfigSchema = z
       .int()
       .min(1024)
       .max(256 * 1024 * 1024),
+    /**
+     * Settlement on an EVM chain (docs/settlement.md): the JSON-RPC endpoint (any EVM node)
+     * and the SinewSettlement contract. Both set, or neither (no settlement).
+     */
+    settlementRpcUrl: z.string().url().optional(),
+    settlementContract: addressSchema.optional(),
+    /** The contract's deploy block: where the deposit watcher starts reading on a fresh ledger. */
+    settlementStartBlock: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** EVM blocks mined on top of a deposit's block before it is credited on Sinew. */
+    settlementConfirmations: z.coerce.number().int().min(0).max(10_000),
+    /** Post a checkpoint once this many Sinew blocks are not covered by one... */
+    settlementCheckpointBlocks: z.coerce.number().int().min(1).max(1_000_000_000),
+    /** ...or once this long (ms) has passed since the last one, if a block is not covered. */
+    settlementCheckpointMs: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(30 * 24 * 3600_000),
+    /** How often the node reads the EVM chain (new deposits, the contract's checkpoint height). */
+    settlementPollMs: z.coerce.number().int().min(50).max(600_000),
   })
   .strict()
+  .refine((c) => (c.settlementRpcUrl === undefined) === (c.settlementContract === undefined), {
+    message: 'settlementRpcUrl and settlementContract go together: set both to settle on an EVM chain, or neither',
+    path: ['settlementContract'],
+  })
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>
 
@@ -298,6 +322,11 @@ export const configDefaults: NodeConfig = {
   maxConcurrentCallsPerKey: 16,
   streamStallTimeoutMs: 60_000,
   callBodyLimitBytes: 1024 * 1024,
+  settlementStartBlock: 0,
+  settlementConfirmations: 12,
+  settlementCheckpointBlocks: 100,
+  settlementCheckpointMs: 10 * 60_000,
+  settlementPollMs: 2000,
 }
 
 const ENV_KEYS: Record<string, keyof NodeConfig> = {
@@ -335,6 +364,13 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_MAX_OUTPUT_TOKENS: 'maxOutputTokens',
   SINEW_MAX_PROMPT_TOKENS: 'maxPromptTokens',
   SINEW_CALL_BODY_LIMIT_BYTES: 'callBodyLimitBytes',
+  SINEW_SETTLEMENT_RPC_URL: 'settlementRpcUrl',
+  SINEW_SETTLEMENT_CONTRACT: 'settlementContract',
+  SINEW_SETTLEMENT_START_BLOCK: 'settlementStartBlock',
+  SINEW_SETTLEMENT_CONFIRMATIONS: 'settlementConfirmations',
+  SINEW_SETTLEMENT_CHECKPOINT_BLOCKS: 'settlementCheckpointBlocks',
+  SINEW_SETTLEMENT_CHECKPOINT_MS: 'settlementCheckpointMs',
+  SINEW_SETTLEMENT_POLL_MS: 'settlementPollMs',
 }
 
 /**

@@ -198,7 +198,7 @@ export const errorCatalogue = {
   apikey_revoked: { status: 422, meaning: 'The API key is revoked.' },
   not_apikey_owner: { status: 422, meaning: "Only the key's owner may revoke it." },
   spend_limit_reached: { status: 422, meaning: "The API key's spend limit does not cover the fee." },
-  not_sequencer: { status: 422, meaning: 'Only the sequencer key may record receipts.' },
+  not_sequencer: { status: 422, meaning: 'Only the sequencer key may sign this kind (RecordReceipt, Deposit).' },
   receipt_exists: { status: 422, meaning: 'A receipt with this id is recorded already.' },
   receipt_authorization_stale: {
     status: 422,
@@ -253,6 +253,11 @@ export const errorCatalogue = {
   review_window_open: { status: 422, meaning: 'The verifiers still have time to judge the result.' },
 
   // Settlement: EVM chain, contracts
+  deposit_already_credited: { status: 422, meaning: 'This EVM deposit log (chain id, tx hash, log index) is credited on Sinew already.' },
+  settlement_not_configured: { status: 404, meaning: 'This node has no settlement contract configured (settlementRpcUrl, settlementContract).' },
+  withdrawal_not_found: { status: 404, meaning: 'No Withdraw tx recorded this withdrawal id on Sinew.' },
+  withdrawal_not_checkpointed: { status: 409, meaning: 'No checkpoint posted to the settlement contract covers this withdrawal yet.' },
+  evm_tx_reverted: { status: 422, meaning: 'The EVM transaction reverted; details name the contract error.' },
   evm_rpc_unavailable: { status: 503, meaning: 'The EVM JSON-RPC endpoint does not answer; details name it.' },
   anvil_unavailable: { status: 503, meaning: 'The local anvil chain (npm @foundry-rs/anvil) cannot be found or started.' },
   settlement_deploy_failed: { status: 502, meaning: 'A settlement deploy transaction reverted on the EVM chain; details name the tx.' },

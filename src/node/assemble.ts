@@ -11,6 +11,7 @@ import { agentBlobReferences, registerAgentKinds } from '../agents/index.ts'
 import { registerModelKinds, type ContributionResolver } from '../models/index.ts'
 import { Gateway, type IndexProvider } from '../gateway/index.ts'
 import { datanetIndexProvider, Datanets, datanetsResolver, registerDatanetKinds } from '../datanets/index.ts'
+import { registerSettlementKinds, Settlement } from '../settlement/index.ts'
 import { lockDataDir, openSqliteStore } from '../store/index.ts'
 import { Follower } from './follower.ts'
 
@@ -50,6 +51,8 @@ export type AssembledNode = {
   follower?: Follower
   /** On the sequencer: the inference gateway. */
   gateway?: Gateway
+  /** With settlementRpcUrl and settlementContract: the EVM deposit watcher and checkpointer (docs/settlement.md). */
+  settlement?: Settlement
   /** Extra fields for GET /v1/status: on a replica, its sync and blob-fetch progress. */
   status(): Record<string, unknown>
   /** Registers something built on the node (an HTTP server) to be closed before everything opened so far. */
@@ -73,6 +76,7 @@ export function createNodeRegistry(resolver: ContributionResolver = datanetsReso
   registerAgentKinds(registry)
   registerModelKinds(registry, resolver)
   registerDatanetKinds(registry)
+  registerSettlementKinds(registry)
   return registry
 }
 
@@ -150,6 +154,18 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
             log,
           })
         : undefined
+    // The node's own txs (receipts, deposits) share the gateway's queue, which keeps the sequencer's nonces consecutive.
+    const settlement =
+      config.settlementRpcUrl && config.settlementContract
+        ? new Settlement({
+            settings: { ...config, settlementRpcUrl: config.settlementRpcUrl, settlementContract: config.settlementContract },
+            node,
+            sequencerKey: gateway ? options.sequencerKey : undefined,
+            submit: gateway ? (type, wire) => gateway.submitter.submit(type, wire) : undefined,
+            clock: node.now,
+            log,
+          })
+        : undefined
     let closing: Promise<void> | undefined
     return {
       config,
@@ -159,12 +175,20 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
       leader,
       follower,
       gateway,
-      status: () => (follower ? { replica: { ...follower.status(), blobs: datanets.blobFetchStatus() } } : {}),
+      settlement,
+      status: () => ({
+        ...(follower ? { replica: { ...follower.status(), blobs: datanets.blobFetchStatus() } } : {}),
+        ...(settlement ? { settlement: settlement.status() } : {}),
+      }),
       onClose: (close) => void opened.push(close),
       start: () => {
         if (follower) opened.push(() => follower.stop()) // first to stop: no more blocks to apply
         follower?.start()
         datanets.start()
+        if (settlement) {
+          opened.push(() => settlement.stop())
+          settlement.start()
+        }
       },
       // The reverse of opening: follower, what was built on the node (the HTTP server), Datanets, ledger and store, lock.
       close: () => (closing ??= closeAll()),

@@ -7,6 +7,7 @@ import { SinewError } from '../core/index.ts'
 import type { Datanets } from '../datanets/index.ts'
 import type { Gateway } from '../gateway/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
+import type { Settlement } from '../settlement/index.ts'
 import { assembleNode, type AssembleNodeOptions, type Follower } from '../node/index.ts'
 import { buildServer } from './app.ts'
 import { internalOnly, newInternalSecret, WorkerPool } from './cluster/index.ts'
@@ -25,6 +26,8 @@ export type RunningNode = {
   datanets: Datanets
   /** With `config.workers` > 0: the serving worker processes on the public port (this process is their writer). */
   workers?: WorkerPool
+  /** With an EVM settlement contract configured: the deposit watcher and checkpointer. */
+  settlement?: Settlement
   close(): Promise<void>
 }
 
@@ -75,6 +78,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       gateway,
       datanets,
       workers: pool,
+      settlement: assembled.settlement,
       // The reverse of opening: follower, HTTP server, Datanets, ledger and store, lock.
       close: assembled.close,
     }

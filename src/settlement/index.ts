@@ -1,4 +1,36 @@
-/** Settlement on an EVM chain: contracts, deployment, local chain. Public surface of src/settlement. */
+/**
+ * Settlement on an EVM chain (docs/settlement.md): the Deposit and Withdraw tx kinds, their
+ * state, the deposit watcher, the checkpointer and the backing invariant. Public surface of
+ * src/settlement.
+ */
+import type { TxKindRegistry } from '../ledger/index.ts'
+import { settlementKinds } from './kinds.ts'
+
+export { depositKind, settlementKinds, withdrawKind, type DepositMessage, type WithdrawMessage } from './kinds.ts'
+export {
+  depositKey,
+  emptyTotals,
+  encodeWithdrawal,
+  readDeposit,
+  readTotals,
+  readWithdrawal,
+  TOTALS_KEY,
+  withdrawalKey,
+  type DepositRecord,
+  type SettlementTotals,
+  type WithdrawalRecord,
+} from './state.ts'
 export { anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.ts'
 export { sinewDevTokenAbi, sinewDevTokenBytecode, sinewSettlementAbi, sinewSettlementBytecode } from './contracts.ts'
 export { chainAt, deploySettlement, type DeployOptions, type SettlementDeployment } from './deploy.ts'
+export { computeInvariant, genesisMint, type Invariant } from './invariant.ts'
+export { headerTuple, type CheckpointerStatus } from './checkpointer.ts'
+export { connectEvm, evmWallet, type EvmClients, type EvmWallet } from './evm.ts'
+export { claimWithdrawal, revertError, type ClaimOptions, type ClaimResult } from './claim.ts'
+export { deployDevSettlement, type DevSettlement, type DevSettlementOptions } from './dev.ts'
+export { Settlement, type SettlementOptions, type SettlementSettings, type SettlementStatus } from './service.ts'
+
+/** The one registration point: adds Deposit and Withdraw to a node's registry. */
+export function registerSettlementKinds(registry: TxKindRegistry): TxKindRegistry {
+  return registry.register(...settlementKinds)
+}

@@ -28,6 +28,7 @@ import {
 } from '../../ledger/index.ts'
 import type { TxRow } from '../../store/index.ts'
 import { BAD_JSON, BAD_PARAMS, bodyCheckedBy, errorResponses, TX_REFUSALS } from '../openapi.ts'
+import { settlementStatusSchema } from './settlement.ts'
 
 // ---------- the answers' shapes ----------
 
@@ -118,7 +119,7 @@ const replicaStatusSchema = z.object({
 })
 
 /** What the node adds to GET /v1/status besides the chain: a replica's progress. */
-export type StatusExtras = { replica?: z.input<typeof replicaStatusSchema> }
+export type StatusExtras = { replica?: z.input<typeof replicaStatusSchema>; settlement?: z.input<typeof settlementStatusSchema> }
 
 export type LedgerRoutesOptions = { node: LedgerNode; maxBatchTxs: number; status: () => StatusExtras }
 
@@ -374,6 +375,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
             pendingTxs: countSchema.describe('Txs waiting for a block'),
             replica: replicaStatusSchema.optional().describe('On a replica: the leader it follows and how far it got'),
             storage: storageStatusSchema.optional().describe('On a sequencer: whether its store takes blocks now (docs/reliability.md)'),
+            settlement: settlementStatusSchema.optional().describe('With an EVM settlement contract: deposits, checkpoints and the backing invariant'),
           })
           .meta({ id: 'NodeStatus' }),
         ...errorResponses(),

@@ -1,0 +1,193 @@
+/**
+ * The node's settlement service: connects to the EVM chain, runs the deposit watcher and
+ * the checkpointer (on the sequencer), follows what the contract paid out, and computes the
+ * backing invariant for GET /v1/status `settlement`. Everything it knows after a restart
+ * comes from the ledger and the contract, never from local files.
+ */
+import type { Clock, Hex, Logger } from '../core/index.ts'
+import { addressOf, type Address, type LedgerNode, type TxAck } from '../ledger/index.ts'
+import { sinewDevTokenAbi as erc20Abi, sinewSettlementAbi as settlementAbi } from './contracts.ts'
+import { Checkpointer, type CheckpointerStatus } from './checkpointer.ts'
+import { connectEvm, evmWallet, type EvmClients } from './evm.ts'
+import { computeInvariant, type Invariant } from './invariant.ts'
+import { RetryLoop, type LoopStatus } from './loop.ts'
+import { DepositWatcher, type WatcherStatus } from './watcher.ts'
+
+export type SettlementSettings = {
+  settlementRpcUrl: string
+  settlementContract: string
+  settlementStartBlock: number
+  settlementConfirmations: number
+  settlementCheckpointBlocks: number
+  settlementCheckpointMs: number
+  settlementPollMs: number
+}
+
+export type SettlementOptions = {
+  settings: SettlementSettings
+  node: LedgerNode
+  /** The sequencer key: signs Deposit txs and checkpoint headers, and pays the checkpoint gas on the EVM chain. Absent on a replica. */
+  sequencerKey?: Hex
+  /** Submits a node-signed tx (the node's one queue for its own txs, shared with the gateway). */
+  submit?: (type: string, wire: Record<string, unknown>) => Promise<TxAck>
+  clock: Clock
+  log: Logger
+}
+
+export type SettlementStatus = {
+  chainId: string | null
+  contract: Address
+  token: Address | null
+  confirmations: number
+  /** The EVM account that sends checkpoints (the sequencer key's address); it needs gas. */
+  poster: Address | null
+  lastCheckpoint: CheckpointerStatus['lastCheckpoint']
+  lagBlocks: string | null
+  pendingDeposits: number
+  pendingAmount: string
+  evmHead: string | null
+  scannedTo: string | null
+  invariant: Invariant | null
+  watcher: LoopStatus & Omit<WatcherStatus, 'pendingDeposits' | 'pendingAmount' | 'evmHead' | 'scannedTo'>
+  checkpointer: (LoopStatus & Pick<CheckpointerStatus, 'inFlight' | 'posted'>) | null
+}
+
+const WITHDRAWN = settlementAbi.find((x) => x.type === 'event' && x.name === 'Withdrawn')!
+const ESCAPED = settlementAbi.find((x) => x.type === 'event' && x.name === 'Escaped')!
+
+export class Settlement {
+  readonly contract: Address
+  private evm: EvmClients | undefined
+  private watcher: DepositWatcher | undefined
+  private checkpointer: Checkpointer | undefined
+  private token: Address | undefined
+  private invariant: Invariant | null = null
+  private paid = { scannedTo: -1n, withdrawals: 0n, escapes: 0n }
+  private readonly watchLoop: RetryLoop
+  private readonly checkpointLoop: RetryLoop | undefined
+
+  constructor(private readonly o: SettlementOptions) {
+    this.contract = o.settings.settlementContract.toLowerCase() as Address
+    const loop = { intervalMs: o.settings.settlementPollMs, maxBackoffMs: Math.max(30_000, o.settings.settlementPollMs), log: o.log }
+    this.watchLoop = new RetryLoop('deposits', () => this.watchTick(), loop)
+    this.checkpointLoop = o.sequencerKey ? new RetryLoop('checkpoints', () => this.checkpointTick(), loop) : undefined
+  }
+
+  start(): void {
+    this.watchLoop.start()
+    this.checkpointLoop?.start()
+    this.o.log.info({ rpc: redactUrl(this.o.settings.settlementRpcUrl), contract: this.contract }, 'settlement: watching deposits and posting checkpoints')
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.watchLoop.stop(), this.checkpointLoop?.stop()])
+  }
+
+  /** Stops posting checkpoints only (the operator going away; tests of the escape hatch). */
+  async stopCheckpoints(): Promise<void> {
+    await this.checkpointLoop?.stop()
+  }
+
+  status(): SettlementStatus {
+    const w = this.watcher?.status()
+    const c = this.checkpointer?.status()
+    return {
+      chainId: this.evm?.chainId.toString() ?? null,
+      contract: this.contract,
+      token: this.token ?? null,
+      confirmations: this.o.settings.settlementConfirmations,
+      poster: this.o.sequencerKey ? addressOf(this.o.sequencerKey) : null,
+      lastCheckpoint: c?.lastCheckpoint ?? null,
+      lagBlocks: c?.lagBlocks ?? null,
+      pendingDeposits: w?.pendingDeposits ?? 0,
+      pendingAmount: w?.pendingAmount ?? '0',
+      evmHead: w?.evmHead ?? null,
+      scannedTo: w?.scannedTo ?? null,
+      invariant: this.invariant,
+      watcher: { ...this.watchLoop.status(), credited: w?.credited ?? 0 },
+      checkpointer: this.checkpointLoop ? { ...this.checkpointLoop.status(), inFlight: c?.inFlight ?? null, posted: c?.posted ?? 0 } : null,
+    }
+  }
+
+  private async connect(): Promise<EvmClients> {
+    if (this.evm) return this.evm
+    const evm = await connectEvm(this.o.settings.settlementRpcUrl, { pollingIntervalMs: Math.min(1000, this.o.settings.settlementPollMs) })
+    this.token = (await evm.client.readContract({ address: this.contract, abi: settlementAbi, functionName: 'token' })).toLowerCase() as Address
+    this.evm = evm
+    this.o.log.info({ chainId: evm.chainId.toString(), contract: this.contract, token: this.token }, 'settlement: connected to the EVM chain')
+    return evm
+  }
+
+  private async watchTick(): Promise<void> {
+    const evm = await this.connect()
+    if (this.o.submit) {
+      this.watcher ??= new DepositWatcher({
+        client: evm.client,
+        contract: this.contract,
+        evmChainId: evm.chainId,
+        confirmations: this.o.settings.settlementConfirmations,
+        startBlock: BigInt(this.o.settings.settlementStartBlock),
+        state: () => this.o.node.chain.state,
+        submit: this.o.submit,
+        log: this.o.log,
+      })
+      await this.watcher.tick()
+    }
+    await this.refreshInvariant(evm)
+  }
+
+  private async checkpointTick(): Promise<void> {
+    const evm = await this.connect()
+    this.checkpointer ??= new Checkpointer({
+      client: evm.client,
+      wallet: evmWallet(evm, this.o.sequencerKey!),
+      contract: this.contract,
+      everyBlocks: this.o.settings.settlementCheckpointBlocks,
+      everyMs: this.o.settings.settlementCheckpointMs,
+      head: () => this.o.node.chain.head,
+      clock: this.o.clock,
+      log: this.o.log,
+    })
+    await this.checkpointer.tick()
+  }
+
+  /** The invariant at one EVM block: the contract's balance and what it paid out, both read at that block. */
+  private async refreshInvariant(evm: EvmClients): Promise<void> {
+    const block = await evm.client.getBlockNumber({ cacheTime: 0 })
+    const from = this.paid.scannedTo < 0n ? BigInt(this.o.settings.settlementStartBlock) : this.paid.scannedTo + 1n
+    if (from <= block) {
+      const [w, e] = await Promise.all([
+        evm.client.getLogs({ address: this.contract, event: WITHDRAWN, fromBlock: from, toBlock: block, strict: true }),
+        evm.client.getLogs({ address: this.contract, event: ESCAPED, fromBlock: from, toBlock: block, strict: true }),
+      ])
+      this.paid = {
+        scannedTo: block,
+        withdrawals: this.paid.withdrawals + w.reduce((s, l) => s + l.args.amount, 0n),
+        escapes: this.paid.escapes + e.reduce((s, l) => s + l.args.amount, 0n),
+      }
+    }
+    const state = this.o.node.chain.state
+    const contractBalance = await evm.client.readContract({
+      address: this.token!,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [this.contract],
+      blockNumber: block,
+    })
+    const next = computeInvariant({
+      genesis: this.o.node.chain.genesis,
+      state,
+      contractBalance,
+      withdrawalsPaid: this.paid.withdrawals,
+      escapesPaid: this.paid.escapes,
+    })
+    if (!next.holds && this.invariant?.holds !== false) this.o.log.error({ invariant: next }, 'settlement: the contract holds fewer tokens than Sinew owes')
+    this.invariant = next
+  }
+}
+
+/** An RPC URL for the logs, without credentials or a path that may carry an API key. */
+function redactUrl(url: string): string {
+  const u = URL.parse(url)
+  return u ? `${u.protocol}//${u.host}` : 'invalid URL'
+}
