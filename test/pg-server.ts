@@ -50,18 +50,26 @@ function freePort(): Promise<number> {
   })
 }
 
-export type TestPgServer = { adminUrl: string; stop(): void }
+export type TestPgServer = {
+  adminUrl: string
+  /** Stops the server (fast shutdown: sessions are cut, as in an outage), keeping its data. */
+  pause(): void
+  /** Starts it again on the same port. */
+  resume(): void
+  /** Stops it and removes its files. */
+  stop(): void
+}
 
-/** initdb into a temp dir and pg_ctl start on a free loopback port; `stop()` stops it and removes the dir. */
+/** initdb into a temp dir and pg_ctl start on a free loopback port. */
 export async function startTestPgServer(): Promise<TestPgServer> {
   const bin = postgresBin()
   const dir = mkdtempSync(join(tmpdir(), 'sinew-pg-'))
   const asRoot = userInfo().uid === 0
-  const run = (cmd: string, args: string[]) => {
+  const run = (cmd: string, args: string[], check = true) => {
     const r = asRoot
       ? spawnSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { encoding: 'utf8' })
       : spawnSync(join(bin, cmd), args, { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr || r.stdout || r.error}`)
+    if (check && r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr || r.stdout || r.error}`)
   }
   if (asRoot)
     chownSync(
@@ -73,23 +81,24 @@ export async function startTestPgServer(): Promise<TestPgServer> {
   // --no-sync: a throwaway cluster; the server itself runs with fsync on, as in production.
   run('initdb', ['-D', data, '-U', 'sinew', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'])
   const port = await freePort()
-  const stop = () => {
-    spawnSync(
-      asRoot ? 'runuser' : join(bin, 'pg_ctl'),
-      [...(asRoot ? ['-u', 'postgres', '--', join(bin, 'pg_ctl')] : []), '-D', data, '-m', 'immediate', '-w', 'stop'],
-      {
-        encoding: 'utf8',
-      },
-    )
-    rmSync(dir, { recursive: true, force: true })
+  const start = () =>
+    run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300`, 'start'])
+  const server: TestPgServer = {
+    adminUrl: `postgres://sinew@127.0.0.1:${port}/postgres`,
+    pause: () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']),
+    resume: start,
+    stop: () => {
+      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'], false)
+      rmSync(dir, { recursive: true, force: true })
+    },
   }
   try {
-    run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300`, 'start'])
+    start()
   } catch (e) {
-    stop()
+    server.stop()
     throw e
   }
-  return { adminUrl: `postgres://sinew@127.0.0.1:${port}/postgres`, stop }
+  return server
 }
 
 export default async function setup(project: TestProject): Promise<() => void> {

@@ -23,9 +23,8 @@ export function pgAdminUrl(): string {
   return url
 }
 
-/** A new empty database on the test server; its URL. */
-export async function freshPgDatabase(prefix = 'sinew_test'): Promise<string> {
-  const admin = pgAdminUrl()
+/** A new empty database on the test server (or the server of `admin`); its URL. */
+export async function freshPgDatabase(admin = pgAdminUrl(), prefix = 'sinew_test'): Promise<string> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`
   const client = new pg.Client({ connectionString: admin })
   await client.connect()
