@@ -88,7 +88,8 @@ export async function startDevNode(
 
 /** The config of a test node on `dataDir`: port 0, silent, the run's store (test/pg.ts), then `overrides`. */
 export async function testNodeConfig(dataDir: string, overrides: Record<string, unknown> = {}) {
-  return loadConfig({ flags: { dataDir, port: 0, logLevel: 'silent', signatureWorkers: 1, ...(await testStoreFlags(dataDir)), ...overrides }, env: {} })
+  const store = overrides.store === undefined ? await testStoreFlags(dataDir) : {}
+  return loadConfig({ flags: { dataDir, port: 0, logLevel: 'silent', signatureWorkers: 1, ...store, ...overrides }, env: {} })
 }
 
 /** How many txs the node has committed, summed from its blocks' headers. */

@@ -189,6 +189,11 @@ export class PostgresStore implements Store, BlobTable {
     return (rows[0] as { value: string } | undefined)?.value
   }
 
+  async listMeta(): Promise<[string, string][]> {
+    const { rows } = await this.read('SELECT key, value FROM meta ORDER BY key COLLATE "C"')
+    return (rows as { key: string; value: string }[]).map((r) => [r.key, r.value])
+  }
+
   async putMeta(key: string, value: string): Promise<void> {
     this.assertWritable()
     await this.write(`meta ${key} was not written`, () =>

@@ -105,6 +105,13 @@ export class SqliteStore implements Store {
     return this.stmts.getMeta.get(key)?.value
   }
 
+  async listMeta(): Promise<[string, string][]> {
+    return this.db
+      .prepare<[], { key: string; value: string }>('SELECT key, value FROM meta ORDER BY key')
+      .all()
+      .map((r) => [r.key, r.value])
+  }
+
   async putMeta(key: string, value: string): Promise<void> {
     const putMeta = this.writable(this.stmts.putMeta)
     this.write(`meta ${key} was not written`, () => putMeta.run(key, value))

@@ -67,6 +67,8 @@ export interface Store {
   /** Blobs shared through the store, if the engine keeps them (PostgreSQL). */
   readonly blobs?: BlobTable
   getMeta(key: string): Promise<string | undefined>
+  /** Every meta entry, in key order (`sinew store copy`). */
+  listMeta(): Promise<[string, string][]>
   putMeta(key: string, value: string): Promise<void>
   /**
    * Atomically and durably appends a block with its txs and state changes. A full or
