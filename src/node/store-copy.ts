@@ -104,8 +104,8 @@ export async function copyStore(from: string, to: string, onProgress: (p: CopyPr
     const stateAt = new Map<bigint, Map<string, Uint8Array>>()
     let stateKeys = 0
     for await (const row of source.store.scanState()) {
-      let writes = stateAt.get(row.height)
-      if (!writes) stateAt.set(row.height, (writes = new Map()))
+      const writes = stateAt.get(row.height) ?? new Map<string, Uint8Array>()
+      stateAt.set(row.height, writes)
       writes.set(row.key, row.value)
       stateKeys++
     }

@@ -14,6 +14,7 @@
  */
 import pg from 'pg'
 import { isSinewError, SinewError } from '../core/index.ts'
+import { toBlock, toTx, type BlockDbRow, type TxDbRow } from './rows.ts'
 import type { BlobRow, BlobTable, BlockCommit, BlockRow, Hex, StateRow, Store, TxRow } from './types.ts'
 
 /** Numbered schema migrations; applied in order, each once, recorded in schema_migrations. */
@@ -36,20 +37,6 @@ const MIGRATIONS: string[] = [
 
 /** Key of the advisory lock that serialises migrations of nodes starting at once on one database. */
 const MIGRATION_LOCK = 0x5e1e_0001
-
-type BlockDbRow = {
-  height: string
-  hash: string
-  parent_hash: string
-  timestamp: string
-  tx_root: string
-  state_root: string
-  receipts_root: string
-  tx_count: number
-  proposer: string
-  signature: string
-}
-type TxDbRow = { hash: Buffer; height: string; idx: number; type: string; sender: string; nonce: string; message: string; signature: string; receipt: string }
 
 export type PostgresStoreOptions = {
   /** Opens without migrating and refuses writes (`sinew verify`). */
@@ -394,34 +381,5 @@ async function writeState(client: pg.PoolClient, writes: ReadonlyMap<string, Uin
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height`,
       [putKeys, putValues, height.toString()],
     )
-  }
-}
-
-function toBlock(r: BlockDbRow): BlockRow {
-  return {
-    height: BigInt(r.height),
-    hash: r.hash as Hex,
-    parentHash: r.parent_hash as Hex,
-    timestamp: BigInt(r.timestamp),
-    txRoot: r.tx_root as Hex,
-    stateRoot: r.state_root as Hex,
-    receiptsRoot: r.receipts_root as Hex,
-    txCount: r.tx_count,
-    proposer: r.proposer as Hex,
-    signature: r.signature as Hex,
-  }
-}
-
-function toTx(r: TxDbRow): TxRow {
-  return {
-    hash: `0x${r.hash.toString('hex')}`,
-    height: BigInt(r.height),
-    index: r.idx,
-    type: r.type,
-    sender: r.sender as Hex,
-    nonce: BigInt(r.nonce),
-    message: r.message,
-    signature: r.signature as Hex,
-    receipt: r.receipt,
   }
 }
