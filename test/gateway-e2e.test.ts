@@ -12,14 +12,14 @@ import OpenAI from 'openai'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_SEQUENCER_KEY, DEV_TREASURY_KEY, makeDevGenesis } from '../src/cli/data-dir.ts'
-import { formatUnits, loadConfig, type Hex } from '../src/core/index.ts'
+import { formatUnits, type Hex } from '../src/core/index.ts'
 import { addressOf } from '../src/ledger/index.ts'
 import { computeFee, hashApiKey, newApiKey } from '../src/models/index.ts'
 import { countTokens } from '../src/gateway/index.ts'
 import { startNode, type RunningNode } from '../src/server/index.ts'
 import { datanetsClient, publishDatanetVersion } from './datanets-fixtures.ts'
 import { DOCS, FAKE_TEXT, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, grantApiKey, http, runCli, sendTx, tempDir, testClock, waitFor } from './helpers.ts'
+import { dev, grantApiKey, http, runCli, sendTx, tempDir, testClock, testNodeConfig, waitFor } from './helpers.ts'
 import { largestRemainderOracle } from './oracles.ts'
 
 const SIN = 10n ** 18n
@@ -91,7 +91,7 @@ beforeAll(async () => {
   tmp = tempDir('sinew-gw-')
   backend = await startFakeOpenAI()
   slowBackend = await startFakeOpenAI({ delayMs: 40 })
-  const config = loadConfig({ flags: { dataDir: tmp.dir, port: 0, logLevel: 'silent', signatureWorkers: 1 }, env: {} })
+  const config = await testNodeConfig(tmp.dir)
   running = await startNode({ config, genesis: makeDevGenesis(), sequencerKey: DEV_SEQUENCER_KEY, backendTimeoutMs: 700, clock: clock.now })
   url = running.url
   ;({ ref, ids } = await publishDatanetVersion(url, {

@@ -12,6 +12,7 @@ import { NodeClient, signEnvelope, type TypesInfo } from '../src/client/index.ts
 import { hashApiKey, newApiKey } from '../src/models/index.ts'
 
 import { cliMain, repoRoot } from './node-process.ts'
+import { testStoreFlags } from './pg.ts'
 
 export { repoRoot }
 export const dev = devAccounts(10)
@@ -72,14 +73,23 @@ export async function grantApiKey(url: string, key: Hex, o: { spendLimit?: bigin
   return secret
 }
 
-/** A dev node in this process, on a port the OS picks, over a real SQLite file; `overrides` are config flags. */
+/**
+ * A dev node in this process, on a port the OS picks, over a real SQLite file (or, in the
+ * `postgres` test project, a fresh PostgreSQL database: test/pg.ts); `overrides` are config flags.
+ */
 export async function startDevNode(
   dataDir: string,
   overrides: Record<string, unknown> = {},
   options: Omit<Partial<StartNodeOptions>, 'config'> = {},
 ): Promise<RunningNode> {
-  const config = loadConfig({ flags: { dataDir, port: 0, logLevel: 'silent', signatureWorkers: 1, ...overrides }, env: {} })
+  const config = await testNodeConfig(dataDir, overrides)
   return startNode({ config, genesis: makeDevGenesis(), ...(overrides.follow ? {} : { sequencerKey: DEV_SEQUENCER_KEY }), ...options })
+}
+
+/** The config of a test node on `dataDir`: port 0, silent, the run's store (test/pg.ts), then `overrides`. */
+export async function testNodeConfig(dataDir: string, overrides: Record<string, unknown> = {}) {
+  const store = overrides.store === undefined ? await testStoreFlags(dataDir) : {}
+  return loadConfig({ flags: { dataDir, port: 0, logLevel: 'silent', signatureWorkers: 1, ...store, ...overrides }, env: {} })
 }
 
 /** How many txs the node has committed, summed from its blocks' headers. */

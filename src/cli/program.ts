@@ -73,6 +73,12 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/verify.ts')).verifyCommand(),
   },
   {
+    name: 'store',
+    usage: '',
+    description: "copy a network's store between a data dir (SQLite) and PostgreSQL, losslessly",
+    load: async () => (await import('./commands/store.ts')).storeCommand(),
+  },
+  {
     name: 'proof',
     usage: '',
     description: 'Merkle proofs of state (accounts, module objects) against a block header',

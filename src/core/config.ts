@@ -143,6 +143,14 @@ const perModelLimit = (max: number) =>
 export const nodeConfigSchema = z
   .object({
     dataDir: z.string().min(1),
+    /**
+     * Where the chain is stored: unset (or `sqlite`) for the SQLite file in the data dir, or
+     * a `postgres://user:password@host:port/database` URL (several nodes may share one).
+     */
+    store: z
+      .string()
+      .regex(/^(sqlite|postgres(ql)?:\/\/.+)$/i, 'must be sqlite or a postgres://user:password@host:port/database URL')
+      .optional(),
     host: z.string().min(1),
     port: z.coerce.number().int().min(0).max(65535),
     /** Longest a submitted tx waits before its block is cut. */
@@ -331,6 +339,7 @@ export const configDefaults: NodeConfig = {
 
 const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_DATA_DIR: 'dataDir',
+  SINEW_STORE: 'store',
   SINEW_HOST: 'host',
   SINEW_PORT: 'port',
   SINEW_BLOCK_INTERVAL_MS: 'blockIntervalMs',

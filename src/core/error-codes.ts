@@ -114,6 +114,16 @@ export const errorCatalogue = {
   // Store and process
   store_unavailable: { status: 503, meaning: 'The store cannot be opened.' },
   store_read_only: { status: 503, meaning: 'The store was opened read-only and cannot write.' },
+  store_unreachable: {
+    status: 503,
+    meaning:
+      'The PostgreSQL store does not answer: the write was refused and nothing of it kept; reads of what the node holds go on, and writes resume once it answers (Retry-After).',
+  },
+  store_permission_denied: {
+    status: 503,
+    meaning: "The store URL's user may not create or write Sinew's tables; details name the URL (without its password).",
+  },
+  store_not_empty: { status: 409, meaning: '`sinew store copy` refuses a target that already holds a chain, blobs or settings.' },
   storage_full: {
     status: 507,
     meaning: "The node's disk is full: the write was refused and nothing of it kept; reads still work, and writes resume once the operator frees space.",

@@ -12,12 +12,15 @@
 import { Readable } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { isSinewError, SinewError, type Logger } from '../core/index.ts'
+import type { BlobTable } from '../store/index.ts'
 import type { BlobStore } from './blobs.ts'
 
 export type BlobFetcherOptions = {
   blobs: BlobStore
-  /** Base URL of the node that serves the blobs (`GET /v1/blobs/:sha256`). */
+  /** Base URL of the node that serves the blobs (`GET /v1/blobs/:sha256`), or with `table` that table's location. */
   source: string
+  /** Fetch from the store's shared blob table (PostgreSQL) instead of over HTTP. */
+  table?: BlobTable
   log: Logger
   /** Downloads at a time (default 4). */
   concurrency?: number
@@ -195,6 +198,17 @@ export class BlobFetcher {
   }
 
   private async download(sha256: string, signal: AbortSignal): Promise<void> {
+    if (this.o.table) {
+      const bytes = await this.o.table.getBlob(sha256)
+      if (!bytes)
+        throw new SinewError({
+          code: 'blob_fetch_failed',
+          message: `Blob ${sha256} is not in the store at ${this.o.source}`,
+          details: { sha256, source: this.o.source },
+        })
+      await this.o.blobs.put(bytes, { expected: sha256, cacheOnly: true })
+      return
+    }
     const url = `${this.o.source}/v1/blobs/${sha256}`
     const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs ?? 600_000)]) })
     if (!response.ok || !response.body) {

@@ -2,6 +2,11 @@
  * Content-addressed blob store (DESIGN section 4): `<dataDir>/blobs/sha256/ab/cdef…`.
  * A write streams into a temp file while hashing, is fsynced, then renamed into place, so
  * a blob is either absent or complete. Reads check the hash. Blobs are not ledger state.
+ *
+ * On a store that keeps blobs itself (PostgreSQL, shared by several nodes: `shared`), the
+ * files are this node's cache of that table: a write is in the table before it resolves,
+ * and a read the cache lacks comes from the table (hash checked), so every node on the
+ * database serves every blob and can rebuild any index from the database alone.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs'
@@ -9,7 +14,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { SinewError } from '../core/index.ts'
-import { storageFault } from '../store/index.ts'
+import { storageFault, type BlobTable } from '../store/index.ts'
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/
 export const DEFAULT_MAX_BLOB_BYTES = 64 * 1024 * 1024
@@ -62,6 +67,8 @@ export class BlobStore {
   constructor(
     dataDir: string,
     readonly maxBytes: number = DEFAULT_MAX_BLOB_BYTES,
+    /** The store's blob table, where several nodes share it (PostgreSQL). */
+    readonly shared?: BlobTable,
   ) {
     this.root = join(dataDir, 'blobs', 'sha256')
     this.tmp = join(dataDir, 'blobs', 'tmp')
@@ -118,7 +125,17 @@ export class BlobStore {
    */
   async put(
     source: Readable | Uint8Array,
-    opts: { expected?: string; size?: number; maxBytes?: number; tooLarge?: () => SinewError } = {},
+    opts: { expected?: string; size?: number; maxBytes?: number; tooLarge?: () => SinewError; cacheOnly?: boolean } = {},
+  ): Promise<BlobInfo & { created: boolean }> {
+    const stored = await this.putFile(source, opts)
+    // Durable in the shared table before the write is answered (unless it came from there).
+    if (this.shared && !opts.cacheOnly) await this.shared.putBlob(stored.sha256, await readFile(this.path(stored.sha256)))
+    return stored
+  }
+
+  private async putFile(
+    source: Readable | Uint8Array,
+    opts: { expected?: string; size?: number; maxBytes?: number; tooLarge?: () => SinewError },
   ): Promise<BlobInfo & { created: boolean }> {
     const limit = Math.min(this.maxBytes, opts.maxBytes ?? this.maxBytes)
     const tmpFile = join(this.tmp, randomBytes(12).toString('hex'))
@@ -182,6 +199,11 @@ export class BlobStore {
     try {
       bytes = await readFile(this.path(sha256))
     } catch {
+      const fromTable = await this.shared?.getBlob(sha256)
+      if (fromTable) {
+        await this.put(fromTable, { expected: sha256, cacheOnly: true })
+        return Buffer.from(fromTable)
+      }
       throw new SinewError({
         code: 'not_found',
         message: `blob not found: ${sha256}`,

@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream'
 import { openIndex, tokenize, type AttributionIndex } from '../attribution/index.ts'
 import { fromUtf8, isHex, isSinewError, sha256, SinewError, type ErrorCode, type Hex, type Logger } from '../core/index.ts'
 import { encodeAccount, executeTxs, readAccount, type CommittedBlock, type LedgerNode, type SignedTx, type StateReader, type TxAck } from '../ledger/index.ts'
+import type { BlobTable } from '../store/index.ts'
 import { BlobFetcher, type BlobFetchStatus } from './blob-fetcher.ts'
 import { BlobRefIndex, type BlobReferences } from './blob-refs.ts'
 import { BlobStore, DEFAULT_MAX_BLOB_BYTES, sizeMismatch } from './blobs.ts'
@@ -83,6 +84,12 @@ export type DatanetsOptions = {
   indexWorkers?: number
   /** A replica's leader: blobs this node lacks are fetched from `<blobSource>/v1/blobs/:sha256`. */
   blobSource?: string
+  /**
+   * The store's blob table where several nodes share one database (PostgreSQL): blobs are
+   * written through to it, and those this node lacks are fetched from it (not on a replica,
+   * whose blobs come from its leader).
+   */
+  sharedBlobs?: { location: string; table: BlobTable }
   /** Other modules' blob references (task specs and results): their kinds may authorise uploads, their blobs are kept. */
   blobReferences?: BlobReferences[]
   /** Who may upload and how much (defaults: DEFAULT_UPLOAD_POLICY). */
@@ -156,7 +163,7 @@ const datanetNotFound = (ref: string) =>
 export class Datanets {
   readonly blobs: BlobStore
   readonly builder: IndexBuilder
-  /** Only on a replica (`blobSource`). */
+  /** On a replica (`blobSource`), or a node on a shared store (`sharedBlobs`). */
   readonly fetcher: BlobFetcher | undefined
   readonly uploads: BlobUploads
   /** Which blobs committed state refers to, kept block by block. */
@@ -180,7 +187,7 @@ export class Datanets {
   private readonly unsubscribe: () => void
 
   constructor(private readonly o: DatanetsOptions) {
-    this.blobs = new BlobStore(o.dataDir, o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES)
+    this.blobs = new BlobStore(o.dataDir, o.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES, o.sharedBlobs?.table)
     this.recordsDir = join(o.dataDir, 'blobs', 'records')
     mkdirSync(this.recordsDir, { recursive: true })
     this.now = o.now ?? Date.now
@@ -213,10 +220,11 @@ export class Datanets {
       now: this.now,
     })
     this.unsubscribe = o.node.chain.onCommit((block) => this.committed(block))
-    const fetcher = o.blobSource
+    const source = o.blobSource ? { source: o.blobSource } : o.sharedBlobs ? { source: o.sharedBlobs.location, table: o.sharedBlobs.table } : undefined
+    const fetcher = source
       ? new BlobFetcher({
           blobs: this.blobs,
-          source: o.blobSource,
+          ...source,
           log: o.log,
           // A blob that cannot be had is given up once no live (pending or accepted) contribution needs it.
           wanted: (_sha, ids) => ids.length === 0 || ids.some((id) => getContribution(this.state, id)?.status !== 'rejected'),
@@ -297,7 +305,7 @@ export class Datanets {
       this.fetcher!.want(sha, c.id)
       queued++
     }
-    if (queued > 0) this.o.log.info({ blobs: queued, source: this.fetcher!.source }, 'replica: fetching missing blobs from the leader')
+    if (queued > 0) this.o.log.info({ blobs: queued, source: this.fetcher!.source }, 'fetching missing blobs')
   }
 
   // ---- blobs: uploads, references, garbage collection ----

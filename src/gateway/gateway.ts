@@ -449,7 +449,7 @@ export class Gateway {
     const fault = this.o.node.sequencer?.storageFault
     if (fault) {
       throw new GatewayError({
-        code: fault.code === 'storage_full' ? 'storage_full' : 'storage_unwritable',
+        code: fault.code,
         message: `Model calls are paused: this node cannot record receipts now (${fault.message}).`,
         type: 'api_error',
         details: { retryAfterS: 5, since: fault.since },

@@ -6,7 +6,7 @@
  * Without a store (`Chain.inMemory`) it is a scratch replay, as `sinew verify` uses.
  */
 import { fromHex, SinewError, toHex, type Hex } from '../core/index.ts'
-import type { Store, TxRow } from '../store/index.ts'
+import { isStorageFault, type Store, type TxRow } from '../store/index.ts'
 import type { Address } from './address.ts'
 import { executeTxs, type Execution } from './execute.ts'
 import { genesisHash, genesisToJson, genesisWrites, parseGenesis, PARAMS_KEY, type Genesis, type ProtocolParams } from './genesis.ts'
@@ -155,11 +155,16 @@ export class Chain {
       await this.store?.commitBlock({ block: signed, txs: txRows(height, execution), writes: execution.writes })
     } catch (e) {
       // A commit that reports failure may still have happened (an engine that lost its
-      // answer, not its write): the store says which. Then the block stands.
-      if (!(await this.committedAnyway(signed, e))) {
-        this.state.apply(undo)
-        throw e
+      // answer, not its write): the store says which. Then the block stands. A storage
+      // fault kept nothing (the Store contract); whatever else, the state goes back unless
+      // the block is known to be in the store.
+      let kept = false
+      try {
+        kept = !isStorageFault(e) && (await this.committedAnyway(signed, e))
+      } finally {
+        if (!kept) this.state.apply(undo)
       }
+      if (!kept) throw e
     }
     this._head = signed
     this.committed(signed, execution)

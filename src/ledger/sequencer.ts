@@ -12,7 +12,7 @@
  * soon as the disk takes writes. Any other commit failure stops the node (`onFatal`).
  */
 import { SinewError, type Clock, type Hex, type Logger } from '../core/index.ts'
-import { isStorageFault } from '../store/index.ts'
+import { isStorageFault, type StorageFaultCode } from '../store/index.ts'
 import type { Chain, ProducedBlock } from './chain.ts'
 import type { Receipt, SignedTx } from './tx.ts'
 
@@ -37,7 +37,7 @@ export type SequencerOptions = {
 }
 
 /** Why this node refuses writes now: its disk is full or unwritable (see the file comment). */
-export type StorageFaultStatus = { code: string; message: string; since: string; refusedTxs: number }
+export type StorageFaultStatus = { code: StorageFaultCode; message: string; since: string; refusedTxs: number }
 
 export class Sequencer {
   private queue: Pending[] = []
@@ -48,7 +48,7 @@ export class Sequencer {
   private producing = false
   private stopped = false
   private idleWaiters: (() => void)[] = []
-  private fault: { error: SinewError; since: Date; refused: number; probe?: NodeJS.Timeout } | undefined
+  private fault: { error: SinewError & { code: StorageFaultCode }; since: Date; refused: number; probe?: NodeJS.Timeout } | undefined
 
   constructor(
     private readonly chain: Chain,
@@ -171,7 +171,7 @@ export class Sequencer {
     }
   }
 
-  private writesRefused(error: SinewError, txs: number): void {
+  private writesRefused(error: SinewError & { code: StorageFaultCode }, txs: number): void {
     if (this.fault) {
       this.fault.error = error
       this.fault.refused += txs

@@ -4,7 +4,6 @@
  * sync. Serving it over HTTP is the server's job (src/server `startNode`), which builds on
  * this; `sinew verify` takes the registry and the store's file from here.
  */
-import { join } from 'node:path'
 import { createLogger, parseUnits, type Clock, type Hex, type Logger, type NodeConfig } from '../core/index.ts'
 import { createLedgerRegistry, LedgerNode, type Genesis, type TxKindRegistry } from '../ledger/index.ts'
 import { agentBlobReferences, registerAgentKinds } from '../agents/index.ts'
@@ -12,7 +11,7 @@ import { registerModelKinds, type ContributionResolver } from '../models/index.t
 import { Gateway, type IndexProvider } from '../gateway/index.ts'
 import { datanetIndexProvider, Datanets, datanetsResolver, registerDatanetKinds } from '../datanets/index.ts'
 import { registerSettlementKinds, Settlement } from '../settlement/index.ts'
-import { lockDataDir, openSqliteStore } from '../store/index.ts'
+import { lockDataDir, openStore, storeFile, storeLocation } from '../store/index.ts'
 import { Follower } from './follower.ts'
 
 export type AssembleNodeOptions = {
@@ -63,7 +62,7 @@ export type AssembledNode = {
   close(): Promise<void>
 }
 
-export const storeFile = (dataDir: string): string => join(dataDir, 'sinew.db')
+export { storeFile }
 
 /**
  * Every tx kind a node accepts: the ledger's own plus each domain module's. The node and
@@ -98,7 +97,7 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
     }
   }
   try {
-    const store = openSqliteStore(storeFile(config.dataDir))
+    const store = await openStore(storeLocation(config))
     opened.push(() => store.close())
     // Set once the Datanets service exists; a tx can only arrive after the server listens.
     let admitter: Datanets | undefined
@@ -125,6 +124,7 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
       log,
       maxBlobBytes: config.maxBlobBytes,
       blobSource: leader,
+      sharedBlobs: store.blobs ? { location: store.location, table: store.blobs } : undefined,
       blobReferences: [agentBlobReferences],
       uploads: {
         minBalance: parseUnits(config.blobMinBalance, 18, 'blobMinBalance'),

@@ -63,6 +63,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const e = httpError(err, request)
     if (e !== err && e.code === 'internal') request.log.error({ err }, 'unhandled error')
+    // A fault that ends by itself (a store gone away) says when to try again.
+    if (typeof e.details.retryAfterS === 'number') reply.header('retry-after', String(e.details.retryAfterS))
     return reply.code(e.status).send(e.toJSON())
   })
 

@@ -1,4 +1,6 @@
-export type { BlockCommit, BlockRow, StateRow, Store, TxRow } from './types.ts'
+export type { BlobRow, BlobTable, BlockCommit, BlockRow, StateRow, Store, TxRow } from './types.ts'
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite.ts'
+export { isPostgresUrl, openPostgresStore, PostgresStore, redactUrl, type PostgresStoreOptions } from './postgres.ts'
+export { openStore, storeFile, storeLocation } from './open.ts'
 export { lockDataDir, type DataDirLock } from './data-dir-lock.ts'
 export { assertWritableDir, isStorageFault, probeDirectory, storageFault, type StorageFaultCode } from './storage-fault.ts'

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { SinewError } from '../core/index.ts'
 import { storageFault } from './storage-fault.ts'
+import { toBlock, toTx, type BlockDbRow, type TxDbRow } from './rows.ts'
 import type { BlockCommit, BlockRow, Hex, StateRow, Store, TxRow } from './types.ts'
 
 /** Numbered schema migrations; applied in order, each once, recorded in schema_migrations. */
@@ -32,20 +33,6 @@ const MIGRATIONS: string[] = [
    INSERT INTO state_history (key, height, value) SELECT key, height, value FROM state;
    INSERT INTO meta (key, value) SELECT 'state_history_from', CAST(COALESCE(MAX(height), 0) AS TEXT) FROM blocks;`,
 ]
-
-type BlockDbRow = {
-  height: number
-  hash: string
-  parent_hash: string
-  timestamp: number
-  tx_root: string
-  state_root: string
-  receipts_root: string
-  tx_count: number
-  proposer: string
-  signature: string
-}
-type TxDbRow = { hash: Buffer; height: number; idx: number; type: string; sender: string; nonce: string; message: string; signature: string; receipt: string }
 
 export type SqliteStoreOptions = { readonly?: boolean }
 
@@ -117,6 +104,13 @@ export class SqliteStore implements Store {
 
   async getMeta(key: string): Promise<string | undefined> {
     return this.stmts.getMeta.get(key)?.value
+  }
+
+  async listMeta(): Promise<[string, string][]> {
+    return this.db
+      .prepare<[], { key: string; value: string }>('SELECT key, value FROM meta ORDER BY key')
+      .all()
+      .map((r) => [r.key, r.value])
   }
 
   async putMeta(key: string, value: string): Promise<void> {
@@ -255,32 +249,3 @@ function migrate(db: Database.Database): void {
 
 /** Txs per block stay below 2^20 (maxBlockTxs is at most 100 000). */
 const txSeq = (height: number, index: number): number => height * 1_048_576 + index
-
-function toBlock(r: BlockDbRow): BlockRow {
-  return {
-    height: BigInt(r.height),
-    hash: r.hash as Hex,
-    parentHash: r.parent_hash as Hex,
-    timestamp: BigInt(r.timestamp),
-    txRoot: r.tx_root as Hex,
-    stateRoot: r.state_root as Hex,
-    receiptsRoot: r.receipts_root as Hex,
-    txCount: r.tx_count,
-    proposer: r.proposer as Hex,
-    signature: r.signature as Hex,
-  }
-}
-
-function toTx(r: TxDbRow): TxRow {
-  return {
-    hash: `0x${r.hash.toString('hex')}`,
-    height: BigInt(r.height),
-    index: r.idx,
-    type: r.type,
-    sender: r.sender as Hex,
-    nonce: BigInt(r.nonce),
-    message: r.message,
-    signature: r.signature as Hex,
-    receipt: r.receipt,
-  }
-}

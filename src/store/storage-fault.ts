@@ -15,7 +15,8 @@ import { closeSync, openSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { isSinewError, SinewError } from '../core/index.ts'
 
-export type StorageFaultCode = 'storage_full' | 'storage_unwritable'
+/** A store that refuses writes for now; `store_unreachable` is a PostgreSQL server gone away (src/store/postgres.ts). */
+export type StorageFaultCode = 'storage_full' | 'storage_unwritable' | 'store_unreachable'
 
 const FULL_ERRNOS = new Set(['ENOSPC', 'EDQUOT'])
 const UNWRITABLE_ERRNOS = new Set(['EROFS', 'EIO', 'EACCES', 'EPERM'])
@@ -32,7 +33,7 @@ const REASONS: Record<string, string> = {
 }
 
 export function isStorageFault(e: unknown): e is SinewError & { code: StorageFaultCode } {
-  return isSinewError(e) && (e.code === 'storage_full' || e.code === 'storage_unwritable')
+  return isSinewError(e) && (e.code === 'storage_full' || e.code === 'storage_unwritable' || e.code === 'store_unreachable')
 }
 
 /**

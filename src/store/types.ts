@@ -43,11 +43,32 @@ export type BlockCommit = {
   writes: ReadonlyMap<string, Uint8Array | null>
 }
 
+export type BlobRow = { sha256: string; size: number }
+
+/**
+ * Content-addressed blobs kept in the store itself, where several nodes share it (PostgreSQL):
+ * every node serves every blob, and any node can rebuild an index from the store alone.
+ * The embedded engine has none: its blobs are files in the data dir (src/datanets/blobs.ts).
+ */
+export interface BlobTable {
+  /** Stores bytes under their sha256 (the caller has checked it); false if they were there already. */
+  putBlob(sha256: string, bytes: Uint8Array): Promise<boolean>
+  getBlob(sha256: string): Promise<Uint8Array | undefined>
+  hasBlob(sha256: string): Promise<boolean>
+  deleteBlob(sha256: string): Promise<void>
+  /** Blobs in sha256 order, after `after` (hex) if given. */
+  listBlobs(after: string | null, limit: number): Promise<BlobRow[]>
+}
+
 export interface Store {
   readonly engine: string
-  /** Where the data lives, for messages. */
+  /** Where the data lives, for messages (a URL without its password). */
   readonly location: string
+  /** Blobs shared through the store, if the engine keeps them (PostgreSQL). */
+  readonly blobs?: BlobTable
   getMeta(key: string): Promise<string | undefined>
+  /** Every meta entry, in key order (`sinew store copy`). */
+  listMeta(): Promise<[string, string][]>
   putMeta(key: string, value: string): Promise<void>
   /**
    * Atomically and durably appends a block with its txs and state changes. A full or

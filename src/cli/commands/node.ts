@@ -15,6 +15,7 @@ import { DEMO_DATANET_NAME, DEMO_DATANET_VERSION, DEMO_MODEL, DEV_API_KEY, setup
 
 type NodeFlags = {
   dataDir?: string
+  store?: string
   port?: string
   host?: string
   follow?: string
@@ -30,6 +31,7 @@ function nodeConfig(flags: NodeFlags): NodeConfig {
   return loadConfig({
     flags: {
       dataDir: flags.dataDir,
+      store: flags.store,
       port: flags.port,
       host: flags.host,
       follow: flags.follow,
@@ -105,6 +107,7 @@ function serve<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args
 const nodeOptions = (cmd: Command): Command =>
   cmd
     .option('--data-dir <dir>', 'data directory (default ~/.sinew/dev, or SINEW_DATA_DIR)')
+    .option('--store <url>', 'where the chain is stored: sqlite (default, the data dir) or postgres://user:password@host:port/database (or SINEW_STORE)')
     .option('--port <port>', 'HTTP port (default 8545)')
     .option('--host <host>', 'HTTP host (default 127.0.0.1)')
     .option('--allowed-hosts <names>', 'comma-separated names the node answers to besides localhost and IP addresses (a public node lists its own; * for any)')

@@ -4,28 +4,30 @@ import cliProgress from 'cli-progress'
 import { existsSync } from 'node:fs'
 import { loadConfig, SinewError } from '../../core/index.ts'
 import { replayChain, type ReplayReport } from '../../ledger/index.ts'
-import { openSqliteStore } from '../../store/index.ts'
-import { createNodeRegistry, storeFile } from '../../node/index.ts'
+import { isPostgresUrl, openStore, redactUrl, storeLocation } from '../../store/index.ts'
+import { createNodeRegistry } from '../../node/index.ts'
 import { action, printJson, printLines } from '../output.ts'
 
 export function verifyCommand(): Command {
   return new Command('verify')
     .description('replay the chain in a data dir from genesis into a fresh state: every signature, nonce, receipt, root and the state table')
     .option('--data-dir <dir>', 'data directory (default ~/.sinew/dev, or SINEW_DATA_DIR)')
+    .option('--store <url>', 'the chain in PostgreSQL (postgres://…) instead of the data dir (or the `store` setting, SINEW_STORE)')
     .option('--workers <n>', 'signature-recovery worker threads', '2')
     .option('--json', 'print JSON')
     .action(
-      action(async (flags: { dataDir?: string; workers: string; json?: boolean }) => {
-        const { dataDir } = loadConfig({ flags: { dataDir: flags.dataDir } })
-        const file = storeFile(dataDir)
-        if (!existsSync(file))
+      action(async (flags: { dataDir?: string; store?: string; workers: string; json?: boolean }) => {
+        const config = loadConfig({ flags: { dataDir: flags.dataDir, store: flags.store } })
+        const { dataDir } = config
+        const file = storeLocation(config)
+        if (!isPostgresUrl(file) && !existsSync(file))
           throw new SinewError({
             code: 'not_found',
             message: `No chain in ${dataDir}`,
-            details: { file },
+            details: { file: redactUrl(file) },
             hint: 'Pass the data dir of the node to check with --data-dir (or set SINEW_DATA_DIR); `npm start` keeps its chain in ~/.sinew/dev.',
           })
-        const store = openSqliteStore(file, { readonly: true })
+        const store = await openStore(file, { readonly: true })
         const bar =
           process.stderr.isTTY && !flags.json
             ? new cliProgress.SingleBar(

@@ -1,0 +1,413 @@
+/**
+ * The scale-out engine: PostgreSQL through node-postgres (`pg`). The same rows as the SQLite
+ * engine, plus the content-addressed blobs (so every node on one database serves every
+ * blob, and index builds are reproducible from the database alone). Each block is one
+ * transaction under `synchronous_commit = on`: `commitBlock` resolves only once PostgreSQL
+ * has flushed the commit to its WAL, so an acknowledged tx survives a crash of either side.
+ *
+ * Faults: a server that cannot be reached at start is `store_unavailable`, naming the URL
+ * without its password; a connection lost during operation makes writes `store_unreachable`
+ * (503, Retry-After) while the ledger's in-memory state keeps answering reads, and the
+ * sequencer's probe (`checkWritable`) finds when it is back. A connection lost while COMMIT
+ * was in flight is different: the block may or may not be in the database, so it is thrown
+ * as is and the sequencer stops (as after a failed fsync); a restart reloads the truth.
+ */
+import pg from 'pg'
+import { isSinewError, SinewError } from '../core/index.ts'
+import { toBlock, toTx, type BlockDbRow, type TxDbRow } from './rows.ts'
+import type { BlobRow, BlobTable, BlockCommit, BlockRow, Hex, StateRow, Store, TxRow } from './types.ts'
+
+/** Numbered schema migrations; applied in order, each once, recorded in schema_migrations. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE blocks (
+     height BIGINT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, parent_hash TEXT NOT NULL, timestamp BIGINT NOT NULL,
+     tx_root TEXT NOT NULL, state_root TEXT NOT NULL, receipts_root TEXT NOT NULL, tx_count INTEGER NOT NULL,
+     proposer TEXT NOT NULL, signature TEXT NOT NULL);
+   CREATE TABLE txs (
+     height BIGINT NOT NULL, idx INTEGER NOT NULL, hash BYTEA NOT NULL, type TEXT NOT NULL, sender TEXT NOT NULL,
+     nonce TEXT NOT NULL, message TEXT NOT NULL, signature TEXT NOT NULL, receipt TEXT NOT NULL,
+     PRIMARY KEY (height, idx));
+   CREATE UNIQUE INDEX txs_hash ON txs (hash);
+   -- COLLATE "C": byte order, the order SQLite scans (and the state root is computed) in.
+   CREATE TABLE state (key TEXT COLLATE "C" PRIMARY KEY, value BYTEA NOT NULL, height BIGINT NOT NULL);
+   -- Content-addressed blobs, shared by every node on this database.
+   CREATE TABLE blobs (sha256 BYTEA PRIMARY KEY, size BIGINT NOT NULL, bytes BYTEA NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now());`,
+  // 2: every state write by height (a NULL value deletes), for proofs at past heights, as the
+  // SQLite engine's migration 2; history starts at the head a store had when it was added.
+  `CREATE TABLE state_history (key TEXT COLLATE "C" NOT NULL, height BIGINT NOT NULL, value BYTEA, PRIMARY KEY (key, height));
+   CREATE INDEX state_history_height ON state_history (height);
+   INSERT INTO state_history (key, height, value) SELECT key, height, value FROM state;
+   INSERT INTO meta (key, value) SELECT 'state_history_from', COALESCE(MAX(height), 0)::text FROM blocks;`,
+]
+
+/** Key of the advisory lock that serialises migrations of nodes starting at once on one database. */
+const MIGRATION_LOCK = 0x5e1e_0001
+
+export type PostgresStoreOptions = {
+  /** Opens without migrating and refuses writes (`sinew verify`). */
+  readonly?: boolean
+  /** Connections in the pool (default 4: one commits, the others read). */
+  poolSize?: number
+}
+
+/** True for a `postgres://` or `postgresql://` store URL. */
+export const isPostgresUrl = (store: string): boolean => /^postgres(ql)?:\/\//i.test(store)
+
+/** The URL with its password replaced by `***`, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
+  }
+}
+
+/** SQLSTATE classes and errnos of a server that cannot be reached or went away. */
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'])
+function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code
+  if (typeof code === 'string' && (CONNECTION_ERRNOS.has(code) || /^(08|57P)/.test(code))) return true
+  const message = String((e as Error)?.message ?? '')
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|server closed the connection/i.test(message)
+}
+
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const location = redactUrl(url)
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 4,
+    connectionTimeoutMillis: 5000,
+    application_name: `sinew pid ${process.pid}`,
+    // Every session commits durably, whatever the server's default: asserted below too.
+    options: '-c synchronous_commit=on',
+  })
+  // An idle connection the server drops emits 'error' on the pool; without a listener it
+  // would take the node down. The next query finds the fault and says it.
+  pool.on('error', () => {})
+  try {
+    const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')
+    if (rows[0]?.synchronous_commit !== 'on') {
+      throw new SinewError({
+        code: 'store_unavailable',
+        message: `PostgreSQL at ${location} runs with synchronous_commit = ${rows[0]?.synchronous_commit}: a committed block could be lost`,
+        details: { url: location, synchronous_commit: rows[0]?.synchronous_commit },
+        hint: 'Allow synchronous_commit = on for this role and database (ALTER ROLE … SET synchronous_commit = on).',
+      })
+    }
+    if (!options.readonly) await migrate(pool, location)
+    else await assertSchema(pool, location)
+  } catch (e) {
+    await pool.end().catch(() => {})
+    if (isSinewError(e)) throw e
+    if ((e as { code?: string }).code === '42501') throw permissionDenied(location, e)
+    throw new SinewError({
+      code: 'store_unavailable',
+      message: `Cannot open the PostgreSQL store at ${location}: ${(e as Error).message}`,
+      details: { url: location, reason: String((e as { code?: string }).code ?? (e as Error).message) },
+      hint: 'Check that the server runs and accepts connections at that address, and that the user, password and database in the URL are right.',
+      cause: e,
+    })
+  }
+  return new PostgresStore(pool, location, options.readonly ?? false)
+}
+
+function permissionDenied(location: string, e: unknown): SinewError {
+  return new SinewError({
+    code: 'store_permission_denied',
+    message: `The user of ${location} may not create or write Sinew's tables: ${(e as Error).message}`,
+    details: { url: location, reason: (e as Error).message },
+    hint: 'Connect as a user that owns the database (or has CREATE on its public schema), e.g. GRANT CREATE ON SCHEMA public TO <user>.',
+    cause: e,
+  })
+}
+
+async function migrate(pool: pg.Pool, location: string): Promise<void> {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK])
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)')
+    const applied = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version))
+    if (applied.size > MIGRATIONS.length) throw newerSchema(applied.size, location)
+    for (const [i, sql] of MIGRATIONS.entries()) {
+      if (applied.has(i + 1)) continue
+      await client.query(sql)
+      await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [i + 1, new Date().toISOString()])
+    }
+    await client.query('COMMIT')
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw e
+  } finally {
+    client.release()
+  }
+}
+
+async function assertSchema(pool: pg.Pool, location: string): Promise<void> {
+  const { rows } = await pool.query<{ n: string | null }>("SELECT to_regclass('schema_migrations')::text AS n")
+  if (!rows[0]?.n) {
+    throw new SinewError({
+      code: 'not_found',
+      message: `No Sinew chain in ${location}`,
+      details: { url: location },
+      hint: 'Start a node on it first, or copy one there with `sinew store copy`.',
+    })
+  }
+  const { rows: v } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')
+  if (v[0].n > MIGRATIONS.length) throw newerSchema(v[0].n, location)
+}
+
+const newerSchema = (version: number, location: string) =>
+  new SinewError({
+    code: 'integrity',
+    message: `The store at ${location} has schema version ${version}, newer than this node knows (${MIGRATIONS.length})`,
+    hint: 'Upgrade sinew.',
+  })
+
+export class PostgresStore implements Store, BlobTable {
+  readonly engine = 'postgres'
+  readonly blobs: BlobTable = this
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly location: string,
+    readonly readonly: boolean,
+  ) {}
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const { rows } = await this.read('SELECT value FROM meta WHERE key = $1', [key])
+    return (rows[0] as { value: string } | undefined)?.value
+  }
+
+  async listMeta(): Promise<[string, string][]> {
+    const { rows } = await this.read('SELECT key, value FROM meta ORDER BY key COLLATE "C"')
+    return (rows as { key: string; value: string }[]).map((r) => [r.key, r.value])
+  }
+
+  async putMeta(key: string, value: string): Promise<void> {
+    this.assertWritable()
+    await this.write(`meta ${key} was not written`, () =>
+      this.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]),
+    )
+  }
+
+  async checkWritable(): Promise<void> {
+    await this.putMeta('write_probe', new Date().toISOString())
+  }
+
+  async commitBlock(commit: BlockCommit): Promise<void> {
+    this.assertWritable()
+    const b = commit.block
+    const outcome = `block ${b.height} was not committed`
+    const client = await this.write(outcome, () => this.pool.connect())
+    let committing = false
+    try {
+      await client.query('BEGIN')
+      await client.query('SET LOCAL synchronous_commit = on')
+      await client.query(
+        'INSERT INTO blocks (height, hash, parent_hash, timestamp, tx_root, state_root, receipts_root, tx_count, proposer, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+        [b.height.toString(), b.hash, b.parentHash, b.timestamp.toString(), b.txRoot, b.stateRoot, b.receiptsRoot, b.txCount, b.proposer, b.signature],
+      )
+      if (commit.txs.length > 0) await insertTxs(client, commit.txs)
+      await writeState(client, commit.writes, b.height)
+      committing = true
+      await client.query('COMMIT')
+      client.release()
+    } catch (e) {
+      client.release(isConnectionError(e) ? (e as Error) : undefined)
+      if (!committing) await client.query('ROLLBACK').catch(() => {})
+      // COMMIT cut short: the block may be in the database or not. Only a restart knows.
+      if (committing && isConnectionError(e)) throw e
+      throw this.fault(e, outcome) ?? e
+    }
+  }
+
+  async head(): Promise<BlockRow | undefined> {
+    const { rows } = await this.read('SELECT * FROM blocks ORDER BY height DESC LIMIT 1')
+    return rows[0] ? toBlock(rows[0] as BlockDbRow) : undefined
+  }
+
+  async getBlock(height: bigint): Promise<BlockRow | undefined> {
+    if (height > 2n ** 63n - 1n || height < 0n) return undefined
+    const { rows } = await this.read('SELECT * FROM blocks WHERE height = $1', [height.toString()])
+    return rows[0] ? toBlock(rows[0] as BlockDbRow) : undefined
+  }
+
+  async listBlocks(fromHeight: bigint, limit: number): Promise<BlockRow[]> {
+    const { rows } = await this.read('SELECT * FROM blocks WHERE height >= $1 ORDER BY height LIMIT $2', [fromHeight.toString(), limit])
+    return (rows as BlockDbRow[]).map(toBlock)
+  }
+
+  async getBlockTxs(height: bigint): Promise<TxRow[]> {
+    const { rows } = await this.read('SELECT * FROM txs WHERE height = $1 ORDER BY idx', [height.toString()])
+    return (rows as TxDbRow[]).map(toTx)
+  }
+
+  async getTx(hash: Hex): Promise<TxRow | undefined> {
+    const { rows } = await this.read('SELECT * FROM txs WHERE hash = $1', [Buffer.from(hash.slice(2), 'hex')])
+    return rows[0] ? toTx(rows[0] as TxDbRow) : undefined
+  }
+
+  async keysWrittenBetween(afterHeight: bigint, toHeight: bigint): Promise<string[]> {
+    const { rows } = await this.read('SELECT DISTINCT key FROM state_history WHERE height > $1 AND height <= $2 ORDER BY key', [
+      afterHeight.toString(),
+      toHeight.toString(),
+    ])
+    return (rows as { key: string }[]).map((r) => r.key)
+  }
+
+  async getStateAt(key: string, height: bigint): Promise<Uint8Array | null> {
+    const { rows } = await this.read('SELECT value FROM state_history WHERE key = $1 AND height <= $2 ORDER BY height DESC LIMIT 1', [key, height.toString()])
+    const value = (rows[0] as { value: Buffer | null } | undefined)?.value
+    return value ? new Uint8Array(value) : null
+  }
+
+  /** Pages through the table in key order (a page per query, so no transaction stays open). */
+  async *scanState(): AsyncIterable<StateRow> {
+    let after: string | null = null
+    for (;;) {
+      const { rows } = await this.read(
+        after === null
+          ? 'SELECT key, value, height FROM state ORDER BY key LIMIT 2000'
+          : 'SELECT key, value, height FROM state WHERE key > $1 ORDER BY key LIMIT 2000',
+        after === null ? [] : [after],
+      )
+      for (const r of rows as { key: string; value: Buffer; height: string }[]) yield { key: r.key, value: new Uint8Array(r.value), height: BigInt(r.height) }
+      if (rows.length < 2000) return
+      after = (rows[rows.length - 1] as { key: string }).key
+    }
+  }
+
+  async getState(key: string): Promise<StateRow | undefined> {
+    const { rows } = await this.read('SELECT key, value, height FROM state WHERE key = $1', [key])
+    const r = rows[0] as { key: string; value: Buffer; height: string } | undefined
+    return r ? { key: r.key, value: new Uint8Array(r.value), height: BigInt(r.height) } : undefined
+  }
+
+  // Blobs (BlobTable)
+
+  async putBlob(sha256: string, bytes: Uint8Array): Promise<boolean> {
+    this.assertWritable()
+    const { rowCount } = await this.write('the blob was not stored', () =>
+      this.pool.query('INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING', [
+        Buffer.from(sha256, 'hex'),
+        bytes.length,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+      ]),
+    )
+    return rowCount === 1
+  }
+
+  async getBlob(sha256: string): Promise<Buffer | undefined> {
+    const { rows } = await this.read('SELECT bytes FROM blobs WHERE sha256 = $1', [Buffer.from(sha256, 'hex')])
+    return (rows[0] as { bytes: Buffer } | undefined)?.bytes
+  }
+
+  async hasBlob(sha256: string): Promise<boolean> {
+    const { rows } = await this.read('SELECT 1 FROM blobs WHERE sha256 = $1', [Buffer.from(sha256, 'hex')])
+    return rows.length > 0
+  }
+
+  async deleteBlob(sha256: string): Promise<void> {
+    this.assertWritable()
+    await this.write('the blob was not removed', () => this.pool.query('DELETE FROM blobs WHERE sha256 = $1', [Buffer.from(sha256, 'hex')]))
+  }
+
+  async listBlobs(after: string | null, limit: number): Promise<BlobRow[]> {
+    const { rows } = await this.read(
+      after === null ? 'SELECT sha256, size FROM blobs ORDER BY sha256 LIMIT $1' : 'SELECT sha256, size FROM blobs WHERE sha256 > $2 ORDER BY sha256 LIMIT $1',
+      after === null ? [limit] : [limit, Buffer.from(after, 'hex')],
+    )
+    return (rows as { sha256: Buffer; size: string }[]).map((r) => ({ sha256: r.sha256.toString('hex'), size: Number(r.size) }))
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end()
+  }
+
+  private assertWritable(): void {
+    if (this.readonly) throw new SinewError({ code: 'store_read_only', message: 'The store is open read-only', details: { url: this.location } })
+  }
+
+  /** A read; a server that went away is said as `store_unreachable` (the caller serves what it has in memory). */
+  private async read(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    try {
+      return await this.pool.query(sql, params)
+    } catch (e) {
+      throw this.fault(e, 'the read was not answered') ?? e
+    }
+  }
+
+  private async write<T>(outcome: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (e) {
+      throw this.fault(e, outcome) ?? e
+    }
+  }
+
+  /** The store fault `e` is: a lost server (`store_unreachable`), a permission refused, or undefined for anything else. */
+  private fault(e: unknown, outcome: string): SinewError | undefined {
+    if (isSinewError(e)) return e
+    if ((e as { code?: string }).code === '42501') return permissionDenied(this.location, e)
+    if (!isConnectionError(e)) return undefined
+    return new SinewError({
+      code: 'store_unreachable',
+      message: `PostgreSQL at ${this.location} does not answer: ${outcome}`,
+      details: { url: this.location, reason: String((e as { code?: string }).code ?? (e as Error).message), retryAfterS: 2 },
+      hint: 'Reads of what the node holds in memory still work. Writes resume by themselves once the database answers again: retry after Retry-After.',
+      cause: e,
+    })
+  }
+}
+
+async function insertTxs(client: pg.PoolClient, txs: readonly TxRow[]): Promise<void> {
+  // One statement per block, whatever its size: arrays unnested server-side.
+  await client.query(
+    `INSERT INTO txs (height, idx, hash, type, sender, nonce, message, signature, receipt)
+     SELECT * FROM unnest($1::bigint[], $2::int[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
+    [
+      txs.map((t) => t.height.toString()),
+      txs.map((t) => t.index),
+      txs.map((t) => Buffer.from(t.hash.slice(2), 'hex')),
+      txs.map((t) => t.type),
+      txs.map((t) => t.sender),
+      txs.map((t) => t.nonce.toString()),
+      txs.map((t) => t.message),
+      txs.map((t) => t.signature),
+      txs.map((t) => t.receipt),
+    ],
+  )
+}
+
+async function writeState(client: pg.PoolClient, writes: ReadonlyMap<string, Uint8Array | null>, height: bigint): Promise<void> {
+  const putKeys: string[] = []
+  const putValues: Buffer[] = []
+  const deleted: string[] = []
+  for (const [key, value] of writes) {
+    if (value === null) deleted.push(key)
+    else {
+      putKeys.push(key)
+      putValues.push(Buffer.from(value.buffer, value.byteOffset, value.length))
+    }
+  }
+  if (deleted.length > 0) {
+    await client.query('DELETE FROM state WHERE key = ANY($1::text[])', [deleted])
+    await client.query('INSERT INTO state_history (key, height, value) SELECT k, $2, NULL FROM unnest($1::text[]) AS u(k)', [deleted, height.toString()])
+  }
+  if (putKeys.length > 0) {
+    await client.query('INSERT INTO state_history (key, height, value) SELECT k, $3, v FROM unnest($1::text[], $2::bytea[]) AS u(k, v)', [
+      putKeys,
+      putValues,
+      height.toString(),
+    ])
+    await client.query(
+      `INSERT INTO state (key, value, height) SELECT k, v, $3 FROM unnest($1::text[], $2::bytea[]) AS u(k, v)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height`,
+      [putKeys, putValues, height.toString()],
+    )
+  }
+}
