@@ -34,7 +34,7 @@ export interface paths {
                                  * @description The `code` of an error body `{"error": {"code", "message", "details"}}`
                                  * @enum {string}
                                  */
-                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
+                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
                                 /** @description The HTTP status an answer with this code has */
                                 status: number;
                                 /** @description What the code means, in one line */
@@ -165,6 +165,7 @@ export interface paths {
                  *     - `unknown_tx_type`: The tx type is not a kind this node accepts; GET /v1/types lists them.
                  *     - `unparseable_content`: The content is not valid for its declared media type.
                  *     - `unsupported_media_type`: Sinew does not ingest this media type.
+                 *     - `unsupported_tools`: The model answers text only: it cannot take tools or function calls.
                  *     - `wrong_chain_id`: The tx was signed for another chain.
                  *     - `wrong_node_key`: The node key is not this chain's sequencer.
                  *     - `wrong_password`: The password does not open the key file.
@@ -282,6 +283,7 @@ export interface paths {
                  *     - `apikey_revoked`: The API key is revoked.
                  *     - `author_mismatch`: A receipt names another author for a contribution than the ledger.
                  *     - `balance_overflow`: Crediting the account would overflow uint256.
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
                  *     - `datanet_name_taken`: A Datanet with this name exists already.
                  *     - `deadline_not_reached`: The task is open until its deadline.
                  *     - `deadline_passed`: The deadline given is not after the block time.
@@ -296,7 +298,7 @@ export interface paths {
                  *     - `nonce_too_high`: The nonce skips ahead of the sender's next nonce.
                  *     - `nonce_too_low`: The nonce was already used by this sender.
                  *     - `not_accepted`: Only an accepted contribution can be excluded; details.status says what it is.
-                 *     - `not_apikey_owner`: Only the key's owner may revoke it.
+                 *     - `not_apikey_owner`: Only the key's owner may revoke or update it, or read its usage.
                  *     - `not_claimer`: The sender does not hold the claim on the task.
                  *     - `not_curator`: The address is neither the owner nor a curator of this Datanet.
                  *     - `not_model_owner`: Only the model's owner may update it.
@@ -1891,6 +1893,7 @@ export interface paths {
                  *     - `unknown_tx_type`: The tx type is not a kind this node accepts; GET /v1/types lists them.
                  *     - `unparseable_content`: The content is not valid for its declared media type.
                  *     - `unsupported_media_type`: Sinew does not ingest this media type.
+                 *     - `unsupported_tools`: The model answers text only: it cannot take tools or function calls.
                  *     - `wrong_chain_id`: The tx was signed for another chain.
                  *     - `wrong_node_key`: The node key is not this chain's sequencer.
                  *     - `wrong_password`: The password does not open the key file.
@@ -2008,6 +2011,7 @@ export interface paths {
                  *     - `apikey_revoked`: The API key is revoked.
                  *     - `author_mismatch`: A receipt names another author for a contribution than the ledger.
                  *     - `balance_overflow`: Crediting the account would overflow uint256.
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
                  *     - `datanet_name_taken`: A Datanet with this name exists already.
                  *     - `deadline_not_reached`: The task is open until its deadline.
                  *     - `deadline_passed`: The deadline given is not after the block time.
@@ -2022,7 +2026,7 @@ export interface paths {
                  *     - `nonce_too_high`: The nonce skips ahead of the sender's next nonce.
                  *     - `nonce_too_low`: The nonce was already used by this sender.
                  *     - `not_accepted`: Only an accepted contribution can be excluded; details.status says what it is.
-                 *     - `not_apikey_owner`: Only the key's owner may revoke it.
+                 *     - `not_apikey_owner`: Only the key's owner may revoke or update it, or read its usage.
                  *     - `not_claimer`: The sender does not hold the claim on the task.
                  *     - `not_curator`: The address is neither the owner nor a curator of this Datanet.
                  *     - `not_model_owner`: Only the model's owner may update it.
@@ -3685,6 +3689,9 @@ export interface paths {
                         /** @enum {number|null} */
                         n?: 1 | null;
                         user?: string | null;
+                        metadata?: {
+                            [key: string]: string;
+                        } | null;
                         messages: ({
                             /** @enum {string} */
                             role: "system" | "developer" | "user" | "assistant" | "tool";
@@ -3750,6 +3757,7 @@ export interface paths {
                 };
                 /**
                  * @description An error; its code is one of:
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
                  *     - `insufficient_balance`: The account's balance does not cover the amount, stake or fee.
                  *     - `spend_limit_reached`: The API key's spend limit does not cover the fee.
                  */
@@ -3766,6 +3774,7 @@ export interface paths {
                  *     - `backend_credential_missing`: The operator's backend key for the model's origin is bound to other accounts' models (backendCredentials owners): nothing was sent.
                  *     - `backend_not_allowed`: The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent.
                  *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `model_not_allowed`: The API key's owner did not allow it to call this model (UpdateApiKey models).
                  *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
                  */
                 403: {
@@ -3814,6 +3823,7 @@ export interface paths {
                 };
                 /**
                  * @description An error; its code is one of:
+                 *     - `rate_limit_exceeded`: The API key's requests or tokens per minute are used up: retry after Retry-After (x-ratelimit-* headers say more).
                  *     - `too_many_auth_failures`: This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.
                  *     - `too_many_concurrent_calls`: This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.
                  */
@@ -3918,6 +3928,9 @@ export interface paths {
                         /** @enum {number|null} */
                         n?: 1 | null;
                         user?: string | null;
+                        metadata?: {
+                            [key: string]: string;
+                        } | null;
                         prompt: string | string[];
                     } & {
                         [key: string]: unknown;
@@ -3969,6 +3982,7 @@ export interface paths {
                 };
                 /**
                  * @description An error; its code is one of:
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
                  *     - `insufficient_balance`: The account's balance does not cover the amount, stake or fee.
                  *     - `spend_limit_reached`: The API key's spend limit does not cover the fee.
                  */
@@ -3985,6 +3999,7 @@ export interface paths {
                  *     - `backend_credential_missing`: The operator's backend key for the model's origin is bound to other accounts' models (backendCredentials owners): nothing was sent.
                  *     - `backend_not_allowed`: The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent.
                  *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `model_not_allowed`: The API key's owner did not allow it to call this model (UpdateApiKey models).
                  *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
                  */
                 403: {
@@ -4033,6 +4048,7 @@ export interface paths {
                 };
                 /**
                  * @description An error; its code is one of:
+                 *     - `rate_limit_exceeded`: The API key's requests or tokens per minute are used up: retry after Retry-After (x-ratelimit-* headers say more).
                  *     - `too_many_auth_failures`: This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.
                  *     - `too_many_concurrent_calls`: This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.
                  */
@@ -4309,7 +4325,7 @@ export interface components {
              * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
              * @enum {string}
              */
-            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
+            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
             /** @description What went wrong, in one sentence */
             message: string;
             /** @description Facts about the failure: details.field names the field at fault; details.hint, when present, says what to do */
@@ -4506,7 +4522,7 @@ export interface components {
                  * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
                  * @enum {string}
                  */
-                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
+                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
                 /** @description What went wrong, in one sentence */
                 message: string;
             };
@@ -4899,6 +4915,10 @@ export interface components {
                 datanets: string[];
                 /** @description SIN base units per million output tokens */
                 pricePerMillion: string;
+                /** @description SIN base units per million prompt tokens */
+                promptPricePerMillion: string;
+                /** @description SIN base units per call */
+                requestPrice: string;
                 contributorShareBps: number;
                 active: boolean;
                 description: string;
@@ -4971,6 +4991,10 @@ export interface components {
                 prompt_tokens: number;
                 completion_tokens: number;
                 total_tokens: number;
+                /** @description What the call cost, SIN base units (the receipt fee; null if it could not be recorded) */
+                cost: string | null;
+                /** @description The receipt id: GET /v1/receipts/<id> */
+                receipt: string;
             };
             sinew: components["schemas"]["SinewCallInfo"];
         };
@@ -4992,6 +5016,10 @@ export interface components {
                 prompt_tokens: number;
                 completion_tokens: number;
                 total_tokens: number;
+                /** @description What the call cost, SIN base units (the receipt fee; null if it could not be recorded) */
+                cost: string | null;
+                /** @description The receipt id: GET /v1/receipts/<id> */
+                receipt: string;
             };
             sinew: components["schemas"]["SinewCallInfo"];
         };
