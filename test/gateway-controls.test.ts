@@ -12,7 +12,8 @@ import { NodeClient, signEnvelope } from '../src/client/index.ts'
 import type { Hex } from '../src/core/index.ts'
 import { hashApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
+import { publishDatanetVersion } from './datanets-fixtures.ts'
+import { DOCS, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, grantApiKey, http, runCli, sendTx, startDevNode, tempDir, testClock } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -78,7 +79,7 @@ beforeAll(async () => {
   tmp = tempDir('sinew-controls-')
   backend = await startFakeOpenAI()
   running = await startDevNode(tmp.dir, {}, { clock: clock.now })
-  for (const name of ['ctl-llm', 'other-llm'])
+  for (const name of ['ctl-llm', 'other-llm', 'resp-llm'])
     await send(owner.privateKey, 'RegisterModel', {
       name,
       description: 'test',
@@ -87,6 +88,20 @@ beforeAll(async () => {
       pricePerMillion: PRICE.toString(),
       contributorShareBps: '0',
     })
+  const { ref } = await publishDatanetVersion(running.url, {
+    owner: owner.privateKey,
+    name: 'Controls Tales',
+    stake: SIN,
+    docs: DOCS.map((d) => ({ key: d.key, text: d.text, author: dev[6].privateKey })),
+  })
+  await send(owner.privateKey, 'RegisterModel', {
+    name: 'ctl-infinigram',
+    description: 'test',
+    backend: 'builtin:infinigram',
+    datanets: [ref],
+    pricePerMillion: PRICE.toString(),
+    contributorShareBps: '0',
+  })
 }, 60_000)
 
 afterAll(async () => {
@@ -293,6 +308,68 @@ describe('full pricing', () => {
     // The new terms are a new version; GET /v1/models shows the prices.
     const m = (await http(`${running.url}/v1/models/ctl-llm`)).json
     expect(m.sinew).toMatchObject({ pricePerMillion: PRICE.toString(), promptPricePerMillion: PROMPT_PRICE.toString(), requestPrice: REQUEST_PRICE.toString() })
+  })
+})
+
+describe('the Responses API with the official client', () => {
+  it('responses.create, not streamed and streamed: the same text and cost, a receipt in usage', async () => {
+    const key = await grantApiKey(running.url, caller.privateKey)
+    const before = await balance(caller.address)
+    const plain = await openai(key).responses.create({ model: 'resp-llm', input: PROMPT, max_output_tokens: MAX_TOKENS })
+    expect(plain.output_text.length).toBeGreaterThan(0)
+    expect(plain.status).toBe('incomplete') // cut at max_output_tokens
+    const usage = plain.usage as unknown as { cost: string; receipt: string; input_tokens: number; output_tokens: number }
+    expect(usage.output_tokens).toBe(MAX_TOKENS)
+    expect(usage.cost).toBe(FEE.toString())
+    const receipt = (await http(`${running.url}/v1/receipts/${usage.receipt}`)).json
+    expect(receipt.split.fee).toBe(FEE.toString())
+
+    const stream = await openai(key).responses.create({
+      model: 'resp-llm',
+      input: [{ role: 'user', content: [{ type: 'input_text', text: PROMPT }] }],
+      max_output_tokens: MAX_TOKENS,
+      stream: true,
+    })
+    const types: string[] = []
+    let text = ''
+    let final: any
+    for await (const e of stream) {
+      types.push(e.type)
+      if (e.type === 'response.output_text.delta') text += e.delta
+      if (e.type === 'response.incomplete' || e.type === 'response.completed') final = e.response
+    }
+    expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added'])
+    expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.incomplete'])
+    expect(text).toBe(plain.output_text)
+    expect(final.usage.cost).toBe(FEE.toString())
+    expect((await http(`${running.url}/v1/receipts/${final.usage.receipt}`)).json.split.fee).toBe(FEE.toString())
+    expect(before - (await balance(caller.address))).toBe(2n * FEE)
+  })
+
+  it('an unknown input item type, tools on the built-in model, previous_response_id: 400, nothing charged', async () => {
+    const key = await grantApiKey(running.url, caller.privateKey)
+    const before = await balance(caller.address)
+    const c = openai(key)
+    const unknown = await refusal(c.responses.create({ model: 'resp-llm', input: [{ type: 'item_reference', id: 'msg_1' } as any] }))
+    expect(unknown).toMatchObject({ status: 400, code: 'invalid_value' })
+    expect(unknown.message).toContain('item_reference')
+    const image = await refusal(
+      c.responses.create({ model: 'resp-llm', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://x/y.png', detail: 'auto' }] }] }),
+    )
+    expect(image).toMatchObject({ status: 400, code: 'invalid_value' })
+    const tools = await refusal(
+      c.responses.create({
+        model: 'ctl-infinigram',
+        input: PROMPT,
+        tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: {} }, strict: false }],
+      }),
+    )
+    expect(tools).toMatchObject({ status: 400, code: 'unsupported_tools' })
+    expect(tools.message).toContain('text only')
+    const prev = await refusal(c.responses.create({ model: 'resp-llm', input: PROMPT, previous_response_id: 'resp_1' }))
+    expect(prev).toMatchObject({ status: 400, code: 'invalid_value' })
+    expect(await balance(caller.address)).toBe(before)
+    expect((await keyRecord(key)).calls).toBe('0')
   })
 })
 

@@ -4118,6 +4118,244 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI Responses API: a response, attributed and paid; receipt in x-sinew-receipt */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        input: string | ({
+                            type?: string;
+                            /** @enum {string} */
+                            role?: "user" | "assistant" | "system" | "developer";
+                            content?: string | ({
+                                type: string;
+                                text?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        instructions?: string | null;
+                        max_output_tokens?: number | null;
+                        temperature?: number | null;
+                        top_p?: number | null;
+                        stream?: boolean | null;
+                        tools?: ({
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[] | null;
+                        tool_choice?: unknown;
+                        previous_response_id?: string | null;
+                        user?: string | null;
+                        metadata?: {
+                            [key: string]: string;
+                        } | null;
+                        store?: boolean | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description The response (JSON), or with stream: true its typed events (server-sent events) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Response"];
+                        "text/event-stream": string;
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `context_length_exceeded`: The prompt is longer than the model takes on this node (maxPromptTokens; GET /v1/models shows it).
+                 *     - `forbidden_json_key`: The JSON body holds a __proto__ (or constructor.prototype) key, refused as prototype pollution.
+                 *     - `invalid_value`: A request parameter has an invalid value; param names it.
+                 *     - `json_too_deep`: The JSON body nests deeper than 64 levels; no request to this node needs that.
+                 *     - `malformed_json`: The body (or file) is not valid JSON.
+                 *     - `missing_required_parameter`: A required request parameter is missing; param names it.
+                 *     - `unsupported_tools`: The model answers text only: it cannot take tools or function calls.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `expired_api_key`: The API key has expired.
+                 *     - `invalid_api_key`: No GrantApiKey on the ledger has this key's hash.
+                 *     - `missing_api_key`: No API key: send Authorization: Bearer <key>.
+                 *     - `revoked_api_key`: The API key is revoked.
+                 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
+                 *     - `insufficient_balance`: The account's balance does not cover the amount, stake or fee.
+                 *     - `spend_limit_reached`: The API key's spend limit does not cover the fee.
+                 */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `backend_credential_missing`: The operator's backend key for the model's origin is bound to other accounts' models (backendCredentials owners): nothing was sent.
+                 *     - `backend_not_allowed`: The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent.
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `model_not_allowed`: The API key's owner did not allow it to call this model (UpdateApiKey models).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `model_not_found`: No (active) model has this name or version.
+                 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `body_too_large`: The request body is over the node's limit (bodyLimitBytes).
+                 */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `unsupported_content_type`: The route reads JSON: send Content-Type: application/json.
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `rate_limit_exceeded`: The API key's requests or tokens per minute are used up: retry after Retry-After (x-ratelimit-* headers say more).
+                 *     - `too_many_auth_failures`: This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.
+                 *     - `too_many_concurrent_calls`: This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.
+                 */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 *     - `receipt_failed`: The answer was delivered but its receipt could not be recorded.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `backend_error`: The model backend failed or answered an error.
+                 *     - `backend_unavailable`: The model backend (or its index) cannot be reached.
+                 */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `model_not_ready`: The model's Datanet index is still being built: retry (Retry-After).
+                 */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `backend_timeout`: The model backend was silent for too long.
+                 */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mcp": {
         parameters: {
             query?: never;
@@ -5019,6 +5257,69 @@ export interface components {
                 /** @description What the call cost, SIN base units (the receipt fee; null if it could not be recorded) */
                 cost: string | null;
                 /** @description The receipt id: GET /v1/receipts/<id> */
+                receipt: string;
+            };
+            sinew: components["schemas"]["SinewCallInfo"];
+        };
+        /** @description An OpenAI Responses API response object, with its cost, receipt and attribution */
+        Response: {
+            id: string;
+            /** @enum {string} */
+            object: "response";
+            created_at: number;
+            /** @enum {string} */
+            status: "completed" | "incomplete";
+            /** @enum {string|null} */
+            error: null;
+            incomplete_details: {
+                /** @enum {string} */
+                reason: "max_output_tokens";
+            } | null;
+            instructions: string | null;
+            max_output_tokens: number | null;
+            model: string;
+            output: {
+                /** @enum {string} */
+                type: "message";
+                id: string;
+                /** @enum {string} */
+                status: "completed" | "incomplete";
+                /** @enum {string} */
+                role: "assistant";
+                content: {
+                    /** @enum {string} */
+                    type: "output_text";
+                    text: string;
+                    annotations: unknown[];
+                }[];
+            }[];
+            parallel_tool_calls: boolean;
+            temperature: number | null;
+            top_p: number | null;
+            tool_choice: unknown;
+            tools: unknown[];
+            text: {
+                format: {
+                    /** @enum {string} */
+                    type: "text";
+                };
+            };
+            metadata: {
+                [key: string]: string;
+            };
+            user: string | null;
+            usage: {
+                input_tokens: number;
+                input_tokens_details: {
+                    cached_tokens: number;
+                };
+                output_tokens: number;
+                output_tokens_details: {
+                    reasoning_tokens: number;
+                };
+                total_tokens: number;
+                /** @description What the call cost, SIN base units */
+                cost: string | null;
                 receipt: string;
             };
             sinew: components["schemas"]["SinewCallInfo"];

@@ -103,7 +103,7 @@ export const openaiModelSchema = z
 
 export const openaiModelListSchema = z.object({ object: z.literal('list'), data: z.array(openaiModelSchema) })
 
-const sinewFieldSchema = z
+export const sinewFieldSchema = z
   .object({
     receipt: hash32Schema.describe('The receipt id: GET /v1/receipts/<id>'),
     url: z.string(),
@@ -171,7 +171,7 @@ export const openaiErrorResponses = (...answers: (ErrorCode | number)[]) =>
 const openaiStatus = (status: number): number => (status === 422 ? 402 : status)
 
 /** What a call can be refused for, besides its body: the key, the money, the model, the backend, the limits. */
-const CALL_REFUSALS: ErrorCode[] = [
+export const CALL_REFUSALS: ErrorCode[] = [
   ...BAD_JSON,
   'missing_required_parameter',
   'invalid_value',
@@ -273,7 +273,7 @@ export function openaiError(e: SinewError): { status: number; body: OpenAIErrorB
   return { status, body: { error: { message: e.shortMessage, type, param: e instanceof GatewayError ? e.param : null, code: e.code } } }
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body)
   if (r.success) return r.data
   const issue = r.error.issues[0]
@@ -292,7 +292,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 const textOf = (c: z.infer<typeof message>['content']): string => (c === null ? '' : typeof c === 'string' ? c : c.map((p) => p.text).join(''))
 
-function bearer(request: FastifyRequest): string | undefined {
+export function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization
   if (!h) return undefined
   const m = /^Bearer\s+(.+)$/i.exec(h.trim())
@@ -323,7 +323,7 @@ export function modelObject(m: ModelRecord, limits: ModelLimits, refusal: ModelR
   }
 }
 
-function sinewField(prepared: PreparedCall, outcome: CallOutcome) {
+export function sinewField(prepared: PreparedCall, outcome: CallOutcome) {
   const r = outcome.receipt
   return {
     receipt: prepared.receiptId,
@@ -438,6 +438,10 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     }
     return serve(gateway, queues, req, !!body.stream, reply)
   })
+
+  // POST /v1/responses (./openai-responses.ts builds on this module, so it is loaded once this one is).
+  const { registerResponses } = await import('./openai-responses.ts')
+  registerResponses(app, { gateway, queues, bodyLimit, documented })
 }
 
 async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, stream: boolean, reply: FastifyReply) {
