@@ -373,6 +373,43 @@ describe('the Responses API with the official client', () => {
   })
 })
 
+describe('GET /v1/usage for a team', () => {
+  const team = dev[7]
+  const usage = async (apiKey: string, query = '') => {
+    const r = await fetch(`${running.url}/v1/usage${query}`, { headers: { authorization: `Bearer ${apiKey}` } })
+    return { status: r.status, json: (await r.json()) as any }
+  }
+
+  it("per key, model and day, filtered by end user and tag; never another owner's key", async () => {
+    const a = await grantApiKey(running.url, team.privateKey, { label: 'team-a' })
+    const b = await grantApiKey(running.url, team.privateKey, { label: 'team-b' })
+    const call = (key: string, user: string, tags: Record<string, string>) =>
+      openai(key).chat.completions.create({ model: 'resp-llm', messages: [{ role: 'user', content: PROMPT }], max_tokens: MAX_TOKENS, user, metadata: tags })
+    await call(a, 'cust-1', { project: 'red' })
+    await call(a, 'cust-2', { project: 'blue' })
+    await call(b, 'cust-1', { project: 'blue' })
+    const all = await usage(b)
+    expect(all.status).toBe(200)
+    expect(all.json).toMatchObject({ owner: team.address.toLowerCase(), calls: 3, outputTokens: 3 * MAX_TOKENS, spent: (3n * FEE).toString() })
+    expect(all.json.byKey.map((k: any) => [k.label, k.calls]).sort()).toEqual([
+      ['team-a', 2],
+      ['team-b', 1],
+    ])
+    expect(all.json.byModel).toEqual([{ model: 'resp-llm', calls: 3, promptTokens: 6, outputTokens: 15, spent: (3n * FEE).toString() }])
+    expect(all.json.byDay.length).toBe(1)
+    expect((await usage(a, '?user=cust-1')).json.calls).toBe(2)
+    expect((await usage(a, '?tag=project:blue')).json.calls).toBe(2)
+    expect((await usage(a, `?user=cust-1&tag=project:blue&key=${hashApiKey(b)}`)).json.calls).toBe(1)
+    // The caller's own key: refused by name, and never counted.
+    const other = await grantApiKey(running.url, caller.privateKey)
+    const refused = await usage(a, `?key=${hashApiKey(other)}`)
+    expect(refused.status).toBe(403)
+    expect(refused.json.error.code).toBe('apikey_not_yours')
+    expect((await usage(other)).json.byKey.map((k: any) => k.keyHash)).not.toContain(hashApiKey(a))
+    expect((await usage('sk-sinew-nope')).status).toBe(401)
+  })
+})
+
 describe('replay', () => {
   it('sinew verify replays every charge', async () => {
     const v = await runCli(['verify', '--data-dir', tmp.dir, '--json'])

@@ -34,7 +34,7 @@ export interface paths {
                                  * @description The `code` of an error body `{"error": {"code", "message", "details"}}`
                                  * @enum {string}
                                  */
-                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
+                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
                                 /** @description The HTTP status an answer with this code has */
                                 status: number;
                                 /** @description What the code means, in one line */
@@ -4356,6 +4356,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenAI-style usage of the account that owns the key: calls, tokens and spend per key, model and day */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only this key (it must be one of the account) */
+                    key?: string;
+                    model?: string;
+                    /** @description First UTC day, YYYY-MM-DD */
+                    from?: string;
+                    /** @description Last UTC day, YYYY-MM-DD */
+                    to?: string;
+                    /** @description Only calls whose `user` field was this (calls this node served) */
+                    user?: string;
+                    /** @description Only calls whose metadata had this tag, `name:value` (calls this node served) */
+                    tag?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Usage"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `invalid_value`: A request parameter has an invalid value; param names it.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `expired_api_key`: The API key has expired.
+                 *     - `invalid_api_key`: No GrantApiKey on the ledger has this key's hash.
+                 *     - `missing_api_key`: No API key: send Authorization: Bearer <key>.
+                 *     - `revoked_api_key`: The API key is revoked.
+                 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `apikey_not_yours`: GET /v1/usage named a key of another account: usage is shown to its owner only.
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `too_many_auth_failures`: This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.
+                 */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mcp": {
         parameters: {
             query?: never;
@@ -4563,7 +4676,7 @@ export interface components {
              * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
              * @enum {string}
              */
-            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
+            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
             /** @description What went wrong, in one sentence */
             message: string;
             /** @description Facts about the failure: details.field names the field at fault; details.hint, when present, says what to do */
@@ -4760,7 +4873,7 @@ export interface components {
                  * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
                  * @enum {string}
                  */
-                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
+                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "node_unreachable" | "bad_response";
                 /** @description What went wrong, in one sentence */
                 message: string;
             };
@@ -5009,6 +5122,10 @@ export interface components {
             datanets: string[];
             /** @description SIN base units per million output tokens */
             pricePerMillion: string;
+            /** @description SIN base units per million prompt tokens (absent = 0) */
+            promptPricePerMillion?: string;
+            /** @description SIN base units per call (absent = 0) */
+            requestPrice?: string;
             /** @description The contributors' share of the fee after the protocol fee, basis points, times coverage */
             contributorShareBps: number;
             active: boolean;
@@ -5077,6 +5194,10 @@ export interface components {
                 datanets: string[];
                 /** @description SIN base units per million output tokens */
                 pricePerMillion: string;
+                /** @description SIN base units per million prompt tokens (absent = 0) */
+                promptPricePerMillion?: string;
+                /** @description SIN base units per call (absent = 0) */
+                requestPrice?: string;
                 /** @description The contributors' share of the fee after the protocol fee, basis points, times coverage */
                 contributorShareBps: number;
                 active: boolean;
@@ -5126,6 +5247,27 @@ export interface components {
             /** @description The block that revoked it: calls authorised before it are still charged */
             revokedHeight?: string;
             grantedAt: string;
+            /** @description The owner's per-key controls (UpdateApiKey); absent = none */
+            controls?: {
+                /** @description The models the key may call; empty = all */
+                models: string[];
+                requestsPerMinute?: number;
+                tokensPerMinute?: number;
+                concurrentCalls?: number;
+                /** @description Base units per UTC day, week, month */
+                budgets: {
+                    day?: string;
+                    week?: string;
+                    month?: string;
+                };
+            };
+            /** @description Spend in the current period of each budget window (start: ms, UTC) */
+            periods?: {
+                [key: string]: {
+                    start: string;
+                    spent: string;
+                };
+            };
         };
         /** @description An OpenAI error object: {"error": {"message", "type", "param", "code"}} */
         OpenAIError: {
@@ -5469,6 +5611,40 @@ export interface components {
                 backedBytes: number;
                 minChargeBytes: number;
             };
+        };
+        /** @description An account's calls, tokens and spend, in total, per key, per model and per UTC day */
+        Usage: {
+            owner: string;
+            calls: number;
+            promptTokens: number;
+            outputTokens: number;
+            /** @description SIN base units */
+            spent: string;
+            byKey: {
+                keyHash: string;
+                label: string;
+                calls: number;
+                promptTokens: number;
+                outputTokens: number;
+                /** @description SIN base units */
+                spent: string;
+            }[];
+            byModel: {
+                model: string;
+                calls: number;
+                promptTokens: number;
+                outputTokens: number;
+                /** @description SIN base units */
+                spent: string;
+            }[];
+            byDay: {
+                day: string;
+                calls: number;
+                promptTokens: number;
+                outputTokens: number;
+                /** @description SIN base units */
+                spent: string;
+            }[];
         };
     };
     responses: never;

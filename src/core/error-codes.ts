@@ -231,6 +231,7 @@ export const errorCatalogue = {
     status: 429,
     meaning: "The API key's requests or tokens per minute are used up: retry after Retry-After (x-ratelimit-* headers say more).",
   },
+  apikey_not_yours: { status: 403, meaning: 'GET /v1/usage named a key of another account: usage is shown to its owner only.' },
   model_not_allowed: { status: 403, meaning: "The API key's owner did not allow it to call this model (UpdateApiKey models)." },
   unsupported_tools: { status: 400, meaning: 'The model answers text only: it cannot take tools or function calls.' },
   client_closed_request: { status: 499, meaning: 'The client left before a non-streamed answer was ready: nothing was charged.' },

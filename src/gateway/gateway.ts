@@ -35,6 +35,7 @@ import {
   readApiKey,
   readModel,
   readModelNames,
+  type CallLabels,
   type ContributionResolver,
   type ModelAttribution,
   type ModelRecord,
@@ -252,6 +253,8 @@ export class Gateway {
   private readonly now: Clock
   private readonly authFailures: AuthFailureLimiter
   private waiting = 0
+  /** The end-user id and tags of recent calls, by receipt id: the caller's own labels, kept off the ledger (GET /v1/usage filters by them). */
+  private readonly labels = new Map<string, CallLabels>()
 
   constructor(private readonly o: GatewayOptions) {
     this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
@@ -267,6 +270,16 @@ export class Gateway {
 
   get state() {
     return this.o.node.chain.state
+  }
+
+  /** The ledger node the gateway charges on. */
+  get node(): LedgerNode {
+    return this.o.node
+  }
+
+  /** The end-user id and tags the call of a receipt carried, if this node served it (since it started). */
+  labelsOf(receiptId: string): CallLabels | undefined {
+    return this.labels.get(receiptId.toLowerCase())
   }
 
   /** Active models, by name. */
@@ -305,6 +318,29 @@ export class Gateway {
   /** Calls now waiting for their caller's connection to take more (backpressure). */
   get waitingOnCallers(): number {
     return this.waiting
+  }
+
+  /**
+   * The account behind an API key, for what a key's owner may read (GET /v1/usage): the key
+   * must be usable now; a failure counts against the client's failed authentications like a call's.
+   */
+  ownerOf(apiKey: string | undefined, client: string | undefined): Address {
+    if (!apiKey)
+      throw new GatewayError({ code: 'missing_api_key', message: 'No API key. Send Authorization: Bearer <key> of the account.', type: 'authentication_error' })
+    const wait = client === undefined ? 0 : this.authFailures.retryAfter(client)
+    if (wait > 0)
+      throw new GatewayError({
+        code: 'too_many_auth_failures',
+        message: `Too many failed API-key authentications from your address: retry in ${wait} s.`,
+        type: 'rate_limit_error',
+        details: { retryAfterS: wait },
+      })
+    const key = readApiKey(this.state, hashApiKey(apiKey))
+    const problem = apiKeyProblem(key, this.o.node.now())
+    if (problem === undefined) return key!.owner
+    if (client !== undefined) this.authFailures.fail(client)
+    const code = problem === 'unknown' ? 'invalid_api_key' : problem === 'revoked' ? 'revoked_api_key' : 'expired_api_key'
+    throw new GatewayError({ code, message: `This API key is ${problem === 'unknown' ? 'not known' : problem}.`, type: 'authentication_error' })
   }
 
   /** Authenticates, checks the model, limits and balance, and reserves the maximum charge. */
@@ -645,6 +681,10 @@ export class Gateway {
         method: attribution.method,
         contributors: r.contributors,
       }
+      if (req.user !== undefined || req.tags !== undefined) {
+        this.labels.set(receiptId.toLowerCase(), { user: req.user, tags: req.tags })
+        if (this.labels.size > MAX_LABELLED_CALLS) this.labels.delete(this.labels.keys().next().value!)
+      }
     } catch (e) {
       receiptError = e instanceof SinewError ? e : new SinewError({ code: 'receipt_failed', message: String(e) })
       this.o.log?.warn({ err: e, receiptId }, 'receipt not recorded')
@@ -743,6 +783,9 @@ function refusalError(
       })
   }
 }
+
+/** Labelled calls kept in memory for usage reports (oldest dropped beyond this). */
+const MAX_LABELLED_CALLS = 1_000_000
 
 /** The reason a call's backend signal is aborted with once the call no longer needs it. */
 const STOPPED = new Error('the call no longer needs the backend')

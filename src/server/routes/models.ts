@@ -20,6 +20,8 @@ const termsSchema = z.object({
   backend: z.string().describe('builtin:infinigram, or openai-compatible:<base URL>[#upstream model]'),
   datanets: z.array(z.string()).describe('The Datanet versions it draws on (<datanet>@<version>)'),
   pricePerMillion: uintStringSchema.describe('SIN base units per million output tokens'),
+  promptPricePerMillion: uintStringSchema.optional().describe('SIN base units per million prompt tokens (absent = 0)'),
+  requestPrice: uintStringSchema.optional().describe('SIN base units per call (absent = 0)'),
   contributorShareBps: countSchema.describe("The contributors' share of the fee after the protocol fee, basis points, times coverage"),
   active: z.boolean(),
   description: z.string(),
@@ -94,6 +96,20 @@ const apiKeySchema = z
     revoked: z.boolean(),
     revokedHeight: uintStringSchema.optional().describe('The block that revoked it: calls authorised before it are still charged'),
     grantedAt: uintStringSchema,
+    controls: z
+      .object({
+        models: z.array(z.string()).describe('The models the key may call; empty = all'),
+        requestsPerMinute: countSchema.optional(),
+        tokensPerMinute: countSchema.optional(),
+        concurrentCalls: countSchema.optional(),
+        budgets: z.object({ day: uintStringSchema, week: uintStringSchema, month: uintStringSchema }).partial().describe('Base units per UTC day, week, month'),
+      })
+      .optional()
+      .describe("The owner's per-key controls (UpdateApiKey); absent = none"),
+    periods: z
+      .record(z.string(), z.object({ start: uintStringSchema, spent: uintStringSchema }))
+      .optional()
+      .describe('Spend in the current period of each budget window (start: ms, UTC)'),
   })
   .meta({ id: 'ApiKey' })
 

@@ -442,6 +442,8 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
   // POST /v1/responses (./openai-responses.ts builds on this module, so it is loaded once this one is).
   const { registerResponses } = await import('./openai-responses.ts')
   registerResponses(app, { gateway, queues, bodyLimit, documented })
+  const { registerUsage } = await import('./openai-usage.ts')
+  registerUsage(app, { gateway })
 }
 
 async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, stream: boolean, reply: FastifyReply) {
