@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { addressSchema, countSchema, hash32Schema, SinewError, uintStringSchema, type Hex } from '../../core/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
 import { BAD_PARAMS, errorResponses } from '../openapi.ts'
-import { EarningsIndex, readApiKey, readModel, readModelNames, readModelVersion, readReceiptPointer, receiptView } from '../../models/index.ts'
+import { EarningsIndex, readApiKey, readModel, readModelNames, readModelVersion, readReceiptPointer, receiptView, UsageIndex } from '../../models/index.ts'
 
 export type ModelsRoutesOptions = { node: LedgerNode }
 
@@ -115,6 +115,7 @@ const apiKeySchema = z
 
 export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (app, { node }) => {
   const earnings = new EarningsIndex(node.store)
+  const keyIndex = new UsageIndex(node.store)
 
   app.get('/v1/receipts/:id', {
     schema: {
@@ -167,6 +168,19 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
     },
     // Every name in the index has its record (RegisterModel writes both).
     handler: async () => ({ models: readModelNames(node.chain.state).map((n) => readModel(node.chain.state, n)!) }),
+  })
+
+  app.get('/v1/apikeys', {
+    schema: {
+      summary: 'The API keys an account granted, with their records (controls, spend, revocation), in the order granted',
+      tags: ['models'],
+      querystring: z.object({ owner: addressSchema }),
+      response: { 200: z.object({ keys: z.array(apiKeySchema) }), ...errorResponses(...BAD_PARAMS) },
+    },
+    handler: async (request) => {
+      await keyIndex.update()
+      return { keys: keyIndex.keys(request.query.owner).map((h) => readApiKey(node.chain.state, h as Hex)!) }
+    },
   })
 
   app.get('/v1/apikeys/:keyHash', {
