@@ -72,7 +72,12 @@ describe('sinew apikey list | show | update | revoke', () => {
     expect(r.code, r.stderr).toBe(0)
     const k = JSON.parse(r.stdout)
     expect(k).toMatchObject({ label: 'team', spendLimit: '2000000000000000000' })
-    expect(k.controls).toEqual({ models: [], requestsPerMinute: 10, tokensPerMinute: 5000, budgets: { day: '250000000000000000', month: '3000000000000000000' } })
+    expect(k.controls).toEqual({
+      models: [],
+      requestsPerMinute: 10,
+      tokensPerMinute: 5000,
+      budgets: { day: '250000000000000000', month: '3000000000000000000' },
+    })
     // A second update changes one thing only.
     const r2 = await cli('update', made.keyHash, '--dev-account', '4', '--no-tpm', '--no-spend-limit', '--json')
     expect(r2.code, r2.stderr).toBe(0)

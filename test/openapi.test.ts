@@ -336,6 +336,9 @@ describe('/openapi.json', () => {
     await check('/v1/registry/models', 200)
     const { keccak256 } = await import('../src/core/index.ts')
     await check(`/v1/apikeys/${keccak256(apiKey)}`, 200)
+    await check(`/v1/apikeys?owner=${caller.address.toLowerCase()}`, 200)
+    await check('/v1/usage', 200, { headers: auth })
+    await check('/v1/usage', 401)
 
     // Agents and tasks.
     await check('/v1/agents?capability=summarize', 200)

@@ -3425,6 +3425,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/apikeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The API keys an account granted, with their records (controls, spend, revocation), in the order granted */
+        get: {
+            parameters: {
+                query: {
+                    owner: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            keys: components["schemas"]["ApiKey"][];
+                        };
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `invalid_field`: A field has the wrong type, format or range; details.field names it.
+                 *     - `missing_field`: A required field is missing; details.field names it.
+                 *     - `unknown_field`: A field is not part of this message or body; details.field names it.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/apikeys/{keyHash}": {
         parameters: {
             query?: never;

@@ -87,7 +87,12 @@ function parseBudget(v: string, all: Record<string, string> = {}): Record<string
   }
   const amount = parseUnits(m[2], 18, '--budget')
   if (amount === 0n)
-    throw new SinewError({ code: 'invalid_field', message: `--budget ${v}: a budget must be more than 0`, details: { field: '--budget', value: v }, hint: 'For no budget pass --no-budgets.' })
+    throw new SinewError({
+      code: 'invalid_field',
+      message: `--budget ${v}: a budget must be more than 0`,
+      details: { field: '--budget', value: v },
+      hint: 'For no budget pass --no-budgets.',
+    })
   return { ...all, [m[1]]: amount.toString() }
 }
 
@@ -125,14 +130,20 @@ type UpdateFlags = SignerFlags & {
 /** The UpdateApiKey message: the key's record, with what the flags change. */
 function updatedTerms(k: ApiKeyRecord, f: UpdateFlags) {
   const c = k.controls ?? { models: [], budgets: {} }
-  const limit = (v: string | false | undefined, flag: string, current: number | undefined) => (v === false ? undefined : v === undefined ? current : parseLimit(v, flag))
+  const limit = (v: string | false | undefined, flag: string, current: number | undefined) =>
+    v === false ? undefined : v === undefined ? current : parseLimit(v, flag)
   const limits = {
     requestsPerMinute: limit(f.rpm, '--rpm', c.requestsPerMinute),
     tokensPerMinute: limit(f.tpm, '--tpm', c.tokensPerMinute),
     concurrentCalls: limit(f.concurrency, '--concurrency', c.concurrentCalls),
   }
   if (f.model && f.allModels)
-    throw new SinewError({ code: 'invalid_field', message: '--model and --all-models contradict each other', details: { field: '--model' }, hint: 'Pass one of them.' })
+    throw new SinewError({
+      code: 'invalid_field',
+      message: '--model and --all-models contradict each other',
+      details: { field: '--model' },
+      hint: 'Pass one of them.',
+    })
   const budgets = f.budgets === false ? {} : { ...c.budgets, ...f.budget }
   return {
     keyHash: k.keyHash,
@@ -217,7 +228,12 @@ export function apikeyCommand(): Command {
     .action(
       action(async (flags: { owner?: string; devAccount?: string; from?: string; node?: string; json?: boolean }) => {
         const owner = flags.owner ?? flags.from ?? (flags.devAccount !== undefined ? privateKeyToAccount(await signerKey(flags)).address : undefined)
-        if (!owner) throw new SinewError({ code: 'missing_field', message: 'Say whose keys: --owner <address> (or --dev-account N, --from A)', details: { field: '--owner' } })
+        if (!owner)
+          throw new SinewError({
+            code: 'missing_field',
+            message: 'Say whose keys: --owner <address> (or --dev-account N, --from A)',
+            details: { field: '--owner' },
+          })
         const { keys } = await new NodeClient(flags.node).get(`/v1/apikeys?owner=${encodeURIComponent(owner.toLowerCase())}`)
         if (flags.json) return printJson({ owner: owner.toLowerCase(), keys })
         if (keys.length === 0) return printLines(`No API keys granted by ${owner}`)
