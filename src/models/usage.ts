@@ -111,7 +111,10 @@ export class UsageIndex {
 const row = () => ({ calls: 0, promptTokens: 0, outputTokens: 0, spent: 0n })
 const at = (m: Map<string, ReturnType<typeof row>>, k: string) => {
   let r = m.get(k)
-  if (!r) m.set(k, (r = row()))
+  if (!r) {
+    r = row()
+    m.set(k, r)
+  }
   return r
 }
 const add = (r: ReturnType<typeof row>, c: Call) => {
