@@ -17,7 +17,18 @@ import { BUILTIN_INFINIGRAM, readModel } from '../../models/index.ts'
 import { httpError } from '../errors.ts'
 import type { TcpSendQueues } from '../tcp-send-queue.ts'
 import { SseStream } from './openai-sse.ts'
-import { bearer, callUsage, CALL_REFUSALS, openaiError, openaiErrorResponses, parseBody, refusalHeaders, sinewField, sinewFieldSchema } from './openai.ts'
+import {
+  bearer,
+  callUsage,
+  CALL_REFUSALS,
+  runWhole,
+  openaiError,
+  openaiErrorResponses,
+  parseBody,
+  refusalHeaders,
+  sinewField,
+  sinewFieldSchema,
+} from './openai.ts'
 
 /** The content parts a message item may carry (text only: this node's models answer text). */
 const TEXT_PARTS = ['input_text', 'output_text'] as const
@@ -224,27 +235,7 @@ async function serveResponse(gateway: Gateway, queues: TcpSendQueues, req: CallR
   const statusOf = (o: CallOutcome) => (o.finishReason === 'length' ? ('incomplete' as const) : ('completed' as const))
 
   if (!body.stream) {
-    const gone = new AbortController()
-    const onClose = () => {
-      if (!res.writableFinished) gone.abort()
-    }
-    res.on('close', onClose)
-    let chars = 0
-    let outcome: CallOutcome
-    try {
-      outcome = await prepared.run({
-        write: (delta) => {
-          chars += delta.length
-        },
-        end: () => (gone.signal.aborted ? 0 : chars),
-        gone: gone.signal,
-      })
-    } finally {
-      res.off('close', onClose)
-    }
-    if (outcome.uncharged)
-      throw new GatewayError({ code: 'client_closed_request', message: 'The client left before the answer was ready: nothing was charged.', type: 'api_error' })
-    if (outcome.receiptError) throw outcome.receiptError
+    const outcome = await runWhole(prepared, res)
     reply.header('x-sinew-receipt', prepared.receiptId)
     return response(statusOf(outcome), outcome)
   }

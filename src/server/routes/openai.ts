@@ -446,6 +446,38 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
   registerUsage(app, { gateway })
 }
 
+/**
+ * Runs a call whose answer goes out in one piece at the end: a caller still connected when
+ * generation ends is charged for all of it (the answer then waits for its receipt, so it is
+ * never handed out unpaid); one that left before pays nothing, and its backend call is dropped
+ * at once. Throws what the caller would have been told instead of an answer.
+ */
+export async function runWhole(prepared: PreparedCall, res: FastifyReply['raw']): Promise<CallOutcome> {
+  const gone = new AbortController()
+  const onClose = () => {
+    if (!res.writableFinished) gone.abort()
+  }
+  res.on('close', onClose)
+  let chars = 0
+  let outcome: CallOutcome
+  try {
+    outcome = await prepared.run({
+      write: (delta) => {
+        chars += delta.length
+      },
+      end: () => (gone.signal.aborted ? 0 : chars),
+      gone: gone.signal,
+    })
+  } finally {
+    res.off('close', onClose)
+  }
+  // Nobody reads this (the client has gone); it says, in the log, why there is no answer.
+  if (outcome.uncharged)
+    throw new GatewayError({ code: 'client_closed_request', message: 'The client left before the answer was ready: nothing was charged.', type: 'api_error' })
+  if (outcome.receiptError) throw outcome.receiptError
+  return outcome
+}
+
 async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, stream: boolean, reply: FastifyReply) {
   const prepared = gateway.prepare(req)
   const created = Math.floor(Date.now() / 1000)
@@ -457,31 +489,7 @@ async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, 
   reply.headers(prepared.rateHeaders)
 
   if (!stream) {
-    // One answer at the end: a caller still connected when generation ends is charged for all
-    // of it (the answer then waits for its receipt, so it is never handed out unpaid); one
-    // that left before pays nothing, and its backend call is dropped at once.
-    const gone = new AbortController()
-    const onClose = () => {
-      if (!res.writableFinished) gone.abort()
-    }
-    res.on('close', onClose)
-    let chars = 0
-    let outcome: CallOutcome
-    try {
-      outcome = await prepared.run({
-        write: (delta) => {
-          chars += delta.length
-        },
-        end: () => (gone.signal.aborted ? 0 : chars),
-        gone: gone.signal,
-      })
-    } finally {
-      res.off('close', onClose)
-    }
-    // Nobody reads this (the client has gone); it says, in the log, why there is no answer.
-    if (outcome.uncharged)
-      throw new GatewayError({ code: 'client_closed_request', message: 'The client left before the answer was ready: nothing was charged.', type: 'api_error' })
-    if (outcome.receiptError) throw outcome.receiptError
+    const outcome = await runWhole(prepared, res)
     reply.header('x-sinew-receipt', prepared.receiptId)
     const finish = outcome.finishReason === 'disconnected' ? 'stop' : outcome.finishReason
     return {
