@@ -220,7 +220,7 @@ describe('/openapi.json', () => {
           const ref = schema.$ref ?? schema.anyOf?.map((x: any) => x.$ref).join('|')
           // The OpenAI-compatible routes answer OpenAI error objects; the MCP transport, JSON-RPC errors.
           const expected =
-            template.startsWith('/v1/models') || template.endsWith('completions') || template === '/v1/responses'
+            template.startsWith('/v1/models') || template.endsWith('completions') || template === '/v1/responses' || template === '/v1/usage'
               ? 'OpenAIError'
               : template === '/mcp'
                 ? '(Error|JsonRpcError)'
