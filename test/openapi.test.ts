@@ -220,7 +220,11 @@ describe('/openapi.json', () => {
           const ref = schema.$ref ?? schema.anyOf?.map((x: any) => x.$ref).join('|')
           // The OpenAI-compatible routes answer OpenAI error objects; the MCP transport, JSON-RPC errors.
           const expected =
-            template.startsWith('/v1/models') || template.endsWith('completions') ? 'OpenAIError' : template === '/mcp' ? '(Error|JsonRpcError)' : 'Error'
+            template.startsWith('/v1/models') || template.endsWith('completions') || template === '/v1/responses' || template === '/v1/usage'
+              ? 'OpenAIError'
+              : template === '/mcp'
+                ? '(Error|JsonRpcError)'
+                : 'Error'
           expect(ref, `${method} ${template} ${s}`).toMatch(new RegExp(`#/components/schemas/${expected}\\b`))
           // A Sinew or OpenAI error lists the catalogue codes it can carry (a JSON-RPC error has none).
           if (ref !== '#/components/schemas/JsonRpcError') {
@@ -315,6 +319,13 @@ describe('/openapi.json', () => {
     expect(stream).toMatch(/data: \[DONE\]\n\n$/)
     await check('/v1/chat/completions', 401, { body: { model: 'openapi-infinigram', messages: [{ role: 'user', content: 'x' }] } })
     await check('/v1/chat/completions', 400, { body: { model: 'openapi-infinigram' }, headers: auth })
+    await check('/v1/responses', 200, { body: { model: 'openapi-infinigram', input: 'The lighthouse keeper', max_output_tokens: 8 }, headers: auth })
+    const events = await check('/v1/responses', 200, {
+      body: { model: 'openapi-infinigram', input: 'Copper kettles', max_output_tokens: 4, stream: true },
+      headers: auth,
+    })
+    expect(events).toMatch(/event: response\.(completed|incomplete)\n/)
+    await check('/v1/responses', 400, { body: { model: 'openapi-infinigram', input: [{ type: 'nope' }] }, headers: auth })
     await waitFor(
       async () => (await fetch(`${url}/v1/receipts/${receiptId}`)).status,
       (s) => s === 200,
@@ -325,6 +336,9 @@ describe('/openapi.json', () => {
     await check('/v1/registry/models', 200)
     const { keccak256 } = await import('../src/core/index.ts')
     await check(`/v1/apikeys/${keccak256(apiKey)}`, 200)
+    await check(`/v1/apikeys?owner=${caller.address.toLowerCase()}`, 200)
+    await check('/v1/usage', 200, { headers: auth })
+    await check('/v1/usage', 401)
 
     // Agents and tasks.
     await check('/v1/agents?capability=summarize', 200)

@@ -34,7 +34,7 @@ export interface paths {
                                  * @description The `code` of an error body `{"error": {"code", "message", "details"}}`
                                  * @enum {string}
                                  */
-                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
                                 /** @description The HTTP status an answer with this code has */
                                 status: number;
                                 /** @description What the code means, in one line */
@@ -166,6 +166,7 @@ export interface paths {
                  *     - `unknown_tx_type`: The tx type is not a kind this node accepts; GET /v1/types lists them.
                  *     - `unparseable_content`: The content is not valid for its declared media type.
                  *     - `unsupported_media_type`: Sinew does not ingest this media type.
+                 *     - `unsupported_tools`: The model answers text only: it cannot take tools or function calls.
                  *     - `wrong_chain_id`: The tx was signed for another chain.
                  *     - `wrong_node_key`: The node key is not this chain's sequencer.
                  *     - `wrong_password`: The password does not open the key file.
@@ -288,6 +289,7 @@ export interface paths {
                  *     - `apikey_revoked`: The API key is revoked.
                  *     - `author_mismatch`: A receipt names another author for a contribution than the ledger.
                  *     - `balance_overflow`: Crediting the account would overflow uint256.
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
                  *     - `datanet_name_taken`: A Datanet with this name exists already.
                  *     - `deadline_not_reached`: The task is open until its deadline.
                  *     - `deadline_passed`: The deadline given is not after the block time.
@@ -304,7 +306,7 @@ export interface paths {
                  *     - `nonce_too_high`: The nonce skips ahead of the sender's next nonce.
                  *     - `nonce_too_low`: The nonce was already used by this sender.
                  *     - `not_accepted`: Only an accepted contribution can be excluded; details.status says what it is.
-                 *     - `not_apikey_owner`: Only the key's owner may revoke it.
+                 *     - `not_apikey_owner`: Only the key's owner may revoke or update it, or read its usage.
                  *     - `not_claimer`: The sender does not hold the claim on the task.
                  *     - `not_curator`: The address is neither the owner nor a curator of this Datanet.
                  *     - `not_model_owner`: Only the model's owner may update it.
@@ -1919,6 +1921,7 @@ export interface paths {
                  *     - `unknown_tx_type`: The tx type is not a kind this node accepts; GET /v1/types lists them.
                  *     - `unparseable_content`: The content is not valid for its declared media type.
                  *     - `unsupported_media_type`: Sinew does not ingest this media type.
+                 *     - `unsupported_tools`: The model answers text only: it cannot take tools or function calls.
                  *     - `wrong_chain_id`: The tx was signed for another chain.
                  *     - `wrong_node_key`: The node key is not this chain's sequencer.
                  *     - `wrong_password`: The password does not open the key file.
@@ -2041,6 +2044,7 @@ export interface paths {
                  *     - `apikey_revoked`: The API key is revoked.
                  *     - `author_mismatch`: A receipt names another author for a contribution than the ledger.
                  *     - `balance_overflow`: Crediting the account would overflow uint256.
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
                  *     - `datanet_name_taken`: A Datanet with this name exists already.
                  *     - `deadline_not_reached`: The task is open until its deadline.
                  *     - `deadline_passed`: The deadline given is not after the block time.
@@ -2057,7 +2061,7 @@ export interface paths {
                  *     - `nonce_too_high`: The nonce skips ahead of the sender's next nonce.
                  *     - `nonce_too_low`: The nonce was already used by this sender.
                  *     - `not_accepted`: Only an accepted contribution can be excluded; details.status says what it is.
-                 *     - `not_apikey_owner`: Only the key's owner may revoke it.
+                 *     - `not_apikey_owner`: Only the key's owner may revoke or update it, or read its usage.
                  *     - `not_claimer`: The sender does not hold the claim on the task.
                  *     - `not_curator`: The address is neither the owner nor a curator of this Datanet.
                  *     - `not_model_owner`: Only the model's owner may update it.
@@ -3464,6 +3468,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/apikeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The API keys an account granted, with their records (controls, spend, revocation), in the order granted */
+        get: {
+            parameters: {
+                query: {
+                    owner: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            keys: components["schemas"]["ApiKey"][];
+                        };
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `invalid_field`: A field has the wrong type, format or range; details.field names it.
+                 *     - `missing_field`: A required field is missing; details.field names it.
+                 *     - `unknown_field`: A field is not part of this message or body; details.field names it.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/apikeys/{keyHash}": {
         parameters: {
             query?: never;
@@ -3728,6 +3811,9 @@ export interface paths {
                         /** @enum {number|null} */
                         n?: 1 | null;
                         user?: string | null;
+                        metadata?: {
+                            [key: string]: string;
+                        } | null;
                         messages: ({
                             /** @enum {string} */
                             role: "system" | "developer" | "user" | "assistant" | "tool";
@@ -3793,6 +3879,7 @@ export interface paths {
                 };
                 /**
                  * @description An error; its code is one of:
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
                  *     - `insufficient_balance`: The account's balance does not cover the amount, stake or fee.
                  *     - `spend_limit_reached`: The API key's spend limit does not cover the fee.
                  */
@@ -3809,6 +3896,7 @@ export interface paths {
                  *     - `backend_credential_missing`: The operator's backend key for the model's origin is bound to other accounts' models (backendCredentials owners): nothing was sent.
                  *     - `backend_not_allowed`: The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent.
                  *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `model_not_allowed`: The API key's owner did not allow it to call this model (UpdateApiKey models).
                  *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
                  */
                 403: {
@@ -3857,6 +3945,7 @@ export interface paths {
                 };
                 /**
                  * @description An error; its code is one of:
+                 *     - `rate_limit_exceeded`: The API key's requests or tokens per minute are used up: retry after Retry-After (x-ratelimit-* headers say more).
                  *     - `too_many_auth_failures`: This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.
                  *     - `too_many_concurrent_calls`: This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.
                  */
@@ -3961,6 +4050,9 @@ export interface paths {
                         /** @enum {number|null} */
                         n?: 1 | null;
                         user?: string | null;
+                        metadata?: {
+                            [key: string]: string;
+                        } | null;
                         prompt: string | string[];
                     } & {
                         [key: string]: unknown;
@@ -4012,6 +4104,7 @@ export interface paths {
                 };
                 /**
                  * @description An error; its code is one of:
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
                  *     - `insufficient_balance`: The account's balance does not cover the amount, stake or fee.
                  *     - `spend_limit_reached`: The API key's spend limit does not cover the fee.
                  */
@@ -4028,6 +4121,7 @@ export interface paths {
                  *     - `backend_credential_missing`: The operator's backend key for the model's origin is bound to other accounts' models (backendCredentials owners): nothing was sent.
                  *     - `backend_not_allowed`: The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent.
                  *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `model_not_allowed`: The API key's owner did not allow it to call this model (UpdateApiKey models).
                  *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
                  */
                 403: {
@@ -4076,6 +4170,7 @@ export interface paths {
                 };
                 /**
                  * @description An error; its code is one of:
+                 *     - `rate_limit_exceeded`: The API key's requests or tokens per minute are used up: retry after Retry-After (x-ratelimit-* headers say more).
                  *     - `too_many_auth_failures`: This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.
                  *     - `too_many_concurrent_calls`: This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.
                  */
@@ -4139,6 +4234,357 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI Responses API: a response, attributed and paid; receipt in x-sinew-receipt */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        input: string | ({
+                            type?: string;
+                            /** @enum {string} */
+                            role?: "user" | "assistant" | "system" | "developer";
+                            content?: string | ({
+                                type: string;
+                                text?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        instructions?: string | null;
+                        max_output_tokens?: number | null;
+                        temperature?: number | null;
+                        top_p?: number | null;
+                        stream?: boolean | null;
+                        tools?: ({
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[] | null;
+                        tool_choice?: unknown;
+                        previous_response_id?: string | null;
+                        user?: string | null;
+                        metadata?: {
+                            [key: string]: string;
+                        } | null;
+                        store?: boolean | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description The response (JSON), or with stream: true its typed events (server-sent events) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Response"];
+                        "text/event-stream": string;
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `context_length_exceeded`: The prompt is longer than the model takes on this node (maxPromptTokens; GET /v1/models shows it).
+                 *     - `forbidden_json_key`: The JSON body holds a __proto__ (or constructor.prototype) key, refused as prototype pollution.
+                 *     - `invalid_value`: A request parameter has an invalid value; param names it.
+                 *     - `json_too_deep`: The JSON body nests deeper than 64 levels; no request to this node needs that.
+                 *     - `malformed_json`: The body (or file) is not valid JSON.
+                 *     - `missing_required_parameter`: A required request parameter is missing; param names it.
+                 *     - `unsupported_tools`: The model answers text only: it cannot take tools or function calls.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `expired_api_key`: The API key has expired.
+                 *     - `invalid_api_key`: No GrantApiKey on the ledger has this key's hash.
+                 *     - `missing_api_key`: No API key: send Authorization: Bearer <key>.
+                 *     - `revoked_api_key`: The API key is revoked.
+                 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `budget_exhausted`: The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).
+                 *     - `insufficient_balance`: The account's balance does not cover the amount, stake or fee.
+                 *     - `spend_limit_reached`: The API key's spend limit does not cover the fee.
+                 */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `backend_credential_missing`: The operator's backend key for the model's origin is bound to other accounts' models (backendCredentials owners): nothing was sent.
+                 *     - `backend_not_allowed`: The model's backend is outside this node's backend allow-list (backendAllowList); nothing was sent.
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `model_not_allowed`: The API key's owner did not allow it to call this model (UpdateApiKey models).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `model_not_found`: No (active) model has this name or version.
+                 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `body_too_large`: The request body is over the node's limit (bodyLimitBytes).
+                 */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `unsupported_content_type`: The route reads JSON: send Content-Type: application/json.
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `rate_limit_exceeded`: The API key's requests or tokens per minute are used up: retry after Retry-After (x-ratelimit-* headers say more).
+                 *     - `too_many_auth_failures`: This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.
+                 *     - `too_many_concurrent_calls`: This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.
+                 */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 *     - `receipt_failed`: The answer was delivered but its receipt could not be recorded.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `backend_error`: The model backend failed or answered an error.
+                 *     - `backend_unavailable`: The model backend (or its index) cannot be reached.
+                 */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `model_not_ready`: The model's Datanet index is still being built: retry (Retry-After).
+                 */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `backend_timeout`: The model backend was silent for too long.
+                 */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenAI-style usage of the account that owns the key: calls, tokens and spend per key, model and day */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only this key (it must be one of the account) */
+                    key?: string;
+                    model?: string;
+                    /** @description First UTC day, YYYY-MM-DD */
+                    from?: string;
+                    /** @description Last UTC day, YYYY-MM-DD */
+                    to?: string;
+                    /** @description Only calls whose `user` field was this (calls this node served) */
+                    user?: string;
+                    /** @description Only calls whose metadata had this tag, `name:value` (calls this node served) */
+                    tag?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Usage"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `invalid_value`: A request parameter has an invalid value; param names it.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `expired_api_key`: The API key has expired.
+                 *     - `invalid_api_key`: No GrantApiKey on the ledger has this key's hash.
+                 *     - `missing_api_key`: No API key: send Authorization: Bearer <key>.
+                 *     - `revoked_api_key`: The API key is revoked.
+                 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `apikey_not_yours`: GET /v1/usage named a key of another account: usage is shown to its owner only.
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `too_many_auth_failures`: This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.
+                 */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4352,7 +4798,7 @@ export interface components {
              * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
              * @enum {string}
              */
-            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
             /** @description What went wrong, in one sentence */
             message: string;
             /** @description Facts about the failure: details.field names the field at fault; details.hint, when present, says what to do */
@@ -4607,7 +5053,7 @@ export interface components {
                  * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
                  * @enum {string}
                  */
-                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
                 /** @description What went wrong, in one sentence */
                 message: string;
             };
@@ -4856,6 +5302,10 @@ export interface components {
             datanets: string[];
             /** @description SIN base units per million output tokens */
             pricePerMillion: string;
+            /** @description SIN base units per million prompt tokens (absent = 0) */
+            promptPricePerMillion?: string;
+            /** @description SIN base units per call (absent = 0) */
+            requestPrice?: string;
             /** @description The contributors' share of the fee after the protocol fee, basis points, times coverage */
             contributorShareBps: number;
             active: boolean;
@@ -4924,6 +5374,10 @@ export interface components {
                 datanets: string[];
                 /** @description SIN base units per million output tokens */
                 pricePerMillion: string;
+                /** @description SIN base units per million prompt tokens (absent = 0) */
+                promptPricePerMillion?: string;
+                /** @description SIN base units per call (absent = 0) */
+                requestPrice?: string;
                 /** @description The contributors' share of the fee after the protocol fee, basis points, times coverage */
                 contributorShareBps: number;
                 active: boolean;
@@ -4982,6 +5436,27 @@ export interface components {
             /** @description The block that revoked it: calls authorised before it are still charged */
             revokedHeight?: string;
             grantedAt: string;
+            /** @description The owner's per-key controls (UpdateApiKey); absent = none */
+            controls?: {
+                /** @description The models the key may call; empty = all */
+                models: string[];
+                requestsPerMinute?: number;
+                tokensPerMinute?: number;
+                concurrentCalls?: number;
+                /** @description Base units per UTC day, week, month */
+                budgets: {
+                    day?: string;
+                    week?: string;
+                    month?: string;
+                };
+            };
+            /** @description Spend in the current period of each budget window (start: ms, UTC) */
+            periods?: {
+                [key: string]: {
+                    start: string;
+                    spent: string;
+                };
+            };
         };
         /** @description An OpenAI error object: {"error": {"message", "type", "param", "code"}} */
         OpenAIError: {
@@ -5009,6 +5484,10 @@ export interface components {
                 datanets: string[];
                 /** @description SIN base units per million output tokens */
                 pricePerMillion: string;
+                /** @description SIN base units per million prompt tokens */
+                promptPricePerMillion: string;
+                /** @description SIN base units per call */
+                requestPrice: string;
                 contributorShareBps: number;
                 active: boolean;
                 description: string;
@@ -5081,6 +5560,10 @@ export interface components {
                 prompt_tokens: number;
                 completion_tokens: number;
                 total_tokens: number;
+                /** @description What the call cost, SIN base units (the receipt fee; null if it could not be recorded) */
+                cost: string | null;
+                /** @description The receipt id: GET /v1/receipts/<id> */
+                receipt: string;
             };
             sinew: components["schemas"]["SinewCallInfo"];
         };
@@ -5102,6 +5585,73 @@ export interface components {
                 prompt_tokens: number;
                 completion_tokens: number;
                 total_tokens: number;
+                /** @description What the call cost, SIN base units (the receipt fee; null if it could not be recorded) */
+                cost: string | null;
+                /** @description The receipt id: GET /v1/receipts/<id> */
+                receipt: string;
+            };
+            sinew: components["schemas"]["SinewCallInfo"];
+        };
+        /** @description An OpenAI Responses API response object, with its cost, receipt and attribution */
+        Response: {
+            id: string;
+            /** @enum {string} */
+            object: "response";
+            created_at: number;
+            /** @enum {string} */
+            status: "completed" | "incomplete";
+            /** @enum {string|null} */
+            error: null;
+            incomplete_details: {
+                /** @enum {string} */
+                reason: "max_output_tokens";
+            } | null;
+            instructions: string | null;
+            max_output_tokens: number | null;
+            model: string;
+            output: {
+                /** @enum {string} */
+                type: "message";
+                id: string;
+                /** @enum {string} */
+                status: "completed" | "incomplete";
+                /** @enum {string} */
+                role: "assistant";
+                content: {
+                    /** @enum {string} */
+                    type: "output_text";
+                    text: string;
+                    annotations: unknown[];
+                }[];
+            }[];
+            parallel_tool_calls: boolean;
+            temperature: number | null;
+            top_p: number | null;
+            tool_choice: unknown;
+            tools: unknown[];
+            text: {
+                format: {
+                    /** @enum {string} */
+                    type: "text";
+                };
+            };
+            metadata: {
+                [key: string]: string;
+            };
+            user: string | null;
+            usage: {
+                input_tokens: number;
+                input_tokens_details: {
+                    cached_tokens: number;
+                };
+                output_tokens: number;
+                output_tokens_details: {
+                    reasoning_tokens: number;
+                };
+                total_tokens: number;
+                /** @description What the call cost, SIN base units */
+                cost: string | null;
+                receipt: string;
             };
             sinew: components["schemas"]["SinewCallInfo"];
         };
@@ -5252,6 +5802,40 @@ export interface components {
                 backedBytes: number;
                 minChargeBytes: number;
             };
+        };
+        /** @description An account's calls, tokens and spend, in total, per key, per model and per UTC day */
+        Usage: {
+            owner: string;
+            calls: number;
+            promptTokens: number;
+            outputTokens: number;
+            /** @description SIN base units */
+            spent: string;
+            byKey: {
+                keyHash: string;
+                label: string;
+                calls: number;
+                promptTokens: number;
+                outputTokens: number;
+                /** @description SIN base units */
+                spent: string;
+            }[];
+            byModel: {
+                model: string;
+                calls: number;
+                promptTokens: number;
+                outputTokens: number;
+                /** @description SIN base units */
+                spent: string;
+            }[];
+            byDay: {
+                day: string;
+                calls: number;
+                promptTokens: number;
+                outputTokens: number;
+                /** @description SIN base units */
+                spent: string;
+            }[];
         };
     };
     responses: never;

@@ -206,7 +206,11 @@ export const errorCatalogue = {
   apikey_exists: { status: 422, meaning: 'An API key with this hash is registered already.' },
   apikey_expired: { status: 422, meaning: "The API key's expiry has passed." },
   apikey_revoked: { status: 422, meaning: 'The API key is revoked.' },
-  not_apikey_owner: { status: 422, meaning: "Only the key's owner may revoke it." },
+  not_apikey_owner: { status: 422, meaning: "Only the key's owner may revoke or update it, or read its usage." },
+  budget_exhausted: {
+    status: 422,
+    meaning: "The API key's budget for this UTC day, week or month does not cover the fee (details name the window and when it resets).",
+  },
   spend_limit_reached: { status: 422, meaning: "The API key's spend limit does not cover the fee." },
   not_sequencer: { status: 422, meaning: 'Only the sequencer key may sign this kind (RecordReceipt, Deposit).' },
   receipt_exists: { status: 422, meaning: 'A receipt with this id is recorded already.' },
@@ -239,6 +243,13 @@ export const errorCatalogue = {
   },
   too_many_auth_failures: { status: 429, meaning: 'This client failed API-key authentication too often (apiKeyFailuresPerMinute): retry after Retry-After.' },
   too_many_concurrent_calls: { status: 429, meaning: 'This API key has maxConcurrentCallsPerKey calls in flight: retry when one ends.' },
+  rate_limit_exceeded: {
+    status: 429,
+    meaning: "The API key's requests or tokens per minute are used up: retry after Retry-After (x-ratelimit-* headers say more).",
+  },
+  apikey_not_yours: { status: 403, meaning: 'GET /v1/usage named a key of another account: usage is shown to its owner only.' },
+  model_not_allowed: { status: 403, meaning: "The API key's owner did not allow it to call this model (UpdateApiKey models)." },
+  unsupported_tools: { status: 400, meaning: 'The model answers text only: it cannot take tools or function calls.' },
   client_closed_request: { status: 499, meaning: 'The client left before a non-streamed answer was ready: nothing was charged.' },
 
   // Agents and tasks

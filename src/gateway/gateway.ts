@@ -27,7 +27,7 @@ import {
   apiKeyRemaining,
   attributeOutput,
   BUILTIN_INFINIGRAM,
-  computeFee,
+  callFee,
   hashApiKey,
   MAX_RECEIPT_DELAY_MS,
   nodeAttestedResolver,
@@ -35,6 +35,7 @@ import {
   readApiKey,
   readModel,
   readModelNames,
+  type CallLabels,
   type ContributionResolver,
   type ModelAttribution,
   type ModelRecord,
@@ -42,7 +43,8 @@ import {
 } from '../models/index.ts'
 import { builtinBackend, openaiCompatibleBackend, type Backend, type ChatMessage } from './backends.ts'
 import { BackendAllowList } from './egress.ts'
-import { AuthFailureLimiter, ConcurrencyLimit, type Clock } from './limits.ts'
+import { InMemoryCallLimits, type CallLimits, type Refusal, type RateHeaders } from './controls.ts'
+import { AuthFailureLimiter, type Clock } from './limits.ts'
 import { countTokens, TokenMeter } from './meter.ts'
 import { NodeTxSubmitter } from './submitter.ts'
 
@@ -85,6 +87,8 @@ export type GatewayOptions = {
   settings?: Partial<GatewaySettings>
   /** Time for the abuse limits (default Date.now); key expiry follows the node's clock (LedgerNode.now). */
   now?: Clock
+  /** Where per-key limits and reservations live (default: in this process). */
+  callLimits?: CallLimits
   /** max_tokens when a request gives none (default 256; at most the model's maxOutputTokens). */
   defaultMaxTokens?: number
   log?: Logger
@@ -174,6 +178,9 @@ export type CallRequest = {
   stop?: string[]
   /** keccak256 of the request body (JSON as received, re-serialized). */
   requestHash: Hex
+  /** The caller's end-user id (`user`) and tags (`metadata`), for its usage reports. */
+  user?: string
+  tags?: Record<string, string>
 }
 
 export type Sink = {
@@ -223,6 +230,8 @@ export type PreparedCall = {
   model: ModelRecord
   maxTokens: number
   promptTokens: number
+  /** The key's x-ratelimit-* headers, for every answer of the call. */
+  rateHeaders: RateHeaders
   run(sink: Sink): Promise<CallOutcome>
   /** Releases the reservation without running (e.g. the request is abandoned). */
   cancel(): void
@@ -231,49 +240,21 @@ export type PreparedCall = {
 /** When the node let a call use its key: the head's height and the node's clock (ms). */
 type Authorization = { height: bigint; at: bigint }
 
-/** In-memory reservations: only the sequencer writes, so committed balance minus these is what is free. */
-class Reservations {
-  private readonly byPayer = new Map<string, bigint>()
-  private readonly byKey = new Map<string, bigint>()
-  payer(a: string): bigint {
-    return this.byPayer.get(a) ?? 0n
-  }
-  key(k: string): bigint {
-    return this.byKey.get(k) ?? 0n
-  }
-  add(payer: string, key: string, amount: bigint): () => void {
-    this.byPayer.set(payer, this.payer(payer) + amount)
-    this.byKey.set(key, this.key(key) + amount)
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      const p = this.payer(payer) - amount
-      const k = this.key(key) - amount
-      if (p === 0n) this.byPayer.delete(payer)
-      else this.byPayer.set(payer, p)
-      if (k === 0n) this.byKey.delete(key)
-      else this.byKey.set(key, k)
-    }
-  }
-  get outstanding(): number {
-    return this.byKey.size
-  }
-}
-
 export class Gateway {
   readonly submitter: NodeTxSubmitter
   readonly settings: GatewaySettings
   /** Where openai-compatible backends may be (the operator's list, or the network's default). */
   readonly allowList: BackendAllowList
-  private readonly reservations = new Reservations()
+  /** Per-key controls and reservations (see CallLimits: the one place their state lives). */
+  private readonly callLimits: CallLimits
   private readonly backends = new Map<string, Promise<{ backend: Backend; indexes: NamedIndex[]; sources: IndexSource[] }>>()
   private readonly resolver: ContributionResolver
   private readonly defaultMaxTokens: number
   private readonly now: Clock
   private readonly authFailures: AuthFailureLimiter
-  private readonly concurrency: ConcurrencyLimit
   private waiting = 0
+  /** The end-user id and tags of recent calls, by receipt id: the caller's own labels, kept off the ledger (GET /v1/usage filters by them). */
+  private readonly labels = new Map<string, CallLabels>()
 
   constructor(private readonly o: GatewayOptions) {
     this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
@@ -284,11 +265,21 @@ export class Gateway {
     this.allowList = new BackendAllowList(this.settings.backendAllowList ?? BackendAllowList.defaults(o.node.chain.genesis.insecure === true))
     this.now = o.now ?? Date.now
     this.authFailures = new AuthFailureLimiter(this.settings.apiKeyFailuresPerMinute, this.now)
-    this.concurrency = new ConcurrencyLimit(this.settings.maxConcurrentCallsPerKey)
+    this.callLimits = o.callLimits ?? new InMemoryCallLimits()
   }
 
   get state() {
     return this.o.node.chain.state
+  }
+
+  /** The ledger node the gateway charges on. */
+  get node(): LedgerNode {
+    return this.o.node
+  }
+
+  /** The end-user id and tags the call of a receipt carried, if this node served it (since it started). */
+  labelsOf(receiptId: string): CallLabels | undefined {
+    return this.labels.get(receiptId.toLowerCase())
   }
 
   /** Active models, by name. */
@@ -321,12 +312,35 @@ export class Gateway {
 
   /** Outstanding reservations (for tests and status). */
   get reserved(): number {
-    return this.reservations.outstanding
+    return this.callLimits.outstanding
   }
 
   /** Calls now waiting for their caller's connection to take more (backpressure). */
   get waitingOnCallers(): number {
     return this.waiting
+  }
+
+  /**
+   * The account behind an API key, for what a key's owner may read (GET /v1/usage): the key
+   * must be usable now; a failure counts against the client's failed authentications like a call's.
+   */
+  ownerOf(apiKey: string | undefined, client: string | undefined): Address {
+    if (!apiKey)
+      throw new GatewayError({ code: 'missing_api_key', message: 'No API key. Send Authorization: Bearer <key> of the account.', type: 'authentication_error' })
+    const wait = client === undefined ? 0 : this.authFailures.retryAfter(client)
+    if (wait > 0)
+      throw new GatewayError({
+        code: 'too_many_auth_failures',
+        message: `Too many failed API-key authentications from your address: retry in ${wait} s.`,
+        type: 'rate_limit_error',
+        details: { retryAfterS: wait },
+      })
+    const key = readApiKey(this.state, hashApiKey(apiKey))
+    const problem = apiKeyProblem(key, this.o.node.now())
+    if (problem === undefined) return key!.owner
+    if (client !== undefined) this.authFailures.fail(client)
+    const code = problem === 'unknown' ? 'invalid_api_key' : problem === 'revoked' ? 'revoked_api_key' : 'expired_api_key'
+    throw new GatewayError({ code, message: `This API key is ${problem === 'unknown' ? 'not known' : problem}.`, type: 'authentication_error' })
   }
 
   /** Authenticates, checks the model, limits and balance, and reserves the maximum charge. */
@@ -393,6 +407,17 @@ export class Gateway {
             : 'The node operator binds backend keys to origins and owners with backendCredentials (docs/gateway.md). GET /v1/models marks the models this node refuses.',
       })
     }
+    const allowed = key!.controls?.models ?? []
+    if (allowed.length > 0 && !allowed.includes(model.name)) {
+      throw new GatewayError({
+        code: 'model_not_allowed',
+        message: `This API key may not call the model \`${model.name}\`: its owner allowed ${allowed.map((m) => `\`${m}\``).join(', ')}.`,
+        type: 'permission_error',
+        param: 'model',
+        details: { model: model.name, allowed },
+        hint: 'The key owner changes the allow-list with `sinew apikey update KEY --model NAME ...`.',
+      })
+    }
     const limits = this.limits(model)
     const maxTokens = req.maxTokens ?? Math.min(this.defaultMaxTokens, limits.maxOutputTokens)
     if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > limits.maxOutputTokens) {
@@ -416,34 +441,6 @@ export class Gateway {
         details: { promptTokens, maxPromptTokens: limits.maxPromptTokens },
       })
     }
-    const maxFee = computeFee(BigInt(model.pricePerMillion), BigInt(maxTokens))
-    const remaining = apiKeyRemaining(key!)
-    if (remaining !== undefined && remaining - this.reservations.key(keyHash) < maxFee) {
-      throw new GatewayError({
-        code: 'spend_limit_reached',
-        message: `This API key's spend limit is reached: ${remaining} base units left (less calls in flight), this call may cost up to ${maxFee}.`,
-        type: 'insufficient_quota',
-        details: {
-          spendLimit: key!.spendLimit,
-          spent: key!.spent,
-          maxCharge: maxFee.toString(),
-        },
-      })
-    }
-    const payer = key!.owner
-    const balance = this.o.node.account(payer).balance
-    const free = balance - this.reservations.payer(payer)
-    if (free < maxFee) {
-      throw new GatewayError({
-        code: 'insufficient_balance',
-        message: `The account ${payer} has ${free} base units free, this call may cost up to ${maxFee}. Fund it or lower max_tokens.`,
-        type: 'insufficient_quota',
-        details: {
-          balance: balance.toString(),
-          maxCharge: maxFee.toString(),
-        },
-      })
-    }
     // A call is paid by its receipt: while the store refuses writes (a full or unwritable
     // disk) no receipt could be recorded, so no call starts (it costs nothing).
     const fault = this.o.node.sequencer?.storageFault
@@ -455,36 +452,50 @@ export class Gateway {
         details: { retryAfterS: 5, since: fault.since },
       })
     }
-    const slot = this.concurrency.acquire(keyHash)
-    if (!slot) {
-      throw new GatewayError({
-        code: 'too_many_concurrent_calls',
-        message: `This API key already has ${this.settings.maxConcurrentCallsPerKey} calls in flight, the most one key may hold: wait for one to finish.`,
-        type: 'rate_limit_error',
-        details: { retryAfterS: 1, maxConcurrentCallsPerKey: this.settings.maxConcurrentCallsPerKey },
+    const maxFee = callFee(model, BigInt(promptTokens), BigInt(maxTokens))
+    const payer = key!.owner
+    const own = key!.controls?.concurrentCalls
+    const admission = this.callLimits.admit({
+      keyHash,
+      payer,
+      at: Number(authorization.at),
+      controls: key!.controls,
+      periods: key!.periods,
+      spendRemaining: apiKeyRemaining(key!),
+      balance: this.o.node.account(payer).balance,
+      maxFee,
+      maxTokens: promptTokens + maxTokens,
+      maxConcurrent: own === undefined ? this.settings.maxConcurrentCallsPerKey : Math.min(own, this.settings.maxConcurrentCallsPerKey),
+    })
+    if (!admission.ok)
+      throw refusalError(admission.refusal, admission.headers, {
+        key: key!,
+        balance: this.o.node.account(payer).balance,
+        maxFee,
+        tokens: promptTokens + maxTokens,
       })
-    }
-    const unreserve = this.reservations.add(payer, keyHash, maxFee)
-    const release = () => {
-      unreserve()
-      slot()
-    }
+    const release = admission.release
     const receiptId = ('0x' + randomBytes(32).toString('hex')) as Hex
     return {
       receiptId,
       model,
       maxTokens,
       promptTokens,
+      rateHeaders: admission.headers,
       cancel: release,
       run: async (sink) => {
+        let used = promptTokens
         try {
-          return await this.run(req, model, keyHash, authorization, receiptId, maxTokens, promptTokens, sink)
+          const outcome = await this.run(req, model, keyHash, authorization, receiptId, maxTokens, promptTokens, sink)
+          used += outcome.outputTokens
+          return outcome
         } catch (e) {
           // The caller sees a short message; the operator's log has the details (what a refused host resolved to, say).
           if (e instanceof SinewError && (e.status >= 500 || e.code === 'backend_not_allowed'))
             this.o.log?.[e.status >= 500 ? 'warn' : 'info']({ err: e, model: model.name }, e.shortMessage)
           throw e
         } finally {
+          admission.settle(used)
           release()
         }
       },
@@ -670,6 +681,10 @@ export class Gateway {
         method: attribution.method,
         contributors: r.contributors,
       }
+      if (req.user !== undefined || req.tags !== undefined) {
+        this.labels.set(receiptId.toLowerCase(), { user: req.user, tags: req.tags })
+        if (this.labels.size > MAX_LABELLED_CALLS) this.labels.delete(this.labels.keys().next().value!)
+      }
     } catch (e) {
       receiptError = e instanceof SinewError ? e : new SinewError({ code: 'receipt_failed', message: String(e) })
       this.o.log?.warn({ err: e, receiptId }, 'receipt not recorded')
@@ -708,6 +723,69 @@ export class Gateway {
     return undefined
   }
 }
+
+/** The OpenAI-shaped error of a call the per-key controls refused, with the key's x-ratelimit-* headers. */
+function refusalError(
+  r: Refusal,
+  headers: RateHeaders,
+  ctx: { key: { owner: string; spendLimit: string; spent: string }; balance: bigint; maxFee: bigint; tokens: number },
+): GatewayError {
+  const rateLimitHeaders = headers
+  switch (r.kind) {
+    case 'requests':
+    case 'tokens':
+      return new GatewayError({
+        code: 'rate_limit_exceeded',
+        message: r.tooLarge
+          ? `This call counts ${ctx.tokens} tokens (prompt + max_tokens), more than this API key's limit of ${r.limit} tokens per minute: lower max_tokens or shorten the prompt.`
+          : `Rate limit reached for ${r.kind} on this API key: ${r.limit} ${r.kind} per minute. Retry in ${r.retryAfterS} s.`,
+        type: 'rate_limit_error',
+        details: { limit: r.limit, per: 'minute', of: r.kind, ...(r.tooLarge ? {} : { retryAfterS: r.retryAfterS }), rateLimitHeaders },
+      })
+    case 'concurrent':
+      return new GatewayError({
+        code: 'too_many_concurrent_calls',
+        message: `This API key already has ${r.limit} calls in flight, the most it may hold: wait for one to finish.`,
+        type: 'rate_limit_error',
+        details: { retryAfterS: 1, maxConcurrentCalls: r.limit, rateLimitHeaders },
+      })
+    case 'spend_limit':
+      return new GatewayError({
+        code: 'spend_limit_reached',
+        message: `This API key's spend limit is reached: ${r.remaining} base units left (less calls in flight), this call may cost up to ${ctx.maxFee}.`,
+        type: 'insufficient_quota',
+        details: { spendLimit: ctx.key.spendLimit, spent: ctx.key.spent, maxCharge: ctx.maxFee.toString(), rateLimitHeaders },
+      })
+    case 'budget': {
+      const resetsAt = new Date(r.resetsAt).toISOString()
+      const name = { day: 'daily', week: 'weekly', month: 'monthly' }[r.window]
+      return new GatewayError({
+        code: 'budget_exhausted',
+        message: `This API key's ${name} budget of ${r.budget} base units is used up (${r.spent} spent, ${r.reserved} held by calls in flight; this call may cost up to ${ctx.maxFee}). It resets at ${resetsAt}.`,
+        type: 'insufficient_quota',
+        details: {
+          window: r.window,
+          budget: r.budget.toString(),
+          spent: r.spent.toString(),
+          reserved: r.reserved.toString(),
+          maxCharge: ctx.maxFee.toString(),
+          resetsAt,
+          rateLimitHeaders,
+        },
+      })
+    }
+    case 'balance':
+      return new GatewayError({
+        code: 'insufficient_balance',
+        message: `The account ${ctx.key.owner} has ${r.free} base units free, this call may cost up to ${ctx.maxFee}. Fund it or lower max_tokens.`,
+        type: 'insufficient_quota',
+        details: { balance: ctx.balance.toString(), maxCharge: ctx.maxFee.toString(), rateLimitHeaders },
+      })
+  }
+}
+
+/** Labelled calls kept in memory for usage reports (oldest dropped beyond this). */
+const MAX_LABELLED_CALLS = 1_000_000
 
 /** The reason a call's backend signal is aborted with once the call no longer needs it. */
 const STOPPED = new Error('the call no longer needs the backend')

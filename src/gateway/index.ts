@@ -25,5 +25,6 @@ export { builtinBackend, openaiCompatibleBackend, type Backend, type BackendRequ
 export { countTokens, TokenMeter } from './meter.ts'
 export { AddressNotAllowedError, BackendAllowList, classifyAddress, parseIp, type AddressClass } from './egress.ts'
 export { AuthFailureLimiter, ConcurrencyLimit, clientKey } from './limits.ts'
+export { formatDuration, InMemoryCallLimits, type Admission, type AdmitRequest, type CallLimits, type RateHeaders, type Refusal } from './controls.ts'
 export { NodeTxSubmitter } from './submitter.ts'
 export { dirIndexProvider, indexDirFor } from './indexes.ts'

@@ -13,6 +13,19 @@ export function computeFee(pricePerMillion: bigint, outputTokens: bigint): bigin
   return (pricePerMillion * outputTokens + TOKENS_PER_PRICE_UNIT - 1n) / TOKENS_PER_PRICE_UNIT
 }
 
+/** A model version's prices, base units: per million output tokens, per million prompt tokens, per request. */
+export type Prices = { pricePerMillion: string; promptPricePerMillion?: string; requestPrice?: string }
+
+/**
+ * The fee of one call: requestPrice + ceil((pricePerMillion × outputTokens +
+ * promptPricePerMillion × promptTokens) / 10^6). One rounding, up, over both token prices; a
+ * version without prompt or request prices (older terms) has them at 0, which is the output-only rule.
+ */
+export function callFee(prices: Prices, promptTokens: bigint, outputTokens: bigint): bigint {
+  const tokens = BigInt(prices.pricePerMillion) * outputTokens + BigInt(prices.promptPricePerMillion ?? '0') * promptTokens
+  return BigInt(prices.requestPrice ?? '0') + (tokens + TOKENS_PER_PRICE_UNIT - 1n) / TOKENS_PER_PRICE_UNIT
+}
+
 export type WeightInput = { contribution: string; author: Address; bps: number }
 
 export type Split = {

@@ -1,5 +1,6 @@
 /**
- * Models: tx kinds (RegisterModel, UpdateModel, GrantApiKey, RevokeApiKey, RecordReceipt),
+ * Models: tx kinds (RegisterModel, UpdateModel, SetModelPrices, GrantApiKey, UpdateApiKey,
+ * RevokeApiKey, RecordReceipt),
  * their state, the fee and its split, and attribution over a model's Datanet versions.
  * Spec: docs/gateway.md. The gateway (src/gateway) serves the models over the OpenAI API.
  */
@@ -19,9 +20,13 @@ export {
   type ModelMessage,
   type ReceiptMessage,
   type RevokeApiKeyMessage,
+  type SetModelPricesMessage,
+  type UpdateApiKeyMessage,
   type UpdateModelMessage,
+  API_KEY_LIMIT_NAMES,
 } from './kinds.ts'
-export { computeFee, creditsByAuthor, splitFee, type Split, type WeightInput } from './fees.ts'
+export { callFee, computeFee, creditsByAuthor, splitFee, type Prices, type Split, type WeightInput } from './fees.ts'
+export { BUDGET_WINDOWS, isBudgetWindow, periodEnd, periodStart, type BudgetWindow } from './budgets.ts'
 export { attributeOutput, combinedMethod, type ModelAttribution, type NamedIndex, type ReceiptSpan } from './attribution.ts'
 export { API_KEY_PREFIX, hashApiKey, newApiKey } from './apikeys.ts'
 export {
@@ -33,6 +38,7 @@ export {
   readModelNames,
   readModelVersion,
   readReceiptPointer,
+  type ApiKeyControls,
   type ApiKeyRecord,
   type ModelRecord,
   type ModelTerms,
@@ -46,3 +52,4 @@ export function registerModelKinds(registry: TxKindRegistry, resolver: Contribut
 
 export { EarningsIndex, receiptView, type Earnings, type ReceiptView } from './earnings.ts'
 export { verifyReceipt, type ReceiptCheck, type ReceiptVerification } from './verify-receipt.ts'
+export { UsageIndex, type CallLabels, type UsageFilter, type UsageReport, type UsageRow } from './usage.ts'

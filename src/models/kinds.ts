@@ -6,7 +6,8 @@
  */
 import { refuseUnsafeText, SinewError } from '../core/index.ts'
 import { credit, debit, defineTxKind, type Address, type MessageOf, type StateReader, type TxKind } from '../ledger/index.ts'
-import { computeFee, creditsByAuthor, splitFee } from './fees.ts'
+import { BUDGET_WINDOWS, isBudgetWindow, periodStart } from './budgets.ts'
+import { callFee, creditsByAuthor, splitFee } from './fees.ts'
 import {
   apiKeyKey,
   apiKeyProblemAt,
@@ -19,6 +20,7 @@ import {
   readModelVersion,
   readReceiptPointer,
   receiptKey,
+  type ApiKeyControls,
   type ApiKeyRecord,
   type ModelRecord,
   type ModelTerms,
@@ -125,6 +127,54 @@ function terms(m: ModelMessage, owner: Address, version: number, active: boolean
   }
 }
 
+/** The prompt and request prices of a version, only where set (older terms stay byte-identical). */
+function extraPrices(t: ModelTerms): Pick<ModelTerms, 'promptPricePerMillion' | 'requestPrice'> {
+  return {
+    ...(t.promptPricePerMillion && t.promptPricePerMillion !== '0' ? { promptPricePerMillion: t.promptPricePerMillion } : {}),
+    ...(t.requestPrice && t.requestPrice !== '0' ? { requestPrice: t.requestPrice } : {}),
+  }
+}
+
+/** The names UpdateApiKey's `limits` entries may have, and the ApiKeyControls field each sets. */
+export const API_KEY_LIMIT_NAMES = ['requestsPerMinute', 'tokensPerMinute', 'concurrentCalls'] as const
+export const MAX_KEY_MODELS = 64
+
+function validateKeyLabel(label: string): void {
+  if (label.length > 200) throw bad('label', 'is longer than 200 characters')
+  refuseUnsafeText('message.label', label)
+}
+
+function validateControls(m: UpdateApiKeyMessage): void {
+  validateKeyLabel(m.label)
+  if (m.models.length > MAX_KEY_MODELS) throw bad('models', `has more than ${MAX_KEY_MODELS} entries`)
+  m.models.forEach((name, i) => {
+    if (!MODEL_NAME.test(name)) throw bad(`models[${i}]`, 'is not a model name')
+  })
+  if (new Set(m.models).size !== m.models.length) throw bad('models', 'names a model twice')
+  const names = new Set<string>()
+  m.limits.forEach((l, i) => {
+    if (!(API_KEY_LIMIT_NAMES as readonly string[]).includes(l.name))
+      throw bad(`limits[${i}].name`, `must be one of ${API_KEY_LIMIT_NAMES.join(', ')}, got ${JSON.stringify(l.name.slice(0, 40))}`)
+    if (names.has(l.name)) throw bad(`limits[${i}].name`, `sets ${l.name} twice`)
+    names.add(l.name)
+    if (l.value < 1n) throw bad(`limits[${i}].value`, `(${l.name}) must be at least 1: leave the limit out for none`)
+  })
+  const windows = new Set<string>()
+  m.budgets.forEach((b, i) => {
+    if (!isBudgetWindow(b.window))
+      throw bad(`budgets[${i}].window`, `must be one of ${BUDGET_WINDOWS.join(', ')}, got ${JSON.stringify(b.window.slice(0, 40))}`)
+    if (windows.has(b.window)) throw bad(`budgets[${i}].window`, `sets the ${b.window} budget twice`)
+    windows.add(b.window)
+    if (b.amount < 1n) throw bad(`budgets[${i}].amount`, 'must be at least 1 base unit: leave the budget out for none')
+  })
+}
+
+/** The controls an UpdateApiKey message sets, as the key record holds them. */
+function controlsOf(m: UpdateApiKeyMessage): ApiKeyControls {
+  const limits = Object.fromEntries(m.limits.map((l) => [l.name, Number(l.value)]))
+  return { models: m.models, ...limits, budgets: Object.fromEntries(m.budgets.map((b) => [b.window, b.amount.toString()])) }
+}
+
 // ---------- the kinds' EIP-712 fields, and the message types read off them ----------
 // (The kinds are made by createModelKinds, for a resolver, so their fields are declared here.)
 
@@ -145,6 +195,29 @@ const GRANT_API_KEY_FIELDS = [
   { name: 'expiresAt', type: 'uint64' },
 ] as const
 const REVOKE_API_KEY_FIELDS = [{ name: 'keyHash', type: 'bytes32' }] as const
+/** A new signed grant of an existing key: all its terms again, with the per-key controls. */
+const UPDATE_API_KEY_FIELDS = [
+  ...GRANT_API_KEY_FIELDS,
+  { name: 'models', type: 'string[]' },
+  { name: 'limits', type: 'ApiKeyLimit[]' },
+  { name: 'budgets', type: 'ApiKeyBudget[]' },
+] as const
+const UPDATE_API_KEY_STRUCTS = {
+  ApiKeyLimit: [
+    { name: 'name', type: 'string' },
+    { name: 'value', type: 'uint32' },
+  ],
+  ApiKeyBudget: [
+    { name: 'window', type: 'string' },
+    { name: 'amount', type: 'uint256' },
+  ],
+} as const
+const SET_MODEL_PRICES_FIELDS = [
+  { name: 'name', type: 'string' },
+  { name: 'pricePerMillion', type: 'uint256' },
+  { name: 'promptPricePerMillion', type: 'uint256' },
+  { name: 'requestPrice', type: 'uint256' },
+] as const
 
 const RECEIPT_FIELDS = [
   { name: 'id', type: 'bytes32' },
@@ -184,6 +257,8 @@ export type ModelMessage = MessageOf<typeof MODEL_FIELDS>
 export type UpdateModelMessage = MessageOf<typeof UPDATE_MODEL_FIELDS>
 export type GrantApiKeyMessage = MessageOf<typeof GRANT_API_KEY_FIELDS>
 export type RevokeApiKeyMessage = MessageOf<typeof REVOKE_API_KEY_FIELDS>
+export type UpdateApiKeyMessage = MessageOf<typeof UPDATE_API_KEY_FIELDS, typeof UPDATE_API_KEY_STRUCTS>
+export type SetModelPricesMessage = MessageOf<typeof SET_MODEL_PRICES_FIELDS>
 export type ReceiptMessage = MessageOf<typeof RECEIPT_FIELDS, typeof RECEIPT_STRUCTS>
 
 export function createModelKinds(resolver: ContributionResolver = nodeAttestedResolver): TxKind<any>[] {
@@ -226,7 +301,8 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
         })
       }
       checkVersions(resolver, ctx.state, m.datanets)
-      const t = terms(m, current.owner, current.version + 1, m.active)
+      // The prompt and request prices are SetModelPrices': an update keeps them.
+      const t = { ...terms(m, current.owner, current.version + 1, m.active), ...extraPrices(current) }
       ctx.state.setJson(modelKey(m.name), { ...t, createdAt: current.createdAt, updatedAt: ctx.timestamp.toString() } satisfies ModelRecord)
       ctx.state.setJson(modelVersionKey(m.name, t.version), t)
       return { model: m.name, version: t.version, active: m.active }
@@ -237,10 +313,7 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     type: 'GrantApiKey',
     description: 'Bind an API key (by its keccak256 hash) to the signing account, with a spend limit (0 = none) and an expiry (ms, 0 = never)',
     fields: GRANT_API_KEY_FIELDS,
-    validate: (m) => {
-      if (m.label.length > 200) throw bad('label', 'is longer than 200 characters')
-      refuseUnsafeText('message.label', m.label)
-    },
+    validate: (m) => validateKeyLabel(m.label),
     execute: (ctx, m) => {
       if (ctx.state.get(apiKeyKey(m.keyHash))) {
         throw new SinewError({
@@ -287,6 +360,77 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
       // When: a call authorised before this height is still paid for (RecordReceipt).
       ctx.state.setJson(apiKeyKey(m.keyHash), { ...key, revoked: true, revokedHeight: ctx.height.toString() } satisfies ApiKeyRecord)
       return { keyHash: m.keyHash, revoked: true }
+    },
+  })
+
+  const updateApiKey = defineTxKind({
+    type: 'UpdateApiKey',
+    description:
+      'Re-grant an API key of the signing account with new terms: label, spend limit, expiry, the models it may call, requests and tokens per minute, concurrent calls, and budgets per UTC day, week or month',
+    fields: UPDATE_API_KEY_FIELDS,
+    structs: UPDATE_API_KEY_STRUCTS,
+    validate: validateControls,
+    execute: (ctx, m) => {
+      const key = readApiKey(ctx.state, m.keyHash)
+      if (!key)
+        throw new SinewError({ code: 'apikey_not_found', message: 'No API key with this hash', details: { field: 'message.keyHash', keyHash: m.keyHash } })
+      if (key.owner !== ctx.sender)
+        throw new SinewError({ code: 'not_apikey_owner', message: `Only ${key.owner} can update this key`, details: { field: 'message.keyHash' } })
+      if (key.revoked) throw new SinewError({ code: 'apikey_revoked', message: 'This API key is revoked', details: { field: 'message.keyHash' } })
+      if (m.expiresAt !== 0n && m.expiresAt <= ctx.timestamp) {
+        throw new SinewError({
+          code: 'apikey_expired',
+          message: 'expiresAt is in the past',
+          details: { field: 'message.expiresAt', expiresAt: m.expiresAt.toString(), now: ctx.timestamp.toString() },
+        })
+      }
+      m.models.forEach((name, i) => {
+        if (!readModel(ctx.state, name))
+          throw new SinewError({
+            code: 'model_not_found',
+            message: `No model named ${name}: a key's allow-list names registered models only`,
+            details: { field: `message.models[${i}]`, name },
+          })
+      })
+      const record: ApiKeyRecord = {
+        ...key,
+        label: m.label,
+        spendLimit: m.spendLimit.toString(),
+        expiresAt: m.expiresAt.toString(),
+        controls: controlsOf(m),
+      }
+      ctx.state.setJson(apiKeyKey(m.keyHash), record)
+      return { keyHash: m.keyHash, owner: ctx.sender }
+    },
+  })
+
+  const setModelPrices = defineTxKind({
+    type: 'SetModelPrices',
+    description: "Set a model's prices: per million output tokens, per million prompt tokens, per request (owner only; makes a new version)",
+    fields: SET_MODEL_PRICES_FIELDS,
+    validate: (m) => {
+      if (!MODEL_NAME.test(m.name)) throw bad('name', 'must be 1-64 of [a-z0-9._-], starting with a letter or digit')
+    },
+    execute: (ctx, m) => {
+      const current = readModel(ctx.state, m.name)
+      if (!current) throw new SinewError({ code: 'model_not_found', message: `No model named ${m.name}`, details: { field: 'message.name', name: m.name } })
+      if (current.owner !== ctx.sender) {
+        throw new SinewError({
+          code: 'not_model_owner',
+          message: `Only the owner ${current.owner} can set the prices of ${m.name}`,
+          details: { field: 'message.name', owner: current.owner },
+        })
+      }
+      const { createdAt, updatedAt: _u, promptPricePerMillion: _p, requestPrice: _r, ...prev } = current
+      const t: ModelTerms = {
+        ...prev,
+        version: current.version + 1,
+        pricePerMillion: m.pricePerMillion.toString(),
+        ...extraPrices({ ...prev, promptPricePerMillion: m.promptPricePerMillion.toString(), requestPrice: m.requestPrice.toString() }),
+      }
+      ctx.state.setJson(modelKey(m.name), { ...t, createdAt, updatedAt: ctx.timestamp.toString() } satisfies ModelRecord)
+      ctx.state.setJson(modelVersionKey(m.name, t.version), t)
+      return { model: m.name, version: t.version }
     },
   })
 
@@ -342,7 +486,7 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
           message: `The API key was ${problem === 'unknown' ? 'unknown' : problem} when the call was authorised`,
           details: { field: 'message.apiKeyHash', authorizedHeight: m.authorizedHeight.toString(), authorizedAt: m.authorizedAt.toString() },
         })
-      const fee = computeFee(BigInt(t.pricePerMillion), m.outputTokens)
+      const fee = callFee(t, m.promptTokens, m.outputTokens)
       const spent = BigInt(key!.spent) + fee
       if (key!.spendLimit !== '0' && spent > BigInt(key!.spendLimit)) {
         throw new SinewError({
@@ -351,6 +495,7 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
           details: { field: 'message.apiKeyHash', spendLimit: key!.spendLimit, spent: key!.spent, fee: fee.toString() },
         })
       }
+      const periods = chargePeriods(key!, m.authorizedAt, fee)
       const weights = m.weights.map((w) => {
         const known = resolver.authorOf(ctx.state, w.contribution)
         if (known === undefined && resolver.strict) {
@@ -376,7 +521,12 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
       const credits = creditsByAuthor(split)
       for (const c of credits) credit(ctx.state, c.author, c.amount)
       credit(ctx.state, t.owner, split.ownerAmount)
-      ctx.state.setJson(apiKeyKey(m.apiKeyHash), { ...key!, spent: spent.toString(), calls: (BigInt(key!.calls) + 1n).toString() } satisfies ApiKeyRecord)
+      ctx.state.setJson(apiKeyKey(m.apiKeyHash), {
+        ...key!,
+        spent: spent.toString(),
+        calls: (BigInt(key!.calls) + 1n).toString(),
+        ...(periods ? { periods } : {}),
+      } satisfies ApiKeyRecord)
       ctx.state.setJson(receiptKey(m.id), { txHash: ctx.txHash, height: ctx.height.toString() })
       return {
         id: m.id,
@@ -394,5 +544,34 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
   })
 
-  return [registerModel, updateModel, grantApiKey, revokeApiKey, recordReceipt]
+  return [registerModel, updateModel, setModelPrices, grantApiKey, updateApiKey, revokeApiKey, recordReceipt]
+}
+
+/**
+ * A key's spend per budget period after a charge of `fee` for a call authorised at `at`: the
+ * period holding `at` starts afresh when it is later than the one recorded; a charge for an
+ * earlier period (a call that ran across the reset) is not counted against the new one (its
+ * period's budget was reserved when it was authorised). Refused when the period's budget
+ * would be exceeded. Undefined when the key has no budgets.
+ */
+function chargePeriods(key: ApiKeyRecord, at: bigint, fee: bigint): ApiKeyRecord['periods'] {
+  const budgets = key.controls?.budgets ?? {}
+  const windows = BUDGET_WINDOWS.filter((w) => budgets[w] !== undefined)
+  if (windows.length === 0) return key.periods
+  const periods = { ...key.periods }
+  for (const w of windows) {
+    const start = periodStart(w, at)
+    const current = periods[w]
+    if (current && BigInt(current.start) > start) continue
+    const spent = (current && BigInt(current.start) === start ? BigInt(current.spent) : 0n) + fee
+    if (spent > BigInt(budgets[w]!)) {
+      throw new SinewError({
+        code: 'budget_exhausted',
+        message: `The API key's ${w} budget ${budgets[w]} would be exceeded`,
+        details: { field: 'message.apiKeyHash', window: w, budget: budgets[w], spent: current?.spent ?? '0', fee: fee.toString() },
+      })
+    }
+    periods[w] = { start: start.toString(), spent: spent.toString() }
+  }
+  return periods
 }

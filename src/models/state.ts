@@ -10,6 +10,7 @@
  */
 import type { Hex } from '../core/index.ts'
 import { readJson, type Address, type StateReader } from '../ledger/index.ts'
+import type { BudgetWindow } from './budgets.ts'
 
 export const modelKey = (name: string): string => `model/${name}`
 export const modelVersionKey = (name: string, version: number): string => `modelv/${name}/${version}`
@@ -26,6 +27,10 @@ export type ModelTerms = {
   datanets: string[]
   /** Base units per million output tokens, decimal string. */
   pricePerMillion: string
+  /** Base units per million prompt tokens (SetModelPrices); absent = 0. */
+  promptPricePerMillion?: string
+  /** Base units per call (SetModelPrices); absent = 0. */
+  requestPrice?: string
   contributorShareBps: number
   active: boolean
   description: string
@@ -47,6 +52,21 @@ export type ApiKeyRecord = {
   /** The block that revoked it (calls authorised before it are still paid for). */
   revokedHeight?: string
   grantedAt: string
+  /** What the owner limited the key to (UpdateApiKey); absent = no limits beyond spendLimit and expiry. */
+  controls?: ApiKeyControls
+  /** Spend in the current period of each budget window (RecordReceipt keeps it). */
+  periods?: Partial<Record<BudgetWindow, { start: string; spent: string }>>
+}
+
+/** Per-key controls (UpdateApiKey). A limit left out is no limit (the node's own caps still apply). */
+export type ApiKeyControls = {
+  /** The models the key may call; empty = all. */
+  models: string[]
+  requestsPerMinute?: number
+  tokensPerMinute?: number
+  concurrentCalls?: number
+  /** Base units a key may spend per UTC day, week or month, decimal strings. */
+  budgets: Partial<Record<BudgetWindow, string>>
 }
 
 export type ReceiptPointer = { txHash: Hex; height: string }

@@ -7,7 +7,7 @@
 import { canonicalJson, keccak256 } from '../core/index.ts'
 import type { Address } from '../ledger/index.ts'
 import { attributeOutput, type NamedIndex } from './attribution.ts'
-import { computeFee, splitFee } from './fees.ts'
+import { callFee, splitFee } from './fees.ts'
 import type { ReceiptView } from './earnings.ts'
 import type { ModelTerms } from './state.ts'
 
@@ -46,7 +46,7 @@ export function verifyReceipt(
       receipt.weights.map((w) => w.author),
     )
   }
-  const fee = computeFee(BigInt(terms.pricePerMillion), BigInt(receipt.outputTokens))
+  const fee = callFee(terms, BigInt(receipt.promptTokens), BigInt(receipt.outputTokens))
   const split = splitFee(
     fee,
     protocolFeeBps,

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { addressSchema, countSchema, hash32Schema, SinewError, uintStringSchema, type Hex } from '../../core/index.ts'
 import { parseAddress, type LedgerNode } from '../../ledger/index.ts'
 import { BAD_PARAMS, errorResponses } from '../openapi.ts'
-import { EarningsIndex, readApiKey, readModel, readModelNames, readModelVersion, readReceiptPointer, receiptView } from '../../models/index.ts'
+import { EarningsIndex, readApiKey, readModel, readModelNames, readModelVersion, readReceiptPointer, receiptView, UsageIndex } from '../../models/index.ts'
 
 export type ModelsRoutesOptions = { node: LedgerNode }
 
@@ -20,6 +20,8 @@ const termsSchema = z.object({
   backend: z.string().describe('builtin:infinigram, or openai-compatible:<base URL>[#upstream model]'),
   datanets: z.array(z.string()).describe('The Datanet versions it draws on (<datanet>@<version>)'),
   pricePerMillion: uintStringSchema.describe('SIN base units per million output tokens'),
+  promptPricePerMillion: uintStringSchema.optional().describe('SIN base units per million prompt tokens (absent = 0)'),
+  requestPrice: uintStringSchema.optional().describe('SIN base units per call (absent = 0)'),
   contributorShareBps: countSchema.describe("The contributors' share of the fee after the protocol fee, basis points, times coverage"),
   active: z.boolean(),
   description: z.string(),
@@ -105,11 +107,26 @@ const apiKeySchema = z
     revoked: z.boolean(),
     revokedHeight: uintStringSchema.optional().describe('The block that revoked it: calls authorised before it are still charged'),
     grantedAt: uintStringSchema,
+    controls: z
+      .object({
+        models: z.array(z.string()).describe('The models the key may call; empty = all'),
+        requestsPerMinute: countSchema.optional(),
+        tokensPerMinute: countSchema.optional(),
+        concurrentCalls: countSchema.optional(),
+        budgets: z.object({ day: uintStringSchema, week: uintStringSchema, month: uintStringSchema }).partial().describe('Base units per UTC day, week, month'),
+      })
+      .optional()
+      .describe("The owner's per-key controls (UpdateApiKey); absent = none"),
+    periods: z
+      .record(z.string(), z.object({ start: uintStringSchema, spent: uintStringSchema }))
+      .optional()
+      .describe('Spend in the current period of each budget window (start: ms, UTC)'),
   })
   .meta({ id: 'ApiKey' })
 
 export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (app, { node }) => {
   const earnings = new EarningsIndex(node.store)
+  const keyIndex = new UsageIndex(node.store)
 
   app.get('/v1/receipts/:id', {
     schema: {
@@ -168,6 +185,19 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
     },
     // Every name in the index has its record (RegisterModel writes both).
     handler: async () => ({ models: readModelNames(node.chain.state).map((n) => readModel(node.chain.state, n)!) }),
+  })
+
+  app.get('/v1/apikeys', {
+    schema: {
+      summary: 'The API keys an account granted, with their records (controls, spend, revocation), in the order granted',
+      tags: ['models'],
+      querystring: z.object({ owner: addressSchema }),
+      response: { 200: z.object({ keys: z.array(apiKeySchema) }), ...errorResponses(...BAD_PARAMS) },
+    },
+    handler: async (request) => {
+      await keyIndex.update()
+      return { keys: keyIndex.keys(request.query.owner).map((h) => readApiKey(node.chain.state, h as Hex)!) }
+    },
   })
 
   app.get('/v1/apikeys/:keyHash', {

@@ -13,6 +13,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { SinewError } from '../../core/index.ts'
 import { openaiError, openaiRouteSchemas } from './openai.ts'
+import { responsesRouteSchema } from './openai-responses.ts'
 
 export type OpenAIProxyOptions = {
   /** Base URL of the leader node (no trailing slash). */
@@ -78,7 +79,7 @@ export const openaiProxyRoutes: FastifyPluginAsync<OpenAIProxyOptions> = async (
 
   // The leader's answers, passed on as they are: documented as the leader documents them.
   const schemas = openaiRouteSchemas(['leader_unavailable'])
-  const passed = (schema: (typeof schemas)[keyof typeof schemas]) => ({
+  const passed = (schema: { summary: string }) => ({
     schema: { ...schema, summary: `${schema.summary} (this node is a replica: passed through to its leader)` },
     // The bytes go to the leader unread: nothing is validated here.
     validatorCompiler: () => (data: unknown) => ({ value: data }),
@@ -87,6 +88,7 @@ export const openaiProxyRoutes: FastifyPluginAsync<OpenAIProxyOptions> = async (
   app.get('/v1/models/:model', passed(schemas.model), forward)
   app.post('/v1/chat/completions', passed(schemas.chat), forward)
   app.post('/v1/completions', passed(schemas.completion), forward)
+  app.post('/v1/responses', passed(responsesRouteSchema(['leader_unavailable'])), forward)
 }
 
 function passHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {

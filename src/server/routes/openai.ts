@@ -47,7 +47,8 @@ const common = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullish(),
   n: z.literal(1).nullish(),
-  user: z.string().nullish(),
+  user: z.string().max(256).nullish(),
+  metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
 }
 const chatBody = z.object({ ...common, messages: z.array(message).min(1), max_completion_tokens: z.number().int().min(1).nullish() }).passthrough()
 const completionBody = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) }).passthrough()
@@ -77,6 +78,8 @@ export const openaiModelSchema = z
       backend: z.string().describe('The backend, without any upstream model name'),
       datanets: z.array(z.string()),
       pricePerMillion: uintStringSchema.describe('SIN base units per million output tokens'),
+      promptPricePerMillion: uintStringSchema.describe('SIN base units per million prompt tokens'),
+      requestPrice: uintStringSchema.describe('SIN base units per call'),
       contributorShareBps: countSchema,
       active: z.boolean(),
       description: z.string(),
@@ -100,7 +103,7 @@ export const openaiModelSchema = z
 
 export const openaiModelListSchema = z.object({ object: z.literal('list'), data: z.array(openaiModelSchema) })
 
-const sinewFieldSchema = z
+export const sinewFieldSchema = z
   .object({
     receipt: hash32Schema.describe('The receipt id: GET /v1/receipts/<id>'),
     url: z.string(),
@@ -115,7 +118,13 @@ const sinewFieldSchema = z
   })
   .meta({ id: 'SinewCallInfo', description: 'What Sinew adds to an answer: its receipt, the attribution and the fee split' })
 
-const usageSchema = z.object({ prompt_tokens: countSchema, completion_tokens: countSchema, total_tokens: countSchema })
+const usageSchema = z.object({
+  prompt_tokens: countSchema,
+  completion_tokens: countSchema,
+  total_tokens: countSchema,
+  cost: uintStringSchema.nullable().describe('What the call cost, SIN base units (the receipt fee; null if it could not be recorded)'),
+  receipt: hash32Schema.describe('The receipt id: GET /v1/receipts/<id>'),
+})
 const finishReason = z.enum(['stop', 'length'])
 
 export const chatCompletionSchema = z
@@ -162,7 +171,7 @@ export const openaiErrorResponses = (...answers: (ErrorCode | number)[]) =>
 const openaiStatus = (status: number): number => (status === 422 ? 402 : status)
 
 /** What a call can be refused for, besides its body: the key, the money, the model, the backend, the limits. */
-const CALL_REFUSALS: ErrorCode[] = [
+export const CALL_REFUSALS: ErrorCode[] = [
   ...BAD_JSON,
   'missing_required_parameter',
   'invalid_value',
@@ -178,6 +187,9 @@ const CALL_REFUSALS: ErrorCode[] = [
   'backend_credential_missing',
   'too_many_auth_failures',
   'too_many_concurrent_calls',
+  'rate_limit_exceeded',
+  'model_not_allowed',
+  'budget_exhausted',
   'model_not_ready',
   'backend_unavailable',
   'backend_error',
@@ -224,6 +236,13 @@ const RETRY_AFTER_S = '2'
 
 type OpenAIErrorBody = { error: { message: string; type: OpenAIErrorType; param: string | null; code: string | null } }
 
+/** The headers of a refused call: Retry-After (429, 503) and the key's x-ratelimit-* headers. */
+export function refusalHeaders(e: SinewError): Record<string, string> {
+  const after = retryAfter(e)
+  const rate = (e.details as { rateLimitHeaders?: Record<string, string> }).rateLimitHeaders ?? {}
+  return { ...rate, ...(after ? { 'retry-after': after } : {}) }
+}
+
 /** Seconds before a refused call may be retried, when the refusal says (429, 503). */
 function retryAfter(e: SinewError): string | undefined {
   if (e.code === 'model_not_ready') return RETRY_AFTER_S
@@ -254,7 +273,7 @@ export function openaiError(e: SinewError): { status: number; body: OpenAIErrorB
   return { status, body: { error: { message: e.shortMessage, type, param: e instanceof GatewayError ? e.param : null, code: e.code } } }
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body)
   if (r.success) return r.data
   const issue = r.error.issues[0]
@@ -273,7 +292,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 const textOf = (c: z.infer<typeof message>['content']): string => (c === null ? '' : typeof c === 'string' ? c : c.map((p) => p.text).join(''))
 
-function bearer(request: FastifyRequest): string | undefined {
+export function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization
   if (!h) return undefined
   const m = /^Bearer\s+(.+)$/i.exec(h.trim())
@@ -291,6 +310,8 @@ export function modelObject(m: ModelRecord, limits: ModelLimits, refusal: ModelR
       backend: m.backend.replace(/#.*$/, ''),
       datanets: m.datanets,
       pricePerMillion: m.pricePerMillion,
+      promptPricePerMillion: m.promptPricePerMillion ?? '0',
+      requestPrice: m.requestPrice ?? '0',
       contributorShareBps: m.contributorShareBps,
       active: m.active,
       description: m.description,
@@ -302,7 +323,7 @@ export function modelObject(m: ModelRecord, limits: ModelLimits, refusal: ModelR
   }
 }
 
-function sinewField(prepared: PreparedCall, outcome: CallOutcome) {
+export function sinewField(prepared: PreparedCall, outcome: CallOutcome) {
   const r = outcome.receipt
   return {
     receipt: prepared.receiptId,
@@ -319,6 +340,17 @@ function sinewField(prepared: PreparedCall, outcome: CallOutcome) {
 }
 const round = (x: number) => Math.round(x * 100) / 100
 
+/** OpenAI's usage object, with the call's cost (the receipt's fee, base units) and receipt id, as OpenRouter reports `usage.cost`. */
+export function callUsage(prepared: PreparedCall, o: CallOutcome) {
+  return {
+    prompt_tokens: o.promptTokens,
+    completion_tokens: o.outputTokens,
+    total_tokens: o.promptTokens + o.outputTokens,
+    cost: o.receipt?.fee ?? null,
+    receipt: prepared.receiptId,
+  }
+}
+
 /** What chat and text completions share: model, key, sampling parameters and the request hash. */
 function sampling(request: FastifyRequest, body: z.infer<typeof completionBody> | z.infer<typeof chatBody>) {
   return {
@@ -330,7 +362,20 @@ function sampling(request: FastifyRequest, body: z.infer<typeof completionBody> 
     seed: body.seed ?? undefined,
     stop: body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop,
     requestHash: keccak256(JSON.stringify(request.body)),
+    user: body.user ?? undefined,
+    tags: body.metadata ?? undefined,
   }
+}
+
+/** OpenAI refuses stream_options on a call that does not stream: so does this node, before anything is reserved. */
+function refuseStreamOptions(body: { stream?: boolean | null; stream_options?: unknown }): void {
+  if (body.stream_options != null && !body.stream)
+    throw new GatewayError({
+      code: 'invalid_value',
+      message: 'stream_options is only allowed when stream is true.',
+      type: 'invalid_request_error',
+      param: 'stream_options',
+    })
 }
 
 export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway }) => {
@@ -343,8 +388,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     const e = httpError(err, request)
     if (e !== err && e.code === 'internal') request.log.error({ err }, 'unhandled error')
     const { status, body } = openaiError(e)
-    const after = retryAfter(e)
-    if (after) reply.header('retry-after', after)
+    reply.headers(refusalHeaders(e))
     return reply.code(status).send(body)
   })
 
@@ -371,6 +415,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
 
   app.post('/v1/chat/completions', { bodyLimit, schema: schemas.chat, ...documented }, async (request, reply) => {
     const body = parseBody(chatBody, request.body)
+    refuseStreamOptions(body)
     const req: CallRequest = {
       ...sampling(request, body),
       kind: 'chat',
@@ -383,6 +428,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
 
   app.post('/v1/completions', { bodyLimit, schema: schemas.completion, ...documented }, async (request, reply) => {
     const body = parseBody(completionBody, request.body)
+    refuseStreamOptions(body)
     const req: CallRequest = {
       ...sampling(request, body),
       kind: 'completion',
@@ -392,6 +438,44 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     }
     return serve(gateway, queues, req, !!body.stream, reply)
   })
+
+  // POST /v1/responses (./openai-responses.ts builds on this module, so it is loaded once this one is).
+  const { registerResponses } = await import('./openai-responses.ts')
+  registerResponses(app, { gateway, queues, bodyLimit, documented })
+  const { registerUsage } = await import('./openai-usage.ts')
+  registerUsage(app, { gateway })
+}
+
+/**
+ * Runs a call whose answer goes out in one piece at the end: a caller still connected when
+ * generation ends is charged for all of it (the answer then waits for its receipt, so it is
+ * never handed out unpaid); one that left before pays nothing, and its backend call is dropped
+ * at once. Throws what the caller would have been told instead of an answer.
+ */
+export async function runWhole(prepared: PreparedCall, res: FastifyReply['raw']): Promise<CallOutcome> {
+  const gone = new AbortController()
+  const onClose = () => {
+    if (!res.writableFinished) gone.abort()
+  }
+  res.on('close', onClose)
+  let chars = 0
+  let outcome: CallOutcome
+  try {
+    outcome = await prepared.run({
+      write: (delta) => {
+        chars += delta.length
+      },
+      end: () => (gone.signal.aborted ? 0 : chars),
+      gone: gone.signal,
+    })
+  } finally {
+    res.off('close', onClose)
+  }
+  // Nobody reads this (the client has gone); it says, in the log, why there is no answer.
+  if (outcome.uncharged)
+    throw new GatewayError({ code: 'client_closed_request', message: 'The client left before the answer was ready: nothing was charged.', type: 'api_error' })
+  if (outcome.receiptError) throw outcome.receiptError
+  return outcome
 }
 
 async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, stream: boolean, reply: FastifyReply) {
@@ -400,35 +484,12 @@ async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, 
   const chat = req.kind === 'chat'
   const id = (chat ? 'chatcmpl-' : 'cmpl-') + prepared.receiptId.slice(2, 34)
   const model = prepared.model.name
-  const usage = (o: CallOutcome) => ({ prompt_tokens: o.promptTokens, completion_tokens: o.outputTokens, total_tokens: o.promptTokens + o.outputTokens })
+  const usage = (o: CallOutcome) => callUsage(prepared, o)
   const res = reply.raw
+  reply.headers(prepared.rateHeaders)
 
   if (!stream) {
-    // One answer at the end: a caller still connected when generation ends is charged for all
-    // of it (the answer then waits for its receipt, so it is never handed out unpaid); one
-    // that left before pays nothing, and its backend call is dropped at once.
-    const gone = new AbortController()
-    const onClose = () => {
-      if (!res.writableFinished) gone.abort()
-    }
-    res.on('close', onClose)
-    let chars = 0
-    let outcome: CallOutcome
-    try {
-      outcome = await prepared.run({
-        write: (delta) => {
-          chars += delta.length
-        },
-        end: () => (gone.signal.aborted ? 0 : chars),
-        gone: gone.signal,
-      })
-    } finally {
-      res.off('close', onClose)
-    }
-    // Nobody reads this (the client has gone); it says, in the log, why there is no answer.
-    if (outcome.uncharged)
-      throw new GatewayError({ code: 'client_closed_request', message: 'The client left before the answer was ready: nothing was charged.', type: 'api_error' })
-    if (outcome.receiptError) throw outcome.receiptError
+    const outcome = await runWhole(prepared, res)
     reply.header('x-sinew-receipt', prepared.receiptId)
     const finish = outcome.finishReason === 'disconnected' ? 'stop' : outcome.finishReason
     return {
@@ -463,6 +524,7 @@ async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, 
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'x-sinew-receipt': prepared.receiptId,
+      ...prepared.rateHeaders,
     })
   }
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
@@ -505,8 +567,7 @@ async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, 
     const { status, body } = openaiError(e)
     if (!started) {
       if (!sse.gone.aborted) {
-        const after = retryAfter(e)
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...(after ? { 'retry-after': after } : {}) })
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...prepared.rateHeaders, ...refusalHeaders(e) })
         res.end(JSON.stringify(body))
       }
     } else if (!sse.gone.aborted) {

@@ -1,0 +1,126 @@
+/**
+ * Usage for a team: an account's keys (from GrantApiKey txs) and its calls (from RecordReceipt
+ * txs), scanned from the store into memory on first request and incrementally after, summed
+ * per key, per model and per UTC day. A call's end-user id (`user`) and tags (`metadata`) are
+ * the caller's own labels: they are not on the ledger (a team's customers are nobody else's
+ * business), so the node that served the call passes them in (`labelsOf`).
+ */
+
+import type { Store } from '../store/index.ts'
+import { receiptView } from './earnings.ts'
+
+/** What a caller attached to a call: its end-user id and tags. */
+export type CallLabels = { user?: string; tags?: Record<string, string> }
+
+type Call = { id: string; keyHash: string; model: string; day: string; promptTokens: number; outputTokens: number; fee: bigint }
+
+export type UsageFilter = { keyHash?: string; model?: string; from?: string; to?: string; user?: string; tag?: [string, string] }
+
+export type UsageRow = { calls: number; promptTokens: number; outputTokens: number; spent: string }
+export type UsageReport = UsageRow & {
+  owner: string
+  byKey: (UsageRow & { keyHash: string })[]
+  byModel: (UsageRow & { model: string })[]
+  byDay: (UsageRow & { day: string })[]
+}
+
+const day = (ms: bigint): string => new Date(Number(ms)).toISOString().slice(0, 10)
+
+export class UsageIndex {
+  private scanned = 0n
+  private readonly keysOf = new Map<string, string[]>()
+  private readonly calls = new Map<string, Call[]>()
+  private scanning: Promise<void> | undefined
+
+  constructor(private readonly store: Store) {}
+
+  /** Catches up with the store's head. */
+  async update(): Promise<void> {
+    while (this.scanning) await this.scanning
+    this.scanning = this.scan().finally(() => (this.scanning = undefined))
+    await this.scanning
+  }
+
+  private async scan(): Promise<void> {
+    const head = await this.store.head()
+    if (!head) return
+    while (this.scanned < head.height) {
+      const blocks = await this.store.listBlocks(this.scanned + 1n, 500)
+      if (blocks.length === 0) break
+      for (const b of blocks) {
+        if (b.txCount > 0) {
+          for (const row of await this.store.getBlockTxs(b.height)) {
+            if (row.type === 'GrantApiKey') {
+              const owner = row.sender.toLowerCase()
+              const list = this.keysOf.get(owner) ?? []
+              list.push(JSON.parse(row.message).keyHash.toLowerCase())
+              this.keysOf.set(owner, list)
+            } else if (row.type === 'RecordReceipt') {
+              const r = receiptView(row, b.timestamp)
+              const key = r.apiKeyHash.toLowerCase()
+              const list = this.calls.get(key) ?? []
+              list.push({
+                id: r.id,
+                keyHash: key,
+                model: r.model,
+                day: day(b.timestamp),
+                promptTokens: r.promptTokens,
+                outputTokens: r.outputTokens,
+                fee: BigInt(r.split.fee),
+              })
+              this.calls.set(key, list)
+            }
+          }
+        }
+        this.scanned = b.height
+      }
+    }
+  }
+
+  /** The keys `owner` granted, in the order granted. */
+  keys(owner: string): string[] {
+    return this.keysOf.get(owner.toLowerCase()) ?? []
+  }
+
+  /** The calls of `owner`'s keys that pass `filter`, summed. */
+  report(owner: string, filter: UsageFilter, labelsOf: (receiptId: string) => CallLabels | undefined): UsageReport {
+    const total = row()
+    const byKey = new Map<string, ReturnType<typeof row>>()
+    const byModel = new Map<string, ReturnType<typeof row>>()
+    const byDay = new Map<string, ReturnType<typeof row>>()
+    for (const keyHash of this.keys(owner)) {
+      if (filter.keyHash && filter.keyHash.toLowerCase() !== keyHash) continue
+      byKey.set(keyHash, row())
+      for (const c of this.calls.get(keyHash) ?? []) {
+        if (filter.model && c.model !== filter.model) continue
+        if ((filter.from && c.day < filter.from) || (filter.to && c.day > filter.to)) continue
+        if (filter.user !== undefined || filter.tag) {
+          const l = labelsOf(c.id)
+          if (filter.user !== undefined && l?.user !== filter.user) continue
+          if (filter.tag && l?.tags?.[filter.tag[0]] !== filter.tag[1]) continue
+        }
+        for (const r of [total, byKey.get(keyHash)!, at(byModel, c.model), at(byDay, c.day)]) add(r, c)
+      }
+    }
+    const rows = <K extends string>(m: Map<string, ReturnType<typeof row>>, name: K) =>
+      [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, r]) => ({ [name]: k, ...out(r) }) as UsageRow & Record<K, string>)
+    return { owner: owner.toLowerCase(), ...out(total), byKey: rows(byKey, 'keyHash'), byModel: rows(byModel, 'model'), byDay: rows(byDay, 'day') }
+  }
+}
+
+const row = () => ({ calls: 0, promptTokens: 0, outputTokens: 0, spent: 0n })
+const at = (m: Map<string, ReturnType<typeof row>>, k: string) => {
+  let r = m.get(k)
+  if (!r) {
+    r = row()
+    m.set(k, r)
+  }
+  return r
+}
+const add = (r: ReturnType<typeof row>, c: Call) => {
+  r.calls++
+  r.promptTokens += c.promptTokens
+  r.outputTokens += c.outputTokens
+  r.spent += c.fee
+}
+const out = (r: ReturnType<typeof row>): UsageRow => ({ calls: r.calls, promptTokens: r.promptTokens, outputTokens: r.outputTokens, spent: r.spent.toString() })
