@@ -232,10 +232,15 @@ export class Chain {
   }
 
   /** Decodes a stored or fetched tx; its sender and hash are checked by `checkSender` after recovery. */
-  decodeRow(row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'>, height: bigint, index: number): DecodedTx {
+  decodeRow(row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'> & { delegator?: string }, height: bigint, index: number): DecodedTx {
     let tx: DecodedTx
     try {
-      tx = this.codec.decode({ type: row.type, message: JSON.parse(row.message), signature: row.signature })
+      tx = this.codec.decode({
+        type: row.type,
+        message: JSON.parse(row.message),
+        signature: row.signature,
+        ...(row.delegator !== undefined ? { delegator: row.delegator } : {}),
+      })
     } catch (e) {
       throw new BlockMismatchError({
         height,

@@ -16,7 +16,7 @@ import {
   uintStringSchema,
   type Hex,
 } from '../../core/index.ts'
-import { genesisToJson, headerJsonSchema, headerToJson, parseAddress, type LedgerNode, type SignedHeader, type StorageFaultStatus } from '../../ledger/index.ts'
+import { genesisToJson, headerJsonSchema, headerToJson, parseAddress, storedDelegator, type LedgerNode, type SignedHeader, type StorageFaultStatus } from '../../ledger/index.ts'
 import type { TxRow } from '../../store/index.ts'
 import { BAD_JSON, BAD_PARAMS, bodyCheckedBy, errorResponses, TX_REFUSALS } from '../openapi.ts'
 
@@ -30,6 +30,7 @@ const receiptSchema = z
     type: z.string(),
     sender: addressSchema,
     nonce: uintStringSchema,
+    delegator: addressSchema.optional().describe("A session key's tx: the account it acted for (sender is the session key that signed)"),
     result: z.record(z.string(), z.unknown()).describe("What the tx kind's handler returned (integers as decimal strings)"),
   })
   .meta({ id: 'TxReceipt' })
@@ -48,6 +49,7 @@ const txSchema = z
     nonce: uintStringSchema,
     message: z.record(z.string(), z.unknown()).describe('The signed message in its canonical wire form'),
     signature: hexSchema,
+    delegator: addressSchema.optional().describe('A session key\'s tx: the account it acted for (the signature covers it: ActFor in GET /v1/types)'),
     receipt: receiptSchema,
   })
   .meta({ id: 'Tx' })
@@ -114,6 +116,7 @@ export type StatusExtras = { replica?: z.input<typeof replicaStatusSchema> }
 export type LedgerRoutesOptions = { node: LedgerNode; maxBatchTxs: number; status: () => StatusExtras }
 
 export function txToJson(row: TxRow): z.input<typeof txSchema> {
+  const delegator = storedDelegator(row.receipt)
   return {
     hash: row.hash,
     height: row.height.toString(),
@@ -123,6 +126,7 @@ export function txToJson(row: TxRow): z.input<typeof txSchema> {
     nonce: row.nonce.toString(),
     message: JSON.parse(row.message),
     signature: row.signature,
+    ...(delegator ? { delegator } : {}),
     receipt: JSON.parse(row.receipt),
   }
 }
@@ -313,6 +317,9 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
                 types: z.record(z.string(), typedFieldsSchema).describe('EIP-712 types: the primary type (with nonce) and its structs'),
               }),
             ),
+            actFor: z
+              .object({ description: z.string(), primaryType: z.string(), fields: typedFieldsSchema })
+              .describe("How a session key signs a kind's tx for its delegator (docs/agents.md, session keys)"),
           })
           .meta({ id: 'TxTypes' }),
         ...errorResponses(),
