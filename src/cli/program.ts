@@ -121,6 +121,12 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/apikey.ts')).apikeyCommand(),
   },
   {
+    name: 'delegate',
+    usage: '',
+    description: 'session keys: let another key sign chosen tx kinds for your account, within spend caps, until an expiry',
+    load: async () => (await import('./commands/delegate.ts')).delegateCommand(),
+  },
+  {
     name: 'chat',
     usage: '[options] <model> <prompt>',
     description: 'ask a model through the gateway (streams), then print the receipt: fee, coverage, contributors paid',

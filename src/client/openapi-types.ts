@@ -930,6 +930,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{address}/delegations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Session-key grants an account made (granted) and received (received), with what each has spent */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    address: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Delegations"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `invalid_address`: Not an address (0x and 40 hex digits), or a bad EIP-55 checksum.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/proof/{key}": {
         parameters: {
             query?: never;
@@ -4388,6 +4463,27 @@ export interface components {
             delegator?: string;
             receipt: components["schemas"]["TxReceipt"];
         };
+        Delegation: {
+            delegator: string;
+            /** @description The session key */
+            delegate: string;
+            /** @description The tx kinds it may sign for the delegator */
+            kinds: string[];
+            /** @description Most it may spend of the delegator’s balance in total (base units) */
+            spendCap: string;
+            /** @description Most per UTC day of block time; 0: no daily cap */
+            dailyCap: string;
+            /** @description Block time (ms since the epoch) from which its txs are refused */
+            expiry: string;
+            spent: string;
+            /** @description The UTC day (block time / 86 400 000) spentToday counts */
+            day: string;
+            spentToday: string;
+            /** @description Block height of the Delegate */
+            grantedAt: string;
+            /** @description Block height of the RevokeDelegate, or null */
+            revokedAt: string | null;
+        };
         Block: {
             height: string;
             hash: string;
@@ -5023,6 +5119,15 @@ export interface components {
             nonce: string;
             /** @description The block height this is read at */
             height: string;
+        };
+        Delegations: {
+            address: string;
+            granted: components["schemas"]["Delegation"][];
+            received: components["schemas"]["Delegation"][];
+            /** @description The block height this is read at */
+            height: string;
+            /** @description That block's timestamp (ms), against which expiry counts */
+            timestamp: string;
         };
         StateProof: {
             /** @description The state key */

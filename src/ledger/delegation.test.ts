@@ -134,7 +134,13 @@ describe('session keys', () => {
     expect(toHex(decoded.digest)).toBe(
       hashTypedData({
         domain: { name: 'Sinew', version: '1', chainId: genesis.chainId },
-        types: { ...kind.types, ActFor: [{ name: 'delegator', type: 'address' }, { name: 'tx', type: 'Transfer' }] } as any,
+        types: {
+          ...kind.types,
+          ActFor: [
+            { name: 'delegator', type: 'address' },
+            { name: 'tx', type: 'Transfer' },
+          ],
+        } as any,
         primaryType: 'ActFor',
         message: { delegator: owner.address, tx: message },
       }),

@@ -58,7 +58,18 @@ export {
   type DelegateMessage,
   type DelegationRecord,
 } from './delegation.ts'
-export { parseTxEnvelope, receiptJson, signingDomain, storedDelegator, TxCodec, txHash, type DecodedTx, type Receipt, type SignedTx, type TxEnvelope } from './tx.ts'
+export {
+  parseTxEnvelope,
+  receiptJson,
+  signingDomain,
+  storedDelegator,
+  TxCodec,
+  txHash,
+  type DecodedTx,
+  type Receipt,
+  type SignedTx,
+  type TxEnvelope,
+} from './tx.ts'
 export {
   listLeaf,
   merkleProof,

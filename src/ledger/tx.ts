@@ -182,7 +182,7 @@ export class TxCodec {
       kinds,
       actFor: {
         description:
-          'How a session key signs for its delegator: primaryType ActFor, types = the kind\'s types plus ActFor with `tx` of the kind\'s type (e.g. {delegator: address, tx: Transfer}); message {delegator, tx: <the message>}; the envelope carries `delegator`. The nonce is the session key\'s own.',
+          "How a session key signs for its delegator: primaryType ActFor, types = the kind's types plus ActFor with `tx` of the kind's type (e.g. {delegator: address, tx: Transfer}); message {delegator, tx: <the message>}; the envelope carries `delegator`. The nonce is the session key's own.",
         primaryType: ACT_FOR_TYPE,
         fields: actForFields('<Kind>'),
       },

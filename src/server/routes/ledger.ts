@@ -16,7 +16,17 @@ import {
   uintStringSchema,
   type Hex,
 } from '../../core/index.ts'
-import { genesisToJson, headerJsonSchema, headerToJson, parseAddress, storedDelegator, type LedgerNode, type SignedHeader, type StorageFaultStatus } from '../../ledger/index.ts'
+import {
+  genesisToJson,
+  headerJsonSchema,
+  headerToJson,
+  listDelegations,
+  parseAddress,
+  storedDelegator,
+  type LedgerNode,
+  type SignedHeader,
+  type StorageFaultStatus,
+} from '../../ledger/index.ts'
 import type { TxRow } from '../../store/index.ts'
 import { BAD_JSON, BAD_PARAMS, bodyCheckedBy, errorResponses, TX_REFUSALS } from '../openapi.ts'
 
@@ -49,10 +59,26 @@ const txSchema = z
     nonce: uintStringSchema,
     message: z.record(z.string(), z.unknown()).describe('The signed message in its canonical wire form'),
     signature: hexSchema,
-    delegator: addressSchema.optional().describe('A session key\'s tx: the account it acted for (the signature covers it: ActFor in GET /v1/types)'),
+    delegator: addressSchema.optional().describe("A session key's tx: the account it acted for (the signature covers it: ActFor in GET /v1/types)"),
     receipt: receiptSchema,
   })
   .meta({ id: 'Tx' })
+
+const delegationSchema = z
+  .object({
+    delegator: addressSchema,
+    delegate: addressSchema.describe('The session key'),
+    kinds: z.array(z.string()).describe('The tx kinds it may sign for the delegator'),
+    spendCap: uintStringSchema.describe('Most it may spend of the delegator’s balance in total (base units)'),
+    dailyCap: uintStringSchema.describe('Most per UTC day of block time; 0: no daily cap'),
+    expiry: uintStringSchema.describe('Block time (ms since the epoch) from which its txs are refused'),
+    spent: uintStringSchema,
+    day: uintStringSchema.describe('The UTC day (block time / 86 400 000) spentToday counts'),
+    spentToday: uintStringSchema,
+    grantedAt: uintStringSchema.describe('Block height of the Delegate'),
+    revokedAt: uintStringSchema.nullable().describe('Block height of the RevokeDelegate, or null'),
+  })
+  .meta({ id: 'Delegation' })
 
 const blockSchema = headerJsonSchema
   .extend({
@@ -268,6 +294,31 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       const address = parseAddress(request.params.address, 'address')
       const account = node.account(address)
       return { address, balance: account.balance.toString(), nonce: account.nonce.toString(), height: node.chain.head.height.toString() }
+    },
+  })
+
+  app.get('/v1/accounts/:address/delegations', {
+    schema: {
+      summary: 'Session-key grants an account made (granted) and received (received), with what each has spent',
+      tags: ['ledger'],
+      params: z.object({ address: z.string() }),
+      response: {
+        200: z
+          .object({
+            address: addressSchema,
+            granted: z.array(delegationSchema),
+            received: z.array(delegationSchema),
+            height: uintStringSchema.describe('The block height this is read at'),
+            timestamp: uintStringSchema.describe("That block's timestamp (ms), against which expiry counts"),
+          })
+          .meta({ id: 'Delegations' }),
+        ...errorResponses('invalid_address'),
+      },
+    },
+    handler: async (request) => {
+      const address = parseAddress(request.params.address, 'address')
+      const head = node.chain.head
+      return { address, ...listDelegations(node.chain.state, address), height: head.height.toString(), timestamp: head.timestamp.toString() }
     },
   })
 
