@@ -136,7 +136,7 @@ export class Chain {
   async produceBlock(txs: readonly SignedTx[], sequencerKey: Hex, now: bigint): Promise<ProducedBlock> {
     const height = this._head.height + 1n
     const timestamp = now > this._head.timestamp ? now : this._head.timestamp
-    const execution = executeTxs(this.state, txs, { height, timestamp, params: this.params, sequencer: this.genesis.sequencer })
+    const execution = executeTxs(this.state, txs, { height, timestamp, params: this.params, sequencer: this.genesis.sequencer, chainId: this.genesis.chainId })
     if (execution.included.length === 0) return { header: this._head, execution }
     const undo = this.state.apply(execution.writes)
     const header: BlockHeader = {
@@ -207,7 +207,13 @@ export class Chain {
     }
     if (signer !== this.genesis.sequencer) fail('signature', `by ${this.genesis.sequencer}`, signer ?? 'invalid')
     if (header.txCount !== txs.length) fail('txCount', txs.length, header.txCount)
-    const execution = executeTxs(this.state, txs, { height, timestamp: header.timestamp, params: this.params, sequencer: this.genesis.sequencer })
+    const execution = executeTxs(this.state, txs, {
+      height,
+      timestamp: header.timestamp,
+      params: this.params,
+      sequencer: this.genesis.sequencer,
+      chainId: this.genesis.chainId,
+    })
     if (execution.rejected.length > 0) {
       const r = execution.rejected[0]
       fail(`txs[${txs.indexOf(r.tx)}]`, 'a valid tx', `${r.error.code}: ${r.error.shortMessage}`, { txHash: r.tx.hash })

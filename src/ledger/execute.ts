@@ -13,7 +13,7 @@ import { listLeaf, merkleRoot } from './merkle/index.ts'
 import { StateOverlay, type StateReader } from './state.ts'
 import { receiptJson, type Receipt, type SignedTx } from './tx.ts'
 
-export type BlockEnv = { height: bigint; timestamp: bigint; params: ProtocolParams; sequencer: Address }
+export type BlockEnv = { height: bigint; timestamp: bigint; params: ProtocolParams; sequencer: Address; chainId: bigint }
 
 export type ExecutedTx = { tx: SignedTx; receipt: Receipt; receiptJson: string }
 export type RejectedTx = { tx: SignedTx; error: SinewError }
@@ -84,6 +84,7 @@ function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): Record<st
     timestamp: env.timestamp,
     params: env.params,
     sequencer: env.sequencer,
+    chainId: env.chainId,
     state,
   }
   // The receipt holds the wire form (bigints as decimal strings), as stored and served.

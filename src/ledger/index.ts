@@ -59,6 +59,17 @@ export {
   type DelegationRecord,
 } from './delegation.ts'
 export {
+  checkPaymentAuthorization,
+  PAYMENT_AUTHORIZATION_TYPE,
+  paymentAuthorizationDigest,
+  paymentAuthorizationFields,
+  paymentNonceKey,
+  settlePaymentKind,
+  sinewNetwork,
+  type PaymentAuthorization,
+  type SettlePaymentMessage,
+} from './payment.ts'
+export {
   parseTxEnvelope,
   receiptJson,
   signingDomain,
@@ -85,11 +96,12 @@ export { addressOf, InvalidSignatureError, parseSignature, recoverSigner, signDi
 export { replayChain, type ReplayMismatch, type ReplayOptions, type ReplayReport } from './verify.ts'
 
 import { delegateKind, revokeDelegateKind } from './delegation.ts'
+import { settlePaymentKind } from './payment.ts'
 import { TxKindRegistry } from './kinds.ts'
 import { transferKind } from './transfer.ts'
 
 /** The ledger's own kinds. Domain modules register theirs on the returned registry. */
 export function createLedgerRegistry(): TxKindRegistry {
-  return new TxKindRegistry().register(transferKind, delegateKind, revokeDelegateKind)
+  return new TxKindRegistry().register(transferKind, delegateKind, revokeDelegateKind, settlePaymentKind)
 }
 export { checkProofBundle, parseHeaderJson, type ProofCheck } from './proof-bundle.ts'
