@@ -18,25 +18,15 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Hex } from '../core/index.ts'
+import { PAYMENT_AUTHORIZATION_TYPE, paymentAuthorizationFields } from '../ledger/index.ts'
 
 export const SINEW_SCHEME = 'sinew'
 export const SINEW_ASSET = 'SIN'
 /** Seconds of clock skew allowed before the window opens. */
 const SKEW_SECONDS = 60
 
-/** The EIP-712 types the payer signs (the same as PaymentAuthorization in src/ledger/payment.ts). */
-export const PAYMENT_AUTHORIZATION_TYPES = {
-  PaymentAuthorization: [
-    { name: 'payer', type: 'address' },
-    { name: 'payee', type: 'address' },
-    { name: 'maxAmount', type: 'uint256' },
-    { name: 'resource', type: 'string' },
-    { name: 'nonce', type: 'bytes32' },
-    { name: 'validAfter', type: 'uint64' },
-    { name: 'validBefore', type: 'uint64' },
-    { name: 'network', type: 'string' },
-  ],
-} as const
+/** The EIP-712 types the payer signs (PaymentAuthorization, src/ledger/payment.ts). */
+export const PAYMENT_AUTHORIZATION_TYPES = { [PAYMENT_AUTHORIZATION_TYPE]: paymentAuthorizationFields }
 
 /** What `createPaymentPayload` puts in `payload`: the authorisation (integers as decimal strings) and its signature. */
 export type SinewPaymentPayload = {
