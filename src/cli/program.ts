@@ -105,7 +105,7 @@ export const COMMANDS: CommandEntry[] = [
   {
     name: 'mcp',
     usage: '[options]',
-    description: 'serve the MCP tools over stdio; write tools sign with --from (SINEW_PASSWORD) or --dev-account; without either, read tools only',
+    description: 'serve the MCP tools over stdio; write tools sign with --from (SINEW_PASSWORD), --dev-account or --session-key; without one, read tools only',
     load: async () => (await import('./commands/mcp.ts')).mcpCommand(),
   },
   {
