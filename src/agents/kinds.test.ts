@@ -47,6 +47,7 @@ function harness() {
       timestamp: now,
       params: { protocolFeeBps: 500, treasury: addr(99) },
       sequencer: addr(98),
+      chainId: 31415n,
       state,
     }
     try {

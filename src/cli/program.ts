@@ -111,7 +111,7 @@ export const COMMANDS: CommandEntry[] = [
   {
     name: 'mcp',
     usage: '[options]',
-    description: 'serve the MCP tools over stdio; write tools sign with --from (SINEW_PASSWORD) or --dev-account; without either, read tools only',
+    description: 'serve the MCP tools over stdio; write tools sign with --from (SINEW_PASSWORD), --dev-account or --session-key; without one, read tools only',
     load: async () => (await import('./commands/mcp.ts')).mcpCommand(),
   },
   {
@@ -125,6 +125,12 @@ export const COMMANDS: CommandEntry[] = [
     usage: '',
     description: 'API keys for the OpenAI-compatible gateway, bound to your account',
     load: async () => (await import('./commands/apikey.ts')).apikeyCommand(),
+  },
+  {
+    name: 'delegate',
+    usage: '',
+    description: 'session keys: let another key sign chosen tx kinds for your account, within spend caps, until an expiry',
+    load: async () => (await import('./commands/delegate.ts')).delegateCommand(),
   },
   {
     name: 'chat',

@@ -114,9 +114,17 @@ function checkWireField(name: string, type: string, value: unknown): void {
 
 /**
  * Signs a tx with viem from the node's published types, exactly as a wallet would, and
- * returns the wire envelope (with `from` and `chainId` so a mismatch is named).
+ * returns the wire envelope (with `from` and `chainId` so a mismatch is named). With
+ * `delegator`, signs as that account's session key: the EIP-712 struct ActFor {delegator,
+ * tx} (GET /v1/types `actFor`), and the envelope names the delegator.
  */
-export async function signEnvelope(privateKey: Hex, types: TypesInfo, type: string, wireMessage: Record<string, string | boolean | unknown>) {
+export async function signEnvelope(
+  privateKey: Hex,
+  types: TypesInfo,
+  type: string,
+  wireMessage: Record<string, string | boolean | unknown>,
+  delegator?: string,
+) {
   const kind = types.kinds[type]
   if (!kind) throw new SinewError({ code: 'unknown_tx_type', message: `The node does not accept ${type}` })
   const fields = kind.types[type]
@@ -128,11 +136,27 @@ export async function signEnvelope(privateKey: Hex, types: TypesInfo, type: stri
   // Loaded here, not at the top: only commands that sign pay for viem's accounts module.
   const { privateKeyToAccount } = await import('viem/accounts')
   const account = privateKeyToAccount(privateKey)
-  const signature = await account.signTypedData({
-    domain: { name: types.domain.name, version: types.domain.version, chainId: BigInt(types.domain.chainId) },
-    types: kind.types,
-    primaryType: type,
-    message,
-  } as any)
-  return { type, message: wireMessage, signature, from: account.address.toLowerCase(), chainId: types.domain.chainId }
+  const domain = { name: types.domain.name, version: types.domain.version, chainId: BigInt(types.domain.chainId) }
+  const signature = delegator
+    ? await account.signTypedData({
+        domain,
+        types: {
+          ...kind.types,
+          ActFor: [
+            { name: 'delegator', type: 'address' },
+            { name: 'tx', type },
+          ],
+        },
+        primaryType: 'ActFor',
+        message: { delegator, tx: message },
+      } as any)
+    : await account.signTypedData({ domain, types: kind.types, primaryType: type, message } as any)
+  return {
+    type,
+    message: wireMessage,
+    signature,
+    from: account.address.toLowerCase(),
+    chainId: types.domain.chainId,
+    ...(delegator ? { delegator: delegator.toLowerCase() } : {}),
+  }
 }

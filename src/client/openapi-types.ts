@@ -34,7 +34,7 @@ export interface paths {
                                  * @description The `code` of an error body `{"error": {"code", "message", "details"}}`
                                  * @enum {string}
                                  */
-                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+                                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "delegation_not_found" | "delegation_revoked" | "delegation_expired" | "delegation_out_of_scope" | "delegation_cap_exceeded" | "delegation_self" | "delegation_chain" | "payment_signature_invalid" | "payment_wrong_network" | "payment_not_yet_valid" | "payment_expired" | "payment_over_authorised" | "payment_nonce_used" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
                                 /** @description The HTTP status an answer with this code has */
                                 status: number;
                                 /** @description What the code means, in one line */
@@ -201,6 +201,7 @@ export interface paths {
                  *     - `corpus_not_found`: The corpus path does not exist.
                  *     - `datanet_not_found`: No Datanet has this id or name.
                  *     - `datanet_version_not_found`: A model names a Datanet version that is not published.
+                 *     - `delegation_not_found`: A session-key tx names a delegator that never delegated to its signer.
                  *     - `file_not_found`: A file given on the command line does not exist.
                  *     - `model_not_found`: No (active) model has this name or version.
                  *     - `not_found`: The named thing (a tx, block, receipt, key, blob, index…) does not exist; details name it.
@@ -293,6 +294,12 @@ export interface paths {
                  *     - `datanet_name_taken`: A Datanet with this name exists already.
                  *     - `deadline_not_reached`: The task is open until its deadline.
                  *     - `deadline_passed`: The deadline given is not after the block time.
+                 *     - `delegation_cap_exceeded`: The tx would spend more of the delegator's balance than the grant's total or daily cap allows.
+                 *     - `delegation_chain`: Delegation is one level: a session key cannot delegate, and a delegating account cannot be a session key.
+                 *     - `delegation_expired`: The session key's grant is past its expiry (or a Delegate's expiry is not in the future).
+                 *     - `delegation_out_of_scope`: The session key's grant does not cover this tx kind.
+                 *     - `delegation_revoked`: The delegator revoked the session key's grant (RevokeDelegate).
+                 *     - `delegation_self`: An account cannot delegate to itself, nor name itself as delegator.
                  *     - `deposit_already_credited`: This EVM deposit log (chain id, tx hash, log index) is credited on Sinew already.
                  *     - `duplicate_contribution`: The Datanet has this content already; details name the earlier contribution.
                  *     - `evm_tx_reverted`: The EVM transaction reverted; details name the contract error.
@@ -312,7 +319,7 @@ export interface paths {
                  *     - `not_model_owner`: Only the model's owner may update it.
                  *     - `not_owner`: Only the Datanet's owner may do this.
                  *     - `not_poster`: Only the task's poster may do this.
-                 *     - `not_sequencer`: Only the sequencer key may sign this kind (RecordReceipt, Deposit).
+                 *     - `not_sequencer`: Only the sequencer key may sign this kind (receipts, deposits, payment settlements).
                  *     - `not_verifier`: The sender is not a verifier of the task.
                  *     - `poster_cannot_claim`: The poster cannot claim their own task.
                  *     - `receipt_authorization_stale`: A receipt's authorizedHeight/authorizedAt is not before its block, or is more than MAX_RECEIPT_DELAY_MS (6 h) older.
@@ -884,6 +891,81 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `invalid_address`: Not an address (0x and 40 hex digits), or a bad EIP-55 checksum.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{address}/delegations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Session-key grants an account made (granted) and received (received), with what each has spent */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    address: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Delegations"];
                     };
                 };
                 /**
@@ -1956,6 +2038,7 @@ export interface paths {
                  *     - `corpus_not_found`: The corpus path does not exist.
                  *     - `datanet_not_found`: No Datanet has this id or name.
                  *     - `datanet_version_not_found`: A model names a Datanet version that is not published.
+                 *     - `delegation_not_found`: A session-key tx names a delegator that never delegated to its signer.
                  *     - `file_not_found`: A file given on the command line does not exist.
                  *     - `model_not_found`: No (active) model has this name or version.
                  *     - `not_found`: The named thing (a tx, block, receipt, key, blob, index…) does not exist; details name it.
@@ -2048,6 +2131,12 @@ export interface paths {
                  *     - `datanet_name_taken`: A Datanet with this name exists already.
                  *     - `deadline_not_reached`: The task is open until its deadline.
                  *     - `deadline_passed`: The deadline given is not after the block time.
+                 *     - `delegation_cap_exceeded`: The tx would spend more of the delegator's balance than the grant's total or daily cap allows.
+                 *     - `delegation_chain`: Delegation is one level: a session key cannot delegate, and a delegating account cannot be a session key.
+                 *     - `delegation_expired`: The session key's grant is past its expiry (or a Delegate's expiry is not in the future).
+                 *     - `delegation_out_of_scope`: The session key's grant does not cover this tx kind.
+                 *     - `delegation_revoked`: The delegator revoked the session key's grant (RevokeDelegate).
+                 *     - `delegation_self`: An account cannot delegate to itself, nor name itself as delegator.
                  *     - `deposit_already_credited`: This EVM deposit log (chain id, tx hash, log index) is credited on Sinew already.
                  *     - `duplicate_contribution`: The Datanet has this content already; details name the earlier contribution.
                  *     - `evm_tx_reverted`: The EVM transaction reverted; details name the contract error.
@@ -2067,7 +2156,7 @@ export interface paths {
                  *     - `not_model_owner`: Only the model's owner may update it.
                  *     - `not_owner`: Only the Datanet's owner may do this.
                  *     - `not_poster`: Only the task's poster may do this.
-                 *     - `not_sequencer`: Only the sequencer key may sign this kind (RecordReceipt, Deposit).
+                 *     - `not_sequencer`: Only the sequencer key may sign this kind (receipts, deposits, payment settlements).
                  *     - `not_verifier`: The sender is not a verifier of the task.
                  *     - `poster_cannot_claim`: The poster cannot claim their own task.
                  *     - `receipt_authorization_stale`: A receipt's authorizedHeight/authorizedAt is not before its block, or is more than MAX_RECEIPT_DELAY_MS (6 h) older.
@@ -4792,13 +4881,15 @@ export interface components {
             from?: string;
             /** @description Optional: the chainId signed for (decimal string), checked against this chain */
             chainId?: string;
+            /** @description For a session key: the account it signs for (a Delegate grant). The signature then covers ActFor {delegator, tx: <message>} (GET /v1/types `actFor`) */
+            delegator?: string;
         };
         ErrorObject: {
             /**
              * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
              * @enum {string}
              */
-            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+            code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "delegation_not_found" | "delegation_revoked" | "delegation_expired" | "delegation_out_of_scope" | "delegation_cap_exceeded" | "delegation_self" | "delegation_chain" | "payment_signature_invalid" | "payment_wrong_network" | "payment_not_yet_valid" | "payment_expired" | "payment_over_authorised" | "payment_nonce_used" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
             /** @description What went wrong, in one sentence */
             message: string;
             /** @description Facts about the failure: details.field names the field at fault; details.hint, when present, says what to do */
@@ -4889,6 +4980,8 @@ export interface components {
             type: string;
             sender: string;
             nonce: string;
+            /** @description A session key's tx: the account it acted for (sender is the session key that signed) */
+            delegator?: string;
             /** @description What the tx kind's handler returned (integers as decimal strings) */
             result: {
                 [key: string]: unknown;
@@ -4913,7 +5006,30 @@ export interface components {
                 [key: string]: unknown;
             };
             signature: string;
+            /** @description A session key's tx: the account it acted for (the signature covers it: ActFor in GET /v1/types) */
+            delegator?: string;
             receipt: components["schemas"]["TxReceipt"];
+        };
+        Delegation: {
+            delegator: string;
+            /** @description The session key */
+            delegate: string;
+            /** @description The tx kinds it may sign for the delegator */
+            kinds: string[];
+            /** @description Most it may spend of the delegator’s balance in total (base units) */
+            spendCap: string;
+            /** @description Most per UTC day of block time; 0: no daily cap */
+            dailyCap: string;
+            /** @description Block time (ms since the epoch) from which its txs are refused */
+            expiry: string;
+            spent: string;
+            /** @description The UTC day (block time / 86 400 000) spentToday counts */
+            day: string;
+            spentToday: string;
+            /** @description Block height of the Delegate */
+            grantedAt: string;
+            /** @description Block height of the RevokeDelegate, or null */
+            revokedAt: string | null;
         };
         Block: {
             height: string;
@@ -5053,7 +5169,7 @@ export interface components {
                  * @description A code of the error catalogue (GET /v1/errors), which also gives its HTTP status and meaning
                  * @enum {string}
                  */
-                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
+                code: "invalid_input" | "invalid_field" | "missing_field" | "unknown_field" | "malformed_json" | "invalid_address" | "invalid_hash" | "invalid_digest" | "invalid_private_key" | "not_found" | "file_not_found" | "file_unreadable" | "bad_request" | "body_too_large" | "headers_too_large" | "request_timeout" | "path_param_too_long" | "unsupported_content_type" | "json_too_deep" | "forbidden_json_key" | "host_not_allowed" | "origin_not_allowed" | "route_not_found" | "range_not_satisfiable" | "feature_unavailable" | "signer_required" | "internal" | "invalid_envelope" | "unknown_tx_type" | "invalid_typed_data" | "invalid_signature" | "signer_mismatch" | "wrong_chain_id" | "nonce_too_low" | "nonce_too_high" | "insufficient_balance" | "balance_overflow" | "delegation_not_found" | "delegation_revoked" | "delegation_expired" | "delegation_out_of_scope" | "delegation_cap_exceeded" | "delegation_self" | "delegation_chain" | "payment_signature_invalid" | "payment_wrong_network" | "payment_not_yet_valid" | "payment_expired" | "payment_over_authorised" | "payment_nonce_used" | "tx_duplicate" | "tx_pending" | "tx_already_included" | "tx_failed" | "read_only" | "shutting_down" | "commit_failed" | "submit_failed" | "block_mismatch" | "integrity" | "invalid_index" | "invalid_state_entry" | "invalid_state_proof" | "invalid_proof" | "proof_height_unavailable" | "invalid_genesis" | "genesis_mismatch" | "no_genesis" | "already_initialised" | "not_initialised" | "not_dev" | "removed_setting" | "no_node_key" | "wrong_node_key" | "invalid_keystore" | "invalid_password" | "wrong_password" | "password_required" | "password_mismatch" | "key_exists" | "store_unavailable" | "store_read_only" | "store_unreachable" | "store_permission_denied" | "store_not_empty" | "storage_full" | "storage_unwritable" | "data_dir_in_use" | "port_in_use" | "cannot_listen" | "datanet_not_found" | "datanet_name_taken" | "not_owner" | "already_curator" | "not_curator" | "too_many_curators" | "media_type_not_accepted" | "too_large" | "max_size_over_blob_limit" | "duplicate_contribution" | "contribution_not_found" | "already_reviewed" | "not_accepted" | "already_excluded" | "no_accepted_contributions" | "version_unchanged" | "version_not_found" | "no_version" | "invalid_version_ref" | "index_not_ready" | "index_mismatch" | "missing_blob" | "build_failed" | "no_documents" | "blob_not_found" | "blob_too_large" | "empty_blob" | "hash_mismatch" | "size_mismatch" | "unsupported_media_type" | "unparseable_content" | "ingest_timeout" | "ingest_failed" | "blob_fetch_failed" | "upload_unauthorized" | "invalid_upload_permit" | "stale_upload_permit" | "upload_balance_too_low" | "permit_mismatch" | "blob_quota_exceeded" | "index_corrupt" | "index_version_unsupported" | "index_tokenizer_unsupported" | "corpus_not_found" | "empty_corpus" | "invalid_utf8" | "invalid_jsonl" | "missing_document_id" | "missing_document_text" | "duplicate_document_id" | "model_not_found" | "model_exists" | "not_model_owner" | "datanet_version_not_found" | "apikey_not_found" | "apikey_exists" | "apikey_expired" | "apikey_revoked" | "not_apikey_owner" | "budget_exhausted" | "spend_limit_reached" | "not_sequencer" | "receipt_exists" | "receipt_authorization_stale" | "author_mismatch" | "receipt_failed" | "missing_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_required_parameter" | "invalid_value" | "context_length_exceeded" | "model_not_ready" | "backend_unavailable" | "backend_error" | "backend_timeout" | "leader_unavailable" | "writer_unavailable" | "internal_only" | "backend_not_allowed" | "backend_credential_missing" | "too_many_auth_failures" | "too_many_concurrent_calls" | "rate_limit_exceeded" | "apikey_not_yours" | "model_not_allowed" | "unsupported_tools" | "client_closed_request" | "agent_not_found" | "agent_exists" | "task_not_found" | "task_closed" | "task_claimed" | "task_pending_verification" | "task_deadline_passed" | "deadline_passed" | "deadline_not_reached" | "poster_cannot_claim" | "stake_too_low" | "not_claimer" | "lease_expired" | "already_submitted" | "no_pending_submission" | "not_verifier" | "already_voted" | "not_poster" | "review_window_open" | "deposit_already_credited" | "settlement_not_configured" | "withdrawal_not_found" | "withdrawal_not_checkpointed" | "evm_tx_reverted" | "evm_rpc_unavailable" | "anvil_unavailable" | "settlement_deploy_failed" | "settlement_token_unsuitable" | "node_unreachable" | "bad_response";
                 /** @description What went wrong, in one sentence */
                 message: string;
             };
@@ -5664,6 +5780,15 @@ export interface components {
             /** @description The block height this is read at */
             height: string;
         };
+        Delegations: {
+            address: string;
+            granted: components["schemas"]["Delegation"][];
+            received: components["schemas"]["Delegation"][];
+            /** @description The block height this is read at */
+            height: string;
+            /** @description That block's timestamp (ms), against which expiry counts */
+            timestamp: string;
+        };
         StateProof: {
             /** @description The state key (canonical form) */
             key: string;
@@ -5702,6 +5827,15 @@ export interface components {
                         }[];
                     };
                 };
+            };
+            /** @description How a session key signs a kind's tx for its delegator (docs/agents.md, session keys) */
+            actFor: {
+                description: string;
+                primaryType: string;
+                readonly fields: {
+                    name: string;
+                    type: string;
+                }[];
             };
         };
         NodeStatus: {

@@ -64,6 +64,12 @@ export const txEnvelopeSchema = z
     signature: z.string().describe('65-byte r‖s‖v signature as 0x hex, from eth_signTypedData_v4 / viem signTypedData'),
     from: z.string().optional().describe('Optional: the signer address, checked against the recovered one'),
     chainId: z.string().optional().describe('Optional: the chainId signed for (decimal string), checked against this chain'),
+    delegator: z
+      .string()
+      .optional()
+      .describe(
+        'For a session key: the account it signs for (a Delegate grant). The signature then covers ActFor {delegator, tx: <message>} (GET /v1/types `actFor`)',
+      ),
   })
   .strict()
   .meta({ id: 'TxEnvelope', description: 'A signed tx: {type, message, signature}, as any Ethereum library signs it (EIP-712)' })

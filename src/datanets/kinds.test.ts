@@ -30,6 +30,7 @@ function harness() {
       timestamp: 5n,
       params: { protocolFeeBps: 500, treasury: addr(99) },
       sequencer: addr(98),
+      chainId: 31415n,
       state,
     }
     try {

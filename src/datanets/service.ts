@@ -414,6 +414,7 @@ export class Datanets {
       timestamp: BigInt(Math.max(Date.now(), Number(chain.head.timestamp))),
       params: chain.params,
       sequencer: chain.genesis.sequencer,
+      chainId: chain.genesis.chainId,
     }
     const { rejected } = executeTxs(base, [tx], env)
     if (rejected.length > 0) throw rejected[0].error

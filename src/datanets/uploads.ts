@@ -26,7 +26,7 @@
  */
 import type { Readable } from 'node:stream'
 import { formatUnits, isSinewError, SinewError, type ErrorCode } from '../core/index.ts'
-import type { CommittedBlock, LedgerNode, SignedTx } from '../ledger/index.ts'
+import { getDelegation, type CommittedBlock, type LedgerNode, type SignedTx } from '../ledger/index.ts'
 import type { BlobRef, BlobRefIndex, BlobReferences, RefChanges } from './blob-refs.ts'
 import { blobTooLarge, sizeMismatch, type BlobInfo, type BlobStore } from './blobs.ts'
 import type { BlobCollector } from './gc.ts'
@@ -70,8 +70,21 @@ export type UploadUsage = {
 }
 
 /** The header value for a signed tx envelope: base64 of its JSON. */
-export const uploadPermitHeader = (envelope: { type: string; message: Record<string, unknown>; signature: string }): Record<string, string> => ({
-  [UPLOAD_PERMIT_HEADER]: Buffer.from(JSON.stringify({ type: envelope.type, message: envelope.message, signature: envelope.signature })).toString('base64'),
+export const uploadPermitHeader = (envelope: {
+  type: string
+  message: Record<string, unknown>
+  signature: string
+  delegator?: string
+}): Record<string, string> => ({
+  [UPLOAD_PERMIT_HEADER]: Buffer.from(
+    JSON.stringify({
+      type: envelope.type,
+      message: envelope.message,
+      signature: envelope.signature,
+      // A session key's signature covers its delegator: without it the permit recovers to a stranger.
+      ...(envelope.delegator ? { delegator: envelope.delegator } : {}),
+    }),
+  ).toString('base64'),
 })
 
 const HINT = `Sign the tx that will refer to the blob (Contribute, PostTask or SubmitResult) first and send it, base64 JSON, in the ${UPLOAD_PERMIT_HEADER} header; the sinew CLI and MCP tools do this for you.`
@@ -200,7 +213,8 @@ export class BlobUploads {
         hint: 'Upload the bytes the signed tx names.',
       })
     }
-    const account = tx.sender
+    // A session key's permit uploads for its delegator: quota, backing and balance are the delegator's.
+    const account = tx.delegator ?? tx.sender
     const committed = await this.checkPermitTx(tx, sha)
     const size = ref.size === undefined ? undefined : Number(ref.size)
     if (size !== undefined) {
@@ -222,7 +236,7 @@ export class BlobUploads {
 
   /** New bytes, or bytes nothing refers to: charged, claimed, and backed by the account's balance. */
   private async paidPut(source: Readable, o: { tx: SignedTx; sha: string; size?: number; contentLength?: number }): Promise<UploadResult> {
-    const account = o.tx.sender
+    const account = o.tx.delegator ?? o.tx.sender
     const now = this.o.now()
     const p = this.o.policy
     const mine = this.reserved.get(account) ?? { bytes: 0, blobs: 0 }
@@ -327,11 +341,24 @@ export class BlobUploads {
         details,
       )
     }
-    if (account.balance < this.o.policy.minBalance) {
+    if (tx.delegator) {
+      // A session key may upload only for a tx its grant lets it sign: checked now, as the tx will be.
+      const grant = getDelegation(this.o.node.chain.state, tx.delegator, tx.sender)
+      if (!grant || grant.revokedAt !== null || !grant.kinds.includes(tx.type)) {
+        throw permitError('invalid_upload_permit', `${tx.sender} holds no grant from ${tx.delegator} to sign ${tx.type}`, {
+          sender: tx.sender,
+          delegator: tx.delegator,
+          type: tx.type,
+        })
+      }
+    }
+    const payer = tx.delegator ?? tx.sender
+    const payerBalance = tx.delegator ? this.o.node.account(payer).balance : account.balance
+    if (payerBalance < this.o.policy.minBalance) {
       throw permitError(
         'upload_balance_too_low',
-        `${tx.sender} holds ${formatUnits(account.balance)} SIN; uploading takes at least ${formatUnits(this.o.policy.minBalance)} SIN`,
-        { sender: tx.sender, balance: account.balance.toString(), minBalance: this.o.policy.minBalance.toString(), setting: 'blobMinBalance' },
+        `${payer} holds ${formatUnits(payerBalance)} SIN; uploading takes at least ${formatUnits(this.o.policy.minBalance)} SIN`,
+        { sender: payer, balance: payerBalance.toString(), minBalance: this.o.policy.minBalance.toString(), setting: 'blobMinBalance' },
         'Fund the account (nothing is spent: the balance only has to be there), or have a funded account upload the bytes.',
       )
     }

@@ -136,7 +136,7 @@ export class Chain {
   async produceBlock(txs: readonly SignedTx[], sequencerKey: Hex, now: bigint): Promise<ProducedBlock> {
     const height = this._head.height + 1n
     const timestamp = now > this._head.timestamp ? now : this._head.timestamp
-    const execution = executeTxs(this.state, txs, { height, timestamp, params: this.params, sequencer: this.genesis.sequencer })
+    const execution = executeTxs(this.state, txs, { height, timestamp, params: this.params, sequencer: this.genesis.sequencer, chainId: this.genesis.chainId })
     if (execution.included.length === 0) return { header: this._head, execution }
     const undo = this.state.apply(execution.writes)
     const header: BlockHeader = {
@@ -212,7 +212,13 @@ export class Chain {
     }
     if (signer !== this.genesis.sequencer) fail('signature', `by ${this.genesis.sequencer}`, signer ?? 'invalid')
     if (header.txCount !== txs.length) fail('txCount', txs.length, header.txCount)
-    const execution = executeTxs(this.state, txs, { height, timestamp: header.timestamp, params: this.params, sequencer: this.genesis.sequencer })
+    const execution = executeTxs(this.state, txs, {
+      height,
+      timestamp: header.timestamp,
+      params: this.params,
+      sequencer: this.genesis.sequencer,
+      chainId: this.genesis.chainId,
+    })
     if (execution.rejected.length > 0) {
       const r = execution.rejected[0]
       fail(`txs[${txs.indexOf(r.tx)}]`, 'a valid tx', `${r.error.code}: ${r.error.shortMessage}`, { txHash: r.tx.hash })
@@ -256,10 +262,15 @@ export class Chain {
   }
 
   /** Decodes a stored or fetched tx; its sender and hash are checked by `checkSender` after recovery. */
-  decodeRow(row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'>, height: bigint, index: number): DecodedTx {
+  decodeRow(row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'> & { delegator?: string }, height: bigint, index: number): DecodedTx {
     let tx: DecodedTx
     try {
-      tx = this.codec.decode({ type: row.type, message: JSON.parse(row.message), signature: row.signature })
+      tx = this.codec.decode({
+        type: row.type,
+        message: JSON.parse(row.message),
+        signature: row.signature,
+        ...(row.delegator !== undefined ? { delegator: row.delegator } : {}),
+      })
     } catch (e) {
       throw new BlockMismatchError({
         height,

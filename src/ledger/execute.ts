@@ -6,13 +6,14 @@
 import { canonicalJson, fromHex, isSinewError, keccak256Bytes, SinewError, toHex, utf8, type Hex } from '../core/index.ts'
 import { readAccount, writeAccount } from './accounts.ts'
 import type { Address } from './address.ts'
+import { executeDelegated } from './delegation.ts'
 import type { ProtocolParams } from './genesis.ts'
 import type { TxContext } from './kinds.ts'
 import { listLeaf, merkleRoot } from './merkle/index.ts'
 import { StateOverlay, type StateReader } from './state.ts'
 import { receiptJson, type Receipt, type SignedTx } from './tx.ts'
 
-export type BlockEnv = { height: bigint; timestamp: bigint; params: ProtocolParams; sequencer: Address }
+export type BlockEnv = { height: bigint; timestamp: bigint; params: ProtocolParams; sequencer: Address; chainId: bigint }
 
 export type ExecutedTx = { tx: SignedTx; receipt: Receipt; receiptJson: string }
 export type RejectedTx = { tx: SignedTx; error: SinewError }
@@ -34,7 +35,15 @@ export function executeTxs(base: StateReader, txs: readonly SignedTx[], env: Blo
     try {
       const result = executeOne(state, tx, env)
       state.commitTx()
-      const receipt: Receipt = { txHash: tx.hash, index: included.length, type: tx.type, sender: tx.sender, nonce: tx.nonce.toString(), result }
+      const receipt: Receipt = {
+        txHash: tx.hash,
+        index: included.length,
+        type: tx.type,
+        sender: tx.sender,
+        nonce: tx.nonce.toString(),
+        ...(tx.delegator ? { delegator: tx.delegator } : {}),
+        result,
+      }
       included.push({ tx, receipt, receiptJson: receiptJson(receipt) })
     } catch (e) {
       state.rollbackTx()
@@ -67,17 +76,20 @@ function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): Record<st
     })
   }
   writeAccount(state, tx.sender, { ...account, nonce: account.nonce + 1n })
+  // A session key's tx runs for its delegator, within the grant (./delegation.ts); its own nonce was bumped above.
   const ctx: TxContext = {
-    sender: tx.sender,
+    sender: tx.delegator ?? tx.sender,
     txHash: tx.hash,
     height: env.height,
     timestamp: env.timestamp,
     params: env.params,
     sequencer: env.sequencer,
+    chainId: env.chainId,
     state,
   }
   // The receipt holds the wire form (bigints as decimal strings), as stored and served.
-  return JSON.parse(canonicalJson(tx.kind.execute(ctx, tx.message) ?? {})) as Record<string, unknown>
+  const result = tx.delegator ? executeDelegated(ctx, tx.sender, tx.kind, tx.message) : tx.kind.execute(ctx, tx.message)
+  return JSON.parse(canonicalJson(result ?? {})) as Record<string, unknown>
 }
 
 /** A handler's plain Error is a bug in the handler; it still only rejects that one tx. */

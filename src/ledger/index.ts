@@ -47,7 +47,41 @@ export { Sequencer, type StorageFaultStatus, type TxAck, type TxOutcome } from '
 export { canonicalStateKey, StateProver, type KeyProof } from './state-prover.ts'
 export { CommittedState, readJson, StateOverlay, stateKeyHash, stateValueHash, type StateReader, type StateWrites } from './state.ts'
 export { transferKind, type TransferMessage } from './transfer.ts'
-export { parseTxEnvelope, receiptJson, signingDomain, TxCodec, txHash, type DecodedTx, type Receipt, type SignedTx, type TxEnvelope } from './tx.ts'
+export {
+  ACT_FOR_TYPE,
+  actForFields,
+  delegateKind,
+  delegationKey,
+  getDelegation,
+  listDelegations,
+  revokeDelegateKind,
+  UNDELEGABLE_KINDS,
+  type DelegateMessage,
+  type DelegationRecord,
+} from './delegation.ts'
+export {
+  checkPaymentAuthorization,
+  PAYMENT_AUTHORIZATION_TYPE,
+  paymentAuthorizationDigest,
+  paymentAuthorizationFields,
+  paymentNonceKey,
+  settlePaymentKind,
+  sinewNetwork,
+  type PaymentAuthorization,
+  type SettlePaymentMessage,
+} from './payment.ts'
+export {
+  parseTxEnvelope,
+  receiptJson,
+  signingDomain,
+  storedDelegator,
+  TxCodec,
+  txHash,
+  type DecodedTx,
+  type Receipt,
+  type SignedTx,
+  type TxEnvelope,
+} from './tx.ts'
 export {
   listLeaf,
   merkleProof,
@@ -62,11 +96,13 @@ export {
 export { addressOf, InvalidSignatureError, parseSignature, recoverSigner, signDigest, SignatureRecoveryPool } from './signing/index.ts'
 export { replayChain, type ReplayMismatch, type ReplayOptions, type ReplayReport } from './verify.ts'
 
+import { delegateKind, revokeDelegateKind } from './delegation.ts'
+import { settlePaymentKind } from './payment.ts'
 import { TxKindRegistry } from './kinds.ts'
 import { transferKind } from './transfer.ts'
 
 /** The ledger's own kinds. Domain modules register theirs on the returned registry. */
 export function createLedgerRegistry(): TxKindRegistry {
-  return new TxKindRegistry().register(transferKind)
+  return new TxKindRegistry().register(transferKind, delegateKind, revokeDelegateKind, settlePaymentKind)
 }
 export { checkProofBundle, parseHeaderJson, type ProofCheck } from './proof-bundle.ts'

@@ -38,6 +38,8 @@ export type TxContext = {
   readonly params: ProtocolParams
   /** The chain's sequencer (from genesis): kinds only the node may sign check it. */
   readonly sequencer: Address
+  /** The chain's id (from genesis): the EIP-712 domain of signatures a kind checks itself (x402 payment authorisations). */
+  readonly chainId: bigint
   readonly state: StateOverlay
 }
 

@@ -13,6 +13,7 @@
  */
 import { canonicalJson, fieldIssueError, fromHex, keccak256Bytes, SinewError, toHex, txEnvelopeSchema, type Hex, type TxEnvelope } from '../core/index.ts'
 import { parseAddress, type Address } from './address.ts'
+import { ACT_FOR_TYPE, actForFields } from './delegation.ts'
 import { eip712Types, type TxKind, type TxKindRegistry } from './kinds.ts'
 import { messageToWire, parseMessage, type Message, type TypedFields } from './message.ts'
 import { createTypedDataHasher, type InvalidSignatureError, parseSignature, recoverSigner, signDigest, type Eip712Domain } from './signing/index.ts'
@@ -30,6 +31,8 @@ export type DecodedTx = {
   signature: Uint8Array
   nonce: bigint
   from?: Address
+  /** A session key's tx: the account it acts for (covered by the signature, see ./delegation.ts). */
+  delegator?: Address
 }
 
 export type SignedTx = DecodedTx & { sender: Address; hash: Hex }
@@ -40,6 +43,8 @@ export type Receipt = {
   type: string
   sender: Address
   nonce: string
+  /** Only for a session key's tx: the account it acted for (`sender` is the session key that signed). */
+  delegator?: Address
   result: Record<string, unknown>
 }
 
@@ -75,7 +80,10 @@ export function parseTxEnvelope(raw: unknown, root = 'tx', checkType?: (type: st
   const type = (raw as { type?: unknown }).type
   if (checkType && typeof type === 'string') checkType(type, `${root}.type`)
   if (!r.success) throw fieldIssueError(issues[0], root)
-  return r.data.from === undefined ? r.data : { ...r.data, from: parseAddress(r.data.from, `${root}.from`) }
+  let env = r.data
+  if (env.from !== undefined) env = { ...env, from: parseAddress(env.from, `${root}.from`) }
+  if (env.delegator !== undefined) env = { ...env, delegator: parseAddress(env.delegator, `${root}.delegator`) }
+  return env
 }
 
 /** Decodes envelopes for one chain: parses, validates and hashes; recovery is separate so it can be batched. */
@@ -106,7 +114,8 @@ export class TxCodec {
     kind.validate?.(message)
     const signature = parseSignature(env.signature)
     const from = env.from as Address | undefined
-    const digest = this.hasher(kind)(message)
+    const delegator = env.delegator as Address | undefined
+    const digest = delegator ? this.actForHasher(kind)({ delegator, tx: message }) : this.hasher(kind)(message)
     return {
       digest,
       type: kind.type,
@@ -116,6 +125,7 @@ export class TxCodec {
       signature,
       nonce: message.nonce as bigint,
       ...(from ? { from } : {}),
+      ...(delegator ? { delegator } : {}),
     }
   }
 
@@ -149,23 +159,44 @@ export class TxCodec {
    * /v1/types gives, made with the precompiled hasher and native secp256k1 (about 100x
    * faster): for the node's own txs (receipts) and the dev seed's hundreds of txs.
    */
-  sign(privateKey: Hex, type: string, wire: Record<string, unknown>): TxEnvelope {
+  sign(privateKey: Hex, type: string, wire: Record<string, unknown>, delegator?: Address): TxEnvelope {
     const kind = this.registry.get(type)
     const types = eip712Types(kind)
     const message = parseMessage(wire, types[kind.type], types, 'message', { maxStringBytes: kind.maxStringBytes })
-    return { type: kind.type, message: messageToWire(message), signature: signDigest(privateKey, this.hasher(kind)(message)) }
+    const digest = delegator ? this.actForHasher(kind)({ delegator, tx: message }) : this.hasher(kind)(message)
+    return { type: kind.type, message: messageToWire(message), signature: signDigest(privateKey, digest), ...(delegator ? { delegator } : {}) }
   }
 
   /** The EIP-712 description of every kind, as served at GET /v1/types. */
   describe(): {
     domain: { name: string; version: string; chainId: string }
     kinds: Record<string, { description: string; primaryType: string; types: Record<string, TypedFields> }>
+    actFor: { description: string; primaryType: string; fields: TypedFields }
   } {
     const kinds: Record<string, { description: string; primaryType: string; types: Record<string, TypedFields> }> = {}
     for (const kind of this.registry.list()) {
       kinds[kind.type] = { description: kind.description, primaryType: kind.type, types: eip712Types(kind) }
     }
-    return { domain: { name: this.domain.name, version: this.domain.version, chainId: this.chainId.toString() }, kinds }
+    return {
+      domain: { name: this.domain.name, version: this.domain.version, chainId: this.chainId.toString() },
+      kinds,
+      actFor: {
+        description:
+          "How a session key signs for its delegator: primaryType ActFor, types = the kind's types plus ActFor with `tx` of the kind's type (e.g. {delegator: address, tx: Transfer}); message {delegator, tx: <the message>}; the envelope carries `delegator`. The nonce is the session key's own.",
+        primaryType: ACT_FOR_TYPE,
+        fields: actForFields('<Kind>'),
+      },
+    }
+  }
+
+  private actForHasher(kind: TxKind<Message>): (m: Record<string, unknown>) => Uint8Array {
+    const key = `${ACT_FOR_TYPE}:${kind.type}`
+    let h = this.hashers.get(key)
+    if (!h) {
+      h = createTypedDataHasher(this.domain, { ...eip712Types(kind), [ACT_FOR_TYPE]: actForFields(kind.type) }, ACT_FOR_TYPE)
+      this.hashers.set(key, h)
+    }
+    return h
   }
 
   private hasher(kind: TxKind<Message>): (m: Record<string, unknown>) => Uint8Array {
@@ -184,6 +215,16 @@ export function txHash(digest: Uint8Array, sender: Address): Hex {
   word.set(digest, 0)
   word.set(fromHex(sender), 44)
   return toHex(keccak256Bytes(word))
+}
+
+/**
+ * The delegator of a stored tx, read from its stored receipt: a session key's signature
+ * covers it, so it must be known to re-hash the tx, and the store keeps it there rather
+ * than in a column of its own. A tampered value recovers another signer and is caught.
+ */
+export function storedDelegator(receiptJson: string): string | undefined {
+  const d = (JSON.parse(receiptJson) as { delegator?: unknown }).delegator
+  return typeof d === 'string' ? d : undefined
 }
 
 /** Receipts are committed as keccak256 of their canonical JSON. */

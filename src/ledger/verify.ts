@@ -12,7 +12,7 @@ import { BlockMismatchError, Chain } from './chain.ts'
 import { parseGenesis } from './genesis.ts'
 import type { TxKindRegistry } from './kinds.ts'
 import { SignatureRecoveryPool } from './signing/index.ts'
-import type { SignedTx } from './tx.ts'
+import { storedDelegator, type SignedTx } from './tx.ts'
 
 export type ReplayOptions = {
   workers?: number
@@ -92,7 +92,7 @@ export async function replayChain(store: Store, registry: TxKindRegistry, option
         const rows = await store.getBlockTxs(header.height)
         const decoded = rows.map((row, i) => {
           if (row.index !== i) throw new BlockMismatchError({ height: header.height, field: `txs[${i}].index`, expected: i, actual: row.index })
-          return chain.decodeRow(row, header.height, i)
+          return chain.decodeRow({ ...row, delegator: storedDelegator(row.receipt) }, header.height, i)
         })
         const senders = await pool.recoverMany(decoded.map((tx) => ({ digest: tx.digest, signature: tx.signature })))
         const signed: SignedTx[] = decoded.map((tx, i) => chain.checkSender(tx, senders[i], rows[i], header.height, i))

@@ -38,6 +38,7 @@ function harness() {
       timestamp: now,
       params: { protocolFeeBps: 500, treasury: addr(99) },
       sequencer: SEQUENCER,
+      chainId: 31415n,
       state,
     }
     try {

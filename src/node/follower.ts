@@ -20,7 +20,7 @@ type BlockWire = {
   txCount: number
   proposer: Hex
   signature: Hex
-  txs: { hash: Hex; type: string; sender: Hex; message: unknown; signature: Hex }[]
+  txs: { hash: Hex; type: string; sender: Hex; message: unknown; signature: Hex; delegator?: Hex }[]
 }
 
 export type FollowerStatus = {
@@ -114,8 +114,15 @@ export class Follower {
       proposer: wire.proposer,
       signature: wire.signature,
     }
-    const rows = wire.txs.map((t) => ({ hash: t.hash, type: t.type, message: JSON.stringify(t.message), signature: t.signature, sender: t.sender }))
-    const decoded = rows.map((row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'>, i) => chain.decodeRow(row, header.height, i))
+    const rows = wire.txs.map((t) => ({
+      hash: t.hash,
+      type: t.type,
+      message: JSON.stringify(t.message),
+      signature: t.signature,
+      sender: t.sender,
+      ...(t.delegator ? { delegator: t.delegator } : {}),
+    }))
+    const decoded = rows.map((row: Pick<TxRow, 'hash' | 'type' | 'message' | 'signature'> & { delegator?: Hex }, i) => chain.decodeRow(row, header.height, i))
     const signed = decoded.map((tx, i) => chain.checkSender(tx, recoverOrError(chain, tx), rows[i], header.height, i))
     await chain.applyBlock(header, signed)
     try {

@@ -80,7 +80,13 @@ async function submit(
   await signed?.(envelope)
   const ack = await ctx.api.post('/v1/tx', envelope)
   // The sender the node recovered from the signature (an envelope need not carry `from`).
-  return { hash: ack.hash, height: ack.height, sender: ack.receipt?.sender ?? envelope.from ?? null, result: ack.receipt?.result ?? null }
+  return {
+    hash: ack.hash,
+    height: ack.height,
+    sender: ack.receipt?.sender ?? envelope.from ?? null,
+    ...(ack.receipt?.delegator ? { delegator: ack.receipt.delegator } : {}),
+    result: ack.receipt?.result ?? null,
+  }
 }
 
 const query = (params: Record<string, unknown>): string => {

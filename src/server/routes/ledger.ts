@@ -20,8 +20,10 @@ import {
   genesisToJson,
   headerJsonSchema,
   headerToJson,
+  listDelegations,
   parseAddress,
   StateProver,
+  storedDelegator,
   type LedgerNode,
   type SignedHeader,
   type StorageFaultStatus,
@@ -40,6 +42,7 @@ const receiptSchema = z
     type: z.string(),
     sender: addressSchema,
     nonce: uintStringSchema,
+    delegator: addressSchema.optional().describe("A session key's tx: the account it acted for (sender is the session key that signed)"),
     result: z.record(z.string(), z.unknown()).describe("What the tx kind's handler returned (integers as decimal strings)"),
   })
   .meta({ id: 'TxReceipt' })
@@ -58,9 +61,26 @@ const txSchema = z
     nonce: uintStringSchema,
     message: z.record(z.string(), z.unknown()).describe('The signed message in its canonical wire form'),
     signature: hexSchema,
+    delegator: addressSchema.optional().describe("A session key's tx: the account it acted for (the signature covers it: ActFor in GET /v1/types)"),
     receipt: receiptSchema,
   })
   .meta({ id: 'Tx' })
+
+const delegationSchema = z
+  .object({
+    delegator: addressSchema,
+    delegate: addressSchema.describe('The session key'),
+    kinds: z.array(z.string()).describe('The tx kinds it may sign for the delegator'),
+    spendCap: uintStringSchema.describe('Most it may spend of the delegator’s balance in total (base units)'),
+    dailyCap: uintStringSchema.describe('Most per UTC day of block time; 0: no daily cap'),
+    expiry: uintStringSchema.describe('Block time (ms since the epoch) from which its txs are refused'),
+    spent: uintStringSchema,
+    day: uintStringSchema.describe('The UTC day (block time / 86 400 000) spentToday counts'),
+    spentToday: uintStringSchema,
+    grantedAt: uintStringSchema.describe('Block height of the Delegate'),
+    revokedAt: uintStringSchema.nullable().describe('Block height of the RevokeDelegate, or null'),
+  })
+  .meta({ id: 'Delegation' })
 
 const blockSchema = headerJsonSchema
   .extend({
@@ -124,6 +144,7 @@ export type StatusExtras = { replica?: z.input<typeof replicaStatusSchema>; sett
 export type LedgerRoutesOptions = { node: LedgerNode; maxBatchTxs: number; status: () => StatusExtras }
 
 export function txToJson(row: TxRow): z.input<typeof txSchema> {
+  const delegator = storedDelegator(row.receipt)
   return {
     hash: row.hash,
     height: row.height.toString(),
@@ -133,6 +154,7 @@ export function txToJson(row: TxRow): z.input<typeof txSchema> {
     nonce: row.nonce.toString(),
     message: JSON.parse(row.message),
     signature: row.signature,
+    ...(delegator ? { delegator } : {}),
     receipt: JSON.parse(row.receipt),
   }
 }
@@ -277,6 +299,31 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     },
   })
 
+  app.get('/v1/accounts/:address/delegations', {
+    schema: {
+      summary: 'Session-key grants an account made (granted) and received (received), with what each has spent',
+      tags: ['ledger'],
+      params: z.object({ address: z.string() }),
+      response: {
+        200: z
+          .object({
+            address: addressSchema,
+            granted: z.array(delegationSchema),
+            received: z.array(delegationSchema),
+            height: uintStringSchema.describe('The block height this is read at'),
+            timestamp: uintStringSchema.describe("That block's timestamp (ms), against which expiry counts"),
+          })
+          .meta({ id: 'Delegations' }),
+        ...errorResponses('invalid_address'),
+      },
+    },
+    handler: async (request) => {
+      const address = parseAddress(request.params.address, 'address')
+      const head = node.chain.head
+      return { address, ...listDelegations(node.chain.state, address), height: head.height.toString(), timestamp: head.timestamp.toString() }
+    },
+  })
+
   // Proofs at the head, or at any height the state history covers (a claim proves against a checkpoint).
   const prover = new StateProver(node.chain)
   const proofQuery = z
@@ -336,6 +383,9 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
                 types: z.record(z.string(), typedFieldsSchema).describe('EIP-712 types: the primary type (with nonce) and its structs'),
               }),
             ),
+            actFor: z
+              .object({ description: z.string(), primaryType: z.string(), fields: typedFieldsSchema })
+              .describe("How a session key signs a kind's tx for its delegator (docs/agents.md, session keys)"),
           })
           .meta({ id: 'TxTypes' }),
         ...errorResponses(),
