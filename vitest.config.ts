@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 /**
  * The end-to-end suites that run on both store engines: once on SQLite (the default, with
@@ -17,7 +17,7 @@ export default defineConfig({
           ...shared,
           name: 'sqlite',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['test/**/*.pg.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/**/*.pg.test.ts'],
           // Builds web/dist if stale, once, before the browser tests (test/web-*.test.ts) run.
           globalSetup: ['test/global-setup.ts'],
         },

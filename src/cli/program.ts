@@ -75,7 +75,7 @@ export const COMMANDS: CommandEntry[] = [
   {
     name: 'store',
     usage: '',
-    description: "copy a network's store between a data dir (SQLite) and PostgreSQL, losslessly",
+    description: "a network's store: copy it between a data dir (SQLite) and PostgreSQL",
     load: async () => (await import('./commands/store.ts')).storeCommand(),
   },
   {
