@@ -12,7 +12,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { SinewError } from '../../core/index.ts'
-import { openaiError, openaiRouteSchemas } from './openai.ts'
+import { openaiError, openaiRouteSchemas } from './openai-wire.ts'
 import { responsesRouteSchema } from './openai-responses.ts'
 
 export type OpenAIProxyOptions = {

@@ -28,7 +28,7 @@ import {
   refusalHeaders,
   sinewField,
   sinewFieldSchema,
-} from './openai.ts'
+} from './openai-wire.ts'
 
 /** The content parts a message item may carry (text only: this node's models answer text). */
 const TEXT_PARTS = ['input_text', 'output_text'] as const

@@ -10,7 +10,7 @@ import { z } from 'zod'
 import { addressSchema, countSchema, hash32Schema, uintStringSchema } from '../../core/index.ts'
 import { GatewayError, type Gateway } from '../../gateway/index.ts'
 import { readApiKey, UsageIndex } from '../../models/index.ts'
-import { bearer, openaiErrorResponses } from './openai.ts'
+import { bearer, openaiErrorResponses } from './openai-wire.ts'
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/
 
