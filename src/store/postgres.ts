@@ -34,11 +34,12 @@ const MIGRATIONS: string[] = [
    -- Content-addressed blobs, shared by every node on this database.
    CREATE TABLE blobs (sha256 BYTEA PRIMARY KEY, size BIGINT NOT NULL, bytes BYTEA NOT NULL, stored_at TIMESTAMPTZ NOT NULL DEFAULT now());`,
   // 2: every state write by height (a NULL value deletes), for proofs at past heights, as the
-  // SQLite engine's migration 2; history starts at the head a store had when it was added.
+  // SQLite engine's migration 2; history starts at the head a store had when it was added (an
+  // empty store gets no meta row, so it stays empty for `sinew store copy`).
   `CREATE TABLE state_history (key TEXT COLLATE "C" NOT NULL, height BIGINT NOT NULL, value BYTEA, PRIMARY KEY (key, height));
    CREATE INDEX state_history_height ON state_history (height);
    INSERT INTO state_history (key, height, value) SELECT key, height, value FROM state;
-   INSERT INTO meta (key, value) SELECT 'state_history_from', COALESCE(MAX(height), 0)::text FROM blocks;`,
+   INSERT INTO meta (key, value) SELECT 'state_history_from', h::text FROM (SELECT MAX(height) AS h FROM blocks) AS m WHERE h IS NOT NULL;`,
 ]
 
 /** Key of the advisory lock that serialises migrations of nodes starting at once on one database. */

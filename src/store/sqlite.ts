@@ -31,7 +31,7 @@ const MIGRATIONS: string[] = [
   `CREATE TABLE state_history (key TEXT NOT NULL, height INTEGER NOT NULL, value BLOB, PRIMARY KEY (key, height)) WITHOUT ROWID;
    CREATE INDEX state_history_height ON state_history (height);
    INSERT INTO state_history (key, height, value) SELECT key, height, value FROM state;
-   INSERT INTO meta (key, value) SELECT 'state_history_from', CAST(COALESCE(MAX(height), 0) AS TEXT) FROM blocks;`,
+   INSERT INTO meta (key, value) SELECT 'state_history_from', CAST(h AS TEXT) FROM (SELECT MAX(height) AS h FROM blocks) WHERE h IS NOT NULL;`,
 ]
 
 export type SqliteStoreOptions = { readonly?: boolean }
