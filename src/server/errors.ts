@@ -84,16 +84,24 @@ export function installErrorHandling(app: FastifyInstance): void {
  * fastify would answer its own `{error, code, statusCode}` shape.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const e =
-    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new SinewError({
-          code: 'path_param_too_long',
-          message: `A path parameter is over ${request.server.initialConfig.maxParamLength ?? 100} characters`,
-          details: { path: request.url.split('?')[0].slice(0, 200) },
-          hint: 'No id, address, hash or name this node serves is that long: check the URL.',
-        })
-      : httpError(err, request)
+  const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? pathParamTooLong(request) : httpError(err, request)
   reply.code(e.status).send(e.toJSON())
+}
+
+/** The longest path parameter a route takes (fastify's `maxParamLength`). */
+export const maxParamLength = (request: FastifyRequest): number => request.server.initialConfig.maxParamLength ?? 100
+
+/**
+ * A path parameter over `maxParamLength`: the router refuses it (frameworkErrors), and so does
+ * a catch-all route that would otherwise take the URL (the web app's, src/server/web.ts).
+ */
+export function pathParamTooLong(request: FastifyRequest): SinewError {
+  return new SinewError({
+    code: 'path_param_too_long',
+    message: `A path parameter is over ${maxParamLength(request)} characters`,
+    details: { path: request.url.split('?')[0].slice(0, 200) },
+    hint: 'No id, address, hash or name this node serves is that long: check the URL.',
+  })
 }
 
 /**

@@ -2,6 +2,7 @@
  * A node serving its HTTP API: assembles one (src/node), builds the app on it and listens.
  * The CLI and the tests start nodes through here.
  */
+import { createServer } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { SinewError } from '../core/index.ts'
 import type { Datanets } from '../datanets/index.ts'
@@ -61,6 +62,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       install: secret ? (a) => a.addHook('onRequest', internalOnly(secret)) : undefined,
     })
     assembled.onClose(() => closeHttpServer(app))
+    if (secret && config.port !== 0) await probePort(config.host, config.port)
     let address = await listen(app, secret ? INTERNAL_HOST : config.host, secret ? 0 : config.port)
     assembled.start()
     let pool: WorkerPool | undefined
@@ -118,25 +120,48 @@ async function listen(app: FastifyInstance, host: string, port: number): Promise
   try {
     return await app.listen({ host, port })
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    if (code === 'EADDRINUSE') {
-      throw new SinewError({
-        code: 'port_in_use',
-        message: `Port ${port} on ${host} is already in use`,
-        details: { host, port },
-        hint: 'Another process (perhaps another Sinew node) listens there: stop it, or pass --port (or set SINEW_PORT) to use another.',
-        cause: e,
-      })
-    }
-    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new SinewError({
-        code: 'cannot_listen',
-        message: `Cannot listen on ${host}:${port} (${code})`,
-        details: { host, port, reason: code },
-        hint: code === 'EACCES' ? 'Ports below 1024 need privileges: pass a --port of 1024 or more.' : 'That --host is not an address of this machine.',
-        cause: e,
-      })
-    }
-    throw e
+    throw listenError(e, host, port)
   }
+}
+
+/**
+ * Binds the public port for a moment and lets it go: with workers, the port is bound by the
+ * cluster for them, and a worker that cannot bind would only die and be forked again, so the
+ * node checks first and refuses to start with the same errors as a one-process node.
+ */
+async function probePort(host: string, port: number): Promise<void> {
+  const server = createServer()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen({ host, port }, () => resolve())
+    })
+  } catch (e) {
+    throw listenError(e, host, port)
+  }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}
+
+/** A listen error said plainly: a port someone else holds, or one this process may not bind. */
+function listenError(e: unknown, host: string, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') {
+    return new SinewError({
+      code: 'port_in_use',
+      message: `Port ${port} on ${host} is already in use`,
+      details: { host, port },
+      hint: 'Another process (perhaps another Sinew node) listens there: stop it, or pass --port (or set SINEW_PORT) to use another.',
+      cause: e,
+    })
+  }
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return new SinewError({
+      code: 'cannot_listen',
+      message: `Cannot listen on ${host}:${port} (${code})`,
+      details: { host, port, reason: code },
+      hint: code === 'EACCES' ? 'Ports below 1024 need privileges: pass a --port of 1024 or more.' : 'That --host is not an address of this machine.',
+      cause: e,
+    })
+  }
+  return e
 }

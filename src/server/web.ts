@@ -11,6 +11,7 @@ import { extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { maxParamLength, pathParamTooLong } from './errors.ts'
 
 /** Where `npm run web:build` writes the app. */
 export const WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -89,7 +90,14 @@ export async function webAppRoutes(app: FastifyInstance, options: WebAppOptions 
   app.get('/', { schema: { hide: true } }, async (request, reply) => index(request, reply))
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const path = decodeURIComponent(request.url.split('?')[0])
-    if (isApiPath(path)) return reply.callNotFound()
+    if (isApiPath(path)) {
+      // An API route whose parameter is too long for the router lands here: the same 414 as the router's.
+      if (path.split('/').some((segment) => segment.length > maxParamLength(request))) {
+        const e = pathParamTooLong(request)
+        return reply.code(e.status).send(e.toJSON())
+      }
+      return reply.callNotFound()
+    }
     const file = resolve(root, `.${path}`)
     // Only files inside the build: `..` and absolute tricks resolve outside and fall back.
     if (file.startsWith(root + sep) && (await isFile(file))) {

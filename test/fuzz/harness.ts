@@ -11,7 +11,8 @@
  *   whose code is in the catalogue with the status it was answered with;
  * - a refusal changes nothing: the head (height, stateRoot) and every balance the case
  *   touched are what they were;
- * - money is conserved: balances plus what Datanets and tasks hold is the genesis supply.
+ * - money is conserved: balances plus what Datanets and tasks hold, plus what was withdrawn to
+ *   the EVM chain less what was deposited from it, is the genesis supply.
  */
 import http from 'node:http'
 import fc from 'fast-check'
@@ -135,6 +136,10 @@ export function moneySupply(node: RunningNode): bigint {
     else if (key.startsWith('task/') && !key.startsWith('task/spec/')) {
       const task = JSON.parse(Buffer.from(value).toString('utf8'))
       if (task.escrow !== undefined) total += BigInt(task.escrow)
+    } else if (key === 'settlement/totals') {
+      // SIN that left for the EVM chain (Withdraw) is still the genesis supply; SIN that came in (Deposit) is not.
+      const totals = JSON.parse(Buffer.from(value).toString('utf8'))
+      total += BigInt(totals.withdrawn) - BigInt(totals.deposited)
     }
   }
   return total
