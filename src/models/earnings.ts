@@ -5,6 +5,7 @@
  */
 import type { Hex } from '../core/index.ts'
 import type { Store, TxRow } from '../store/index.ts'
+import { TxTail } from './tx-tail.ts'
 
 export type ReceiptView = {
   id: string
@@ -108,34 +109,20 @@ export type Earnings = {
 const day = (ms: bigint): string => new Date(Number(ms)).toISOString().slice(0, 10)
 
 export class EarningsIndex {
-  private scanned = 0n
   private readonly earned = new Map<string, Entry[]>()
   private readonly paid = new Map<string, { amount: bigint; calls: number }>()
   private readonly receiptCount = new Map<string, number>()
-  private scanning: Promise<void> | undefined
+  private readonly tail: TxTail
 
-  constructor(private readonly store: Store) {}
-
-  /** Catches up with the store's head. */
-  async update(): Promise<void> {
-    while (this.scanning) await this.scanning
-    this.scanning = this.scan().finally(() => (this.scanning = undefined))
-    await this.scanning
+  constructor(store: Store) {
+    this.tail = new TxTail(store, (row, block) => {
+      if (row.type === 'RecordReceipt') this.add(receiptView(row, block.timestamp))
+    })
   }
 
-  private async scan(): Promise<void> {
-    const head = await this.store.head()
-    if (!head) return
-    while (this.scanned < head.height) {
-      const blocks = await this.store.listBlocks(this.scanned + 1n, 500)
-      if (blocks.length === 0) break
-      for (const b of blocks) {
-        if (b.txCount > 0) {
-          for (const row of await this.store.getBlockTxs(b.height)) if (row.type === 'RecordReceipt') this.add(receiptView(row, b.timestamp))
-        }
-        this.scanned = b.height
-      }
-    }
+  /** Catches up with the store's head. */
+  update(): Promise<void> {
+    return this.tail.update()
   }
 
   private push(address: string, e: Entry): void {

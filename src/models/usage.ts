@@ -8,6 +8,7 @@
 
 import type { Store } from '../store/index.ts'
 import { receiptView } from './earnings.ts'
+import { TxTail } from './tx-tail.ts'
 
 /** What a caller attached to a call: its end-user id and tags. */
 export type CallLabels = { user?: string; tags?: Record<string, string> }
@@ -27,54 +28,38 @@ export type UsageReport = UsageRow & {
 const day = (ms: bigint): string => new Date(Number(ms)).toISOString().slice(0, 10)
 
 export class UsageIndex {
-  private scanned = 0n
   private readonly keysOf = new Map<string, string[]>()
   private readonly calls = new Map<string, Call[]>()
-  private scanning: Promise<void> | undefined
+  private readonly tail: TxTail
 
-  constructor(private readonly store: Store) {}
-
-  /** Catches up with the store's head. */
-  async update(): Promise<void> {
-    while (this.scanning) await this.scanning
-    this.scanning = this.scan().finally(() => (this.scanning = undefined))
-    await this.scanning
+  constructor(store: Store) {
+    this.tail = new TxTail(store, (row, block) => {
+      if (row.type === 'GrantApiKey') {
+        const owner = row.sender.toLowerCase()
+        const list = this.keysOf.get(owner) ?? []
+        list.push(JSON.parse(row.message).keyHash.toLowerCase())
+        this.keysOf.set(owner, list)
+      } else if (row.type === 'RecordReceipt') {
+        const r = receiptView(row, block.timestamp)
+        const key = r.apiKeyHash.toLowerCase()
+        const list = this.calls.get(key) ?? []
+        list.push({
+          id: r.id,
+          keyHash: key,
+          model: r.model,
+          day: day(block.timestamp),
+          promptTokens: r.promptTokens,
+          outputTokens: r.outputTokens,
+          fee: BigInt(r.split.fee),
+        })
+        this.calls.set(key, list)
+      }
+    })
   }
 
-  private async scan(): Promise<void> {
-    const head = await this.store.head()
-    if (!head) return
-    while (this.scanned < head.height) {
-      const blocks = await this.store.listBlocks(this.scanned + 1n, 500)
-      if (blocks.length === 0) break
-      for (const b of blocks) {
-        if (b.txCount > 0) {
-          for (const row of await this.store.getBlockTxs(b.height)) {
-            if (row.type === 'GrantApiKey') {
-              const owner = row.sender.toLowerCase()
-              const list = this.keysOf.get(owner) ?? []
-              list.push(JSON.parse(row.message).keyHash.toLowerCase())
-              this.keysOf.set(owner, list)
-            } else if (row.type === 'RecordReceipt') {
-              const r = receiptView(row, b.timestamp)
-              const key = r.apiKeyHash.toLowerCase()
-              const list = this.calls.get(key) ?? []
-              list.push({
-                id: r.id,
-                keyHash: key,
-                model: r.model,
-                day: day(b.timestamp),
-                promptTokens: r.promptTokens,
-                outputTokens: r.outputTokens,
-                fee: BigInt(r.split.fee),
-              })
-              this.calls.set(key, list)
-            }
-          }
-        }
-        this.scanned = b.height
-      }
-    }
+  /** Catches up with the store's head. */
+  update(): Promise<void> {
+    return this.tail.update()
   }
 
   /** The keys `owner` granted, in the order granted. */
