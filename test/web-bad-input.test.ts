@@ -116,10 +116,22 @@ describe('keyboard', () => {
     await page.keyboard.press('Enter')
     await page.getByTestId('account').filter({ hasText: 'Dev account #7' }).waitFor()
     await page.goto(`${url}/datanets/${small}`)
+    // Enter on the drop zone must open the file picker, i.e. click the hidden file input. The
+    // page records that click and cancels the native picker, then the test sets the file on the
+    // input. (Waiting for Playwright's 'filechooser' event instead raced: its interception is
+    // switched on without an acknowledgement, so a key pressed right after could beat it.)
+    const fileInput = page.getByTestId('file-input')
+    await fileInput.evaluate((input) => {
+      input.addEventListener('click', (e) => {
+        e.preventDefault()
+        input.dataset.opened = 'yes'
+      })
+    })
     await page.locator('.drop').focus()
-    const chooser = page.waitForEvent('filechooser')
+    await page.waitForFunction(() => document.activeElement?.classList.contains('drop'))
     await page.keyboard.press('Enter')
-    await (await chooser).setFiles({ name: 'short.txt', mimeType: 'text/plain', buffer: Buffer.from('A short note typed with keys.') })
+    await page.locator('[data-testid="file-input"][data-opened="yes"]').waitFor({ state: 'attached' })
+    await fileInput.setInputFiles({ name: 'short.txt', mimeType: 'text/plain', buffer: Buffer.from('A short note typed with keys.') })
     await page.getByRole('button', { name: 'Sign and contribute' }).focus()
     await page.keyboard.press('Enter')
     await page.getByText(/^Contributed: /).waitFor()
