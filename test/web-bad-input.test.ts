@@ -122,13 +122,13 @@ describe('keyboard', () => {
     // switched on without an acknowledgement, so a key pressed right after could beat it.)
     const fileInput = page.getByTestId('file-input')
     await fileInput.evaluate((input) => {
-      input.addEventListener('click', (e) => {
+      input.addEventListener('click', (e: { preventDefault(): void }) => {
         e.preventDefault()
         input.dataset.opened = 'yes'
       })
     })
     await page.locator('.drop').focus()
-    await page.waitForFunction(() => document.activeElement?.classList.contains('drop'))
+    await page.waitForFunction("document.activeElement?.classList.contains('drop')")
     await page.keyboard.press('Enter')
     await page.locator('[data-testid="file-input"][data-opened="yes"]').waitFor({ state: 'attached' })
     await fileInput.setInputFiles({ name: 'short.txt', mimeType: 'text/plain', buffer: Buffer.from('A short note typed with keys.') })
