@@ -231,6 +231,21 @@ export const nodeConfigSchema = z
     follow: z.string().url().optional(),
     followPollMs: z.coerce.number().int().min(10).max(60_000),
     /**
+     * On a PostgreSQL store shared by several nodes: stand by when another node holds the
+     * sequencer lease (serve, forward writes to it, take over if it goes) instead of refusing
+     * to start (docs/scaling.md, "Failover").
+     */
+    failover: z
+      .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+      .transform((v) => v === true || v === 'true' || v === '1')
+      .optional(),
+    /** How long the sequencer lease lasts unrenewed (database clock): a holder that hangs this long is replaced. */
+    leaseMs: z.coerce.number().int().min(500).max(600_000),
+    /** How often a standby asks for the sequencer lease and applies new blocks from the database. */
+    leasePollMs: z.coerce.number().int().min(10).max(10_000),
+    /** The URL other nodes of the database forward writes to (default: the address this node listens on). */
+    advertiseUrl: z.string().url().optional(),
+    /**
      * Names the node answers to (the Host header), besides localhost, IP addresses and the
      * `host` it binds: a defence against DNS rebinding. A public node lists its public names.
      */
@@ -323,6 +338,8 @@ export const configDefaults: NodeConfig = {
   signatureWorkers: 1,
   logLevel: 'info',
   followPollMs: 200,
+  leaseMs: 5000,
+  leasePollMs: 100,
   allowedHosts: [],
   allowedOrigins: [],
   apiKeyFailuresPerMinute: 20,
@@ -362,6 +379,10 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_LOG_LEVEL: 'logLevel',
   SINEW_FOLLOW: 'follow',
   SINEW_FOLLOW_POLL_MS: 'followPollMs',
+  SINEW_FAILOVER: 'failover',
+  SINEW_LEASE_MS: 'leaseMs',
+  SINEW_LEASE_POLL_MS: 'leasePollMs',
+  SINEW_ADVERTISE_URL: 'advertiseUrl',
   SINEW_ALLOWED_HOSTS: 'allowedHosts',
   SINEW_ALLOWED_ORIGINS: 'allowedOrigins',
   SINEW_BACKEND_CREDENTIALS: 'backendCredentials',

@@ -136,6 +136,18 @@ export const errorCatalogue = {
     status: 503,
     meaning: "The store URL's user may not create or write Sinew's tables; details name the URL (without its password).",
   },
+  sequencer_lease_held: {
+    status: 409,
+    meaning: 'Another node holds the sequencer lease on this database; details name it (holder, url, term). Start this one with --failover to stand by.',
+  },
+  sequencer_fenced: {
+    status: 503,
+    meaning: 'This node lost the sequencer lease (a newer term holds it): the block was not committed and nothing of it kept; retry (Retry-After), the write goes to the new sequencer.',
+  },
+  sequencer_unavailable: {
+    status: 503,
+    meaning: 'No node can be reached as the sequencer right now (a failover under way, or its URL unreachable): retry (Retry-After).',
+  },
   store_not_empty: { status: 409, meaning: '`sinew store copy` refuses a target that already holds a chain, blobs or settings.' },
   storage_full: {
     status: 507,

@@ -5,7 +5,7 @@
  *     only if every root, hash and signature matches its own result.
  * Without a store (`Chain.inMemory`) it is a scratch replay, as `sinew verify` uses.
  */
-import { fromHex, SinewError, toHex, type Hex } from '../core/index.ts'
+import { fromHex, isSinewError, SinewError, toHex, type Hex } from '../core/index.ts'
 import { isStorageFault, type Store, type TxRow } from '../store/index.ts'
 import type { Address } from './address.ts'
 import { executeTxs, type Execution } from './execute.ts'
@@ -15,7 +15,10 @@ import type { TxKindRegistry } from './kinds.ts'
 import { ZERO_HASH } from './merkle/index.ts'
 import { recoverSigner, signDigest } from './signing/index.ts'
 import { CommittedState } from './state.ts'
-import { TxCodec, txHash, type DecodedTx, type SignedTx } from './tx.ts'
+import { storedDelegator, TxCodec, txHash, type DecodedTx, type SignedTx } from './tx.ts'
+
+/** A commit refused because this node lost the sequencer lease: nothing of the block was kept. */
+export const isFenced = (e: unknown): boolean => isSinewError(e) && e.code === 'sequencer_fenced'
 
 export const ZERO_ROOT = toHex(ZERO_HASH)
 
@@ -160,7 +163,7 @@ export class Chain {
       // the block is known to be in the store.
       let kept = false
       try {
-        kept = !isStorageFault(e) && (await this.committedAnyway(signed, e))
+        kept = !isStorageFault(e) && !isFenced(e) && (await this.committedAnyway(signed, e))
       } finally {
         if (!kept) this.state.apply(undo)
       }
@@ -192,8 +195,21 @@ export class Chain {
     })
   }
 
+  /**
+   * Takes a block another node of this store (the sequencer, with a lease: src/node/failover.ts)
+   * has committed: re-executed and checked like `applyBlock`, not written again. The stored
+   * senders are trusted as the stored state is at start-up (each tx hash is checked against
+   * them); `sinew verify` re-checks every signature.
+   */
+  async applyStored(header: SignedHeader, rows: readonly TxRow[]): Promise<Execution> {
+    const txs = rows.map((row, i) =>
+      this.checkSender(this.decodeRow({ ...row, delegator: storedDelegator(row.receipt) }, header.height, i), row.sender, row, header.height, i),
+    )
+    return this.applyBlock(header, txs, { stored: true })
+  }
+
   /** Re-executes a block made elsewhere; refuses it (state untouched) unless everything matches. */
-  async applyBlock(header: SignedHeader, txs: readonly SignedTx[]): Promise<Execution> {
+  async applyBlock(header: SignedHeader, txs: readonly SignedTx[], o: { stored?: boolean } = {}): Promise<Execution> {
     const height = this._head.height + 1n
     const fail = (field: string, expected: unknown, actual: unknown, extra?: Record<string, unknown>): never => {
       throw new BlockMismatchError({ height: header.height, field, expected, actual, details: extra })
@@ -232,7 +248,7 @@ export class Chain {
       fail('stateRoot', stateRoot, header.stateRoot)
     }
     try {
-      await this.store?.commitBlock({ block: header, txs: txRows(height, execution), writes: execution.writes })
+      if (!o.stored) await this.store?.commitBlock({ block: header, txs: txRows(height, execution), writes: execution.writes })
     } catch (e) {
       this.state.apply(undo)
       throw e

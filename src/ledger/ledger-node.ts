@@ -35,10 +35,17 @@ export type LedgerNodeOptions = {
   clock?: Clock
   /** Called once if a block cannot be committed: the sequencer has stopped; whoever runs the node decides what follows. */
   onFatal?: (error: unknown) => void
+  /**
+   * With the sequencer key: start as a standby (no sequencer) until `promote()`, as a node
+   * does that shares its store with others under a sequencer lease (src/node/failover.ts).
+   */
+  standby?: boolean
 }
 
 export class LedgerNode {
-  readonly sequencer: Sequencer | undefined
+  private _sequencer: Sequencer | undefined
+  /** Why a standby refuses a submission made to it directly (its HTTP layer forwards them). */
+  private standbyError: SinewError | undefined
   private readonly pool: SignatureRecoveryPool
 
   private constructor(
@@ -55,15 +62,38 @@ export class LedgerNode {
           hint: 'Start with the sequencer key, or use --follow to run a replica.',
         })
       }
-      this.sequencer = new Sequencer(chain, {
-        sequencerKey: options.sequencerKey,
-        blockIntervalMs: options.blockIntervalMs,
-        maxBlockTxs: options.maxBlockTxs,
-        log: options.log,
-        clock: this.now,
-        onFatal: options.onFatal,
-      })
+      if (options.standby) this.standbyError = notSequencerNow()
+      else this.promote()
     }
+  }
+
+  /** The sequencer, while this node is it. */
+  get sequencer(): Sequencer | undefined {
+    return this._sequencer
+  }
+
+  /** Makes this node the sequencer, from its chain as it is now (a standby that took the lease, caught up first). */
+  promote(): void {
+    if (this._sequencer || !this.options.sequencerKey) return
+    this.standbyError = undefined
+    this._sequencer = new Sequencer(this.chain, {
+      sequencerKey: this.options.sequencerKey,
+      blockIntervalMs: this.options.blockIntervalMs,
+      maxBlockTxs: this.options.maxBlockTxs,
+      log: this.options.log,
+      clock: this.now,
+      onFatal: this.options.onFatal,
+    })
+  }
+
+  /** Stops being the sequencer: queued txs are refused with `error`, a block in flight settles. Resolves once it has. */
+  async demote(error: SinewError): Promise<void> {
+    const sequencer = this._sequencer
+    if (!sequencer) return
+    this._sequencer = undefined
+    this.standbyError = error
+    sequencer.halt(error)
+    await sequencer.stop()
   }
 
   static async open(options: LedgerNodeOptions): Promise<LedgerNode> {
@@ -74,8 +104,14 @@ export class LedgerNode {
   /** The node's time, ms since the epoch: what the next block's timestamp is made from. */
   readonly now: Clock = () => (this.options.clock ?? systemClock)()
 
+  /** No sequencer here now: a replica, or a standby of a sequencer lease. */
   get readOnly(): boolean {
-    return this.sequencer === undefined
+    return this._sequencer === undefined
+  }
+
+  /** Has the sequencer key: can become the sequencer (`promote`). */
+  get canSequence(): boolean {
+    return this.options.sequencerKey !== undefined
   }
 
   get store(): Store {
@@ -142,18 +178,27 @@ export class LedgerNode {
   }
 
   async close(): Promise<void> {
-    await this.sequencer?.stop()
+    await this._sequencer?.stop()
     await this.pool.close()
     await this.options.store.close()
   }
 
   private requireSequencer(): Sequencer {
-    if (!this.sequencer) {
+    if (!this._sequencer) {
+      if (this.standbyError) throw this.standbyError
       throw new SinewError({ code: 'read_only', message: 'This node is a read-only replica', hint: 'Send txs to the sequencer this replica follows.' })
     }
-    return this.sequencer
+    return this._sequencer
   }
 }
+
+const notSequencerNow = (): SinewError =>
+  new SinewError({
+    code: 'sequencer_unavailable',
+    message: 'This node is not the sequencer now (it stands by under a sequencer lease)',
+    details: { retryAfterS: 1 },
+    hint: 'Retry: its HTTP API forwards writes to the node that holds the lease.',
+  })
 
 function toSinewError(e: unknown): SinewError {
   if (isSinewError(e)) return e

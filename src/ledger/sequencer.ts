@@ -13,7 +13,7 @@
  */
 import { SinewError, type Clock, type Hex, type Logger } from '../core/index.ts'
 import { isStorageFault, type StorageFaultCode } from '../store/index.ts'
-import type { Chain, ProducedBlock } from './chain.ts'
+import { isFenced, type Chain, type ProducedBlock } from './chain.ts'
 import type { Receipt, SignedTx } from './tx.ts'
 
 export type TxAck = { hash: Hex; height: bigint; index: number; receipt: Receipt }
@@ -103,6 +103,23 @@ export class Sequencer {
     })
   }
 
+  /**
+   * Stops sequencing at once: every queued tx is refused with `error` (a block being
+   * committed settles as it does). This node stepping down from the sequencer lease.
+   */
+  halt(error: SinewError): void {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.fault?.probe) clearTimeout(this.fault.probe)
+    const queued = this.queue.splice(0)
+    for (const p of queued) {
+      this.queuedHashes.delete(p.tx.hash)
+      p.resolve({ ok: false, error })
+    }
+    if (!this.producing) this.notifyIdle()
+  }
+
   private schedule(now = false): void {
     if (this.producing) return
     if (now || this.queue.length >= this.options.maxBlockTxs) {
@@ -152,15 +169,16 @@ export class Sequencer {
         this.writesRefused(e, batch.length)
         return
       }
-      // The block could not be made durable: nothing in it is acknowledged, and the
-      // in-memory state was rolled back by the chain. Refuse the batch and stop the node.
-      for (const p of batch)
-        p.resolve({
-          ok: false,
-          error: new SinewError({ code: 'commit_failed', message: 'The block could not be committed', cause: e, hint: 'The node is stopping; retry later.' }),
-        })
-      this.stopped = true
-      this.options.log.fatal({ err: e }, 'block commit failed')
+      // The block could not be made durable (or this node lost the sequencer lease: fenced):
+      // nothing in it is acknowledged, and the in-memory state was rolled back by the chain.
+      // Refuse the batch and whatever waits, and stop.
+      const error = isFenced(e)
+        ? (e as SinewError)
+        : new SinewError({ code: 'commit_failed', message: 'The block could not be committed', cause: e, hint: 'The node is stopping; retry later.' })
+      for (const p of batch) p.resolve({ ok: false, error })
+      this.halt(error)
+      if (isFenced(e)) this.options.log.warn({ err: e }, 'sequencer fenced: another node holds the lease')
+      else this.options.log.fatal({ err: e }, 'block commit failed')
       this.options.onFatal?.(e)
     } finally {
       for (const p of batch) this.queuedHashes.delete(p.tx.hash)

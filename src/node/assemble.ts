@@ -11,7 +11,8 @@ import { registerModelKinds, type ContributionResolver } from '../models/index.t
 import { Gateway, type IndexProvider } from '../gateway/index.ts'
 import { datanetIndexProvider, Datanets, datanetsResolver, registerDatanetKinds } from '../datanets/index.ts'
 import { registerSettlementKinds, Settlement } from '../settlement/index.ts'
-import { lockDataDir, openStore, storeFile, storeLocation } from '../store/index.ts'
+import { lockDataDir, openStore, PostgresStore, storeFile, storeLocation } from '../store/index.ts'
+import { Failover } from './failover.ts'
 import { Follower } from './follower.ts'
 
 export type AssembleNodeOptions = {
@@ -48,8 +49,13 @@ export type AssembledNode = {
   leader?: string
   /** On a replica: the sync from `leader`, started by `start()`. */
   follower?: Follower
-  /** On the sequencer: the inference gateway. */
+  /** On a node that may sequence: the inference gateway (used while it is the sequencer). */
   gateway?: Gateway
+  /**
+   * On a node with the sequencer key over a PostgreSQL store: its part in the sequencer lease
+   * (src/node/failover.ts). The server starts its rounds once it listens (`failover.start(url)`).
+   */
+  failover?: Failover
   /** With settlementRpcUrl and settlementContract: the EVM deposit watcher and checkpointer (docs/settlement.md). */
   settlement?: Settlement
   /** Extra fields for GET /v1/status: on a replica, its sync and blob-fetch progress. */
@@ -101,6 +107,10 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
     opened.push(() => store.close())
     // Set once the Datanets service exists; a tx can only arrive after the server listens.
     let admitter: Datanets | undefined
+    // Nodes with the sequencer key sharing a PostgreSQL database take turns under a lease:
+    // each starts as a standby and becomes the sequencer only once it holds the lease.
+    const leased = store instanceof PostgresStore && !config.follow && options.sequencerKey !== undefined
+    let failover: Failover | undefined
     const node = await LedgerNode.open({
       store,
       registry: options.registry ?? createNodeRegistry(),
@@ -112,9 +122,24 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
       log,
       admit: (tx) => admitter?.admit(tx),
       clock: options.clock,
-      onFatal: options.onFatal,
+      standby: leased,
+      // Under a lease, a commit that fails (fenced, or the database lost) hands the lease on.
+      onFatal: leased ? (e) => failover?.lost(e) : options.onFatal,
     })
     opened.push(() => node.close())
+    if (leased) {
+      failover = new Failover({
+        node,
+        store: store as PostgresStore,
+        demand: !config.failover,
+        ttlMs: config.leaseMs,
+        pollMs: config.leasePollMs,
+        log,
+      })
+      const f = failover
+      opened.push(() => f.stop())
+      await f.begin()
+    }
     const leader = config.follow?.replace(/\/$/, '')
     // A replica gets the blobs of the contributions it applies from its leader, so it can
     // build the same version indexes and answer the same searches.
@@ -143,7 +168,7 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
     opened.push(() => datanets.stop())
     const follower = leader ? new Follower(node, leader, config.followPollMs, log, { onBlock: (_header, txs) => datanets.blocksApplied(txs) }) : undefined
     const gateway =
-      node.sequencer && options.sequencerKey
+      node.canSequence && options.sequencerKey
         ? new Gateway({
             node,
             sequencerKey: options.sequencerKey,
@@ -176,7 +201,9 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
       follower,
       gateway,
       settlement,
+      failover,
       status: () => ({
+        ...(failover ? { failover: failover.status() } : {}),
         ...(follower ? { replica: { ...follower.status(), blobs: datanets.blobFetchStatus() } } : {}),
         ...(settlement ? { settlement: settlement.status() } : {}),
       }),

@@ -9,9 +9,9 @@ import type { Datanets } from '../datanets/index.ts'
 import type { Gateway } from '../gateway/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
 import type { Settlement } from '../settlement/index.ts'
-import { assembleNode, type AssembleNodeOptions, type Follower } from '../node/index.ts'
+import { assembleNode, type AssembleNodeOptions, type Failover, type Follower } from '../node/index.ts'
 import { buildServer } from './app.ts'
-import { internalOnly, newInternalSecret, WorkerPool } from './cluster/index.ts'
+import { installForwarding, internalOnly, isLocalRead, newInternalSecret, WorkerPool, type ForwardOptions } from './cluster/index.ts'
 
 export type StartNodeOptions = AssembleNodeOptions & {
   /** The built web app served at `/` (default web/dist). */
@@ -41,8 +41,9 @@ export type RunningNode = {
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const assembled = await assembleNode(options)
   try {
-    const { config, node, datanets, gateway, leader, follower, log } = assembled
-    const workers = config.follow || !options.sequencerKey ? 0 : (config.workers ?? 0)
+    const { config, node, datanets, gateway, leader, follower, failover, log } = assembled
+    // Under a sequencer lease the node serves from one process (its standby role forwards itself).
+    const workers = config.follow || !options.sequencerKey || failover ? 0 : (config.workers ?? 0)
     const secret = workers > 0 ? newInternalSecret() : undefined
     const app = await buildServer({
       node,
@@ -59,12 +60,17 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       maxBatchTxs: config.maxBatchTxs,
       status: assembled.status,
       webRoot: options.webRoot,
-      install: secret ? (a) => a.addHook('onRequest', internalOnly(secret)) : undefined,
+      install: secret
+        ? (a) => a.addHook('onRequest', internalOnly(secret))
+        : failover
+          ? (a) => installForwarding(a, standbyForwarding(failover))
+          : undefined,
     })
     assembled.onClose(() => closeHttpServer(app))
     if (secret && config.port !== 0) await probePort(config.host, config.port)
     let address = await listen(app, secret ? INTERNAL_HOST : config.host, secret ? 0 : config.port)
     assembled.start()
+    failover?.start(config.advertiseUrl?.replace(/\/$/, '') ?? address.replace('[::1]', 'localhost'))
     let pool: WorkerPool | undefined
     if (secret) {
       pool = new WorkerPool({ node, config, count: workers, writerUrl: address, secret, log })
@@ -87,6 +93,27 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   } catch (e) {
     await assembled.close()
     throw e
+  }
+}
+
+/**
+ * A standby of a sequencer lease answers reads of its own chain (and its status) and forwards
+ * everything else (writes, model calls, MCP, uploads) to the node that holds the lease; the
+ * answer's end waits until this node has applied the blocks committed by then. While it holds
+ * the lease itself, it answers everything.
+ */
+function standbyForwarding(failover: Failover): ForwardOptions {
+  return {
+    target: () => failover.target(),
+    barrier: () => failover.catchUp().catch(() => {}),
+    local: (method, url) => failover.isSequencer || isLocalRead(method, url) || (method === 'GET' && url.split('?')[0] === '/v1/status'),
+    unreachable: (code) =>
+      new SinewError({
+        code: 'sequencer_unavailable',
+        message: `This node cannot reach the sequencer (${code}): a takeover may be under way`,
+        details: { retryAfterS: 1 },
+        hint: 'Retry shortly: a standby takes the lease within a second or two.',
+      }),
   }
 }
 

@@ -4,3 +4,4 @@ export { isPostgresUrl, openPostgresStore, PostgresStore, redactUrl, type Postgr
 export { openStore, storeFile, storeLocation } from './open.ts'
 export { lockDataDir, type DataDirLock } from './data-dir-lock.ts'
 export { assertWritableDir, isStorageFault, probeDirectory, storageFault, type StorageFaultCode } from './storage-fault.ts'
+export { leaseHeldError, SEQUENCER_LOCK, SequencerLeaseSession, type AcquireResult, type LeaseRow } from './sequencer-lease.ts'

@@ -40,6 +40,12 @@ const MIGRATIONS: string[] = [
    CREATE INDEX state_history_height ON state_history (height);
    INSERT INTO state_history (key, height, value) SELECT key, height, value FROM state;
    INSERT INTO meta (key, value) SELECT 'state_history_from', h::text FROM (SELECT MAX(height) AS h FROM blocks) AS m WHERE h IS NOT NULL;`,
+  // 3: the sequencer lease of nodes sharing this database (src/store/sequencer-lease.ts): one
+  // row, its term raised by each node that takes it; every block commit checks the term.
+  `CREATE TABLE sequencer_lease (
+     id INTEGER PRIMARY KEY CHECK (id = 1), term BIGINT NOT NULL, holder TEXT, url TEXT, backend_pid INTEGER,
+     acquired_at TIMESTAMPTZ, expires_at TIMESTAMPTZ);
+   INSERT INTO sequencer_lease (id, term) VALUES (1, 0);`,
 ]
 
 /** Key of the advisory lock that serialises migrations of nodes starting at once on one database. */
@@ -112,7 +118,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       cause: e,
     })
   }
-  return new PostgresStore(pool, location, options.readonly ?? false)
+  return new PostgresStore(pool, location, options.readonly ?? false, url)
 }
 
 function permissionDenied(location: string, e: unknown): SinewError {
@@ -172,11 +178,26 @@ export class PostgresStore implements Store, BlobTable {
   readonly engine = 'postgres'
   readonly blobs: BlobTable = this
 
+  /** With a sequencer lease: the term every block commit must still find in the lease row (fencing). */
+  private fencingTerm: bigint | undefined
+
   constructor(
     readonly pool: pg.Pool,
     readonly location: string,
     readonly readonly: boolean,
+    /** The URL it was opened with (password included): the sequencer lease opens its own session with it. */
+    readonly url: string,
   ) {}
+
+  /**
+   * From now on every `commitBlock` checks, inside its own transaction, that the lease row
+   * still has `term` (a node that took the lease since raised it) and refuses the block with
+   * `sequencer_fenced` otherwise. The check takes a share lock on the row, so a takeover's
+   * term raise waits for a commit in flight, and the new holder sees that block.
+   */
+  fence(term: bigint | undefined): void {
+    this.fencingTerm = term
+  }
 
   async getMeta(key: string): Promise<string | undefined> {
     const { rows } = await this.read('SELECT value FROM meta WHERE key = $1', [key])
@@ -208,6 +229,7 @@ export class PostgresStore implements Store, BlobTable {
     try {
       await client.query('BEGIN')
       await client.query('SET LOCAL synchronous_commit = on')
+      if (this.fencingTerm !== undefined) await checkTerm(client, this.fencingTerm, b.height)
       await client.query(
         'INSERT INTO blocks (height, hash, parent_hash, timestamp, tx_root, state_root, receipts_root, tx_count, proposer, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
         [b.height.toString(), b.hash, b.parentHash, b.timestamp.toString(), b.txRoot, b.stateRoot, b.receiptsRoot, b.txCount, b.proposer, b.signature],
@@ -363,6 +385,19 @@ export class PostgresStore implements Store, BlobTable {
       cause: e,
     })
   }
+}
+
+/** Fencing: the block goes in only while the lease row still has this node's term. */
+async function checkTerm(client: pg.PoolClient, term: bigint, height: bigint): Promise<void> {
+  const { rows } = await client.query<{ term: string; holder: string | null }>('SELECT term, holder FROM sequencer_lease WHERE id = 1 FOR SHARE')
+  const current = rows[0] ? BigInt(rows[0].term) : undefined
+  if (current === term) return
+  throw new SinewError({
+    code: 'sequencer_fenced',
+    message: `Block ${height} was not committed: this node's sequencer lease (term ${term}) was taken over (term ${current})`,
+    details: { height: height.toString(), term: term.toString(), currentTerm: current?.toString() ?? null, holder: rows[0]?.holder ?? null, retryAfterS: 1 },
+    hint: 'Another node is the sequencer now: retry the tx; any node forwards it there.',
+  })
 }
 
 async function insertTxs(client: pg.PoolClient, txs: readonly TxRow[]): Promise<void> {

@@ -25,6 +25,7 @@ type NodeFlags = {
   allowedOrigins?: string
   trustProxy?: string
   workers?: string
+  failover?: boolean
 }
 
 function nodeConfig(flags: NodeFlags): NodeConfig {
@@ -40,6 +41,7 @@ function nodeConfig(flags: NodeFlags): NodeConfig {
       allowedOrigins: flags.allowedOrigins,
       trustProxy: flags.trustProxy,
       workers: flags.workers,
+      failover: flags.failover,
     },
     configFile: flags.config,
   })
@@ -119,6 +121,10 @@ const nodeOptions = (cmd: Command): Command =>
     .option('--config <file>', 'config file (default <data-dir>/config.json)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--workers <n>', 'serving processes sharing the HTTP port besides the writer (default: the number of cores; 0: one process)')
+    .option(
+      '--failover',
+      'on a PostgreSQL store shared with other nodes: stand by if another node is the sequencer (serve, forward writes, take over if it goes) instead of refusing to start (or SINEW_FAILOVER)',
+    )
 
 export function nodeCommand(): Command {
   return nodeOptions(new Command('node').description('run a node: the sequencer of an initialised data dir, or a replica with --follow'))
@@ -129,7 +135,7 @@ export function nodeCommand(): Command {
         const running = await runNode(config)
         const g = running.node.chain.genesis
         printLines(
-          `sinew ${config.follow ? 'replica of ' + config.follow : 'node'} on ${running.url}  (chain ${g.network}, chainId ${g.chainId}${g.insecure ? ', INSECURE dev keys' : ''})`,
+          `sinew ${config.follow ? 'replica of ' + config.follow : 'node'} on ${running.url}${running.node.readOnly && !config.follow ? ' (standby: another node is the sequencer)' : ''}  (chain ${g.network}, chainId ${g.chainId}${g.insecure ? ', INSECURE dev keys' : ''})`,
           `  data ${config.dataDir}  height ${running.node.chain.head.height}  ${
             running.workers
               ? `serving workers ${running.workers.status().length} (pids ${running.workers

@@ -12,13 +12,20 @@ import { SinewError } from '../../core/index.ts'
 import { INTERNAL_SECRET_HEADER, WORKER_HEADER } from './messages.ts'
 
 export type ForwardOptions = {
-  /** The writer's internal base URL (http://127.0.0.1:PORT). */
-  writerUrl: string
-  secret: string
-  /** Resolves once every live worker has applied the writer's head. */
+  /**
+   * Where to forward now: a base URL (a serving worker: its writer's internal one, with the
+   * node's secret; a standby of a sequencer lease: the sequencer's public one), or the error
+   * to answer instead (no sequencer right now).
+   */
+  target: () => { url: string; secret?: string } | SinewError
+  /** Resolves once what the forwarded answer acknowledged is visible here (read-your-writes). */
   barrier: () => Promise<void>
-  /** This worker's id, sent in WORKER_HEADER on every answer. */
-  worker: string
+  /** This process's id, sent in WORKER_HEADER on every answer. */
+  worker?: string
+  /** True for a request this process answers itself now (default: isLocalRead). */
+  local?: (method: string, url: string) => boolean
+  /** The error when the target cannot be reached (with its errno). */
+  unreachable: (code: string) => SinewError
 }
 
 /**
@@ -49,23 +56,25 @@ export function isLocalRead(method: string, url: string): boolean {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer', 'host', 'origin'])
 
 export function installForwarding(app: FastifyInstance, o: ForwardOptions): void {
-  const base = new URL(o.writerUrl)
   const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 })
+  const local = o.local ?? isLocalRead
   app.addHook('onClose', async () => agent.destroy())
   app.addHook('onRequest', async (request, reply) => {
-    reply.raw.setHeader(WORKER_HEADER, o.worker)
-    if (isLocalRead(request.method, request.url)) return
+    if (o.worker) reply.raw.setHeader(WORKER_HEADER, o.worker)
+    if (local(request.method, request.url)) return
+    const target = o.target()
+    if (target instanceof SinewError) throw target
     reply.hijack()
-    forward(request, reply.raw)
+    forward(request, reply.raw, new URL(target.url), target.secret)
   })
 
-  function forward(request: FastifyRequest, res: ServerResponse): void {
+  function forward(request: FastifyRequest, res: ServerResponse, base: URL, secret: string | undefined): void {
     const headers: Record<string, string | string[]> = {}
     for (const [name, value] of Object.entries(request.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name) || name === INTERNAL_SECRET_HEADER || name === 'x-forwarded-for') continue
       headers[name] = value
     }
-    headers[INTERNAL_SECRET_HEADER] = o.secret
+    if (secret) headers[INTERNAL_SECRET_HEADER] = secret
     // The client as this worker judged it (its trustProxy applied), never what the client wrote.
     headers['x-forwarded-for'] = request.ip
     // The body is read once, so that a request sent on a kept-alive socket the writer had
@@ -96,11 +105,7 @@ export function installForwarding(app: FastifyInstance, o: ForwardOptions): void
       upstream.on('error', (e) => {
         if (res.headersSent) return void res.destroy()
         if (mayRetry && upstream.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET') return send(body, false)
-        const error = new SinewError({
-          code: 'writer_unavailable',
-          message: `This worker cannot reach the node's writer (${(e as NodeJS.ErrnoException).code ?? e.message})`,
-          hint: 'The node is restarting or stopping: retry shortly.',
-        })
+        const error = o.unreachable((e as NodeJS.ErrnoException).code ?? e.message)
         res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' })
         res.end(JSON.stringify({ error: { code: error.code, message: error.shortMessage, details: {} } }))
       })

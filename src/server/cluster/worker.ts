@@ -5,7 +5,7 @@
  * forwards everything else to the writer (forward.ts). It never writes the store.
  */
 import cluster from 'node:cluster'
-import { createLogger, type Logger } from '../../core/index.ts'
+import { createLogger, SinewError, type Logger } from '../../core/index.ts'
 import { LedgerNode } from '../../ledger/index.ts'
 import { createNodeRegistry, storeFile } from '../../node/index.ts'
 import { openSqliteStore, type SqliteStore } from '../../store/index.ts'
@@ -51,7 +51,18 @@ export async function runServingWorker(): Promise<void> {
     bodyLimitBytes: config.bodyLimitBytes,
     maxBatchTxs: config.maxBatchTxs,
     // Installed before the routes: what this worker does not answer goes to the writer.
-    install: (a) => installForwarding(a, { writerUrl: init.writerUrl, secret: init.secret, barrier: () => view.barrier(), worker: String(process.pid) }),
+    install: (a) =>
+      installForwarding(a, {
+        target: () => ({ url: init.writerUrl, secret: init.secret }),
+        barrier: () => view.barrier(),
+        worker: String(process.pid),
+        unreachable: (code) =>
+          new SinewError({
+            code: 'writer_unavailable',
+            message: `This worker cannot reach the node's writer (${code})`,
+            hint: 'The node is restarting or stopping: retry shortly.',
+          }),
+      }),
   })
   await app.listen({ host: config.host, port: init.port })
   log.info({ height: node.chain.head.height.toString(), ms: Math.round(performance.now()) }, 'serving worker listening')

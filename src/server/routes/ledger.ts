@@ -417,13 +417,14 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
             warning: z.string().optional().describe('On a dev network, whose funded keys are public'),
             genesisHash: hash32Schema,
             sequencer: addressSchema,
-            role: z.enum(['sequencer', 'replica']),
+            role: z.enum(['sequencer', 'replica', 'standby']).describe('standby: a node of a sequencer lease that forwards writes to the sequencer'),
             height: uintStringSchema,
             headHash: hash32Schema,
             stateRoot: hash32Schema,
             stateKeys: countSchema,
             pendingTxs: countSchema.describe('Txs waiting for a block'),
             replica: replicaStatusSchema.optional().describe('On a replica: the leader it follows and how far it got'),
+            failover: failoverStatusSchema.optional().describe('On a node of a sequencer lease (PostgreSQL store shared by several nodes; docs/scaling.md)'),
             storage: storageStatusSchema.optional().describe('On a sequencer: whether its store takes blocks now (docs/reliability.md)'),
             settlement: settlementStatusSchema.optional().describe('With an EVM settlement contract: deposits, checkpoints and the backing invariant'),
           })
@@ -441,7 +442,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
         ...(g.insecure ? { warning: 'INSECURE dev network: its funded keys are public' } : {}),
         genesisHash: node.chain.genesisHash,
         sequencer: g.sequencer,
-        role: node.readOnly ? ('replica' as const) : ('sequencer' as const),
+        role: !node.readOnly ? ('sequencer' as const) : node.canSequence ? ('standby' as const) : ('replica' as const),
         height: head.height.toString(),
         headHash: head.hash,
         stateRoot: head.stateRoot,
@@ -454,6 +455,23 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     },
   })
 }
+
+/** GET /v1/status `failover`: this node's part in the sequencer lease. */
+const failoverStatusSchema = z.object({
+  role: z.enum(['sequencer', 'standby']),
+  name: z.string().describe("This node's name in the lease (host, pid, random suffix)"),
+  lease: z
+    .object({
+      term: uintStringSchema.describe('Raised by each takeover; every block commit checks it (fencing)'),
+      holder: z.string().nullable(),
+      url: z.string().nullable().describe('Where standbys forward writes'),
+      since: z.string().nullable().describe('ISO time the holder took it (database clock)'),
+    })
+    .nullable(),
+  takeover: z.object({ height: uintStringSchema.describe('The head it took over at'), at: z.string() }).nullable(),
+  takeovers: countSchema,
+  lastError: z.string().nullable(),
+})
 
 const storageStatus = (fault: StorageFaultStatus | undefined) => (fault ? { writable: false, fault } : { writable: true })
 
