@@ -124,6 +124,14 @@ export class Chain {
     const writes = new Map<string, Uint8Array>()
     for await (const row of store.scanState()) writes.set(row.key, row.value)
     state.apply(writes)
+    // Another node of a shared store (a sequencer, while this one starts as its standby) may
+    // have committed blocks during the scan: the keys they wrote go back to their values as
+    // of `head`, from the state history.
+    if (toHex(state.root()) !== head.stateRoot) {
+      const rewind = new Map<string, Uint8Array | null>()
+      for (const key of await store.keysWrittenBetween(head.height, 2n ** 63n - 1n)) rewind.set(key, await store.getStateAt(key, head.height))
+      if (rewind.size > 0) state.apply(rewind)
+    }
     if (toHex(state.root()) !== head.stateRoot) {
       throw new SinewError({
         code: 'integrity',
