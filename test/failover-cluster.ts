@@ -54,7 +54,8 @@ async function status(url: string): Promise<Status | undefined> {
 
 const tick = () => new Promise((r) => setTimeout(r, 20))
 
-export type Member = { dir: string; process: NodeProcess }
+/** A node of the cluster; `restarting` while it is being started again after a kill. */
+export type Member = { dir: string; process: NodeProcess; restarting?: Promise<void> }
 
 export class FailoverCluster {
   readonly members: Member[] = []
@@ -83,16 +84,18 @@ export class FailoverCluster {
   }
 
   urls(): string[] {
-    return this.members.map((m) => m.process.url)
+    return this.members.filter((m) => !m.restarting).map((m) => m.process.url)
   }
 
   /** Waits until exactly one live node says it is the sequencer and the others stand by; that one. */
   async sequencer(timeoutMs = 60_000): Promise<{ member: Member; status: Status }> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const all = await Promise.all(this.members.map(async (m) => ({ member: m, status: await status(m.process.url) })))
+      const live = this.members.filter((m) => !m.restarting)
+      const all = await Promise.all(live.map(async (m) => ({ member: m, status: await status(m.process.url) })))
       const seqs = all.filter((a) => a.status?.role === 'sequencer')
-      if (seqs.length === 1 && all.every((a) => a.status)) return seqs[0] as { member: Member; status: Status }
+      // A sequencer and at least one standby ready to take over.
+      if (seqs.length === 1 && all.length >= 2 && all.every((a) => a.status)) return seqs[0] as { member: Member; status: Status }
       if (Date.now() > deadline) throw new Error(`no single sequencer: ${JSON.stringify(all.map((a) => a.status?.failover ?? null))}`)
       await tick()
     }
@@ -108,7 +111,7 @@ export class FailoverCluster {
     const oldTerm = BigInt(before.failover?.lease?.term ?? '0')
     const killedAt = Date.now()
     await member.process.stop('SIGKILL')
-    const others = this.members.filter((m) => m !== member)
+    const others = this.members.filter((m) => m !== member && !m.restarting)
     const deadline = Date.now() + timeoutMs
     let taken: { url: string; status: Status; at: number } | undefined
     while (!taken) {
@@ -127,7 +130,11 @@ export class FailoverCluster {
       else if (Date.now() > deadline) throw new Error(`no block ${from} from the new sequencer`)
       else await tick()
     }
-    member.process = await this.launch(member.dir)
+    // Started again as a standby in the background; the next kill waits only for a standby.
+    member.restarting = this.launch(member.dir).then((p) => {
+      member.process = p
+      member.restarting = undefined
+    })
     return {
       takeoverMs: Date.parse(taken.status.failover!.takeover!.at) - killedAt,
       firstBlockMs: Number(BigInt(first.timestamp) - BigInt(killedAt)),
@@ -136,6 +143,7 @@ export class FailoverCluster {
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.restarting?.catch(() => {})))
     await Promise.all(this.members.map((m) => m.process.stop('SIGTERM')))
   }
 }

@@ -32,8 +32,9 @@ describe('sequencer failover', () => {
         (n) => n >= floor + 5,
         60_000,
       )
-      const { term } = await c.killSequencer()
+      const { term, firstBlockMs } = await c.killSequencer()
       terms.push(term)
+      process.stderr.write(`failover test: kill ${kill + 1}: term ${term}, first block ${firstBlockMs} ms after, ${load.acked.length} acked\n`)
     }
     const floor = load.acked.length
     await waitFor(
