@@ -19,7 +19,13 @@ const dev = devAccounts(10)
 async function signTransfer(key: Hex, m: { to: Hex; amount: bigint; nonce: bigint }) {
   const signature = await privateKeyToAccount(key).signTypedData({
     domain: { name: 'Sinew', version: '1', chainId: 31415n },
-    types: { Transfer: [{ name: 'to', type: 'address' }, { name: 'amount', type: 'uint256' }, { name: 'nonce', type: 'uint64' }] },
+    types: {
+      Transfer: [
+        { name: 'to', type: 'address' },
+        { name: 'amount', type: 'uint256' },
+        { name: 'nonce', type: 'uint64' },
+      ],
+    },
     primaryType: 'Transfer',
     message: m,
   })
@@ -204,7 +210,8 @@ export async function readChain(store: string): Promise<{ heights: bigint[]; lin
   const client = new pg.Client({ connectionString: store })
   await client.connect()
   try {
-    const blocks = (await client.query<{ height: string; hash: string; parent_hash: string }>('SELECT height, hash, parent_hash FROM blocks ORDER BY height')).rows
+    const blocks = (await client.query<{ height: string; hash: string; parent_hash: string }>('SELECT height, hash, parent_hash FROM blocks ORDER BY height'))
+      .rows
     const txs = (await client.query<{ hash: Buffer }>('SELECT hash FROM txs')).rows
     let links = true
     for (let i = 1; i < blocks.length; i++) if (blocks[i].parent_hash !== blocks[i - 1].hash) links = false

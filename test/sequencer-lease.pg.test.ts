@@ -143,7 +143,9 @@ describe('the sequencer lease', () => {
       })
       expect(refused.status).toBe(503)
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
-      expect(['store_unreachable', 'sequencer_fenced', 'commit_failed', 'sequencer_unavailable']).toContain(((await refused.json()) as { error: { code: string } }).error.code)
+      expect(['store_unreachable', 'sequencer_fenced', 'commit_failed', 'sequencer_unavailable']).toContain(
+        ((await refused.json()) as { error: { code: string } }).error.code,
+      )
       expect(await balance(a.url)).toBe(seen)
       // B, with its own path to the database, takes over.
       await waitFor(

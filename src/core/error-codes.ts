@@ -142,7 +142,8 @@ export const errorCatalogue = {
   },
   sequencer_fenced: {
     status: 503,
-    meaning: 'This node lost the sequencer lease (a newer term holds it): the block was not committed and nothing of it kept; retry (Retry-After), the write goes to the new sequencer.',
+    meaning:
+      'This node lost the sequencer lease (a newer term holds it): the block was not committed and nothing of it kept; retry (Retry-After), the write goes to the new sequencer.',
   },
   sequencer_unavailable: {
     status: 503,

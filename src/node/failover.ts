@@ -111,12 +111,13 @@ export class Failover {
       this.tailing = this.tail().finally(() => (this.tailing = undefined))
       return this.tailing
     }
-    return (this.tailAgain ??= this.tailing
+    this.tailAgain ??= this.tailing
       .catch(() => {})
       .then(() => {
         this.tailAgain = undefined
         return this.catchUp()
-      }))
+      })
+    return this.tailAgain
   }
 
   status(): FailoverStatus {

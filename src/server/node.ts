@@ -60,11 +60,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       maxBatchTxs: config.maxBatchTxs,
       status: assembled.status,
       webRoot: options.webRoot,
-      install: secret
-        ? (a) => a.addHook('onRequest', internalOnly(secret))
-        : failover
-          ? (a) => installForwarding(a, standbyForwarding(failover))
-          : undefined,
+      install: secret ? (a) => a.addHook('onRequest', internalOnly(secret)) : failover ? (a) => installForwarding(a, standbyForwarding(failover)) : undefined,
     })
     assembled.onClose(() => closeHttpServer(app))
     if (secret && config.port !== 0) await probePort(config.host, config.port)

@@ -128,10 +128,11 @@ export class SequencerLeaseSession {
 
   /** Extends the lease (and sets its URL); false if the term moved on: the lease is someone else's now. */
   async renew(term: bigint, ttlMs: number, url: string | null): Promise<boolean> {
-    const { rowCount } = await this.query(
-      'UPDATE sequencer_lease SET expires_at = now() + make_interval(secs => $2), url = $3 WHERE id = 1 AND term = $1',
-      [term.toString(), ttlMs / 1000, url],
-    )
+    const { rowCount } = await this.query('UPDATE sequencer_lease SET expires_at = now() + make_interval(secs => $2), url = $3 WHERE id = 1 AND term = $1', [
+      term.toString(),
+      ttlMs / 1000,
+      url,
+    ])
     return rowCount === 1
   }
 
