@@ -111,7 +111,7 @@ describe('the sequencer lease', () => {
       // The fenced node stands by and names the holder to forward to (none with a URL here).
       const st = await waitFor(
         () => status(node.url),
-        (x) => x.role === 'standby',
+        (x) => x.role === 'standby' && x.failover.lease?.holder === 'intruder',
       )
       expect(st.failover.lease).toMatchObject({ holder: 'intruder', term: '2' })
       await session.close()

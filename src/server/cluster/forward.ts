@@ -92,13 +92,17 @@ export function installForwarding(app: FastifyInstance, o: ForwardOptions): void
           const out: Record<string, string | string[]> = {}
           for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value
           res.writeHead(answer.statusCode ?? 502, out)
-          answer.pipe(res, { end: false })
           answer.on('error', () => res.destroy())
+          // With a content-length the client has the whole answer with its last byte, before
+          // any end of the response: such an answer is held whole until the barrier. A stream
+          // (chunked) passes through as it comes; its closing chunk waits for the barrier.
+          const whole = answer.headers['content-length'] !== undefined
+          const held: Buffer[] = []
+          if (whole) answer.on('data', (c: Buffer) => held.push(c))
+          else answer.pipe(res, { end: false })
           answer.on('end', () => {
-            o.barrier().then(
-              () => res.end(),
-              () => res.end(),
-            )
+            const end = () => res.end(whole ? Buffer.concat(held) : undefined)
+            o.barrier().then(end, end)
           })
         },
       )
