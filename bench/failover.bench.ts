@@ -12,8 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { median, writeResult } from './lib.ts'
-import { createDatabase, FailoverCluster, TransferLoad } from '../test/failover-cluster.ts'
+import { FailoverCluster, TransferLoad } from '../test/failover-cluster.ts'
 import { startTestPgServer } from '../test/pg-server.ts'
+import { freshPgDatabase } from '../test/pg.ts'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -27,7 +28,7 @@ const adminUrl = process.env.SINEW_TEST_PG ?? server!.adminUrl
 const root = mkdtempSync(join(tmpdir(), 'sinew-failover-bench-'))
 let cluster: FailoverCluster | undefined
 try {
-  cluster = await FailoverCluster.start({ root, store: await createDatabase(adminUrl, 'sinew_bench'), count: 3 })
+  cluster = await FailoverCluster.start({ root, store: await freshPgDatabase(adminUrl, 'sinew_bench'), count: 3 })
   const c = cluster
   const load = new TransferLoad(() => c.urls())
   const runs: { takeoverMs: number; firstBlockMs: number }[] = []

@@ -1,51 +1,15 @@
 /**
  * Several `sinew node --failover` processes on one PostgreSQL database, a client that keeps
  * submitting signed transfers through any live node, and kill -9 of whichever node is the
- * sequencer. Used by test/failover.pg.test.ts and bench/failover.bench.ts; no vitest here.
+ * sequencer. Used by test/failover.pg.test.ts and bench/failover.bench.ts (outside vitest too).
  */
-import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { Hex } from '../src/core/index.ts'
 import { makeDevGenesis, writeGenesisFile } from '../src/cli/data-dir.ts'
-import { devAccounts } from '../src/ledger/keys/index.ts'
-import { privateKeyToAccount } from 'viem/accounts'
+import { dev, signTransfer } from './helpers.ts'
 import { startNodeProcess, type NodeProcess } from './node-process.ts'
-
-const dev = devAccounts(10)
-
-/** A signed Transfer (viem, as a wallet signs it); test/helpers.ts is not imported here, so a bench can use this file outside vitest. */
-async function signTransfer(key: Hex, m: { to: Hex; amount: bigint; nonce: bigint }) {
-  const signature = await privateKeyToAccount(key).signTypedData({
-    domain: { name: 'Sinew', version: '1', chainId: 31415n },
-    types: {
-      Transfer: [
-        { name: 'to', type: 'address' },
-        { name: 'amount', type: 'uint256' },
-        { name: 'nonce', type: 'uint64' },
-      ],
-    },
-    primaryType: 'Transfer',
-    message: m,
-  })
-  return { type: 'Transfer', message: { to: m.to, amount: m.amount.toString(), nonce: m.nonce.toString() }, signature }
-}
-
-/** A new empty database on the server of `adminUrl`; its URL. */
-export async function createDatabase(adminUrl: string, prefix = 'sinew_failover'): Promise<string> {
-  const name = `${prefix}_${randomBytes(6).toString('hex')}`
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    await client.query(`CREATE DATABASE ${name}`)
-  } finally {
-    await client.end()
-  }
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return url.toString()
-}
 
 type Status = { role: string; height: string; failover?: { role: string; lease: { term: string } | null; takeover: { height: string; at: string } | null } }
 

@@ -7,8 +7,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCli, tempDir, waitFor } from './helpers.ts'
-import { createDatabase, FailoverCluster, readChain, TransferLoad } from './failover-cluster.ts'
-import { pgAdminUrl } from './pg.ts'
+import { FailoverCluster, readChain, TransferLoad } from './failover-cluster.ts'
+import { freshPgDatabase } from './pg.ts'
 
 const tmp = tempDir('sinew-failover-')
 let cluster: FailoverCluster | undefined
@@ -19,7 +19,7 @@ afterAll(async () => {
 
 describe('sequencer failover', () => {
   it('survives kill -9 of the sequencer 10 times under load: nothing acknowledged lost, no gap, no fork, verify passes', { timeout: 300_000 }, async () => {
-    const store = await createDatabase(pgAdminUrl())
+    const store = await freshPgDatabase()
     cluster = await FailoverCluster.start({ root: tmp.dir, store, count: 3 })
     const c = cluster
     const load = new TransferLoad(() => c.urls())
