@@ -20,6 +20,8 @@ import {
   depositTokens,
   genesisMint,
   readContractState,
+  startAnvil,
+  type Anvil,
   type EvmClients,
   type SettlementDeployment,
 } from '../../settlement/index.ts'
@@ -476,4 +478,93 @@ export function settleCommand(): Command {
   settle.addCommand(claimCommand())
   settle.addCommand(statusCommand())
   return settle
+}
+
+// ---------------------------------------------------------------- sinew dev --settle
+
+/** Where `sinew dev --settle` keeps its local chain: anvil's state and what was deployed on it. */
+export const DEV_ANVIL_STATE = 'anvil-state.json'
+export const DEV_SETTLEMENT_FILE = 'settlement-dev.json'
+
+export type DevSettle = {
+  anvil: Anvil
+  deployment: { chainId: number; settlement: Address; token: Address; deployBlock: string }
+  /** Node settings (config flags) that wire the node to it. */
+  settings: Record<string, unknown>
+  /** True when this start deployed the contracts (a fresh local chain). */
+  deployed: boolean
+}
+
+/**
+ * The local EVM chain of `sinew dev --settle`: anvil (npm @foundry-rs/anvil) mining a block a
+ * second, its state kept in the data dir (anvil --state) so a restart finds the same contracts
+ * and balances; on first start it deploys the dev token and the settlement contract and backs
+ * the genesis. The node talks to it with standard JSON-RPC only, like any EVM endpoint.
+ */
+export async function startDevSettle(o: { dataDir: string; genesis: Genesis; port?: number; log: (line: string) => void }): Promise<DevSettle> {
+  const record = join(o.dataDir, DEV_SETTLEMENT_FILE)
+  o.log(`settlement: starting a local EVM chain (anvil)…`)
+  const anvil = await startAnvil({
+    port: o.port,
+    blockTime: 1,
+    args: ['--state', join(o.dataDir, DEV_ANVIL_STATE), '--state-interval', '1'],
+  })
+  try {
+    const evm = await connectEvm(anvil.rpcUrl)
+    let deployment: DevSettle['deployment'] | undefined = existsSync(record) ? JSON.parse(readFileSync(record, 'utf8')) : undefined
+    let deployed = false
+    if (deployment) {
+      const code = await evm.client.getCode({ address: deployment.settlement })
+      if (!code || code === '0x')
+        throw new SinewError({
+          code: 'settlement_contract_missing',
+          message: `This data dir's chain settled on a local EVM chain whose state is gone (no contract at ${deployment.settlement})`,
+          details: { dataDir: o.dataDir, contract: deployment.settlement, state: join(o.dataDir, DEV_ANVIL_STATE) },
+          hint: 'Deposits credited from it would be unbacked: use a fresh --data-dir for `sinew dev --settle`.',
+        })
+    } else {
+      const r = await deployAndWire({
+        rpcUrl: anvil.rpcUrl,
+        deployerKey: devAccounts(1)[0].privateKey,
+        genesis: o.genesis,
+        escapeDelaySeconds: 24n * 3600n,
+        log: o.log,
+      })
+      deployment = { chainId: r.chainId, settlement: r.settlement, token: r.token, deployBlock: r.deployBlock.toString() }
+      writeFileDurable(record, JSON.stringify(deployment, null, 2) + '\n')
+      deployed = true
+    }
+    return {
+      anvil,
+      deployment,
+      deployed,
+      settings: {
+        settlementRpcUrl: anvil.rpcUrl,
+        settlementContract: deployment.settlement,
+        settlementStartBlock: deployment.deployBlock,
+        settlementConfirmations: 2,
+        settlementCheckpointBlocks: 20,
+        settlementCheckpointMs: 3000,
+        settlementPollMs: 500,
+      },
+    }
+  } catch (e) {
+    await anvil.stop()
+    throw e
+  }
+}
+
+/** What `sinew dev --settle` prints: where the chain and contracts are, and the commands to try. */
+export function devSettleLines(s: DevSettle, nodeUrl: string): string[] {
+  const a = devAccounts(3)
+  const flags = `--rpc ${s.anvil.rpcUrl} --node ${nodeUrl}`
+  return [
+    `Settlement: local EVM chain (anvil, chainId ${s.deployment.chainId}, a block a second) at ${s.anvil.rpcUrl}`,
+    `  contract ${s.deployment.settlement}   token ${s.deployment.token} (dSIN, 1 dSIN = 1 SIN; ${sin(DEV_MINT_EACH)} worth minted to each dev account)`,
+    `  the node credits deposits after 2 confirmations and posts a checkpoint every 20 blocks or 3 s`,
+    `Try:  npx sinew settle deposit 10 --dev-account 1 ${flags}`,
+    `      npx sinew settle withdraw 4 --dev-account 1 --recipient ${a[2].address} --node ${nodeUrl}`,
+    `      npx sinew settle claim <withdrawal id> --wait --dev-account 1 ${flags}`,
+    `      npx sinew settle status ${flags}`,
+  ]
 }
