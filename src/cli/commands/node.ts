@@ -64,7 +64,8 @@ async function replicaGenesis(config: NodeConfig): Promise<Genesis> {
  */
 const exitOnFatal = (): void => void setImmediate(() => process.exit(70))
 
-export async function runNode(given: NodeConfig): Promise<RunningNode> {
+/** `afterClose` runs once the node has closed on SIGINT/SIGTERM, before the process exits (sinew dev --settle stops anvil there). */
+export async function runNode(given: NodeConfig, o: { afterClose?: () => Promise<void> } = {}): Promise<RunningNode> {
   // Serving workers by default: one per core (a replica serves from one process).
   const config = { ...given, workers: servingWorkers(given, availableParallelism()) }
   let running: RunningNode
@@ -84,6 +85,7 @@ export async function runNode(given: NodeConfig): Promise<RunningNode> {
   }
   const stop = async () => {
     await running.close()
+    await o.afterClose?.()
     process.exit(0)
   }
   process.once('SIGINT', stop)
