@@ -216,4 +216,18 @@ describe('sinew settle: bad input gets a specific error and moves nothing', () =
       code: 'settlement_contract_missing',
     })
   })
+
+  it('refuses an INSECURE --dev-account key on an EVM chain that is not a local dev chain, before sending anything', async () => {
+    const other = await startAnvil({ chainId: 8453 })
+    try {
+      const r = await runCli(['settle', 'deploy', '--rpc', other.rpcUrl, '--dev-account', '0', '--data-dir', dataDir, '--no-config', '--json'], env)
+      expect(r.code).toBe(1)
+      expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'dev_key_on_live_chain', details: { field: '--dev-account', evmChainId: '8453' } })
+      // Nothing was sent from the dev key.
+      const otherEvm = await connectEvm(other.rpcUrl)
+      expect(await otherEvm.client.getTransactionCount({ address: dev[0].address })).toBe(0)
+    } finally {
+      await other.stop()
+    }
+  })
 })
