@@ -8,7 +8,7 @@
 import { Command, Option } from 'commander'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { defaultDataDir, formatUnits, parseUint, SinewError, writeFileDurable, type Hex } from '../../core/index.ts'
+import { defaultDataDir, formatUnits, parseUint, readConfigFile, SinewError, writeFileDurable, type Hex } from '../../core/index.ts'
 import { addressOf, parseAddress, ZERO_ADDRESS, type Address, type Genesis } from '../../ledger/index.ts'
 import { NodeClient } from '../../client/index.ts'
 import {
@@ -201,14 +201,7 @@ export async function deployAndWire(o: DeployAndWireOptions): Promise<DeployAndW
 /** Merges settlement settings into `<dataDir>/config.json` (other settings kept). */
 export function writeSettlementConfig(dataDir: string, settings: Record<string, unknown>): string {
   const file = join(dataDir, 'config.json')
-  let current: Record<string, unknown> = {}
-  if (existsSync(file)) {
-    try {
-      current = JSON.parse(readFileSync(file, 'utf8'))
-    } catch (e) {
-      throw new SinewError({ code: 'invalid_input', message: `Config file is not valid JSON: ${file}`, details: { file, reason: String(e) } })
-    }
-  }
+  const current = readConfigFile(file) ?? {}
   writeFileDurable(file, JSON.stringify({ ...current, ...settings }, null, 2) + '\n')
   return file
 }
