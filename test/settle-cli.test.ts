@@ -78,7 +78,10 @@ afterAll(async () => {
   data.cleanup()
 })
 
-describe('sinew settle: deploy → deposit → withdraw → checkpoint → claim', () => {
+/** Each step spawns the CLI (tsx, viem) a few times: on a loaded 2-core machine one spawn can take 20 s. */
+const CLI_STEP = { timeout: 240_000 }
+
+describe('sinew settle: deploy → deposit → withdraw → checkpoint → claim', CLI_STEP, () => {
   let withdrawal: { id: `0x${string}`; height: string }
   const backing = genesisMint(makeDevGenesis())
 
@@ -157,7 +160,7 @@ describe('sinew settle: deploy → deposit → withdraw → checkpoint → claim
   })
 })
 
-describe('sinew settle: bad input gets a specific error and moves nothing', () => {
+describe('sinew settle: bad input gets a specific error and moves nothing', CLI_STEP, () => {
   it('refuses malformed, negative, zero and over-precise amounts', async () => {
     const cases: [string[], RegExp][] = [
       [['deposit', 'ten', '--dev-account', '1'], /is not a number/],
