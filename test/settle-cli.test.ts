@@ -6,7 +6,7 @@
  * refused. Balances on both sides are checked against the chain itself (the token's
  * balanceOf read with viem) and the node's accounts. Then the CLI's bad-input refusals.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -232,5 +232,27 @@ describe('sinew settle: bad input gets a specific error and moves nothing', CLI_
     } finally {
       await other.stop()
     }
+  })
+
+  it('deploy with --token settles in an existing ERC-20; a production genesis must name one; a token that is not an ERC-20 is refused', async () => {
+    const prodDir = join(data.dir, 'prod')
+    process.env.SINEW_NODE_PASSWORD = 'settle-cli-test'
+    try {
+      await initDataDir({ dataDir: prodDir, network: 'prod-test' })
+    } finally {
+      delete process.env.SINEW_NODE_PASSWORD
+    }
+    const deploy = (dir: string, more: string[]) => settle(['deploy', '--dev-account', '0', '--data-dir', dir, '--no-config', ...more], { node: false })
+    const [existing] = await Promise.all([
+      deploy(prodDir, ['--token', deployed.token]),
+      expect(deploy(prodDir, [])).rejects.toMatchObject({ code: 'missing_field', details: { field: '--token' } }),
+      expect(deploy(prodDir, ['--token', dev[5].address])).rejects.toMatchObject({ code: 'settlement_token_unsuitable' }),
+    ])
+    expect(existing.devToken).toBe(false)
+    expect(existing.token.toLowerCase()).toBe(deployed.token.toLowerCase())
+    expect(existing.settlement).not.toBe(deployed.settlement)
+    // The new contract holds nothing yet (the operator funds it with the genesis allocation) and no config was written.
+    expect(await tokenBalance(existing.settlement)).toBe(0n)
+    expect(existsSync(join(prodDir, 'config.json'))).toBe(false)
   })
 })
