@@ -457,7 +457,7 @@ function statusCommand(): Command {
                 ? `  ESCAPED: the contract takes no more checkpoints or deposits`
                 : `  escape hatch ${chain.escapeOpen ? 'OPEN' : `opens at ${new Date(Number(chain.escapeOpensAt) * 1000).toISOString()}`} unless a checkpoint arrives (delay ${chain.escapeDelay} s)`,
             ]
-          : [`(pass --rpc, or set SINEW_SETTLEMENT_RPC_URL, to read the contract itself)`]),
+          : [`(pass --rpc, or set SINEW_SETTLEMENT_RPC_URL, and --contract if the node names none, to read the contract itself)`]),
       )
     }),
   )
