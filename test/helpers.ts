@@ -159,7 +159,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** A node in a child process: the process, and the URL it listens on (its port picked by the OS). */
-export type SpawnedNode = { child: ChildProcess; url: string; port: number }
+export type SpawnedNode = { child: ChildProcess; url: string; port: number /** Everything it printed so far (stdout and stderr). */; output: () => string }
 
 /** Starts `sinew node` in a child process on a port the OS picks, and resolves once it answers. */
 export function spawnNode(args: string[], env: Record<string, string> = {}, options: { prefix?: string[] } = {}): Promise<SpawnedNode> {
@@ -207,7 +207,7 @@ export async function spawnServer(
       Boolean,
       30_000,
     )
-    return { child, url: url!, port: Number(new URL(url!).port) }
+    return { child, url: url!, port: Number(new URL(url!).port), output: () => output }
   } catch (e) {
     child.kill('SIGKILL')
     await exited

@@ -4,6 +4,7 @@
  * this process whose watcher and checkpointer talk to anvil. Anvil-only RPC methods
  * (anvil_mine, evm_snapshot/evm_revert, evm_increaseTime) are used here, in tests only.
  */
+import { createServer, connect, type Socket } from 'node:net'
 import { createTestClient, encodeFunctionData, http as viemHttp, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { makeDevGenesis } from '../src/cli/data-dir.ts'
@@ -45,6 +46,8 @@ export type SettledNet = {
   deposit(key: Hex, amount: bigint, sinewAccount: Hex, o?: { approved?: boolean }): Promise<{ txHash: Hex; blockNumber: bigint; raw: Hex }>
   sinewBalance(address: Hex): Promise<bigint>
   status(): Promise<any>
+  /** With `rpcProxy`: the TCP proxy the node reaches anvil through, to cut and restore. */
+  proxy: TcpProxy | undefined
   /** Stops the node and starts it again on the same data dir (a new URL). */
   restart(): Promise<void>
   close(): Promise<void>
@@ -61,12 +64,52 @@ export function anvilControls(rpcUrl: string) {
   }
 }
 
+/**
+ * A TCP proxy on 127.0.0.1 (a port the OS picks) in front of `targetPort`: `cut()` drops every
+ * connection and refuses new ones (an RPC outage as the node sees it), `restore()` ends it.
+ */
+export type TcpProxy = { url: string; cut(): void; restore(): void; close(): Promise<void> }
+
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  let down = false
+  const open = new Set<Socket>()
+  const server = createServer((client) => {
+    if (down) return void client.destroy()
+    const upstream = connect(targetPort, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      open.add(s)
+      s.on('close', () => open.delete(s))
+      s.on('error', () => {})
+    }
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cut() {
+      down = true
+      for (const s of open) s.destroy()
+    },
+    restore() {
+      down = false
+    },
+    async close() {
+      for (const s of open) s.destroy()
+      await new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
+
 export async function startSettledNet(
-  o: { confirmations?: number; checkpointBlocks?: number; escapeDelaySeconds?: bigint; nodeOverrides?: Record<string, unknown> } = {},
+  o: { confirmations?: number; checkpointBlocks?: number; escapeDelaySeconds?: bigint; nodeOverrides?: Record<string, unknown>; rpcProxy?: boolean } = {},
 ): Promise<SettledNet> {
   const anvil = await startAnvil()
   const tmp = tempDir('sinew-settle-')
   let running: RunningNode | undefined
+  const proxy = o.rpcProxy ? await startTcpProxy(anvil.port) : undefined
   try {
     const deployment = await deployDevSettlement({
       rpcUrl: anvil.rpcUrl,
@@ -87,7 +130,7 @@ export async function startSettledNet(
       await evm.client.waitForTransactionReceipt({ hash })
     }
     const settings = {
-      settlementRpcUrl: anvil.rpcUrl,
+      settlementRpcUrl: proxy?.url ?? anvil.rpcUrl,
       settlementContract: deployment.settlement,
       settlementStartBlock: Number(deployment.deployBlock),
       settlementConfirmations: o.confirmations ?? 3,
@@ -104,6 +147,7 @@ export async function startSettledNet(
       running,
       url: running.url,
       dataDir: tmp.dir,
+      proxy,
       test: anvilControls(anvil.rpcUrl),
       tokenBalance: (address) => evm.client.readContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'balanceOf', args: [address] }),
       approve,
@@ -129,6 +173,7 @@ export async function startSettledNet(
       },
       async close() {
         await net.running.close()
+        await proxy?.close()
         await anvil.stop()
         tmp.cleanup()
       },
@@ -136,6 +181,7 @@ export async function startSettledNet(
     return net
   } catch (e) {
     await running?.close()
+    await proxy?.close()
     await anvil.stop()
     tmp.cleanup()
     throw e

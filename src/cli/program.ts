@@ -133,6 +133,12 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/delegate.ts')).delegateCommand(),
   },
   {
+    name: 'settle',
+    usage: '',
+    description: 'settlement on an EVM chain: deploy the contracts, deposit, withdraw, claim, status',
+    load: async () => (await import('./commands/settle.ts')).settleCommand(),
+  },
+  {
     name: 'chat',
     usage: '[options] <model> <prompt>',
     description: 'ask a model through the gateway (streams), then print the receipt: fee, coverage, contributors paid',

@@ -441,14 +441,8 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
 
   const dataDir = String(flags.dataDir ?? fromEnv.dataDir ?? configDefaults.dataDir)
   const file = sources.configFile ?? join(dataDir, 'config.json')
-  let fromFile: Record<string, unknown> = {}
-  if (existsSync(file)) {
-    try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8'))
-    } catch (e) {
-      throw new SinewError({ code: 'invalid_input', message: `Config file is not valid JSON: ${file}`, details: { file, reason: String(e) } })
-    }
-  } else if (sources.configFile) {
+  const fromFile = readConfigFile(file) ?? {}
+  if (!existsSync(file) && sources.configFile) {
     throw new SinewError({ code: 'invalid_input', message: `Config file not found: ${file}`, details: { file } })
   }
 
@@ -466,6 +460,16 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
     })
   }
   return { ...parsed.data, dataDir: resolve(parsed.data.dataDir) }
+}
+
+/** The settings in a config file, or undefined if there is none; invalid JSON is an error naming the file. */
+export function readConfigFile(file: string): Record<string, unknown> | undefined {
+  if (!existsSync(file)) return undefined
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'))
+  } catch (e) {
+    throw new SinewError({ code: 'invalid_input', message: `Config file is not valid JSON: ${file}`, details: { file, reason: String(e) } })
+  }
 }
 
 function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {

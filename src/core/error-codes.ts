@@ -308,6 +308,9 @@ export const errorCatalogue = {
   evm_rpc_unavailable: { status: 503, meaning: 'The EVM JSON-RPC endpoint does not answer; details name it.' },
   anvil_unavailable: { status: 503, meaning: 'The local anvil chain (npm @foundry-rs/anvil) cannot be found or started.' },
   settlement_deploy_failed: { status: 502, meaning: 'A settlement deploy transaction reverted on the EVM chain; details name the tx.' },
+  settlement_contract_missing: { status: 404, meaning: 'No SinewSettlement contract answers at the named address on this EVM chain.' },
+  insufficient_token_balance: { status: 422, meaning: 'The EVM account holds less of the settlement token than the amount to deposit.' },
+  dev_key_on_live_chain: { status: 400, meaning: 'An INSECURE dev key (--dev-account) was named for an EVM chain that is not a local dev chain.' },
   settlement_token_unsuitable: { status: 400, meaning: 'The named settlement token is not an ERC-20 with 18 decimals.' },
 
   // Command line: talking to a node

@@ -16,6 +16,8 @@ export type AnvilOptions = {
   chainId?: number
   /** Seconds between blocks; by default anvil mines one block per transaction. */
   blockTime?: number
+  /** The port (default 0: the OS picks one). */
+  port?: number
   /** More anvil arguments. */
   args?: readonly string[]
   /** How long to wait for the RPC to answer (default 30 s). */
@@ -56,7 +58,7 @@ export function anvilBinary(): string {
 
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const chainId = options.chainId ?? 31337
-  const args = ['--host', '127.0.0.1', '--port', '0', '--chain-id', String(chainId)]
+  const args = ['--host', '127.0.0.1', '--port', String(options.port ?? 0), '--chain-id', String(chainId)]
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime))
   args.push(...(options.args ?? []))
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -6,7 +6,9 @@
  * - Restarts: the contract's `lastCheckpointHeight` is the only cursor; it is read every tick.
  * - Never double-posts: one checkpoint tx at a time; while one is in flight (or its fate is
  *   unknown after an RPC failure) no other is sent, and a post is simulated first, so a
- *   header the contract would refuse (HeightNotIncreasing) costs nothing.
+ *   header the contract would refuse (HeightNotIncreasing) costs nothing. A tx this process
+ *   does not know of (sent before a restart, still unmined) counts too: nothing is posted
+ *   while the poster's pending nonce is ahead of its mined one (standard eth_getTransactionCount).
  * - Outages: a failed call fails the tick, which the loop retries with backoff.
  */
 import type { Account, Chain, PublicClient, Transport, WalletClient } from 'viem'
@@ -82,6 +84,7 @@ export class Checkpointer {
     if (head.height <= onChain || head.height === 0n) return
     const now = this.o.clock()
     if (head.height - onChain < BigInt(this.o.everyBlocks) && now - this.lastPostMs < BigInt(this.o.everyMs)) return
+    if (await this.unminedTxs()) return
     await this.post(head, now)
   }
 
@@ -103,6 +106,18 @@ export class Checkpointer {
     this.posted++
     this.last = { height: head.height.toString(), evmTx, postedAt: new Date(Number(now)).toISOString() }
     this.o.log.info({ height: head.height.toString(), stateRoot: head.stateRoot, evmTx, gasUsed: receipt.gasUsed.toString() }, 'settlement: checkpoint posted')
+  }
+
+  /** Whether the poster has sent txs not yet mined (e.g. a checkpoint sent just before a restart): post nothing until they are. */
+  private async unminedTxs(): Promise<boolean> {
+    const address = this.o.wallet.account.address
+    const [mined, pending] = await Promise.all([
+      this.o.client.getTransactionCount({ address, blockTag: 'latest' }),
+      this.o.client.getTransactionCount({ address, blockTag: 'pending' }),
+    ])
+    if (pending > mined)
+      this.o.log.debug({ poster: address, unmined: pending - mined }, 'settlement: a checkpoint tx of the poster is not mined yet; waiting for it')
+    return pending > mined
   }
 
   /** Whether a sent tx is still waiting to be mined (false once mined or dropped). */

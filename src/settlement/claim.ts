@@ -23,6 +23,8 @@ export type ClaimOptions = {
   /** How long to wait for a checkpoint to cover the withdrawal (0: do not wait). */
   waitMs?: number
   pollMs?: number
+  /** Called while waiting for a checkpoint, with what the contract says (progress for the CLI). */
+  onWait?: (w: { withdrawnAt: bigint; lastCheckpointHeight: bigint }) => void
 }
 
 export type ClaimResult = { id: Hex; checkpointHeight: string; account: Address; recipient: Address; amount: string; evmTx: Hex; gasUsed: string }
@@ -67,6 +69,7 @@ export async function claimWithdrawal(o: ClaimOptions): Promise<ClaimResult> {
         hint: 'The node posts checkpoints every settlementCheckpointBlocks blocks or settlementCheckpointMs; claim again later, or pass --wait.',
       })
     }
+    o.onWait?.({ withdrawnAt, lastCheckpointHeight: height })
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000))
     height = await read('lastCheckpointHeight')
   }

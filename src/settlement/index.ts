@@ -27,6 +27,8 @@ export { computeInvariant, genesisMint, type Invariant } from './invariant.ts'
 export { headerTuple, type CheckpointerStatus } from './checkpointer.ts'
 export { connectEvm, evmWallet, type EvmClients, type EvmWallet } from './evm.ts'
 export { claimWithdrawal, revertError, type ClaimOptions, type ClaimResult } from './claim.ts'
+export { depositTokens, settlementToken, type DepositOptions, type DepositResult } from './deposit.ts'
+export { readContractState, type ContractState } from './onchain.ts'
 export { deployDevSettlement, type DevSettlement, type DevSettlementOptions } from './dev.ts'
 export { Settlement, type SettlementOptions, type SettlementSettings, type SettlementStatus } from './service.ts'
 

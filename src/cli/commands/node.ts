@@ -2,7 +2,7 @@
 import { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { loadConfig, SinewError, type NodeConfig } from '../../core/index.ts'
+import { loadConfig, parseUint, SinewError, type NodeConfig } from '../../core/index.ts'
 import { formatUnits } from '../../core/index.ts'
 import { genesisHash, parseGenesis, type Genesis } from '../../ledger/index.ts'
 import { devAccounts } from '../../ledger/keys/index.ts'
@@ -11,6 +11,7 @@ import { NodeClient } from '../../client/index.ts'
 import { initDataDir, loadSequencerKey, readGenesisFile, writeGenesisFile } from '../data-dir.ts'
 import { printLines, reportError } from '../output.ts'
 import { runDevSeed } from '../../datanets/index.ts'
+import type { DevSettle } from './settle.ts'
 import { DEMO_DATANET_NAME, DEMO_DATANET_VERSION, DEMO_MODEL, DEV_API_KEY, setupDemoModel, type DemoModelSetup } from './model.ts'
 
 type NodeFlags = {
@@ -28,9 +29,10 @@ type NodeFlags = {
   failover?: boolean
 }
 
-function nodeConfig(flags: NodeFlags): NodeConfig {
+function nodeConfig(flags: NodeFlags, more: Record<string, unknown> = {}): NodeConfig {
   return loadConfig({
     flags: {
+      ...more,
       dataDir: flags.dataDir,
       store: flags.store,
       port: flags.port,
@@ -64,7 +66,8 @@ async function replicaGenesis(config: NodeConfig): Promise<Genesis> {
  */
 const exitOnFatal = (): void => void setImmediate(() => process.exit(70))
 
-export async function runNode(given: NodeConfig): Promise<RunningNode> {
+/** `afterClose` runs once the node has closed on SIGINT/SIGTERM, before the process exits (sinew dev --settle stops anvil there). */
+export async function runNode(given: NodeConfig, o: { afterClose?: () => Promise<void> } = {}): Promise<RunningNode> {
   // Serving workers by default: one per core (a replica serves from one process).
   const config = { ...given, workers: servingWorkers(given, availableParallelism()) }
   let running: RunningNode
@@ -84,6 +87,7 @@ export async function runNode(given: NodeConfig): Promise<RunningNode> {
   }
   const stop = async () => {
     await running.close()
+    await o.afterClose?.()
     process.exit(0)
   }
   process.once('SIGINT', stop)
@@ -150,59 +154,76 @@ export function nodeCommand(): Command {
 }
 
 export function devCommand(): Command {
-  return nodeOptions(new Command('dev').description('run a local dev node (initialises an INSECURE dev chain with funded public keys if needed)')).action(
-    serve(async (flags: NodeFlags) => {
-      const config = nodeConfig(flags)
-      if (!existsSync(`${config.dataDir}/genesis.json`)) await initDataDir({ dataDir: config.dataDir, dev: true })
-      const genesis = readGenesisFile(config.dataDir)!
-      if (!genesis.insecure)
-        throw new SinewError({ code: 'not_dev', message: `${config.dataDir} is not a dev chain`, hint: 'Use `sinew node` for it, or another --data-dir.' })
-      const running = await runNode(config)
-      // Fresh: nothing ever happened on this chain (a new data dir, or one whose first start
-      // failed before the seed, say on a busy port). The seed itself resumes if cut short.
-      const fresh = running.node.chain.head.height === 0n
-      // The demo: the node answers from here on; the SOTU Datanet seeds through signed txs
-      // (fresh data dir, or resuming a cut-short seed), then the demo model is registered over
-      // its version 1 (RegisterModel needs the version on the ledger) and its index is ready.
-      const log = (line: string) => process.stderr.write(line + '\n')
-      // Where the node is, before the seed (which can take a while on a fresh data dir).
-      log(`sinew dev node on ${running.url}; setting up the demo…`)
-      const t0 = Date.now()
-      await runDevSeed(running.node, running.datanets, { dataDir: config.dataDir, fresh, ownerKey: devAccounts(10)[8].privateKey, print: log })
-      // The node is up: a demo that cannot be set up (a dev key's nonce raced by a script, say)
-      // is reported, and the node keeps running.
-      const demo: DemoModelSetup = await setupDemoModel(running.url, { log }).catch((e: unknown) => ({
-        ok: false as const,
-        reason: (e as Error).message.split('\n')[0],
-      }))
-      if (demo.ok)
-        log(
-          `demo: ${DEMO_MODEL} over ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${demo.ref}), index ${demo.build}; demo setup took ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  return nodeOptions(new Command('dev').description('run a local dev node (initialises an INSECURE dev chain with funded public keys if needed)'))
+    .option('--settle', 'also run a local EVM chain (anvil) with the settlement contracts and a dev token deployed, and settle on it')
+    .option('--settle-port <port>', "the local EVM chain's port with --settle (default: one the OS picks)")
+    .action(
+      serve(async (flags: NodeFlags & { settle?: boolean; settlePort?: string }) => {
+        let config = nodeConfig(flags)
+        if (!existsSync(`${config.dataDir}/genesis.json`)) await initDataDir({ dataDir: config.dataDir, dev: true })
+        const genesis = readGenesisFile(config.dataDir)!
+        if (!genesis.insecure)
+          throw new SinewError({ code: 'not_dev', message: `${config.dataDir} is not a dev chain`, hint: 'Use `sinew node` for it, or another --data-dir.' })
+        const log = (line: string) => process.stderr.write(line + '\n')
+        let settle: DevSettle | undefined
+        if (flags.settle) {
+          const port = flags.settlePort === undefined ? undefined : Number(parseUint(flags.settlePort, 16, '--settle-port'))
+          // Loaded only with --settle: plain `sinew dev` and `sinew node` do not pay for viem's contract code.
+          const { startDevSettle } = await import('./settle.ts')
+          settle = await startDevSettle({ dataDir: config.dataDir, genesis, port, log })
+          // anvil ends with the node, however the node ends (it keeps its state in the data dir).
+          const anvil = settle.anvil.process
+          process.once('exit', () => anvil.kill('SIGTERM'))
+          config = nodeConfig(flags, settle.settings)
+        }
+        const running = await runNode(config)
+        // Fresh: nothing ever happened on this chain (a new data dir, or one whose first start
+        // failed before the seed, say on a busy port). The seed itself resumes if cut short.
+        const fresh = running.node.chain.head.height === 0n
+        // The demo: the node answers from here on; the SOTU Datanet seeds through signed txs
+        // (fresh data dir, or resuming a cut-short seed), then the demo model is registered over
+        // its version 1 (RegisterModel needs the version on the ledger) and its index is ready.
+        // Where the node is, before the seed (which can take a while on a fresh data dir).
+        log(`sinew dev node on ${running.url}; setting up the demo…`)
+        const settleLines = settle ? (await import('./settle.ts')).devSettleLines(settle, running.url) : []
+        if (settle) log(settleLines.join('\n'))
+        const t0 = Date.now()
+        await runDevSeed(running.node, running.datanets, { dataDir: config.dataDir, fresh, ownerKey: devAccounts(10)[8].privateKey, print: log })
+        // The node is up: a demo that cannot be set up (a dev key's nonce raced by a script, say)
+        // is reported, and the node keeps running.
+        const demo: DemoModelSetup = await setupDemoModel(running.url, { log }).catch((e: unknown) => ({
+          ok: false as const,
+          reason: (e as Error).message.split('\n')[0],
+        }))
+        if (demo.ok)
+          log(
+            `demo: ${DEMO_MODEL} over ${DEMO_DATANET_NAME}@${DEMO_DATANET_VERSION} (${demo.ref}), index ${demo.build}; demo setup took ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+          )
+        const demoNote = !demo.ok
+          ? [`      (not available on this data dir: ${demo.reason}; use a fresh --data-dir)`]
+          : demo.build !== 'ready'
+            ? [
+                `      (its index is still ${demo.build}; calls answer 503 model_not_ready until GET ${running.url}/v1/datanets/${demo.ref.replace(/@.*$/, '')}/versions/${DEMO_DATANET_VERSION} says ready)`,
+              ]
+            : []
+        const accounts = devAccounts(10)
+        printLines(
+          `Sinew dev node on ${running.url}  (chainId ${genesis.chainId}, data ${config.dataDir}, height ${running.node.chain.head.height})`,
+          `INSECURE: the dev accounts below use keys from the public test mnemonic. Never send them anything of value.`,
+          `Dev accounts (${formatUnits(genesis.alloc[0]?.balance ?? 0n)} SIN each at genesis):`,
+          ...accounts.map((a) => `  (${a.index}) ${a.address}  key ${a.privateKey}`),
+          ``,
+          `Try:  npx sinew tx transfer --dev-account 0 --to ${accounts[1].address} --amount 1.5 --node ${running.url}`,
+          `      curl ${running.url}/v1/accounts/${accounts[1].address}     (API docs: ${running.url}/openapi.json)`,
+          ``,
+          `Models (OpenAI-compatible, base URL ${running.url}/v1): ${DEMO_MODEL}, an infinity-gram model over the "${DEMO_DATANET_NAME}" Datanet, version ${DEMO_DATANET_VERSION}.`,
+          ...demoNote,
+          `Dev API key of account 0 (INSECURE, public): ${DEV_API_KEY}`,
+          `      curl ${running.url}/v1/chat/completions -H 'Authorization: Bearer ${DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"model": "${DEMO_MODEL}", "messages": [{"role": "user", "content": "The state of the Union is"}], "max_tokens": 40}'`,
+          `      npx sinew chat ${DEMO_MODEL} "The state of the Union is" --api-key ${DEV_API_KEY} --node ${running.url}`,
+          `      node -e "const OpenAI=require('openai').default; new OpenAI({baseURL:'${running.url}/v1', apiKey:'${DEV_API_KEY}'}).chat.completions.create({model:'${DEMO_MODEL}', messages:[{role:'user', content:'The state of the Union is'}], max_tokens:40}).then(r=>console.log(r.choices[0].message.content, r.sinew))"`,
+          ...(settleLines.length ? ['', ...settleLines] : []),
         )
-      const demoNote = !demo.ok
-        ? [`      (not available on this data dir: ${demo.reason}; use a fresh --data-dir)`]
-        : demo.build !== 'ready'
-          ? [
-              `      (its index is still ${demo.build}; calls answer 503 model_not_ready until GET ${running.url}/v1/datanets/${demo.ref.replace(/@.*$/, '')}/versions/${DEMO_DATANET_VERSION} says ready)`,
-            ]
-          : []
-      const accounts = devAccounts(10)
-      printLines(
-        `Sinew dev node on ${running.url}  (chainId ${genesis.chainId}, data ${config.dataDir}, height ${running.node.chain.head.height})`,
-        `INSECURE: the dev accounts below use keys from the public test mnemonic. Never send them anything of value.`,
-        `Dev accounts (${formatUnits(genesis.alloc[0]?.balance ?? 0n)} SIN each at genesis):`,
-        ...accounts.map((a) => `  (${a.index}) ${a.address}  key ${a.privateKey}`),
-        ``,
-        `Try:  npx sinew tx transfer --dev-account 0 --to ${accounts[1].address} --amount 1.5 --node ${running.url}`,
-        `      curl ${running.url}/v1/accounts/${accounts[1].address}     (API docs: ${running.url}/openapi.json)`,
-        ``,
-        `Models (OpenAI-compatible, base URL ${running.url}/v1): ${DEMO_MODEL}, an infinity-gram model over the "${DEMO_DATANET_NAME}" Datanet, version ${DEMO_DATANET_VERSION}.`,
-        ...demoNote,
-        `Dev API key of account 0 (INSECURE, public): ${DEV_API_KEY}`,
-        `      curl ${running.url}/v1/chat/completions -H 'Authorization: Bearer ${DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"model": "${DEMO_MODEL}", "messages": [{"role": "user", "content": "The state of the Union is"}], "max_tokens": 40}'`,
-        `      npx sinew chat ${DEMO_MODEL} "The state of the Union is" --api-key ${DEV_API_KEY} --node ${running.url}`,
-        `      node -e "const OpenAI=require('openai').default; new OpenAI({baseURL:'${running.url}/v1', apiKey:'${DEV_API_KEY}'}).chat.completions.create({model:'${DEMO_MODEL}', messages:[{role:'user', content:'The state of the Union is'}], max_tokens:40}).then(r=>console.log(r.choices[0].message.content, r.sinew))"`,
-      )
-    }),
-  )
+      }),
+    )
 }
