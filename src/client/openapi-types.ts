@@ -3906,7 +3906,7 @@ export interface paths {
                         messages: ({
                             /** @enum {string} */
                             role: "system" | "developer" | "user" | "assistant" | "tool";
-                            content: (string | ({
+                            content?: (string | ({
                                 /** @enum {string} */
                                 type: "text";
                                 text: string;
@@ -3914,10 +3914,44 @@ export interface paths {
                                 [key: string]: unknown;
                             })[]) | null;
                             name?: string;
+                            /** @description An assistant message's function calls */
+                            tool_calls?: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "function";
+                                function: {
+                                    name: string;
+                                    arguments: string;
+                                };
+                            }[] | null;
+                            /** @description Which function call a tool message answers */
+                            tool_call_id?: string;
                         } & {
                             [key: string]: unknown;
                         })[];
                         max_completion_tokens?: number | null;
+                        tools?: {
+                            /** @enum {string} */
+                            type: "function";
+                            function: {
+                                name: string;
+                                description?: string;
+                                parameters?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        }[] | null;
+                        tool_choice?: (("none" | "auto" | "required") | {
+                            /** @enum {string} */
+                            type: "function";
+                            function: {
+                                name: string;
+                            };
+                        }) | null;
+                        parallel_tool_calls?: boolean | null;
                     } & {
                         [key: string]: unknown;
                     };
@@ -4360,6 +4394,15 @@ export interface paths {
                             } & {
                                 [key: string]: unknown;
                             })[];
+                            call_id?: string;
+                            name?: string;
+                            arguments?: string;
+                            output?: string | ({
+                                type: string;
+                                text?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
                         } & {
                             [key: string]: unknown;
                         })[];
@@ -4370,10 +4413,21 @@ export interface paths {
                         stream?: boolean | null;
                         tools?: ({
                             type: string;
+                            name?: string;
+                            description?: string | null;
+                            parameters?: {
+                                [key: string]: unknown;
+                            } | null;
+                            strict?: boolean | null;
                         } & {
                             [key: string]: unknown;
                         })[] | null;
-                        tool_choice?: unknown;
+                        tool_choice?: (("none" | "auto" | "required") | {
+                            /** @enum {string} */
+                            type: "function";
+                            name: string;
+                        }) | null;
+                        parallel_tool_calls?: boolean | null;
                         previous_response_id?: string | null;
                         user?: string | null;
                         metadata?: {
@@ -5645,7 +5699,7 @@ export interface components {
                 amount: string;
             }[];
             /** @enum {string} */
-            finishReason: "stop" | "length" | "disconnected";
+            finishReason: "stop" | "length" | "tool_calls" | "disconnected";
             timings: {
                 generateMs: number;
                 traceMs: number;
@@ -5663,12 +5717,23 @@ export interface components {
                 message: {
                     /** @enum {string} */
                     role: "assistant";
-                    content: string;
+                    /** @description The text; null when the answer only calls functions */
+                    content: string | null;
                     /** @enum {string|null} */
                     refusal: null;
+                    /** @description The functions the model calls (calls with tools) */
+                    tool_calls?: {
+                        id: string;
+                        /** @enum {string} */
+                        type: "function";
+                        function: {
+                            name: string;
+                            arguments: string;
+                        };
+                    }[];
                 };
                 /** @enum {string} */
-                finish_reason: "stop" | "length";
+                finish_reason: "stop" | "length" | "tool_calls";
                 /** @enum {string|null} */
                 logprobs: null;
             }[];
@@ -5725,7 +5790,7 @@ export interface components {
             instructions: string | null;
             max_output_tokens: number | null;
             model: string;
-            output: {
+            output: ({
                 /** @enum {string} */
                 type: "message";
                 id: string;
@@ -5739,7 +5804,17 @@ export interface components {
                     text: string;
                     annotations: unknown[];
                 }[];
-            }[];
+            } | {
+                /** @enum {string} */
+                type: "function_call";
+                id: string;
+                call_id: string;
+                name: string;
+                /** @description The arguments, a JSON string as the model wrote it */
+                arguments: string;
+                /** @enum {string} */
+                status: "completed" | "incomplete";
+            })[];
             parallel_tool_calls: boolean;
             temperature: number | null;
             top_p: number | null;
