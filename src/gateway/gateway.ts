@@ -36,7 +36,7 @@ import {
   readApiKey,
   readModel,
   readModelNames,
-  type CallLabels,
+  recordCallLabels,
   type ContributionResolver,
   type ModelAttribution,
   type ModelRecord,
@@ -263,8 +263,6 @@ export class Gateway {
   private readonly now: Clock
   private readonly authFailures: AuthFailureLimiter
   private waiting = 0
-  /** The end-user id and tags of recent calls, by receipt id: the caller's own labels, kept off the ledger (GET /v1/usage filters by them). */
-  private readonly labels = new Map<string, CallLabels>()
 
   constructor(private readonly o: GatewayOptions) {
     this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
@@ -285,11 +283,6 @@ export class Gateway {
   /** The ledger node the gateway charges on. */
   get node(): LedgerNode {
     return this.o.node
-  }
-
-  /** The end-user id and tags the call of a receipt carried, if this node served it (since it started). */
-  labelsOf(receiptId: string): CallLabels | undefined {
-    return this.labels.get(receiptId.toLowerCase())
   }
 
   /** Active models, by name. */
@@ -705,6 +698,8 @@ export class Gateway {
     let receipt: ReceiptSummary | undefined
     let receiptError: SinewError | undefined
     try {
+      // The caller's own labels, off the ledger, written first: whoever reads the receipt finds them (GET /v1/usage).
+      await recordCallLabels(this.o.node.store, receiptId, { user: req.user, tags: req.tags })
       const ack: TxAck = await this.submitter.submit('RecordReceipt', wire)
       const r = ack.receipt.result as Record<string, any>
       receipt = {
@@ -715,10 +710,6 @@ export class Gateway {
         coverageBps: attribution.coverageBps,
         method: attribution.method,
         contributors: r.contributors,
-      }
-      if (req.user !== undefined || req.tags !== undefined) {
-        this.labels.set(receiptId.toLowerCase(), { user: req.user, tags: req.tags })
-        if (this.labels.size > MAX_LABELLED_CALLS) this.labels.delete(this.labels.keys().next().value!)
       }
     } catch (e) {
       receiptError = e instanceof SinewError ? e : new SinewError({ code: 'receipt_failed', message: String(e) })
@@ -819,9 +810,6 @@ function refusalError(
       })
   }
 }
-
-/** Labelled calls kept in memory for usage reports (oldest dropped beyond this). */
-const MAX_LABELLED_CALLS = 1_000_000
 
 /** The reason a call's backend signal is aborted with once the call no longer needs it. */
 const STOPPED = new Error('the call no longer needs the backend')

@@ -62,4 +62,4 @@ export function registerModelKinds(registry: TxKindRegistry, resolver: Contribut
 
 export { EarningsIndex, receiptView, type Earnings, type ReceiptView } from './earnings.ts'
 export { verifyReceipt, type ReceiptCheck, type ReceiptVerification } from './verify-receipt.ts'
-export { UsageIndex, type CallLabels, type UsageFilter, type UsageReport, type UsageRow } from './usage.ts'
+export { recordCallLabels, UsageIndex, type CallLabels, type UsageFilter, type UsageReport, type UsageRow } from './usage.ts'
