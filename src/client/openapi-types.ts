@@ -4639,9 +4639,9 @@ export interface paths {
                     from?: string;
                     /** @description Last UTC day, YYYY-MM-DD */
                     to?: string;
-                    /** @description Only calls whose `user` field was this (calls this node served) */
+                    /** @description Only calls whose `user` field was this */
                     user?: string;
-                    /** @description Only calls whose metadata had this tag, `name:value` (calls this node served) */
+                    /** @description Only calls whose metadata had this tag, `name:value` */
                     tag?: string;
                 };
                 header?: never;
