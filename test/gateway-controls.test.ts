@@ -265,6 +265,13 @@ describe('bad controls are refused, nothing changes', () => {
     )
     expect(r).toMatchObject({ status: 400, code: 'invalid_value' })
     expect(r.message).toContain('stream_options')
+    // The Responses API too.
+    const resp = await http(`${running.url}/v1/responses`, {
+      headers: { authorization: `Bearer ${key}` },
+      body: { model: 'resp-llm', input: PROMPT, stream_options: { include_obfuscation: false } },
+    })
+    expect(resp.status).toBe(400)
+    expect(resp.json.error).toMatchObject({ code: 'invalid_value', param: 'stream_options' })
     expect(await balance(caller.address)).toBe(before)
     expect((await keyRecord(key)).calls).toBe('0')
   })

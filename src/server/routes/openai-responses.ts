@@ -30,6 +30,7 @@ import {
   sinewField,
   sinewFieldSchema,
   functionName,
+  refuseStreamOptions,
 } from './openai-wire.ts'
 
 /** The content parts a message item may carry (text only: this node's models answer text). */
@@ -211,6 +212,7 @@ export function registerResponses(app: FastifyInstance, o: { gateway: Gateway; q
   const { gateway, queues } = o
   app.post('/v1/responses', { bodyLimit: o.bodyLimit, schema: responsesRouteSchema(), ...o.documented }, async (request, reply) => {
     const body = parseBody(responsesBody, request.body)
+    refuseStreamOptions(body)
     if (body.previous_response_id != null) throw invalid('previous_response_id', 'This node keeps no conversation state: send the whole conversation in input.')
     const messages = responsesMessages(body)
     const req: CallRequest = {
