@@ -8,6 +8,8 @@
  * `usage` only when `stream_options.include_usage` is set. Fees and output hashes are worked
  * out here from docs/gateway.md's rules.
  */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keccak256 } from '../src/core/index.ts'
@@ -332,6 +334,28 @@ describe('usage in the last chunk of a stream', () => {
 })
 
 describe('replay', () => {
+  it('sinew receipt verify recomputes a function call’s receipt from the text and the tool_calls', async () => {
+    const key = await grantApiKey(running.url, caller.privateKey)
+    const { data, response } = await openai(key)
+      .chat.completions.create({ model: 'tool-llm', messages: [{ role: 'user', content: QUESTION }], tools: [WEATHER_TOOL] })
+      .withResponse()
+    const id = response.headers.get('x-sinew-receipt')!
+    const output = join(tmp.dir, 'answer.txt')
+    const calls = join(tmp.dir, 'tool-calls.json')
+    writeFileSync(output, data.choices[0].message.content ?? '')
+    writeFileSync(calls, JSON.stringify(data.choices[0].message.tool_calls))
+    const ok = await runCli(['receipt', 'verify', id, '--output', output, '--tool-calls', calls, '--node', running.url, '--data-dir', tmp.dir, '--json'])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout).ok).toBe(true)
+    // Without the calls, the output hash and the token count do not match (the fee is checked from the receipt's own counts).
+    const text = await runCli(['receipt', 'verify', id, '--output', output, '--node', running.url, '--data-dir', tmp.dir, '--json'])
+    expect(text.code).toBe(1)
+    const failed = JSON.parse(text.stdout)
+      .checks.filter((c: { ok: boolean }) => !c.ok)
+      .map((c: { name: string }) => c.name)
+    expect(failed).toEqual(['outputHash', 'outputTokens'])
+  })
+
   it('sinew verify replays every charge, function calls included', async () => {
     const v = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
     expect(v.stderr, v.stdout).toBe('')
