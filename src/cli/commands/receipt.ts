@@ -116,7 +116,8 @@ function readToolCalls(file: string): AnswerToolCall[] {
     throw bad('is not JSON')
   }
   if (!Array.isArray(json)) throw bad('is not a JSON array')
-  return json.map((c: any, i) => {
+  type Entry = { id?: unknown; name?: unknown; arguments?: unknown; function?: { name?: unknown; arguments?: unknown } } | null
+  return (json as Entry[]).map((c, i) => {
     const fn = c?.function ?? c
     if (typeof c?.id !== 'string' || typeof fn?.name !== 'string' || typeof fn?.arguments !== 'string')
       throw bad(`entry ${i} is not a function call with a string id, name and arguments`)
