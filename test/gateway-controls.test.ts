@@ -12,8 +12,7 @@ import { NodeClient, signEnvelope } from '../src/client/index.ts'
 import type { Hex } from '../src/core/index.ts'
 import { hashApiKey, newApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { publishDatanetVersion } from './datanets-fixtures.ts'
-import { DOCS, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
+import { registerFixtureInfinigram, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, grantApiKey, http, runCli, sendTx, startDevNode, tempDir, testClock } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -88,20 +87,7 @@ beforeAll(async () => {
       pricePerMillion: PRICE.toString(),
       contributorShareBps: '0',
     })
-  const { ref } = await publishDatanetVersion(running.url, {
-    owner: owner.privateKey,
-    name: 'Controls Tales',
-    stake: SIN,
-    docs: DOCS.map((d) => ({ key: d.key, text: d.text, author: dev[6].privateKey })),
-  })
-  await send(owner.privateKey, 'RegisterModel', {
-    name: 'ctl-infinigram',
-    description: 'test',
-    backend: 'builtin:infinigram',
-    datanets: [ref],
-    pricePerMillion: PRICE.toString(),
-    contributorShareBps: '0',
-  })
+  await registerFixtureInfinigram(running.url, { owner: owner.privateKey, name: 'ctl-infinigram', datanet: 'Controls Tales', pricePerMillion: PRICE })
 }, 60_000)
 
 afterAll(async () => {

@@ -6,6 +6,9 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Hex } from '../src/core/index.ts'
+import { publishDatanetVersion } from './datanets-fixtures.ts'
+import { dev, sendTx } from './helpers.ts'
 
 /** The fixture Datanet's documents, by key (each becomes one contribution). */
 export const DOCS = [
@@ -22,6 +25,27 @@ export const DOCS = [
     text: 'A quiet orchestra of crickets tuned their wings beneath the porch as the farmer reckoned the price of barley against the rising cost of diesel fuel.',
   },
 ]
+
+/**
+ * Publishes the fixture Datanet (DOCS, authored by dev account 6) under `datanet` and registers
+ * the built-in ∞-gram model `name` over it, owned by `owner`, at `pricePerMillion`.
+ */
+export async function registerFixtureInfinigram(url: string, o: { owner: Hex; name: string; datanet: string; pricePerMillion: bigint }): Promise<void> {
+  const { ref } = await publishDatanetVersion(url, {
+    owner: o.owner,
+    name: o.datanet,
+    stake: 10n ** 18n,
+    docs: DOCS.map((d) => ({ key: d.key, text: d.text, author: dev[6].privateKey })),
+  })
+  await sendTx(url, o.owner, 'RegisterModel', {
+    name: o.name,
+    description: 'test',
+    backend: 'builtin:infinigram',
+    datanets: [ref],
+    pricePerMillion: o.pricePerMillion.toString(),
+    contributorShareBps: '0',
+  })
+}
 
 /** What the fake backend answers: reproduces passages of alpha and beta around new words. */
 export const FAKE_TEXT =

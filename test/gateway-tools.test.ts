@@ -15,8 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keccak256 } from '../src/core/index.ts'
 import { hashApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { publishDatanetVersion } from './datanets-fixtures.ts'
-import { DOCS, startFakeOpenAI, TOOL_ANSWER, TOOL_CALL, TOOL_PREAMBLE, type FakeBackend } from './gateway-fixtures.ts'
+import { registerFixtureInfinigram, startFakeOpenAI, TOOL_ANSWER, TOOL_CALL, TOOL_PREAMBLE, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, grantApiKey, http, runCli, sendTx, startDevNode, tempDir } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -93,20 +92,7 @@ beforeAll(async () => {
     pricePerMillion: PRICE.toString(),
     contributorShareBps: '0',
   })
-  const { ref } = await publishDatanetVersion(running.url, {
-    owner: owner.privateKey,
-    name: 'Tools Tales',
-    stake: SIN,
-    docs: DOCS.map((d) => ({ key: d.key, text: d.text, author: dev[6].privateKey })),
-  })
-  await sendTx(running.url, owner.privateKey, 'RegisterModel', {
-    name: 'tool-infinigram',
-    description: 'test',
-    backend: 'builtin:infinigram',
-    datanets: [ref],
-    pricePerMillion: PRICE.toString(),
-    contributorShareBps: '0',
-  })
+  await registerFixtureInfinigram(running.url, { owner: owner.privateKey, name: 'tool-infinigram', datanet: 'Tools Tales', pricePerMillion: PRICE })
 }, 60_000)
 
 afterAll(async () => {
