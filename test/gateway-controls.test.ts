@@ -10,10 +10,9 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NodeClient, signEnvelope } from '../src/client/index.ts'
 import type { Hex } from '../src/core/index.ts'
-import { hashApiKey } from '../src/models/index.ts'
+import { hashApiKey, newApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { publishDatanetVersion } from './datanets-fixtures.ts'
-import { DOCS, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
+import { registerFixtureInfinigram, startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
 import { dev, grantApiKey, http, runCli, sendTx, startDevNode, tempDir, testClock } from './helpers.ts'
 
 const SIN = 10n ** 18n
@@ -88,20 +87,7 @@ beforeAll(async () => {
       pricePerMillion: PRICE.toString(),
       contributorShareBps: '0',
     })
-  const { ref } = await publishDatanetVersion(running.url, {
-    owner: owner.privateKey,
-    name: 'Controls Tales',
-    stake: SIN,
-    docs: DOCS.map((d) => ({ key: d.key, text: d.text, author: dev[6].privateKey })),
-  })
-  await send(owner.privateKey, 'RegisterModel', {
-    name: 'ctl-infinigram',
-    description: 'test',
-    backend: 'builtin:infinigram',
-    datanets: [ref],
-    pricePerMillion: PRICE.toString(),
-    contributorShareBps: '0',
-  })
+  await registerFixtureInfinigram(running.url, { owner: owner.privateKey, name: 'ctl-infinigram', datanet: 'Controls Tales', pricePerMillion: PRICE })
 }, 60_000)
 
 afterAll(async () => {
@@ -265,6 +251,13 @@ describe('bad controls are refused, nothing changes', () => {
     )
     expect(r).toMatchObject({ status: 400, code: 'invalid_value' })
     expect(r.message).toContain('stream_options')
+    // The Responses API too.
+    const resp = await http(`${running.url}/v1/responses`, {
+      headers: { authorization: `Bearer ${key}` },
+      body: { model: 'resp-llm', input: PROMPT, stream_options: { include_obfuscation: false } },
+    })
+    expect(resp.status).toBe(400)
+    expect(resp.json.error).toMatchObject({ code: 'invalid_value', param: 'stream_options' })
     expect(await balance(caller.address)).toBe(before)
     expect((await keyRecord(key)).calls).toBe('0')
   })
@@ -408,6 +401,127 @@ describe('GET /v1/usage for a team', () => {
     expect((await usage(other)).json.byKey.map((k: any) => k.keyHash)).not.toContain(hashApiKey(a))
     expect((await usage('sk-sinew-nope')).status).toBe(401)
   })
+})
+
+describe('controls set when the key is granted (GrantApiKeyWithControls)', () => {
+  const grantWith = async (c: Controls & { label?: string }) => {
+    const secret = newApiKey()
+    await send(caller.privateKey, 'GrantApiKeyWithControls', {
+      keyHash: hashApiKey(secret),
+      label: c.label ?? 'granted',
+      spendLimit: '0',
+      expiresAt: '0',
+      models: c.models ?? [],
+      limits: c.limits ?? [],
+      budgets: c.budgets ?? [],
+    })
+    return secret
+  }
+
+  it('the first call already obeys them: allow-list (403) and requests per minute (429)', async () => {
+    const key = await grantWith({ models: ['ctl-llm'], limits: [{ name: 'requestsPerMinute', value: '2' }] })
+    expect((await keyRecord(key)).controls).toEqual({ models: ['ctl-llm'], requestsPerMinute: 2, budgets: {} })
+    expect(await refusal(chat(key, 'other-llm'))).toMatchObject({ status: 403, code: 'model_not_allowed' })
+    await chat(key)
+    const second = await chat(key)
+    expect(second.response.headers.get('x-ratelimit-remaining-requests')).toBe('0')
+    const r = await refusal(chat(key))
+    expect(r).toMatchObject({ status: 429, code: 'rate_limit_exceeded' })
+    expect(r.headers.get('x-ratelimit-limit-requests')).toBe('2')
+  })
+
+  it('bad controls refuse the whole grant: no key is made', async () => {
+    const cases: [Controls, object][] = [
+      [{ limits: [{ name: 'requestsPerMinute', value: '0' }] }, { code: 'invalid_field', details: { field: 'message.limits[0].value' } }],
+      [{ models: ['no-such-model'] }, { code: 'model_not_found', details: { field: 'message.models[0]' } }],
+      [{ budgets: [{ window: 'fortnight', amount: '5' }] }, { code: 'invalid_field', details: { field: 'message.budgets[0].window' } }],
+    ]
+    for (const [c, error] of cases) {
+      const secret = newApiKey()
+      await expect(
+        send(caller.privateKey, 'GrantApiKeyWithControls', {
+          keyHash: hashApiKey(secret),
+          label: 'bad',
+          spendLimit: '0',
+          expiresAt: '0',
+          models: [],
+          limits: [],
+          budgets: [],
+          ...c,
+        }),
+      ).rejects.toMatchObject(error)
+      expect((await http(`${running.url}/v1/apikeys/${hashApiKey(secret)}`)).status).toBe(404)
+    }
+  })
+
+  it('sinew apikey new --model --rpm --tpm --concurrency --budget signs one grant with the controls', async () => {
+    const r = await runCli([
+      'apikey',
+      'new',
+      '--dev-account',
+      '4',
+      '--node',
+      running.url,
+      '--label',
+      'cli-controls',
+      '--model',
+      'ctl-llm',
+      '--rpm',
+      '7',
+      '--tpm',
+      '900',
+      '--concurrency',
+      '3',
+      '--budget',
+      'day=2.5',
+      '--json',
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    const made = JSON.parse(r.stdout)
+    const tx = (await http(`${running.url}/v1/tx/${made.tx}`)).json
+    expect(tx.type ?? tx.tx?.type).toBe('GrantApiKeyWithControls')
+    const k = (await http(`${running.url}/v1/apikeys/${made.keyHash}`)).json
+    expect(k).toMatchObject({ owner: caller.address, label: 'cli-controls', spendLimit: '0', expiresAt: '0' })
+    expect(k.controls).toEqual({
+      models: ['ctl-llm'],
+      requestsPerMinute: 7,
+      tokensPerMinute: 900,
+      concurrentCalls: 3,
+      budgets: { day: (25n * 10n ** 17n).toString() },
+    })
+  })
+})
+
+describe('usage labels survive a restart', () => {
+  it('GET /v1/usage filters by user and tag exactly, after the node restarts', async () => {
+    const team = dev[8]
+    const a = await grantApiKey(running.url, team.privateKey, { label: 'restart-a' })
+    const call = (user: string | undefined, tags: Record<string, string> | undefined) =>
+      openai(a).chat.completions.create({ model: 'resp-llm', messages: [{ role: 'user', content: PROMPT }], max_tokens: MAX_TOKENS, user, metadata: tags })
+    await call('cust-9', { project: 'green' })
+    await call('cust-9', undefined)
+    await call(undefined, { project: 'green' })
+    await call('cust-8', { project: 'gold' })
+    const usage = async (query: string) => {
+      const r = await fetch(`${running.url}/v1/usage${query}`, { headers: { authorization: `Bearer ${a}` } })
+      expect(r.status).toBe(200)
+      return (await r.json()) as { calls: number; spent: string }
+    }
+    const expected = { all: 4, cust9: 2, green: 2, both: 1, gold: 1 }
+    const counts = async () => ({
+      all: (await usage('')).calls,
+      cust9: (await usage('?user=cust-9')).calls,
+      green: (await usage('?tag=project:green')).calls,
+      both: (await usage('?user=cust-9&tag=project:green')).calls,
+      gold: (await usage('?user=cust-8&tag=project:gold')).calls,
+    })
+    expect(await counts()).toEqual(expected)
+    expect((await usage('?user=cust-9')).spent).toBe((2n * FEE).toString())
+    await running.close()
+    running = await startDevNode(tmp.dir, {}, { clock: clock.now })
+    expect(await counts()).toEqual(expected)
+    expect((await usage('?tag=project:green')).spent).toBe((2n * FEE).toString())
+  }, 60_000)
 })
 
 describe('replay', () => {

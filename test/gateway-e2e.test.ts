@@ -167,9 +167,14 @@ describe('paid, attributed calls with the official openai client', () => {
     expect(JSON.parse(bad.stdout).ok).toBe(false)
   })
 
-  it('a streamed chat completion: deltas, then the receipt in the last chunk', async () => {
+  it('a streamed chat completion: deltas, then the receipt in the last chunk (with usage, as asked)', async () => {
     const before = await balances()
-    const stream = await openai().chat.completions.create({ model: 'fake-llm', messages: [{ role: 'user', content: 'Tell me a story' }], stream: true })
+    const stream = await openai().chat.completions.create({
+      model: 'fake-llm',
+      messages: [{ role: 'user', content: 'Tell me a story' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    })
     let text = ''
     let sinew: any
     let usage: any

@@ -6,6 +6,9 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Hex } from '../src/core/index.ts'
+import { publishDatanetVersion } from './datanets-fixtures.ts'
+import { dev, sendTx } from './helpers.ts'
 
 /** The fixture Datanet's documents, by key (each becomes one contribution). */
 export const DOCS = [
@@ -23,6 +26,27 @@ export const DOCS = [
   },
 ]
 
+/**
+ * Publishes the fixture Datanet (DOCS, authored by dev account 6) under `datanet` and registers
+ * the built-in ∞-gram model `name` over it, owned by `owner`, at `pricePerMillion`.
+ */
+export async function registerFixtureInfinigram(url: string, o: { owner: Hex; name: string; datanet: string; pricePerMillion: bigint }): Promise<void> {
+  const { ref } = await publishDatanetVersion(url, {
+    owner: o.owner,
+    name: o.datanet,
+    stake: 10n ** 18n,
+    docs: DOCS.map((d) => ({ key: d.key, text: d.text, author: dev[6].privateKey })),
+  })
+  await sendTx(url, o.owner, 'RegisterModel', {
+    name: o.name,
+    description: 'test',
+    backend: 'builtin:infinigram',
+    datanets: [ref],
+    pricePerMillion: o.pricePerMillion.toString(),
+    contributorShareBps: '0',
+  })
+}
+
 /** What the fake backend answers: reproduces passages of alpha and beta around new words. */
 export const FAKE_TEXT =
   'Here is a story. The lighthouse keeper counted seventeen gulls on the northern rail every morning before the fog rolled in. Then, unrelated purple zebras argued loudly. Copper kettles hummed in the bakery while the apprentice folded cardamom into the dough.'
@@ -31,8 +55,8 @@ export type FakeBackend = {
   url: string
   server: Server
   requests: number
-  /** Every request received, in order: its path and its Authorization header (undefined when absent). */
-  log: { path: string; authorization: string | undefined }[]
+  /** Every request received, in order: its path, its Authorization header (undefined when absent) and its JSON body. */
+  log: { path: string; authorization: string | undefined; body?: any }[]
   /** Streamed answers whose caller (the node) hung up before the end. */
   cutShort: number
   /** Streams of the `gate` model waiting, after their first words, for `release()`. */
@@ -42,6 +66,11 @@ export type FakeBackend = {
   close(): Promise<void>
 }
 
+/** What the `tools` model says before its function call, the call it makes, and how it answers a tool's output. */
+export const TOOL_PREAMBLE = 'Let me look that up.'
+export const TOOL_CALL = { id: 'call_fake_1', arguments: '{"city": "Paris", "unit": "celsius"}' }
+export const TOOL_ANSWER = 'The tool said: '
+
 /** Words a `gate` stream sends before it waits for `release()`. */
 export const GATE_WORDS = 5
 
@@ -49,7 +78,9 @@ export const GATE_WORDS = 5
  * Upstream model names pick the behaviour: `fixed` streams FAKE_TEXT word by word every
  * `delayMs`; `gate` streams the first GATE_WORDS words, then waits until `release()`, then
  * the rest; `hang` never answers; `fail` answers 500; `redirect` answers 302 to
- * `redirectTo` (a URL on another server).
+ * `redirectTo` (a URL on another server); `tools` (chat, streamed) calls the first tool it is
+ * offered, as TOOL_CALL says, after TOOL_PREAMBLE (and answers TOOL_ANSWER + the output once the
+ * last message is the tool's output).
  */
 export async function startFakeOpenAI(opts: { delayMs?: number; text?: string; redirectTo?: string } = {}): Promise<FakeBackend> {
   const text = opts.text ?? FAKE_TEXT
@@ -58,11 +89,13 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string; r
   let gate: (() => void)[] = []
   const server = createServer((req, res) => {
     let body = ''
-    state.log.push({ path: req.url!, authorization: req.headers.authorization })
+    const entry: FakeBackend['log'][number] = { path: req.url!, authorization: req.headers.authorization }
+    state.log.push(entry)
     req.on('data', (d) => (body += d))
     req.on('end', async () => {
       state.requests++
       const json = JSON.parse(body || '{}')
+      entry.body = json
       const chat = req.url!.endsWith('/chat/completions')
       if (!chat && !req.url!.endsWith('/completions')) {
         res.writeHead(404).end()
@@ -79,6 +112,28 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string; r
         return
       }
       const created = Math.floor(Date.now() / 1000)
+      if (json.model === 'tools' && chat && json.stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+        const frame = (delta: unknown, finish: string | null = null) =>
+          res.write(
+            `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created, model: json.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`,
+          )
+        const last = json.messages.at(-1)
+        if (last.role === 'tool' || !json.tools?.length) {
+          for (const w of (TOOL_ANSWER + (last.role === 'tool' ? last.content : '')).match(/\s*\S+/g) ?? []) frame({ content: w })
+          frame({}, 'stop')
+        } else {
+          frame({ role: 'assistant', content: '' })
+          for (const w of TOOL_PREAMBLE.match(/\s*\S+/g) ?? []) frame({ content: w })
+          const name = json.tools[0].function.name
+          frame({ tool_calls: [{ index: 0, id: TOOL_CALL.id, type: 'function', function: { name, arguments: '' } }] })
+          // The arguments in pieces, as real models stream them.
+          for (const piece of TOOL_CALL.arguments.match(/.{1,5}/gs) ?? []) frame({ tool_calls: [{ index: 0, function: { arguments: piece } }] })
+          frame({}, 'tool_calls')
+        }
+        res.end('data: [DONE]\n\n')
+        return
+      }
       if (!json.stream) {
         res.writeHead(200, { 'content-type': 'application/json' })
         const choice = chat ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' } : { index: 0, text, finish_reason: 'stop' }

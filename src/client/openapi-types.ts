@@ -3914,7 +3914,7 @@ export interface paths {
                         messages: ({
                             /** @enum {string} */
                             role: "system" | "developer" | "user" | "assistant" | "tool";
-                            content: (string | ({
+                            content?: (string | ({
                                 /** @enum {string} */
                                 type: "text";
                                 text: string;
@@ -3922,10 +3922,44 @@ export interface paths {
                                 [key: string]: unknown;
                             })[]) | null;
                             name?: string;
+                            /** @description An assistant message's function calls */
+                            tool_calls?: {
+                                id: string;
+                                /** @enum {string} */
+                                type: "function";
+                                function: {
+                                    name: string;
+                                    arguments: string;
+                                };
+                            }[] | null;
+                            /** @description Which function call a tool message answers */
+                            tool_call_id?: string;
                         } & {
                             [key: string]: unknown;
                         })[];
                         max_completion_tokens?: number | null;
+                        tools?: {
+                            /** @enum {string} */
+                            type: "function";
+                            function: {
+                                name: string;
+                                description?: string;
+                                parameters?: {
+                                    [key: string]: unknown;
+                                };
+                                strict?: boolean | null;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        }[] | null;
+                        tool_choice?: (("none" | "auto" | "required") | {
+                            /** @enum {string} */
+                            type: "function";
+                            function: {
+                                name: string;
+                            };
+                        }) | null;
+                        parallel_tool_calls?: boolean | null;
                     } & {
                         [key: string]: unknown;
                     };
@@ -4368,6 +4402,15 @@ export interface paths {
                             } & {
                                 [key: string]: unknown;
                             })[];
+                            call_id?: string;
+                            name?: string;
+                            arguments?: string;
+                            output?: string | ({
+                                type: string;
+                                text?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
                         } & {
                             [key: string]: unknown;
                         })[];
@@ -4378,10 +4421,21 @@ export interface paths {
                         stream?: boolean | null;
                         tools?: ({
                             type: string;
+                            name?: string;
+                            description?: string | null;
+                            parameters?: {
+                                [key: string]: unknown;
+                            } | null;
+                            strict?: boolean | null;
                         } & {
                             [key: string]: unknown;
                         })[] | null;
-                        tool_choice?: unknown;
+                        tool_choice?: (("none" | "auto" | "required") | {
+                            /** @enum {string} */
+                            type: "function";
+                            name: string;
+                        }) | null;
+                        parallel_tool_calls?: boolean | null;
                         previous_response_id?: string | null;
                         user?: string | null;
                         metadata?: {
@@ -4593,9 +4647,9 @@ export interface paths {
                     from?: string;
                     /** @description Last UTC day, YYYY-MM-DD */
                     to?: string;
-                    /** @description Only calls whose `user` field was this (calls this node served) */
+                    /** @description Only calls whose `user` field was this */
                     user?: string;
-                    /** @description Only calls whose metadata had this tag, `name:value` (calls this node served) */
+                    /** @description Only calls whose metadata had this tag, `name:value` */
                     tag?: string;
                 };
                 header?: never;
@@ -5653,7 +5707,7 @@ export interface components {
                 amount: string;
             }[];
             /** @enum {string} */
-            finishReason: "stop" | "length" | "disconnected";
+            finishReason: "stop" | "length" | "tool_calls" | "disconnected";
             timings: {
                 generateMs: number;
                 traceMs: number;
@@ -5671,12 +5725,23 @@ export interface components {
                 message: {
                     /** @enum {string} */
                     role: "assistant";
-                    content: string;
+                    /** @description The text; null when the answer only calls functions */
+                    content: string | null;
                     /** @enum {string|null} */
                     refusal: null;
+                    /** @description The functions the model calls (calls with tools) */
+                    tool_calls?: {
+                        id: string;
+                        /** @enum {string} */
+                        type: "function";
+                        function: {
+                            name: string;
+                            arguments: string;
+                        };
+                    }[];
                 };
                 /** @enum {string} */
-                finish_reason: "stop" | "length";
+                finish_reason: "stop" | "length" | "tool_calls";
                 /** @enum {string|null} */
                 logprobs: null;
             }[];
@@ -5733,7 +5798,7 @@ export interface components {
             instructions: string | null;
             max_output_tokens: number | null;
             model: string;
-            output: {
+            output: ({
                 /** @enum {string} */
                 type: "message";
                 id: string;
@@ -5747,7 +5812,17 @@ export interface components {
                     text: string;
                     annotations: unknown[];
                 }[];
-            }[];
+            } | {
+                /** @enum {string} */
+                type: "function_call";
+                id: string;
+                call_id: string;
+                name: string;
+                /** @description The arguments, a JSON string as the model wrote it */
+                arguments: string;
+                /** @enum {string} */
+                status: "completed" | "incomplete";
+            })[];
             parallel_tool_calls: boolean;
             temperature: number | null;
             top_p: number | null;

@@ -55,7 +55,7 @@ describe('builtin:infinigram', () => {
       ['', 9, 1, 100],
     ] as const) {
       const deltas: string[] = []
-      for await (const d of builtinBackend(index).stream(request({ prompt, maxTokens, seed, temperature }))) deltas.push(d)
+      for await (const d of builtinBackend(index).stream(request({ prompt, maxTokens, seed, temperature }))) if (typeof d === 'string') deltas.push(d)
       const whole = index.generate(prompt, { maxTokens, seed, temperature })
       expect(deltas.join('')).toBe(whole.text)
       expect(deltas).toEqual(whole.text.match(/\s*\S+/g) ?? [])

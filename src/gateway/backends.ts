@@ -7,9 +7,39 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { AttributionIndex } from '../attribution/index.ts'
 import { SinewError } from '../core/index.ts'
+import type { AnswerToolCall } from '../models/index.ts'
 import { AddressNotAllowedError, type BackendAllowList } from './egress.ts'
 
-export type ChatMessage = { role: string; content: string; name?: string }
+/** The most function calls one answer may make (OpenAI's streamed `index` is below this). */
+export const MAX_TOOL_CALLS = 128
+
+/** A function call of an assistant message: what the model asked to run, with its arguments (a JSON string, as the model wrote it). */
+export type ToolCall = AnswerToolCall
+
+/**
+ * A chat message as the node passes it on. `toolCalls` are an assistant message's function
+ * calls; `toolCallId` says which call a `tool` message answers.
+ */
+export type ChatMessage = { role: string; content: string; name?: string; toolCalls?: ToolCall[]; toolCallId?: string }
+
+/**
+ * A piece of a streamed function call, as OpenAI streams them: `index` says which call of the
+ * answer it belongs to; the first piece of a call has its id and name, the rest only more of
+ * its arguments.
+ */
+export type ToolCallDelta = { index: number; id?: string; name?: string; arguments: string }
+
+/** What a backend streams: text, or a piece of a function call. */
+export type BackendDelta = string | ToolCallDelta
+
+/** The tools a call offers the model, passed on as the caller sent them (OpenAI chat completions' shapes). */
+export type CallTools = {
+  /** `tools` of a chat completion: `{type: "function", function: {name, description?, parameters?, strict?}}`. */
+  tools: unknown[]
+  /** `tool_choice`: "auto", "none", "required" or `{type: "function", function: {name}}`. */
+  toolChoice?: unknown
+  parallelToolCalls?: boolean
+}
 
 export type BackendRequest = {
   kind: 'chat' | 'completion'
@@ -22,12 +52,14 @@ export type BackendRequest = {
   topP?: number
   seed?: number
   stop?: string[]
+  /** Tools the model may call (openai-compatible backends only). */
+  tools?: CallTools
   signal: AbortSignal
 }
 
 export type Backend = {
-  /** Text deltas, in order. Throws a SinewError when the backend fails (`backend_unavailable`, `backend_error`), times out (`backend_timeout`) or is outside the allow-list (`backend_not_allowed`). */
-  stream(req: BackendRequest): AsyncIterable<string>
+  /** Text deltas and pieces of function calls, in order. Throws a SinewError when the backend fails (`backend_unavailable`, `backend_error`), times out (`backend_timeout`) or is outside the allow-list (`backend_not_allowed`). */
+  stream(req: BackendRequest): AsyncIterable<BackendDelta>
 }
 
 /**
@@ -134,8 +166,13 @@ export function openaiCompatibleBackend(o: OpenAIBackendOptions): Backend {
       if (req.topP !== undefined) body.top_p = req.topP
       if (req.seed !== undefined) body.seed = req.seed
       if (req.stop) body.stop = req.stop
-      if (req.kind === 'chat') body.messages = req.messages.map((m) => ({ role: m.role, content: m.content }))
+      if (req.kind === 'chat') body.messages = req.messages.map(wireMessage)
       else body.prompt = req.prompt
+      if (req.tools) {
+        body.tools = req.tools.tools
+        if (req.tools.toolChoice !== undefined) body.tool_choice = req.tools.toolChoice
+        if (req.tools.parallelToolCalls !== undefined) body.parallel_tool_calls = req.tools.parallelToolCalls
+      }
       const payload = JSON.stringify(body)
       return new SseDeltaStream(
         req,
@@ -153,9 +190,18 @@ export function openaiCompatibleBackend(o: OpenAIBackendOptions): Backend {
   }
 }
 
+/** A message in OpenAI's chat wire form (an assistant message that only calls tools has null content). */
+function wireMessage(m: ChatMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { role: m.role, content: m.toolCalls && m.content === '' ? null : m.content }
+  if (m.name !== undefined) out.name = m.name
+  if (m.toolCalls) out.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }))
+  if (m.toolCallId !== undefined) out.tool_call_id = m.toolCallId
+  return out
+}
+
 type Send = (url: URL, options: RequestOptions, cb: (res: IncomingMessage) => void) => ClientRequest
-type Waiter = { resolve: (r: IteratorResult<string>) => void; reject: (e: unknown) => void }
-const DONE: IteratorResult<string> = { value: undefined, done: true }
+type Waiter = { resolve: (r: IteratorResult<BackendDelta>) => void; reject: (e: unknown) => void }
+const DONE: IteratorResult<BackendDelta> = { value: undefined, done: true }
 /** Deltas buffered beyond this pause the backend socket until the consumer catches up. */
 const HIGH_WATER = 256
 
@@ -163,8 +209,8 @@ const HIGH_WATER = 256
  * One streamed call as an async iterable of text deltas. Network chunks are parsed as they
  * arrive (SSE lines -> events -> JSON -> delta) and queued; `next()` hands them out.
  */
-class SseDeltaStream implements AsyncIterableIterator<string> {
-  private readonly queue: string[] = []
+class SseDeltaStream implements AsyncIterableIterator<BackendDelta> {
+  private readonly queue: BackendDelta[] = []
   private head = 0
   private waiter: Waiter | null = null
   private error: SinewError | null = null
@@ -211,7 +257,7 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     return this
   }
 
-  next(): Promise<IteratorResult<string>> {
+  next(): Promise<IteratorResult<BackendDelta>> {
     if (this.head < this.queue.length) {
       const value = this.queue[this.head++]
       if (this.head === this.queue.length) {
@@ -227,7 +273,7 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
   }
 
   /** The consumer stopped early (budget reached, caller gone): drop the upstream call. */
-  return(): Promise<IteratorResult<string>> {
+  return(): Promise<IteratorResult<BackendDelta>> {
     this.stop()
     return Promise.resolve(DONE)
   }
@@ -347,9 +393,16 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     const choice = json?.choices?.[0]
     const d = this.req.kind === 'chat' ? choice?.delta?.content : choice?.text
     if (typeof d === 'string' && d.length > 0) this.push(d)
+    const calls = this.req.kind === 'chat' && this.req.tools ? choice?.delta?.tool_calls : undefined
+    if (!Array.isArray(calls)) return
+    for (const c of calls) {
+      const call = toolCallDelta(c)
+      if (typeof call === 'string') return this.fail(new SinewError({ code: 'backend_error', message: call }))
+      this.push(call)
+    }
   }
 
-  private push(d: string): void {
+  private push(d: BackendDelta): void {
     const w = this.waiter
     if (w) {
       this.waiter = null
@@ -405,6 +458,17 @@ class SseDeltaStream implements AsyncIterableIterator<string> {
     // After [DONE], keep draining so the keep-alive socket returns to the pool.
     if (this.response?.isPaused()) this.response.resume()
   }
+}
+
+/** A streamed tool call piece off the wire (`choices[0].delta.tool_calls[i]`), checked; or what is wrong with it. */
+function toolCallDelta(c: any): ToolCallDelta | string {
+  const fn = c?.function
+  if (!Number.isInteger(c?.index) || c.index < 0 || c.index >= MAX_TOOL_CALLS || (fn !== undefined && (typeof fn !== 'object' || fn === null)))
+    return `The model backend sent a malformed tool call: ${JSON.stringify(c)}`.slice(0, 300)
+  const d: ToolCallDelta = { index: c.index, arguments: typeof fn?.arguments === 'string' ? fn.arguments : '' }
+  if (typeof c.id === 'string') d.id = c.id
+  if (typeof fn?.name === 'string') d.name = fn.name
+  return d
 }
 
 function backendHttpError(status: number, text: string): SinewError {

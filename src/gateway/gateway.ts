@@ -24,8 +24,9 @@ import { keccak256, SinewError, type Hex, type Logger, type SinewErrorOptions } 
 import type { Address, LedgerNode, TxAck } from '../ledger/index.ts'
 import {
   apiKeyProblem,
+  answerHash,
   apiKeyRemaining,
-  attributeOutput,
+  attributeAnswer,
   BUILTIN_INFINIGRAM,
   callFee,
   hashApiKey,
@@ -35,17 +36,17 @@ import {
   readApiKey,
   readModel,
   readModelNames,
-  type CallLabels,
+  recordCallLabels,
   type ContributionResolver,
   type ModelAttribution,
   type ModelRecord,
   type NamedIndex,
 } from '../models/index.ts'
-import { builtinBackend, openaiCompatibleBackend, type Backend, type ChatMessage } from './backends.ts'
+import { builtinBackend, openaiCompatibleBackend, type Backend, type CallTools, type ChatMessage, type ToolCall, type ToolCallDelta } from './backends.ts'
 import { BackendAllowList } from './egress.ts'
 import { InMemoryCallLimits, type CallLimits, type Refusal, type RateHeaders } from './controls.ts'
 import { AuthFailureLimiter, type Clock } from './limits.ts'
-import { countTokens, TokenMeter } from './meter.ts'
+import { AnswerMeter, countTokens } from './meter.ts'
 import { NodeTxSubmitter } from './submitter.ts'
 
 /** An attribution index for a Datanet version, and (until Datanets is on the ledger) its documents' authors. */
@@ -176,6 +177,8 @@ export type CallRequest = {
   topP?: number
   seed?: number
   stop?: string[]
+  /** Tools the model may call: passed on to an openai-compatible backend; the built-in model refuses them. */
+  tools?: CallTools
   /** keccak256 of the request body (JSON as received, re-serialized). */
   requestHash: Hex
   /** The caller's end-user id (`user`) and tags (`metadata`), for its usage reports. */
@@ -190,9 +193,14 @@ export type Sink = {
    */
   write(delta: string): void | Promise<void>
   /**
+   * Hands a piece of a function call to the caller (calls with `tools` only); its arguments
+   * count as characters of the answer like text does, in the order written.
+   */
+  toolCall?(delta: ToolCallDelta): void | Promise<void>
+  /**
    * Generation is over (not called when the backend failed): the caller may be told the
    * finish reason now, before the trace and the receipt (which waits for its block).
-   * Resolves to how many characters of what was written reached the caller: for a stream,
+   * Resolves to how many characters of what was written (text and function-call arguments) reached the caller: for a stream,
    * those whose frames the client's TCP acknowledged; for a single answer, all of them if
    * the caller is still there, else none.
    */
@@ -213,7 +221,9 @@ export type ReceiptSummary = {
 
 export type CallOutcome = {
   text: string
-  finishReason: 'stop' | 'length' | 'disconnected'
+  /** The function calls the answer makes (delivered ones only). */
+  toolCalls: ToolCall[]
+  finishReason: 'stop' | 'length' | 'tool_calls' | 'disconnected'
   promptTokens: number
   outputTokens: number
   attribution: ModelAttribution
@@ -253,8 +263,6 @@ export class Gateway {
   private readonly now: Clock
   private readonly authFailures: AuthFailureLimiter
   private waiting = 0
-  /** The end-user id and tags of recent calls, by receipt id: the caller's own labels, kept off the ledger (GET /v1/usage filters by them). */
-  private readonly labels = new Map<string, CallLabels>()
 
   constructor(private readonly o: GatewayOptions) {
     this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
@@ -275,11 +283,6 @@ export class Gateway {
   /** The ledger node the gateway charges on. */
   get node(): LedgerNode {
     return this.o.node
-  }
-
-  /** The end-user id and tags the call of a receipt carried, if this node served it (since it started). */
-  labelsOf(receiptId: string): CallLabels | undefined {
-    return this.labels.get(receiptId.toLowerCase())
   }
 
   /** Active models, by name. */
@@ -407,6 +410,15 @@ export class Gateway {
             : 'The node operator binds backend keys to origins and owners with backendCredentials (docs/gateway.md). GET /v1/models marks the models this node refuses.',
       })
     }
+    if (req.tools && model.backend === BUILTIN_INFINIGRAM) {
+      throw new GatewayError({
+        code: 'unsupported_tools',
+        message: `The model \`${model.name}\` is a built-in ∞-gram model: it answers text only and cannot call tools. Leave tools out, or call a model served by an openai-compatible backend.`,
+        type: 'invalid_request_error',
+        param: 'tools',
+        details: { model: model.name },
+      })
+    }
     const allowed = key!.controls?.models ?? []
     if (allowed.length > 0 && !allowed.includes(model.name)) {
       throw new GatewayError({
@@ -430,7 +442,7 @@ export class Gateway {
       })
     }
     // The prompt is not charged (fees are per output token), so its length is capped instead.
-    const promptText = req.kind === 'chat' ? req.messages.map((m) => m.content).join('\n') : req.prompt
+    const promptText = req.kind === 'chat' ? chatPromptText(req.messages, req.tools) : req.prompt
     const promptTokens = countTokens(promptText)
     if (promptTokens > limits.maxPromptTokens) {
       throw new GatewayError({
@@ -572,7 +584,7 @@ export class Gateway {
         cause: e,
       })
     }
-    const meter = new TokenMeter(maxTokens)
+    const meter = new AnswerMeter(maxTokens)
     const abort = new AbortController()
     // A caller that leaves drops the backend call at once (not at its next delta).
     const onGone = () => abort.abort(STOPPED)
@@ -587,7 +599,8 @@ export class Gateway {
       },
       Math.max(0, Number(authorization.at) + this.settings.maxCallMs - Number(this.o.node.now())),
     )
-    let written = ''
+    // What went to the caller, in order: text, and pieces of function calls.
+    const written: (string | ToolCallDelta)[] = []
     let finishReason: CallOutcome['finishReason'] = 'stop'
     try {
       for await (const delta of rt.backend.stream({
@@ -599,14 +612,23 @@ export class Gateway {
         topP: req.topP,
         seed: req.seed,
         stop: req.stop,
+        tools: req.tools,
         signal: abort.signal,
       })) {
         if (sink.gone.aborted || overtime) break
-        const accepted = meter.push(delta)
-        if (accepted) {
-          written += accepted
-          // Backpressure: while the caller's connection is full, pull nothing more.
-          await this.waitOnCaller(sink.write(accepted))
+        if (typeof delta === 'string') {
+          const accepted = meter.pushText(delta)
+          if (accepted) {
+            written.push(accepted)
+            // Backpressure: while the caller's connection is full, pull nothing more.
+            await this.waitOnCaller(sink.write(accepted))
+          }
+        } else if (sink.toolCall) {
+          const piece = { ...delta, arguments: meter.pushArguments(delta.index, delta.arguments) }
+          if (piece.arguments || piece.id !== undefined || piece.name !== undefined) {
+            written.push(piece)
+            await this.waitOnCaller(sink.toolCall(piece))
+          }
         }
         if (meter.full) {
           finishReason = 'length'
@@ -627,14 +649,20 @@ export class Gateway {
     if (sink.gone.aborted) finishReason = 'disconnected'
     const t1 = performance.now()
     // What reached the caller is what it is charged for.
-    const reached = await this.waitOnCaller(sink.end(finishReason))
-    const delivered = written.slice(0, reached)
-    if (delivered.length < written.length || sink.gone.aborted) finishReason = 'disconnected'
+    const answer = deliveredAnswer(
+      written,
+      await this.waitOnCaller(sink.end(finishReason === 'stop' && written.some((w) => typeof w !== 'string') ? 'tool_calls' : finishReason)),
+    )
+    const delivered = answer.text
+    if (!answer.whole || sink.gone.aborted) finishReason = 'disconnected'
+    else if (finishReason === 'stop' && answer.toolCalls.length > 0) finishReason = 'tool_calls'
     const t1b = performance.now()
-    const attribution = attributeOutput(rt.indexes, delivered)
-    if (delivered.length === 0 && finishReason === 'disconnected') {
+    // Attribution runs over the text; a call's arguments are output no Datanet is credited for.
+    const attribution = attributeAnswer(rt.indexes, answer)
+    if (delivered.length === 0 && answer.toolCalls.length === 0 && finishReason === 'disconnected') {
       return {
         text: '',
+        toolCalls: [],
         finishReason,
         promptTokens,
         outputTokens: 0,
@@ -658,7 +686,7 @@ export class Gateway {
       authorizedHeight: authorization.height.toString(),
       authorizedAt: authorization.at.toString(),
       requestHash: req.requestHash,
-      outputHash: keccak256(delivered),
+      outputHash: answerHash(answer),
       promptTokens: String(promptTokens),
       outputTokens: String(attribution.outputTokens),
       finishReason,
@@ -670,6 +698,8 @@ export class Gateway {
     let receipt: ReceiptSummary | undefined
     let receiptError: SinewError | undefined
     try {
+      // The caller's own labels, off the ledger, written first: whoever reads the receipt finds them (GET /v1/usage).
+      await recordCallLabels(this.o.node.store, receiptId, { user: req.user, tags: req.tags })
       const ack: TxAck = await this.submitter.submit('RecordReceipt', wire)
       const r = ack.receipt.result as Record<string, any>
       receipt = {
@@ -681,10 +711,6 @@ export class Gateway {
         method: attribution.method,
         contributors: r.contributors,
       }
-      if (req.user !== undefined || req.tags !== undefined) {
-        this.labels.set(receiptId.toLowerCase(), { user: req.user, tags: req.tags })
-        if (this.labels.size > MAX_LABELLED_CALLS) this.labels.delete(this.labels.keys().next().value!)
-      }
     } catch (e) {
       receiptError = e instanceof SinewError ? e : new SinewError({ code: 'receipt_failed', message: String(e) })
       this.o.log?.warn({ err: e, receiptId }, 'receipt not recorded')
@@ -692,6 +718,7 @@ export class Gateway {
     const t3 = performance.now()
     return {
       text: delivered,
+      toolCalls: answer.toolCalls,
       finishReason,
       promptTokens,
       outputTokens: attribution.outputTokens,
@@ -784,11 +811,51 @@ function refusalError(
   }
 }
 
-/** Labelled calls kept in memory for usage reports (oldest dropped beyond this). */
-const MAX_LABELLED_CALLS = 1_000_000
-
 /** The reason a call's backend signal is aborted with once the call no longer needs it. */
 const STOPPED = new Error('the call no longer needs the backend')
+
+/**
+ * What a chat call's prompt counts, in canonical tokens: the messages' text, each earlier
+ * function call's name and arguments, and the tools offered (their JSON as sent).
+ */
+function chatPromptText(messages: ChatMessage[], tools: CallTools | undefined): string {
+  const parts: string[] = []
+  for (const m of messages) {
+    parts.push(m.content)
+    for (const c of m.toolCalls ?? []) parts.push(c.name, c.arguments)
+  }
+  if (tools) parts.push(JSON.stringify(tools.tools))
+  return parts.join('\n')
+}
+
+/**
+ * The part of an answer that reached the caller: `reached` characters of it (text and
+ * function-call arguments, in the order written; a piece that carries none, such as a call's
+ * name, reached the caller when something after it did, or everything did). Function calls
+ * are put together by their index, in the order they began.
+ */
+function deliveredAnswer(written: (string | ToolCallDelta)[], reached: number): { text: string; toolCalls: ToolCall[]; whole: boolean } {
+  const size = (w: string | ToolCallDelta) => (typeof w === 'string' ? w.length : w.arguments.length)
+  const whole = reached >= written.reduce((n, w) => n + size(w), 0)
+  let text = ''
+  const calls = new Map<number, ToolCall>()
+  let left = whole ? Number.POSITIVE_INFINITY : reached
+  for (const w of written) {
+    // Nothing after this point reached the caller (a piece without characters included).
+    if (left <= 0) break
+    const take = Math.min(size(w), left)
+    left -= take
+    if (typeof w === 'string') text += w.slice(0, take)
+    else {
+      const c = calls.get(w.index) ?? { id: '', name: '', arguments: '' }
+      if (w.id !== undefined) c.id = w.id
+      if (w.name !== undefined) c.name += w.name
+      c.arguments += w.arguments.slice(0, take)
+      calls.set(w.index, c)
+    }
+  }
+  return { text, toolCalls: [...calls.values()], whole }
+}
 
 function lastUserText(messages: ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) if (messages[i].role === 'user') return messages[i].content

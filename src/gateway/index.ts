@@ -21,8 +21,19 @@ export {
   type ReceiptSummary,
   type Sink,
 } from './gateway.ts'
-export { builtinBackend, openaiCompatibleBackend, type Backend, type BackendRequest, type ChatMessage } from './backends.ts'
-export { countTokens, TokenMeter } from './meter.ts'
+export {
+  builtinBackend,
+  MAX_TOOL_CALLS,
+  openaiCompatibleBackend,
+  type Backend,
+  type BackendDelta,
+  type BackendRequest,
+  type CallTools,
+  type ChatMessage,
+  type ToolCall,
+  type ToolCallDelta,
+} from './backends.ts'
+export { AnswerMeter, countTokens, TokenMeter } from './meter.ts'
 export { AddressNotAllowedError, BackendAllowList, classifyAddress, parseIp, type AddressClass } from './egress.ts'
 export { AuthFailureLimiter, ConcurrencyLimit, clientKey } from './limits.ts'
 export { formatDuration, InMemoryCallLimits, type Admission, type AdmitRequest, type CallLimits, type RateHeaders, type Refusal } from './controls.ts'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { tokenize } from '../attribution/index.ts'
-import { TokenMeter } from './meter.ts'
+import { AnswerMeter, TokenMeter } from './meter.ts'
 
 describe('TokenMeter', () => {
   const text = "The lighthouse keeper's 17 gulls—flying 日本 over é the sea, don't they? 👍🏽 Yes."
@@ -69,6 +69,37 @@ describe('TokenMeter', () => {
       expect(text.startsWith(out)).toBe(true)
       if (round % 2) expect(out).toBe(text)
       else expect(m.tokens).toBe(Math.min(budget, tokenize(text).length))
+    }
+  })
+})
+
+describe('AnswerMeter', () => {
+  // Canonical tokens, counted by hand (docs/attribution.md): `let me check .` = 4; `{ " city " : " paris " }` = 9.
+  const text = 'Let me check.'
+  const args = '{"city": "Paris"}'
+  it('counts the text and each call’s arguments apart, however they are chunked', () => {
+    for (const size of [1, 3, 100]) {
+      const m = new AnswerMeter(1000)
+      for (let i = 0; i < text.length; i += size) m.pushText(text.slice(i, i + size))
+      for (const index of [0, 1]) for (let i = 0; i < args.length; i += size) m.pushArguments(index, args.slice(i, i + size))
+      expect(m.tokens).toBe(4 + 9 + 9)
+      expect(m.full).toBe(false)
+    }
+  })
+  it('one budget for the whole answer: the arguments get what the text leaves, and the answer is full at the budget', () => {
+    for (const size of [1, 2, 100]) {
+      const m = new AnswerMeter(10)
+      let t = ''
+      for (let i = 0; i < text.length; i += size) t += m.pushText(text.slice(i, i + size))
+      let a = ''
+      for (let i = 0; i < args.length && !m.full; i += size) a += m.pushArguments(0, args.slice(i, i + size))
+      expect(t).toBe(text)
+      expect(m.full).toBe(true)
+      expect(m.tokens).toBe(10)
+      // 6 tokens of arguments: `{ " city " : "`.
+      expect(a).toBe('{"city": "')
+      expect(m.pushArguments(1, '{}')).toBe('')
+      expect(m.pushText(' more')).toBe('')
     }
   })
 })

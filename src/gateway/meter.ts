@@ -33,7 +33,8 @@ export class TokenMeter {
     this.prevEnd = end
   }
 
-  constructor(readonly maxTokens: number) {}
+  /** The budget; AnswerMeter moves it as other parts of the answer use theirs (never below `tokens`). */
+  constructor(public maxTokens: number) {}
 
   get tokens(): number {
     return this.settledTokens + this.tailTokens
@@ -86,6 +87,51 @@ export class TokenMeter {
       this.tailTokens -= count
     } else this.tail = tail
     return delta
+  }
+}
+
+/**
+ * Meters a whole answer against one budget of canonical tokens: its text, and the arguments of
+ * each function call it makes (counted apart: a call's arguments are their own string, not a
+ * continuation of the text). Each part's meter gets what the others leave, so the sum never
+ * passes `maxTokens`.
+ */
+export class AnswerMeter {
+  private readonly text: TokenMeter
+  private readonly calls = new Map<number, TokenMeter>()
+  full = false
+
+  constructor(readonly maxTokens: number) {
+    this.text = new TokenMeter(maxTokens)
+  }
+
+  get tokens(): number {
+    let n = this.text.tokens
+    for (const m of this.calls.values()) n += m.tokens
+    return n
+  }
+
+  /** Adds text; returns the part of it within the budget. */
+  pushText(delta: string): string {
+    return this.push(this.text, delta)
+  }
+
+  /** Adds to the arguments of the call at `index`; returns the part within the budget. */
+  pushArguments(index: number, delta: string): string {
+    let m = this.calls.get(index)
+    if (!m) {
+      m = new TokenMeter(0)
+      this.calls.set(index, m)
+    }
+    return this.push(m, delta)
+  }
+
+  private push(m: TokenMeter, delta: string): string {
+    if (this.full) return ''
+    m.maxTokens = this.maxTokens - (this.tokens - m.tokens)
+    const accepted = m.push(delta)
+    if (m.full) this.full = true
+    return accepted
   }
 }
 

@@ -6,7 +6,7 @@
  * first), the span's credit to its earliest document in that index; weights are credited
  * tokens per document in basis points, largest remainder, ties by document id.
  */
-import { largestRemainderSplit } from '../core/index.ts'
+import { keccak256, largestRemainderSplit, type Hex } from '../core/index.ts'
 import { tokenize, TOKENIZER_VERSION, type AttributionIndex, type TraceOptions } from '../attribution/index.ts'
 
 /** The method of a model with no Datanet versions: tokens are counted, nothing is traced. */
@@ -33,8 +33,13 @@ export function combinedMethod(indexes: readonly NamedIndex[], opts?: TraceOptio
   return indexes.map((x) => x.index.method(opts)).join('|')
 }
 
-export function attributeOutput(indexes: readonly NamedIndex[], output: string, opts?: TraceOptions): ModelAttribution {
-  if (indexes.length === 0) return { method: NO_DATANETS_METHOD, outputTokens: tokenize(output).length, coverageBps: 0, spans: [], weights: [] }
+/**
+ * `uncreditedTokens`: output besides the text (a function call's arguments) that counts as
+ * output tokens and that no Datanet is credited for: coverage is over the text and these.
+ */
+export function attributeOutput(indexes: readonly NamedIndex[], output: string, opts?: TraceOptions, uncreditedTokens = 0): ModelAttribution {
+  if (indexes.length === 0)
+    return { method: NO_DATANETS_METHOD, outputTokens: tokenize(output).length + uncreditedTokens, coverageBps: 0, spans: [], weights: [] }
   type S = { start: number; end: number; tokenStart: number; tokens: number; creditedTo: string; order: number }
   const all: S[] = []
   let m = 0
@@ -75,14 +80,41 @@ export function attributeOutput(indexes: readonly NamedIndex[], output: string, 
     .map((a) => ({ contribution: a.id, datanet: refOf.get(a.id)!, bps: Number(a.amount) }))
     .filter((w) => w.bps > 0)
     .sort((a, b) => b.bps - a.bps || (a.contribution < b.contribution ? -1 : a.contribution > b.contribution ? 1 : 0))
+  const total = m + uncreditedTokens
   return {
     method: combinedMethod(indexes, opts),
-    outputTokens: m,
-    coverageBps: m === 0 ? 0 : Math.floor((credited * 10_000) / m),
+    outputTokens: total,
+    coverageBps: total === 0 ? 0 : Math.floor((credited * 10_000) / total),
     spans: all
       .map((s, k) => ({ s, k }))
       .filter(({ k }) => won.has(k))
       .map(({ s }) => ({ start: s.start, end: s.end, tokens: s.tokens, contribution: s.creditedTo })),
     weights,
   }
+}
+
+/** A function call an answer makes: its id, the function's name and its arguments (a JSON string, as the model wrote it). */
+export type AnswerToolCall = { id: string; name: string; arguments: string }
+
+/** What a model answered: its text and the function calls it makes. */
+export type Answer = { text: string; toolCalls: readonly AnswerToolCall[] }
+
+/**
+ * An answer's attribution (docs/gateway.md, "Tools"): the text is traced; each function
+ * call's arguments count as output tokens (canonical tokens of the arguments string) that
+ * no Datanet is credited for. Names and ids are not counted.
+ */
+export function attributeAnswer(indexes: readonly NamedIndex[], answer: Answer, opts?: TraceOptions): ModelAttribution {
+  let toolTokens = 0
+  for (const c of answer.toolCalls) toolTokens += tokenize(c.arguments).length
+  return attributeOutput(indexes, answer.text, opts, toolTokens)
+}
+
+/**
+ * A receipt's outputHash: keccak256 of the text; of an answer with function calls, keccak256 of
+ * `{"content":text,"tool_calls":[{"id","name","arguments"},…]}` (JSON, keys in that order, calls in order).
+ */
+export function answerHash(answer: Answer): Hex {
+  if (answer.toolCalls.length === 0) return keccak256(answer.text)
+  return keccak256(JSON.stringify({ content: answer.text, tool_calls: answer.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })) }))
 }

@@ -27,7 +27,17 @@ export {
 } from './kinds.ts'
 export { callFee, computeFee, creditsByAuthor, splitFee, type Prices, type Split, type WeightInput } from './fees.ts'
 export { BUDGET_WINDOWS, isBudgetWindow, periodEnd, periodStart, type BudgetWindow } from './budgets.ts'
-export { attributeOutput, combinedMethod, type ModelAttribution, type NamedIndex, type ReceiptSpan } from './attribution.ts'
+export {
+  answerHash,
+  attributeAnswer,
+  attributeOutput,
+  combinedMethod,
+  type Answer,
+  type AnswerToolCall,
+  type ModelAttribution,
+  type NamedIndex,
+  type ReceiptSpan,
+} from './attribution.ts'
 export { API_KEY_PREFIX, hashApiKey, newApiKey } from './apikeys.ts'
 export {
   apiKeyProblem,
@@ -52,4 +62,4 @@ export function registerModelKinds(registry: TxKindRegistry, resolver: Contribut
 
 export { EarningsIndex, receiptView, type Earnings, type ReceiptView } from './earnings.ts'
 export { verifyReceipt, type ReceiptCheck, type ReceiptVerification } from './verify-receipt.ts'
-export { UsageIndex, type CallLabels, type UsageFilter, type UsageReport, type UsageRow } from './usage.ts'
+export { recordCallLabels, UsageIndex, type CallLabels, type UsageFilter, type UsageReport, type UsageRow } from './usage.ts'

@@ -309,39 +309,69 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
   })
 
+  /** A new key's record, after the checks every grant makes (the hash is new, the expiry in the future). */
+  const newKeyRecord = (ctx: { state: StateReader; sender: Address; timestamp: bigint }, m: GrantApiKeyMessage): ApiKeyRecord => {
+    if (ctx.state.get(apiKeyKey(m.keyHash))) {
+      throw new SinewError({
+        code: 'apikey_exists',
+        message: 'This API key hash is already registered',
+        details: { field: 'message.keyHash', keyHash: m.keyHash },
+        hint: 'Make a new random key.',
+      })
+    }
+    if (m.expiresAt !== 0n && m.expiresAt <= ctx.timestamp) {
+      throw new SinewError({
+        code: 'apikey_expired',
+        message: 'expiresAt is in the past',
+        details: { field: 'message.expiresAt', expiresAt: m.expiresAt.toString(), now: ctx.timestamp.toString() },
+      })
+    }
+    return {
+      keyHash: m.keyHash,
+      owner: ctx.sender,
+      label: m.label,
+      spendLimit: m.spendLimit.toString(),
+      expiresAt: m.expiresAt.toString(),
+      spent: '0',
+      calls: '0',
+      revoked: false,
+      grantedAt: ctx.timestamp.toString(),
+    }
+  }
+
+  /** A key's allow-list names registered models only. */
+  const checkKeyModels = (state: StateReader, models: readonly string[]) =>
+    models.forEach((name, i) => {
+      if (!readModel(state, name))
+        throw new SinewError({
+          code: 'model_not_found',
+          message: `No model named ${name}: a key's allow-list names registered models only`,
+          details: { field: `message.models[${i}]`, name },
+        })
+    })
+
   const grantApiKey = defineTxKind({
     type: 'GrantApiKey',
     description: 'Bind an API key (by its keccak256 hash) to the signing account, with a spend limit (0 = none) and an expiry (ms, 0 = never)',
     fields: GRANT_API_KEY_FIELDS,
     validate: (m) => validateKeyLabel(m.label),
     execute: (ctx, m) => {
-      if (ctx.state.get(apiKeyKey(m.keyHash))) {
-        throw new SinewError({
-          code: 'apikey_exists',
-          message: 'This API key hash is already registered',
-          details: { field: 'message.keyHash', keyHash: m.keyHash },
-          hint: 'Make a new random key.',
-        })
-      }
-      if (m.expiresAt !== 0n && m.expiresAt <= ctx.timestamp) {
-        throw new SinewError({
-          code: 'apikey_expired',
-          message: 'expiresAt is in the past',
-          details: { field: 'message.expiresAt', expiresAt: m.expiresAt.toString(), now: ctx.timestamp.toString() },
-        })
-      }
-      const record: ApiKeyRecord = {
-        keyHash: m.keyHash,
-        owner: ctx.sender,
-        label: m.label,
-        spendLimit: m.spendLimit.toString(),
-        expiresAt: m.expiresAt.toString(),
-        spent: '0',
-        calls: '0',
-        revoked: false,
-        grantedAt: ctx.timestamp.toString(),
-      }
-      ctx.state.setJson(apiKeyKey(m.keyHash), record)
+      ctx.state.setJson(apiKeyKey(m.keyHash), newKeyRecord(ctx, m))
+      return { keyHash: m.keyHash, owner: ctx.sender }
+    },
+  })
+
+  const grantApiKeyWithControls = defineTxKind({
+    type: 'GrantApiKeyWithControls',
+    description:
+      "Bind a new API key to the signing account with GrantApiKey's terms and, from its first call, UpdateApiKey's per-key controls: the models it may call, requests and tokens per minute, concurrent calls, and budgets per UTC day, week or month",
+    fields: UPDATE_API_KEY_FIELDS,
+    structs: UPDATE_API_KEY_STRUCTS,
+    validate: validateControls,
+    execute: (ctx, m) => {
+      const record = newKeyRecord(ctx, m)
+      checkKeyModels(ctx.state, m.models)
+      ctx.state.setJson(apiKeyKey(m.keyHash), { ...record, controls: controlsOf(m) } satisfies ApiKeyRecord)
       return { keyHash: m.keyHash, owner: ctx.sender }
     },
   })
@@ -384,14 +414,7 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
           details: { field: 'message.expiresAt', expiresAt: m.expiresAt.toString(), now: ctx.timestamp.toString() },
         })
       }
-      m.models.forEach((name, i) => {
-        if (!readModel(ctx.state, name))
-          throw new SinewError({
-            code: 'model_not_found',
-            message: `No model named ${name}: a key's allow-list names registered models only`,
-            details: { field: `message.models[${i}]`, name },
-          })
-      })
+      checkKeyModels(ctx.state, m.models)
       const record: ApiKeyRecord = {
         ...key,
         label: m.label,
@@ -544,7 +567,7 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
     },
   })
 
-  return [registerModel, updateModel, setModelPrices, grantApiKey, updateApiKey, revokeApiKey, recordReceipt]
+  return [registerModel, updateModel, setModelPrices, grantApiKey, grantApiKeyWithControls, updateApiKey, revokeApiKey, recordReceipt]
 }
 
 /**

@@ -4,9 +4,9 @@
  * an accepted contribution in Datanets state), fee and split. Used by `sinew receipt verify`;
  * pure apart from the indexes and author lookup it is given.
  */
-import { canonicalJson, keccak256 } from '../core/index.ts'
+import { canonicalJson } from '../core/index.ts'
 import type { Address } from '../ledger/index.ts'
-import { attributeOutput, type NamedIndex } from './attribution.ts'
+import { answerHash, attributeAnswer, type Answer, type NamedIndex } from './attribution.ts'
 import { callFee, splitFee } from './fees.ts'
 import type { ReceiptView } from './earnings.ts'
 import type { ModelTerms } from './state.ts'
@@ -22,13 +22,15 @@ export function verifyReceipt(
   terms: ModelTerms,
   protocolFeeBps: number,
   indexes: readonly NamedIndex[],
-  output: string,
+  /** The answer: its text, or its text and function calls. */
+  output: string | Answer,
   authorOf?: (contribution: string) => Address | undefined,
 ): ReceiptVerification {
   const checks: ReceiptCheck[] = []
   const check = (name: string, expected: unknown, actual: unknown) => checks.push({ name, ok: same(expected, actual), expected, actual })
-  check('outputHash', keccak256(output), receipt.outputHash)
-  const att = attributeOutput(indexes, output)
+  const answer = typeof output === 'string' ? { text: output, toolCalls: [] } : output
+  check('outputHash', answerHash(answer), receipt.outputHash)
+  const att = attributeAnswer(indexes, answer)
   check('method', att.method, receipt.method)
   check('outputTokens', att.outputTokens, receipt.outputTokens)
   check('coverageBps', att.coverageBps, receipt.coverageBps)

@@ -1,6 +1,6 @@
 /**
  * `sinew apikey new|list|show|update|revoke`: the key is made here; only its keccak256 goes on
- * the ledger (GrantApiKey). `update` signs a new grant of the key's terms (UpdateApiKey): what a
+ * the ledger (GrantApiKey, or GrantApiKeyWithControls when `new` is given controls). `update` signs a new grant of the key's terms (UpdateApiKey): what a
  * flag does not change is carried over from the key's record.
  */
 import { Command } from 'commander'
@@ -127,8 +127,8 @@ type UpdateFlags = SignerFlags & {
   json?: boolean
 }
 
-/** The UpdateApiKey message: the key's record, with what the flags change. */
-function updatedTerms(k: ApiKeyRecord, f: UpdateFlags) {
+/** The UpdateApiKey (or GrantApiKeyWithControls) message: the key's terms, with what the flags change. */
+function updatedTerms(k: Pick<ApiKeyRecord, 'keyHash' | 'label' | 'spendLimit' | 'expiresAt' | 'controls'>, f: UpdateFlags) {
   const c = k.controls ?? { models: [], budgets: {} }
   const limit = (v: string | false | undefined, flag: string, current: number | undefined) =>
     v === false ? undefined : v === undefined ? current : parseLimit(v, flag)
@@ -160,27 +160,42 @@ function updatedTerms(k: ApiKeyRecord, f: UpdateFlags) {
 
 export function apikeyCommand(): Command {
   const cmd = new Command('apikey').description('API keys for the OpenAI-compatible gateway, bound to your account')
-  withSigner(cmd.command('new').description('make a random key locally and sign GrantApiKey with its hash; prints the key once'))
+  withSigner(
+    cmd
+      .command('new')
+      .description('make a random key locally and sign GrantApiKey with its hash (GrantApiKeyWithControls when given controls); prints the key once'),
+  )
     .option('--label <text>', 'a name for the key', '')
     .option('--spend-limit <sin>', 'most this key may spend, in SIN, more than 0 (default: no limit)')
     .option('--no-spend-limit', 'no spend limit (the default, said explicitly)')
     .option('--expires <when>', 'a duration (30d, 12h, 15m, 90s) or a time in ms since the epoch, more than 0 (default: never)')
     .option('--no-expiry', 'the key never expires (the default, said explicitly)')
+    .option('--model <name>', 'a model the key may call (repeat; default: all)', collect)
+    .option('--rpm <n>', 'requests per minute, at least 1 (default: no limit)')
+    .option('--tpm <n>', 'tokens (prompt + max_tokens) per minute, at least 1 (default: no limit)')
+    .option('--concurrency <n>', 'calls in flight at once, at least 1 (default: the node’s cap)')
+    .option('--budget <window=sin>', `a budget per UTC ${BUDGET_WINDOWS.join(' / ')}, e.g. day=2.5 (repeat)`, parseBudget)
     .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
-      action(async (flags: SignerFlags & { label: string; spendLimit?: string | false; expires?: string; expiry: boolean; node?: string; json?: boolean }) => {
+      action(async (flags: UpdateFlags & { label: string; expiry: boolean }) => {
         const spendLimit = parseSpendLimit(flags.spendLimit)
         const expiresAt = parseExpiry(flags.expires, flags.expiry === false)
         const secret = newApiKey()
         const keyHash = hashApiKey(secret)
         const client = new NodeClient(flags.node)
-        const { envelope, ack } = await signAndSubmit(client, await signerKey(flags), 'GrantApiKey', {
-          keyHash,
-          label: flags.label,
-          spendLimit: spendLimit.toString(),
-          expiresAt: expiresAt.toString(),
-        })
+        const grant = { keyHash, label: flags.label, spendLimit: spendLimit.toString(), expiresAt: expiresAt.toString() }
+        // Controls given: one signed grant carries them, so the key is never usable without them.
+        const controlled =
+          flags.model !== undefined || flags.rpm !== undefined || flags.tpm !== undefined || flags.concurrency !== undefined || flags.budget !== undefined
+        const { envelope, ack } = controlled
+          ? await signAndSubmit(
+              client,
+              await signerKey(flags),
+              'GrantApiKeyWithControls',
+              updatedTerms(grant, { ...flags, spendLimit: undefined, expires: undefined }),
+            )
+          : await signAndSubmit(client, await signerKey(flags), 'GrantApiKey', grant)
         if (flags.json) return printJson({ apiKey: secret, keyHash, owner: envelope.from, tx: ack.hash, height: ack.height })
         printLines(
           `API key for ${envelope.from} (shown once; only its hash is on the ledger):`,

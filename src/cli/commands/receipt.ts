@@ -6,7 +6,7 @@ import { openIndex } from '../../attribution/index.ts'
 import { formatUnits, loadConfig, SinewError } from '../../core/index.ts'
 import { parseVersionRef, versionIndexDir } from '../../datanets/index.ts'
 import type { Address } from '../../ledger/index.ts'
-import { verifyReceipt, type ModelTerms, type ReceiptView } from '../../models/index.ts'
+import { verifyReceipt, type AnswerToolCall, type ModelTerms, type ReceiptView } from '../../models/index.ts'
 import { NodeClient } from '../../client/index.ts'
 import { readInputFile } from '../files.ts'
 import { action, printJson, printLines } from '../output.ts'
@@ -41,12 +41,13 @@ export function receiptCommand(): Command {
     )
     .argument('<id>', 'receipt id')
     .requiredOption('--output <file>', 'the output text the receipt is for (UTF-8)')
+    .option('--tool-calls <file>', "the answer's function calls, JSON: the message's tool_calls as the node answered them")
     .option('--index-root <dir>', "a node's Datanet index directory, laid out <datanet id>/<n>/index (default <data-dir>/indexes)")
     .option('--data-dir <dir>', 'data directory (default ~/.sinew/dev, or SINEW_DATA_DIR)')
     .addOption(nodeOption())
     .option('--json', 'print JSON')
     .action(
-      action(async (id: string, flags: { output: string; indexRoot?: string; dataDir?: string; node?: string; json?: boolean }) => {
+      action(async (id: string, flags: { output: string; toolCalls?: string; indexRoot?: string; dataDir?: string; node?: string; json?: boolean }) => {
         const r = await new NodeClient(flags.node).get<ReceiptJson>(`/v1/receipts/${encodeURIComponent(id)}`)
         if (!r.terms) throw new SinewError({ code: 'not_found', message: `The node has no terms for ${r.model} v${r.modelVersion}` })
         const root = flags.indexRoot ?? join(loadConfig({ flags: { dataDir: flags.dataDir } }).dataDir, 'indexes')
@@ -82,7 +83,8 @@ export function receiptCommand(): Command {
           authors.set(w.contribution, c?.status === 'accepted' ? c.author : undefined)
         }
         const authorOf = (c: string) => authors.get(c)
-        const result = verifyReceipt(r, r.terms, r.protocolFeeBps, indexes, output, authorOf)
+        const answer = { text: output, toolCalls: flags.toolCalls === undefined ? [] : readToolCalls(flags.toolCalls) }
+        const result = verifyReceipt(r, r.terms, r.protocolFeeBps, indexes, answer, authorOf)
         for (const x of indexes) x.index.close()
         if (!result.ok) process.exitCode = 1
         if (flags.json) return printJson({ id: r.id, ...result })
@@ -95,4 +97,30 @@ export function receiptCommand(): Command {
       }),
     )
   return cmd
+}
+
+/** An answer's function calls from a file: OpenAI's `tool_calls` (`{id, type, function: {name, arguments}}`) or `{id, name, arguments}`. */
+function readToolCalls(file: string): AnswerToolCall[] {
+  const bad = (why: string) =>
+    new SinewError({
+      code: 'invalid_field',
+      message: `--tool-calls ${file}: ${why}`,
+      details: { field: '--tool-calls' },
+      hint: "Save the answer's message.tool_calls (a JSON array) as the node returned it.",
+    })
+  let json: unknown
+  try {
+    json = JSON.parse(readInputFile(file, '--tool-calls').toString('utf8'))
+  } catch (e) {
+    if (e instanceof SinewError) throw e
+    throw bad('is not JSON')
+  }
+  if (!Array.isArray(json)) throw bad('is not a JSON array')
+  type Entry = { id?: unknown; name?: unknown; arguments?: unknown; function?: { name?: unknown; arguments?: unknown } } | null
+  return (json as Entry[]).map((c, i) => {
+    const fn = c?.function ?? c
+    if (typeof c?.id !== 'string' || typeof fn?.name !== 'string' || typeof fn?.arguments !== 'string')
+      throw bad(`entry ${i} is not a function call with a string id, name and arguments`)
+    return { id: c.id, name: fn.name, arguments: fn.arguments }
+  })
 }

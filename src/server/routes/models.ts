@@ -126,7 +126,7 @@ const apiKeySchema = z
 
 export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (app, { node }) => {
   const earnings = new EarningsIndex(node.store)
-  const keyIndex = new UsageIndex(node.store)
+  const keyIndex = UsageIndex.of(node.store)
 
   app.get('/v1/receipts/:id', {
     schema: {

@@ -19,12 +19,12 @@ const usageQuery = z.object({
   model: z.string().min(1).max(64).optional(),
   from: z.string().regex(DAY).optional().describe('First UTC day, YYYY-MM-DD'),
   to: z.string().regex(DAY).optional().describe('Last UTC day, YYYY-MM-DD'),
-  user: z.string().max(256).optional().describe('Only calls whose `user` field was this (calls this node served)'),
+  user: z.string().max(256).optional().describe('Only calls whose `user` field was this'),
   tag: z
     .string()
     .regex(/^[^:]{1,64}:.{0,512}$/)
     .optional()
-    .describe('Only calls whose metadata had this tag, `name:value` (calls this node served)'),
+    .describe('Only calls whose metadata had this tag, `name:value`'),
 })
 
 const row = { calls: countSchema, promptTokens: countSchema, outputTokens: countSchema, spent: uintStringSchema.describe('SIN base units') }
@@ -58,7 +58,7 @@ export const usageRouteSchema = {
 
 export function registerUsage(app: FastifyInstance, o: { gateway: Gateway }): void {
   const { gateway } = o
-  const index = new UsageIndex(gateway.node.store)
+  const index = UsageIndex.of(gateway.node.store)
   app.get('/v1/usage', { schema: usageRouteSchema }, async (request) => {
     const owner = gateway.ownerOf(bearer(request), request.ip)
     const q = usageQuery.parse(request.query)
@@ -74,7 +74,7 @@ export function registerUsage(app: FastifyInstance, o: { gateway: Gateway }): vo
     }
     await index.update()
     const tag = q.tag === undefined ? undefined : ([q.tag.slice(0, q.tag.indexOf(':')), q.tag.slice(q.tag.indexOf(':') + 1)] as [string, string])
-    const report = index.report(owner, { keyHash: q.key, model: q.model, from: q.from, to: q.to, user: q.user, tag }, (id) => gateway.labelsOf(id))
+    const report = index.report(owner, { keyHash: q.key, model: q.model, from: q.from, to: q.to, user: q.user, tag })
     return { ...report, byKey: report.byKey.map((r) => ({ ...r, label: readApiKey(gateway.state, r.keyHash)?.label ?? '' })) }
   })
 }

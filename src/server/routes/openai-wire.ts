@@ -18,19 +18,44 @@ import {
   type Gateway,
   type PreparedCall,
 } from '../../gateway/index.ts'
+import { MAX_TOOL_CALLS, type CallTools, type ChatMessage } from '../../gateway/index.ts'
 import type { ModelRecord } from '../../models/index.ts'
 import { BAD_JSON, describeErrors } from '../openapi.ts'
 
 export type OpenAIRoutesOptions = { gateway: Gateway }
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough()
+/** The most tools one call may offer (OpenAI's limit). */
+const MAX_TOOLS = 128
+/** A function's name, as OpenAI allows it. */
+export const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 of a-z, A-Z, 0-9, _ and -')
+const toolCall = z.object({
+  id: z.string().min(1).max(256),
+  type: z.literal('function'),
+  function: z.object({ name: functionName, arguments: z.string() }),
+})
 export const message = z
   .object({
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-    content: z.union([z.string(), z.array(contentPart), z.null()]),
+    content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
     name: z.string().optional(),
+    tool_calls: z.array(toolCall).max(MAX_TOOL_CALLS).nullish().describe("An assistant message's function calls"),
+    tool_call_id: z.string().min(1).max(256).optional().describe('Which function call a tool message answers'),
   })
   .passthrough()
+/** A function the model may call: passed on to the backend as given. */
+export const functionTool = z.object({
+  type: z.literal('function'),
+  function: z
+    .object({
+      name: functionName,
+      description: z.string().max(4096).optional(),
+      parameters: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    })
+    .passthrough(),
+})
+const toolChoice = z.union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: functionName }) })])
 const common = {
   model: z.string().min(1),
   max_tokens: z.number().int().min(1).nullish(),
@@ -44,7 +69,16 @@ const common = {
   user: z.string().max(256).nullish(),
   metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
 }
-export const chatBody = z.object({ ...common, messages: z.array(message).min(1), max_completion_tokens: z.number().int().min(1).nullish() }).passthrough()
+export const chatBody = z
+  .object({
+    ...common,
+    messages: z.array(message).min(1),
+    max_completion_tokens: z.number().int().min(1).nullish(),
+    tools: z.array(functionTool).max(MAX_TOOLS).nullish(),
+    tool_choice: toolChoice.nullish(),
+    parallel_tool_calls: z.boolean().nullish(),
+  })
+  .passthrough()
 export const completionBody = z.object({ ...common, prompt: z.union([z.string(), z.array(z.string()).length(1)]) }).passthrough()
 
 // ---------- the answers' shapes, for the OpenAPI document (the routes answer exactly these) ----------
@@ -107,7 +141,7 @@ export const sinewFieldSchema = z
     coverageBps: countSchema,
     method: z.string(),
     contributors: z.array(z.object({ contribution: z.string(), author: z.string(), amount: uintStringSchema })),
-    finishReason: z.enum(['stop', 'length', 'disconnected']),
+    finishReason: z.enum(['stop', 'length', 'tool_calls', 'disconnected']),
     timings: z.object({ generateMs: z.number(), traceMs: z.number(), receiptMs: z.number() }),
   })
   .meta({ id: 'SinewCallInfo', description: 'What Sinew adds to an answer: its receipt, the attribution and the fee split' })
@@ -120,6 +154,7 @@ const usageSchema = z.object({
   receipt: hash32Schema.describe('The receipt id: GET /v1/receipts/<id>'),
 })
 export const finishReason = z.enum(['stop', 'length'])
+const wireToolCall = z.object({ id: z.string(), type: z.literal('function'), function: z.object({ name: z.string(), arguments: z.string() }) })
 
 export const chatCompletionSchema = z
   .object({
@@ -130,8 +165,13 @@ export const chatCompletionSchema = z
     choices: z.array(
       z.object({
         index: countSchema,
-        message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
-        finish_reason: finishReason,
+        message: z.object({
+          role: z.literal('assistant'),
+          content: z.string().nullable().describe('The text; null when the answer only calls functions'),
+          refusal: z.null(),
+          tool_calls: z.array(wireToolCall).optional().describe('The functions the model calls (calls with tools)'),
+        }),
+        finish_reason: z.enum(['stop', 'length', 'tool_calls']),
         logprobs: z.null(),
       }),
     ),
@@ -284,7 +324,54 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   })
 }
 
-export const textOf = (c: z.infer<typeof message>['content']): string => (c === null ? '' : typeof c === 'string' ? c : c.map((p) => p.text).join(''))
+/** A chat body's messages as the gateway takes them: text, and the function calls and their answers. */
+export function chatMessages(body: z.infer<typeof chatBody>): ChatMessage[] {
+  return body.messages.map((m, i) => {
+    if (m.role === 'tool' && m.tool_call_id === undefined)
+      throw new GatewayError({
+        code: 'missing_required_parameter',
+        message: `messages[${i}] is a tool message without tool_call_id: say which function call it answers.`,
+        type: 'invalid_request_error',
+        param: `messages[${i}].tool_call_id`,
+      })
+    if (m.content === undefined && !(m.role === 'assistant' && m.tool_calls && m.tool_calls.length > 0))
+      throw new GatewayError({
+        code: 'missing_required_parameter',
+        message: `messages[${i}].content: required (only an assistant message that calls functions may leave it out).`,
+        type: 'invalid_request_error',
+        param: `messages[${i}].content`,
+      })
+    const out: ChatMessage = { role: m.role, content: textOf(m.content) }
+    if (m.name !== undefined) out.name = m.name
+    if (m.tool_calls && m.tool_calls.length > 0) out.toolCalls = m.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }))
+    if (m.role === 'tool') out.toolCallId = m.tool_call_id
+    return out
+  })
+}
+
+/** The tools of a chat body, or undefined when it offers none; tool_choice without tools is refused, as OpenAI does. */
+export function chatTools(body: z.infer<typeof chatBody>): CallTools | undefined {
+  if (!body.tools || body.tools.length === 0) {
+    if (body.tool_choice != null)
+      throw new GatewayError({
+        code: 'invalid_value',
+        message: 'tool_choice is only allowed when tools are given.',
+        type: 'invalid_request_error',
+        param: 'tool_choice',
+      })
+    return undefined
+  }
+  return { tools: body.tools, toolChoice: body.tool_choice ?? undefined, parallelToolCalls: body.parallel_tool_calls ?? undefined }
+}
+
+/** A function call as OpenAI's chat completions write it. */
+export const wireToolCallOf = (c: { id: string; name: string; arguments: string }) => ({
+  id: c.id,
+  type: 'function' as const,
+  function: { name: c.name, arguments: c.arguments },
+})
+
+export const textOf = (c: z.infer<typeof message>['content']): string => (c == null ? '' : typeof c === 'string' ? c : c.map((p) => p.text).join(''))
 
 export function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization
@@ -390,6 +477,9 @@ export async function runWhole(prepared: PreparedCall, res: FastifyReply['raw'])
     outcome = await prepared.run({
       write: (delta) => {
         chars += delta.length
+      },
+      toolCall: (d) => {
+        chars += d.arguments.length
       },
       end: () => (gone.signal.aborted ? 0 : chars),
       gone: gone.signal,

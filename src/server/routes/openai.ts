@@ -22,7 +22,9 @@ import {
   refusalHeaders,
   openaiError,
   parseBody,
-  textOf,
+  chatMessages,
+  chatTools,
+  wireToolCallOf,
   modelObject,
   sinewField,
   callUsage,
@@ -72,11 +74,12 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     const req: CallRequest = {
       ...sampling(request, body),
       kind: 'chat',
-      messages: body.messages.map((m) => ({ role: m.role, content: textOf(m.content) })),
+      messages: chatMessages(body),
+      tools: chatTools(body),
       prompt: '',
       maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     }
-    return serve(gateway, queues, req, !!body.stream, reply)
+    return serve(gateway, queues, req, body, reply)
   })
 
   app.post('/v1/completions', { bodyLimit, schema: schemas.completion, ...documented }, async (request, reply) => {
@@ -89,7 +92,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
       prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
       maxTokens: body.max_tokens ?? 16,
     }
-    return serve(gateway, queues, req, !!body.stream, reply)
+    return serve(gateway, queues, req, body, reply)
   })
 
   // POST /v1/responses (./openai-responses.ts builds on this module, so it is loaded once this one is).
@@ -99,7 +102,15 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
   registerUsage(app, { gateway })
 }
 
-async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, stream: boolean, reply: FastifyReply) {
+/** `body`: whether the call streams, and whether its last chunk reports usage (stream_options.include_usage, as OpenAI). */
+async function serve(
+  gateway: Gateway,
+  queues: TcpSendQueues,
+  req: CallRequest,
+  body: { stream?: boolean | null; stream_options?: { include_usage?: boolean } | null },
+  reply: FastifyReply,
+) {
+  const stream = !!body.stream
   const prepared = gateway.prepare(req)
   const created = Math.floor(Date.now() / 1000)
   const chat = req.kind === 'chat'
@@ -120,7 +131,7 @@ async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, 
       model,
       choices: [
         chat
-          ? { index: 0, message: { role: 'assistant', content: outcome.text, refusal: null }, finish_reason: finish, logprobs: null }
+          ? { index: 0, message: assistantMessage(outcome), finish_reason: finish, logprobs: null }
           : { index: 0, text: outcome.text, finish_reason: finish, logprobs: null },
       ],
       usage: usage(outcome),
@@ -177,6 +188,17 @@ async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, 
         first = false
         return sse.frame(frame, delta.length)
       },
+      toolCall: (d) => {
+        start()
+        const call = {
+          index: d.index,
+          ...(d.id !== undefined ? { id: d.id, type: 'function' } : {}),
+          function: { ...(d.name !== undefined ? { name: d.name } : {}), arguments: d.arguments },
+        }
+        const delta = first ? { role: 'assistant', content: null, tool_calls: [call] } : { tool_calls: [call] }
+        first = false
+        return sse.frame(`data: ${JSON.stringify(chunk([{ index: 0, delta, finish_reason: null, logprobs: null }]))}\n\n`, d.arguments.length)
+      },
       end: (reason) => {
         finishFrame(reason)
         return sse.settle()
@@ -202,9 +224,16 @@ async function serve(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, 
   if (outcome.receiptError) {
     send(openaiError(outcome.receiptError).body)
   } else {
-    send(chunk([], { usage: usage(outcome), sinew: sinewField(prepared, outcome) }))
+    // The cost and the receipt come last: with usage only when the caller asked for it (OpenAI's stream_options.include_usage).
+    send(chunk([], { ...(body.stream_options?.include_usage ? { usage: usage(outcome) } : {}), sinew: sinewField(prepared, outcome) }))
     res.write('data: [DONE]\n\n')
   }
   res.end()
   return reply
+}
+
+/** The assistant message of a chat answer: its text (null when it only calls functions) and its function calls. */
+function assistantMessage(o: CallOutcome) {
+  if (o.toolCalls.length === 0) return { role: 'assistant' as const, content: o.text, refusal: null }
+  return { role: 'assistant' as const, content: o.text === '' ? null : o.text, refusal: null, tool_calls: o.toolCalls.map(wireToolCallOf) }
 }
