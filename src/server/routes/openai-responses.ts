@@ -16,6 +16,7 @@ import { GatewayError, type CallOutcome, type CallRequest, type Gateway, type Pr
 import { BUILTIN_INFINIGRAM, readModel } from '../../models/index.ts'
 import { httpError } from '../errors.ts'
 import type { TcpSendQueues } from '../tcp-send-queue.ts'
+import { admitPayment, type X402Payments } from '../x402.ts'
 import { SseStream } from './openai-sse.ts'
 import {
   bearer,
@@ -161,7 +162,10 @@ export function responsesMessages(body: ResponsesBody): { role: string; content:
   return messages
 }
 
-export function registerResponses(app: FastifyInstance, o: { gateway: Gateway; queues: TcpSendQueues; bodyLimit: number; documented: object }): void {
+export function registerResponses(
+  app: FastifyInstance,
+  o: { gateway: Gateway; x402?: X402Payments; queues: TcpSendQueues; bodyLimit: number; documented: object },
+): void {
   const { gateway, queues } = o
   app.post('/v1/responses', { bodyLimit: o.bodyLimit, schema: responsesRouteSchema(), ...o.documented }, async (request, reply) => {
     const body = parseBody(responsesBody, request.body)
@@ -193,6 +197,7 @@ export function registerResponses(app: FastifyInstance, o: { gateway: Gateway; q
       user: body.user ?? undefined,
       tags: body.metadata ?? undefined,
     }
+    await admitPayment(o.x402, gateway, request, reply, req)
     return serveResponse(gateway, queues, req, body, request, reply)
   })
 }

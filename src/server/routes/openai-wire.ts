@@ -20,8 +20,9 @@ import {
 } from '../../gateway/index.ts'
 import type { ModelRecord } from '../../models/index.ts'
 import { BAD_JSON, describeErrors } from '../openapi.ts'
+import type { X402Payments } from '../x402.ts'
 
-export type OpenAIRoutesOptions = { gateway: Gateway }
+export type OpenAIRoutesOptions = { gateway: Gateway; x402?: X402Payments }
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough()
 export const message = z
