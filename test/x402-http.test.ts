@@ -35,7 +35,7 @@ async function call(path: string, headers: Record<string, string> = {}, model = 
       ? { model, input: 'go on', max_output_tokens: MAX_TOKENS }
       : { model, messages: [{ role: 'user', content: 'go on' }], max_tokens: MAX_TOKENS }
   const res = await fetch(`${running.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
-  return { status: res.status, headers: res.headers, json: await res.json() }
+  return { status: res.status, headers: res.headers, json: (await res.json()) as any }
 }
 
 /** The 402 of an unpaid call, decoded. */
@@ -177,7 +177,10 @@ describe('x402 on the gateway', () => {
   it('refuses a forged signature and a payload of another shape', async () => {
     const pr = await required()
     const payment = await pay(pr.accepts[0])
-    const forged = { ...payment, payload: { ...payment.payload, authorization: { ...(payment.payload as any).authorization, maxAmount: '1000000000000000000000' } } }
+    const forged = {
+      ...payment,
+      payload: { ...payment.payload, authorization: { ...(payment.payload as any).authorization, maxAmount: '1000000000000000000000' } },
+    }
     await refused({ 'payment-signature': b64(forged) }, 'payment_signature_invalid')
     await refused({ 'payment-signature': b64({ x402Version: 1, payload: {} }) }, 'payment_payload_invalid')
     await refused({ 'payment-signature': b64({ ...payment, accepted: { ...payment.accepted, scheme: 'exact' } }) }, 'payment_scheme_unsupported')

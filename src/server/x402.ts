@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { SinewError, type Hex } from '../core/index.ts'
+import { SinewError, type ErrorCode, type Hex } from '../core/index.ts'
 import type { CallRequest, Gateway } from '../gateway/index.ts'
 import { checkPaymentAuthorization, sinewNetwork, type Address, type PaymentAuthorization } from '../ledger/index.ts'
 import { hashApiKey, readApiKey, readReceiptPointer, type ModelRecord } from '../models/index.ts'
@@ -29,6 +29,23 @@ export const SINEW_ASSET = 'SIN'
 export const PAYMENT_REQUIRED_HEADER = 'PAYMENT-REQUIRED'
 export const PAYMENT_SIGNATURE_HEADER = 'PAYMENT-SIGNATURE'
 export const PAYMENT_RESPONSE_HEADER = 'PAYMENT-RESPONSE'
+
+/** What a call paid with x402 can be refused for (the OpenAPI document lists them on the paid routes). */
+export const X402_REFUSALS: ErrorCode[] = [
+  'payment_required',
+  'payment_header_invalid',
+  'payment_payload_invalid',
+  'payment_scheme_unsupported',
+  'payment_wrong_network',
+  'payment_wrong_resource',
+  'payment_wrong_payee',
+  'payment_insufficient',
+  'payment_insufficient_funds',
+  'payment_signature_invalid',
+  'payment_not_yet_valid',
+  'payment_expired',
+  'payment_nonce_used',
+]
 
 export type X402Settings = {
   /** Validity window a payer is asked to give its authorisation (seconds). */
@@ -302,7 +319,13 @@ const accepted = new WeakMap<FastifyRequest, AcceptedPayment>()
  * x402, the call is priced and either refused 402 with PAYMENT-REQUIRED, or paid by the
  * request's PAYMENT-SIGNATURE (then `req` runs on the payment's tab).
  */
-export async function admitPayment(x402: X402Payments | undefined, gateway: Gateway, request: FastifyRequest, reply: FastifyReply, req: CallRequest): Promise<void> {
+export async function admitPayment(
+  x402: X402Payments | undefined,
+  gateway: Gateway,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  req: CallRequest,
+): Promise<void> {
   if (!x402 || req.apiKey) return
   const quote = gateway.quote(req)
   // The call runs with the max_tokens it was priced at.

@@ -20,7 +20,7 @@ import {
 } from '../../gateway/index.ts'
 import type { ModelRecord } from '../../models/index.ts'
 import { BAD_JSON, describeErrors } from '../openapi.ts'
-import type { X402Payments } from '../x402.ts'
+import { X402_REFUSALS, type X402Payments } from '../x402.ts'
 
 export type OpenAIRoutesOptions = { gateway: Gateway; x402?: X402Payments }
 
@@ -190,6 +190,7 @@ export const CALL_REFUSALS: ErrorCode[] = [
   'backend_error',
   'backend_timeout',
   'receipt_failed',
+  ...X402_REFUSALS,
 ]
 
 /** A completion route's description: its body, its answer as JSON or as server-sent events, what it is refused for. */
