@@ -54,7 +54,11 @@ export class NodeClient implements NodeApi {
 
   async exchange(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Exchange> {
     const response = await this.fetch('POST', path, JSON.stringify(body), { 'content-type': 'application/json', ...headers })
-    return { status: response.status, headers: Object.fromEntries(response.headers), text: await response.text() }
+    const h: Record<string, string> = {}
+    response.headers.forEach((value, name) => {
+      h[name] = value
+    })
+    return { status: response.status, headers: h, text: await response.text() }
   }
 
   private async request<T>(method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<T> {
