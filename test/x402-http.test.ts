@@ -135,6 +135,21 @@ describe('x402 on the gateway', () => {
     await refused({ 'payment-signature': b64(payment) }, 'payment_nonce_used')
   })
 
+  it('one payment sent on five calls at once pays for exactly one: the ledger refuses the other acceptances as replays', async () => {
+    const pr = await required()
+    const header = { 'payment-signature': b64(await pay(pr.accepts[0])) }
+    const before = await balance(payer.address)
+    const answers = await Promise.all(Array.from({ length: 5 }, () => call('/v1/chat/completions', header)))
+    const served = answers.filter((a) => a.status === 200)
+    expect(served).toHaveLength(1)
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      expect(a.status).toBe(402)
+      expect(a.json.error.code).toBe('payment_nonce_used')
+    }
+    const fee = BigInt(unb64(served[0].headers.get('payment-response')).amount)
+    expect(before - (await balance(payer.address))).toBe(fee)
+  })
+
   it('the Responses API takes x402 too, priced for its own resource', async () => {
     const pr = await required('/v1/responses')
     expect(pr.accepts[0].extra.resource).toBe('/v1/responses?model=x402-llm')
