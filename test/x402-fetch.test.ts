@@ -14,15 +14,14 @@ import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@
 import { SINEW_ASSET, sinewScheme } from 'sinew/x402'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningNode } from '../src/server/index.ts'
-import { startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { countTxs, dev, http, runCli, sendTx, startDevNode, tempDir } from './helpers.ts'
+import { startFakeModelNode } from './gateway-fixtures.ts'
+import { countTxs, dev, http, runCli } from './helpers.ts'
 
 const SIN = 10n ** 18n
 const PRICE = 1000n * SIN
 const NETWORK = 'sinew:31415'
-let tmp: ReturnType<typeof tempDir>
+let net: Awaited<ReturnType<typeof startFakeModelNode>>
 let running: RunningNode
-let backend: FakeBackend
 const owner = dev[3]
 const payer = dev[6]
 
@@ -37,24 +36,11 @@ function payerClient<C extends CoreClient>(client: C): C {
 }
 
 beforeAll(async () => {
-  tmp = tempDir('sinew-x402-fetch-')
-  backend = await startFakeOpenAI()
-  running = await startDevNode(tmp.dir)
-  await sendTx(running.url, owner.privateKey, 'RegisterModel', {
-    name: 'paid-llm',
-    description: 'test',
-    backend: `openai-compatible:${backend.url}#fixed`,
-    datanets: [],
-    pricePerMillion: PRICE.toString(),
-    contributorShareBps: '0',
-  })
+  net = await startFakeModelNode({ prefix: 'sinew-x402-fetch-', owner: owner.privateKey, pricePerMillion: PRICE, models: { 'paid-llm': 'fixed' } })
+  running = net.running
 }, 60_000)
 
-afterAll(async () => {
-  await running?.close()
-  await backend?.close()
-  tmp?.cleanup()
-})
+afterAll(() => net?.close())
 
 describe('x402 with the official clients', () => {
   it('@x402/fetch with the exported Sinew scheme pays for a chat completion: the receipt fee is the payment charged', async () => {
@@ -114,7 +100,7 @@ describe('x402 with the official clients', () => {
   it('sinew verify replays every payment acceptance and charge', async () => {
     const committed = await countTxs(running)
     await running.close()
-    const r = await runCli(['verify', '--data-dir', tmp.dir, '--json'])
+    const r = await runCli(['verify', '--data-dir', net.dataDir, '--json'])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, txs: committed })

@@ -12,15 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Hex } from '../src/core/index.ts'
 import { sinewScheme } from '../src/client/x402.ts'
 import type { RunningNode } from '../src/server/index.ts'
-import { startFakeOpenAI, type FakeBackend } from './gateway-fixtures.ts'
-import { dev, grantApiKey, http, sendTx, startDevNode, tempDir, testClock } from './helpers.ts'
+import { startFakeModelNode } from './gateway-fixtures.ts'
+import { dev, grantApiKey, http, testClock } from './helpers.ts'
 
 const SIN = 10n ** 18n
 const PRICE = 1000n * SIN
 const MAX_TOKENS = 5
-let tmp: ReturnType<typeof tempDir>
+let net: Awaited<ReturnType<typeof startFakeModelNode>>
 let running: RunningNode
-let backend: FakeBackend
 const clock = testClock()
 const owner = dev[3]
 const payer = dev[4]
@@ -67,28 +66,17 @@ async function refused(headers: Record<string, string>, code: string, who: strin
 }
 
 beforeAll(async () => {
-  tmp = tempDir('sinew-x402-')
-  backend = await startFakeOpenAI()
-  running = await startDevNode(tmp.dir, {}, { clock: clock.now })
-  for (const [name, upstream] of [
-    ['x402-llm', 'fixed'],
-    ['x402-fail', 'fail'],
-  ])
-    await sendTx(running.url, owner.privateKey, 'RegisterModel', {
-      name,
-      description: 'test',
-      backend: `openai-compatible:${backend.url}#${upstream}`,
-      datanets: [],
-      pricePerMillion: PRICE.toString(),
-      contributorShareBps: '0',
-    })
+  net = await startFakeModelNode({
+    prefix: 'sinew-x402-',
+    owner: owner.privateKey,
+    pricePerMillion: PRICE,
+    models: { 'x402-llm': 'fixed', 'x402-fail': 'fail' },
+    clock: clock.now,
+  })
+  running = net.running
 }, 60_000)
 
-afterAll(async () => {
-  await running?.close()
-  await backend?.close()
-  tmp?.cleanup()
-})
+afterAll(() => net?.close())
 
 describe('x402 on the gateway', () => {
   it('a call without an API key gets 402 with PAYMENT-REQUIRED: version 2, the Sinew scheme, the most the call costs, the model owner', async () => {
