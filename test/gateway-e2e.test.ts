@@ -91,7 +91,8 @@ beforeAll(async () => {
   tmp = tempDir('sinew-gw-')
   backend = await startFakeOpenAI()
   slowBackend = await startFakeOpenAI({ delayMs: 40 })
-  const config = await testNodeConfig(tmp.dir)
+  // x402 off (it is on by default on a dev network): a call without a key is then 401, as OpenAI answers it.
+  const config = await testNodeConfig(tmp.dir, { x402: false })
   running = await startNode({ config, genesis: makeDevGenesis(), sequencerKey: DEV_SEQUENCER_KEY, backendTimeoutMs: 700, clock: clock.now })
   url = running.url
   ;({ ref, ids } = await publishDatanetVersion(url, {

@@ -7,8 +7,9 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Hex } from '../src/core/index.ts'
+import type { RunningNode } from '../src/server/index.ts'
 import { publishDatanetVersion } from './datanets-fixtures.ts'
-import { dev, sendTx } from './helpers.ts'
+import { dev, sendTx, startDevNode, tempDir } from './helpers.ts'
 
 /** The fixture Datanet's documents, by key (each becomes one contribution). */
 export const DOCS = [
@@ -196,5 +197,40 @@ export async function startFakeOpenAI(opts: { delayMs?: number; text?: string; r
         server.closeAllConnections()
         server.close(() => r())
       }),
+  }
+}
+
+/**
+ * A dev node in this process and a fake backend, with models on it (name → upstream model of
+ * the fake backend: `fixed`, `fail`, …) owned by `owner` at `pricePerMillion`, no Datanets.
+ */
+export async function startFakeModelNode(o: {
+  prefix: string
+  owner: Hex
+  pricePerMillion: bigint
+  models: Record<string, string>
+  clock?: () => bigint
+}): Promise<{ running: RunningNode; backend: FakeBackend; dataDir: string; close(): Promise<void> }> {
+  const tmp = tempDir(o.prefix)
+  const backend = await startFakeOpenAI()
+  const running = await startDevNode(tmp.dir, {}, o.clock ? { clock: o.clock } : {})
+  for (const [name, upstream] of Object.entries(o.models))
+    await sendTx(running.url, o.owner, 'RegisterModel', {
+      name,
+      description: 'test',
+      backend: `openai-compatible:${backend.url}#${upstream}`,
+      datanets: [],
+      pricePerMillion: o.pricePerMillion.toString(),
+      contributorShareBps: '0',
+    })
+  return {
+    running,
+    backend,
+    dataDir: tmp.dir,
+    close: async () => {
+      await running.close()
+      await backend.close()
+      tmp.cleanup()
+    },
   }
 }

@@ -207,7 +207,7 @@ describe('a node with allowedHosts and allowedOrigins set', () => {
     expect(a.headers['access-control-allow-credentials']).toBeUndefined()
     expect(String(a.headers.vary)).toMatch(/origin/i)
     const exposed = String(a.headers['access-control-expose-headers']).toLowerCase()
-    for (const h of ['x-sinew-receipt', 'retry-after', 'mcp-session-id']) expect(exposed).toContain(h)
+    for (const h of ['x-sinew-receipt', 'retry-after', 'mcp-session-id', 'payment-required', 'payment-response']) expect(exposed).toContain(h)
     // Errors too, so the page can show them.
     const bad = await send(n.url, '/v1/tx', { origin: app, body: '{}' })
     expect(bad.status).toBe(400)

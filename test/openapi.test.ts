@@ -317,7 +317,8 @@ describe('/openapi.json', () => {
       headers: auth,
     })
     expect(stream).toMatch(/data: \[DONE\]\n\n$/)
-    await check('/v1/chat/completions', 401, { body: { model: 'openapi-infinigram', messages: [{ role: 'user', content: 'x' }] } })
+    // No API key on a dev network: x402's 402 with PAYMENT-REQUIRED (docs/x402.md).
+    await check('/v1/chat/completions', 402, { body: { model: 'openapi-infinigram', messages: [{ role: 'user', content: 'x' }] } })
     await check('/v1/chat/completions', 400, { body: { model: 'openapi-infinigram' }, headers: auth })
     await check('/v1/responses', 200, { body: { model: 'openapi-infinigram', input: 'The lighthouse keeper', max_output_tokens: 8 }, headers: auth })
     const events = await check('/v1/responses', 200, {

@@ -12,7 +12,14 @@ export type NodeApi = {
   putBytes<T = any>(path: string, bytes: Uint8Array, headers?: Record<string, string>): Promise<T>
   /** GET raw bytes (`GET /v1/blobs/:sha256`, optionally with a `range` header). */
   getBytes(path: string, headers?: Record<string, string>): Promise<Uint8Array>
+  /**
+   * POST JSON and get the whole answer, whatever its status: status, headers (lower-case
+   * names) and body text. For protocols that speak in headers (x402's PAYMENT-* headers).
+   */
+  exchange(path: string, body: unknown, headers?: Record<string, string>): Promise<Exchange>
 }
+
+export type Exchange = { status: number; headers: Record<string, string>; text: string }
 
 type FetchBody = NonNullable<Parameters<typeof fetch>[1]>['body']
 
@@ -43,6 +50,15 @@ export class NodeClient implements NodeApi {
     const response = await this.fetch('GET', path, undefined, headers)
     if (!response.ok) throw errorFromResponse(response.status, await response.text())
     return new Uint8Array(await response.arrayBuffer())
+  }
+
+  async exchange(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Exchange> {
+    const response = await this.fetch('POST', path, JSON.stringify(body), { 'content-type': 'application/json', ...headers })
+    const h: Record<string, string> = {}
+    response.headers.forEach((value, name) => {
+      h[name] = value
+    })
+    return { status: response.status, headers: h, text: await response.text() }
   }
 
   private async request<T>(method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}): Promise<T> {

@@ -286,6 +286,13 @@ export const nodeConfigSchema = z
       .min(1024)
       .max(256 * 1024 * 1024),
     /**
+     * x402 payments (docs/x402.md): a model call without an API key is answered 402 with what
+     * it costs and may be paid per call. Default: on for dev networks, off otherwise.
+     */
+    x402: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()).optional(),
+    /** The validity window (seconds) the node asks of an x402 payment authorisation. */
+    x402MaxTimeoutSeconds: z.coerce.number().int().min(10).max(86_400),
+    /**
      * Settlement on an EVM chain (docs/settlement.md): the JSON-RPC endpoint (any EVM node)
      * and the SinewSettlement contract. Both set, or neither (no settlement).
      */
@@ -347,6 +354,7 @@ export const configDefaults: NodeConfig = {
   maxConcurrentCallsPerKey: 16,
   streamStallTimeoutMs: 60_000,
   callBodyLimitBytes: 1024 * 1024,
+  x402MaxTimeoutSeconds: 300,
   settlementStartBlock: 0,
   settlementConfirmations: 12,
   settlementCheckpointBlocks: 100,
@@ -394,6 +402,8 @@ const ENV_KEYS: Record<string, keyof NodeConfig> = {
   SINEW_MAX_OUTPUT_TOKENS: 'maxOutputTokens',
   SINEW_MAX_PROMPT_TOKENS: 'maxPromptTokens',
   SINEW_CALL_BODY_LIMIT_BYTES: 'callBodyLimitBytes',
+  SINEW_X402: 'x402',
+  SINEW_X402_MAX_TIMEOUT_SECONDS: 'x402MaxTimeoutSeconds',
   SINEW_SETTLEMENT_RPC_URL: 'settlementRpcUrl',
   SINEW_SETTLEMENT_CONTRACT: 'settlementContract',
   SINEW_SETTLEMENT_START_BLOCK: 'settlementStartBlock',

@@ -346,6 +346,83 @@ export class Gateway {
     throw new GatewayError({ code, message: `This API key is ${problem === 'unknown' ? 'not known' : problem}.`, type: 'authentication_error' })
   }
 
+  /**
+   * What a call would be at most, before anyone pays for it: the model (active, served by this
+   * node), max_tokens (the default filled in, within the node's limit), the prompt's tokens
+   * (within the limit) and the largest fee it may cost. Throws what the call would be refused with.
+   * The x402 flow (src/server/x402.ts) quotes this price to a caller without an API key.
+   */
+  quote(req: CallRequest): { model: ModelRecord; maxTokens: number; promptTokens: number; maxFee: bigint } {
+    const model = readModel(this.state, req.model)
+    if (!model?.active) {
+      throw new GatewayError({
+        code: 'model_not_found',
+        message: `The model \`${req.model}\` does not exist or is not active. GET /v1/models lists the models you can call.`,
+        type: 'invalid_request_error',
+        param: 'model',
+      })
+    }
+    // Refused before anything is reserved or sent: the call costs nothing.
+    const refused = this.refusal(model)
+    if (refused) {
+      throw new GatewayError({
+        code: refused.code,
+        message: `This node does not serve the model \`${model.name}\`: ${refused.reason}.`,
+        type: 'permission_error',
+        details: { model: model.name },
+        hint:
+          refused.code === 'backend_not_allowed'
+            ? 'The node operator allows backends with backendAllowList (docs/gateway.md); a model on a public node must point at a public address. GET /v1/models marks the models this node refuses.'
+            : 'The node operator binds backend keys to origins and owners with backendCredentials (docs/gateway.md). GET /v1/models marks the models this node refuses.',
+      })
+    }
+    if (req.tools && model.backend === BUILTIN_INFINIGRAM) {
+      throw new GatewayError({
+        code: 'unsupported_tools',
+        message: `The model \`${model.name}\` is a built-in ∞-gram model: it answers text only and cannot call tools. Leave tools out, or call a model served by an openai-compatible backend.`,
+        type: 'invalid_request_error',
+        param: 'tools',
+        details: { model: model.name },
+      })
+    }
+    const limits = this.limits(model)
+    const maxTokens = req.maxTokens ?? Math.min(this.defaultMaxTokens, limits.maxOutputTokens)
+    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > limits.maxOutputTokens) {
+      throw new GatewayError({
+        code: 'invalid_value',
+        message: `max_tokens is ${maxTokens}: the model \`${model.name}\` answers at most ${limits.maxOutputTokens} tokens on this node (GET /v1/models shows each model's limits).`,
+        type: 'invalid_request_error',
+        param: 'max_tokens',
+        details: { maxOutputTokens: limits.maxOutputTokens },
+      })
+    }
+    // The prompt is not charged (fees are per output token), so its length is capped instead.
+    const promptText = req.kind === 'chat' ? chatPromptText(req.messages, req.tools) : req.prompt
+    const promptTokens = countTokens(promptText)
+    if (promptTokens > limits.maxPromptTokens) {
+      throw new GatewayError({
+        code: 'context_length_exceeded',
+        message: `The prompt is ${promptTokens} tokens: the model \`${model.name}\` takes at most ${limits.maxPromptTokens} on this node. Shorten the ${req.kind === 'chat' ? 'messages' : 'prompt'}.`,
+        type: 'invalid_request_error',
+        param: req.kind === 'chat' ? 'messages' : 'prompt',
+        details: { promptTokens, maxPromptTokens: limits.maxPromptTokens },
+      })
+    }
+    // A call is paid by its receipt: while the store refuses writes (a full or unwritable
+    // disk) no receipt could be recorded, so no call starts (it costs nothing).
+    const fault = this.o.node.sequencer?.storageFault
+    if (fault) {
+      throw new GatewayError({
+        code: fault.code,
+        message: `Model calls are paused: this node cannot record receipts now (${fault.message}).`,
+        type: 'api_error',
+        details: { retryAfterS: 5, since: fault.since },
+      })
+    }
+    const maxFee = callFee(model, BigInt(promptTokens), BigInt(maxTokens))
+    return { model, maxTokens, promptTokens, maxFee }
+  }
+
   /** Authenticates, checks the model, limits and balance, and reserves the maximum charge. */
   prepare(req: CallRequest): PreparedCall {
     if (!req.apiKey) {
@@ -387,38 +464,7 @@ export class Gateway {
         message: `This API key expired at ${new Date(Number(key!.expiresAt)).toISOString()}.`,
         type: 'authentication_error',
       })
-    const model = readModel(this.state, req.model)
-    if (!model?.active) {
-      throw new GatewayError({
-        code: 'model_not_found',
-        message: `The model \`${req.model}\` does not exist or is not active. GET /v1/models lists the models you can call.`,
-        type: 'invalid_request_error',
-        param: 'model',
-      })
-    }
-    // Refused before anything is reserved or sent: the call costs nothing.
-    const refused = this.refusal(model)
-    if (refused) {
-      throw new GatewayError({
-        code: refused.code,
-        message: `This node does not serve the model \`${model.name}\`: ${refused.reason}.`,
-        type: 'permission_error',
-        details: { model: model.name },
-        hint:
-          refused.code === 'backend_not_allowed'
-            ? 'The node operator allows backends with backendAllowList (docs/gateway.md); a model on a public node must point at a public address. GET /v1/models marks the models this node refuses.'
-            : 'The node operator binds backend keys to origins and owners with backendCredentials (docs/gateway.md). GET /v1/models marks the models this node refuses.',
-      })
-    }
-    if (req.tools && model.backend === BUILTIN_INFINIGRAM) {
-      throw new GatewayError({
-        code: 'unsupported_tools',
-        message: `The model \`${model.name}\` is a built-in ∞-gram model: it answers text only and cannot call tools. Leave tools out, or call a model served by an openai-compatible backend.`,
-        type: 'invalid_request_error',
-        param: 'tools',
-        details: { model: model.name },
-      })
-    }
+    const { model, maxTokens, promptTokens, maxFee } = this.quote(req)
     const allowed = key!.controls?.models ?? []
     if (allowed.length > 0 && !allowed.includes(model.name)) {
       throw new GatewayError({
@@ -430,41 +476,6 @@ export class Gateway {
         hint: 'The key owner changes the allow-list with `sinew apikey update KEY --model NAME ...`.',
       })
     }
-    const limits = this.limits(model)
-    const maxTokens = req.maxTokens ?? Math.min(this.defaultMaxTokens, limits.maxOutputTokens)
-    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > limits.maxOutputTokens) {
-      throw new GatewayError({
-        code: 'invalid_value',
-        message: `max_tokens is ${maxTokens}: the model \`${model.name}\` answers at most ${limits.maxOutputTokens} tokens on this node (GET /v1/models shows each model's limits).`,
-        type: 'invalid_request_error',
-        param: 'max_tokens',
-        details: { maxOutputTokens: limits.maxOutputTokens },
-      })
-    }
-    // The prompt is not charged (fees are per output token), so its length is capped instead.
-    const promptText = req.kind === 'chat' ? chatPromptText(req.messages, req.tools) : req.prompt
-    const promptTokens = countTokens(promptText)
-    if (promptTokens > limits.maxPromptTokens) {
-      throw new GatewayError({
-        code: 'context_length_exceeded',
-        message: `The prompt is ${promptTokens} tokens: the model \`${model.name}\` takes at most ${limits.maxPromptTokens} on this node. Shorten the ${req.kind === 'chat' ? 'messages' : 'prompt'}.`,
-        type: 'invalid_request_error',
-        param: req.kind === 'chat' ? 'messages' : 'prompt',
-        details: { promptTokens, maxPromptTokens: limits.maxPromptTokens },
-      })
-    }
-    // A call is paid by its receipt: while the store refuses writes (a full or unwritable
-    // disk) no receipt could be recorded, so no call starts (it costs nothing).
-    const fault = this.o.node.sequencer?.storageFault
-    if (fault) {
-      throw new GatewayError({
-        code: fault.code,
-        message: `Model calls are paused: this node cannot record receipts now (${fault.message}).`,
-        type: 'api_error',
-        details: { retryAfterS: 5, since: fault.since },
-      })
-    }
-    const maxFee = callFee(model, BigInt(promptTokens), BigInt(maxTokens))
     const payer = key!.owner
     const own = key!.controls?.concurrentCalls
     const admission = this.callLimits.admit({

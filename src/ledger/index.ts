@@ -60,10 +60,12 @@ export {
   type DelegationRecord,
 } from './delegation.ts'
 export {
+  authorizationOf,
   checkPaymentAuthorization,
   PAYMENT_AUTHORIZATION_TYPE,
   paymentAuthorizationDigest,
   paymentAuthorizationFields,
+  paymentAuthorizationTxFields,
   paymentNonceKey,
   settlePaymentKind,
   sinewNetwork,

@@ -114,16 +114,35 @@ export function checkPaymentAuthorization(
   return undefined
 }
 
+/**
+ * An authorisation as fields of a node-signed tx that carries it (SettlePayment, and the models
+ * module's AcceptPayment): its `nonce` as `authNonce` (the tx has its own nonce), then its signature.
+ */
+export const paymentAuthorizationTxFields = [
+  ...paymentAuthorizationFields.map((f) => (f.name === 'nonce' ? ({ name: 'authNonce', type: 'bytes32' } as const) : f)),
+  { name: 'signature', type: 'bytes' },
+] as const
+type AuthorizationTxFields = FieldsValue<typeof paymentAuthorizationTxFields, NoStructs>
+
+/** The authorisation a tx carries (fields of paymentAuthorizationTxFields). */
+export function authorizationOf(m: AuthorizationTxFields): PaymentAuthorization {
+  return {
+    payer: m.payer,
+    payee: m.payee,
+    maxAmount: m.maxAmount,
+    resource: m.resource,
+    nonce: m.authNonce,
+    validAfter: m.validAfter,
+    validBefore: m.validBefore,
+    network: m.network,
+  }
+}
+
 export const settlePaymentKind = defineTxKind({
   type: 'SettlePayment',
   description:
     "The node settles a payer's signed PaymentAuthorization (x402 scheme `sinew`) for a call it served: moves `amount` (≤ maxAmount) from payer to payee. Only the sequencer signs it; the authorisation's nonce is then used.",
-  // The authorisation's fields, its `nonce` as `authNonce` (the tx has its own nonce).
-  fields: [
-    ...paymentAuthorizationFields.map((f) => (f.name === 'nonce' ? ({ name: 'authNonce', type: 'bytes32' } as const) : f)),
-    { name: 'signature', type: 'bytes' },
-    { name: 'amount', type: 'uint256' },
-  ],
+  fields: [...paymentAuthorizationTxFields, { name: 'amount', type: 'uint256' }],
   maxStringBytes: 2048,
   execute(ctx, m) {
     if (ctx.sender !== ctx.sequencer) {
@@ -133,16 +152,7 @@ export const settlePaymentKind = defineTxKind({
         details: { field: 'sender', sender: ctx.sender, sequencer: ctx.sequencer },
       })
     }
-    const auth: PaymentAuthorization = {
-      payer: m.payer,
-      payee: m.payee,
-      maxAmount: m.maxAmount,
-      resource: m.resource,
-      nonce: m.authNonce,
-      validAfter: m.validAfter,
-      validBefore: m.validBefore,
-      network: m.network,
-    }
+    const auth = authorizationOf(m)
     const refusal = checkPaymentAuthorization({ chainId: ctx.chainId, timestampMs: ctx.timestamp, state: ctx.state }, auth, fromHex(m.signature), m.amount)
     if (refusal) throw new SinewError({ code: refusal.code, message: refusal.message, details: refusal.details })
     ctx.state.setJson(paymentNonceKey(m.payer, m.authNonce), {

@@ -1,11 +1,12 @@
 /**
  * Models: tx kinds (RegisterModel, UpdateModel, SetModelPrices, GrantApiKey, UpdateApiKey,
- * RevokeApiKey, RecordReceipt),
+ * RevokeApiKey, RecordReceipt, AcceptPayment),
  * their state, the fee and its split, and attribution over a model's Datanet versions.
  * Spec: docs/gateway.md. The gateway (src/gateway) serves the models over the OpenAI API.
  */
 import type { TxKindRegistry } from '../ledger/index.ts'
 import { createModelKinds, nodeAttestedResolver, type ContributionResolver } from './kinds.ts'
+import { acceptPaymentKind } from './payment-tab.ts'
 
 export {
   BUILTIN_INFINIGRAM,
@@ -57,9 +58,10 @@ export {
 
 /** Registers the models kinds on a node's registry. */
 export function registerModelKinds(registry: TxKindRegistry, resolver: ContributionResolver = nodeAttestedResolver): TxKindRegistry {
-  return registry.register(...createModelKinds(resolver))
+  return registry.register(...createModelKinds(resolver), acceptPaymentKind)
 }
 
+export { acceptPaymentKind, type AcceptPaymentMessage } from './payment-tab.ts'
 export { EarningsIndex, receiptView, type Earnings, type ReceiptView } from './earnings.ts'
 export { verifyReceipt, type ReceiptCheck, type ReceiptVerification } from './verify-receipt.ts'
 export { recordCallLabels, UsageIndex, type CallLabels, type UsageFilter, type UsageReport, type UsageRow } from './usage.ts'

@@ -34,7 +34,7 @@ export type AccessPolicy = {
 const WILDCARD_BINDS = new Set(['0.0.0.0', '::', '[::]'])
 
 /** Response headers a browser client reads: the receipt id, when to retry, the MCP session. */
-const EXPOSED_HEADERS = 'x-sinew-receipt, x-sinew-served-by, retry-after, mcp-session-id, mcp-protocol-version'
+const EXPOSED_HEADERS = 'x-sinew-receipt, x-sinew-served-by, retry-after, mcp-session-id, mcp-protocol-version, payment-required, payment-response'
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS'
 /** Seconds a browser may cache a preflight answer. */
 const PREFLIGHT_MAX_AGE_S = '600'

@@ -20,11 +20,14 @@ import { modelsRoutes } from './routes/models.ts'
 import { openaiRoutes } from './routes/openai.ts'
 import { openaiProxyRoutes } from './routes/openai-proxy.ts'
 import { webAppRoutes } from './web.ts'
+import { X402Payments, type X402Settings } from './x402.ts'
 
 export type ServerOptions = {
   node: LedgerNode
   /** The inference gateway (sequencer only): serves the OpenAI-compatible routes. */
   gateway?: Gateway
+  /** x402 payments on the gateway's routes (docs/x402.md); undefined: calls need an API key. */
+  x402?: X402Settings
   /** On a replica, the leader's URL: the OpenAI-compatible routes are passed through to it. */
   leader?: string
   /** The Datanets service (blobs, contributions, versions, search). */
@@ -94,7 +97,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
   await app.register(agentsRoutes, { node: options.node, blobs: options.datanets?.blobs })
   await app.register(modelsRoutes, { node: options.node })
-  if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway })
+  if (options.gateway)
+    await app.register(openaiRoutes, { gateway: options.gateway, x402: options.x402 ? new X402Payments(options.gateway, options.x402) : undefined })
   else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })
   await app.register(mcpRoutes)
   // The web app at `/` and its paths (web/dist); the API keeps /v1, /mcp and /openapi.json.

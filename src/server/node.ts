@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { SinewError } from '../core/index.ts'
+import { SinewError, type NodeConfig } from '../core/index.ts'
 import type { Datanets } from '../datanets/index.ts'
 import type { Gateway } from '../gateway/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
@@ -12,6 +12,7 @@ import type { Settlement } from '../settlement/index.ts'
 import { assembleNode, type AssembleNodeOptions, type Failover, type Follower } from '../node/index.ts'
 import { buildServer } from './app.ts'
 import { installForwarding, internalOnly, isLocalRead, newInternalSecret, WorkerPool, type ForwardOptions } from './cluster/index.ts'
+import type { X402Settings } from './x402.ts'
 
 export type StartNodeOptions = AssembleNodeOptions & {
   /** The built web app served at `/` (default web/dist). */
@@ -49,6 +50,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       node,
       datanets,
       gateway,
+      x402: x402Settings(config, node.chain.genesis.insecure === true),
       leader,
       log,
       host: secret ? INTERNAL_HOST : config.host,
@@ -111,6 +113,11 @@ function standbyForwarding(failover: Failover): ForwardOptions {
         hint: 'Retry shortly: a standby takes the lease within a second or two.',
       }),
   }
+}
+
+/** x402 on the gateway: as configured, else on for a dev network (its keys are public, its SIN worthless). */
+export function x402Settings(config: NodeConfig, devNetwork: boolean): X402Settings | undefined {
+  return (config.x402 ?? devNetwork) ? { maxTimeoutSeconds: config.x402MaxTimeoutSeconds } : undefined
 }
 
 /** Where a writer listens for its serving workers. */

@@ -5,6 +5,7 @@
  * agent's own, so every charge is tied to a signature of its account.
  */
 import { z } from 'zod'
+import { paidToolCall } from './x402.ts'
 import { hash32Schema } from '../../core/index.ts'
 import type { McpToolModule } from './tools.ts'
 
@@ -59,7 +60,7 @@ export const modelMcpTools: McpToolModule = {
       name: 'chat',
       title: 'Chat (attributed, paid)',
       description:
-        'Run a chat completion on a model through the gateway, paid with your API key. The answer comes with its receipt id (get_receipt): the Datanet spans it reproduces and how the fee was split.',
+        'Run a chat completion on a model through the gateway, paid with your API key or, without one on a node that takes x402, with an x402 payment in the request\'s _meta["x402/payment"] (without it the result is the PaymentRequired). The answer comes with its receipt id (get_receipt): the Datanet spans it reproduces and how the fee was split.',
       writes: true,
       inputSchema: {
         model: z.string().min(1).max(100),
@@ -68,15 +69,18 @@ export const modelMcpTools: McpToolModule = {
           .min(1)
           .max(100),
         maxTokens: z.number().int().min(1).max(4096).optional(),
-        apiKey: z.string().min(8).max(200).describe("your Sinew API key (sk-sinew-…), granted by your account's GrantApiKey"),
+        apiKey: z
+          .string()
+          .min(8)
+          .max(200)
+          .optional()
+          .describe("your Sinew API key (sk-sinew-…), granted by your account's GrantApiKey; leave it out to pay with x402"),
       },
-      handler: async (args: { model: string; messages: { role: string; content: string }[]; maxTokens?: number; apiKey: string }, { api }) => {
-        const r = await api.post(
-          '/v1/chat/completions',
-          { model: args.model, messages: args.messages, ...(args.maxTokens ? { max_tokens: args.maxTokens } : {}) },
-          { authorization: `Bearer ${args.apiKey}` },
-        )
-        return { content: r.choices?.[0]?.message?.content ?? '', usage: r.usage, sinew: r.sinew }
+      handler: async (args: { model: string; messages: { role: string; content: string }[]; maxTokens?: number; apiKey?: string }, ctx) => {
+        const body = { model: args.model, messages: args.messages, ...(args.maxTokens ? { max_tokens: args.maxTokens } : {}) }
+        const shape = (r: any) => ({ content: r.choices?.[0]?.message?.content ?? '', usage: r.usage, sinew: r.sinew })
+        if (args.apiKey === undefined) return paidToolCall(ctx, '/v1/chat/completions', body, shape)
+        return shape(await ctx.api.post('/v1/chat/completions', body, { authorization: `Bearer ${args.apiKey}` }))
       },
     },
     {

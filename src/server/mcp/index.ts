@@ -15,7 +15,7 @@ import { errorBodySchema, errorFromResponse, SINEW_VERSION, SinewError } from '.
 import { BAD_JSON, errorResponses } from '../openapi.ts'
 import { agentMcpTools } from './agent-tools.ts'
 import { dataMcpTools, modelMcpTools } from './data-tools.ts'
-import { toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
+import { ToolAnswer, toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
 
 export { agentMcpTools } from './agent-tools.ts'
 export * from './tools.ts'
@@ -67,7 +67,7 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
     server.registerTool(
       tool.name,
       { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, annotations: { readOnlyHint: !tool.writes } },
-      (async (args: unknown) => {
+      (async (args: unknown, extra: { _meta?: Record<string, unknown> } | undefined) => {
         try {
           const field = illFormedString(args)
           if (field !== undefined) {
@@ -78,7 +78,8 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
               hint: 'Send well-formed Unicode text (a JSON \\ud800 escape without its pair is not).',
             })
           }
-          return toolResult(await tool.handler(args ?? {}, ctx))
+          const answer = await tool.handler(args ?? {}, extra?._meta ? { ...ctx, meta: extra._meta } : ctx)
+          return answer instanceof ToolAnswer ? answer.result : toolResult(answer)
         } catch (e) {
           return toolError(e)
         }
@@ -115,6 +116,11 @@ export function injectApi(app: FastifyInstance, remoteAddress?: string): NodeApi
     putBytes: (path, bytes, headers) =>
       json('PUT', path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { 'content-type': 'application/octet-stream', ...headers }),
     getBytes: async (path, headers) => new Uint8Array((await send('GET', path, undefined, headers)).rawPayload),
+    exchange: async (path, payload, headers) => {
+      const res = await app.inject({ method: 'POST', url: path, ...(remoteAddress ? { remoteAddress } : {}), headers, payload: payload as object })
+      const h = Object.fromEntries(Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : String(v)]])))
+      return { status: res.statusCode, headers: h, text: res.body }
+    },
   }
 }
 

@@ -24,12 +24,15 @@ export type McpToolContext = {
   /** Present when the server holds the agent's key (stdio); over HTTP write tools take a signed tx. */
   signer?: McpSigner
   transport: 'http' | 'stdio'
+  /** The `_meta` of the tools/call request (x402's `x402/payment` travels there). */
+  meta?: Record<string, unknown>
 }
 
 export type McpToolResult = {
   content: { type: 'text'; text: string }[]
   structuredContent?: Record<string, unknown>
   isError?: boolean
+  _meta?: Record<string, unknown>
 }
 
 export type McpTool = {
@@ -41,7 +44,12 @@ export type McpTool = {
   writes?: boolean
   /** A promised tool whose module this node lacks: it answers feature_unavailable. */
   placeholder?: boolean
-  handler(args: any, ctx: McpToolContext): Promise<Record<string, unknown>>
+  handler(args: any, ctx: McpToolContext): Promise<Record<string, unknown> | ToolAnswer>
+}
+
+/** A handler's whole MCP result, as it is to be sent (e.g. x402's payment-required result, or a result with `_meta`). */
+export class ToolAnswer {
+  constructor(readonly result: McpToolResult) {}
 }
 
 /** What a module contributes: its tools. Registered once in ./index.ts (`mcpToolModules`). */

@@ -30,6 +30,8 @@ const FORWARDED_REQUEST_HEADERS = [
   'openai-organization',
   'openai-project',
   'x-request-id',
+  // x402 (docs/x402.md): the leader checks and settles the payment.
+  'payment-signature',
 ]
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer'])
 

@@ -17,6 +17,7 @@ import { countSchema, hash32Schema, keccak256, uintStringSchema, type ErrorCode 
 import { GatewayError, type CallOutcome, type CallRequest, type CallTools, type ChatMessage, type Gateway, type PreparedCall } from '../../gateway/index.ts'
 import { httpError } from '../errors.ts'
 import type { TcpSendQueues } from '../tcp-send-queue.ts'
+import { admitPayment, type X402Payments } from '../x402.ts'
 import { SseStream } from './openai-sse.ts'
 import {
   bearer,
@@ -208,7 +209,10 @@ export function responsesMessages(body: ResponsesBody): ChatMessage[] {
   return messages
 }
 
-export function registerResponses(app: FastifyInstance, o: { gateway: Gateway; queues: TcpSendQueues; bodyLimit: number; documented: object }): void {
+export function registerResponses(
+  app: FastifyInstance,
+  o: { gateway: Gateway; x402?: X402Payments; queues: TcpSendQueues; bodyLimit: number; documented: object },
+): void {
   const { gateway, queues } = o
   app.post('/v1/responses', { bodyLimit: o.bodyLimit, schema: responsesRouteSchema(), ...o.documented }, async (request, reply) => {
     const body = parseBody(responsesBody, request.body)
@@ -230,6 +234,7 @@ export function registerResponses(app: FastifyInstance, o: { gateway: Gateway; q
       user: body.user ?? undefined,
       tags: body.metadata ?? undefined,
     }
+    await admitPayment(o.x402, gateway, request, reply, req)
     return serveResponse(gateway, queues, req, body, request, reply)
   })
 }

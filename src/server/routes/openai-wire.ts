@@ -21,8 +21,9 @@ import {
 import { MAX_TOOL_CALLS, type CallTools, type ChatMessage } from '../../gateway/index.ts'
 import type { ModelRecord } from '../../models/index.ts'
 import { BAD_JSON, describeErrors } from '../openapi.ts'
+import { X402_REFUSALS, type X402Payments } from '../x402.ts'
 
-export type OpenAIRoutesOptions = { gateway: Gateway }
+export type OpenAIRoutesOptions = { gateway: Gateway; x402?: X402Payments }
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough()
 /** The most tools one call may offer (OpenAI's limit). */
@@ -229,6 +230,7 @@ export const CALL_REFUSALS: ErrorCode[] = [
   'backend_error',
   'backend_timeout',
   'receipt_failed',
+  ...X402_REFUSALS,
 ]
 
 /** A completion route's description: its body, its answer as JSON or as server-sent events, what it is refused for. */

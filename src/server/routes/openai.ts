@@ -11,6 +11,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { GatewayError, type CallOutcome, type CallRequest, type Gateway } from '../../gateway/index.ts'
 import { httpError } from '../errors.ts'
+import { admitPayment, installPaymentResponses } from '../x402.ts'
 import { bodyCheckedBy } from '../openapi.ts'
 import { TcpSendQueues } from '../tcp-send-queue.ts'
 import { SseStream } from './openai-sse.ts'
@@ -33,7 +34,7 @@ import {
   runWhole,
 } from './openai-wire.ts'
 
-export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway }) => {
+export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway, x402 }) => {
   // One reader of the kernel's TCP tables for every stream of this node.
   const queues = new TcpSendQueues()
   // A call's body is parsed, hashed and its prompt tokenized on the node's thread: bounded well below the node's general
@@ -46,6 +47,8 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
     reply.headers(refusalHeaders(e))
     return reply.code(status).send(body)
   })
+
+  installPaymentResponses(app, x402)
 
   const schemas = openaiRouteSchemas()
   // The bodies are read by parseBody, into OpenAI errors; the schemas document them.
@@ -79,6 +82,7 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
       prompt: '',
       maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     }
+    await admitPayment(x402, gateway, request, reply, req)
     return serve(gateway, queues, req, body, reply)
   })
 
@@ -92,12 +96,13 @@ export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app,
       prompt: typeof body.prompt === 'string' ? body.prompt : body.prompt[0],
       maxTokens: body.max_tokens ?? 16,
     }
+    await admitPayment(x402, gateway, request, reply, req)
     return serve(gateway, queues, req, body, reply)
   })
 
   // POST /v1/responses (./openai-responses.ts builds on this module, so it is loaded once this one is).
   const { registerResponses } = await import('./openai-responses.ts')
-  registerResponses(app, { gateway, queues, bodyLimit, documented })
+  registerResponses(app, { gateway, x402, queues, bodyLimit, documented })
   const { registerUsage } = await import('./openai-usage.ts')
   registerUsage(app, { gateway })
 }

@@ -1,0 +1,369 @@
+/**
+ * x402 version 2 on the gateway (docs/x402.md): a model call with no API key, on a node that
+ * takes x402, is answered 402 with a `PAYMENT-REQUIRED` header (base64 JSON PaymentRequired:
+ * what the call costs at most and how it may be paid); the client retries with
+ * `PAYMENT-SIGNATURE` (base64 JSON PaymentPayload). This module checks the payment against the
+ * call before any work (scheme, network, resource, payee, amount ≥ the call's price, the
+ * payer's signature, validity window, an unused nonce, the payer's funds), has the ledger accept
+ * it (`AcceptPayment`, src/models/payment-tab.ts: a one-call tab the call's receipt charges),
+ * and lets the gateway serve the call on that tab: the payer is charged the actual fee, at most
+ * what it authorised (the `upto` idea); a refused or failed call charges nothing. The answer
+ * carries `PAYMENT-RESPONSE` (base64 JSON SettleResponse: the receipt's tx, the amount
+ * charged, the receipt id). The MCP transport (x402 `mcp.md`) carries the same objects in
+ * `_meta` (src/server/mcp/data-tools.ts).
+ *
+ * The routes call `admitPayment` before serving (a no-op when the call has an API key or
+ * the node takes no x402), and `installPaymentResponses` adds PAYMENT-RESPONSE.
+ */
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { SinewError, type ErrorCode, type Hex } from '../core/index.ts'
+import type { CallRequest, Gateway } from '../gateway/index.ts'
+import { checkPaymentAuthorization, sinewNetwork, type Address, type PaymentAuthorization } from '../ledger/index.ts'
+import { hashApiKey, readApiKey, readReceiptPointer, type ModelRecord } from '../models/index.ts'
+
+export const X402_VERSION = 2
+export const SINEW_SCHEME = 'sinew'
+export const SINEW_ASSET = 'SIN'
+export const PAYMENT_REQUIRED_HEADER = 'PAYMENT-REQUIRED'
+export const PAYMENT_SIGNATURE_HEADER = 'PAYMENT-SIGNATURE'
+export const PAYMENT_RESPONSE_HEADER = 'PAYMENT-RESPONSE'
+
+/** What a call paid with x402 can be refused for (the OpenAPI document lists them on the paid routes). */
+export const X402_REFUSALS: ErrorCode[] = [
+  'payment_required',
+  'payment_header_invalid',
+  'payment_payload_invalid',
+  'payment_scheme_unsupported',
+  'payment_wrong_network',
+  'payment_wrong_resource',
+  'payment_wrong_payee',
+  'payment_insufficient',
+  'payment_insufficient_funds',
+  'payment_signature_invalid',
+  'payment_not_yet_valid',
+  'payment_expired',
+  'payment_nonce_used',
+]
+
+export type X402Settings = {
+  /** Validity window a payer is asked to give its authorisation (seconds). */
+  maxTimeoutSeconds: number
+}
+
+export type PaymentRequirements = {
+  scheme: string
+  network: string
+  amount: string
+  asset: string
+  payTo: string
+  maxTimeoutSeconds: number
+  extra: Record<string, unknown>
+}
+export type PaymentRequired = {
+  x402Version: number
+  error?: string
+  resource: { url: string; description: string; mimeType: string }
+  accepts: PaymentRequirements[]
+}
+export type SettleResponse = {
+  success: boolean
+  errorReason?: string
+  errorMessage?: string
+  payer?: string
+  transaction: string
+  network: string
+  amount?: string
+  extra?: Record<string, unknown>
+}
+
+/** What a call costs at most and who it pays (Gateway.quote). */
+export type CallQuote = { model: ModelRecord; maxTokens: number; promptTokens: number; maxFee: bigint }
+
+/** A payment the ledger accepted for a call: the tab the call runs on. */
+export type AcceptedPayment = {
+  payer: Address
+  network: string
+  maxAmount: bigint
+  /** The tab's key hash (RecordReceipt's apiKeyHash) and the AcceptPayment tx. */
+  tab: Hex
+  acceptTx: Hex
+  /** The tab's secret: only this node holds it, for this one call. */
+  secret: string
+}
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`))
+const uint = z.string().regex(/^(0|[1-9][0-9]{0,77})$/)
+const requirementsSchema = z.object({
+  scheme: z.string().max(64),
+  network: z.string().max(64),
+  amount: z.string().max(80),
+  asset: z.string().max(64),
+  payTo: z.string().max(64),
+  maxTimeoutSeconds: z.number(),
+  extra: z.record(z.string(), z.unknown()).optional(),
+})
+const payloadSchema = z.object({
+  x402Version: z.literal(X402_VERSION),
+  accepted: requirementsSchema,
+  payload: z.record(z.string(), z.unknown()),
+})
+const sinewPayloadSchema = z.object({
+  authorization: z.object({
+    payer: hex(20),
+    payee: hex(20),
+    maxAmount: uint,
+    resource: z.string().max(1024),
+    nonce: hex(32),
+    validAfter: uint,
+    validBefore: uint,
+    network: z.string().max(64),
+  }),
+  signature: hex(65),
+})
+
+/** Standard base64 of UTF-8 JSON, as @x402/core encodes the headers. */
+export const encodeHeader = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64')
+
+/** A PAYMENT-SIGNATURE header (or anything said to hold base64 JSON) as the JSON value it holds. */
+export function decodeHeader(header: string): unknown {
+  const fail = (why: string) =>
+    new SinewError({
+      code: 'payment_header_invalid',
+      message: `${PAYMENT_SIGNATURE_HEADER} is not base64 JSON: ${why}`,
+      details: { field: PAYMENT_SIGNATURE_HEADER },
+      hint: 'Send base64 (standard alphabet) of the JSON PaymentPayload, as @x402/core encodePaymentSignatureHeader makes it.',
+    })
+  const h = header.trim()
+  if (h.length === 0 || h.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(h)) throw fail('not base64')
+  try {
+    return JSON.parse(Buffer.from(h, 'base64').toString('utf8'))
+  } catch {
+    throw fail('the decoded bytes are not JSON')
+  }
+}
+
+/** The x402 side of a node: prices calls as PaymentRequired, checks payments and has the ledger accept them. */
+export class X402Payments {
+  readonly network: string
+  constructor(
+    private readonly gateway: Gateway,
+    readonly settings: X402Settings,
+  ) {
+    this.network = sinewNetwork(gateway.node.chain.genesis.chainId)
+  }
+
+  /** The string a payer's authorisation names as its resource: the route and the model. */
+  resourceOf(path: string, model: string): string {
+    return `${path}?model=${model}`
+  }
+
+  /** What a call at `url` (route `path`) costs at most and how it may be paid. */
+  paymentRequired(quote: CallQuote, o: { url: string; path: string }, error?: string): PaymentRequired {
+    return {
+      x402Version: X402_VERSION,
+      ...(error ? { error } : {}),
+      resource: {
+        url: o.url,
+        description: `A call of the model ${quote.model.name} (at most ${quote.maxTokens} output tokens), attributed and paid on Sinew`,
+        mimeType: 'application/json',
+      },
+      accepts: [
+        {
+          scheme: SINEW_SCHEME,
+          network: this.network,
+          amount: quote.maxFee.toString(),
+          asset: SINEW_ASSET,
+          payTo: quote.model.owner,
+          maxTimeoutSeconds: this.settings.maxTimeoutSeconds,
+          extra: {
+            resource: this.resourceOf(o.path, quote.model.name),
+            model: quote.model.name,
+            maxTokens: quote.maxTokens,
+            decimals: 18,
+            // The call is charged its actual fee, at most `amount`.
+            settlement: 'upto',
+          },
+        },
+      ],
+    }
+  }
+
+  /**
+   * Checks a payment (the decoded PAYMENT-SIGNATURE) for the call `required` prices and has the
+   * ledger accept it. Throws a typed refusal (nothing charged, nothing used) or the ledger's.
+   */
+  async accept(payment: unknown, required: PaymentRequired, quote: CallQuote): Promise<AcceptedPayment> {
+    const p = parse(payloadSchema, payment, '')
+    const offered = required.accepts.find((a) => a.scheme === p.accepted.scheme)
+    if (!offered) {
+      throw new SinewError({
+        code: 'payment_scheme_unsupported',
+        message: `This call takes the schemes ${required.accepts.map((a) => a.scheme).join(', ')}, not ${p.accepted.scheme.slice(0, 64)}`,
+        details: { field: 'accepted.scheme', accepted: required.accepts.map((a) => ({ scheme: a.scheme, network: a.network })) },
+      })
+    }
+    if (p.accepted.network !== offered.network) {
+      throw new SinewError({
+        code: 'payment_wrong_network',
+        message: `The payment is for network ${p.accepted.network.slice(0, 64)}, this call is paid on ${offered.network}`,
+        details: { field: 'accepted.network', got: p.accepted.network.slice(0, 64), expected: offered.network },
+      })
+    }
+    const { authorization: a, signature } = parse(sinewPayloadSchema, p.payload, 'payload.')
+    const auth: PaymentAuthorization = {
+      payer: a.payer.toLowerCase() as Address,
+      payee: a.payee.toLowerCase() as Address,
+      maxAmount: BigInt(a.maxAmount),
+      resource: a.resource,
+      nonce: a.nonce.toLowerCase() as Hex,
+      validAfter: BigInt(a.validAfter),
+      validBefore: BigInt(a.validBefore),
+      network: a.network,
+    }
+    const resource = offered.extra.resource as string
+    if (auth.resource !== resource) {
+      throw new SinewError({
+        code: 'payment_wrong_resource',
+        message: `The authorisation is for ${auth.resource.slice(0, 200)}, this call is ${resource}`,
+        details: { field: 'payload.authorization.resource', got: auth.resource.slice(0, 200), expected: resource },
+      })
+    }
+    if (auth.payee !== quote.model.owner) {
+      throw new SinewError({
+        code: 'payment_wrong_payee',
+        message: `The authorisation pays ${auth.payee}, this call pays ${quote.model.owner} (the model's owner)`,
+        details: { field: 'payload.authorization.payee', got: auth.payee, expected: quote.model.owner },
+      })
+    }
+    if (auth.maxAmount < quote.maxFee) {
+      throw new SinewError({
+        code: 'payment_insufficient',
+        message: `The authorisation allows ${auth.maxAmount}, this call may cost up to ${quote.maxFee}`,
+        details: { field: 'payload.authorization.maxAmount', got: auth.maxAmount.toString(), price: quote.maxFee.toString() },
+        hint: 'Authorise at least the `amount` of the PAYMENT-REQUIRED requirement; you are charged only the actual fee.',
+      })
+    }
+    const node = this.gateway.node
+    const sig = Buffer.from(signature.slice(2), 'hex')
+    const refusal = checkPaymentAuthorization({ chainId: node.chain.genesis.chainId, timestampMs: node.now(), state: node.chain.state }, auth, sig, 0n)
+    if (refusal) throw new SinewError({ code: refusal.code, message: refusal.message, details: { field: 'payload.authorization', ...refusal.details } })
+    const balance = node.account(auth.payer).balance
+    if (balance < quote.maxFee) {
+      throw new SinewError({
+        code: 'payment_insufficient_funds',
+        message: `The payer ${auth.payer} holds ${balance}, this call may cost up to ${quote.maxFee}`,
+        details: { payer: auth.payer, balance: balance.toString(), price: quote.maxFee.toString() },
+        hint: 'Fund the payer on this chain (a transfer, or a deposit on the settlement chain) and pay again.',
+      })
+    }
+    const secret = `x402-${randomBytes(32).toString('hex')}`
+    const tab = hashApiKey(secret)
+    const ack = await this.gateway.submitter.submit('AcceptPayment', {
+      payer: auth.payer,
+      payee: auth.payee,
+      maxAmount: a.maxAmount,
+      resource: auth.resource,
+      authNonce: auth.nonce,
+      validAfter: a.validAfter,
+      validBefore: a.validBefore,
+      network: auth.network,
+      signature,
+      model: quote.model.name,
+      tabHash: tab,
+    })
+    return { payer: auth.payer, network: this.network, maxAmount: auth.maxAmount, tab, acceptTx: ack.hash, secret }
+  }
+
+  /** The SettleResponse of a call served on `paid`'s tab whose receipt is `receiptId` (undefined: no receipt, nothing charged). */
+  settleResponse(paid: AcceptedPayment, receiptId: string | undefined): SettleResponse {
+    const state = this.gateway.node.chain.state
+    const pointer = receiptId === undefined ? undefined : readReceiptPointer(state, receiptId)
+    const charged = readApiKey(state, paid.tab)?.spent ?? '0'
+    const extra = { acceptTx: paid.acceptTx, maxAmount: paid.maxAmount.toString() }
+    if (!pointer) {
+      return {
+        success: false,
+        errorReason: 'call_not_served',
+        errorMessage: 'The call was not served: nothing was charged.',
+        payer: paid.payer,
+        transaction: '',
+        network: paid.network,
+        amount: '0',
+        extra,
+      }
+    }
+    return { success: true, payer: paid.payer, transaction: pointer.txHash, network: paid.network, amount: charged, extra: { ...extra, receipt: receiptId } }
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, prefix: string): T {
+  const r = schema.safeParse(value)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]
+  const field = prefix + issue.path.map(String).join('.')
+  throw new SinewError({
+    code: 'payment_payload_invalid',
+    message: `The x402 payment payload is not valid at ${field || 'the top'}: ${issue.message}`,
+    details: { field: field || null },
+    hint: `Send an x402 version ${X402_VERSION} PaymentPayload {x402Version, accepted, payload} for a requirement of PAYMENT-REQUIRED.`,
+  })
+}
+
+/** Payments accepted for requests being served, for their PAYMENT-RESPONSE. */
+const accepted = new WeakMap<FastifyRequest, AcceptedPayment>()
+
+/**
+ * The hook of a paid route, before it serves `req`: without an API key, on a node that takes
+ * x402, the call is priced and either refused 402 with PAYMENT-REQUIRED, or paid by the
+ * request's PAYMENT-SIGNATURE (then `req` runs on the payment's tab).
+ */
+export async function admitPayment(
+  x402: X402Payments | undefined,
+  gateway: Gateway,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  req: CallRequest,
+): Promise<void> {
+  if (!x402 || req.apiKey) return
+  const quote = gateway.quote(req)
+  // The call runs with the max_tokens it was priced at.
+  req.maxTokens = quote.maxTokens
+  const path = request.url.split('?')[0]
+  const where = { url: `${request.protocol}://${request.host}${path}`, path }
+  const header = request.headers[PAYMENT_SIGNATURE_HEADER.toLowerCase()]
+  const refuse = (e: SinewError) => {
+    reply.header(PAYMENT_REQUIRED_HEADER, encodeHeader(x402.paymentRequired(quote, where, e.shortMessage)))
+    return e
+  }
+  if (header === undefined) {
+    throw refuse(
+      new SinewError({
+        code: 'payment_required',
+        message: `This call needs payment: send an API key, or pay with x402 (${PAYMENT_REQUIRED_HEADER} says how)`,
+        details: { price: quote.maxFee.toString(), model: quote.model.name },
+        hint: 'An x402 client (@x402/fetch with the sinew/x402 scheme) pays it for you; or send Authorization: Bearer <key>.',
+      }),
+    )
+  }
+  try {
+    const paid = await x402.accept(decodeHeader(Array.isArray(header) ? header.join(',') : header), x402.paymentRequired(quote, where), quote)
+    accepted.set(request, paid)
+    req.apiKey = paid.secret
+  } catch (e) {
+    throw e instanceof SinewError ? refuse(e) : e
+  }
+}
+
+/** Adds PAYMENT-RESPONSE to the answers of calls paid with x402 (not streams: their headers leave before the receipt). */
+export function installPaymentResponses(app: FastifyInstance, x402: X402Payments | undefined): void {
+  if (!x402) return
+  app.addHook('onSend', async (request, reply, payload) => {
+    const paid = accepted.get(request)
+    if (!paid) return payload
+    const receipt = reply.statusCode < 400 ? reply.getHeader('x-sinew-receipt') : undefined
+    reply.header(PAYMENT_RESPONSE_HEADER, encodeHeader(x402.settleResponse(paid, typeof receipt === 'string' ? receipt : undefined)))
+    return payload
+  })
+}
