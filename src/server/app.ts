@@ -15,6 +15,7 @@ import { blobsRoutes } from './routes/blobs.ts'
 import { datanetsRoutes } from './routes/datanets.ts'
 import { agentsRoutes } from './routes/agents.ts'
 import { mcpRoutes } from './mcp/index.ts'
+import { a2aRoutes } from './a2a/index.ts'
 import type { Gateway } from '../gateway/index.ts'
 import { modelsRoutes } from './routes/models.ts'
 import { openaiRoutes } from './routes/openai.ts'
@@ -45,6 +46,8 @@ export type ServerOptions = {
   maxBatchTxs: number
   /** The built web app served at `/` (default web/dist). */
   webRoot?: string
+  /** Whether the node answers paid calls without an API key with x402: the agent card lists it as a way to pay. */
+  x402?: boolean
   /** Extra fields for GET /v1/status (e.g. replica progress). */
   status?: () => Record<string, unknown>
   /** Hooks installed after access control and before any route (a serving worker's forwarding, a writer's internal-only check). */
@@ -97,6 +100,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway })
   else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })
   await app.register(mcpRoutes)
+  await app.register(a2aRoutes, {
+    node: options.node,
+    inference: options.gateway !== undefined || options.leader !== undefined,
+    datanets: options.datanets !== undefined,
+    x402: options.x402 ?? false,
+  })
   // The web app at `/` and its paths (web/dist); the API keeps /v1, /mcp and /openapi.json.
   await webAppRoutes(app, { root: options.webRoot })
   return app
