@@ -16,7 +16,6 @@ import { BAD_JSON, errorResponses } from '../openapi.ts'
 import { agentMcpTools } from './agent-tools.ts'
 import { dataMcpTools, modelMcpTools } from './data-tools.ts'
 import { injectApi } from '../inject-api.ts'
-import { jsonRpcErrorSchema, jsonRpcId } from '../json-rpc.ts'
 import { toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule } from './tools.ts'
 
 export { agentMcpTools } from './agent-tools.ts'
@@ -136,6 +135,15 @@ export function malformedToolCall(body: unknown): object | undefined {
 
 // ---------- what /mcp and the agent card answer, for the OpenAPI document ----------
 
+// The JSON-RPC shapes, shared with the A2A endpoint (src/server/a2a).
+export const jsonRpcId = z.union([z.string(), z.number().int(), z.null()])
+export const jsonRpcErrorSchema = z
+  .object({
+    jsonrpc: z.literal('2.0'),
+    id: jsonRpcId,
+    error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }),
+  })
+  .meta({ id: 'JsonRpcError' })
 const jsonRpcAnswerSchema = z
   .union([z.object({ jsonrpc: z.literal('2.0'), id: jsonRpcId, result: z.record(z.string(), z.unknown()) }), jsonRpcErrorSchema])
   .meta({
