@@ -62,7 +62,12 @@ const postTask = (spec: string, reward: bigint) => ({
 })
 
 const textPart = (text: string): Part => ({ content: { $case: 'text', value: text }, mediaType: 'text/plain', filename: '', metadata: undefined })
-const dataPart = (data: unknown): Part => ({ content: { $case: 'data', value: data }, mediaType: 'application/vnd.sinew.tx+json', filename: '', metadata: undefined })
+const dataPart = (data: unknown): Part => ({
+  content: { $case: 'data', value: data },
+  mediaType: 'application/vnd.sinew.tx+json',
+  filename: '',
+  metadata: undefined,
+})
 
 let messages = 0
 function message(parts: Part[], taskId = '') {
@@ -171,7 +176,11 @@ describe('A2A', () => {
       a2a.cancelTask({ tenant: '', id: posted.id, metadata: { signedTx: await sign(worker.privateKey, 'CancelTask', { task: posted.id }) } }),
     ).rejects.toMatchObject({ envelopeCode: -32002 })
     expect(await stateRoot()).toBe(before)
-    const canceled = await a2a.cancelTask({ tenant: '', id: posted.id, metadata: { signedTx: await sign(poster.privateKey, 'CancelTask', { task: posted.id }) } })
+    const canceled = await a2a.cancelTask({
+      tenant: '',
+      id: posted.id,
+      metadata: { signedTx: await sign(poster.privateKey, 'CancelTask', { task: posted.id }) },
+    })
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
     expect(await boardTask(posted.id)).toMatchObject({ status: 'cancelled', escrow: '0' })
     expect((await balance(poster.address)) - p0).toBe(reward)
@@ -186,7 +195,10 @@ describe('A2A', () => {
     const msg = (parts: unknown[], extra: Record<string, unknown> = {}) => ({ message: { messageId: 'x', role: 'ROLE_USER', parts, ...extra } })
 
     expect((await rpc('DoSomething', {})).error).toMatchObject({ code: -32601, message: 'Method not found: DoSomething' })
-    expect((await rpc('message/send', msg([{ data: { signedTx: tx } }]))).error).toMatchObject({ code: -32601, message: expect.stringContaining('call SendMessage') })
+    expect((await rpc('message/send', msg([{ data: { signedTx: tx } }]))).error).toMatchObject({
+      code: -32601,
+      message: expect.stringContaining('call SendMessage'),
+    })
     expect((await rpc('SendMessage', msg([{ data: { signedTx: tx } }]), {})).error).toMatchObject({ code: -32009 })
     expect((await rpc('SendMessage', msg([{ data: { signedTx: tx } }]), { 'a2a-version': '0.3' })).error.code).toBe(-32009)
     const invalid = async (params: unknown, field: string) => {
@@ -219,7 +231,14 @@ describe('A2A', () => {
     // Unknown task.
     const unknown = '0x' + 'ab'.repeat(32)
     await expect(a2a.getTask({ tenant: '', id: unknown })).rejects.toMatchObject({ name: 'TaskNotFoundError', envelopeCode: -32001 })
-    expect((await rpc('SendMessage', msg([{ data: { signedTx: await sign(poster.privateKey, 'VerifyResult', { task: unknown, accept: true }) } }], { taskId: unknown }))).error.code).toBe(-32001)
+    expect(
+      (
+        await rpc(
+          'SendMessage',
+          msg([{ data: { signedTx: await sign(poster.privateKey, 'VerifyResult', { task: unknown, accept: true }) } }], { taskId: unknown }),
+        )
+      ).error.code,
+    ).toBe(-32001)
     expect((await rpc('GetTask', { id: 'nope' })).error).toMatchObject({ code: -32602, message: expect.stringContaining('params.id') })
     expect((await rpc('CreateTaskPushNotificationConfig', {})).error.code).toBe(-32003)
     expect((await http(`${url}/a2a`, { body: [{ jsonrpc: '2.0', id: 1, method: 'GetTask' }], headers: { 'a2a-version': '1.0' } })).json.error.code).toBe(-32600)
@@ -245,7 +264,9 @@ describe('A2A', () => {
     expect(await boardTask(ok.id)).toMatchObject({ poster: owner.address, escrow: reward.toString() })
     const before = await stateRoot()
     const over = await a2a
-      .sendMessage(message([textPart('Session: second'), dataPart({ signedTx: await sign(session, 'PostTask', postTask('Session: second', reward), owner.address) })]))
+      .sendMessage(
+        message([textPart('Session: second'), dataPart({ signedTx: await sign(session, 'PostTask', postTask('Session: second', reward), owner.address) })]),
+      )
       .catch((e) => e)
     expect(over).toMatchObject({ envelopeCode: -32602 })
     expect(over.data).toContainEqual(expect.objectContaining({ reason: 'DELEGATION_CAP_EXCEEDED', domain: 'sinew' }))

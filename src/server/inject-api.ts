@@ -32,4 +32,3 @@ export function injectApi(app: FastifyInstance, remoteAddress?: string): NodeApi
     getBytes: async (path, headers) => new Uint8Array((await send('GET', path, undefined, headers)).rawPayload),
   }
 }
-

@@ -101,7 +101,12 @@ export function agentCard(o: AgentCardOptions) {
       description:
         'Writes are Sinew txs the caller signs (EIP-712 typed data, domain {name: "Sinew", version: "1", chainId}): a message carries one in a data part {"signedTx": {type, message, signature, delegator?}}; integers as decimal strings. The signature is the authorisation: this node signs for nobody.',
       required: false,
-      params: { typesUrl: `${base}/v1/types`, chainId: o.chainId.toString(), mediaType: SIGNED_TX_MEDIA_TYPE, kinds: ['PostTask', 'VerifyResult', 'CancelTask', 'ExpireTask'] },
+      params: {
+        typesUrl: `${base}/v1/types`,
+        chainId: o.chainId.toString(),
+        mediaType: SIGNED_TX_MEDIA_TYPE,
+        kinds: ['PostTask', 'VerifyResult', 'CancelTask', 'ExpireTask'],
+      },
     },
   ]
   if (o.x402) {

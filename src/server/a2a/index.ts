@@ -37,7 +37,12 @@ const LEGACY_METHODS: Record<string, string> = {
   'tasks/resubscribe': 'SubscribeToTask',
   'tasks/list': 'ListTasks',
 }
-const PUSH_METHODS = ['CreateTaskPushNotificationConfig', 'GetTaskPushNotificationConfig', 'ListTaskPushNotificationConfigs', 'DeleteTaskPushNotificationConfig']
+const PUSH_METHODS = [
+  'CreateTaskPushNotificationConfig',
+  'GetTaskPushNotificationConfig',
+  'ListTaskPushNotificationConfigs',
+  'DeleteTaskPushNotificationConfig',
+]
 
 type Id = string | number | null
 
@@ -89,18 +94,31 @@ async function call(api: NodeApi, base: string, method: string, params: unknown)
       }
       const metadata = p.metadata === undefined ? {} : objectAt(p.metadata, 'params.metadata')
       const tx = signedTxAt(metadata.signedTx, 'params.metadata.signedTx', ['CancelTask'])
-      if (String(tx.message.task).toLowerCase() !== id) throw invalidParams('params.metadata.signedTx.message.task', `must be params.id ${id}, got ${String(tx.message.task)}`)
+      if (String(tx.message.task).toLowerCase() !== id)
+        throw invalidParams('params.metadata.signedTx.message.task', `must be params.id ${id}, got ${String(tx.message.task)}`)
       await submit(api, tx).catch((e) => Promise.reject(toRpcError(e, { cancel: true, txField: 'params.metadata.signedTx' })))
       return readTask(api, id, base)
     }
     case 'ListTasks':
     case 'GetExtendedAgentCard':
       throw method === 'ListTasks'
-        ? a2aError(RPC.UNSUPPORTED_OPERATION, 'UNSUPPORTED_OPERATION', 'ListTasks is not served: list the board with GET /v1/tasks, follow one task with GetTask')
-        : a2aError(RPC.EXTENDED_CARD_NOT_CONFIGURED, 'EXTENDED_AGENT_CARD_NOT_CONFIGURED', 'this node has no extended agent card: the public card says everything')
+        ? a2aError(
+            RPC.UNSUPPORTED_OPERATION,
+            'UNSUPPORTED_OPERATION',
+            'ListTasks is not served: list the board with GET /v1/tasks, follow one task with GetTask',
+          )
+        : a2aError(
+            RPC.EXTENDED_CARD_NOT_CONFIGURED,
+            'EXTENDED_AGENT_CARD_NOT_CONFIGURED',
+            'this node has no extended agent card: the public card says everything',
+          )
   }
   if (PUSH_METHODS.includes(method)) {
-    throw a2aError(RPC.PUSH_NOTIFICATION_NOT_SUPPORTED, 'PUSH_NOTIFICATION_NOT_SUPPORTED', 'push notifications are not supported: follow a task with GetTask or SubscribeToTask')
+    throw a2aError(
+      RPC.PUSH_NOTIFICATION_NOT_SUPPORTED,
+      'PUSH_NOTIFICATION_NOT_SUPPORTED',
+      'push notifications are not supported: follow a task with GetTask or SubscribeToTask',
+    )
   }
   const legacy = LEGACY_METHODS[method]
   throw a2aError(
@@ -188,14 +206,16 @@ export const a2aRoutes: FastifyPluginAsync<A2aRoutesOptions> = async (app, o) =>
         response: { 200: agentCardSchema, ...errorResponses() },
       },
     },
-    async (request) => agentCard({ baseUrl: baseUrl(request), chainId: o.node.chain.genesis.chainId, inference: o.inference, datanets: o.datanets, x402: o.x402 }),
+    async (request) =>
+      agentCard({ baseUrl: baseUrl(request), chainId: o.node.chain.genesis.chainId, inference: o.inference, datanets: o.datanets, x402: o.x402 }),
   )
 
   app.post(
     A2A_PATH,
     {
       schema: {
-        summary: 'A2A 1.0 JSON-RPC for the task board (SendMessage posts a task from a signed PostTask; GetTask, CancelTask; SSE streams); header A2A-Version: 1.0',
+        summary:
+          'A2A 1.0 JSON-RPC for the task board (SendMessage posts a task from a signed PostTask; GetTask, CancelTask; SSE streams); header A2A-Version: 1.0',
         tags: ['a2a'],
         body: z.unknown().describe('A JSON-RPC 2.0 request (A2A 1.0)'),
         response: {
@@ -212,10 +232,15 @@ export const a2aRoutes: FastifyPluginAsync<A2aRoutesOptions> = async (app, o) =>
       const answer = (result: unknown) => reply.code(200).send({ jsonrpc: '2.0', id, result })
       const fail = (e: unknown) => reply.code(200).send({ jsonrpc: '2.0', id, error: toRpcError(e).toJSON() })
       try {
-        if (Array.isArray(body)) throw a2aError(RPC.INVALID_REQUEST, 'INVALID_REQUEST', 'Invalid Request: JSON-RPC batches are not served; send one request per call')
+        if (Array.isArray(body))
+          throw a2aError(RPC.INVALID_REQUEST, 'INVALID_REQUEST', 'Invalid Request: JSON-RPC batches are not served; send one request per call')
         const rpc = (body ?? {}) as { jsonrpc?: unknown; method?: unknown; params?: unknown; id?: unknown }
         if (typeof body !== 'object' || rpc.jsonrpc !== '2.0' || typeof rpc.method !== 'string' || !('id' in rpc) || idOf(rpc.id) !== rpc.id) {
-          throw a2aError(RPC.INVALID_REQUEST, 'INVALID_REQUEST', 'Invalid Request: a JSON-RPC 2.0 request {jsonrpc: "2.0", id, method, params} (A2A methods need an id)')
+          throw a2aError(
+            RPC.INVALID_REQUEST,
+            'INVALID_REQUEST',
+            'Invalid Request: a JSON-RPC 2.0 request {jsonrpc: "2.0", id, method, params} (A2A methods need an id)',
+          )
         }
         checkVersion(request)
         const api = injectApi(app, request.ip)
@@ -227,7 +252,11 @@ export const a2aRoutes: FastifyPluginAsync<A2aRoutesOptions> = async (app, o) =>
           } else {
             first = await readTask(api, taskIdAt(objectAt(rpc.params, 'params').id, 'params.id'), base)
             if (TERMINAL_STATES.includes(first.status.state)) {
-              throw a2aError(RPC.UNSUPPORTED_OPERATION, 'UNSUPPORTED_OPERATION', `task ${first.id} is in a terminal state (${first.status.state}): read it with GetTask`)
+              throw a2aError(
+                RPC.UNSUPPORTED_OPERATION,
+                'UNSUPPORTED_OPERATION',
+                `task ${first.id} is in a terminal state (${first.status.state}): read it with GetTask`,
+              )
             }
           }
           return streamTask(o.node, streams, reply, api, base, id, first)

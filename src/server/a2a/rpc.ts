@@ -140,7 +140,8 @@ export const FOLLOW_UP_KINDS = ['VerifyResult', 'CancelTask', 'ExpireTask'] as c
 export function readSendMessage(params: unknown): MessageRequest {
   const p = objectAt(params, 'params')
   const message = objectAt(p.message, 'params.message')
-  if (message.role !== 'ROLE_USER' && message.role !== 1) throw invalidParams('params.message.role', `must be ROLE_USER, got ${JSON.stringify(message.role ?? null)}`)
+  if (message.role !== 'ROLE_USER' && message.role !== 1)
+    throw invalidParams('params.message.role', `must be ROLE_USER, got ${JSON.stringify(message.role ?? null)}`)
   if (typeof message.messageId !== 'string' || message.messageId === '') throw invalidParams('params.message.messageId', 'must be a non-empty string')
   const taskId = message.taskId === undefined || message.taskId === '' ? undefined : taskIdAt(message.taskId, 'params.message.taskId')
   if (!Array.isArray(message.parts) || message.parts.length === 0) throw invalidParams('params.message.parts', 'must be a non-empty array of parts')
@@ -151,7 +152,10 @@ export function readSendMessage(params: unknown): MessageRequest {
     const part = objectAt(raw, at)
     const contents = ['text', 'raw', 'url', 'data'].filter((k) => part[k] !== undefined)
     if (contents.length !== 1) {
-      throw invalidParams(at, contents.length === 0 ? 'has no content: give one of text, raw, url or data' : `has ${contents.join(' and ')}: a part holds exactly one of them`)
+      throw invalidParams(
+        at,
+        contents.length === 0 ? 'has no content: give one of text, raw, url or data' : `has ${contents.join(' and ')}: a part holds exactly one of them`,
+      )
     }
     const kind = contents[0]
     if (kind === 'raw' || kind === 'url') throw invalidParams(`${at}.${kind}`, `${kind} parts are not taken here: send the task spec as a text part`)
@@ -165,12 +169,18 @@ export function readSendMessage(params: unknown): MessageRequest {
     const data = objectAt(part.data, `${at}.data`)
     if (signed) throw invalidParams(`${at}.data`, `a second data part (the first is ${signed.field}): send one signed tx per message`)
     if (data.signedTx === undefined) {
-      throw invalidParams(`${at}.data.signedTx`, 'missing: a data part carries {"signedTx": {type, message, signature}}, a tx you signed (EIP-712 types at /v1/types)')
+      throw invalidParams(
+        `${at}.data.signedTx`,
+        'missing: a data part carries {"signedTx": {type, message, signature}}, a tx you signed (EIP-712 types at /v1/types)',
+      )
     }
     signed = { value: data.signedTx, field: `${at}.data.signedTx` }
   })
   if (!signed) {
-    throw invalidParams('params.message.parts', `no data part: add {"data": {"signedTx": …}} with the ${taskId ? FOLLOW_UP_KINDS.join(', ') : 'PostTask'} tx you signed`)
+    throw invalidParams(
+      'params.message.parts',
+      `no data part: add {"data": {"signedTx": …}} with the ${taskId ? FOLLOW_UP_KINDS.join(', ') : 'PostTask'} tx you signed`,
+    )
   }
   const signedTx = signedTxAt(signed.value, signed.field, taskId ? FOLLOW_UP_KINDS : ['PostTask'])
   if (taskId && String(signedTx.message.task).toLowerCase() !== taskId) {
@@ -180,7 +190,10 @@ export function readSendMessage(params: unknown): MessageRequest {
     const actual = sha256(spec.text)
     const signedHash = signedTx.message.specHash
     if (typeof signedHash !== 'string' || signedHash.toLowerCase() !== actual) {
-      throw invalidParams(spec.field, `the spec hashes to ${actual}, not to the signed ${signed.field}.message.specHash ${String(signedHash)}: sign the sha256 of exactly these UTF-8 bytes`)
+      throw invalidParams(
+        spec.field,
+        `the spec hashes to ${actual}, not to the signed ${signed.field}.message.specHash ${String(signedHash)}: sign the sha256 of exactly these UTF-8 bytes`,
+      )
     }
   }
   return { taskId, signedTx, specText: spec?.text, txField: signed.field }

@@ -80,7 +80,9 @@ function explain(t: BoardTask): string {
 function resultParts(t: BoardTask, baseUrl: string, summary: Record<string, unknown>): Part[] {
   const blob = t.resultBlob!
   const content: Part =
-    t.resultText !== null ? { text: t.resultText, mediaType: 'text/plain' } : { url: `${baseUrl}${blob.url}`, mediaType: 'application/octet-stream', filename: blob.hash }
+    t.resultText !== null
+      ? { text: t.resultText, mediaType: 'text/plain' }
+      : { url: `${baseUrl}${blob.url}`, mediaType: 'application/octet-stream', filename: blob.hash }
   return [content, { data: summary, mediaType: 'application/json' }]
 }
 
@@ -90,7 +92,12 @@ export function a2aTask(t: BoardTask, baseUrl: string) {
   const statusParts: Part[] = [{ text: explain(t), mediaType: 'text/plain' }]
   if (state === 'TASK_STATE_INPUT_REQUIRED') {
     statusParts.push(
-      ...resultParts(t, baseUrl, { resultHash: t.submission!.resultHash, claimer: t.submission!.claimer, submittedAt: t.submission!.submittedAt, verdict: 'VerifyResult' }),
+      ...resultParts(t, baseUrl, {
+        resultHash: t.submission!.resultHash,
+        claimer: t.submission!.claimer,
+        submittedAt: t.submission!.submittedAt,
+        verdict: 'VerifyResult',
+      }),
     )
   }
   const artifacts = t.result
@@ -99,7 +106,12 @@ export function a2aTask(t: BoardTask, baseUrl: string) {
           artifactId: `result-${t.result.resultHash}`,
           name: 'result',
           description: 'The accepted result of the task',
-          parts: resultParts(t, baseUrl, { resultHash: t.result.resultHash, claimer: t.result.claimer, acceptedAt: t.result.acceptedAt, txHash: t.result.txHash }),
+          parts: resultParts(t, baseUrl, {
+            resultHash: t.result.resultHash,
+            claimer: t.result.claimer,
+            acceptedAt: t.result.acceptedAt,
+            txHash: t.result.txHash,
+          }),
         },
       ]
     : []
