@@ -364,6 +364,11 @@ describe('/openapi.json', () => {
     expect(init.result.serverInfo.name).toBe('sinew')
     await check('/mcp', 200, { body: { jsonrpc: '2.0', id: 2, method: 'tools/list' }, headers: mcpHeaders })
     await check('/.well-known/agent-card.json', 200)
+    const a2aError = await check('/a2a', 200, {
+      body: { jsonrpc: '2.0', id: 3, method: 'GetTask', params: { id: '0x' + 'ab'.repeat(32) } },
+      headers: { 'a2a-version': '1.0' },
+    })
+    expect(a2aError.error.code).toBe(-32001)
 
     // The replica: its status, and the OpenAI-compatible routes it passes to the leader.
     const leaderHeight = (await check('/v1/status', 200)).height

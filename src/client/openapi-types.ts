@@ -4910,7 +4910,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A2A agent card: the skills of this node */
+        /** A2A agent card: skills, the JSON-RPC interface at /a2a, how writes are signed and calls paid */
         get: {
             parameters: {
                 query?: never;
@@ -4958,6 +4958,110 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/a2a": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A2A 1.0 JSON-RPC for the task board (SendMessage posts a task from a signed PostTask; GetTask, CancelTask; SSE streams); header A2A-Version: 1.0 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description A JSON-RPC 2.0 request (A2A 1.0) */
+            requestBody: {
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["A2aAnswer"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `forbidden_json_key`: The JSON body holds a __proto__ (or constructor.prototype) key, refused as prototype pollution.
+                 *     - `json_too_deep`: The JSON body nests deeper than 64 levels; no request to this node needs that.
+                 *     - `malformed_json`: The body (or file) is not valid JSON.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `body_too_large`: The request body is over the node's limit (bodyLimitBytes).
+                 */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `unsupported_content_type`: The route reads JSON: send Content-Type: application/json.
+                 */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -5482,24 +5586,46 @@ export interface components {
                 [key: string]: unknown;
             };
         } | components["schemas"]["JsonRpcError"];
-        /** @description An A2A agent card */
+        /** @description An A2A 1.0 agent card (protobuf JSON form, as @a2a-js/sdk reads it) */
         AgentCard: {
-            protocolVersion: string;
             name: string;
             description: string;
-            url: string;
-            preferredTransport: string;
-            additionalInterfaces: {
+            supportedInterfaces: {
                 url: string;
-                transport: string;
+                protocolBinding: string;
+                protocolVersion: string;
             }[];
+            provider: {
+                organization: string;
+                url: string;
+            };
             version: string;
             documentationUrl: string;
             capabilities: {
                 streaming: boolean;
                 pushNotifications: boolean;
-                stateTransitionHistory: boolean;
+                extendedAgentCard: boolean;
+                extensions: {
+                    uri: string;
+                    description: string;
+                    required: boolean;
+                    params: {
+                        [key: string]: unknown;
+                    };
+                }[];
             };
+            securitySchemes: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+            securityRequirements: {
+                schemes: {
+                    [key: string]: {
+                        list: string[];
+                    };
+                };
+            }[];
             defaultInputModes: string[];
             defaultOutputModes: string[];
             skills: {
@@ -5507,8 +5633,27 @@ export interface components {
                 name: string;
                 description: string;
                 tags: string[];
+                examples: string[];
+                inputModes: string[];
+                outputModes: string[];
+                securityRequirements?: {
+                    schemes: {
+                        [key: string]: {
+                            list: string[];
+                        };
+                    };
+                }[];
             }[];
         };
+        /** @description A JSON-RPC 2.0 answer (A2A 1.0): a result (SendMessageResponse {task}, a Task), or an A2A error */
+        A2aAnswer: {
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            id: (string | number) | null;
+            result: {
+                [key: string]: unknown;
+            };
+        } | components["schemas"]["JsonRpcError"];
         ModelRecord: {
             name: string;
             owner: string;

@@ -15,6 +15,7 @@ import { blobsRoutes } from './routes/blobs.ts'
 import { datanetsRoutes } from './routes/datanets.ts'
 import { agentsRoutes } from './routes/agents.ts'
 import { mcpRoutes } from './mcp/index.ts'
+import { a2aRoutes } from './a2a/index.ts'
 import type { Gateway } from '../gateway/index.ts'
 import { modelsRoutes } from './routes/models.ts'
 import { openaiRoutes } from './routes/openai.ts'
@@ -26,7 +27,7 @@ export type ServerOptions = {
   node: LedgerNode
   /** The inference gateway (sequencer only): serves the OpenAI-compatible routes. */
   gateway?: Gateway
-  /** x402 payments on the gateway's routes (docs/x402.md); undefined: calls need an API key. */
+  /** x402 payments on the gateway's routes (docs/x402.md); undefined: calls need an API key. The A2A agent card lists x402 as a way to pay when set. */
   x402?: X402Settings
   /** On a replica, the leader's URL: the OpenAI-compatible routes are passed through to it. */
   leader?: string
@@ -101,6 +102,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(openaiRoutes, { gateway: options.gateway, x402: options.x402 ? new X402Payments(options.gateway, options.x402) : undefined })
   else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })
   await app.register(mcpRoutes)
+  await app.register(a2aRoutes, {
+    node: options.node,
+    inference: options.gateway !== undefined || options.leader !== undefined,
+    datanets: options.datanets !== undefined,
+    x402: options.x402 !== undefined,
+  })
   // The web app at `/` and its paths (web/dist); the API keeps /v1, /mcp and /openapi.json.
   await webAppRoutes(app, { root: options.webRoot })
   return app

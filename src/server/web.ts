@@ -3,7 +3,7 @@
  * with their content types, hashed assets (/assets/*) cached for a year as immutable, and
  * index.html (no-cache) for every other GET that is not the API's, so the app's own paths
  * (/datanets/0x…, /playground) load it and the app routes in the page. The API's prefixes
- * (/v1, /mcp, /openapi.json) never fall back to the app: an unknown API path is still a
+ * (/v1, /mcp, /a2a, /.well-known, /openapi.json) never fall back to the app: an unknown API path is still a
  * typed 404. Host and Origin checks (access.ts) run before this as for every route.
  */
 import { readFile, stat } from 'node:fs/promises'
@@ -31,7 +31,7 @@ const CONTENT_TYPES: Record<string, string> = {
 }
 
 /** Paths that belong to the API: never answered with the app. */
-const API_PREFIXES = ['/v1/', '/v1', '/mcp', '/openapi.json']
+const API_PREFIXES = ['/v1/', '/v1', '/mcp', '/a2a', '/.well-known/', '/openapi.json']
 
 export const isApiPath = (path: string): boolean => API_PREFIXES.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))
 

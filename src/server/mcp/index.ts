@@ -9,16 +9,18 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
-import { errorBodySchema, errorFromResponse, SINEW_VERSION, SinewError } from '../../core/index.ts'
+import { errorBodySchema, SINEW_VERSION, SinewError } from '../../core/index.ts'
 import { BAD_JSON, errorResponses } from '../openapi.ts'
 import { agentMcpTools } from './agent-tools.ts'
 import { dataMcpTools, modelMcpTools } from './data-tools.ts'
-import { ToolAnswer, toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule, type NodeApi } from './tools.ts'
+import { injectApi } from '../inject-api.ts'
+import { ToolAnswer, toolError, toolResult, type McpTool, type McpToolContext, type McpToolModule } from './tools.ts'
 
 export { agentMcpTools } from './agent-tools.ts'
 export * from './tools.ts'
+export { injectApi } from '../inject-api.ts'
 
 /** The registration point: every module's MCP tools. */
 export const mcpToolModules: McpToolModule[] = [agentMcpTools, dataMcpTools, modelMcpTools]
@@ -89,68 +91,6 @@ export function createMcpServer(ctx: McpToolContext, modules?: McpToolModule[]):
   return server
 }
 
-/**
- * The node's own HTTP API, called in-process (same routes, same errors, no socket). The
- * calls carry the MCP client's address, so per-client limits (failed API keys) count
- * against it and not against the node itself.
- */
-export function injectApi(app: FastifyInstance, remoteAddress?: string): NodeApi {
-  const send = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object | Buffer, headers?: Record<string, string>) => {
-    const res = await app.inject({
-      method,
-      url,
-      ...(remoteAddress ? { remoteAddress } : {}),
-      ...(headers ? { headers } : {}),
-      ...(payload === undefined ? {} : { payload }),
-    })
-    if (res.statusCode >= 400) throw errorFromResponse(res.statusCode, res.body)
-    return res
-  }
-  const json = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object | Buffer, headers?: Record<string, string>) => {
-    const res = await send(method, url, payload, headers)
-    return res.body ? JSON.parse(res.body) : undefined
-  }
-  return {
-    get: (path) => json('GET', path),
-    post: (path, body, headers) => json('POST', path, body as object | undefined, headers),
-    putBytes: (path, bytes, headers) =>
-      json('PUT', path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { 'content-type': 'application/octet-stream', ...headers }),
-    getBytes: async (path, headers) => new Uint8Array((await send('GET', path, undefined, headers)).rawPayload),
-    exchange: async (path, payload, headers) => {
-      const res = await app.inject({ method: 'POST', url: path, ...(remoteAddress ? { remoteAddress } : {}), headers, payload: payload as object })
-      const h = Object.fromEntries(Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : String(v)]])))
-      return { status: res.statusCode, headers: h, text: res.body }
-    },
-  }
-}
-
-/** A2A agent card: the node's skills (its MCP tools) and where to reach them. */
-export function agentCard(baseUrl: string, modules?: McpToolModule[]) {
-  return {
-    protocolVersion: '0.3.0',
-    name: 'Sinew node',
-    description:
-      'An open coordination ledger for AI: a task board with escrowed rewards and verification, an agent registry with ledger-derived reputation, and signed, replayable txs. The skills are served as MCP tools (Streamable HTTP) at the mcp URL.',
-    url: `${baseUrl}/mcp`,
-    preferredTransport: 'MCP',
-    additionalInterfaces: [
-      { url: `${baseUrl}/mcp`, transport: 'MCP' },
-      { url: `${baseUrl}/openapi.json`, transport: 'HTTP+JSON' },
-    ],
-    version: MCP_SERVER_INFO.version,
-    documentationUrl: `${baseUrl}/openapi.json`,
-    capabilities: { streaming: false, pushNotifications: false, stateTransitionHistory: true },
-    defaultInputModes: ['application/json'],
-    defaultOutputModes: ['application/json'],
-    skills: mcpTools(modules).map((t) => ({
-      id: t.name,
-      name: t.title,
-      description: t.description,
-      tags: [t.writes ? 'write' : 'read', ...(t.placeholder ? ['unavailable'] : [])],
-    })),
-  }
-}
-
 /** The path of the first string in `value` that is not well-formed UTF-16 (a lone surrogate), or undefined. */
 export function illFormedString(value: unknown, path = ''): string | undefined {
   if (typeof value === 'string') return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value) ? path : undefined
@@ -196,8 +136,9 @@ export function malformedToolCall(body: unknown): object | undefined {
 
 // ---------- what /mcp and the agent card answer, for the OpenAPI document ----------
 
-const jsonRpcId = z.union([z.string(), z.number().int(), z.null()])
-const jsonRpcErrorSchema = z
+// The JSON-RPC shapes, shared with the A2A endpoint (src/server/a2a).
+export const jsonRpcId = z.union([z.string(), z.number().int(), z.null()])
+export const jsonRpcErrorSchema = z
   .object({
     jsonrpc: z.literal('2.0'),
     id: jsonRpcId,
@@ -211,26 +152,9 @@ const jsonRpcAnswerSchema = z
     description: 'A JSON-RPC 2.0 answer (MCP): a result, or an error; a tool that fails answers a result with isError and the Sinew error body',
   })
 
-const agentCardSchema = z
-  .object({
-    protocolVersion: z.string(),
-    name: z.string(),
-    description: z.string(),
-    url: z.string(),
-    preferredTransport: z.string(),
-    additionalInterfaces: z.array(z.object({ url: z.string(), transport: z.string() })),
-    version: z.string(),
-    documentationUrl: z.string(),
-    capabilities: z.object({ streaming: z.boolean(), pushNotifications: z.boolean(), stateTransitionHistory: z.boolean() }),
-    defaultInputModes: z.array(z.string()),
-    defaultOutputModes: z.array(z.string()),
-    skills: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), tags: z.array(z.string()) })),
-  })
-  .meta({ id: 'AgentCard', description: 'An A2A agent card' })
-
 const mcpErrors = errorResponses(...BAD_JSON)
 
-/** `/mcp` (Streamable HTTP, stateless, JSON responses) and `/.well-known/agent-card.json`. */
+/** `/mcp` (Streamable HTTP, stateless, JSON responses). */
 export const mcpRoutes: FastifyPluginAsync = async (app) => {
   app.post(
     '/mcp',
@@ -277,9 +201,4 @@ export const mcpRoutes: FastifyPluginAsync = async (app) => {
       .send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless; POST JSON-RPC to it' }, id: null })
   app.get('/mcp', { schema: { hide: true } }, notAllowed)
   app.delete('/mcp', { schema: { hide: true } }, notAllowed)
-  app.get(
-    '/.well-known/agent-card.json',
-    { schema: { summary: 'A2A agent card: the skills of this node', tags: ['mcp'], response: { 200: agentCardSchema, ...errorResponses() } } },
-    async (request) => agentCard(`${request.protocol}://${request.host}`),
-  )
 }
