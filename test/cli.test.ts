@@ -41,6 +41,8 @@ const chain = () =>
   })())
 const account = async (url: string) => JSON.parse((await runCli(['account', alice, '--node', url, '--json'])).stdout)
 
+// Each test spawns several CLI processes (tsx start-up, scrypt key files): CPU-bound work that
+// takes minutes, not seconds, when CI runs other files beside it on 2 cores; hence 180 s.
 describe('sinew CLI', () => {
   it('keys new, import and list keep v3 key files', async () => {
     const env = { SINEW_PASSWORD: 'correct horse', SINEW_KEYS_DIR: join(tmp.dir, 'keys-list') } // a key dir of its own
@@ -69,7 +71,7 @@ describe('sinew CLI', () => {
         .map((k: { address: string }) => k.address)
         .sort(),
     ).toEqual([alice, entry.address].sort())
-  })
+  }, 180_000)
 
   it('init makes a chain with an encrypted sequencer key; a transfer signed from a key file is acknowledged', async () => {
     const { made, filesAfterInit, url } = await chain()
@@ -101,7 +103,7 @@ describe('sinew CLI', () => {
     expect(block.txHashes).toEqual([ack.hash])
     const human = await runCli(['account', alice, '--node', url])
     expect(human.stdout).toContain(`${formatUnits(BigInt(after.balance))} SIN`)
-  })
+  }, 180_000)
 
   it('a state proof verifies offline, and fails once tampered with', async () => {
     const { url } = await chain()
@@ -139,5 +141,5 @@ describe('sinew CLI', () => {
     const malformed = await runCli(['proof', 'verify', file])
     expect(malformed.code).toBe(1)
     expect(malformed.stderr).toContain('malformed_json')
-  })
+  }, 180_000)
 })
