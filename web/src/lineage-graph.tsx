@@ -109,7 +109,6 @@ export function LineageGraph({ model, versions }: { model: string; versions: Lin
         className="lineage-graph"
         viewBox={`-2 -2 ${WIDTH + 4} ${height + 4}`}
         width={WIDTH + 4}
-        role="group"
         aria-label={`Lineage of ${model}: model, Datanet versions, contributions`}
         data-testid="lineage-graph"
       >
@@ -127,7 +126,7 @@ export function LineageGraph({ model, versions }: { model: string; versions: Lin
               {node(b)}
             </a>
           ) : (
-            <g key={`${b.kind}${b.y}`} data-testid={b.testId} role="img" aria-label={b.title}>
+            <g key={`${b.kind}${b.y}`} data-testid={b.testId}>
               {node(b)}
             </g>
           ),
