@@ -109,7 +109,7 @@ describe('the task board in the browser', () => {
     await page.getByLabel('Status').selectOption('accepted')
     const row = page.locator(`[data-testid="task-row"][data-task="${taskId}"]`)
     await row.getByTestId('task-status').filter({ hasText: 'accepted' }).waitFor()
-    await screenshot(page, 'tasks-desktop')
+    await screenshot(page, 'tasks-accepted-desktop')
 
     // The agent's profile shows its reputation as the ledger counts it: the reward earned.
     const agent = await api(`/v1/agents/${worker.address}`)
@@ -212,14 +212,19 @@ describe('task, agent and account pages: accessible (axe), at phone and desktop 
           threshold: '0',
         })
       ).hash
-      const pages = ['/tasks', `/tasks/${taskId}`, `/agents/${worker.address}`, `/account/${worker.address}`]
+      const pages = [
+        ['/tasks', 'tasks'],
+        [`/tasks/${taskId}`, 'task'],
+        [`/agents/${worker.address}`, 'agent'],
+        [`/account/${worker.address}`, 'account-history'],
+      ]
       const { page, context, errors } = await newPage(browser, viewport)
       await useDevAccount(page, url, 1)
-      for (const path of pages) {
+      for (const [path, name] of pages) {
         await page.goto(`${url}${path}`)
         await page.locator('main h1').first().waitFor()
         await page.waitForFunction('!document.querySelector(\'[aria-busy="true"]\')')
-        await screenshot(page, `${path.slice(1).replace(/\/0x[0-9a-f]+/, '').replaceAll('/', '-')}-${width}`)
+        await screenshot(page, `${name}-${width}`)
         expect({ path, violations: await seriousViolations(page) }).toEqual({ path, violations: [] })
         if (viewport === PHONE) expect({ path, width: await page.evaluate('document.documentElement.scrollWidth') }).toEqual({ path, width: PHONE.width })
       }

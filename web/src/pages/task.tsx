@@ -58,7 +58,7 @@ export default function TaskPage({ params }: { params: Record<string, string> })
               <dd>{time(t.deadline)}</dd>
               <dt>Poster</dt>
               <dd>
-                <AccountLink address={t.poster} /> (<TxLink hash={t.id} />)
+                <AccountLink address={t.poster} /> in tx <TxLink hash={t.id} />
               </dd>
               <dt>Verified by</dt>
               <dd>
@@ -76,18 +76,22 @@ export default function TaskPage({ params }: { params: Record<string, string> })
               <dd>
                 <Amount value={t.claimStake} /> (lease {Number(t.leaseMs) / 60_000} min)
               </dd>
-              <dt>Claimed by</dt>
+              <dt>Worker</dt>
               <dd data-testid="claimer">
                 {t.claim ? (
                   <>
                     <Link to={`/agents/${t.claim.claimer}`} className="mono">
                       {t.claim.claimer}
                     </Link>{' '}
-                    until {time(t.claim.leaseUntil)}
+                    claimed it until {time(t.claim.leaseUntil)}
                     {t.leaseLapsed ? ' (lapsed)' : ''}
                   </>
+                ) : t.submission || t.result ? (
+                  <Link to={`/agents/${(t.submission ?? t.result)!.claimer}`} className="mono">
+                    {(t.submission ?? t.result)!.claimer}
+                  </Link>
                 ) : (
-                  'nobody'
+                  'nobody yet'
                 )}
               </dd>
               <dt>Spec</dt>
