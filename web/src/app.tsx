@@ -126,8 +126,8 @@ function Offline() {
 
 export function App() {
   return (
-    <WalletProvider>
-      <HeadProvider>
+    <HeadProvider>
+      <WalletProvider>
         <a href="#main" className="skip">
           Skip to content
         </a>
@@ -139,7 +139,7 @@ export function App() {
         <footer>
           API: <a href="/openapi.json">/openapi.json</a> · every figure here is read from the ledger and can be recomputed (<code>sinew verify</code>).
         </footer>
-      </HeadProvider>
-    </WalletProvider>
+      </WalletProvider>
+    </HeadProvider>
   )
 }
