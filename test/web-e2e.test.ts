@@ -97,6 +97,19 @@ describe('the web app, end to end', () => {
     await page.getByRole('button', { name: 'Sign and register' }).click()
     await page.getByText('Registered harbour-llm.').waitFor()
 
+    // Its lineage, drawn as a graph: model → Harbour Tales v1 → its accepted contributions, as the API lists them.
+    await page.getByRole('row').filter({ hasText: 'harbour-llm' }).getByRole('button', { name: 'Lineage / edit' }).click()
+    const graph = page.getByTestId('lineage-graph')
+    await graph.getByTestId('lineage-version').filter({ hasText: 'Harbour Tales v1' }).waitFor()
+    await expect(graph.getByTestId('lineage-model').textContent()).resolves.toContain('harbour-llm')
+    const accepted: any = await (await fetch(`${url}/v1/datanets/${datanet}/contributions?status=accepted`)).json()
+    expect(accepted.contributions.length).toBe(1)
+    await expect(graph.getByTestId('lineage-contribution').evaluateAll((links) => links.map((a) => a.getAttribute('aria-label')))).resolves.toEqual(
+      accepted.contributions.map((c: any) => `${c.title}, by ${c.author}`),
+    )
+    expect(accepted.contributions[0].author).toBe(contributor.address)
+    await screenshot(page, 'models-lineage-desktop')
+
     // A caller makes a key in the browser and asks the model: the contributor's span is highlighted.
     await useDevAccount(page, url, 3)
     await page.goto(`${url}/playground`)
@@ -140,7 +153,7 @@ describe('the web app, end to end', () => {
 })
 
 describe('every page: accessible (axe), at phone and desktop widths', () => {
-  const pages = ['/', '/datanets', '/playground', '/earnings', '/models', '/signin', '/blocks/1', `/account/${owner.address}`]
+  const pages = ['/', '/datanets', '/playground', '/earnings', '/models', '/tasks', '/signin', '/blocks/1', `/account/${owner.address}`]
   for (const [width, viewport] of [
     ['phone', PHONE],
     ['desktop', DESKTOP],

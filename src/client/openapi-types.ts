@@ -944,6 +944,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{address}/txs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An account's history: the txs it signed, newest first, paged by cursor (pass a page's next as before) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only txs before this position (<height>:<index>): the next of the previous page */
+                    before?: string;
+                    /** @description At most this many (1-100) */
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    address: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountTxs"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `invalid_address`: Not an address (0x and 40 hex digits), or a bad EIP-55 checksum.
+                 *     - `invalid_field`: A field has the wrong type, format or range; details.field names it.
+                 *     - `missing_field`: A required field is missing; details.field names it.
+                 *     - `unknown_field`: A field is not part of this message or body; details.field names it.
+                 */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `host_not_allowed`: The Host header is not localhost, an IP, the bound host or in allowedHosts (DNS-rebinding guard).
+                 *     - `origin_not_allowed`: The Origin header is not the node's own and not in allowedOrigins.
+                 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /**
+                 * @description An error; its code is one of:
+                 *     - `internal`: An unexpected failure inside the node.
+                 */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{address}/delegations": {
         parameters: {
             query?: never;
@@ -6044,6 +6127,16 @@ export interface components {
             balance: string;
             /** @description The nonce its next tx must carry */
             nonce: string;
+            /** @description The block height this is read at */
+            height: string;
+        };
+        AccountTxs: {
+            address: string;
+            txs: components["schemas"]["Tx"][];
+            /** @description How many txs the account has signed in all */
+            total: number;
+            /** @description The cursor of the next (older) page, or null at the first tx */
+            next: string | null;
             /** @description The block height this is read at */
             height: string;
         };

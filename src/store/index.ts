@@ -1,4 +1,4 @@
-export type { BlobRow, BlobTable, BlockCommit, BlockRow, StateRow, Store, TxRow } from './types.ts'
+export type { BlobRow, BlobTable, BlockCommit, BlockRow, StateRow, Store, TxPosition, TxRow } from './types.ts'
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite.ts'
 export { isPostgresUrl, openPostgresStore, PostgresStore, redactUrl, type PostgresStoreOptions } from './postgres.ts'
 export { openStore, storeFile, storeLocation } from './open.ts'

@@ -15,7 +15,7 @@
 import pg from 'pg'
 import { isSinewError, SinewError } from '../core/index.ts'
 import { toBlock, toTx, type BlockDbRow, type TxDbRow } from './rows.ts'
-import type { BlobRow, BlobTable, BlockCommit, BlockRow, Hex, StateRow, Store, TxRow } from './types.ts'
+import type { BlobRow, BlobTable, BlockCommit, BlockRow, Hex, StateRow, Store, TxPosition, TxRow } from './types.ts'
 
 /** Numbered schema migrations; applied in order, each once, recorded in schema_migrations. */
 const MIGRATIONS: string[] = [
@@ -46,6 +46,8 @@ const MIGRATIONS: string[] = [
      id INTEGER PRIMARY KEY CHECK (id = 1), term BIGINT NOT NULL, holder TEXT, url TEXT, backend_pid INTEGER,
      acquired_at TIMESTAMPTZ, expires_at TIMESTAMPTZ);
    INSERT INTO sequencer_lease (id, term) VALUES (1, 0);`,
+  // 4: an account's history (GET /v1/accounts/:address/txs): the txs it signed, newest first.
+  `CREATE INDEX txs_sender ON txs (sender, height, idx);`,
 ]
 
 /** Key of the advisory lock that serialises migrations of nodes starting at once on one database. */
@@ -272,6 +274,23 @@ export class PostgresStore implements Store, BlobTable {
   async getTx(hash: Hex): Promise<TxRow | undefined> {
     const { rows } = await this.read('SELECT * FROM txs WHERE hash = $1', [Buffer.from(hash.slice(2), 'hex')])
     return rows[0] ? toTx(rows[0] as TxDbRow) : undefined
+  }
+
+  async listSenderTxs(sender: Hex, before: TxPosition | undefined, limit: number): Promise<TxRow[]> {
+    const { rows } = before
+      ? await this.read('SELECT * FROM txs WHERE sender = $1 AND (height, idx) < ($2, $3) ORDER BY height DESC, idx DESC LIMIT $4', [
+          sender,
+          before.height.toString(),
+          before.index,
+          limit,
+        ])
+      : await this.read('SELECT * FROM txs WHERE sender = $1 ORDER BY height DESC, idx DESC LIMIT $2', [sender, limit])
+    return (rows as TxDbRow[]).map(toTx)
+  }
+
+  async countSenderTxs(sender: Hex): Promise<number> {
+    const { rows } = await this.read('SELECT COUNT(*)::int AS n FROM txs WHERE sender = $1', [sender])
+    return (rows[0] as { n: number }).n
   }
 
   async keysWrittenBetween(afterHeight: bigint, toHeight: bigint): Promise<string[]> {

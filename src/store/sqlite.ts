@@ -9,7 +9,7 @@ import { dirname } from 'node:path'
 import { SinewError } from '../core/index.ts'
 import { storageFault } from './storage-fault.ts'
 import { toBlock, toTx, type BlockDbRow, type TxDbRow } from './rows.ts'
-import type { BlockCommit, BlockRow, Hex, StateRow, Store, TxRow } from './types.ts'
+import type { BlockCommit, BlockRow, Hex, StateRow, Store, TxPosition, TxRow } from './types.ts'
 
 /** Numbered schema migrations; applied in order, each once, recorded in schema_migrations. */
 const MIGRATIONS: string[] = [
@@ -32,6 +32,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX state_history_height ON state_history (height);
    INSERT INTO state_history (key, height, value) SELECT key, height, value FROM state;
    INSERT INTO meta (key, value) SELECT 'state_history_from', CAST(h AS TEXT) FROM (SELECT MAX(height) AS h FROM blocks) WHERE h IS NOT NULL;`,
+  // 3: an account's history (GET /v1/accounts/:address/txs): the txs it signed, newest first.
+  `CREATE INDEX txs_sender ON txs (sender, seq);`,
 ]
 
 export type SqliteStoreOptions = { readonly?: boolean }
@@ -97,6 +99,8 @@ export class SqliteStore implements Store {
       listBlocks: this.db.prepare<[number, number], BlockDbRow>('SELECT * FROM blocks WHERE height >= ? ORDER BY height LIMIT ?'),
       blockTxs: this.db.prepare<[number, number], TxDbRow>('SELECT * FROM txs WHERE seq >= ? AND seq < ? ORDER BY seq'),
       getTx: this.db.prepare<[Buffer], TxDbRow>('SELECT * FROM txs WHERE hash = ?'),
+      senderTxs: this.db.prepare<[string, number, number], TxDbRow>('SELECT * FROM txs WHERE sender = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+      countSenderTxs: this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM txs WHERE sender = ?'),
       scanState: this.db.prepare<[], { key: string; value: Buffer; height: number }>('SELECT key, value, height FROM state ORDER BY key'),
       getState: this.db.prepare<[string], { key: string; value: Buffer; height: number }>('SELECT key, value, height FROM state WHERE key = ?'),
     }
@@ -178,6 +182,15 @@ export class SqliteStore implements Store {
   async getTx(hash: Hex): Promise<TxRow | undefined> {
     const row = this.stmts.getTx.get(Buffer.from(hash.slice(2), 'hex'))
     return row ? toTx(row) : undefined
+  }
+
+  async listSenderTxs(sender: Hex, before: TxPosition | undefined, limit: number): Promise<TxRow[]> {
+    const upTo = before ? Math.min(txSeq(Number(before.height), before.index), Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER
+    return this.stmts.senderTxs.all(sender, upTo, limit).map(toTx)
+  }
+
+  async countSenderTxs(sender: Hex): Promise<number> {
+    return this.stmts.countSenderTxs.get(sender)?.n ?? 0
   }
 
   async *scanState(): AsyncIterable<StateRow> {

@@ -34,6 +34,9 @@ export type TxRow = {
   receipt: string
 }
 
+/** Where a tx sits on the chain: block height and index in the block. */
+export type TxPosition = { height: bigint; index: number }
+
 export type StateRow = { key: string; value: Uint8Array; height: bigint }
 
 export type BlockCommit = {
@@ -83,6 +86,10 @@ export interface Store {
   listBlocks(fromHeight: bigint, limit: number): Promise<BlockRow[]>
   getBlockTxs(height: bigint): Promise<TxRow[]>
   getTx(hash: Hex): Promise<TxRow | undefined>
+  /** Txs `sender` signed, newest first, strictly before position `before` (height, index) if given (an account's history, paged by cursor). */
+  listSenderTxs(sender: Hex, before: TxPosition | undefined, limit: number): Promise<TxRow[]>
+  /** How many txs `sender` signed. */
+  countSenderTxs(sender: Hex): Promise<number>
   /** Every state row, in key order. */
   scanState(): AsyncIterable<StateRow>
   getState(key: string): Promise<StateRow | undefined>

@@ -19,6 +19,9 @@ const Earnings = page(() => import('./pages/earnings.tsx'))
 const Receipt = page(() => import('./pages/receipt.tsx'))
 const Models = page(() => import('./pages/models.tsx'))
 const SignIn = page(() => import('./pages/signin.tsx'))
+const Tasks = page(() => import('./pages/tasks.tsx'))
+const TaskPage = page(() => import('./pages/task.tsx'))
+const AgentPage = page(() => import('./pages/agent.tsx'))
 
 const ROUTES: [string, Page | LazyExoticComponent<Page>][] = [
   ['/', Explorer],
@@ -33,6 +36,9 @@ const ROUTES: [string, Page | LazyExoticComponent<Page>][] = [
   ['/receipts/:id', Receipt],
   ['/models', Models],
   ['/signin', SignIn],
+  ['/tasks', Tasks],
+  ['/tasks/:id', TaskPage],
+  ['/agents/:address', AgentPage],
 ]
 
 const NAV: [string, string][] = [
@@ -41,6 +47,7 @@ const NAV: [string, string][] = [
   ['/playground', 'Playground'],
   ['/earnings', 'Earnings'],
   ['/models', 'Models & keys'],
+  ['/tasks', 'Tasks & agents'],
 ]
 
 function Router() {
@@ -119,8 +126,8 @@ function Offline() {
 
 export function App() {
   return (
-    <WalletProvider>
-      <HeadProvider>
+    <HeadProvider>
+      <WalletProvider>
         <a href="#main" className="skip">
           Skip to content
         </a>
@@ -132,7 +139,7 @@ export function App() {
         <footer>
           API: <a href="/openapi.json">/openapi.json</a> · every figure here is read from the ledger and can be recomputed (<code>sinew verify</code>).
         </footer>
-      </HeadProvider>
-    </WalletProvider>
+      </WalletProvider>
+    </HeadProvider>
   )
 }

@@ -20,6 +20,9 @@ export function parseSin(text: string): bigint {
 
 export const short = (hex: string, n = 6): string => (hex.length > 2 * n + 4 ? `${hex.slice(0, n + 2)}…${hex.slice(-n)}` : hex)
 
+/** `text` cut to `n` characters, the last one an ellipsis when cut. */
+export const ellipsis = (text: string, n: number): string => (text.length > n ? `${text.slice(0, n - 1)}…` : text)
+
 export const bps = (v: number): string => `${(v / 100).toFixed(2)} %`
 
 export const time = (ms: string | number): string => new Date(Number(ms)).toLocaleString()

@@ -5,7 +5,7 @@
  * never leave the browser: only the signed envelope is sent.
  */
 import type { TypedDataDomain } from 'viem'
-import { api, type Schemas } from './api.ts'
+import { api, uploadBlob, type Schemas } from './api.ts'
 
 export type TypedField = { name: string; type: string }
 export type Signer = {
@@ -60,5 +60,24 @@ export async function signTx(signer: Signer, type: string, message: Record<strin
 /** Signs and submits through POST /v1/tx: resolves once the tx is in a committed block. */
 export async function sendTx(signer: Signer, type: string, message: Record<string, unknown>): Promise<Schemas['TxAck']> {
   const envelope = await signTx(signer, type, message)
+  return api.post('/v1/tx', { body: envelope })
+}
+
+/**
+ * Signs `type` naming `bytes` by their sha256 in `hashField`, uploads the bytes with the signed
+ * tx as their permit (PUT /v1/blobs), then submits the tx: the bytes are stored before
+ * anything on the ledger points at them.
+ */
+export async function sendWithBlob(
+  signer: Signer,
+  type: string,
+  message: Record<string, unknown>,
+  hashField: string,
+  bytes: Uint8Array,
+  onProgress: (sent: number, total: number) => void = () => undefined,
+): Promise<Schemas['TxAck']> {
+  const { sha256 } = await import('viem')
+  const envelope = await signTx(signer, type, { ...message, [hashField]: sha256(bytes) })
+  await uploadBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]), envelope, onProgress)
   return api.post('/v1/tx', { body: envelope })
 }

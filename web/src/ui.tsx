@@ -1,16 +1,22 @@
 /** Shared pieces of the pages: loading data, the chain head as it moves, errors said plainly, links to ledger objects. */
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react'
-import { api, describeError } from './api.ts'
+import { api, describeError, type Schemas } from './api.ts'
 import { formatSin, short } from './format.ts'
 import { Link } from './router.tsx'
 
 /** How often the page asks the node for its head (the API has no push; this is what "live" costs). */
 const HEAD_POLL_MS = 1000
 
-type Head = { height: bigint; reachable: boolean }
+/** The chain head as last read (GET /v1/status): its height, whether the node answered, and the whole status (undefined until the first answer). */
+type Head = { height: bigint; reachable: boolean; status?: Schemas['NodeStatus'] }
 const HeadContext = createContext<Head>({ height: 0n, reachable: true })
 
-/** Polls GET /v1/status: pages that read `useHead()` reload as blocks arrive; a node gone away is noticed. */
+/**
+ * Polls GET /v1/status, the one reader of it in the app: pages that read `useHead()` reload as
+ * blocks arrive; a node gone away is noticed. The first read is preloaded by index.html (it
+ * starts with the script, not after it), so the first page shows the chain without waiting
+ * for a round trip after the script runs.
+ */
 export function HeadProvider({ children }: { children: ReactNode }) {
   const [head, setHead] = useState<Head>({ height: 0n, reachable: true })
   useEffect(() => {
@@ -19,7 +25,12 @@ export function HeadProvider({ children }: { children: ReactNode }) {
     const tick = async () => {
       try {
         const s = await api.get('/v1/status')
-        if (!stop) setHead((h) => (h.height === BigInt(s.height) && h.reachable ? h : { height: BigInt(s.height), reachable: true }))
+        if (!stop)
+          setHead((h) =>
+            h.status && h.height === BigInt(s.height) && h.status.pendingTxs === s.pendingTxs && h.reachable
+              ? h
+              : { height: BigInt(s.height), reachable: true, status: s },
+          )
       } catch {
         if (!stop) setHead((h) => (h.reachable ? { ...h, reachable: false } : h))
       }

@@ -8,6 +8,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import type { EIP1193Provider } from 'viem'
 import { api, type Schemas } from './api.ts'
 import type { Signer } from './signing.ts'
+import { useHead } from './ui.tsx'
 
 export type Account = Signer & { kind: 'dev' | 'wallet'; label: string }
 
@@ -88,12 +89,12 @@ async function devSigner(index: number): Promise<Account> {
 }
 
 export function WalletProvider({ children }: { children: ReactNode }) {
-  const [status, setStatus] = useState<Schemas['NodeStatus']>()
+  const head = useHead()
+  const known = head.status !== undefined
+  // The network (chain id, dev or not) is fixed for the node's life: the first status read says it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: read once, when it first arrives
+  const status = useMemo(() => head.status, [known])
   const [account, setAccount] = useState<Account>()
-
-  useEffect(() => {
-    api.get('/v1/status').then(setStatus, () => undefined)
-  }, [])
 
   // Restore the last choice: a dev account by its index (dev networks only), or the wallet.
   useEffect(() => {

@@ -299,6 +299,56 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     },
   })
 
+  app.get('/v1/accounts/:address/txs', {
+    schema: {
+      summary: "An account's history: the txs it signed, newest first, paged by cursor (pass a page's next as before)",
+      tags: ['ledger'],
+      params: z.object({ address: z.string() }),
+      querystring: z
+        .object({
+          before: z
+            .string()
+            .regex(/^\d{1,19}:\d{1,7}$/, 'a cursor <height>:<index>')
+            .optional()
+            .describe('Only txs before this position (<height>:<index>): the next of the previous page'),
+          limit: z.coerce.number().int().min(1).max(100).default(20).describe('At most this many (1-100)'),
+        })
+        .strict(),
+      response: {
+        200: z
+          .object({
+            address: addressSchema,
+            txs: z.array(txSchema),
+            total: countSchema.describe('How many txs the account has signed in all'),
+            next: z.string().nullable().describe('The cursor of the next (older) page, or null at the first tx'),
+            height: uintStringSchema.describe('The block height this is read at'),
+          })
+          .meta({ id: 'AccountTxs' }),
+        ...errorResponses(...BAD_PARAMS, 'invalid_address'),
+      },
+    },
+    handler: async (request) => {
+      const address = parseAddress(request.params.address, 'address')
+      const { before, limit } = request.query
+      const [h, i] = before?.split(':') ?? []
+      const height = node.chain.head.height
+      // One more than asked says whether an older page exists.
+      const [rows, total] = await Promise.all([
+        store.listSenderTxs(address, before ? { height: BigInt(h), index: Number(i) } : undefined, limit + 1),
+        store.countSenderTxs(address),
+      ])
+      const page = rows.slice(0, limit)
+      const last = page.at(-1)
+      return {
+        address,
+        txs: page.map(txToJson),
+        total,
+        next: rows.length > limit && last ? `${last.height}:${last.index}` : null,
+        height: height.toString(),
+      }
+    },
+  })
+
   app.get('/v1/accounts/:address/delegations', {
     schema: {
       summary: 'Session-key grants an account made (granted) and received (received), with what each has spent',

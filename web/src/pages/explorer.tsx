@@ -68,7 +68,6 @@ export function Explorer() {
   const [before, setBefore] = useState<bigint>()
   const top = before ?? head.height
   const from = top > BigInt(PAGE) ? top - BigInt(PAGE) + 1n : 1n
-  const status = useLoad(() => api.get('/v1/status'), [head.height])
   const blocks = useLoad(
     () => (top > 0n ? api.get('/v1/blocks', { query: { from: from.toString(), limit: PAGE, txs: 'none' } }) : Promise.resolve({ blocks: [], head: '0' })),
     [top],
@@ -76,24 +75,24 @@ export function Explorer() {
   return (
     <section>
       <h1>Explorer</h1>
-      <Show loaded={status}>
-        {(s) => (
-          <dl className="kv card" aria-label="Chain status">
-            <dt>Network</dt>
-            <dd>
-              {s.network} (chain id {s.chainId})
-            </dd>
-            <dt>Height</dt>
-            <dd data-testid="height">{s.height}</dd>
-            <dt>Head</dt>
-            <dd className="mono">{short(s.headHash, 10)}</dd>
-            <dt>State root</dt>
-            <dd className="mono">{short(s.stateRoot, 10)}</dd>
-            <dt>Pending txs</dt>
-            <dd>{s.pendingTxs}</dd>
-          </dl>
-        )}
-      </Show>
+      {head.status ? (
+        <dl className="kv card" aria-label="Chain status">
+          <dt>Network</dt>
+          <dd>
+            {head.status.network} (chain id {head.status.chainId})
+          </dd>
+          <dt>Height</dt>
+          <dd data-testid="height">{head.status.height}</dd>
+          <dt>Head</dt>
+          <dd className="mono">{short(head.status.headHash, 10)}</dd>
+          <dt>State root</dt>
+          <dd className="mono">{short(head.status.stateRoot, 10)}</dd>
+          <dt>Pending txs</dt>
+          <dd>{head.status.pendingTxs}</dd>
+        </dl>
+      ) : head.reachable ? (
+        <p aria-busy="true">Loading…</p>
+      ) : null}
       <SearchBox />
       <h2>{before === undefined ? 'Latest blocks (live)' : `Blocks up to ${top}`}</h2>
       <Show loaded={blocks}>

@@ -8,6 +8,7 @@ import { useState, type FormEvent } from 'react'
 import { api, type Schemas } from '../api.ts'
 import { formatSin, parseSin, short, time } from '../format.ts'
 import { grantApiKey, madeKeys, rememberKey } from '../keys.ts'
+import { LineageGraph } from '../lineage-graph.tsx'
 import { Link } from '../router.tsx'
 import { sendTx } from '../signing.ts'
 import { AccountLink, ActionButton, Amount, ErrorBox, Show, useHead, useLoad } from '../ui.tsx'
@@ -74,7 +75,10 @@ export default function Models() {
   )
 }
 
-/** model → Datanet versions → contributions, as a three-column graph of boxes and lines. */
+/** How many contributions of each version the graph draws (the rest are counted). */
+const LINEAGE_SHOWN = 12
+
+/** model → Datanet versions → contributions, drawn as a graph, with the same as a list for reading. */
 function Lineage({ model }: { model: Model }) {
   const lineage = useLoad(async () => {
     return Promise.all(
@@ -83,14 +87,18 @@ function Lineage({ model }: { model: Model }) {
         const [d, v, cs] = await Promise.all([
           api.get('/v1/datanets/{id}', { path: { id } }),
           api.get('/v1/datanets/{id}/versions/{n}', { path: { id, n: Number(n) } }),
-          api.get('/v1/datanets/{id}/contributions', { path: { id }, query: { status: 'accepted', limit: 20 } }),
+          api.get('/v1/datanets/{id}/contributions', { path: { id }, query: { status: 'accepted', limit: LINEAGE_SHOWN } }),
         ])
+        // A version holds the contributions accepted before it was published (acceptedIndex below its count).
+        const contributions = cs.contributions.filter((c) => c.acceptedIndex !== null && c.acceptedIndex < v.contributions)
         return {
-          ref,
-          name: d.name,
-          id,
-          version: v,
-          contributions: cs.contributions.filter((c) => c.acceptedIndex !== null && c.acceptedIndex < v.contributions),
+          key: ref,
+          label: `${d.name} v${v.version}`,
+          detail: `${v.contributions} contributions, index ${v.build.state}`,
+          href: `/datanets/${id}`,
+          root: v.root,
+          contributions: contributions.map((c) => ({ id: c.id, title: c.title, author: c.author, href: `/datanets/${id}?contribution=${c.id}` })),
+          more: v.contributions - contributions.length,
         }
       }),
     )
@@ -100,28 +108,30 @@ function Lineage({ model }: { model: Model }) {
       <h2 style={{ marginTop: 0 }}>Lineage of {model.name}</h2>
       <Show loaded={lineage}>
         {(ls) => (
-          <ul className="lineage" aria-label={`${model.name} draws on`}>
-            {ls.map((l) => (
-              <li key={l.ref}>
-                <Link to={`/datanets/${l.id}`}>
-                  {l.name} v{l.version.version}
-                </Link>{' '}
-                <span className="muted">
-                  root {short(l.version.root)}, {l.version.contributions} contributions, index {l.version.build.state}
-                </span>
-                <ul>
-                  {l.contributions.map((c) => (
-                    <li key={c.id}>
-                      <Link to={`/tx/${c.id}`}>{c.title}</Link> by <AccountLink address={c.author} />
-                    </li>
-                  ))}
-                  {l.version.contributions > l.contributions.length ? (
-                    <li className="muted">… and {l.version.contributions - l.contributions.length} more</li>
-                  ) : null}
-                </ul>
-              </li>
-            ))}
-          </ul>
+          <>
+            <LineageGraph model={model.name} versions={ls} />
+            <details>
+              <summary>As a list</summary>
+              <ul className="lineage" aria-label={`${model.name} draws on`}>
+                {ls.map((l) => (
+                  <li key={l.key}>
+                    <Link to={l.href}>{l.label}</Link>{' '}
+                    <span className="muted">
+                      root {short(l.root)}, {l.detail}
+                    </span>
+                    <ul>
+                      {l.contributions.map((c) => (
+                        <li key={c.id}>
+                          <Link to={c.href}>{c.title}</Link> by <AccountLink address={c.author} />
+                        </li>
+                      ))}
+                      {l.more > 0 ? <li className="muted">… and {l.more} more</li> : null}
+                    </ul>
+                  </li>
+                ))}
+              </ul>
+            </details>
+          </>
         )}
       </Show>
     </div>

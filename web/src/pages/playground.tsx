@@ -6,11 +6,14 @@
 import { useState, type FormEvent } from 'react'
 import { api, streamChat } from '../api.ts'
 import { AttributedOutput, ReceiptSummary, rememberOutput, type Receipt } from '../attributed.tsx'
-import { formatSin, short } from '../format.ts'
+import { ellipsis, formatSin, short } from '../format.ts'
 import { grantApiKey, playgroundKey, rememberKey, setPlaygroundKey } from '../keys.ts'
 import { Link } from '../router.tsx'
 import { ActionButton, ErrorBox, Show, useLoad } from '../ui.tsx'
 import { useWallet } from '../wallet.tsx'
+
+/** Characters of a model's name the picker shows; a longer name ends in … and reads whole in the option's title. */
+const MODEL_NAME_SHOWN = 28
 
 export default function Playground() {
   const { account } = useWallet()
@@ -71,12 +74,18 @@ export default function Playground() {
         {(m) => (
           <form onSubmit={ask} className="card">
             <label htmlFor="model">Model</label>
-            <select id="model" value={model} onChange={(e) => setModel(e.target.value)}>
+            <select
+              id="model"
+              className="picker"
+              value={model}
+              title={model || m.models.find((x) => x.active)?.name}
+              onChange={(e) => setModel(e.target.value)}
+            >
               {m.models
                 .filter((x) => x.active)
                 .map((x) => (
-                  <option key={x.name} value={x.name}>
-                    {x.name} ({formatSin(x.pricePerMillion)} per million tokens,{' '}
+                  <option key={x.name} value={x.name} title={x.name}>
+                    {ellipsis(x.name, MODEL_NAME_SHOWN)} ({formatSin(x.pricePerMillion)} per million tokens,{' '}
                     {x.datanets.map((d) => `${short(d.split('@')[0])}@${d.split('@')[1]}`).join(', ') || 'no Datanets'})
                   </option>
                 ))}
