@@ -335,6 +335,7 @@ describe('/openapi.json', () => {
     await check(`/v1/accounts/${authors[0].address}/earnings`, 200)
     await check(`/v1/accounts/${caller.address}/earnings`, 200)
     await check(`/v1/accounts/${caller.address}/delegations`, 200)
+    await check(`/v1/accounts/${caller.address}/txs?limit=2`, 200)
     await check('/v1/registry/models', 200)
     const { keccak256 } = await import('../src/core/index.ts')
     await check(`/v1/apikeys/${keccak256(apiKey)}`, 200)
