@@ -40,7 +40,14 @@ async function call(apiKey: string, stream: boolean): Promise<{ status: number; 
   const res = await fetch(`${running.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ model: 'limit-llm', messages: [{ role: 'user', content: 'go' }], max_tokens: MAX_TOKENS, stream }),
+    body: JSON.stringify({
+      model: 'limit-llm',
+      messages: [{ role: 'user', content: 'go' }],
+      max_tokens: MAX_TOKENS,
+      stream,
+      // The final chunk carries usage only when asked for (as OpenAI's does).
+      ...(stream ? { stream_options: { include_usage: true } } : {}),
+    }),
   })
   const text = await res.text()
   if (res.status !== 200) {

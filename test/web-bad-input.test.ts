@@ -128,7 +128,7 @@ describe('keyboard', () => {
       })
     })
     await page.locator('.drop').focus()
-    await page.waitForFunction("document.activeElement?.classList.contains('drop')")
+    await expect.poll(() => page.locator('.drop').evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true)
     await page.keyboard.press('Enter')
     await page.locator('[data-testid="file-input"][data-opened="yes"]').waitFor({ state: 'attached' })
     await fileInput.setInputFiles({ name: 'short.txt', mimeType: 'text/plain', buffer: Buffer.from('A short note typed with keys.') })

@@ -165,7 +165,7 @@ describe('every page: accessible (axe), at phone and desktop widths', () => {
         await page.goto(`${url}${path}`)
         await page.locator('main h1').first().waitFor()
         expect(await page.locator('main h1').first().textContent()).not.toBe('Not found')
-        await page.waitForFunction('!document.querySelector(\'[aria-busy="true"]\')')
+        await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0)
         await screenshot(
           page,
           `${

@@ -225,7 +225,7 @@ describe('task, agent and account pages: accessible (axe), at phone and desktop 
       for (const [path, name] of pages) {
         await page.goto(`${url}${path}`)
         await page.locator('main h1').first().waitFor()
-        await page.waitForFunction('!document.querySelector(\'[aria-busy="true"]\')')
+        await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0)
         await screenshot(page, `${name}-${width}`)
         expect({ path, violations: await seriousViolations(page) }).toEqual({ path, violations: [] })
         if (viewport === PHONE) expect({ path, width: await page.evaluate('document.documentElement.scrollWidth') }).toEqual({ path, width: PHONE.width })
