@@ -81,15 +81,16 @@ export class FailoverCluster {
     const oldTerm = BigInt(before.failover?.lease?.term ?? '0')
     const killedAt = Date.now()
     await member.process.stop('SIGKILL')
-    const others = this.members.filter((m) => m !== member && !m.restarting)
     const deadline = Date.now() + timeoutMs
     let taken: { url: string; status: Status; at: number } | undefined
     while (!taken) {
-      for (const m of others) {
+      // Every live node each time round: one killed before may finish restarting now and,
+      // as a standby, take the lease before the others do.
+      for (const m of this.members.filter((m) => m !== member && !m.restarting)) {
         const s = await status(m.process.url)
         if (s?.role === 'sequencer' && BigInt(s.failover?.lease?.term ?? '0') > oldTerm) taken = { url: m.process.url, status: s, at: Date.now() }
       }
-      if (Date.now() > deadline) throw new Error('no standby took over')
+      if (Date.now() > deadline) throw new Error(`no standby took over the lease after term ${oldTerm}`)
       if (!taken) await tick()
     }
     const from = BigInt(taken.status.failover!.takeover!.height) + 1n
