@@ -96,6 +96,8 @@ export const errorCatalogue = {
   },
   payment_scheme_unsupported: { status: 402, meaning: 'The x402 payment is for a scheme or network this node does not accept for this call.' },
   payment_wrong_resource: { status: 402, meaning: 'The x402 payment authorisation is for another resource than the one called.' },
+  payment_wrong_asset: { status: 402, meaning: 'The x402 `exact` payment is for another asset than the settlement token this node takes.' },
+  payment_wrong_amount: { status: 402, meaning: 'The x402 `exact` authorisation transfers another value than the `amount` asked (exact means exact).' },
   payment_wrong_payee: { status: 402, meaning: 'The x402 payment authorisation pays another account than the one this call pays.' },
   payment_insufficient: { status: 402, meaning: 'The x402 payment authorises less than the price of the call (its most it may cost).' },
   payment_insufficient_funds: { status: 402, meaning: "The x402 payer's balance does not cover the price of the call." },

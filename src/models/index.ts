@@ -41,6 +41,7 @@ export {
 } from './attribution.ts'
 export { API_KEY_PREFIX, hashApiKey, newApiKey } from './apikeys.ts'
 export {
+  apiKeyKey,
   apiKeyProblem,
   apiKeyProblemAt,
   apiKeyRemaining,

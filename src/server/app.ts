@@ -21,7 +21,7 @@ import { modelsRoutes } from './routes/models.ts'
 import { openaiRoutes } from './routes/openai.ts'
 import { openaiProxyRoutes } from './routes/openai-proxy.ts'
 import { webAppRoutes } from './web.ts'
-import { X402Payments, type X402Settings } from './x402.ts'
+import { X402Payments, type ExactSettlement, type X402Settings } from './x402.ts'
 
 export type ServerOptions = {
   node: LedgerNode
@@ -29,6 +29,8 @@ export type ServerOptions = {
   gateway?: Gateway
   /** x402 payments on the gateway's routes (docs/x402.md); undefined: calls need an API key. The A2A agent card lists x402 as a way to pay when set. */
   x402?: X402Settings
+  /** With settlement on an EVM chain: x402 also takes the `exact` scheme on its token (the node is its own facilitator). */
+  settlement?: ExactSettlement
   /** On a replica, the leader's URL: the OpenAI-compatible routes are passed through to it. */
   leader?: string
   /** The Datanets service (blobs, contributions, versions, search). */
@@ -99,7 +101,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(agentsRoutes, { node: options.node, blobs: options.datanets?.blobs })
   await app.register(modelsRoutes, { node: options.node })
   if (options.gateway)
-    await app.register(openaiRoutes, { gateway: options.gateway, x402: options.x402 ? new X402Payments(options.gateway, options.x402) : undefined })
+    await app.register(openaiRoutes, {
+      gateway: options.gateway,
+      x402: options.x402 ? new X402Payments(options.gateway, options.x402, options.settlement) : undefined,
+    })
   else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })
   await app.register(mcpRoutes)
   await app.register(a2aRoutes, {

@@ -51,6 +51,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       datanets,
       gateway,
       x402: x402Settings(config, node.chain.genesis.insecure === true),
+      settlement: assembled.settlement,
       leader,
       log,
       host: secret ? INTERNAL_HOST : config.host,

@@ -22,10 +22,14 @@ import { SinewError, type ErrorCode, type Hex } from '../core/index.ts'
 import type { CallRequest, Gateway } from '../gateway/index.ts'
 import { checkPaymentAuthorization, sinewNetwork, type Address, type PaymentAuthorization } from '../ledger/index.ts'
 import { hashApiKey, readApiKey, readReceiptPointer, type ModelRecord } from '../models/index.ts'
+import { evmPaymentKey, transferAuthorizationSigner, type ExactTerms, type SettledTransfer, type TransferAuthorization } from '../settlement/index.ts'
 
 export const X402_VERSION = 2
 export const SINEW_SCHEME = 'sinew'
 export const SINEW_ASSET = 'SIN'
+export const EXACT_SCHEME = 'exact'
+/** The EVM facilitators' margin: an authorisation must stay valid this long after it is checked (seconds). */
+const EXACT_MIN_VALIDITY_SECONDS = 6n
 export const PAYMENT_REQUIRED_HEADER = 'PAYMENT-REQUIRED'
 export const PAYMENT_SIGNATURE_HEADER = 'PAYMENT-SIGNATURE'
 export const PAYMENT_RESPONSE_HEADER = 'PAYMENT-RESPONSE'
@@ -45,7 +49,16 @@ export const X402_REFUSALS: ErrorCode[] = [
   'payment_not_yet_valid',
   'payment_expired',
   'payment_nonce_used',
+  'payment_wrong_asset',
+  'payment_wrong_amount',
+  'payment_settlement_failed',
 ]
+
+/** The node's settlement side, as x402's `exact` scheme needs it (src/settlement Settlement). */
+export type ExactSettlement = {
+  exactTerms(): ExactTerms | undefined
+  settleExactPayment(auth: TransferAuthorization, signature: Hex): Promise<SettledTransfer>
+}
 
 export type X402Settings = {
   /** Validity window a payer is asked to give its authorisation (seconds). */
@@ -91,6 +104,8 @@ export type AcceptedPayment = {
   acceptTx: Hex
   /** The tab's secret: only this node holds it, for this one call. */
   secret: string
+  /** Scheme `exact`: the EVM transfer that paid it, credited on Sinew before the tab opened. */
+  evm?: SettledTransfer & { value: bigint }
 }
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`))
@@ -122,6 +137,11 @@ const sinewPayloadSchema = z.object({
   }),
   signature: hex(65),
 })
+/** @x402/evm's ExactEIP3009Payload (EOA signatures: 65 bytes). */
+const exactPayloadSchema = z.object({
+  authorization: z.object({ from: hex(20), to: hex(20), value: uint, validAfter: uint, validBefore: uint, nonce: hex(32) }),
+  signature: hex(65),
+})
 
 /** Standard base64 of UTF-8 JSON, as @x402/core encodes the headers. */
 export const encodeHeader = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64')
@@ -150,6 +170,8 @@ export class X402Payments {
   constructor(
     private readonly gateway: Gateway,
     readonly settings: X402Settings,
+    /** With settlement on an EVM chain: the `exact` scheme on its token. */
+    private readonly settlement?: ExactSettlement,
   ) {
     this.network = sinewNetwork(gateway.node.chain.genesis.chainId)
   }
@@ -186,8 +208,40 @@ export class X402Payments {
             settlement: 'upto',
           },
         },
+        ...this.exactRequirements(quote, o.path),
       ],
     }
+  }
+
+  /**
+   * The EVM `exact` scheme on the settlement token, when settlement is configured and
+   * connected: an EIP-3009 transfer of `amount` into the settlement contract, credited to the
+   * payer on Sinew; the call is charged its actual fee and the rest stays on the payer's balance.
+   */
+  private exactRequirements(quote: CallQuote, path: string): PaymentRequirements[] {
+    const terms = this.settlement?.exactTerms()
+    if (!terms) return []
+    return [
+      {
+        scheme: EXACT_SCHEME,
+        network: terms.network,
+        amount: quote.maxFee.toString(),
+        asset: terms.token,
+        payTo: terms.contract,
+        maxTimeoutSeconds: this.settings.maxTimeoutSeconds,
+        extra: {
+          // The token's EIP-712 domain, which @x402/evm signs under.
+          name: terms.name,
+          version: terms.version,
+          resource: this.resourceOf(path, quote.model.name),
+          model: quote.model.name,
+          maxTokens: quote.maxTokens,
+          decimals: 18,
+          // The whole amount is credited to the payer on Sinew; the call is charged its actual fee.
+          settlement: 'deposit',
+        },
+      },
+    ]
   }
 
   /**
@@ -211,6 +265,7 @@ export class X402Payments {
         details: { field: 'accepted.network', got: p.accepted.network.slice(0, 64), expected: offered.network },
       })
     }
+    if (p.accepted.scheme === EXACT_SCHEME) return this.acceptExact(p.payload, p.accepted, offered, quote)
     const { authorization: a, signature } = parse(sinewPayloadSchema, p.payload, 'payload.')
     const auth: PaymentAuthorization = {
       payer: a.payer.toLowerCase() as Address,
@@ -276,11 +331,133 @@ export class X402Payments {
     return { payer: auth.payer, network: this.network, maxAmount: auth.maxAmount, tab, acceptTx: ack.hash, secret }
   }
 
+  /**
+   * Scheme `exact`: checks the EIP-3009 authorisation against the requirement (asset, payTo,
+   * value, window, signature), has the settlement side transfer it on the chain and credit it
+   * (src/settlement/exact.ts), then opens the call's tab from it (AcceptEvmPayment). Every
+   * refusal comes before the transfer; once it is mined the tokens are the payer's on Sinew.
+   */
+  private async acceptExact(
+    payload: unknown,
+    accepted: z.infer<typeof requirementsSchema>,
+    offered: PaymentRequirements,
+    quote: CallQuote,
+  ): Promise<AcceptedPayment> {
+    const terms = this.settlement!.exactTerms()!
+    const { authorization: a, signature } = parse(exactPayloadSchema, payload, 'payload.')
+    const auth: TransferAuthorization = {
+      from: a.from.toLowerCase() as Address,
+      to: a.to.toLowerCase() as Address,
+      value: BigInt(a.value),
+      validAfter: BigInt(a.validAfter),
+      validBefore: BigInt(a.validBefore),
+      nonce: a.nonce.toLowerCase() as Hex,
+    }
+    if (accepted.asset.toLowerCase() !== terms.token) {
+      throw new SinewError({
+        code: 'payment_wrong_asset',
+        message: `The payment is in ${accepted.asset.slice(0, 64)}, this node takes its settlement token ${terms.token}`,
+        details: { field: 'accepted.asset', got: accepted.asset.slice(0, 64), expected: terms.token },
+      })
+    }
+    if (auth.to !== terms.contract || accepted.payTo.toLowerCase() !== terms.contract) {
+      throw new SinewError({
+        code: 'payment_wrong_payee',
+        message: `The authorisation pays ${auth.to}, this call pays the settlement contract ${terms.contract}`,
+        details: { field: 'payload.authorization.to', got: auth.to, expected: terms.contract },
+      })
+    }
+    if (auth.value < quote.maxFee) {
+      throw new SinewError({
+        code: 'payment_insufficient',
+        message: `The authorisation transfers ${auth.value}, this call may cost up to ${quote.maxFee}`,
+        details: { field: 'payload.authorization.value', got: auth.value.toString(), price: quote.maxFee.toString() },
+        hint: 'Authorise exactly the `amount` of the PAYMENT-REQUIRED requirement; you are charged only the actual fee, the rest stays on your Sinew balance.',
+      })
+    }
+    if (auth.value !== BigInt(offered.amount)) {
+      throw new SinewError({
+        code: 'payment_wrong_amount',
+        message: `The authorisation transfers ${auth.value}, the \`exact\` requirement asks ${offered.amount}`,
+        details: { field: 'payload.authorization.value', got: auth.value.toString(), expected: offered.amount },
+        hint: 'Authorise exactly the `amount` of the PAYMENT-REQUIRED requirement.',
+      })
+    }
+    const now = this.gateway.node.now() / 1000n
+    if (auth.validAfter > now) {
+      throw new SinewError({
+        code: 'payment_not_yet_valid',
+        message: `The authorisation is valid after ${auth.validAfter}, it is ${now}`,
+        details: { field: 'payload.authorization.validAfter', validAfter: auth.validAfter.toString(), now: now.toString() },
+      })
+    }
+    if (auth.validBefore < now + EXACT_MIN_VALIDITY_SECONDS) {
+      throw new SinewError({
+        code: 'payment_expired',
+        message: `The authorisation is valid before ${auth.validBefore}, it is ${now} (it must stay valid ${EXACT_MIN_VALIDITY_SECONDS} s more)`,
+        details: { field: 'payload.authorization.validBefore', validBefore: auth.validBefore.toString(), now: now.toString() },
+        hint: 'Sign a fresh authorisation and pay again.',
+      })
+    }
+    const domain = { name: terms.name, version: terms.version, chainId: terms.evmChainId, verifyingContract: terms.token }
+    const signer = transferAuthorizationSigner(domain, auth, signature as Hex)
+    if (signer !== auth.from) {
+      throw new SinewError({
+        code: 'payment_signature_invalid',
+        message: `The EIP-3009 authorisation is not signed by its payer ${auth.from} under the token's domain (${terms.name} / ${terms.version} / chain ${terms.evmChainId} / ${terms.token})`,
+        details: { field: 'payload.signature', from: auth.from, recovered: signer ?? null },
+      })
+    }
+    const node = this.gateway.node
+    if (node.chain.state.get(evmPaymentKey(terms.evmChainId, terms.token, auth.from, auth.nonce))) {
+      throw new SinewError({
+        code: 'payment_nonce_used',
+        message: `The authorisation ${auth.nonce} of ${auth.from} paid for a call already: a replay`,
+        details: { field: 'payload.authorization.nonce', payer: auth.from, nonce: auth.nonce },
+      })
+    }
+    // The chain I/O: refusals here transfer nothing; past here the tokens are on the payer's Sinew balance.
+    const transfer = await this.settlement!.settleExactPayment(auth, signature as Hex)
+    const secret = `x402-${randomBytes(32).toString('hex')}`
+    const tab = hashApiKey(secret)
+    const ack = await this.gateway.submitter.submit('AcceptEvmPayment', {
+      evmChainId: terms.evmChainId.toString(),
+      token: terms.token,
+      tokenName: terms.name,
+      tokenVersion: terms.version,
+      from: auth.from,
+      to: auth.to,
+      value: a.value,
+      validAfter: a.validAfter,
+      validBefore: a.validBefore,
+      authNonce: auth.nonce,
+      signature: signature.toLowerCase(),
+      depositTx: transfer.evmTx,
+      depositLogIndex: transfer.logIndex.toString(),
+      model: quote.model.name,
+      tabHash: tab,
+    })
+    return { payer: auth.from, network: terms.network, maxAmount: auth.value, tab, acceptTx: ack.hash, secret, evm: { ...transfer, value: auth.value } }
+  }
+
   /** The SettleResponse of a call served on `paid`'s tab whose receipt is `receiptId` (undefined: no receipt, nothing charged). */
   settleResponse(paid: AcceptedPayment, receiptId: string | undefined): SettleResponse {
     const state = this.gateway.node.chain.state
     const pointer = receiptId === undefined ? undefined : readReceiptPointer(state, receiptId)
     const charged = readApiKey(state, paid.tab)?.spent ?? '0'
+    if (paid.evm) {
+      // Scheme `exact`: the settlement is the EVM transfer, done whatever happened to the call.
+      const { evmTx, depositTx, value } = paid.evm
+      const served = pointer ? { receipt: receiptId, receiptTx: pointer.txHash } : { errorReason: 'call_not_served' }
+      return {
+        success: true,
+        payer: paid.payer,
+        transaction: evmTx,
+        network: paid.network,
+        amount: value.toString(),
+        extra: { ...served, charged, credited: value.toString(), depositTx, acceptTx: paid.acceptTx },
+      }
+    }
     const extra = { acceptTx: paid.acceptTx, maxAmount: paid.maxAmount.toString() }
     if (!pointer) {
       return {

@@ -5,6 +5,7 @@
  */
 import type { TxKindRegistry } from '../ledger/index.ts'
 import { settlementKinds } from './kinds.ts'
+import { evmPaymentKinds } from './x402-kinds.ts'
 
 export { depositKind, settlementKinds, withdrawKind, type DepositMessage, type WithdrawMessage } from './kinds.ts'
 export {
@@ -20,6 +21,16 @@ export {
   type SettlementTotals,
   type WithdrawalRecord,
 } from './state.ts'
+export {
+  acceptEvmPaymentKind,
+  depositTransferKind,
+  evmPaymentKey,
+  transferAuthorizationSigner,
+  type AcceptEvmPaymentMessage,
+  type DepositTransferMessage,
+  type TokenDomain,
+  type TransferAuthorization,
+} from './x402-kinds.ts'
 export { anvilBinary, startAnvil, type Anvil, type AnvilOptions } from './anvil.ts'
 export { sinewDevTokenAbi, sinewDevTokenBytecode, sinewSettlementAbi, sinewSettlementBytecode } from './contracts.ts'
 export { chainAt, deploySettlement, type DeployOptions, type SettlementDeployment } from './deploy.ts'
@@ -30,9 +41,10 @@ export { claimWithdrawal, revertError, type ClaimOptions, type ClaimResult } fro
 export { depositTokens, settlementToken, type DepositOptions, type DepositResult } from './deposit.ts'
 export { readContractState, type ContractState } from './onchain.ts'
 export { deployDevSettlement, type DevSettlement, type DevSettlementOptions } from './dev.ts'
+export { settleTransferAuthorization, type ExactTerms, type SettledTransfer } from './exact.ts'
 export { Settlement, type SettlementOptions, type SettlementSettings, type SettlementStatus } from './service.ts'
 
-/** The one registration point: adds Deposit and Withdraw to a node's registry. */
+/** The one registration point: adds Deposit, Withdraw and x402's DepositTransfer and AcceptEvmPayment to a node's registry. */
 export function registerSettlementKinds(registry: TxKindRegistry): TxKindRegistry {
-  return registry.register(...settlementKinds)
+  return registry.register(...settlementKinds, ...evmPaymentKinds)
 }

@@ -8,7 +8,7 @@
  * SIN and the settlement token are 1:1 in base units (18 decimals).
  */
 import { SinewError } from '../core/index.ts'
-import { credit, debit, defineTxKind, ZERO_ADDRESS, type StateOverlay, type TxKind, type TxMessage } from '../ledger/index.ts'
+import { credit, debit, defineTxKind, ZERO_ADDRESS, type StateOverlay, type TxContext, type TxKind, type TxMessage } from '../ledger/index.ts'
 import { depositKey, encodeWithdrawal, readDeposit, readTotals, TOTALS_KEY, withdrawalKey, type DepositRecord, type SettlementTotals } from './state.ts'
 
 const bad = (field: string, why: string, got?: string): SinewError =>
@@ -42,41 +42,54 @@ export const depositKind = defineTxKind({
         details: { field: 'signature', sender: ctx.sender, sequencer: ctx.sequencer },
       })
     }
-    const earlier = readDeposit(ctx.state, m.evmChainId, m.txHash, m.logIndex)
-    if (earlier) {
-      throw new SinewError({
-        code: 'deposit_already_credited',
-        message: `The deposit in EVM tx ${m.txHash} log ${m.logIndex} (chain ${m.evmChainId}) is credited already, at Sinew height ${earlier.sinewHeight}`,
-        details: {
-          field: 'message.txHash',
-          evmChainId: m.evmChainId.toString(),
-          txHash: m.txHash,
-          logIndex: m.logIndex.toString(),
-          sinewHeight: earlier.sinewHeight,
-        },
-        hint: 'A deposit log is credited exactly once; nothing was changed.',
-      })
-    }
-    credit(ctx.state, m.account, m.amount)
-    const record: DepositRecord = {
-      account: m.account,
-      amount: m.amount.toString(),
-      from: m.from,
-      blockNumber: m.blockNumber.toString(),
-      blockHash: m.blockHash,
-      sinewHeight: ctx.height.toString(),
-    }
-    ctx.state.setJson(depositKey(m.evmChainId, m.txHash, m.logIndex), record)
-    const totals = readTotals(ctx.state)
-    writeTotals(ctx.state, {
-      ...totals,
-      deposited: (BigInt(totals.deposited) + m.amount).toString(),
-      deposits: totals.deposits + 1,
-      lastDepositBlock: (m.blockNumber > BigInt(totals.lastDepositBlock) ? m.blockNumber : BigInt(totals.lastDepositBlock)).toString(),
-    })
+    creditDeposit(ctx, m, { advancesCursor: true })
     return { account: m.account, amount: m.amount, evmChainId: m.evmChainId, txHash: m.txHash, logIndex: m.logIndex }
   },
 })
+
+export type DepositFields = Pick<DepositMessage, 'evmChainId' | 'txHash' | 'logIndex' | 'blockNumber' | 'blockHash' | 'from' | 'account' | 'amount'>
+
+/**
+ * Credits one EVM log to `m.account`, once per (chain, tx, log): the `deposit/...` key is the
+ * one place both the watcher's `Deposit` and x402's `DepositTransfer` mark a log credited, so
+ * neither path can credit a log the other did. `advancesCursor`: only the watcher's deposits
+ * move `lastDepositBlock` (where it resumes after a restart); a payment's transfer, credited
+ * at once, must not make it skip unconfirmed `Deposited` logs of earlier blocks.
+ */
+export function creditDeposit(ctx: TxContext, m: DepositFields, o: { advancesCursor: boolean }): void {
+  const earlier = readDeposit(ctx.state, m.evmChainId, m.txHash, m.logIndex)
+  if (earlier) {
+    throw new SinewError({
+      code: 'deposit_already_credited',
+      message: `The deposit in EVM tx ${m.txHash} log ${m.logIndex} (chain ${m.evmChainId}) is credited already, at Sinew height ${earlier.sinewHeight}`,
+      details: {
+        field: 'message.txHash',
+        evmChainId: m.evmChainId.toString(),
+        txHash: m.txHash,
+        logIndex: m.logIndex.toString(),
+        sinewHeight: earlier.sinewHeight,
+      },
+      hint: 'A deposit log is credited exactly once; nothing was changed.',
+    })
+  }
+  credit(ctx.state, m.account, m.amount)
+  const record: DepositRecord = {
+    account: m.account,
+    amount: m.amount.toString(),
+    from: m.from,
+    blockNumber: m.blockNumber.toString(),
+    blockHash: m.blockHash,
+    sinewHeight: ctx.height.toString(),
+  }
+  ctx.state.setJson(depositKey(m.evmChainId, m.txHash, m.logIndex), record)
+  const totals = readTotals(ctx.state)
+  writeTotals(ctx.state, {
+    ...totals,
+    deposited: (BigInt(totals.deposited) + m.amount).toString(),
+    deposits: totals.deposits + 1,
+    lastDepositBlock: (o.advancesCursor && m.blockNumber > BigInt(totals.lastDepositBlock) ? m.blockNumber : BigInt(totals.lastDepositBlock)).toString(),
+  })
+}
 
 export const withdrawKind = defineTxKind({
   type: 'Withdraw',

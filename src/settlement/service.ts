@@ -4,14 +4,16 @@
  * backing invariant for GET /v1/status `settlement`. Everything it knows after a restart
  * comes from the ledger and the contract, never from local files.
  */
-import type { Clock, Hex, Logger } from '../core/index.ts'
+import { SinewError, type Clock, type Hex, type Logger } from '../core/index.ts'
 import { addressOf, type Address, type LedgerNode, type TxAck } from '../ledger/index.ts'
 import { sinewDevTokenAbi as erc20Abi, sinewSettlementAbi as settlementAbi } from './contracts.ts'
 import { Checkpointer, type CheckpointerStatus } from './checkpointer.ts'
-import { connectEvm, evmWallet, type EvmClients } from './evm.ts'
+import { connectEvm, evmWallet, type EvmClients, type EvmWallet } from './evm.ts'
 import { computeInvariant, type Invariant } from './invariant.ts'
 import { RetryLoop, type LoopStatus } from './loop.ts'
 import { DepositWatcher, type WatcherStatus } from './watcher.ts'
+import { settleTransferAuthorization, type ExactTerms, type SettledTransfer } from './exact.ts'
+import type { TransferAuthorization } from './x402-kinds.ts'
 
 export type SettlementSettings = {
   settlementRpcUrl: string
@@ -61,6 +63,10 @@ export class Settlement {
   private watcher: DepositWatcher | undefined
   private checkpointer: Checkpointer | undefined
   private token: Address | undefined
+  private terms: ExactTerms | undefined
+  private wallet: EvmWallet | undefined
+  /** The node's EVM sends (checkpoints, payment transfers) one at a time: they share an account and its nonces. */
+  private sends: Promise<unknown> = Promise.resolve()
   private invariant: Invariant | null = null
   private paid = { scannedTo: -1n, withdrawals: 0n, escapes: 0n }
   private readonly watchLoop: RetryLoop
@@ -112,7 +118,14 @@ export class Settlement {
   private async connect(): Promise<EvmClients> {
     if (this.evm) return this.evm
     const evm = await connectEvm(this.o.settings.settlementRpcUrl, { pollingIntervalMs: Math.min(1000, this.o.settings.settlementPollMs) })
-    this.token = (await evm.client.readContract({ address: this.contract, abi: settlementAbi, functionName: 'token' })).toLowerCase() as Address
+    const token = (await evm.client.readContract({ address: this.contract, abi: settlementAbi, functionName: 'token' })).toLowerCase() as Address
+    // The token's EIP-712 domain (EIP-5267), which x402 `exact` payers sign under; a token without one cannot be paid that way.
+    const domain = await evm.client.readContract({ address: token, abi: erc20Abi, functionName: 'eip712Domain' }).catch(() => undefined)
+    this.token = token
+    if (domain && this.o.sequencerKey) {
+      const [, name, version] = domain
+      this.terms = { network: `eip155:${evm.chainId}`, evmChainId: evm.chainId, token, name, version, contract: this.contract }
+    }
     this.evm = evm
     this.o.log.info({ chainId: evm.chainId.toString(), contract: this.contract, token: this.token }, 'settlement: connected to the EVM chain')
     return evm
@@ -136,7 +149,55 @@ export class Settlement {
     await this.refreshInvariant(evm)
   }
 
-  private async checkpointTick(): Promise<void> {
+  /**
+   * The `exact` scheme's terms, once connected to the EVM chain, on a node that can send
+   * transfers (the sequencer) and whose token has an EIP-712 domain; undefined otherwise.
+   */
+  exactTerms(): ExactTerms | undefined {
+    return this.terms
+  }
+
+  /**
+   * Settles an x402 `exact` payment (the payer's EIP-3009 authorisation, checked by the caller
+   * for scheme, amount, window and signature): checks the nonce and balance on the chain,
+   * submits transferWithAuthorization, waits for it and credits it on Sinew. Throws
+   * `payment_settlement_failed`, `payment_nonce_used` or `payment_insufficient_funds`, with
+   * nothing transferred, or the credit's error once transferred (logged).
+   */
+  async settleExactPayment(auth: TransferAuthorization, signature: Hex): Promise<SettledTransfer> {
+    const terms = this.terms
+    if (!terms || !this.evm || !this.o.submit) {
+      throw new SinewError({
+        code: 'payment_settlement_failed',
+        message: 'This node is not connected to its settlement chain yet',
+        details: { step: 'connect' },
+      })
+    }
+    this.wallet ??= evmWallet(this.evm, this.o.sequencerKey!)
+    return settleTransferAuthorization({
+      client: this.evm.client,
+      wallet: this.wallet,
+      terms,
+      auth,
+      signature,
+      submit: this.o.submit,
+      exclusive: (fn) => this.exclusive(fn),
+      receiptTimeoutMs: 120_000,
+      log: this.o.log,
+    })
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.sends.then(fn, fn)
+    this.sends = run.catch(() => {})
+    return run
+  }
+
+  private checkpointTick(): Promise<void> {
+    return this.exclusive(() => this.checkpointTickAlone())
+  }
+
+  private async checkpointTickAlone(): Promise<void> {
     const evm = await this.connect()
     this.checkpointer ??= new Checkpointer({
       client: evm.client,

@@ -1,0 +1,163 @@
+/**
+ * The node as its own x402 facilitator for the EVM `exact` scheme (docs/x402.md): given a
+ * payer's EIP-3009 authorisation of a transfer to the settlement contract, check it against
+ * the chain (the authorisation's nonce unused there, the payer's token balance), submit
+ * `transferWithAuthorization` from the node's settlement account, wait for its receipt, find
+ * the transfer's `Transfer` log and credit it to the payer on Sinew (`DepositTransfer`, keyed
+ * like a watcher's Deposit by (chain, tx, log)). The protocol checks (scheme, network, asset,
+ * payTo, amount, window, signature) are the HTTP layer's (src/server/x402.ts); this module
+ * only does the chain I/O and the credit. Every refusal comes before the transfer is sent;
+ * once it is mined the tokens are credited, whatever happens to the call.
+ */
+import { parseEventLogs, parseSignature, type PublicClient } from 'viem'
+import { SinewError, type Hex, type Logger } from '../core/index.ts'
+import type { Address, TxAck } from '../ledger/index.ts'
+import { revertError } from './claim.ts'
+import { sinewDevTokenAbi as tokenAbi } from './contracts.ts'
+import type { EvmWallet } from './evm.ts'
+import type { TransferAuthorization } from './x402-kinds.ts'
+
+/** What the 402 answer offers for the `exact` scheme: the token, its EIP-712 domain, who is paid. */
+export type ExactTerms = {
+  network: string
+  evmChainId: bigint
+  /** The settlement token (the `asset`) and its EIP-712 domain name and version (`extra`). */
+  token: Address
+  name: string
+  version: string
+  /** The settlement contract: every payment is a deposit into it (`payTo`). */
+  contract: Address
+}
+
+/** A payment's transfer, mined and credited on Sinew. */
+export type SettledTransfer = {
+  evmTx: Hex
+  blockNumber: bigint
+  logIndex: bigint
+  /** The Sinew DepositTransfer tx that credited it. */
+  depositTx: Hex
+}
+
+export type ExactSettleOptions = {
+  client: PublicClient
+  wallet: EvmWallet
+  terms: ExactTerms
+  auth: TransferAuthorization
+  signature: Hex
+  submit: (type: string, wire: Record<string, unknown>) => Promise<TxAck>
+  /** Serialises the node's EVM sends (the checkpointer sends from the same account). */
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T>
+  receiptTimeoutMs: number
+  log: Logger
+}
+
+const failed = (message: string, details: Record<string, unknown>, cause?: unknown): SinewError =>
+  new SinewError({
+    code: 'payment_settlement_failed',
+    message,
+    details,
+    hint: 'Nothing was charged. Pay again later (with a fresh authorisation), or pay with another scheme.',
+    ...(cause ? { cause } : {}),
+  })
+
+const rpcFailed = (what: string) => (e: unknown) => {
+  throw failed(`The settlement chain did not answer (${what}): ${(e as Error).message?.split('\n')[0]}`, { step: what })
+}
+
+/** Authorisations being settled now (`from/nonce`): a replay sent while the first is in flight is refused at once. */
+const inFlight = new Set<string>()
+
+export async function settleTransferAuthorization(o: ExactSettleOptions): Promise<SettledTransfer> {
+  const { client, terms, auth } = o
+  const id = `${terms.token}/${auth.from}/${auth.nonce.toLowerCase()}`
+  if (inFlight.has(id)) throw nonceUsed(auth, 'being settled by another request')
+  inFlight.add(id)
+  try {
+    const [used, balance] = await Promise.all([
+      client
+        .readContract({ address: terms.token, abi: tokenAbi, functionName: 'authorizationState', args: [auth.from, auth.nonce] })
+        .catch(rpcFailed('authorizationState')),
+      client.readContract({ address: terms.token, abi: tokenAbi, functionName: 'balanceOf', args: [auth.from] }).catch(rpcFailed('balanceOf')),
+    ])
+    if (used) throw nonceUsed(auth, 'used on the chain already')
+    if (balance < auth.value) {
+      throw new SinewError({
+        code: 'payment_insufficient_funds',
+        message: `The payer ${auth.from} holds ${balance} of the settlement token, the payment is ${auth.value}`,
+        details: { payer: auth.from, balance: balance.toString(), price: auth.value.toString(), token: terms.token },
+        hint: 'Get more of the settlement token on that chain and pay again; nothing was charged.',
+      })
+    }
+    const { v, r, s, yParity } = parseSignature(o.signature)
+    const args = [auth.from, auth.to, auth.value, auth.validAfter, auth.validBefore, auth.nonce, Number(v ?? BigInt(yParity + 27)), r, s] as const
+    const evmTx = await o.exclusive(async () => {
+      let request
+      try {
+        ;({ request } = await client.simulateContract({
+          address: terms.token,
+          abi: tokenAbi,
+          functionName: 'transferWithAuthorization',
+          args,
+          account: o.wallet.account,
+        }))
+      } catch (e) {
+        const why = revertError(e, 'transferWithAuthorization')
+        throw failed(`The settlement token refuses the transfer: ${why.shortMessage}`, { step: 'simulate', ...why.details })
+      }
+      return o.wallet.writeContract(request).catch((e: Error) => {
+        throw failed(`The transfer could not be sent: ${e.message.split('\n')[0]}`, { step: 'send' })
+      })
+    })
+    const receipt = await client.waitForTransactionReceipt({ hash: evmTx, timeout: o.receiptTimeoutMs }).catch((e: Error) => {
+      o.log.error({ evmTx, payer: auth.from, err: e.message }, 'x402: a payment transfer was sent but its receipt did not come; not credited')
+      throw failed(`The transfer ${evmTx} was sent but not seen mined: ${e.message.split('\n')[0]}`, { step: 'receipt', evmTx })
+    })
+    if (receipt.status !== 'success') throw failed(`The transfer ${evmTx} reverted`, { step: 'receipt', evmTx })
+    const log = parseEventLogs({ abi: tokenAbi, eventName: 'Transfer', logs: receipt.logs }).find(
+      (l) =>
+        l.address.toLowerCase() === terms.token &&
+        l.args.from.toLowerCase() === auth.from &&
+        l.args.to.toLowerCase() === terms.contract &&
+        l.args.value === auth.value,
+    )
+    if (!log) throw failed(`The transfer ${evmTx} moved no ${auth.value} from ${auth.from} to the contract`, { step: 'receipt', evmTx })
+    const logIndex = BigInt(log.logIndex)
+    const depositTx = await credit(o, { evmTx, logIndex, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash.toLowerCase() as Hex })
+    o.log.info({ payer: auth.from, amount: auth.value.toString(), evmTx, sinewTx: depositTx }, 'x402: exact payment transferred and credited')
+    return { evmTx: evmTx.toLowerCase() as Hex, blockNumber: receipt.blockNumber, logIndex, depositTx }
+  } finally {
+    inFlight.delete(id)
+  }
+}
+
+async function credit(o: ExactSettleOptions, l: { evmTx: Hex; logIndex: bigint; blockNumber: bigint; blockHash: Hex }): Promise<Hex> {
+  try {
+    const ack = await o.submit('DepositTransfer', {
+      evmChainId: o.terms.evmChainId.toString(),
+      txHash: l.evmTx.toLowerCase(),
+      logIndex: l.logIndex.toString(),
+      blockNumber: l.blockNumber.toString(),
+      blockHash: l.blockHash,
+      from: o.auth.from,
+      account: o.auth.from,
+      amount: o.auth.value.toString(),
+    })
+    return ack.hash
+  } catch (e) {
+    // The tokens are in the contract: this must not be lost silently.
+    o.log.error(
+      { evmTx: l.evmTx, logIndex: l.logIndex.toString(), payer: o.auth.from, err: (e as Error).message },
+      'x402: a payment transfer is mined but its credit failed',
+    )
+    throw e
+  }
+}
+
+function nonceUsed(auth: TransferAuthorization, why: string): SinewError {
+  return new SinewError({
+    code: 'payment_nonce_used',
+    message: `The authorisation ${auth.nonce} of ${auth.from} is ${why}: a replay`,
+    details: { field: 'payload.authorization.nonce', payer: auth.from, nonce: auth.nonce },
+    hint: 'Sign a fresh authorisation (a new nonce) to pay again.',
+  })
+}
