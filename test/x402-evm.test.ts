@@ -37,16 +37,21 @@ let deposited = 0n
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64')
 const unb64 = (s: string | null) => JSON.parse(Buffer.from(s ?? '', 'base64').toString('utf8'))
-const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'tell me a story' }], max_tokens: 8 })
+const bodyFor = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: 'tell me a story' }], max_tokens: 8 })
+const body = bodyFor(MODEL)
 
-async function call(headers: Record<string, string> = {}) {
-  const res = await fetch(`${net.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+async function call(headers: Record<string, string> = {}, model = MODEL) {
+  const res = await fetch(`${net.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: bodyFor(model),
+  })
   return { status: res.status, headers: res.headers, json: (await res.json()) as any }
 }
 
 /** The `exact` requirement of an unpaid call's 402. */
-async function exactRequirement() {
-  const r = await call()
+async function exactRequirement(model = MODEL) {
+  const r = await call({}, model)
   expect(r.status).toBe(402)
   const required = unb64(r.headers.get('payment-required'))
   return { required, exact: required.accepts.find((a: any) => a.scheme === 'exact') }
@@ -85,14 +90,18 @@ async function refused(payment: unknown, code: string) {
 beforeAll(async () => {
   net = await startSettledNet({ rpcProxy: true })
   backend = await startFakeOpenAI()
-  await sendTx(net.url, owner.privateKey, 'RegisterModel', {
-    name: MODEL,
-    description: 'test',
-    backend: `openai-compatible:${backend.url}#fixed`,
-    datanets: [],
-    pricePerMillion: PRICE.toString(),
-    contributorShareBps: '0',
-  })
+  for (const [name, upstream] of [
+    [MODEL, 'fixed'],
+    ['evm-fail', 'fail'],
+  ])
+    await sendTx(net.url, owner.privateKey, 'RegisterModel', {
+      name,
+      description: 'test',
+      backend: `openai-compatible:${backend.url}#${upstream}`,
+      datanets: [],
+      pricePerMillion: PRICE.toString(),
+      contributorShareBps: '0',
+    })
   // The payer gets tokens on anvil (from dev account 7), nothing else.
   const hash = await evmWallet(net.evm, dev[7].privateKey).writeContract({
     address: net.deployment.token,
@@ -263,6 +272,20 @@ describe('x402 exact on the settlement token', () => {
     expect(r.status).toBe(402)
     expect(r.json.error.code).toBe('payment_insufficient_funds')
     expect(await net.sinewBalance(broke.address)).toBe(before)
+  })
+
+  it("a call that fails after the transfer is charged nothing: the tokens stay on the payer's Sinew balance, withdrawable", async () => {
+    const { exact } = await exactRequirement('evm-fail')
+    const before = await snapshot()
+    const r = await call({ 'payment-signature': b64(await pay(exact)) }, 'evm-fail')
+    expect(r.status).toBe(502)
+    const amount = BigInt(exact.amount)
+    deposited += amount
+    const settled = unb64(r.headers.get('payment-response'))
+    expect(settled).toMatchObject({ success: true, payer: PAYER, amount: amount.toString(), extra: { errorReason: 'call_not_served', charged: '0' } })
+    expect(settled.extra.receipt).toBeUndefined()
+    expect(await net.tokenBalance(PAYER)).toBe(before.tokens - amount)
+    expect(await net.sinewBalance(PAYER)).toBe(before.sin + amount)
   })
 
   it('the MCP chat tool takes the same exact payload in _meta["x402/payment"]', async () => {

@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { SinewError, type ErrorCode, type Hex } from '../core/index.ts'
+import { isSinewError, SinewError, type ErrorCode, type Hex } from '../core/index.ts'
 import type { CallRequest, Gateway } from '../gateway/index.ts'
 import { checkPaymentAuthorization, sinewNetwork, type Address, type PaymentAuthorization } from '../ledger/index.ts'
 import { hashApiKey, readApiKey, readReceiptPointer, type ModelRecord } from '../models/index.ts'
@@ -420,23 +420,33 @@ export class X402Payments {
     const transfer = await this.settlement!.settleExactPayment(auth, signature as Hex)
     const secret = `x402-${randomBytes(32).toString('hex')}`
     const tab = hashApiKey(secret)
-    const ack = await this.gateway.submitter.submit('AcceptEvmPayment', {
-      evmChainId: terms.evmChainId.toString(),
-      token: terms.token,
-      tokenName: terms.name,
-      tokenVersion: terms.version,
-      from: auth.from,
-      to: auth.to,
-      value: a.value,
-      validAfter: a.validAfter,
-      validBefore: a.validBefore,
-      authNonce: auth.nonce,
-      signature: signature.toLowerCase(),
-      depositTx: transfer.evmTx,
-      depositLogIndex: transfer.logIndex.toString(),
-      model: quote.model.name,
-      tabHash: tab,
-    })
+    const ack = await this.gateway.submitter
+      .submit('AcceptEvmPayment', {
+        evmChainId: terms.evmChainId.toString(),
+        token: terms.token,
+        tokenName: terms.name,
+        tokenVersion: terms.version,
+        from: auth.from,
+        to: auth.to,
+        value: a.value,
+        validAfter: a.validAfter,
+        validBefore: a.validBefore,
+        authNonce: auth.nonce,
+        signature: signature.toLowerCase(),
+        depositTx: transfer.evmTx,
+        depositLogIndex: transfer.logIndex.toString(),
+        model: quote.model.name,
+        tabHash: tab,
+      })
+      .catch((e: unknown) => {
+        // The transfer is credited already: the payer's tokens are on its Sinew balance, nothing was charged.
+        throw new SinewError({
+          code: isSinewError(e) ? e.code : 'payment_settlement_failed',
+          message: `The transfer ${transfer.evmTx} is credited to ${auth.from} on Sinew, but the call's tab could not be opened: ${(e as Error).message}`,
+          details: { ...(isSinewError(e) ? e.details : {}), evmTx: transfer.evmTx, credited: auth.value.toString(), depositTx: transfer.depositTx },
+          hint: 'Nothing was charged; the tokens stay on your Sinew balance (pay with them, or withdraw them).',
+        })
+      })
     return { payer: auth.from, network: terms.network, maxAmount: auth.value, tab, acceptTx: ack.hash, secret, evm: { ...transfer, value: auth.value } }
   }
 
