@@ -147,6 +147,13 @@ describe('x402 exact on the settlement token', () => {
       chainId: net.evm.chainId,
       verifyingContract: exact.asset,
     })
+    // The agent card lists both schemes in its x402 extension.
+    const card = (await http(`${net.url}/.well-known/agent-card.json`)).json
+    const ext = card.capabilities.extensions.find((e: any) => e.uri === 'urn:sinew:a2a:x402-http:v1')
+    expect(ext.params.schemes).toEqual([
+      { scheme: 'sinew', network: 'sinew:31415', asset: 'SIN' },
+      { scheme: 'exact', network, asset: exact.asset },
+    ])
   })
 
   it('the unmodified @x402/fetch + @x402/evm client pays a chat completion: tokens move on anvil, a Deposit and a receipt on Sinew, the rest stays on the balance', async () => {

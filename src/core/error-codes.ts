@@ -101,7 +101,11 @@ export const errorCatalogue = {
   payment_wrong_payee: { status: 402, meaning: 'The x402 payment authorisation pays another account than the one this call pays.' },
   payment_insufficient: { status: 402, meaning: 'The x402 payment authorises less than the price of the call (its most it may cost).' },
   payment_insufficient_funds: { status: 402, meaning: "The x402 payer's balance does not cover the price of the call." },
-  payment_settlement_failed: { status: 402, meaning: 'The x402 payment could not be settled on the chain (details say why); nothing was served.' },
+  payment_settlement_failed: {
+    status: 402,
+    meaning:
+      'The x402 `exact` payment could not be settled on the EVM chain (unreachable, refused or reverted; details.step says where): nothing was transferred or charged.',
+  },
   tx_duplicate: { status: 409, meaning: 'The same tx appears twice in one batch.' },
   tx_pending: { status: 409, meaning: 'The same tx is already waiting for a block.' },
   tx_already_included: { status: 409, meaning: 'The tx is already in a block; a signed tx counts once.' },

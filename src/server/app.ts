@@ -100,11 +100,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }
   await app.register(agentsRoutes, { node: options.node, blobs: options.datanets?.blobs })
   await app.register(modelsRoutes, { node: options.node })
-  if (options.gateway)
-    await app.register(openaiRoutes, {
-      gateway: options.gateway,
-      x402: options.x402 ? new X402Payments(options.gateway, options.x402, options.settlement) : undefined,
-    })
+  const x402 = options.gateway && options.x402 ? new X402Payments(options.gateway, options.x402, options.settlement) : undefined
+  if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway, x402 })
   else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })
   await app.register(mcpRoutes)
   await app.register(a2aRoutes, {
@@ -112,6 +109,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     inference: options.gateway !== undefined || options.leader !== undefined,
     datanets: options.datanets !== undefined,
     x402: options.x402 !== undefined,
+    ...(x402 ? { x402Schemes: () => x402.schemes() } : {}),
   })
   // The web app at `/` and its paths (web/dist); the API keeps /v1, /mcp and /openapi.json.
   await webAppRoutes(app, { root: options.webRoot })

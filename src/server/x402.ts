@@ -176,6 +176,15 @@ export class X402Payments {
     this.network = sinewNetwork(gateway.node.chain.genesis.chainId)
   }
 
+  /** The schemes this node takes now: `sinew`, and `exact` on the settlement token once connected to its EVM chain. */
+  schemes(): { scheme: string; network: string; asset: string }[] {
+    const terms = this.settlement?.exactTerms()
+    return [
+      { scheme: SINEW_SCHEME, network: this.network, asset: SINEW_ASSET },
+      ...(terms ? [{ scheme: EXACT_SCHEME, network: terms.network, asset: terms.token }] : []),
+    ]
+  }
+
   /** The string a payer's authorisation names as its resource: the route and the model. */
   resourceOf(path: string, model: string): string {
     return `${path}?model=${model}`

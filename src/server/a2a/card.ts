@@ -32,6 +32,8 @@ export type AgentCardOptions = {
   datanets: boolean
   /** The node answers paid calls without an API key with HTTP 402 (x402 v2). */
   x402: boolean
+  /** The x402 schemes it takes now (`sinew`; `exact` on the settlement token once connected to the EVM chain). */
+  x402Schemes?: { scheme: string; network: string; asset: string }[]
 }
 
 type SecurityRequirement = { schemes: Record<string, { list: string[] }> }
@@ -115,7 +117,11 @@ export function agentCard(o: AgentCardOptions) {
       description:
         'Pay per call without an account set up: a paid HTTP call with no API key is answered 402 with a PAYMENT-REQUIRED header (x402 version 2) listing what the node accepts; retry with PAYMENT-SIGNATURE; the answer carries PAYMENT-RESPONSE with the settlement and the Sinew receipt id. Paid MCP tools carry the same payloads as the x402 MCP transport.',
       required: false,
-      params: { x402Version: '2', resources: [`${base}/v1/chat/completions`, `${base}/v1/completions`, `${base}/mcp`] },
+      params: {
+        x402Version: '2',
+        resources: [`${base}/v1/chat/completions`, `${base}/v1/completions`, `${base}/mcp`],
+        ...(o.x402Schemes ? { schemes: o.x402Schemes } : {}),
+      },
     })
   }
   return {

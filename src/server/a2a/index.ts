@@ -26,6 +26,8 @@ export type A2aRoutesOptions = {
   datanets: boolean
   /** Whether this node answers paid calls with x402 (listed in the card). */
   x402: boolean
+  /** The x402 schemes the node takes now (listed in the card's x402 extension). */
+  x402Schemes?: () => { scheme: string; network: string; asset: string }[]
 }
 
 /** v0.3 method names, answered with the 1.0 name to use. */
@@ -207,7 +209,14 @@ export const a2aRoutes: FastifyPluginAsync<A2aRoutesOptions> = async (app, o) =>
       },
     },
     async (request) =>
-      agentCard({ baseUrl: baseUrl(request), chainId: o.node.chain.genesis.chainId, inference: o.inference, datanets: o.datanets, x402: o.x402 }),
+      agentCard({
+        baseUrl: baseUrl(request),
+        chainId: o.node.chain.genesis.chainId,
+        inference: o.inference,
+        datanets: o.datanets,
+        x402: o.x402,
+        x402Schemes: o.x402Schemes?.(),
+      }),
   )
 
   app.post(
