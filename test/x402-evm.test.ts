@@ -32,6 +32,8 @@ let network: `${string}:${string}`
 const payerKey = generatePrivateKey()
 const payer = privateKeyToAccount(payerKey)
 const PAYER = payer.address.toLowerCase() as Hex
+/** A second such agent, paying at the same time. */
+const payer2 = privateKeyToAccount(generatePrivateKey())
 /** What the test itself moved into the contract (the invariant's oracle). */
 let deposited = 0n
 
@@ -102,14 +104,16 @@ beforeAll(async () => {
       pricePerMillion: PRICE.toString(),
       contributorShareBps: '0',
     })
-  // The payer gets tokens on anvil (from dev account 7), nothing else.
-  const hash = await evmWallet(net.evm, dev[7].privateKey).writeContract({
-    address: net.deployment.token,
-    abi: sinewDevTokenAbi,
-    functionName: 'transfer',
-    args: [payer.address, 10n * SIN],
-  })
-  await net.evm.client.waitForTransactionReceipt({ hash })
+  // The payers get tokens on anvil (from dev account 7), nothing else.
+  for (const to of [payer.address, payer2.address]) {
+    const hash = await evmWallet(net.evm, dev[7].privateKey).writeContract({
+      address: net.deployment.token,
+      abi: sinewDevTokenAbi,
+      functionName: 'transfer',
+      args: [to, 10n * SIN],
+    })
+    await net.evm.client.waitForTransactionReceipt({ hash })
+  }
   network = `eip155:${net.evm.chainId}`
   // The node offers `exact` once it has read the token's EIP-712 domain.
   await waitFor(
@@ -223,6 +227,28 @@ describe('x402 exact on the settlement token', () => {
     expect(replay.json.error.message).toMatch(/paid for a call already|used on the chain/)
     const nonce = (payment.payload as any).authorization.nonce as Hex
     expect(net.running.node.chain.state.get(evmPaymentKey(net.evm.chainId, net.deployment.token.toLowerCase() as Hex, PAYER, nonce))).toBeDefined()
+  })
+
+  it('the same payment sent twice at once is settled once; two payers at once are both settled (the node sends one EVM tx at a time)', async () => {
+    const { exact } = await exactRequirement()
+    const amount = BigInt(exact.amount)
+    const payment = b64(await pay(exact))
+    const before = await snapshot()
+    const twice = await Promise.all([call({ 'payment-signature': payment }), call({ 'payment-signature': payment })])
+    expect(twice.map((r) => r.status).sort()).toEqual([200, 402])
+    expect(twice.find((r) => r.status === 402)!.json.error.code).toBe('payment_nonce_used')
+    deposited += amount
+    const fee = BigInt(decodePaymentResponseHeader(twice.find((r) => r.status === 200)!.headers.get('payment-response')!).extra!.charged as string)
+    expect(await net.tokenBalance(PAYER)).toBe(before.tokens - amount)
+    expect(await net.sinewBalance(PAYER)).toBe(before.sin + amount - fee)
+
+    const both = await Promise.all([call({ 'payment-signature': b64(await pay(exact)) }), call({ 'payment-signature': b64(await pay(exact, payer2)) })])
+    expect(both.map((r) => r.status)).toEqual([200, 200])
+    deposited += 2n * amount
+    expect(await net.tokenBalance(payer2.address)).toBe(10n * SIN - amount)
+    const settled = both.map((r) => decodePaymentResponseHeader(r.headers.get('payment-response')!))
+    expect(new Set(settled.map((x) => x.transaction)).size).toBe(2)
+    expect(await net.sinewBalance(payer2.address)).toBe(amount - BigInt(settled[1].extra!.charged as string))
   })
 
   it('a payment to another payTo, for less or more than the amount, in another asset, is refused before any transfer', async () => {

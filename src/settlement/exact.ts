@@ -48,6 +48,8 @@ export type ExactSettleOptions = {
   /** Serialises the node's EVM sends (the checkpointer sends from the same account). */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>
   receiptTimeoutMs: number
+  /** Authorisations being settled now (`token/from/nonce`): a replay sent while the first is in flight is refused at once. */
+  inFlight: Set<string>
   log: Logger
 }
 
@@ -64,11 +66,8 @@ const rpcFailed = (what: string) => (e: unknown) => {
   throw failed(`The settlement chain did not answer (${what}): ${(e as Error).message?.split('\n')[0]}`, { step: what })
 }
 
-/** Authorisations being settled now (`from/nonce`): a replay sent while the first is in flight is refused at once. */
-const inFlight = new Set<string>()
-
 export async function settleTransferAuthorization(o: ExactSettleOptions): Promise<SettledTransfer> {
-  const { client, terms, auth } = o
+  const { client, terms, auth, inFlight } = o
   const id = `${terms.token}/${auth.from}/${auth.nonce.toLowerCase()}`
   if (inFlight.has(id)) throw nonceUsed(auth, 'being settled by another request')
   inFlight.add(id)

@@ -67,6 +67,7 @@ export class Settlement {
   private wallet: EvmWallet | undefined
   /** The node's EVM sends (checkpoints, payment transfers) one at a time: they share an account and its nonces. */
   private sends: Promise<unknown> = Promise.resolve()
+  private readonly paying = new Set<string>()
   private invariant: Invariant | null = null
   private paid = { scannedTo: -1n, withdrawals: 0n, escapes: 0n }
   private readonly watchLoop: RetryLoop
@@ -183,6 +184,7 @@ export class Settlement {
       submit: this.o.submit,
       exclusive: (fn) => this.exclusive(fn),
       receiptTimeoutMs: 120_000,
+      inFlight: this.paying,
       log: this.o.log,
     })
   }
