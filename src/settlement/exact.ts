@@ -47,11 +47,14 @@ export type ExactSettleOptions = {
   submit: (type: string, wire: Record<string, unknown>) => Promise<TxAck>
   /** Serialises the node's EVM sends (the checkpointer sends from the same account). */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>
-  receiptTimeoutMs: number
+  /** How long past the authorisation's validBefore to wait for the transfer's receipt (block times lag the clock). */
+  receiptMarginMs: number
   /** Authorisations being settled now (`token/from/nonce`): a replay sent while the first is in flight is refused at once. */
   inFlight: Set<string>
   log: Logger
 }
+
+const MAX_RECEIPT_WAIT_MS = 15 * 60_000
 
 const failed = (message: string, details: Record<string, unknown>, cause?: unknown): SinewError =>
   new SinewError({
@@ -107,10 +110,19 @@ export async function settleTransferAuthorization(o: ExactSettleOptions): Promis
         throw failed(`The transfer could not be sent: ${e.message.split('\n')[0]}`, { step: 'send' })
       })
     })
-    const receipt = await client.waitForTransactionReceipt({ hash: evmTx, timeout: o.receiptTimeoutMs }).catch((e: Error) => {
-      o.log.error({ evmTx, payer: auth.from, err: e.message }, 'x402: a payment transfer was sent but its receipt did not come; not credited')
-      throw failed(`The transfer ${evmTx} was sent but not seen mined: ${e.message.split('\n')[0]}`, { step: 'receipt', evmTx })
-    })
+    // Wait until the authorisation expires (and a margin for block times): after that the transfer can no longer succeed.
+    // At most 15 minutes: a stranger's validBefore may be years ahead.
+    const untilExpiry = Number(auth.validBefore) * 1000 - Date.now() + o.receiptMarginMs
+    const receipt = await client
+      .waitForTransactionReceipt({ hash: evmTx, timeout: Math.min(Math.max(untilExpiry, o.receiptMarginMs), MAX_RECEIPT_WAIT_MS) })
+      .catch(() => client.getTransactionReceipt({ hash: evmTx }))
+      .catch((e: Error) => {
+        o.log.error(
+          { evmTx, payer: auth.from, err: e.message },
+          'x402: a payment transfer was sent but not seen mined before its authorisation expired; not credited',
+        )
+        throw failed(`The transfer ${evmTx} was sent but not seen mined: ${e.message.split('\n')[0]}`, { step: 'receipt', evmTx })
+      })
     if (receipt.status !== 'success') throw failed(`The transfer ${evmTx} reverted`, { step: 'receipt', evmTx })
     const log = parseEventLogs({ abi: tokenAbi, eventName: 'Transfer', logs: receipt.logs }).find(
       (l) =>

@@ -183,7 +183,7 @@ export class Settlement {
       signature,
       submit: this.o.submit,
       exclusive: (fn) => this.exclusive(fn),
-      receiptTimeoutMs: 120_000,
+      receiptMarginMs: 60_000,
       inFlight: this.paying,
       log: this.o.log,
     })
