@@ -12,6 +12,12 @@
  * charged, the receipt id). The MCP transport (x402 `mcp.md`) carries the same objects in
  * `_meta` (src/server/mcp/data-tools.ts).
  *
+ * Two schemes: `sinew` (above) and, with settlement on an EVM chain, the standard `exact` on
+ * the settlement token: an EIP-3009 transfer into the settlement contract that the node, its
+ * own facilitator, checks here, has src/settlement transfer and credit to the payer on Sinew
+ * (`DepositTransfer`), then opens the call's tab from (`AcceptEvmPayment`); the call is
+ * charged its actual fee and the rest stays on the payer's Sinew balance.
+ *
  * The routes call `admitPayment` before serving (a no-op when the call has an API key or
  * the node takes no x402), and `installPaymentResponses` adds PAYMENT-RESPONSE.
  */
