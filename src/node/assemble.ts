@@ -149,7 +149,7 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
       log,
       maxBlobBytes: config.maxBlobBytes,
       blobSource: leader,
-      sharedBlobs: store.blobs ? { location: store.location, table: store.blobs } : undefined,
+      sharedBlobs: store.blobs ? { location: store.location, table: store.blobs, own: leader !== undefined } : undefined,
       blobReferences: [agentBlobReferences],
       uploads: {
         minBalance: parseUnits(config.blobMinBalance, 18, 'blobMinBalance'),
