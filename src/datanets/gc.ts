@@ -229,8 +229,11 @@ export class BlobCollector {
    */
   private async tablePass(table: BlobTable, now: number, soonOnly: boolean, report: BlobGcReport): Promise<void> {
     report.tableRows = 0
+    /** Blobs whose rows this pass saw (those it deleted are no longer candidates). */
+    const seen = new Set<string>()
     const decideRows = async (rows: readonly BlobRow[]) => {
       report.tableRows! += rows.length
+      for (const row of rows) seen.add(row.sha256)
       const kept = this.keptNow()
       const removing: { row: BlobRow }[] = []
       for (const row of rows) {
@@ -305,6 +308,7 @@ export class BlobCollector {
         this.candidates.delete(sha)
         continue
       }
+      if (seen.has(sha)) continue
       const stat = this.o.blobs.stat(sha)
       if (!stat) {
         this.candidates.delete(sha)
