@@ -32,11 +32,13 @@ export class FailoverCluster {
   private constructor(
     readonly store: string,
     private readonly root: string,
+    /** Serving workers of each node (`--workers`; 0: one process). */
+    readonly workers: number,
   ) {}
 
-  /** `count` data dirs on one dev genesis and the same database, each node started with --failover. */
-  static async start(o: { root: string; store: string; count: number }): Promise<FailoverCluster> {
-    const cluster = new FailoverCluster(o.store, o.root)
+  /** `count` data dirs on one dev genesis and the same database, each node started with --failover (and `workers` serving workers, default 0). */
+  static async start(o: { root: string; store: string; count: number; workers?: number }): Promise<FailoverCluster> {
+    const cluster = new FailoverCluster(o.store, o.root, o.workers ?? 0)
     const genesis = makeDevGenesis()
     for (let i = 0; i < o.count; i++) {
       const dir = join(o.root, `node-${i}`)
@@ -50,7 +52,11 @@ export class FailoverCluster {
   }
 
   launch(dir: string): Promise<NodeProcess> {
-    return startNodeProcess({ dataDir: dir, args: ['--failover'], env: { SINEW_LEASE_POLL_MS: '50', SINEW_BLOCK_INTERVAL_MS: '20' } })
+    return startNodeProcess({
+      dataDir: dir,
+      args: ['--failover', '--workers', String(this.workers)],
+      env: { SINEW_LEASE_POLL_MS: '50', SINEW_BLOCK_INTERVAL_MS: '20' },
+    })
   }
 
   urls(): string[] {

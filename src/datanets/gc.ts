@@ -12,9 +12,24 @@
  * listing of the blob directory), so its cost follows the unreferenced blobs, not the
  * ledger state or the referenced blobs. It works in chunks and yields to the event loop
  * between them; each blob's fate is decided from the state of that moment.
+ *
+ * On a store that keeps the blobs (PostgreSQL, shared by several nodes: `shared`), the
+ * table is the truth and the files are each node's cache. The table is collected by one
+ * node at a time, the sequencer (`shared.collects`): only it admits and queues txs, so its
+ * pins and pending txs are every tx in flight, and its chain is the database's head (a node
+ * that lost the lease removes nothing: the delete checks its term). It holds an advisory
+ * lock for the pass (two nodes that both think they sequence, for a moment, never collect
+ * at once), judges ages by each row's `stored_at` (refreshed by a re-upload), and walks the
+ * whole table by pages (its cost follows the table, read without the bytes). A blob is
+ * removed from this node's cache first, at the moment it is judged (so an admission after
+ * that finds no blob), then from the table only if it was not stored again meanwhile; if a
+ * tx came to need it during the delete, it is put back from the cache. Other nodes only
+ * drop cached files, by the same rules, never rows.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { readFile } from 'node:fs/promises'
 import type { Logger } from '../core/index.ts'
+import type { BlobRow, BlobTable } from '../store/index.ts'
 import type { BlobRefIndex } from './blob-refs.ts'
 import type { BlobStore } from './blobs.ts'
 import type { UploadBook } from './upload-book.ts'
@@ -32,7 +47,19 @@ export type BlobGcReport = {
   pinned: number
   /** Files listed in the blob directory (the first pass only). */
   listed: number
+  /** On a shared blob table: rows looked at, or null when this pass left the table alone (not the sequencer, or another node collecting). */
+  tableRows: number | null
 }
+
+/** A blob table shared by several nodes (PostgreSQL) and when this node collects it. */
+export type SharedBlobCollection = {
+  table: BlobTable
+  /** True while this node may collect the table: it is the sequencer. */
+  collects: () => boolean
+}
+
+/** Table rows read per page by a shared pass. */
+const TABLE_PAGE = 500
 
 /** How long a blob stays kept after a tx naming it was admitted, until the tx shows up in the sequencer (a batch admits its txs one by one before queueing them). */
 export const ADMISSION_HOLD_MS = 5 * 60_000
@@ -49,6 +76,8 @@ export type BlobCollectorOptions = {
   pendingBlobs: () => Iterable<string>
   /** Told of each removed blob (to drop what is cached about it). */
   onRemove?: (sha256: string) => void
+  /** The store's blob table, where several nodes share it: the files are then a cache of it. */
+  shared?: SharedBlobCollection
   log: Logger
 }
 
@@ -134,9 +163,21 @@ export class BlobCollector {
   }
 
   private async pass(now: number, soonOnly: boolean): Promise<BlobGcReport> {
-    const report: BlobGcReport = { examined: 0, removed: 0, removedBytes: 0, kept: 0, young: 0, pinned: 0, listed: 0 }
-    if (!soonOnly && !this.listed) report.listed = await this.listStore()
+    const report: BlobGcReport = { examined: 0, removed: 0, removedBytes: 0, kept: 0, young: 0, pinned: 0, listed: 0, tableRows: null }
     for (const [hash, hold] of this.holds) if (hold.until <= now) this.holds.delete(hash)
+    const shared = this.o.shared
+    if (shared?.collects()) {
+      const unlock = await shared.table.lockCollection()
+      if (unlock) {
+        try {
+          await this.tablePass(shared.table, now, soonOnly, report)
+        } finally {
+          await unlock()
+        }
+        return report
+      }
+    }
+    if (!soonOnly && !this.listed) report.listed = await this.listStore()
     const work = soonOnly ? [...this.soon] : [...new Set([...this.soon, ...this.candidates])]
     for (let i = 0; i < work.length; i += CHUNK) {
       if (i > 0) await yieldToLoop()
@@ -179,6 +220,113 @@ export class BlobCollector {
     this.o.onRemove?.(sha)
     report.removed++
     report.removedBytes += stat.size
+  }
+
+  /**
+   * A pass over the shared table (under its lock): every row, or only the blobs to collect
+   * soon; then the cached files whose rows are gone. Each blob is decided as `decide` does,
+   * by its row's age.
+   */
+  private async tablePass(table: BlobTable, now: number, soonOnly: boolean, report: BlobGcReport): Promise<void> {
+    report.tableRows = 0
+    /** Blobs whose rows this pass saw (those it deleted are no longer candidates). */
+    const seen = new Set<string>()
+    const decideRows = async (rows: readonly BlobRow[]) => {
+      report.tableRows! += rows.length
+      for (const row of rows) seen.add(row.sha256)
+      const kept = this.keptNow()
+      const removing: { row: BlobRow }[] = []
+      for (const row of rows) {
+        // Referenced blobs are the bulk of the table: not counted as examined.
+        if (this.o.refs.isReferenced(row.sha256)) {
+          this.candidates.delete(row.sha256)
+          this.soon.delete(row.sha256)
+          continue
+        }
+        report.examined++
+        const early = this.soon.delete(row.sha256)
+        if (this.admitting.has(row.sha256) || kept.has(row.sha256)) {
+          report.pinned++
+          continue
+        }
+        const unbacked = early && this.o.book.claimantsOf(row.sha256).length === 0
+        if (!unbacked && now - row.storedAtMs < this.o.graceMs) {
+          this.candidates.add(row.sha256)
+          report.young++
+          continue
+        }
+        removing.push({ row })
+      }
+      // Decided in this tick: each leaves this node's cache now, so an admission from now on
+      // finds no blob (it checks the cache, synchronously, once pinned).
+      for (const { row } of removing) this.o.blobs.remove(row.sha256)
+      for (const { row } of removing) {
+        const removed = await table.deleteBlob(row.sha256, { ifStoredAt: row.storedAt })
+        if (!removed) {
+          report.kept++ // stored again meanwhile (or this node is no longer the sequencer)
+          continue
+        }
+        // A read during the delete cached the blob again from the table, and a tx naming it
+        // was admitted on that copy: it goes back into the table.
+        const needed = this.o.refs.isReferenced(row.sha256) || this.admitting.has(row.sha256) || this.keptNow().has(row.sha256)
+        if (needed && this.o.blobs.has(row.sha256)) {
+          await table.putBlob(row.sha256, await readFile(this.o.blobs.path(row.sha256)))
+          report.pinned++
+          continue
+        }
+        this.o.blobs.remove(row.sha256)
+        this.candidates.delete(row.sha256)
+        this.o.book.endAll(row.sha256)
+        this.o.onRemove?.(row.sha256)
+        report.removed++
+        report.removedBytes += row.size
+      }
+    }
+    if (soonOnly) {
+      const rows: BlobRow[] = []
+      for (const sha of [...this.soon]) {
+        const row = await table.statBlob(sha)
+        if (row) rows.push(row)
+        else this.soon.delete(sha)
+      }
+      await decideRows(rows)
+      return
+    }
+    for (let after: string | null = null; ; ) {
+      const rows = await table.listBlobs(after, TABLE_PAGE)
+      await decideRows(rows)
+      if (rows.length < TABLE_PAGE) break
+      after = rows[rows.length - 1].sha256
+      await yieldToLoop()
+    }
+    // Cached files of blobs no longer in the table (collected by another node), as old as
+    // the grace period (an upload stores its file, then its row) and kept by nothing: dropped.
+    if (!this.listed) report.listed = await this.listStore()
+    const kept = this.keptNow()
+    for (const sha of [...this.candidates]) {
+      if (this.o.refs.isReferenced(sha)) {
+        this.candidates.delete(sha)
+        continue
+      }
+      if (seen.has(sha)) continue
+      const stat = this.o.blobs.stat(sha)
+      if (!stat) {
+        this.candidates.delete(sha)
+        continue
+      }
+      if (this.admitting.has(sha) || kept.has(sha) || now - stat.mtimeMs < this.o.graceMs || (await table.hasBlob(sha))) continue
+      this.o.blobs.remove(sha)
+      this.candidates.delete(sha)
+      this.o.book.endAll(sha)
+      this.o.onRemove?.(sha)
+    }
+  }
+
+  /** Blobs of txs waiting in the sequencer or admitted and on their way to it. */
+  private keptNow(): Set<string> {
+    const kept = new Set(this.o.pendingBlobs())
+    for (const hold of this.holds.values()) for (const sha of hold.shas) kept.add(sha)
+    return kept
   }
 
   /** The first pass lists the blob directory once (a directory per yield): blobs stored before this process started. */

@@ -89,7 +89,12 @@ export type DatanetsOptions = {
    * written through to it, and those this node lacks are fetched from it (not on a replica,
    * whose blobs come from its leader).
    */
-  sharedBlobs?: { location: string; table: BlobTable }
+  sharedBlobs?: {
+    location: string
+    table: BlobTable
+    /** The database is this node's alone (a replica's): it collects the table's garbage even though it does not sequence. */
+    own?: boolean
+  }
   /** Other modules' blob references (task specs and results): their kinds may authorise uploads, their blobs are kept. */
   blobReferences?: BlobReferences[]
   /** Who may upload and how much (defaults: DEFAULT_UPLOAD_POLICY). */
@@ -206,6 +211,9 @@ export class Datanets {
       now: this.now,
       pendingBlobs: () => this.pendingBlobs(),
       onRemove: (sha) => this.forgetRecords(sha),
+      // The shared table is collected by the sequencer (its chain is the database's head, and
+      // every tx in flight is in its pins and queue) or by a replica on a database of its own.
+      shared: o.sharedBlobs ? { table: o.sharedBlobs.table, collects: () => (o.sharedBlobs?.own ?? false) || !o.node.readOnly } : undefined,
       log: o.log,
     })
     this.blobs.onCreate = (sha) => this.collector.consider(sha)

@@ -149,7 +149,7 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
       log,
       maxBlobBytes: config.maxBlobBytes,
       blobSource: leader,
-      sharedBlobs: store.blobs ? { location: store.location, table: store.blobs } : undefined,
+      sharedBlobs: store.blobs ? { location: store.location, table: store.blobs, own: leader !== undefined } : undefined,
       blobReferences: [agentBlobReferences],
       uploads: {
         minBalance: parseUnits(config.blobMinBalance, 18, 'blobMinBalance'),
@@ -187,6 +187,8 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
             node,
             sequencerKey: gateway ? options.sequencerKey : undefined,
             submit: gateway ? (type, wire) => gateway.submitter.submit(type, wire) : undefined,
+            // Under a sequencer lease, only the holder credits deposits and posts checkpoints.
+            leads: leaseHolder(failover),
             clock: node.now,
             log,
           })
@@ -225,3 +227,6 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
     throw e
   }
 }
+
+/** Under a sequencer lease: whether this node holds it now (what only the sequencer may do, like settlement). */
+const leaseHolder = (failover: Failover | undefined): (() => boolean) | undefined => (failover ? () => failover.isSequencer : undefined)

@@ -86,11 +86,20 @@ export class Failover {
     await this.becomeSequencer(got.lease)
   }
 
-  /** Starts the rounds, the node now serving at `url` (written into the lease for the others to forward to). */
-  start(url: string): void {
+  /**
+   * Starts the rounds, the node now serving at `url` (written into the lease for the others to
+   * forward to; null while not yet known: serving workers still starting, see `advertise`).
+   */
+  start(url: string | null): void {
     this.url = url
     this.lastRenew = 0
     this.schedule(0)
+  }
+
+  /** The URL to write into the lease from now on (at the next round: a held lease is renewed with it at once). */
+  advertise(url: string): void {
+    this.url = url
+    this.lastRenew = 0
   }
 
   /** Where a standby sends what it does not serve: the sequencer's URL, or why there is none now. */

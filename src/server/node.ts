@@ -34,18 +34,26 @@ export type RunningNode = {
 }
 
 /**
- * Assembles the node and serves it. With `config.workers` > 0 (a sequencer only; unset
- * means 0 here, the CLI resolves it to the number of cores) this process becomes the
- * writer: its own HTTP server listens on an internal loopback port for its workers only,
- * and that many serving workers share the public port (src/server/cluster).
+ * Assembles the node and serves it. With `config.workers` > 0 (a node with the sequencer
+ * key, not a replica; unset means 0 here, the CLI resolves it to the number of cores) this
+ * process becomes the writer: its own HTTP server listens on an internal loopback port for
+ * its workers only, and that many serving workers share the public port (src/server/cluster).
+ * Under a sequencer lease (PostgreSQL) the writer is the lease's standby or sequencer: as a
+ * standby it passes what its workers forward on to the sequencer, and the URL it puts in the
+ * lease is the workers' public one.
  */
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   const assembled = await assembleNode(options)
   try {
     const { config, node, datanets, gateway, leader, follower, failover, log } = assembled
-    // Under a sequencer lease the node serves from one process (its standby role forwards itself).
-    const workers = config.follow || !options.sequencerKey || failover ? 0 : (config.workers ?? 0)
+    const workers = config.follow || !options.sequencerKey ? 0 : (config.workers ?? 0)
     const secret = workers > 0 ? newInternalSecret() : undefined
+    // The writer's internal port lets in its workers only; under a lease, while it stands by,
+    // it forwards what is not its to answer to the sequencer (itself reached through a worker).
+    const install = (a: FastifyInstance) => {
+      if (secret) a.addHook('onRequest', internalOnly(secret))
+      if (failover) installForwarding(a, standbyForwarding(failover))
+    }
     const app = await buildServer({
       node,
       datanets,
@@ -63,19 +71,23 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       maxBatchTxs: config.maxBatchTxs,
       status: assembled.status,
       webRoot: options.webRoot,
-      install: secret ? (a) => a.addHook('onRequest', internalOnly(secret)) : failover ? (a) => installForwarding(a, standbyForwarding(failover)) : undefined,
+      install: secret || failover ? install : undefined,
     })
     assembled.onClose(() => closeHttpServer(app))
     if (secret && config.port !== 0) await probePort(config.host, config.port)
     let address = await listen(app, secret ? INTERNAL_HOST : config.host, secret ? 0 : config.port)
     assembled.start()
-    failover?.start(config.advertiseUrl?.replace(/\/$/, '') ?? address.replace('[::1]', 'localhost'))
+    const advertised = config.advertiseUrl?.replace(/\/$/, '')
+    // With workers the public URL is known once they listen: the lease's rounds start now
+    // (a held lease must be renewed) and the URL goes into the lease as soon as it is known.
+    failover?.start(advertised ?? (secret ? null : address.replace('[::1]', 'localhost')))
     let pool: WorkerPool | undefined
     if (secret) {
       pool = new WorkerPool({ node, config, count: workers, writerUrl: address, secret, log })
       assembled.onClose(() => pool!.stop()) // first to stop: no more requests come in
       const port = await pool.start()
       address = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+      if (!advertised) failover?.advertise(address.replace('[::1]', 'localhost'))
     }
     return {
       url: address.replace('[::1]', 'localhost'),

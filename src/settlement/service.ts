@@ -1,6 +1,6 @@
 /**
  * The node's settlement service: connects to the EVM chain, runs the deposit watcher and
- * the checkpointer (on the sequencer), follows what the contract paid out, and computes the
+ * the checkpointer (on the sequencer: under a sequencer lease, on the node that holds it), follows what the contract paid out, and computes the
  * backing invariant for GET /v1/status `settlement`. Everything it knows after a restart
  * comes from the ledger and the contract, never from local files.
  */
@@ -34,6 +34,14 @@ export type SettlementOptions = {
   submit?: (type: string, wire: Record<string, unknown>) => Promise<TxAck>
   clock: Clock
   log: Logger
+  /**
+   * Whether this node credits deposits and posts checkpoints now (default: always). Under a
+   * sequencer lease only the holder does (src/node/failover.ts): a standby's ticks only read
+   * the contract (the invariant); on a takeover the new holder's next tick takes over,
+   * resuming from what the ledger (deposits credited) and the contract (last checkpoint,
+   * the poster's unmined txs) say, and the node that stepped down stops at its next tick.
+   */
+  leads?: () => boolean
 }
 
 export type SettlementStatus = {
@@ -134,7 +142,9 @@ export class Settlement {
 
   private async watchTick(): Promise<void> {
     const evm = await this.connect()
-    if (this.o.submit) {
+    // Not leading (a standby): no watcher, so a later takeover starts one afresh from the ledger.
+    if (!this.leads()) this.watcher = undefined
+    else if (this.o.submit) {
       this.watcher ??= new DepositWatcher({
         client: evm.client,
         contract: this.contract,
@@ -174,6 +184,15 @@ export class Settlement {
         details: { step: 'connect' },
       })
     }
+    if (!this.leads()) {
+      // Only the lease holder sends from the sequencer's EVM account: two senders would reuse its nonces.
+      throw new SinewError({
+        code: 'payment_settlement_failed',
+        message: 'This node does not hold the sequencer lease, so it cannot settle on the chain now',
+        details: { step: 'lease' },
+        hint: 'Retry: the node that holds the lease settles payments.',
+      })
+    }
     this.wallet ??= evmWallet(this.evm, this.o.sequencerKey!)
     return settleTransferAuthorization({
       client: this.evm.client,
@@ -199,7 +218,16 @@ export class Settlement {
     return this.exclusive(() => this.checkpointTickAlone())
   }
 
+  private leads(): boolean {
+    return this.o.leads?.() ?? true
+  }
+
   private async checkpointTickAlone(): Promise<void> {
+    if (!this.leads()) {
+      // A takeover makes a new one: its cursor is the contract's, its in-flight guard the poster's unmined txs.
+      this.checkpointer = undefined
+      return
+    }
     const evm = await this.connect()
     this.checkpointer ??= new Checkpointer({
       client: evm.client,

@@ -52,6 +52,8 @@ const MIGRATIONS: string[] = [
 
 /** Key of the advisory lock that serialises migrations of nodes starting at once on one database. */
 const MIGRATION_LOCK = 0x5e1e_0001
+/** Key of the advisory lock held by the one node collecting the blob table's garbage (`lockCollection`). */
+export const BLOB_GC_LOCK = 0x5e1e_0003
 
 export type PostgresStoreOptions = {
   /** Opens without migrating and refuses writes (`sinew verify`). */
@@ -333,14 +335,19 @@ export class PostgresStore implements Store, BlobTable {
 
   async putBlob(sha256: string, bytes: Uint8Array): Promise<boolean> {
     this.assertWritable()
-    const { rowCount } = await this.write('the blob was not stored', () =>
-      this.pool.query('INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING', [
-        Buffer.from(sha256, 'hex'),
-        bytes.length,
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
-      ]),
+    // Stored again: its age for garbage collection starts again (xmax = 0 only on an insert).
+    const { rows } = await this.write('the blob was not stored', () =>
+      this.pool.query<{ inserted: boolean }>(
+        'INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO UPDATE SET stored_at = now() RETURNING (xmax = 0) AS inserted',
+        [Buffer.from(sha256, 'hex'), bytes.length, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)],
+      ),
     )
-    return rowCount === 1
+    return rows[0]?.inserted === true
+  }
+
+  async statBlob(sha256: string): Promise<BlobRow | undefined> {
+    const { rows } = await this.read(`SELECT ${BLOB_ROW} FROM blobs WHERE sha256 = $1`, [Buffer.from(sha256, 'hex')])
+    return rows[0] ? toBlobRow(rows[0] as BlobDbRow) : undefined
   }
 
   async getBlob(sha256: string): Promise<Buffer | undefined> {
@@ -353,17 +360,57 @@ export class PostgresStore implements Store, BlobTable {
     return rows.length > 0
   }
 
-  async deleteBlob(sha256: string): Promise<void> {
+  async deleteBlob(sha256: string, o: { ifStoredAt?: string } = {}): Promise<boolean> {
     this.assertWritable()
-    await this.write('the blob was not removed', () => this.pool.query('DELETE FROM blobs WHERE sha256 = $1', [Buffer.from(sha256, 'hex')]))
+    const params: unknown[] = [Buffer.from(sha256, 'hex')]
+    let sql = 'DELETE FROM blobs WHERE sha256 = $1'
+    if (o.ifStoredAt !== undefined) {
+      params.push(o.ifStoredAt)
+      sql += ` AND stored_at = $${params.length}::timestamptz`
+    }
+    // A node that lost the sequencer lease (its chain may lag the blocks that refer to this blob) removes nothing.
+    if (this.fencingTerm !== undefined) {
+      params.push(this.fencingTerm.toString())
+      sql += ` AND EXISTS (SELECT 1 FROM sequencer_lease WHERE id = 1 AND term = $${params.length})`
+    }
+    const { rowCount } = await this.write('the blob was not removed', () => this.pool.query(sql, params))
+    return rowCount === 1
   }
 
   async listBlobs(after: string | null, limit: number): Promise<BlobRow[]> {
     const { rows } = await this.read(
-      after === null ? 'SELECT sha256, size FROM blobs ORDER BY sha256 LIMIT $1' : 'SELECT sha256, size FROM blobs WHERE sha256 > $2 ORDER BY sha256 LIMIT $1',
+      after === null ? `SELECT ${BLOB_ROW} FROM blobs ORDER BY sha256 LIMIT $1` : `SELECT ${BLOB_ROW} FROM blobs WHERE sha256 > $2 ORDER BY sha256 LIMIT $1`,
       after === null ? [limit] : [limit, Buffer.from(after, 'hex')],
     )
-    return (rows as { sha256: Buffer; size: string }[]).map((r) => ({ sha256: r.sha256.toString('hex'), size: Number(r.size) }))
+    return (rows as BlobDbRow[]).map(toBlobRow)
+  }
+
+  /**
+   * A session advisory lock on a connection of the pool, held until the returned function
+   * runs (or the connection ends: a node that dies mid-pass lets it go with its session).
+   */
+  async lockCollection(): Promise<(() => Promise<void>) | undefined> {
+    this.assertWritable()
+    const client = await this.write('the blob collection lock was not taken', () => this.pool.connect())
+    try {
+      const { rows } = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [BLOB_GC_LOCK])
+      if (rows[0]?.got !== true) {
+        client.release()
+        return undefined
+      }
+    } catch (e) {
+      client.release(e as Error)
+      throw this.fault(e, 'the blob collection lock was not taken') ?? e
+    }
+    return async () => {
+      try {
+        await client.query('SELECT pg_advisory_unlock($1)', [BLOB_GC_LOCK])
+        client.release()
+      } catch (e) {
+        // Dropping the connection ends its session, and the lock with it.
+        client.release(e as Error)
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -405,6 +452,16 @@ export class PostgresStore implements Store, BlobTable {
     })
   }
 }
+
+/** A blob's row without its bytes; stored_at also as text, to the microsecond, for `deleteBlob`'s `ifStoredAt`. */
+const BLOB_ROW = 'sha256, size, floor(extract(epoch FROM stored_at) * 1000)::bigint AS stored_ms, stored_at::text AS stored_at'
+type BlobDbRow = { sha256: Buffer; size: string; stored_ms: string; stored_at: string }
+const toBlobRow = (r: BlobDbRow): BlobRow => ({
+  sha256: r.sha256.toString('hex'),
+  size: Number(r.size),
+  storedAtMs: Number(r.stored_ms),
+  storedAt: r.stored_at,
+})
 
 /** Fencing: the block goes in only while the lease row still has this node's term. */
 async function checkTerm(client: pg.PoolClient, term: bigint, height: bigint): Promise<void> {

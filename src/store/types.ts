@@ -46,7 +46,14 @@ export type BlockCommit = {
   writes: ReadonlyMap<string, Uint8Array | null>
 }
 
-export type BlobRow = { sha256: string; size: number }
+export type BlobRow = {
+  sha256: string
+  size: number
+  /** When it was stored, or last stored again (a paid re-upload): its age for garbage collection, ms since the epoch (database clock). */
+  storedAtMs: number
+  /** The same instant as the database has it (to the microsecond): a delete `ifStoredAt` it finds it unchanged. */
+  storedAt: string
+}
 
 /**
  * Content-addressed blobs kept in the store itself, where several nodes share it (PostgreSQL):
@@ -54,13 +61,28 @@ export type BlobRow = { sha256: string; size: number }
  * The embedded engine has none: its blobs are files in the data dir (src/datanets/blobs.ts).
  */
 export interface BlobTable {
-  /** Stores bytes under their sha256 (the caller has checked it); false if they were there already. */
+  /**
+   * Stores bytes under their sha256 (the caller has checked it); false if they were there
+   * already. Stored again, their age starts again (`storedAt`), as a blob file's mtime does.
+   */
   putBlob(sha256: string, bytes: Uint8Array): Promise<boolean>
   getBlob(sha256: string): Promise<Uint8Array | undefined>
   hasBlob(sha256: string): Promise<boolean>
-  deleteBlob(sha256: string): Promise<void>
+  /** Size and age of one blob, if stored. */
+  statBlob(sha256: string): Promise<BlobRow | undefined>
+  /**
+   * Removes a blob; with `ifStoredAt`, only if it was not stored again since (a re-upload
+   * racing the collector keeps it). Under a sequencer lease only while this node's term
+   * holds (a node that lost the lease collects nothing). True if it was removed.
+   */
+  deleteBlob(sha256: string, o?: { ifStoredAt?: string }): Promise<boolean>
   /** Blobs in sha256 order, after `after` (hex) if given. */
   listBlobs(after: string | null, limit: number): Promise<BlobRow[]>
+  /**
+   * The lock that lets one node at a time collect the table's garbage (nodes sharing the
+   * database): the function that lets it go, or undefined when another node holds it.
+   */
+  lockCollection(): Promise<(() => Promise<void>) | undefined>
 }
 
 export interface Store {

@@ -1,14 +1,16 @@
 /**
  * A serving worker: one of the processes that share the node's HTTP port. It holds its own
- * read-only SQLite connection and an in-memory view of the chain (loaded from one snapshot,
- * then grown by the blocks the writer sends), answers ledger reads from that view, and
- * forwards everything else to the writer (forward.ts). It never writes the store.
+ * read-only connection to the node's store (a read-only SQLite connection to the data dir's
+ * file, or, on PostgreSQL, a small pool of its own to the same database) and an in-memory
+ * view of the chain (loaded from one snapshot, then grown by the blocks the writer sends over
+ * IPC, on either engine), answers ledger reads from that view, and forwards everything else
+ * to the writer (forward.ts). It never writes the store.
  */
 import cluster from 'node:cluster'
 import { createLogger, SinewError, type Logger } from '../../core/index.ts'
 import { LedgerNode } from '../../ledger/index.ts'
 import { createNodeRegistry, storeFile } from '../../node/index.ts'
-import { openSqliteStore, type SqliteStore } from '../../store/index.ts'
+import { isPostgresUrl, openPostgresStore, openSqliteStore, SqliteStore, type Store } from '../../store/index.ts'
 import { buildServer } from '../app.ts'
 import { installForwarding } from './forward.ts'
 import { isMessage, type InitMessage, type ToWorker, type ToWriter } from './messages.ts'
@@ -33,7 +35,11 @@ export async function runServingWorker(): Promise<void> {
   // (the writer stopped, or died with kill -9).
   process.on('disconnect', () => process.exit(0))
 
-  const store = openSqliteStore(storeFile(config.dataDir), { readonly: true })
+  // The writer's store: the same PostgreSQL database (its schema migrated by the writer), or the data dir's SQLite file.
+  const store: Store =
+    config.store && isPostgresUrl(config.store)
+      ? await openPostgresStore(config.store, { readonly: true, poolSize: WORKER_PG_POOL })
+      : openSqliteStore(storeFile(config.dataDir), { readonly: true })
   const node = await openView(store, log)
   const view = new ViewLink(node, log)
   process.on('message', (m: unknown) => {
@@ -75,19 +81,27 @@ export async function runServingWorker(): Promise<void> {
   process.once('SIGINT', () => {}) // the writer decides when its workers stop
 }
 
+/** Connections of a worker's own PostgreSQL pool: it only reads (history, blocks, txs by hash). */
+const WORKER_PG_POOL = 2
+
 /**
- * The chain as of one snapshot of the store (a read transaction, so the head and every
- * state row are of the same block), checked against that block's stateRoot; then the
- * Merkle tree is dropped (roots and proofs are the writer's).
+ * The chain as of one snapshot of the store, checked against that block's stateRoot; then
+ * the Merkle tree is dropped (roots and proofs are the writer's). On SQLite the snapshot is a
+ * read transaction, so the head and every state row are of the same block; on PostgreSQL the
+ * chain's open rewinds what blocks committed during the scan wrote, from the state history
+ * (as a standby of a shared database does).
  */
-async function openView(store: SqliteStore, log: Logger): Promise<LedgerNode> {
-  store.db.exec('BEGIN')
+async function openView(store: Store, log: Logger): Promise<LedgerNode> {
+  const open = () => LedgerNode.open({ store, registry: createNodeRegistry(), blockIntervalMs: 1000, maxBlockTxs: 1, signatureWorkers: 0, log })
   let node: LedgerNode
-  try {
-    node = await LedgerNode.open({ store, registry: createNodeRegistry(), blockIntervalMs: 1000, maxBlockTxs: 1, signatureWorkers: 0, log })
-  } finally {
-    store.db.exec('COMMIT')
-  }
+  if (store instanceof SqliteStore) {
+    store.db.exec('BEGIN')
+    try {
+      node = await open()
+    } finally {
+      store.db.exec('COMMIT')
+    }
+  } else node = await open()
   node.chain.state.dropTree()
   return node
 }
