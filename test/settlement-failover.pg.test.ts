@@ -24,6 +24,10 @@ const tmp = tempDir('sinew-settle-failover-')
 const status = async (url: string) => (await http(`${url}/v1/status`)).json
 const checkpointHeight = () =>
   net.evm.client.readContract({ address: net.deployment.settlement, abi: sinewSettlementAbi, functionName: 'lastCheckpointHeight' })
+/** The x402 schemes a node's agent card offers now. */
+const schemes = async (url: string) =>
+  ((await http(`${url}/.well-known/agent-card.json`)).json.capabilities.extensions.find((e: any) => e.uri === 'urn:sinew:a2a:x402-http:v1')?.params.schemes ??
+    []) as { scheme: string }[]
 const balance = async (url: string, address: Hex) => BigInt((await http(`${url}/v1/accounts/${address.toLowerCase()}`)).json.balance)
 
 beforeAll(async () => {
@@ -78,6 +82,9 @@ describe('settlement under the sequencer lease', () => {
     expect(idle.watcher).toMatchObject({ credited: 0, failures: 0 })
     expect(idle.checkpointer).toMatchObject({ posted: 0, failures: 0 })
     expect((await status(net.url)).settlement.watcher.credited).toBe(1)
+    // Only the holder sends EVM txs from the sequencer's account (two senders would reuse its
+    // nonces), so only it offers x402 `exact`; a standby forwards paid calls to it.
+    expect((await schemes(net.url)).map((s) => s.scheme)).toEqual(['sinew', 'exact'])
 
     // The sequencer stops (it gives the lease up); the standby takes over.
     await net.running.close()
@@ -102,5 +109,7 @@ describe('settlement under the sequencer lease', () => {
     expect(active.watcher.credited).toBe(1)
     expect(active.checkpointer.posted).toBeGreaterThanOrEqual(1)
     expect(await balance(standby!.url, user)).toBe(first + second)
+    // The new holder offers `exact` itself.
+    expect((await schemes(standby!.url)).map((s) => s.scheme)).toEqual(['sinew', 'exact'])
   })
 })

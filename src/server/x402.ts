@@ -358,7 +358,16 @@ export class X402Payments {
     offered: PaymentRequirements,
     quote: CallQuote,
   ): Promise<AcceptedPayment> {
-    const terms = this.settlement!.exactTerms()!
+    const terms = this.settlement?.exactTerms()
+    if (!terms) {
+      // Offered a moment ago, gone now (the node lost its settlement connection or its sequencer lease).
+      throw new SinewError({
+        code: 'payment_settlement_failed',
+        message: 'This node cannot settle `exact` payments now',
+        details: { step: 'connect' },
+        hint: 'Retry the call: the next 402 lists the schemes the node takes now.',
+      })
+    }
     const { authorization: a, signature } = parse(exactPayloadSchema, payload, 'payload.')
     const auth: TransferAuthorization = {
       from: a.from.toLowerCase() as Address,

@@ -162,10 +162,11 @@ export class Settlement {
 
   /**
    * The `exact` scheme's terms, once connected to the EVM chain, on a node that can send
-   * transfers (the sequencer) and whose token has an EIP-712 domain; undefined otherwise.
+   * transfers (the sequencer; under a sequencer lease, the holder) and whose token has an
+   * EIP-712 domain; undefined otherwise, so a standby offers only the Sinew scheme.
    */
   exactTerms(): ExactTerms | undefined {
-    return this.terms
+    return this.leads() ? this.terms : undefined
   }
 
   /**
