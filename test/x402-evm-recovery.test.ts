@@ -10,6 +10,8 @@
  *   point SINEW_TEST_CRASH_AT=x402-transfer-mined makes the node SIGKILL itself right after
  *   the receipt): after a restart the deposit watcher credits the payer exactly once, at the
  *   configured confirmations, nothing charged, and the backing invariant has no surplus.
+ * - The same crash, then a reorganisation removes the block with the transfer: never credited,
+ *   and the authorisation (unused on the new chain) pays for a call once.
  * - A transfer that can no longer be mined (dropped from the pool, the chain past the
  *   authorisation's validBefore): payment_settlement_failed, no token moved, nothing charged.
  *
@@ -241,7 +243,44 @@ describe('x402 exact: a slow chain, a crash after the transfer, a transfer that 
     expect(again.settlement.watcher.recovered).toBe(0)
     expect(again.settlement.invariant).toMatchObject({ deposited: deposited.toString(), surplus: '0' })
     expect(await sinewBalance()).toBe(sin)
-  })
+  }, 180_000)
+
+  it("a crashed payment's transfer that a reorganisation removes is never credited; the authorisation, unused on the new chain, then pays once", async () => {
+    const paid = await payment()
+    const nonce = paid.payload.authorization.nonce as Hex
+    const amount = BigInt(paid.accepted.amount)
+    const before = { tokens: await tokenBalance(PAYER), held: await tokenBalance(deployment.settlement) }
+    await node!.stop('SIGTERM')
+    const snapshot = await control.snapshot()
+    await start({ SINEW_TEST_CRASH_AT: 'x402-transfer-mined' })
+    expect(await call({ 'payment-signature': b64(paid) }).catch((e: Error) => e)).toBeInstanceOf(Error)
+    expect(await node!.exited).toEqual({ code: null, signal: 'SIGKILL' })
+    const minedAt = await evm.client.getBlockNumber({ cacheTime: 0 })
+    expect(await authorizationUsed(nonce)).toBe(true)
+    // The block with the transfer leaves the chain; other blocks take its height and more.
+    await control.revert(snapshot)
+    expect(await authorizationUsed(nonce)).toBe(false)
+    await start()
+    await control.mine(CONFIRMATIONS + 2)
+    const s = await waitFor(
+      () => status(),
+      (st) => st.settlement.scannedTo !== null && BigInt(st.settlement.scannedTo) >= minedAt,
+    )
+    expect(s.settlement.watcher.recovered).toBe(0)
+    expect(await sinewBalance()).toBe(sin)
+    expect(await tokenBalance(PAYER)).toBe(before.tokens)
+    expect(await invariantAt(before.held)).toMatchObject({ holds: true, deposited: deposited.toString(), surplus: '0' })
+
+    // On this chain the authorisation was never used: it pays for the call, once.
+    const r = await call({ 'payment-signature': b64(paid) })
+    expect(r.status).toBe(200)
+    const fee = BigInt(decodePaymentResponseHeader(r.headers.get('payment-response')!).extra!.charged as string)
+    deposited += amount
+    sin += amount - fee
+    expect(await sinewBalance()).toBe(sin)
+    expect(await tokenBalance(PAYER)).toBe(before.tokens - amount)
+    expect(await invariantAt(before.held + amount)).toMatchObject({ holds: true, deposited: deposited.toString(), surplus: '0' })
+  }, 180_000)
 
   it('a transfer that can no longer be mined is reported payment_settlement_failed: no token moved, nothing charged', async () => {
     const paid = await payment()
