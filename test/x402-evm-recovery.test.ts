@@ -14,19 +14,21 @@
  *   and the authorisation (unused on the new chain) pays for a call once.
  * - A transfer that can no longer be mined (dropped from the pool, the chain past the
  *   authorisation's validBefore): payment_settlement_failed, no token moved, nothing charged.
+ * - Tokens sent into the contract any other way are not taken for the node's payments.
  *
  * Oracles: token balances and the authorisation's state read from anvil, the payer's Sinew
  * balance and the node's invariant over HTTP against the test's own sums, `sinew verify`.
  */
 import { ExactEvmScheme } from '@x402/evm/exact/client'
 import { decodePaymentResponseHeader } from '@x402/fetch'
-import { createTestClient, http as viemHttp, type Hex } from 'viem'
+import { createTestClient, keccak256, parseSignature, toHex, http as viemHttp, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeDevGenesis } from '../src/cli/data-dir.ts'
 import {
   connectEvm,
   deployDevSettlement,
+  evmWallet,
   genesisMint,
   sinewDevTokenAbi,
   startAnvil,
@@ -39,12 +41,25 @@ import { dev, http, runCli, sendTx, tempDir, waitFor } from './helpers.ts'
 import { startNodeProcess, type NodeProcess } from './node-process.ts'
 import { anvilControls, DEPLOYER, SIN } from './settlement-node-fixtures.ts'
 
+const transferWithAuthorizationTypes = {
+  TransferWithAuthorization: [
+    { name: 'from', type: 'address' },
+    { name: 'to', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'validAfter', type: 'uint256' },
+    { name: 'validBefore', type: 'uint256' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+} as const
+
 const PRICE = 1000n * SIN
 const MODEL = 'evm-llm'
 const CONFIRMATIONS = 2
 const payer = privateKeyToAccount(generatePrivateKey())
 const PAYER = payer.address.toLowerCase() as Hex
 const BACKING = genesisMint(makeDevGenesis())
+/** Someone else with tokens and gas on anvil (not the node). */
+const STRANGER = dev[5]
 
 const tmp = tempDir('sinew-x402-recovery-')
 let anvil: Anvil
@@ -136,7 +151,10 @@ beforeAll(async () => {
     deployer: DEPLOYER.privateKey,
     genesis: makeDevGenesis(),
     escapeDelaySeconds: 3600n,
-    mint: [{ to: PAYER, amount: 10n * SIN }],
+    mint: [
+      { to: PAYER, amount: 10n * SIN },
+      { to: STRANGER.address, amount: 10n * SIN },
+    ],
   })
   backend = await startFakeOpenAI()
   await start()
@@ -308,6 +326,54 @@ describe('x402 exact: a slow chain, a crash after the transfer, a transfer that 
     expect(await tokenBalance(deployment.settlement)).toBe(before.held)
     expect(await sinewBalance()).toBe(sin)
     expect(await invariantAt(BACKING + deposited)).toMatchObject({ holds: true, deposited: deposited.toString(), surplus: '0' })
+  })
+
+  it("tokens sent into the contract any other way (a plain transfer, the payer's authorisation submitted by someone else) are not the node's payments: not credited", async () => {
+    const wallet = evmWallet(evm, STRANGER.privateKey)
+    const strangerSin = BigInt((await http(`${url()}/v1/accounts/${STRANGER.address}`)).json.balance)
+    const held = await tokenBalance(deployment.settlement)
+    const mined = async (hash: Hex) => (await evm.client.waitForTransactionReceipt({ hash })).blockNumber
+    const plain = await mined(
+      await wallet.writeContract({ address: deployment.token, abi: sinewDevTokenAbi, functionName: 'transfer', args: [deployment.settlement, SIN] }),
+    )
+    // The payer signs a transfer to the contract; the stranger, not the node, submits it.
+    const chain = await evm.client.getBlock({ blockTag: 'latest' })
+    const auth = {
+      from: payer.address,
+      to: deployment.settlement,
+      value: 2n * SIN,
+      validAfter: 0n,
+      validBefore: chain.timestamp + 3600n,
+      nonce: keccak256(toHex('not the node')),
+    }
+    const signature = await payer.signTypedData({
+      domain: { name: 'Sinew Dev Token', version: '1', chainId: Number(evm.chainId), verifyingContract: deployment.token },
+      types: transferWithAuthorizationTypes,
+      primaryType: 'TransferWithAuthorization',
+      message: auth,
+    })
+    const { v, r, s } = parseSignature(signature)
+    const authorised = await mined(
+      await wallet.writeContract({
+        address: deployment.token,
+        abi: sinewDevTokenAbi,
+        functionName: 'transferWithAuthorization',
+        args: [auth.from, auth.to, auth.value, auth.validAfter, auth.validBefore, auth.nonce, Number(v), r, s],
+      }),
+    )
+    expect(await tokenBalance(deployment.settlement)).toBe(held + 3n * SIN)
+    await control.mine(CONFIRMATIONS)
+    expect(authorised).toBeGreaterThan(plain)
+    const last = authorised
+    const st = await waitFor(
+      () => status(),
+      (x) => x.settlement.scannedTo !== null && BigInt(x.settlement.scannedTo) >= last,
+    )
+    expect(st.settlement.watcher.recovered).toBe(0)
+    expect(await sinewBalance()).toBe(sin)
+    expect(BigInt((await http(`${url()}/v1/accounts/${STRANGER.address}`)).json.balance)).toBe(strangerSin)
+    // A surplus of the backing invariant, for an operator to handle.
+    expect(await invariantAt(held + 3n * SIN)).toMatchObject({ holds: true, deposited: deposited.toString(), surplus: (3n * SIN).toString() })
   })
 
   it('sinew verify replays the chain, the recovered credit included', async () => {
