@@ -5256,6 +5256,8 @@ export interface components {
                 lastErrorAt: string | null;
                 lastSuccessAt: string | null;
                 credited: number;
+                /** @description x402 payment transfers the watcher credited because their payment's own path did not (the node died, or gave up waiting) */
+                recovered: number;
             };
             checkpointer: {
                 running: boolean;

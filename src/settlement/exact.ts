@@ -7,14 +7,18 @@
  * like a watcher's Deposit by (chain, tx, log)). The protocol checks (scheme, network, asset,
  * payTo, amount, window, signature) are the HTTP layer's (src/server/x402.ts); this module
  * only does the chain I/O and the credit. Every refusal comes before the transfer is sent;
- * once it is mined the tokens are credited, whatever happens to the call.
+ * once it is mined the tokens are credited, whatever happens to the call. If the node dies
+ * (or the wait gives up) between the mined transfer and the credit, the deposit watcher
+ * credits it once confirmed (src/settlement/watcher.ts): it looks for the node's own
+ * `transferWithAuthorization` calls into the contract that the ledger has not credited.
  */
-import { parseEventLogs, parseSignature, type PublicClient } from 'viem'
+import { parseEventLogs, parseSignature, TransactionReceiptNotFoundError, type PublicClient, type TransactionReceipt } from 'viem'
 import { SinewError, type Hex, type Logger } from '../core/index.ts'
-import type { Address, TxAck } from '../ledger/index.ts'
+import type { Address, StateReader, TxAck } from '../ledger/index.ts'
 import { revertError } from './claim.ts'
 import { sinewDevTokenAbi as tokenAbi } from './contracts.ts'
 import type { EvmWallet } from './evm.ts'
+import { readDeposit } from './state.ts'
 import type { TransferAuthorization } from './x402-kinds.ts'
 
 /** What the 402 answer offers for the `exact` scheme: the token, its EIP-712 domain, who is paid. */
@@ -34,8 +38,8 @@ export type SettledTransfer = {
   evmTx: Hex
   blockNumber: bigint
   logIndex: bigint
-  /** The Sinew DepositTransfer tx that credited it. */
-  depositTx: Hex
+  /** The Sinew DepositTransfer tx that credited it; null when the deposit watcher credited it first (the ledger names the height). */
+  depositTx: Hex | null
 }
 
 export type ExactSettleOptions = {
@@ -45,16 +49,29 @@ export type ExactSettleOptions = {
   auth: TransferAuthorization
   signature: Hex
   submit: (type: string, wire: Record<string, unknown>) => Promise<TxAck>
+  /** The ledger's state: whether the transfer's log is credited already (by the watcher). */
+  state: () => StateReader
   /** Serialises the node's EVM sends (the checkpointer sends from the same account). */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>
   /** How long past the authorisation's validBefore to wait for the transfer's receipt (block times lag the clock). */
   receiptMarginMs: number
-  /** Authorisations being settled now (`token/from/nonce`): a replay sent while the first is in flight is refused at once. */
+  /**
+   * Authorisations being settled now (`paymentInFlightKey`): a replay sent while the first is
+   * in flight is refused at once, and the deposit watcher leaves their transfers to this path.
+   */
   inFlight: Set<string>
   log: Logger
 }
 
 const MAX_RECEIPT_WAIT_MS = 15 * 60_000
+
+/** The key of an authorisation being settled (addresses and nonce lower-case). */
+export const paymentInFlightKey = (token: Address, from: Address, nonce: Hex): string => `${token.toLowerCase()}/${from.toLowerCase()}/${nonce.toLowerCase()}`
+
+/** A test-only crash point (SINEW_TEST_CRASH_AT): the node kills itself with SIGKILL there, as kill -9 would. */
+const crashPoint = (name: string): void => {
+  if (process.env.SINEW_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL')
+}
 
 const failed = (message: string, details: Record<string, unknown>, cause?: unknown): SinewError =>
   new SinewError({
@@ -71,7 +88,7 @@ const rpcFailed = (what: string) => (e: unknown) => {
 
 export async function settleTransferAuthorization(o: ExactSettleOptions): Promise<SettledTransfer> {
   const { client, terms, auth, inFlight } = o
-  const id = `${terms.token}/${auth.from}/${auth.nonce.toLowerCase()}`
+  const id = paymentInFlightKey(terms.token, auth.from, auth.nonce)
   if (inFlight.has(id)) throw nonceUsed(auth, 'being settled by another request')
   inFlight.add(id)
   try {
@@ -110,19 +127,13 @@ export async function settleTransferAuthorization(o: ExactSettleOptions): Promis
         throw failed(`The transfer could not be sent: ${e.message.split('\n')[0]}`, { step: 'send' })
       })
     })
-    // Wait until the authorisation expires (and a margin for block times): after that the transfer can no longer succeed.
-    // At most 15 minutes: a stranger's validBefore may be years ahead.
-    const untilExpiry = Number(auth.validBefore) * 1000 - Date.now() + o.receiptMarginMs
-    const receipt = await client
-      .waitForTransactionReceipt({ hash: evmTx, timeout: Math.min(Math.max(untilExpiry, o.receiptMarginMs), MAX_RECEIPT_WAIT_MS) })
-      .catch(() => client.getTransactionReceipt({ hash: evmTx }))
-      .catch((e: Error) => {
-        o.log.error(
-          { evmTx, payer: auth.from, err: e.message },
-          'x402: a payment transfer was sent but not seen mined before its authorisation expired; not credited',
-        )
-        throw failed(`The transfer ${evmTx} was sent but not seen mined: ${e.message.split('\n')[0]}`, { step: 'receipt', evmTx })
-      })
+    const receipt = await waitMined(o, evmTx).catch((e: Error) => {
+      o.log.error(
+        { evmTx, payer: auth.from, err: e.message },
+        'x402: a payment transfer was sent but not seen mined in time; not credited now (the deposit watcher credits it if it is ever mined)',
+      )
+      throw failed(`The transfer ${evmTx} was sent but not seen mined: ${e.message.split('\n')[0]}`, { step: 'receipt', evmTx })
+    })
     if (receipt.status !== 'success') throw failed(`The transfer ${evmTx} reverted`, { step: 'receipt', evmTx })
     const log = parseEventLogs({ abi: tokenAbi, eventName: 'Transfer', logs: receipt.logs }).find(
       (l) =>
@@ -133,6 +144,7 @@ export async function settleTransferAuthorization(o: ExactSettleOptions): Promis
     )
     if (!log) throw failed(`The transfer ${evmTx} moved no ${auth.value} from ${auth.from} to the contract`, { step: 'receipt', evmTx })
     const logIndex = BigInt(log.logIndex)
+    crashPoint('x402-transfer-mined')
     const depositTx = await credit(o, { evmTx, logIndex, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash.toLowerCase() as Hex })
     o.log.info({ payer: auth.from, amount: auth.value.toString(), evmTx, sinewTx: depositTx }, 'x402: exact payment transferred and credited')
     return { evmTx: evmTx.toLowerCase() as Hex, blockNumber: receipt.blockNumber, logIndex, depositTx }
@@ -141,7 +153,47 @@ export async function settleTransferAuthorization(o: ExactSettleOptions): Promis
   }
 }
 
-async function credit(o: ExactSettleOptions, l: { evmTx: Hex; logIndex: bigint; blockNumber: bigint; blockHash: Hex }): Promise<Hex> {
+/**
+ * Waits for the transfer's receipt until it can no longer be mined: the chain's head is at or
+ * past the authorisation's validBefore (the token refuses it from then on), or, as a bound on
+ * the wait when the chain does not move, validBefore plus a margin by the clock (at most 15
+ * minutes: a stranger's validBefore may be years ahead). RPC errors while waiting are retried.
+ */
+async function waitMined(o: ExactSettleOptions, hash: Hex): Promise<TransactionReceipt> {
+  const { client, auth } = o
+  const untilExpiry = Number(auth.validBefore) * 1000 - Date.now() + o.receiptMarginMs
+  const deadline = Date.now() + Math.min(Math.max(untilExpiry, o.receiptMarginMs), MAX_RECEIPT_WAIT_MS)
+  const receipt = () =>
+    client.getTransactionReceipt({ hash }).catch((e: unknown) => {
+      if (e instanceof TransactionReceiptNotFoundError) return undefined
+      throw e
+    })
+  /** The receipt; or why the transfer can no longer be mined; or nothing yet. */
+  type Seen = { receipt?: TransactionReceipt; expired?: string }
+  const look = async (): Promise<Seen> => {
+    const mined = await receipt()
+    if (mined) return { receipt: mined }
+    const head = await client.getBlock({ blockTag: 'latest' })
+    if (head.timestamp < auth.validBefore) return {}
+    // Mined in the head block itself, after the first look?
+    const late = await receipt()
+    if (late) return { receipt: late }
+    return { expired: `the chain's head (block ${head.number}, time ${head.timestamp}) is past the authorisation's validBefore ${auth.validBefore}` }
+  }
+  let last: unknown
+  for (;;) {
+    const seen = await look().catch((e: unknown): Seen => {
+      last = e
+      return {}
+    })
+    if (seen.receipt) return seen.receipt
+    if (seen.expired) throw new Error(seen.expired)
+    if (Date.now() >= deadline) throw new Error(`no receipt by ${new Date(deadline).toISOString()}${last ? ` (${(last as Error).message})` : ''}`)
+    await new Promise((r) => setTimeout(r, client.pollingInterval))
+  }
+}
+
+async function credit(o: ExactSettleOptions, l: { evmTx: Hex; logIndex: bigint; blockNumber: bigint; blockHash: Hex }): Promise<Hex | null> {
   try {
     const ack = await o.submit('DepositTransfer', {
       evmChainId: o.terms.evmChainId.toString(),
@@ -155,6 +207,9 @@ async function credit(o: ExactSettleOptions, l: { evmTx: Hex; logIndex: bigint; 
     })
     return ack.hash
   } catch (e) {
+    // Credited by the deposit watcher first (after a lease takeover): the same log, to the same payer.
+    const earlier = readDeposit(o.state(), o.terms.evmChainId, l.evmTx, l.logIndex)
+    if ((e as { code?: string }).code === 'deposit_already_credited' && earlier?.account === o.auth.from && BigInt(earlier.amount) === o.auth.value) return null
     // The tokens are in the contract: this must not be lost silently.
     o.log.error(
       { evmTx: l.evmTx, logIndex: l.logIndex.toString(), payer: o.auth.from, err: (e as Error).message },

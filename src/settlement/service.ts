@@ -12,7 +12,7 @@ import { connectEvm, evmWallet, type EvmClients, type EvmWallet } from './evm.ts
 import { computeInvariant, type Invariant } from './invariant.ts'
 import { RetryLoop, type LoopStatus } from './loop.ts'
 import { DepositWatcher, type WatcherStatus } from './watcher.ts'
-import { settleTransferAuthorization, type ExactTerms, type SettledTransfer } from './exact.ts'
+import { paymentInFlightKey, settleTransferAuthorization, type ExactTerms, type SettledTransfer } from './exact.ts'
 import type { TransferAuthorization } from './x402-kinds.ts'
 
 export type SettlementSettings = {
@@ -119,7 +119,7 @@ export class Settlement {
       evmHead: w?.evmHead ?? null,
       scannedTo: w?.scannedTo ?? null,
       invariant: this.invariant,
-      watcher: { ...this.watchLoop.status(), credited: w?.credited ?? 0 },
+      watcher: { ...this.watchLoop.status(), credited: w?.credited ?? 0, recovered: w?.recovered ?? 0 },
       checkpointer: this.checkpointLoop ? { ...this.checkpointLoop.status(), inFlight: c?.inFlight ?? null, posted: c?.posted ?? 0 } : null,
     }
   }
@@ -153,6 +153,16 @@ export class Settlement {
         startBlock: BigInt(this.o.settings.settlementStartBlock),
         state: () => this.o.node.chain.state,
         submit: this.o.submit,
+        // The node's own x402 payment transfers that their path left uncredited (a crash, a wait that gave up).
+        ...(this.o.sequencerKey && this.token
+          ? {
+              payments: {
+                token: this.token,
+                sender: addressOf(this.o.sequencerKey).toLowerCase() as Address,
+                inFlight: (token, from, nonce) => this.paying.has(paymentInFlightKey(token, from, nonce)),
+              },
+            }
+          : {}),
         log: this.o.log,
       })
       await this.watcher.tick()
@@ -202,6 +212,7 @@ export class Settlement {
       auth,
       signature,
       submit: this.o.submit,
+      state: () => this.o.node.chain.state,
       exclusive: (fn) => this.exclusive(fn),
       receiptMarginMs: 60_000,
       inFlight: this.paying,

@@ -11,14 +11,34 @@
  *   block hash; a log from a block that is no longer on the chain is never credited.
  * - Outages: a failed RPC call fails the tick, which the loop retries with backoff; nothing
  *   is skipped because the cursor only moves past a range once every log in it is credited.
+ * - x402 `exact` payments (src/settlement/exact.ts) it recovers: in the same ranges it reads
+ *   the token's `Transfer` logs into the contract, and credits (`DepositTransfer`, the same
+ *   `deposit/...` key) each one that came from a `transferWithAuthorization` call the node
+ *   itself sent, moving exactly that log's tokens, that the ledger has not credited: a node
+ *   killed between the mined transfer and its credit, or a receipt wait that gave up before
+ *   the transfer was mined. A transfer whose payment is still being settled in this process
+ *   is left to it (the range is read again next tick). These are credited before the
+ *   range's deposits, so the resume cursor (moved by deposits only) never passes an
+ *   uncredited payment transfer.
  */
-import type { PublicClient } from 'viem'
+import { decodeFunctionData, type PublicClient } from 'viem'
 import type { Hex, Logger } from '../core/index.ts'
 import type { Address, StateReader, TxAck } from '../ledger/index.ts'
-import { sinewSettlementAbi as settlementAbi } from './contracts.ts'
+import { sinewDevTokenAbi as tokenAbi, sinewSettlementAbi as settlementAbi } from './contracts.ts'
 import { readDeposit, readTotals } from './state.ts'
 
 const DEPOSITED = settlementAbi.find((x) => x.type === 'event' && x.name === 'Deposited')!
+const TRANSFER = tokenAbi.find((x) => x.type === 'event' && x.name === 'Transfer')!
+
+/** What the watcher needs to recover x402 `exact` payment transfers. */
+export type PaymentRecovery = {
+  /** The settlement token. */
+  token: Address
+  /** The node's EVM account (the sequencer key's address): the only sender of payment transfers. */
+  sender: Address
+  /** Whether this process is settling that authorisation now (src/settlement/exact.ts `paymentInFlightKey`). */
+  inFlight: (token: Address, from: Address, nonce: Hex) => boolean
+}
 
 export type DepositWatcherOptions = {
   client: PublicClient
@@ -31,7 +51,9 @@ export type DepositWatcherOptions = {
   /** Most blocks per eth_getLogs call. */
   maxRange?: bigint
   state: () => StateReader
-  submit: (type: 'Deposit', wire: Record<string, unknown>) => Promise<TxAck>
+  submit: (type: 'Deposit' | 'DepositTransfer', wire: Record<string, unknown>) => Promise<TxAck>
+  /** Also credit the node's own payment transfers that the ledger lacks (absent: deposits only). */
+  payments?: PaymentRecovery
   log: Logger
 }
 
@@ -46,15 +68,27 @@ export type WatcherStatus = {
   pendingDeposits: number
   pendingAmount: string
   credited: number
+  /** x402 payment transfers credited by the watcher (their own path did not: see the module comment). */
+  recovered: number
 }
 
-type DepositLog = { txHash: Hex; logIndex: bigint; blockNumber: bigint; blockHash: Hex; from: Address; account: Address; amount: bigint }
+type DepositLog = {
+  kind: 'Deposit' | 'DepositTransfer'
+  txHash: Hex
+  logIndex: bigint
+  blockNumber: bigint
+  blockHash: Hex
+  from: Address
+  account: Address
+  amount: bigint
+}
 
 export class DepositWatcher {
   private cursor: bigint | undefined
   private head: bigint | undefined
   private pending: PendingDeposits = { count: 0, amount: 0n }
   private credited = 0
+  private recovered = 0
 
   constructor(private readonly o: DepositWatcherOptions) {}
 
@@ -65,6 +99,7 @@ export class DepositWatcher {
       pendingDeposits: this.pending.count,
       pendingAmount: this.pending.amount.toString(),
       credited: this.credited,
+      recovered: this.recovered,
     }
   }
 
@@ -82,9 +117,12 @@ export class DepositWatcher {
     while (cursor <= safe) {
       const to: bigint = cursor + range - 1n < safe ? cursor + range - 1n : safe
       const logs = await this.logs(cursor, to)
+      const transfers = await this.paymentTransfers(cursor, to, new Set(logs.map((l) => l.txHash)))
+      // A payment still being settled by its own path: read this range again next tick.
+      if (transfers === 'busy') return
       const canonical = new Map<bigint, Hex>()
       const fresh: DepositLog[] = []
-      for (const l of logs) {
+      for (const l of [...transfers, ...logs]) {
         if (readDeposit(this.o.state(), this.o.evmChainId, l.txHash, l.logIndex)) continue
         // The block at the log's height must still be the one the log came from.
         let hash = canonical.get(l.blockNumber)
@@ -103,7 +141,9 @@ export class DepositWatcher {
         }
         fresh.push(l)
       }
-      await Promise.all(fresh.map((l) => this.credit(l)))
+      // Payment transfers first, each before the next: a deposit credited after them can move the resume cursor.
+      for (const l of fresh) if (l.kind === 'DepositTransfer') await this.credit(l)
+      await Promise.all(fresh.filter((l) => l.kind === 'Deposit').map((l) => this.credit(l)))
       cursor = to + 1n
       this.cursor = cursor
     }
@@ -112,7 +152,7 @@ export class DepositWatcher {
 
   private async credit(l: DepositLog): Promise<void> {
     try {
-      const ack = await this.o.submit('Deposit', {
+      const ack = await this.o.submit(l.kind, {
         evmChainId: this.o.evmChainId.toString(),
         txHash: l.txHash,
         logIndex: l.logIndex.toString(),
@@ -122,14 +162,74 @@ export class DepositWatcher {
         account: l.account,
         amount: l.amount.toString(),
       })
-      this.credited++
-      this.o.log.info(
-        { account: l.account, amount: l.amount.toString(), evmTx: l.txHash, logIndex: l.logIndex.toString(), sinewTx: ack.hash, height: ack.height },
-        'settlement: deposit credited',
-      )
+      const fields = {
+        account: l.account,
+        amount: l.amount.toString(),
+        evmTx: l.txHash,
+        logIndex: l.logIndex.toString(),
+        sinewTx: ack.hash,
+        height: ack.height,
+      }
+      if (l.kind === 'Deposit') {
+        this.credited++
+        this.o.log.info(fields, 'settlement: deposit credited')
+      } else {
+        this.recovered++
+        this.o.log.warn(fields, 'settlement: an x402 payment transfer the node had not credited is credited to its payer now (the call was not served)')
+      }
     } catch (e) {
       if ((e as { code?: string }).code === 'deposit_already_credited') return
       throw e
+    }
+  }
+
+  /**
+   * The `Transfer` logs into the contract in [fromBlock, toBlock] that the node's own
+   * `transferWithAuthorization` calls made and the ledger has not credited; 'busy' if one of
+   * them is being settled by its payment's own path now. `depositTxs`: the EVM txs of the
+   * range's `Deposited` logs, whose token transfers are credited as deposits.
+   */
+  private async paymentTransfers(fromBlock: bigint, toBlock: bigint, depositTxs: Set<Hex>): Promise<DepositLog[] | 'busy'> {
+    const p = this.o.payments
+    if (!p) return []
+    const logs = await this.o.client.getLogs({ address: p.token, event: TRANSFER, args: { to: this.o.contract }, fromBlock, toBlock, strict: true })
+    const found: DepositLog[] = []
+    const sent = new Map<Hex, { from: Address; to: Address; value: bigint; nonce: Hex } | undefined>()
+    for (const l of logs) {
+      if (l.removed || !l.transactionHash || !l.blockHash || l.blockNumber === null || l.logIndex === null) continue
+      const txHash = l.transactionHash.toLowerCase() as Hex
+      if (depositTxs.has(txHash) || readDeposit(this.o.state(), this.o.evmChainId, txHash, BigInt(l.logIndex))) continue
+      if (!sent.has(txHash)) sent.set(txHash, await this.nodeTransfer(p, txHash))
+      const call = sent.get(txHash)
+      const from = l.args.from.toLowerCase() as Address
+      // Only the node's own transferWithAuthorization of exactly these tokens, to the contract.
+      if (!call || call.from !== from || call.to !== this.o.contract || call.value !== l.args.value) continue
+      if (p.inFlight(p.token, from, call.nonce)) return 'busy'
+      found.push({
+        kind: 'DepositTransfer',
+        txHash,
+        logIndex: BigInt(l.logIndex),
+        blockNumber: l.blockNumber,
+        blockHash: l.blockHash.toLowerCase() as Hex,
+        from,
+        account: from,
+        amount: l.args.value,
+      })
+    }
+    return found
+  }
+
+  /** The transferWithAuthorization call of `txHash` if the node sent it to the token; undefined otherwise. */
+  private async nodeTransfer(p: PaymentRecovery, txHash: Hex): Promise<{ from: Address; to: Address; value: bigint; nonce: Hex } | undefined> {
+    const tx = await this.o.client.getTransaction({ hash: txHash })
+    if (tx.from.toLowerCase() !== p.sender || tx.to?.toLowerCase() !== p.token) return undefined
+    try {
+      const call = decodeFunctionData({ abi: tokenAbi, data: tx.input })
+      if (call.functionName !== 'transferWithAuthorization') return undefined
+      const [from, to, value, , , nonce] = call.args
+      return { from: from.toLowerCase() as Address, to: to.toLowerCase() as Address, value, nonce: nonce.toLowerCase() as Hex }
+    } catch {
+      return undefined
     }
   }
 
@@ -139,6 +239,7 @@ export class DepositWatcher {
     return logs
       .filter((l) => !l.removed && l.transactionHash && l.blockHash && l.blockNumber !== null && l.logIndex !== null)
       .map((l) => ({
+        kind: 'Deposit' as const,
         txHash: l.transactionHash!.toLowerCase() as Hex,
         logIndex: BigInt(l.logIndex!),
         blockNumber: l.blockNumber!,

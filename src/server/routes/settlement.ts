@@ -43,7 +43,13 @@ export const settlementStatusSchema = z
       })
       .nullable()
       .describe('token.balanceOf(contract) >= genesisMint + deposited - withdrawalsPaid - escapesPaid'),
-    watcher: z.object({ ...loopSchema, credited: countSchema }),
+    watcher: z.object({
+      ...loopSchema,
+      credited: countSchema,
+      recovered: countSchema.describe(
+        "x402 payment transfers the watcher credited because their payment's own path did not (the node died, or gave up waiting)",
+      ),
+    }),
     checkpointer: z
       .object({
         ...loopSchema,
