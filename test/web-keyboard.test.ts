@@ -3,20 +3,31 @@
  * Chromium, playwright-core) against a real dev node: after each page has loaded, the test
  * only presses keys and types. Each control is reached with Tab (`tabTo` presses Tab until
  * the control has focus, so a control Tab cannot reach fails the test), filled by typing and
- * operated with Enter. Covered here: sign in, publish a Datanet version, make a playground key
- * and chat, then Tab to a highlighted span and read its contribution (shown on focus, not only
- * on hover), make an API key and revoke it, register a model, post a task and claim it. The
+ * operated with Enter (Space for a checkbox). Covered here: sign in; create a Datanet and
+ * publish a version; make a playground key and chat, then Tab to a highlighted span and read
+ * its contribution (shown on focus, not only on hover); make an API key and revoke it;
+ * register a model; post a task, register as an agent, claim, submit and accept. The
  * oracle is the node's API, never the page. test/web-bad-input.test.ts covers contributing
  * through the drop zone and reviewing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, Locator, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { hashApiKey } from '../src/models/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
 import { datanetsClient } from './datanets-fixtures.ts'
 import { DOCS, registerFixtureInfinigram } from './gateway-fixtures.ts'
 import { dev, http, startDevNode, tempDir } from './helpers.ts'
-import { DESKTOP, launchBrowser, newPage, screenshot, seriousViolations } from './web-browser.ts'
+import {
+  DESKTOP,
+  launchBrowser,
+  newPage,
+  pressWithKeyboard,
+  screenshot,
+  seriousViolations,
+  signInWithKeyboard,
+  tabTo as tabToControl,
+  typeWithKeyboard,
+} from './web-browser.ts'
 
 const SIN = 10n ** 18n
 const owner = dev[2]
@@ -46,60 +57,37 @@ const api = async (path: string): Promise<any> => {
   return r.json
 }
 
-const isFocused = (target: Locator) => target.evaluate((el) => el === el.ownerDocument.activeElement)
-
-/** Presses Tab until `target` has focus: a control that Tab never reaches (in `max` presses) fails the test. */
-async function tabTo(page: Page, target: Locator, max = 150): Promise<void> {
-  await target.waitFor()
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab')
-    if (await isFocused(target)) return
-  }
-  throw new Error(`Tab did not reach ${target} in ${max} presses`)
-}
-
-/** Tabs to a text field, replaces what it holds with `text`, typed. */
-async function typeInto(page: Page, field: Locator, text: string): Promise<void> {
-  await tabTo(page, field)
-  await page.keyboard.press('ControlOrMeta+A')
-  await page.keyboard.type(text)
-  await expect.poll(() => field.inputValue()).toBe(text)
-}
-
-/** Tabs to a button and presses Enter on it. */
-async function press(page: Page, button: Locator): Promise<void> {
-  await tabTo(page, button)
-  await page.keyboard.press('Enter')
-}
-
-/** Signs in as dev account `index` from the sign-in page, with the keyboard. */
-async function signIn(page: Page, index: number): Promise<void> {
-  await page.goto(`${url}/signin`)
-  await press(page, page.getByRole('button', { name: new RegExp(`^Use dev account #${index} `) }))
-  await page
-    .getByTestId('account')
-    .filter({ hasText: `Dev account #${index}` })
-    .waitFor()
-}
+const tabTo = tabToControl
+const press = pressWithKeyboard
+const typeInto = typeWithKeyboard
+const signIn = (page: Page, index: number) => signInWithKeyboard(page, url, index)
 
 describe('every action from the keyboard', () => {
-  it('publish a Datanet version: Tab to Publish, Enter, the build reaches ready', async () => {
-    // A Datanet of the owner with one accepted contribution, made through the API.
-    const c = await datanetsClient(url)
-    const created = await c.submit(owner.privateKey, 'CreateDatanet', {
+  it('create a Datanet (a format ticked with Space) and publish a version: the build reaches ready', async () => {
+    const { page, context, errors } = await newPage(browser, DESKTOP)
+    await signIn(page, 2)
+    await page.goto(`${url}/datanets`)
+    await typeInto(page, page.getByLabel('Name', { exact: true }), 'Keyed Notes')
+    await typeInto(page, page.getByLabel('Description'), 'made from the keyboard')
+    await tabTo(page, page.getByRole('checkbox', { name: /\.jsonl/ }))
+    await page.keyboard.press('Space')
+    await typeInto(page, page.getByLabel(/^Largest contribution/), '10000')
+    await press(page, page.getByRole('button', { name: 'Sign and create' }))
+    await page.getByRole('heading', { name: 'Keyed Notes', level: 1 }).waitFor()
+    const datanet = new URL(page.url()).pathname.split('/').pop()!
+    expect(datanet).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(await api(`/v1/datanets/${datanet}`)).toMatchObject({
       name: 'Keyed Notes',
-      description: 'published from the keyboard',
-      license: 'CC0-1.0',
-      mediaTypes: ['text/plain'],
-      maxSize: '10000',
-      stake: '0',
+      description: 'made from the keyboard',
+      owner: owner.address,
+      rules: { maxSize: '10000', mediaTypes: ['text/plain', 'text/markdown', 'application/jsonl'] },
     })
-    const datanet = created.json.receipt.result.datanet as string
+
+    // One accepted contribution, through the API (contributing and reviewing by keyboard: test/web-bad-input.test.ts).
+    const c = await datanetsClient(url)
     const contribution = (await c.contribute(dev[1].privateKey, datanet, DOCS[1].text, 'a note', 'text/plain')).json.contribution
     expect((await c.submit(owner.privateKey, 'Review', { contribution, accept: true, reason: '' })).status).toBe(200)
 
-    const { page, context, errors } = await newPage(browser, DESKTOP)
-    await signIn(page, 2)
     await page.goto(`${url}/datanets/${datanet}`)
     await press(page, page.getByRole('button', { name: /^Publish a new version \(1 accepted/ }))
     await page.getByTestId('version-1').getByTestId('build-state').filter({ hasText: 'ready' }).waitFor({ timeout: 60_000 })
@@ -201,7 +189,7 @@ describe('every action from the keyboard', () => {
     await context.close()
   }, 120_000)
 
-  it('post a task (reward escrowed) and claim it', async () => {
+  it('post a task (reward escrowed), register as an agent, claim, submit, accept', async () => {
     const { page, context, errors } = await newPage(browser, DESKTOP)
     await signIn(page, 2)
     await page.goto(`${url}/tasks`)
@@ -220,13 +208,36 @@ describe('every action from the keyboard', () => {
       claimStake: (SIN / 2n).toString(),
     })
 
+    // The claimer registers as an agent, claims, and submits a result.
+    const worker = dev[1]
     await signIn(page, 1)
+    await page.goto(`${url}/agents/${worker.address}`)
+    await typeInto(page, page.getByLabel('Name'), 'gull-counter')
+    await typeInto(page, page.getByLabel(/^Capabilities/), 'count, birds')
+    await press(page, page.getByRole('button', { name: 'Sign and register' }))
+    await page.getByRole('heading', { name: 'gull-counter', level: 1 }).waitFor()
+    expect((await api(`/v1/agents/${worker.address}`)).agent).toMatchObject({ name: 'gull-counter', capabilities: ['count', 'birds'] })
+
     await page.goto(`${url}/tasks/${taskId}`)
     await press(page, page.getByRole('button', { name: /^Sign and claim/ }))
-    await page.getByTestId('task').getByTestId('task-status').filter({ hasText: 'claimed' }).waitFor()
-    const task = await api(`/v1/tasks/${taskId}`)
-    expect(task.claim.claimer).toBe(dev[1].address)
+    const status = (s: string) => page.getByTestId('task').getByTestId('task-status').filter({ hasText: s }).waitFor()
+    await status('claimed')
+    let task = await api(`/v1/tasks/${taskId}`)
+    expect(task.claim.claimer).toBe(worker.address)
     expect(task.escrow).toBe((2n * SIN + SIN / 2n).toString())
+    await typeInto(page, page.getByLabel(/^Your result/), 'Seventeen gulls.')
+    await press(page, page.getByRole('button', { name: 'Sign and submit the result' }))
+    await status('submitted')
+    expect((await api(`/v1/tasks/${taskId}`)).submission.claimer).toBe(worker.address)
+
+    // The poster accepts it: the reward and the stake go to the claimer.
+    await signIn(page, 2)
+    await page.goto(`${url}/tasks/${taskId}`)
+    await press(page, page.getByRole('button', { name: 'Accept the result' }))
+    await status('accepted')
+    task = await api(`/v1/tasks/${taskId}`)
+    expect(task).toMatchObject({ status: 'accepted', escrow: '0' })
+    expect((await api(`/v1/agents/${worker.address}`)).reputation).toMatchObject({ claims: 1, accepted: 1, earned: (2n * SIN).toString() })
     expect(errors).toEqual([])
     await context.close()
   }, 120_000)
