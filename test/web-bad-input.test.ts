@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core'
 import type { RunningNode } from '../src/server/index.ts'
 import { dev, startDevNode, tempDir } from './helpers.ts'
 import { datanetsClient } from './datanets-fixtures.ts'
-import { DESKTOP, launchBrowser, newPage, useDevAccount } from './web-browser.ts'
+import { DESKTOP, launchBrowser, newPage, pressWithKeyboard, signInWithKeyboard, useDevAccount } from './web-browser.ts'
 
 let tmp: ReturnType<typeof tempDir>
 let node: RunningNode
@@ -109,12 +109,9 @@ describe('bad input ends in a clear message and nothing written', () => {
 })
 
 describe('keyboard', () => {
-  it('signs in, contributes through the drop zone, and reviews with the keyboard alone', async () => {
+  it('signs in, contributes through the drop zone, and reviews with the keyboard alone (each control reached by Tab)', async () => {
     const { page, context } = await newPage(browser, DESKTOP)
-    await page.goto(`${url}/signin`)
-    await page.getByRole('button', { name: /^Use dev account #7 / }).focus()
-    await page.keyboard.press('Enter')
-    await page.getByTestId('account').filter({ hasText: 'Dev account #7' }).waitFor()
+    await signInWithKeyboard(page, url, 7)
     await page.goto(`${url}/datanets/${small}`)
     // Enter on the drop zone must open the file picker, i.e. click the hidden file input. The
     // page records that click and cancels the native picker, then the test sets the file on the
@@ -127,23 +124,16 @@ describe('keyboard', () => {
         input.dataset.opened = 'yes'
       })
     })
-    await page.locator('.drop').focus()
-    await expect.poll(() => page.locator('.drop').evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true)
-    await page.keyboard.press('Enter')
+    await pressWithKeyboard(page, page.locator('.drop'))
     await page.locator('[data-testid="file-input"][data-opened="yes"]').waitFor({ state: 'attached' })
     await fileInput.setInputFiles({ name: 'short.txt', mimeType: 'text/plain', buffer: Buffer.from('A short note typed with keys.') })
-    await page.getByRole('button', { name: 'Sign and contribute' }).focus()
-    await page.keyboard.press('Enter')
+    await pressWithKeyboard(page, page.getByRole('button', { name: 'Sign and contribute' }))
     await page.getByText(/^Contributed: /).waitFor()
 
     // The owner accepts it from the queue with the keyboard.
-    await page.goto(`${url}/signin`)
-    await page.getByRole('button', { name: /^Use dev account #2 / }).focus()
-    await page.keyboard.press('Enter')
-    await page.getByTestId('account').filter({ hasText: 'Dev account #2' }).waitFor()
+    await signInWithKeyboard(page, url, 2)
     await page.goto(`${url}/datanets/${small}`)
-    await page.getByTestId('queue-item').getByRole('button', { name: 'Accept' }).focus()
-    await page.keyboard.press('Enter')
+    await pressWithKeyboard(page, page.getByTestId('queue-item').getByRole('button', { name: 'Accept' }))
     await page.getByText('Nothing waiting for review.').waitFor()
     expect((await read(`/v1/datanets/${small}`)).counts.accepted).toBe(1)
     await context.close()

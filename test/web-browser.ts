@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { AxeBuilder } from '@axe-core/playwright'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
 import { repoRoot } from './helpers.ts'
 
 export const CHROMIUM = process.env.SINEW_CHROMIUM ?? '/usr/bin/chromium'
@@ -55,6 +55,40 @@ export async function seriousViolations(page: Page): Promise<[string, string, st
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => [v.id, v.impact!, String(v.nodes[0]?.target ?? '')] as [string, string, string])
+}
+
+/** Presses Tab until `target` has focus: a control that Tab never reaches (in `max` presses) fails the test. */
+export async function tabTo(page: Page, target: Locator, max = 150): Promise<void> {
+  await target.waitFor()
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab')
+    if (await target.evaluate((el) => el === el.ownerDocument.activeElement)) return
+  }
+  throw new Error(`Tab did not reach ${target} in ${max} presses`)
+}
+
+/** Tabs to a button and presses Enter on it (a keyboard user's click). */
+export async function pressWithKeyboard(page: Page, button: Locator): Promise<void> {
+  await tabTo(page, button)
+  await page.keyboard.press('Enter')
+}
+
+/** Tabs to a text field and replaces what it holds with `text`, typed key by key. */
+export async function typeWithKeyboard(page: Page, field: Locator, text: string): Promise<void> {
+  await tabTo(page, field)
+  await page.keyboard.press('ControlOrMeta+A')
+  await page.keyboard.type(text)
+  if ((await field.inputValue()) !== text) throw new Error(`${field} holds ${JSON.stringify(await field.inputValue())}, not the typed ${JSON.stringify(text)}`)
+}
+
+/** Signs in as dev account `index` from the sign-in page with the keyboard alone (Tab to its button, Enter). */
+export async function signInWithKeyboard(page: Page, url: string, index: number): Promise<void> {
+  await page.goto(`${url}/signin`)
+  await pressWithKeyboard(page, page.getByRole('button', { name: new RegExp(`^Use dev account #${index} `) }))
+  await page
+    .getByTestId('account')
+    .filter({ hasText: `Dev account #${index}` })
+    .waitFor()
 }
 
 /** Signs in on the app as dev account `index` (INSECURE dev network) through the sign-in page. */
