@@ -67,6 +67,11 @@ if (process.argv.includes('--backend')) {
       )
     })
   })
+  // Idle connections are kept for a minute (Node's default is 5 s): the direct and the
+  // via-gateway rounds take turns, and a pool left idle through the other side's round would
+  // otherwise be closed under it (a reconnect, or the idle-socket race: a request sent on a
+  // socket the server is closing fails with ECONNRESET, which ended bench runs under load).
+  server.keepAliveTimeout = 60_000
   server.listen(Number(process.argv[process.argv.indexOf('--backend') + 1]), '127.0.0.1')
 } else {
   await main()

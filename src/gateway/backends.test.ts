@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildIndex, openIndex, type AttributionIndex } from '../attribution/index.ts'
-import { builtinBackend } from './backends.ts'
+import { builtinBackend, openaiCompatibleBackend } from './backends.ts'
+import { BackendAllowList } from './egress.ts'
 import { LONG_DOC, LONG_DOC_PROMPT as PROMPT } from './fixtures.ts'
 
 let root: string
@@ -69,5 +71,56 @@ describe('builtin:infinigram', () => {
       if (++deltas === 10) abort.abort()
     }
     expect(deltas).toBeLessThan(200)
+  })
+})
+
+describe('openai-compatible', () => {
+  it('sends a call again on a new connection when the kept-alive one it went out on was closed unanswered', async () => {
+    // Every connection answers its first request and resets at its second, as a backend
+    // closing an idle keep-alive socket just as the next request arrives.
+    const sse = (text: string) => `data: ${JSON.stringify({ choices: [{ index: 0, text, finish_reason: null }] })}\n\ndata: [DONE]\n\n`
+    let connections = 0
+    let requests = 0
+    const server = createServer((socket) => {
+      connections++
+      let seen = 0
+      let buf = ''
+      socket.on('data', (d) => {
+        buf += d.toString('latin1')
+        // One request per chunk of headers + body (the client sends small bodies with content-length).
+        const end = buf.indexOf('\r\n\r\n')
+        if (end === -1) return
+        const length = Number(/content-length: (\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0)
+        if (buf.length < end + 4 + length) return
+        buf = buf.slice(end + 4 + length)
+        if (seen++ > 0) return void socket.resetAndDestroy()
+        requests++
+        const body = sse(`answer ${requests}`)
+        socket.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: keep-alive\r\n\r\n${body}`,
+        )
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const port = (server.address() as AddressInfo).port
+      const backend = openaiCompatibleBackend({
+        baseURL: `http://127.0.0.1:${port}/v1`,
+        upstreamModel: 'm',
+        timeoutMs: 10_000,
+        allowList: new BackendAllowList(['loopback']),
+      })
+      const texts: string[] = []
+      for (let i = 0; i < 3; i++) {
+        let text = ''
+        for await (const d of backend.stream(request({ prompt: 'x', maxTokens: 5, seed: 1 }))) if (typeof d === 'string') text += d
+        texts.push(text)
+      }
+      expect(texts).toEqual(['answer 1', 'answer 2', 'answer 3'])
+      // The 2nd and 3rd calls each went out on a kept-alive socket first, were reset, and went again.
+      expect(connections).toBe(3)
+    } finally {
+      server.close()
+    }
   })
 })

@@ -217,7 +217,7 @@ class SseDeltaStream implements AsyncIterableIterator<BackendDelta> {
   private ended = false
   /** The response was read to its end (the socket went back to the pool). */
   private complete = false
-  private readonly request: ClientRequest
+  private request: ClientRequest
   private response: IncomingMessage | null = null
   private readonly timer: NodeJS.Timeout
   private readonly onAbort = () => this.stop()
@@ -242,14 +242,26 @@ class SseDeltaStream implements AsyncIterableIterator<BackendDelta> {
       )
     }, o.timeoutMs)
     req.signal.addEventListener('abort', this.onAbort)
-    this.request = send(url, options, (res) => this.onResponse(res))
-    this.request.on('error', (e) => {
-      if (this.ended || this.req.signal.aborted) return
-      if (e instanceof AddressNotAllowedError) this.fail(notAllowed(o.baseURL, `${e.host} resolves to a ${e.addressClass} address (${e.address})`, e))
-      else if (!this.response) this.fail(new SinewError({ code: 'backend_unavailable', message: `The model backend at ${o.baseURL} is unreachable`, cause: e }))
-      else this.fail(new SinewError({ code: 'backend_error', message: `The model backend failed: ${e.message}`.slice(0, 300), cause: e }))
-    })
-    this.request.end(payload)
+    const start = (mayRetry: boolean): ClientRequest => {
+      const request = send(url, options, (res) => this.onResponse(res))
+      request.on('error', (e) => {
+        if (this.ended || this.req.signal.aborted) return
+        // A kept-alive socket the backend closed just as this request went out (the known
+        // race of idle connections): nothing was answered, so it goes once more on a new one.
+        const code = (e as NodeJS.ErrnoException).code
+        if (mayRetry && !this.response && request.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
+          this.request = start(false)
+          return
+        }
+        if (e instanceof AddressNotAllowedError) this.fail(notAllowed(o.baseURL, `${e.host} resolves to a ${e.addressClass} address (${e.address})`, e))
+        else if (!this.response)
+          this.fail(new SinewError({ code: 'backend_unavailable', message: `The model backend at ${o.baseURL} is unreachable`, cause: e }))
+        else this.fail(new SinewError({ code: 'backend_error', message: `The model backend failed: ${e.message}`.slice(0, 300), cause: e }))
+      })
+      request.end(payload)
+      return request
+    }
+    this.request = start(true)
     if (req.signal.aborted) this.stop()
   }
 

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { connect, createServer, type Socket } from 'node:net'
 import { endianness } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { TcpSendQueues } from './tcp-send-queue.ts'
+import { parseTable, TcpSendQueues } from './tcp-send-queue.ts'
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n'
 const fakeSocket = (o: Partial<Socket>) => o as Socket
@@ -15,6 +15,37 @@ const snapshotOf = (q: TcpSendQueues, s: Socket) =>
   })
 
 describe('TcpSendQueues', () => {
+  it('cuts rows at the fixed offsets the kernel prints, with the same result as splitting on whitespace', () => {
+    // The oracle: every row split on whitespace (fields 1, 2 and the tx half of 4).
+    const split = (text: string) => {
+      const rows = new Map<string, number>()
+      for (const line of text.split('\n')) {
+        const f = line.trim().split(/\s+/)
+        if (f.length >= 5 && f[4].includes(':')) rows.set(`${f[1]} ${f[2]}`, Number.parseInt(f[4].split(':')[0], 16))
+      }
+      return rows
+    }
+    const v4 = `${HEADER}   0: 0100007F:1F90 0100007F:C350 01 000001F4:00000000 00:00000000 00000000  1000        0 1 1 0 20 4 30 10 -1\n12345: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9\n`
+    const v6 = `${HEADER}   0: 0000000000000000FFFF00000100007F:1F90 0000000000000000FFFF00000A00000A:C351 01 00000010:00000000 00:00000000 00000000  1000        0 2 1 0 20 4 30 10 -1\n`
+    expect(parseTable(v4, 4)).toEqual(
+      new Map([
+        ['0100007F:1F90 0100007F:C350', 500],
+        ['0100007F:0016 00000000:0000', 0],
+      ]),
+    )
+    expect(parseTable(v6, 6)).toEqual(split(v6))
+    // A row of another shape still counts (split on whitespace).
+    expect(parseTable(`${HEADER}  1:  0100007F:1F90  0100007F:C350 01 00000020:00000000\n`, 4)).toEqual(new Map([['0100007F:1F90 0100007F:C350', 32]]))
+    for (const [file, family] of [
+      ['/proc/net/tcp', 4],
+      ['/proc/net/tcp6', 6],
+    ] as const) {
+      if (!existsSync(file)) continue
+      const text = readFileSync(file, 'latin1')
+      expect(parseTable(text, family)).toEqual(split(text))
+    }
+  })
+
   it.runIf(endianness() === 'LE')('finds a connection by its addresses as /proc prints them (IPv4, and IPv4-mapped in tcp6)', async () => {
     const files: Record<string, string> = {
       '/proc/net/tcp': `${HEADER}   0: 0100007F:1F90 0100007F:C350 01 000001F4:00000000 00:00000000 00000000  1000        0 1 1 0 20 4 30 10 -1\n`,

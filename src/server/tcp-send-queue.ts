@@ -14,7 +14,8 @@
  * not yet known to be acknowledged), reads only the tables of the address families in use,
  * and waits at least 20 times its last read's CPU time between reads (at most ~5 % of a
  * core, whatever the number of sockets; CPU time, so a busy machine does not stretch it),
- * and at least `minIntervalMs`. `readNow` reads at once, for a connection the peer is
+ * and at least `minIntervalMs`. Rows are cut at the fixed offsets the kernel prints them at
+ * (`parseTable`), not split field by field. `readNow` reads at once, for a connection the peer is
  * closing (its row is still there, in CLOSE_WAIT, until the node closes its side).
  *
  * Where there is no /proc (macOS, Windows) `available` is false and callers fall back to
@@ -173,22 +174,45 @@ export class TcpSendQueues {
     this.lastCostMs = Math.min(this.lastRead - t0, (cpu.user + cpu.system) / 1000)
   }
 
-  /** "  sl  local_address rem_address   st tx_queue:rx_queue ..." → row key → tx_queue. */
   private parse(family: 4 | 6): Map<string, number> {
-    const rows = new Map<string, number>()
     let text: string
     try {
       text = this.read(FILES[family])
     } catch {
-      return rows
+      return new Map()
     }
-    for (const line of text.split('\n')) {
-      const f = line.trim().split(/\s+/)
-      if (f.length < 5) continue
-      const colon = f[4].indexOf(':')
-      const tx = colon > 0 ? Number.parseInt(f[4].slice(0, colon), 16) : Number.NaN
-      if (Number.isFinite(tx)) rows.set(`${f[1]} ${f[2]}`, tx)
-    }
-    return rows
+    return parseTable(text, family)
   }
+}
+
+/**
+ * "  sl  local_address rem_address   st tx_queue:rx_queue ..." → row key (`local remote`) →
+ * tx_queue. The kernel prints fixed-width hex fields (`%08X:%04X`, 32 hex digits for IPv6),
+ * so each line is cut at known offsets; a line that does not have that shape is split on
+ * whitespace instead.
+ */
+export function parseTable(text: string, family: 4 | 6): Map<string, number> {
+  const rows = new Map<string, number>()
+  const width = family === 4 ? 13 : 37
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start)
+    if (end === -1) end = text.length
+    const colon = text.indexOf(':', start)
+    const local = colon + 2
+    const remote = local + width + 1
+    const tx = remote + width + 4
+    if (colon !== -1 && tx + 9 <= end && text.charCodeAt(remote - 1) === 32 && text.charCodeAt(tx - 1) === 32 && text.charCodeAt(tx + 8) === 58) {
+      const n = Number.parseInt(text.slice(tx, tx + 8), 16)
+      if (Number.isFinite(n)) rows.set(text.slice(local, remote + width), n)
+    } else {
+      const f = text.slice(start, end).trim().split(/\s+/)
+      if (f.length >= 5) {
+        const c = f[4].indexOf(':')
+        const n = c > 0 ? Number.parseInt(f[4].slice(0, c), 16) : Number.NaN
+        if (Number.isFinite(n)) rows.set(`${f[1]} ${f[2]}`, n)
+      }
+    }
+    start = end + 1
+  }
+  return rows
 }

@@ -56,7 +56,9 @@ export function isLocalRead(method: string, url: string): boolean {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer', 'host', 'origin'])
 
 export function installForwarding(app: FastifyInstance, o: ForwardOptions): void {
-  const agent = new Agent({ keepAlive: true, maxFreeSockets: 64 })
+  // As many idle sockets kept as streams a burst opens (100 and more): a socket closed after one
+  // burst is a new TCP connection, and a new connection on the writer, at the next.
+  const agent = new Agent({ keepAlive: true, maxFreeSockets: 1024 })
   const local = o.local ?? isLocalRead
   app.addHook('onClose', async () => agent.destroy())
   app.addHook('onRequest', async (request, reply) => {

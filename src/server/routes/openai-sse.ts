@@ -55,20 +55,23 @@ export class SseStream {
     // Bytes of earlier answers on this keep-alive connection went out before this request was read.
     this.written = this.taken = this.acked = res.socket?.bytesWritten ?? 0
     this.byAcks = o.queues.available && res.socket !== null
-    res.on('close', () => {
-      this.stopWatching()
-      if (!res.writableFinished) this.goneCtl.abort()
-    })
     // The client closes its side (FIN): until the node closes its own, the kernel still knows
     // what the client acknowledged, so read it now rather than lose what arrived since the
     // last snapshot. (A client that resets the connection, RST, leaves no such moment.)
-    if (this.byAcks) {
-      res.socket!.once('end', () => {
-        if (this.delivered === this.frames.length) return
-        const unacked = this.o.queues.readNow(res.socket!)
-        if (unacked !== undefined) this.advance(this.taken - unacked)
-      })
+    // Removed when this answer closes: a keep-alive connection carries many answers, and a
+    // listener left behind by each would keep its stream alive as long as the connection.
+    const socket = res.socket
+    const onEnd = () => {
+      if (this.delivered === this.frames.length) return
+      const unacked = this.o.queues.readNow(socket!)
+      if (unacked !== undefined) this.advance(this.taken - unacked)
     }
+    if (this.byAcks) socket!.once('end', onEnd)
+    res.on('close', () => {
+      this.stopWatching()
+      socket?.off('end', onEnd)
+      if (!res.writableFinished) this.goneCtl.abort()
+    })
     res.on('drain', () => this.wake?.())
   }
 
