@@ -18,7 +18,7 @@
  * database (dropped after its verify), so runs start from the same empty chain.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -154,6 +154,20 @@ async function startNode(dir: string, port: number, workers: number, store: stri
   throw new Error('node did not start')
 }
 
+/**
+ * CPU seconds (user + system, all its threads) the node process has used, from
+ * /proc/<pid>/stat; undefined where there is no /proc. On a shared machine the CPU per tx
+ * says more about the node than tx/s, which also measures what else runs.
+ */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime (fields 14, 15) in USER_HZ ticks
+  } catch {
+    return undefined
+  }
+}
+
 async function runOnce(batches: string[][], run: number, workers: number, storeUrl: string | undefined, store: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sinew-ingest-'))
   writeBenchGenesis(dir)
@@ -163,6 +177,7 @@ async function runOnce(batches: string[][], run: number, workers: number, storeU
   const latencies: number[] = []
   let acked = 0
   let failed = 0
+  const cpuBefore = cpuSeconds(node.pid)
   const started = performance.now()
   await Promise.all(
     batches.map(async (bodies) => {
@@ -181,6 +196,8 @@ async function runOnce(batches: string[][], run: number, workers: number, storeU
     }),
   )
   const seconds = (performance.now() - started) / 1000
+  const cpuAfter = cpuSeconds(node.pid)
+  const nodeCpuMsPerTx = cpuBefore !== undefined && cpuAfter !== undefined && acked > 0 ? ((cpuAfter - cpuBefore) * 1000) / acked : undefined
   node.kill('SIGTERM')
   await new Promise((r) => node.once('exit', r))
   const result = {
@@ -195,9 +212,11 @@ async function runOnce(batches: string[][], run: number, workers: number, storeU
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: percentile(latencies, 100),
+    /** The node's CPU time per acknowledged tx (all its threads; with workers, the writer process only). */
+    nodeCpuMsPerTx,
   }
   console.log(
-    `run ${run}, ${store}, ${workers} workers: ${acked} acked (${failed} refused) in ${seconds.toFixed(2)} s = ${Math.round(result.txPerSecond)} tx/s; ack latency p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
+    `run ${run}, ${store}, ${workers} workers: ${acked} acked (${failed} refused) in ${seconds.toFixed(2)} s = ${Math.round(result.txPerSecond)} tx/s; ack latency p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms; node CPU ${nodeCpuMsPerTx?.toFixed(3) ?? '?'} ms/tx; load ${result.loadAverage.toFixed(1)}`,
   )
   return { result, dir }
 }
@@ -245,6 +264,7 @@ const byWorkers = STORES.flatMap((s) =>
       workers,
       txPerSecondMedian: median(mine.map((r) => r.txPerSecond)),
       p99MsMedian: median(mine.map((r) => r.p99Ms)),
+      nodeCpuMsPerTxMedian: median(mine.flatMap((r) => (r.nodeCpuMsPerTx === undefined ? [] : [r.nodeCpuMsPerTx]))),
       loadAverageMedian: median(mine.map((r) => r.loadAverage)),
     }
   }),
@@ -258,7 +278,7 @@ const summary = {
 }
 for (const b of byWorkers)
   console.log(
-    `ingest, ${b.store}, ${b.workers} workers: median ${Math.round(b.txPerSecondMedian)} tx/s (target >= ${b.store === 'sqlite' ? 10000 : 5000}), p99 ${b.p99MsMedian.toFixed(1)} ms (target <= 250); load average ${b.loadAverageMedian.toFixed(1)}`,
+    `ingest, ${b.store}, ${b.workers} workers: median ${Math.round(b.txPerSecondMedian)} tx/s (target >= ${b.store === 'sqlite' ? 10000 : 5000}), p99 ${b.p99MsMedian.toFixed(1)} ms (target <= 250); node CPU ${b.nodeCpuMsPerTxMedian.toFixed(3)} ms/tx; load average ${b.loadAverageMedian.toFixed(1)}`,
   )
 console.log(`verify ${Math.round(summary.verifyTxPerSecondMedian)} tx/s`)
 writeResult('ingest', {

@@ -103,7 +103,8 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
     }
   }
   try {
-    const store = await openStore(storeLocation(config))
+    // SQLite: blocks commit on a thread of their own, so a commit's fsync does not stall this one.
+    const store = await openStore(storeLocation(config), { commitThread: true })
     opened.push(() => store.close())
     // Set once the Datanets service exists; a tx can only arrive after the server listens.
     let admitter: Datanets | undefined
