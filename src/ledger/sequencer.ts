@@ -1,9 +1,6 @@
 /**
- * The sequencer: queues verified txs and cuts a block once the oldest waiting tx has waited
- * `blockIntervalMs`, or at once when `maxBlockTxs` are waiting (group commit: one durable
- * write for the whole block). Txs that queued while a block was being committed have
- * waited that long already: the next block is cut as soon as the commit is done if they
- * waited the interval, not one more interval later (that idled the writer between blocks).
+ * The sequencer: queues verified txs and cuts blocks every `blockIntervalMs`, or at once
+ * when `maxBlockTxs` are waiting (group commit: one durable write for the whole block).
  * A submission resolves only after its block is on disk, with its height, or with the
  * reason it was refused; nothing is acknowledged earlier.
  *
@@ -22,8 +19,7 @@ import type { Receipt, SignedTx } from './tx.ts'
 export type TxAck = { hash: Hex; height: bigint; index: number; receipt: Receipt }
 export type TxOutcome = { ok: true; ack: TxAck } | { ok: false; error: SinewError }
 
-/** `queuedAt`: when it was queued (performance.now(), ms), for the interval of the oldest waiting tx. */
-type Pending = { tx: SignedTx; resolve: (o: TxOutcome) => void; queuedAt: number }
+type Pending = { tx: SignedTx; resolve: (o: TxOutcome) => void }
 
 export type SequencerOptions = {
   sequencerKey: Hex
@@ -90,7 +86,7 @@ export class Sequencer {
       }
       this.queuedHashes.add(tx.hash)
       return new Promise<TxOutcome>((resolve) => {
-        this.queue.push({ tx, resolve, queuedAt: performance.now() })
+        this.queue.push({ tx, resolve })
         this.schedule()
       })
     })
@@ -133,14 +129,10 @@ export class Sequencer {
       return
     }
     if (!this.timer && this.queue.length > 0) {
-      const waited = performance.now() - this.queue[0].queuedAt
-      this.timer = setTimeout(
-        () => {
-          this.timer = undefined
-          void this.cut()
-        },
-        Math.max(0, this.options.blockIntervalMs - waited),
-      )
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        void this.cut()
+      }, this.options.blockIntervalMs)
     }
   }
 
