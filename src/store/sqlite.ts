@@ -3,10 +3,12 @@
  * is one transaction, so a block and everything in it are on disk together or not at all,
  * and a commit that returned survives `kill -9` and power loss.
  *
- * With `commitThread` (the node's writer) blocks are committed by a worker thread on its own
- * connection (sqlite-commit-worker.mjs): better-sqlite3 waits for the commit's fsync
- * synchronously, and on the writer's thread that wait stalled HTTP, decoding and signature
- * checks once per block. The commit itself is the same transaction with the same pragmas.
+ * With `commitThread` blocks are committed by a worker thread on its own connection
+ * (sqlite-commit-worker.mjs): better-sqlite3 waits for the commit's fsync synchronously, and
+ * on the caller's thread that wait stalls everything else once per block. The commit itself
+ * is the same transaction with the same pragmas. The node does not use it (yet): on 2 cores
+ * the rows' structured clone cost more CPU than the unblocked thread gained (docs/scaling.md
+ * §2); where fsyncs are slow and cores free, it is the switch to try.
  */
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
