@@ -7,16 +7,22 @@
  * 3 runs), p99 acknowledgment latency <= 250 ms; verify at least as fast as ingest.
  *
  *   npx tsx bench/ingest.bench.ts [--txs 100000] [--runs 3] [--batch 200] [--concurrency 4] [--workers 0,2]
+ *     [--store sqlite,postgres://postgres@127.0.0.1:5432/postgres]
  *
  * `--workers` lists the node's serving-worker counts to compare (docs/scaling.md): each run
  * starts one node per count, one after another (interleaved, so a busy shared machine
  * weighs on each the same), and the summary gives the median per count. Default 0.
+ *
+ * `--store` lists the stores to compare the same way: `sqlite` (the data dir, default) and/or
+ * a PostgreSQL URL of a user that may create databases; each run on PostgreSQL gets a fresh
+ * database (dropped after its verify), so runs start from the same empty chain.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import pg from 'pg'
 import { keccak256Bytes, toHex, utf8 } from '../src/core/index.ts'
 import {
   addressOf,
@@ -40,8 +46,10 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     senders: { type: 'string', default: '64' },
     workers: { type: 'string', default: '0' },
+    store: { type: 'string', default: 'sqlite' },
   },
 })
+const STORES = args.store.split(',')
 const WORKERS = args.workers.split(',').map(Number)
 const TXS = Number(args.txs)
 const RUNS = Number(args.runs)
@@ -91,7 +99,29 @@ function signAll(): string[][] {
   })
 }
 
-async function startNode(dir: string, port: number, workers: number): Promise<ChildProcess> {
+/** Where a run's chain goes: the data dir (`sqlite`), or a fresh database on the given PostgreSQL server. */
+async function freshStore(store: string): Promise<{ url?: string; drop: () => Promise<void> }> {
+  if (store === 'sqlite') return { drop: async () => {} }
+  const name = `sinew_ingest_bench_${process.pid}_${Math.floor(Math.random() * 1e9)}`
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: store })
+    await client.connect()
+    try {
+      await client.query(sql)
+    } finally {
+      await client.end()
+    }
+  }
+  await admin(`CREATE DATABASE ${name}`)
+  const url = new URL(store)
+  url.pathname = `/${name}`
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name}`) }
+}
+
+/** The store's name in output: `sqlite` or `postgres` (no URL, no password). */
+const storeLabel = (store: string) => (store === 'sqlite' ? 'sqlite' : 'postgres')
+
+async function startNode(dir: string, port: number, workers: number, store: string | undefined): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -108,6 +138,7 @@ async function startNode(dir: string, port: number, workers: number): Promise<Ch
       'warn',
       '--workers',
       String(workers),
+      ...(store ? ['--store', store] : []),
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   )
@@ -123,15 +154,30 @@ async function startNode(dir: string, port: number, workers: number): Promise<Ch
   throw new Error('node did not start')
 }
 
-async function runOnce(batches: string[][], run: number, workers: number) {
+/**
+ * CPU seconds (user + system, all its threads) the node process has used, from
+ * /proc/<pid>/stat; undefined where there is no /proc. On a shared machine the CPU per tx
+ * says more about the node than tx/s, which also measures what else runs.
+ */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime (fields 14, 15) in USER_HZ ticks
+  } catch {
+    return undefined
+  }
+}
+
+async function runOnce(batches: string[][], run: number, workers: number, storeUrl: string | undefined, store: string) {
   const dir = mkdtempSync(join(tmpdir(), 'sinew-ingest-'))
   writeBenchGenesis(dir)
   const port = 30000 + run + Math.floor(Math.random() * 1000)
-  const node = await startNode(dir, port, workers)
+  const node = await startNode(dir, port, workers, storeUrl)
   const url = `http://127.0.0.1:${port}/v1/txs`
   const latencies: number[] = []
   let acked = 0
   let failed = 0
+  const cpuBefore = cpuSeconds(node.pid)
   const started = performance.now()
   await Promise.all(
     batches.map(async (bodies) => {
@@ -150,10 +196,13 @@ async function runOnce(batches: string[][], run: number, workers: number) {
     }),
   )
   const seconds = (performance.now() - started) / 1000
+  const cpuAfter = cpuSeconds(node.pid)
+  const nodeCpuMsPerTx = cpuBefore !== undefined && cpuAfter !== undefined && acked > 0 ? ((cpuAfter - cpuBefore) * 1000) / acked : undefined
   node.kill('SIGTERM')
   await new Promise((r) => node.once('exit', r))
   const result = {
     run,
+    store,
     workers,
     loadAverage: loadavg()[0],
     txs: acked,
@@ -163,16 +212,22 @@ async function runOnce(batches: string[][], run: number, workers: number) {
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: percentile(latencies, 100),
+    /** The node's CPU time per acknowledged tx (all its threads; with workers, the writer process only). */
+    nodeCpuMsPerTx,
   }
   console.log(
-    `run ${run}, ${workers} workers: ${acked} acked (${failed} refused) in ${seconds.toFixed(2)} s = ${Math.round(result.txPerSecond)} tx/s; ack latency p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
+    `run ${run}, ${store}, ${workers} workers: ${acked} acked (${failed} refused) in ${seconds.toFixed(2)} s = ${Math.round(result.txPerSecond)} tx/s; ack latency p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms; node CPU ${nodeCpuMsPerTx?.toFixed(3) ?? '?'} ms/tx; load ${result.loadAverage.toFixed(1)}`,
   )
   return { result, dir }
 }
 
-function verify(dir: string) {
+function verify(dir: string, store: string | undefined) {
   const t0 = performance.now()
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'verify', '--data-dir', dir, '--json'], { encoding: 'utf8' })
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'verify', '--data-dir', dir, ...(store ? ['--store', store] : []), '--json'],
+    { encoding: 'utf8' },
+  )
   const wall = (performance.now() - t0) / 1000
   const report = JSON.parse(r.stdout)
   return { ok: report.ok, txs: report.txs, blocks: report.blocks, replaySeconds: report.seconds, wallSeconds: wall, txPerSecond: report.txs / report.seconds }
@@ -185,40 +240,58 @@ console.log(`signed ${TXS} txs in ${((performance.now() - t0) / 1000).toFixed(1)
 const runs: Awaited<ReturnType<typeof runOnce>>['result'][] = []
 const verifies = []
 for (let run = 1; run <= RUNS; run++) {
-  for (const workers of WORKERS) {
-    const { result, dir } = await runOnce(batches, run, workers)
-    runs.push(result)
-    const v = verify(dir)
-    verifies.push(v)
-    console.log(
-      `  verify: ${v.ok ? 'OK' : 'MISMATCH'} ${v.txs} txs replayed in ${v.replaySeconds.toFixed(2)} s = ${Math.round(v.txPerSecond)} tx/s (process wall ${v.wallSeconds.toFixed(2)} s)`,
-    )
-    rmSync(dir, { recursive: true, force: true })
+  for (const store of STORES) {
+    for (const workers of WORKERS) {
+      const target = await freshStore(store)
+      const { result, dir } = await runOnce(batches, run, workers, target.url, storeLabel(store))
+      runs.push(result)
+      const v = { store: storeLabel(store), workers, ...verify(dir, target.url) }
+      verifies.push(v)
+      console.log(
+        `  verify: ${v.ok ? 'OK' : 'MISMATCH'} ${v.txs} txs replayed in ${v.replaySeconds.toFixed(2)} s = ${Math.round(v.txPerSecond)} tx/s (process wall ${v.wallSeconds.toFixed(2)} s)`,
+      )
+      rmSync(dir, { recursive: true, force: true })
+      await target.drop()
+    }
   }
 }
-const byWorkers = WORKERS.map((workers) => {
-  const mine = runs.filter((r) => r.workers === workers)
-  return {
-    workers,
-    txPerSecondMedian: median(mine.map((r) => r.txPerSecond)),
-    p99MsMedian: median(mine.map((r) => r.p99Ms)),
-    loadAverageMedian: median(mine.map((r) => r.loadAverage)),
-  }
-})
+const byWorkers = STORES.flatMap((s) =>
+  WORKERS.map((workers) => {
+    const store = storeLabel(s)
+    const mine = runs.filter((r) => r.workers === workers && r.store === store)
+    return {
+      store,
+      workers,
+      txPerSecondMedian: median(mine.map((r) => r.txPerSecond)),
+      p99MsMedian: median(mine.map((r) => r.p99Ms)),
+      nodeCpuMsPerTxMedian: median(mine.flatMap((r) => (r.nodeCpuMsPerTx === undefined ? [] : [r.nodeCpuMsPerTx]))),
+      loadAverageMedian: median(mine.map((r) => r.loadAverage)),
+    }
+  }),
+)
 const summary = {
   txPerSecondMedian: byWorkers[0].txPerSecondMedian,
   p99MsMedian: byWorkers[0].p99MsMedian,
   byWorkers,
   verifyTxPerSecondMedian: median(verifies.map((v) => v.txPerSecond)),
-  targets: { txPerSecond: 10000, p99Ms: 250, verify: 'at least the ingest rate' },
+  targets: { txPerSecond: { sqlite: 10000, postgres: 5000 }, p99Ms: 250, verify: 'at least the ingest rate' },
 }
 for (const b of byWorkers)
   console.log(
-    `ingest, ${b.workers} workers: median ${Math.round(b.txPerSecondMedian)} tx/s (target >= 10000), p99 ${b.p99MsMedian.toFixed(1)} ms (target <= 250); load average ${b.loadAverageMedian.toFixed(1)}`,
+    `ingest, ${b.store}, ${b.workers} workers: median ${Math.round(b.txPerSecondMedian)} tx/s (target >= ${b.store === 'sqlite' ? 10000 : 5000}), p99 ${b.p99MsMedian.toFixed(1)} ms (target <= 250); node CPU ${b.nodeCpuMsPerTxMedian.toFixed(3)} ms/tx; load average ${b.loadAverageMedian.toFixed(1)}`,
   )
 console.log(`verify ${Math.round(summary.verifyTxPerSecondMedian)} tx/s`)
 writeResult('ingest', {
-  config: { txs: TXS, runs: RUNS, batch: BATCH, concurrency: CONCURRENCY, senders: SENDERS, workers: WORKERS, loadAverage: loadavg() },
+  config: {
+    txs: TXS,
+    runs: RUNS,
+    batch: BATCH,
+    concurrency: CONCURRENCY,
+    senders: SENDERS,
+    workers: WORKERS,
+    stores: STORES.map(storeLabel),
+    loadAverage: loadavg(),
+  },
   runs,
   verifies,
   ...summary,

@@ -20,6 +20,11 @@ describe('hex', () => {
     expect(toHex(bytes)).toBe('0x0001feff')
     expect(fromHex('0x0001feff')).toEqual(bytes)
     expect(toHex(uint256Word(258n))).toBe('0x' + '0'.repeat(60) + '0102')
+    // Every limb boundary, against the hex of the number itself.
+    for (const v of [0n, 1n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 128n + 5n, 10n ** 24n, 2n ** 192n - 1n, 2n ** 255n + 3n, 2n ** 256n - 1n])
+      expect(toHex(uint256Word(v))).toBe('0x' + v.toString(16).padStart(64, '0'))
+    expect(() => uint256Word(2n ** 256n)).toThrow(RangeError)
+    expect(() => uint256Word(-1n)).toThrow(RangeError)
     expect(() => fromHex('0xabc')).toThrow(/Not a hex string/)
   })
 })

@@ -115,10 +115,14 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 export function uint256Word(value: bigint): Uint8Array {
   if (value < 0n || value >= 1n << 256n) throw new RangeError(`uint256 out of range: ${value}`)
   const out = new Uint8Array(32)
-  let v = value
-  for (let i = 31; i >= 0 && v > 0n; i--) {
-    out[i] = Number(v & 0xffn)
-    v >>= 8n
+  // Four big-endian 64-bit limbs (setBigUint64 keeps the low 64 bits of what it is given):
+  // a few BigInt ops instead of one shift and mask per byte, on the writer's hot path.
+  const view = new DataView(out.buffer)
+  if (value >= 1n << 64n) {
+    view.setBigUint64(0, value >> 192n)
+    view.setBigUint64(8, value >> 128n)
+    view.setBigUint64(16, value >> 64n)
   }
+  view.setBigUint64(24, value)
   return out
 }

@@ -19,8 +19,10 @@ export function encodeAccount(account: Account): Uint8Array {
 
 export function decodeAccount(bytes: Uint8Array): Account {
   if (bytes.length !== 64) throw new RangeError(`account value must be 64 bytes, got ${bytes.length}`)
-  const hex = Buffer.from(bytes).toString('hex')
-  return { balance: BigInt('0x' + hex.slice(0, 64)), nonce: BigInt('0x' + hex.slice(64)) }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 64)
+  const word = (at: number) =>
+    (view.getBigUint64(at) << 192n) | (view.getBigUint64(at + 8) << 128n) | (view.getBigUint64(at + 16) << 64n) | view.getBigUint64(at + 24)
+  return { balance: word(0), nonce: word(32) }
 }
 
 export function readAccount(state: StateReader, address: Address): Account {

@@ -11,7 +11,7 @@ import type { ProtocolParams } from './genesis.ts'
 import type { TxContext } from './kinds.ts'
 import { listLeaf, merkleRoot } from './merkle/index.ts'
 import { StateOverlay, type StateReader } from './state.ts'
-import { receiptJson, type Receipt, type SignedTx } from './tx.ts'
+import { receiptJsonWithResult, type Receipt, type SignedTx } from './tx.ts'
 
 export type BlockEnv = { height: bigint; timestamp: bigint; params: ProtocolParams; sequencer: Address; chainId: bigint }
 
@@ -33,7 +33,7 @@ export function executeTxs(base: StateReader, txs: readonly SignedTx[], env: Blo
   const rejected: RejectedTx[] = []
   for (const tx of txs) {
     try {
-      const result = executeOne(state, tx, env)
+      const { result, resultJson } = executeOne(state, tx, env)
       state.commitTx()
       const receipt: Receipt = {
         txHash: tx.hash,
@@ -44,7 +44,7 @@ export function executeTxs(base: StateReader, txs: readonly SignedTx[], env: Blo
         ...(tx.delegator ? { delegator: tx.delegator } : {}),
         result,
       }
-      included.push({ tx, receipt, receiptJson: receiptJson(receipt) })
+      included.push({ tx, receipt, receiptJson: receiptJsonWithResult(receipt, resultJson) })
     } catch (e) {
       state.rollbackTx()
       rejected.push({ tx, error: asSinewError(e) })
@@ -59,7 +59,7 @@ export function executeTxs(base: StateReader, txs: readonly SignedTx[], env: Blo
   }
 }
 
-function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): Record<string, unknown> {
+function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): { result: Record<string, unknown>; resultJson: string } {
   const account = readAccount(state, tx.sender)
   if (tx.nonce !== account.nonce) {
     const low = tx.nonce < account.nonce
@@ -89,7 +89,8 @@ function executeOne(state: StateOverlay, tx: SignedTx, env: BlockEnv): Record<st
   }
   // The receipt holds the wire form (bigints as decimal strings), as stored and served.
   const result = tx.delegator ? executeDelegated(ctx, tx.sender, tx.kind, tx.message) : tx.kind.execute(ctx, tx.message)
-  return JSON.parse(canonicalJson(result ?? {})) as Record<string, unknown>
+  const resultJson = canonicalJson(result ?? {})
+  return { result: JSON.parse(resultJson) as Record<string, unknown>, resultJson }
 }
 
 /** A handler's plain Error is a bug in the handler; it still only rejects that one tx. */

@@ -231,15 +231,11 @@ export class PostgresStore implements Store, BlobTable {
     const client = await this.write(outcome, () => this.pool.connect())
     let committing = false
     try {
-      await client.query('BEGIN')
-      await client.query('SET LOCAL synchronous_commit = on')
+      // Round trips, not rows, are what a block costs here: BEGIN and the setting in one
+      // (simple protocol), the fencing check, the whole block in one statement, COMMIT.
+      await client.query('BEGIN; SET LOCAL synchronous_commit = on')
       if (this.fencingTerm !== undefined) await checkTerm(client, this.fencingTerm, b.height)
-      await client.query(
-        'INSERT INTO blocks (height, hash, parent_hash, timestamp, tx_root, state_root, receipts_root, tx_count, proposer, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-        [b.height.toString(), b.hash, b.parentHash, b.timestamp.toString(), b.txRoot, b.stateRoot, b.receiptsRoot, b.txCount, b.proposer, b.signature],
-      )
-      if (commit.txs.length > 0) await insertTxs(client, commit.txs)
-      await writeState(client, commit.writes, b.height)
+      await insertBlock(client, commit)
       committing = true
       await client.query('COMMIT')
       client.release()
@@ -476,50 +472,60 @@ async function checkTerm(client: pg.PoolClient, term: bigint, height: bigint): P
   })
 }
 
-async function insertTxs(client: pg.PoolClient, txs: readonly TxRow[]): Promise<void> {
-  // One statement per block, whatever its size: arrays unnested server-side.
-  await client.query(
-    `INSERT INTO txs (height, idx, hash, type, sender, nonce, message, signature, receipt)
-     SELECT * FROM unnest($1::bigint[], $2::int[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
-    [
-      txs.map((t) => t.height.toString()),
-      txs.map((t) => t.index),
-      txs.map((t) => Buffer.from(t.hash.slice(2), 'hex')),
-      txs.map((t) => t.type),
-      txs.map((t) => t.sender),
-      txs.map((t) => t.nonce.toString()),
-      txs.map((t) => t.message),
-      txs.map((t) => t.signature),
-      txs.map((t) => t.receipt),
-    ],
-  )
-}
+/**
+ * The block, its txs and its state writes (history rows, upserts, deletes) as ONE statement:
+ * data-modifying CTEs, each run once and to completion, on arrays unnested server-side. A
+ * key is either set or deleted in a block (the writes are a map), so the CTEs touch
+ * disjoint rows of `state`.
+ */
+const INSERT_BLOCK_SQL = `WITH
+  blk AS (
+    INSERT INTO blocks (height, hash, parent_hash, timestamp, tx_root, state_root, receipts_root, tx_count, proposer, signature)
+    VALUES ($1::bigint, $2, $3, $4::bigint, $5, $6, $7, $8::int, $9, $10)),
+  tx AS (
+    INSERT INTO txs (height, idx, hash, type, sender, nonce, message, signature, receipt)
+    SELECT $1::bigint, * FROM unnest($11::int[], $12::bytea[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])),
+  hist AS (
+    INSERT INTO state_history (key, height, value) SELECT k, $1::bigint, v FROM unnest($19::text[], $20::bytea[]) AS u(k, v)),
+  put AS (
+    INSERT INTO state (key, value, height) SELECT k, v, $1::bigint FROM unnest($19::text[], $20::bytea[]) AS u(k, v) WHERE v IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height),
+  del AS (
+    DELETE FROM state WHERE key = ANY($21::text[]))
+SELECT 1`
 
-async function writeState(client: pg.PoolClient, writes: ReadonlyMap<string, Uint8Array | null>, height: bigint): Promise<void> {
-  const putKeys: string[] = []
-  const putValues: Buffer[] = []
+async function insertBlock(client: pg.PoolClient, commit: BlockCommit): Promise<void> {
+  const b = commit.block
+  const txs = commit.txs
+  const keys: string[] = []
+  const values: (Buffer | null)[] = []
   const deleted: string[] = []
-  for (const [key, value] of writes) {
+  for (const [key, value] of commit.writes) {
+    keys.push(key)
+    values.push(value === null ? null : Buffer.from(value.buffer, value.byteOffset, value.length))
     if (value === null) deleted.push(key)
-    else {
-      putKeys.push(key)
-      putValues.push(Buffer.from(value.buffer, value.byteOffset, value.length))
-    }
   }
-  if (deleted.length > 0) {
-    await client.query('DELETE FROM state WHERE key = ANY($1::text[])', [deleted])
-    await client.query('INSERT INTO state_history (key, height, value) SELECT k, $2, NULL FROM unnest($1::text[]) AS u(k)', [deleted, height.toString()])
-  }
-  if (putKeys.length > 0) {
-    await client.query('INSERT INTO state_history (key, height, value) SELECT k, $3, v FROM unnest($1::text[], $2::bytea[]) AS u(k, v)', [
-      putKeys,
-      putValues,
-      height.toString(),
-    ])
-    await client.query(
-      `INSERT INTO state (key, value, height) SELECT k, v, $3 FROM unnest($1::text[], $2::bytea[]) AS u(k, v)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, height = excluded.height`,
-      [putKeys, putValues, height.toString()],
-    )
-  }
+  await client.query(INSERT_BLOCK_SQL, [
+    b.height.toString(),
+    b.hash,
+    b.parentHash,
+    b.timestamp.toString(),
+    b.txRoot,
+    b.stateRoot,
+    b.receiptsRoot,
+    b.txCount,
+    b.proposer,
+    b.signature,
+    txs.map((t) => t.index),
+    txs.map((t) => Buffer.from(t.hash.slice(2), 'hex')),
+    txs.map((t) => t.type),
+    txs.map((t) => t.sender),
+    txs.map((t) => t.nonce.toString()),
+    txs.map((t) => t.message),
+    txs.map((t) => t.signature),
+    txs.map((t) => t.receipt),
+    keys,
+    values,
+    deleted,
+  ])
 }
