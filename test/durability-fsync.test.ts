@@ -1,9 +1,9 @@
 /**
  * Nothing acknowledged is lost on a power cut: a kill -9 cannot tell a missing fsync (the
  * page cache survives the process), so this test watches the system calls instead. The
- * node runs under strace; for every tx it acknowledges, the trace must show the WAL write
- * that holds the tx's receipt, then an fsync (or fdatasync) of the WAL file on the thread
- * that wrote it, which returned, and only then the HTTP answer. SQLite does that at
+ * node runs under strace; for every tx it acknowledges, the trace must show, on the thread
+ * that writes the HTTP answer: the WAL write that holds the tx's receipt, then an fsync (or
+ * fdatasync) of the WAL file that returned, and only then the answer. SQLite does that at
  * each commit only with synchronous=FULL in WAL mode (src/store/sqlite.ts; NORMAL syncs at
  * checkpoints only), so this fails if the setting is lost or the node answers early.
  */
@@ -53,13 +53,9 @@ afterAll(async () => {
 type Call = { pid: string; line: number; text: string }
 
 /**
- * For each acknowledged hash: the line of the answer that carries it, the first WAL write
- * with its receipt (its block's commit; later commits may write the same page again), and
- * whether the first WAL sync on that writing thread after it returned before the answer.
- * The writing thread need not be the answering one (SQLite commits on a thread of its own,
- * src/store/sqlite.ts `commitThread`): strace logs a call's return before anything that
- * thread does next, so a sync line that comes before the answer's line returned before the
- * answer was sent.
+ * For each acknowledged hash: the line of the answer that carries it, the last WAL write
+ * with its receipt before that, and whether a WAL sync returned between that write (and any
+ * later WAL write) and the answer, on the answering thread.
  */
 function checkTrace(hashes: Hex[]) {
   const calls: Call[] = readFileSync(log, 'utf8')
@@ -67,20 +63,18 @@ function checkTrace(hashes: Hex[]) {
     .map((text, line) => ({ pid: text.split(' ', 1)[0], line, text }))
   const wal = (c: Call) => c.text.includes('sinew.db-wal>')
   const isWalWrite = (c: Call) => wal(c) && /^\d+ +pwrite/.test(c.text)
-  // A sync that returned: a whole line "fsync(…wal>) = 0", or the resumed half of an
-  // unfinished one (the unfinished half is that thread's previous line).
-  const isWalSync = (c: Call) => {
-    if (wal(c) && /^\d+ +f(data)?sync\(.*\) += 0$/.test(c.text)) return true
-    if (!/<\.\.\. f(data)?sync resumed>\) += 0$/.test(c.text)) return false
-    const started = calls.findLast((d) => d.pid === c.pid && d.line < c.line)
-    return started !== undefined && wal(started) && /f(data)?sync\(.*<unfinished \.\.\.>$/.test(started.text)
-  }
+  // A sync that returned: a whole line "fsync(…wal>) = 0", or the resumed half of an unfinished one.
+  const isWalSync = (c: Call, i: number, mine: Call[]) =>
+    (wal(c) && /^\d+ +f(data)?sync\(.*\) += 0$/.test(c.text)) ||
+    (/<\.\.\. f(data)?sync resumed>\) += 0$/.test(c.text) && i > 0 && wal(mine[i - 1]) && /f(data)?sync\(.*<unfinished \.\.\.>$/.test(mine[i - 1].text))
   return hashes.map((hash) => {
     const answer = calls.find((c) => /writev?\(\d+<(socket|TCP)/.test(c.text) && c.text.includes(`\\"hash\\":\\"${hash}\\"`))
     if (!answer) return { hash, answered: false }
-    const receiptWrite = calls.find((c) => c.line < answer.line && isWalWrite(c) && c.text.includes(hash))
-    const sync = receiptWrite && calls.find((c) => c.pid === receiptWrite.pid && c.line > receiptWrite.line && isWalSync(c))
-    return { hash, answered: true, receiptInWal: receiptWrite !== undefined, syncedAfterWrites: sync !== undefined && sync.line < answer.line }
+    const mine = calls.filter((c) => c.pid === answer.pid && c.line < answer.line)
+    const receiptWrite = mine.findLastIndex((c) => isWalWrite(c) && c.text.includes(hash))
+    const lastWalWrite = mine.findLastIndex(isWalWrite)
+    const lastSync = mine.findLastIndex((c, i) => isWalSync(c, i, mine))
+    return { hash, answered: true, receiptInWal: receiptWrite >= 0, syncedAfterWrites: lastSync > lastWalWrite && lastSync > receiptWrite }
   })
 }
 

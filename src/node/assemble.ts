@@ -103,8 +103,6 @@ export async function assembleNode(options: AssembleNodeOptions): Promise<Assemb
     }
   }
   try {
-    // Not `commitThread`: on the 2-core VMs measured (docs/scaling.md §2) it cost ~10% more CPU
-    // per tx than it saved by not blocking this thread during the fsync.
     const store = await openStore(storeLocation(config))
     opened.push(() => store.close())
     // Set once the Datanets service exists; a tx can only arrive after the server listens.

@@ -14,10 +14,7 @@ export const storeFile = (dataDir: string): string => join(dataDir, 'sinew.db')
 export const storeLocation = (config: { store?: string; dataDir: string }): string =>
   config.store && isPostgresUrl(config.store) ? config.store : storeFile(config.dataDir)
 
-/**
- * Opens a store by location: a `postgres://` URL or a SQLite file path. `commitThread`: a
- * SQLite store commits blocks on a worker thread (the node's writer; sqlite.ts).
- */
-export function openStore(location: string, options: { readonly?: boolean; commitThread?: boolean } = {}): Promise<Store> {
-  return isPostgresUrl(location) ? openPostgresStore(location, { readonly: options.readonly }) : Promise.resolve(openSqliteStore(location, options))
+/** Opens a store by location: a `postgres://` URL or a SQLite file path. */
+export function openStore(location: string, options: { readonly?: boolean } = {}): Promise<Store> {
+  return isPostgresUrl(location) ? openPostgresStore(location, options) : Promise.resolve(openSqliteStore(location, options))
 }

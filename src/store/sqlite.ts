@@ -2,18 +2,10 @@
  * The embedded engine: one SQLite file (better-sqlite3, WAL, synchronous=FULL). Each block
  * is one transaction, so a block and everything in it are on disk together or not at all,
  * and a commit that returned survives `kill -9` and power loss.
- *
- * With `commitThread` blocks are committed by a worker thread on its own connection
- * (sqlite-commit-worker.mjs): better-sqlite3 waits for the commit's fsync synchronously, and
- * on the caller's thread that wait stalls everything else once per block. The commit itself
- * is the same transaction with the same pragmas. The node does not use it (yet): on 2 cores
- * the rows' structured clone cost more CPU than the unblocked thread gained (docs/scaling.md
- * §2); where fsyncs are slow and cores free, it is the switch to try.
  */
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { Worker } from 'node:worker_threads'
 import { SinewError } from '../core/index.ts'
 import { storageFault } from './storage-fault.ts'
 import { toBlock, toTx, type BlockDbRow, type TxDbRow } from './rows.ts'
@@ -44,21 +36,7 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX txs_sender ON txs (sender, seq);`,
 ]
 
-/** The statements of a block commit, shared with the commit thread (sqlite-commit-worker.mjs). */
-const COMMIT_SQL = {
-  insertBlock:
-    'INSERT INTO blocks (height, hash, parent_hash, timestamp, tx_root, state_root, receipts_root, tx_count, proposer, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  insertTx: 'INSERT INTO txs (seq, hash, height, idx, type, sender, nonce, message, signature, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  putState: 'INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, height = excluded.height',
-  deleteState: 'DELETE FROM state WHERE key = ?',
-  putHistory: 'INSERT INTO state_history (key, height, value) VALUES (?, ?, ?)',
-}
-
-export type SqliteStoreOptions = {
-  readonly?: boolean
-  /** Commit blocks on a worker thread (see the file comment); writable stores only. */
-  commitThread?: boolean
-}
+export type SqliteStoreOptions = { readonly?: boolean }
 
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(file, options)
@@ -95,11 +73,21 @@ export class SqliteStore implements Store {
       putMeta: options.readonly
         ? undefined
         : this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      insertBlock: options.readonly ? undefined : this.db.prepare(COMMIT_SQL.insertBlock),
-      insertTx: options.readonly ? undefined : this.db.prepare(COMMIT_SQL.insertTx),
-      putState: options.readonly ? undefined : this.db.prepare(COMMIT_SQL.putState),
-      deleteState: options.readonly ? undefined : this.db.prepare(COMMIT_SQL.deleteState),
-      putHistory: options.readonly ? undefined : this.db.prepare(COMMIT_SQL.putHistory),
+      insertBlock: options.readonly
+        ? undefined
+        : this.db.prepare(
+            'INSERT INTO blocks (height, hash, parent_hash, timestamp, tx_root, state_root, receipts_root, tx_count, proposer, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          ),
+      insertTx: options.readonly
+        ? undefined
+        : this.db.prepare('INSERT INTO txs (seq, hash, height, idx, type, sender, nonce, message, signature, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      putState: options.readonly
+        ? undefined
+        : this.db.prepare(
+            'INSERT INTO state (key, value, height) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, height = excluded.height',
+          ),
+      deleteState: options.readonly ? undefined : this.db.prepare('DELETE FROM state WHERE key = ?'),
+      putHistory: options.readonly ? undefined : this.db.prepare('INSERT INTO state_history (key, height, value) VALUES (?, ?, ?)'),
       keysWrittenBetween: this.db.prepare<[number, number], { key: string }>(
         'SELECT DISTINCT key FROM state_history WHERE height > ? AND height <= ? ORDER BY key',
       ),
@@ -116,10 +104,7 @@ export class SqliteStore implements Store {
       scanState: this.db.prepare<[], { key: string; value: Buffer; height: number }>('SELECT key, value, height FROM state ORDER BY key'),
       getState: this.db.prepare<[string], { key: string; value: Buffer; height: number }>('SELECT key, value, height FROM state WHERE key = ?'),
     }
-    if (options.commitThread && !options.readonly) this.commitThread = new CommitThread(location)
   }
-
-  private readonly commitThread: CommitThread | undefined
 
   async getMeta(key: string): Promise<string | undefined> {
     return this.stmts.getMeta.get(key)?.value
@@ -142,15 +127,6 @@ export class SqliteStore implements Store {
   }
 
   async commitBlock(commit: BlockCommit): Promise<void> {
-    if (this.commitThread) {
-      const height = commit.block.height
-      try {
-        await this.commitThread.commit(commit)
-      } catch (e) {
-        throw storageFault(e, dirname(this.location), `block ${height} was not committed`) ?? e
-      }
-      return
-    }
     const insertBlock = this.writable(this.stmts.insertBlock)
     const insertTx = this.writable(this.stmts.insertTx)
     const putState = this.writable(this.stmts.putState)
@@ -238,7 +214,6 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.commitThread?.close()
     if (this.db.open) this.db.close()
   }
 
@@ -283,61 +258,6 @@ function migrate(db: Database.Database): void {
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString())
     })()
   })
-}
-
-/**
- * The worker thread that commits blocks (sqlite-commit-worker.mjs), one at a time in order.
- * An error it reports is the engine's (its SQLite code kept, for `storageFault`); a thread
- * that dies fails the commits it had, which the chain then checks against the store.
- */
-class CommitThread {
-  private readonly worker: Worker
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>()
-  private nextId = 1
-  private dead: Error | undefined
-  private closing: Promise<void> | undefined
-
-  constructor(file: string) {
-    // execArgv: [] — the worker is plain JS; inheriting `--import tsx` would only slow its start.
-    this.worker = new Worker(new URL('./sqlite-commit-worker.mjs', import.meta.url), { execArgv: [], workerData: { file, sql: COMMIT_SQL } })
-    this.worker.unref() // ref()'d while a commit is in flight
-    this.worker.on('message', (msg: { id: number; error?: { code?: string; message: string } }) => {
-      const job = this.pending.get(msg.id)
-      if (!job) return
-      this.pending.delete(msg.id)
-      if (this.pending.size === 0) this.worker.unref()
-      if (msg.error) job.reject(Object.assign(new Error(msg.error.message), msg.error.code ? { code: msg.error.code } : {}))
-      else job.resolve()
-    })
-    const fail = (err: Error) => {
-      this.dead ??= err
-      for (const job of this.pending.values()) job.reject(err)
-      this.pending.clear()
-    }
-    this.worker.on('error', fail)
-    this.worker.on('exit', (code) => fail(new Error(`the SQLite commit thread exited with code ${code}`)))
-  }
-
-  commit(commit: BlockCommit): Promise<void> {
-    if (this.dead) return Promise.reject(this.dead)
-    return new Promise<void>((resolve, reject) => {
-      const id = this.nextId++
-      this.pending.set(id, { resolve, reject })
-      if (this.pending.size === 1) this.worker.ref()
-      this.worker.postMessage({ id, block: commit.block, txs: commit.txs, writes: commit.writes })
-    })
-  }
-
-  /** Ends the thread after the commits sent to it (the connection closes in the thread). */
-  close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
-      if (this.dead) return resolve()
-      this.worker.once('exit', () => resolve())
-      this.worker.ref()
-      this.worker.postMessage({ close: true })
-    })
-    return this.closing
-  }
 }
 
 /** Txs per block stay below 2^20 (maxBlockTxs is at most 100 000). */
