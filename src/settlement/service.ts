@@ -153,12 +153,11 @@ export class Settlement {
         startBlock: BigInt(this.o.settings.settlementStartBlock),
         state: () => this.o.node.chain.state,
         submit: this.o.submit,
-        // The node's own x402 payment transfers that their path left uncredited (a crash, a wait that gave up).
+        // x402 payment transfers their path left uncredited (a crash, a wait that gave up, a payer's authorisation someone else submitted).
         ...(this.o.sequencerKey && this.token
           ? {
               payments: {
                 token: this.token,
-                sender: addressOf(this.o.sequencerKey).toLowerCase() as Address,
                 inFlight: (token, from, nonce) => this.paying.has(paymentInFlightKey(token, from, nonce)),
               },
             }

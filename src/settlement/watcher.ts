@@ -13,15 +13,17 @@
  *   is skipped because the cursor only moves past a range once every log in it is credited.
  * - x402 `exact` payments (src/settlement/exact.ts) it recovers: in the same ranges it reads
  *   the token's `Transfer` logs into the contract, and credits (`DepositTransfer`, the same
- *   `deposit/...` key) each one that came from a `transferWithAuthorization` call the node
- *   itself sent, moving exactly that log's tokens, that the ledger has not credited: a node
- *   killed between the mined transfer and its credit, or a receipt wait that gave up before
- *   the transfer was mined. A transfer whose payment is still being settled in this process
+ *   `deposit/...` key) each one that an EIP-3009 authorisation of its payer made (the token's
+ *   `AuthorizationUsed` of that payer right before the `Transfer`, as ERC-3009 tokens emit
+ *   them) and that the ledger has not credited: a node killed between the mined transfer and
+ *   its credit, a receipt wait that gave up before the transfer was mined, or someone else
+ *   submitting the payer's authorisation before the node did. The payer signed those tokens
+ *   over to the contract, so they are the payer's on Sinew whoever sent the EVM tx. A transfer whose payment is still being settled in this process
  *   is left to it (the range is read again next tick). These are credited before the
  *   range's deposits, so the resume cursor (moved by deposits only) never passes an
  *   uncredited payment transfer.
  */
-import { decodeFunctionData, type PublicClient } from 'viem'
+import { parseEventLogs, type PublicClient, type TransactionReceipt } from 'viem'
 import type { Hex, Logger } from '../core/index.ts'
 import type { Address, StateReader, TxAck } from '../ledger/index.ts'
 import { sinewDevTokenAbi as tokenAbi, sinewSettlementAbi as settlementAbi } from './contracts.ts'
@@ -34,8 +36,6 @@ const TRANSFER = tokenAbi.find((x) => x.type === 'event' && x.name === 'Transfer
 export type PaymentRecovery = {
   /** The settlement token. */
   token: Address
-  /** The node's EVM account (the sequencer key's address): the only sender of payment transfers. */
-  sender: Address
   /** Whether this process is settling that authorisation now (src/settlement/exact.ts `paymentInFlightKey`). */
   inFlight: (token: Address, from: Address, nonce: Hex) => boolean
 }
@@ -52,7 +52,7 @@ export type DepositWatcherOptions = {
   maxRange?: bigint
   state: () => StateReader
   submit: (type: 'Deposit' | 'DepositTransfer', wire: Record<string, unknown>) => Promise<TxAck>
-  /** Also credit the node's own payment transfers that the ledger lacks (absent: deposits only). */
+  /** Also credit payment transfers (EIP-3009 authorisations into the contract) that the ledger lacks (absent: deposits only). */
   payments?: PaymentRecovery
   log: Logger
 }
@@ -184,27 +184,27 @@ export class DepositWatcher {
   }
 
   /**
-   * The `Transfer` logs into the contract in [fromBlock, toBlock] that the node's own
-   * `transferWithAuthorization` calls made and the ledger has not credited; 'busy' if one of
-   * them is being settled by its payment's own path now. `depositTxs`: the EVM txs of the
-   * range's `Deposited` logs, whose token transfers are credited as deposits.
+   * The `Transfer` logs into the contract in [fromBlock, toBlock] that a payer's EIP-3009
+   * authorisation made and the ledger has not credited; 'busy' if one of them is being
+   * settled by its payment's own path now. `depositTxs`: the EVM txs of the range's
+   * `Deposited` logs, whose token transfers are credited as deposits.
    */
   private async paymentTransfers(fromBlock: bigint, toBlock: bigint, depositTxs: Set<Hex>): Promise<DepositLog[] | 'busy'> {
     const p = this.o.payments
     if (!p) return []
     const logs = await this.o.client.getLogs({ address: p.token, event: TRANSFER, args: { to: this.o.contract }, fromBlock, toBlock, strict: true })
     const found: DepositLog[] = []
-    const sent = new Map<Hex, { from: Address; to: Address; value: bigint; nonce: Hex } | undefined>()
+    const receipts = new Map<Hex, TransactionReceipt>()
     for (const l of logs) {
       if (l.removed || !l.transactionHash || !l.blockHash || l.blockNumber === null || l.logIndex === null) continue
       const txHash = l.transactionHash.toLowerCase() as Hex
       if (depositTxs.has(txHash) || readDeposit(this.o.state(), this.o.evmChainId, txHash, BigInt(l.logIndex))) continue
-      if (!sent.has(txHash)) sent.set(txHash, await this.nodeTransfer(p, txHash))
-      const call = sent.get(txHash)
+      if (!receipts.has(txHash)) receipts.set(txHash, await this.o.client.getTransactionReceipt({ hash: txHash }))
       const from = l.args.from.toLowerCase() as Address
-      // Only the node's own transferWithAuthorization of exactly these tokens, to the contract.
-      if (!call || call.from !== from || call.to !== this.o.contract || call.value !== l.args.value) continue
-      if (p.inFlight(p.token, from, call.nonce)) return 'busy'
+      const nonce = authorisationOf(receipts.get(txHash)!, p.token.toLowerCase() as Address, from, l.logIndex)
+      // A plain transfer into the contract (no authorisation) says nothing of whom to credit.
+      if (!nonce) continue
+      if (p.inFlight(p.token, from, nonce)) return 'busy'
       found.push({
         kind: 'DepositTransfer',
         txHash,
@@ -217,20 +217,6 @@ export class DepositWatcher {
       })
     }
     return found
-  }
-
-  /** The transferWithAuthorization call of `txHash` if the node sent it to the token; undefined otherwise. */
-  private async nodeTransfer(p: PaymentRecovery, txHash: Hex): Promise<{ from: Address; to: Address; value: bigint; nonce: Hex } | undefined> {
-    const tx = await this.o.client.getTransaction({ hash: txHash })
-    if (tx.from.toLowerCase() !== p.sender || tx.to?.toLowerCase() !== p.token) return undefined
-    try {
-      const call = decodeFunctionData({ abi: tokenAbi, data: tx.input })
-      if (call.functionName !== 'transferWithAuthorization') return undefined
-      const [from, to, value, , , nonce] = call.args
-      return { from: from.toLowerCase() as Address, to: to.toLowerCase() as Address, value, nonce: nonce.toLowerCase() as Hex }
-    } catch {
-      return undefined
-    }
   }
 
   private async logs(fromBlock: bigint, toBlock: bigint): Promise<DepositLog[]> {
@@ -250,6 +236,18 @@ export class DepositWatcher {
       }))
       .sort((a, b) => (a.blockNumber === b.blockNumber ? Number(a.logIndex - b.logIndex) : a.blockNumber < b.blockNumber ? -1 : 1))
   }
+}
+
+/**
+ * The nonce of the EIP-3009 authorisation that made the token's `Transfer` log at
+ * `transferIndex`: ERC-3009 tokens (OpenZeppelin's, USDC's) emit `AuthorizationUsed(from,
+ * nonce)` right before the transfer it authorises. Undefined for any other transfer.
+ */
+function authorisationOf(receipt: TransactionReceipt, token: Address, from: Address, transferIndex: number): Hex | undefined {
+  const used = parseEventLogs({ abi: tokenAbi, eventName: 'AuthorizationUsed', logs: receipt.logs, strict: true }).find(
+    (u) => u.logIndex === transferIndex - 1 && u.address.toLowerCase() === token && u.args.authorizer.toLowerCase() === from,
+  )
+  return used ? (used.args.nonce.toLowerCase() as Hex) : undefined
 }
 
 const summarise = (logs: DepositLog[]): PendingDeposits => ({ count: logs.length, amount: logs.reduce((s, l) => s + l.amount, 0n) })
