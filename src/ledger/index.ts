@@ -23,6 +23,7 @@ export {
   defineTxKind,
   eip712Types,
   NONCE_FIELD,
+  requireSequencer,
   TxKindRegistry,
   type TxContext,
   type TxKind,

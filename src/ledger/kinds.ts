@@ -45,6 +45,21 @@ export type TxContext = {
 
 export type TxResult = { [key: string]: CanonicalValue } | undefined
 
+/**
+ * Refuses a tx of a kind only the node may sign unless the chain's sequencer signed it
+ * (`not_sequencer`). `action` ends the message "Only the node (the sequencer key) …";
+ * `field` is what the details blame (kinds differ: the signature, or the sender).
+ */
+export function requireSequencer(ctx: TxContext, action: string, field: 'signature' | 'sender' = 'signature'): void {
+  if (ctx.sender !== ctx.sequencer) {
+    throw new SinewError({
+      code: 'not_sequencer',
+      message: `Only the node (the sequencer key) ${action}`,
+      details: { field, sender: ctx.sender, sequencer: ctx.sequencer },
+    })
+  }
+}
+
 export type TxKind<M = Message> = {
   /** EIP-712 primary type name, e.g. `Transfer`. */
   readonly type: string

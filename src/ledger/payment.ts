@@ -17,7 +17,7 @@
 import { fromHex, SinewError } from '../core/index.ts'
 import { credit, debit } from './accounts.ts'
 import type { Address } from './address.ts'
-import { defineTxKind, type TxMessage } from './kinds.ts'
+import { defineTxKind, requireSequencer, type TxMessage } from './kinds.ts'
 import type { FieldsValue, NoStructs } from './message.ts'
 import { createTypedDataHasher } from './signing/index.ts'
 import { recoverChecked } from './signing/signature.ts'
@@ -145,13 +145,7 @@ export const settlePaymentKind = defineTxKind({
   fields: [...paymentAuthorizationTxFields, { name: 'amount', type: 'uint256' }],
   maxStringBytes: 2048,
   execute(ctx, m) {
-    if (ctx.sender !== ctx.sequencer) {
-      throw new SinewError({
-        code: 'not_sequencer',
-        message: 'Only the sequencer settles payment authorisations',
-        details: { field: 'sender', sender: ctx.sender, sequencer: ctx.sequencer },
-      })
-    }
+    requireSequencer(ctx, 'settles payment authorisations', 'sender')
     const auth = authorizationOf(m)
     const refusal = checkPaymentAuthorization({ chainId: ctx.chainId, timestampMs: ctx.timestamp, state: ctx.state }, auth, fromHex(m.signature), m.amount)
     if (refusal) throw new SinewError({ code: refusal.code, message: refusal.message, details: refusal.details })

@@ -5,7 +5,7 @@
  * Spec: docs/gateway.md.
  */
 import { refuseUnsafeText, SinewError } from '../core/index.ts'
-import { credit, debit, defineTxKind, type Address, type MessageOf, type StateReader, type TxKind } from '../ledger/index.ts'
+import { credit, debit, defineTxKind, requireSequencer, type Address, type MessageOf, type StateReader, type TxKind } from '../ledger/index.ts'
 import { BUDGET_WINDOWS, isBudgetWindow, periodStart } from './budgets.ts'
 import { callFee, creditsByAuthor, splitFee } from './fees.ts'
 import {
@@ -481,13 +481,7 @@ export function createModelKinds(resolver: ContributionResolver = nodeAttestedRe
       if (m.weights.length > 0 && sum !== 10_000n) throw bad('weights', `must sum to 10000 bps, got ${sum}`)
     },
     execute: (ctx, m) => {
-      if (ctx.sender !== ctx.sequencer) {
-        throw new SinewError({
-          code: 'not_sequencer',
-          message: 'Only the node (the sequencer key) records receipts',
-          details: { field: 'signature', sender: ctx.sender, sequencer: ctx.sequencer },
-        })
-      }
+      requireSequencer(ctx, 'records receipts')
       if (readReceiptPointer(ctx.state, m.id))
         throw new SinewError({ code: 'receipt_exists', message: `Receipt ${m.id} is already recorded`, details: { field: 'message.id' } })
       const t = readModelVersion(ctx.state, m.model, Number(m.modelVersion))

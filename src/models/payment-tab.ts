@@ -12,7 +12,15 @@
  * `sinew verify` replays both txs.
  */
 import { fromHex, SinewError } from '../core/index.ts'
-import { authorizationOf, checkPaymentAuthorization, defineTxKind, paymentAuthorizationTxFields, paymentNonceKey, type TxMessage } from '../ledger/index.ts'
+import {
+  authorizationOf,
+  checkPaymentAuthorization,
+  defineTxKind,
+  paymentAuthorizationTxFields,
+  paymentNonceKey,
+  requireSequencer,
+  type TxMessage,
+} from '../ledger/index.ts'
 import { apiKeyKey, readApiKey, readModel, type ApiKeyRecord } from './state.ts'
 
 export const acceptPaymentKind = defineTxKind({
@@ -22,13 +30,7 @@ export const acceptPaymentKind = defineTxKind({
   fields: [...paymentAuthorizationTxFields, { name: 'model', type: 'string' }, { name: 'tabHash', type: 'bytes32' }],
   maxStringBytes: 2048,
   execute(ctx, m) {
-    if (ctx.sender !== ctx.sequencer) {
-      throw new SinewError({
-        code: 'not_sequencer',
-        message: 'Only the sequencer accepts payment authorisations',
-        details: { field: 'sender', sender: ctx.sender, sequencer: ctx.sequencer },
-      })
-    }
+    requireSequencer(ctx, 'accepts payment authorisations', 'sender')
     const auth = authorizationOf(m)
     const refusal = checkPaymentAuthorization({ chainId: ctx.chainId, timestampMs: ctx.timestamp, state: ctx.state }, auth, fromHex(m.signature), 0n)
     if (refusal) throw new SinewError({ code: refusal.code, message: refusal.message, details: refusal.details })

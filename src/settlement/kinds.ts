@@ -8,7 +8,19 @@
  * SIN and the settlement token are 1:1 in base units (18 decimals).
  */
 import { SinewError } from '../core/index.ts'
-import { credit, debit, defineTxKind, ZERO_ADDRESS, type StateOverlay, type TxContext, type TxKind, type TxMessage } from '../ledger/index.ts'
+import {
+  credit,
+  debit,
+  defineTxKind,
+  requireSequencer,
+  ZERO_ADDRESS,
+  type FieldsValue,
+  type NoStructs,
+  type StateOverlay,
+  type TxContext,
+  type TxKind,
+  type TxMessage,
+} from '../ledger/index.ts'
 import { depositKey, encodeWithdrawal, readDeposit, readTotals, TOTALS_KEY, withdrawalKey, type DepositRecord, type SettlementTotals } from './state.ts'
 
 const bad = (field: string, why: string, got?: string): SinewError =>
@@ -16,38 +28,35 @@ const bad = (field: string, why: string, got?: string): SinewError =>
 
 const writeTotals = (state: StateOverlay, totals: SettlementTotals): void => state.setJson(TOTALS_KEY, totals)
 
+/** A credited EVM log: the fields of `Deposit` and of x402's `DepositTransfer`, which `creditDeposit` credits alike. */
+export const depositLogFields = [
+  { name: 'evmChainId', type: 'uint64' },
+  { name: 'txHash', type: 'bytes32' },
+  { name: 'logIndex', type: 'uint64' },
+  { name: 'blockNumber', type: 'uint64' },
+  { name: 'blockHash', type: 'bytes32' },
+  { name: 'from', type: 'address' },
+  { name: 'account', type: 'address' },
+  { name: 'amount', type: 'uint256' },
+] as const
+
 export const depositKind = defineTxKind({
   type: 'Deposit',
   description: 'Node-signed: credit a confirmed Deposited log of the settlement contract to its Sinew account, once per (chain, tx, log)',
-  fields: [
-    { name: 'evmChainId', type: 'uint64' },
-    { name: 'txHash', type: 'bytes32' },
-    { name: 'logIndex', type: 'uint64' },
-    { name: 'blockNumber', type: 'uint64' },
-    { name: 'blockHash', type: 'bytes32' },
-    { name: 'from', type: 'address' },
-    { name: 'account', type: 'address' },
-    { name: 'amount', type: 'uint256' },
-  ],
+  fields: depositLogFields,
   validate(m) {
     if (m.amount === 0n) throw bad('amount', 'must be above zero', '0')
     if (m.account === ZERO_ADDRESS) throw bad('account', 'must not be the zero address', m.account)
     if (m.evmChainId === 0n) throw bad('evmChainId', 'must be above zero', '0')
   },
   execute(ctx, m) {
-    if (ctx.sender !== ctx.sequencer) {
-      throw new SinewError({
-        code: 'not_sequencer',
-        message: 'Only the node (the sequencer key) credits deposits',
-        details: { field: 'signature', sender: ctx.sender, sequencer: ctx.sequencer },
-      })
-    }
+    requireSequencer(ctx, 'credits deposits')
     creditDeposit(ctx, m, { advancesCursor: true })
     return { account: m.account, amount: m.amount, evmChainId: m.evmChainId, txHash: m.txHash, logIndex: m.logIndex }
   },
 })
 
-export type DepositFields = Pick<DepositMessage, 'evmChainId' | 'txHash' | 'logIndex' | 'blockNumber' | 'blockHash' | 'from' | 'account' | 'amount'>
+export type DepositFields = FieldsValue<typeof depositLogFields, NoStructs>
 
 /**
  * Credits one EVM log to `m.account`, once per (chain, tx, log): the `deposit/...` key is the

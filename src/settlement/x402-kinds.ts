@@ -18,9 +18,9 @@
  */
 import { hashTypedData } from 'viem'
 import { fromHex, SinewError, type Hex } from '../core/index.ts'
-import { defineTxKind, readJson, recoverSigner, type Address, type TxKind, type TxMessage } from '../ledger/index.ts'
+import { defineTxKind, readJson, recoverSigner, requireSequencer, type Address, type TxKind, type TxMessage } from '../ledger/index.ts'
 import { apiKeyKey, readApiKey, readModel, type ApiKeyRecord } from '../models/index.ts'
-import { creditDeposit } from './kinds.ts'
+import { creditDeposit, depositLogFields } from './kinds.ts'
 import { readDeposit } from './state.ts'
 
 /** EIP-3009's typed message, as the token (OpenZeppelin ERC3009) and @x402/evm hash it. */
@@ -64,26 +64,11 @@ export function transferAuthorizationSigner(domain: TokenDomain, a: TransferAuth
 export const evmPaymentKey = (evmChainId: bigint, token: Address, from: Address, nonce: Hex): string =>
   `x402evm/${evmChainId}/${token.toLowerCase()}/${from.toLowerCase()}/${nonce.toLowerCase()}`
 
-const onlySequencer = (sender: Address, sequencer: Address, what: string): void => {
-  if (sender !== sequencer) {
-    throw new SinewError({ code: 'not_sequencer', message: `Only the node (the sequencer key) ${what}`, details: { field: 'signature', sender, sequencer } })
-  }
-}
-
 export const depositTransferKind = defineTxKind({
   type: 'DepositTransfer',
   description:
-    "Node-signed: credit the Transfer log of the node's own transferWithAuthorization (x402 `exact`: the payer's settlement tokens into the contract) to the payer, once per (chain, tx, log) like a Deposit",
-  fields: [
-    { name: 'evmChainId', type: 'uint64' },
-    { name: 'txHash', type: 'bytes32' },
-    { name: 'logIndex', type: 'uint64' },
-    { name: 'blockNumber', type: 'uint64' },
-    { name: 'blockHash', type: 'bytes32' },
-    { name: 'from', type: 'address' },
-    { name: 'account', type: 'address' },
-    { name: 'amount', type: 'uint256' },
-  ],
+    "Node-signed: credit the Transfer log of a payer's transferWithAuthorization (x402 `exact`: the payer's settlement tokens into the contract, whoever submitted it) to the payer, once per (chain, tx, log) like a Deposit",
+  fields: depositLogFields,
   validate(m) {
     if (m.amount === 0n) throw new SinewError({ code: 'invalid_field', message: 'message.amount must be above zero', details: { field: 'message.amount' } })
     if (m.account !== m.from) {
@@ -95,7 +80,7 @@ export const depositTransferKind = defineTxKind({
     }
   },
   execute(ctx, m) {
-    onlySequencer(ctx.sender, ctx.sequencer, 'credits payment transfers')
+    requireSequencer(ctx, 'credits payment transfers')
     creditDeposit(ctx, m, { advancesCursor: false })
     return { account: m.account, amount: m.amount, evmChainId: m.evmChainId, txHash: m.txHash, logIndex: m.logIndex }
   },
@@ -124,7 +109,7 @@ export const acceptEvmPaymentKind = defineTxKind({
   ],
   maxStringBytes: 256,
   execute(ctx, m) {
-    onlySequencer(ctx.sender, ctx.sequencer, 'accepts payment authorisations')
+    requireSequencer(ctx, 'accepts payment authorisations')
     const auth = { from: m.from, to: m.to, value: m.value, validAfter: m.validAfter, validBefore: m.validBefore, nonce: m.authNonce }
     const domain = { name: m.tokenName, version: m.tokenVersion, chainId: m.evmChainId, verifyingContract: m.token }
     const signer = transferAuthorizationSigner(domain, auth, m.signature)
