@@ -9,14 +9,15 @@
  * only does the chain I/O and the credit. Every refusal comes before the transfer is sent;
  * once it is mined the tokens are credited, whatever happens to the call. If the node dies
  * (or the wait gives up) between the mined transfer and the credit, the deposit watcher
- * credits it once confirmed (src/settlement/watcher.ts): it looks for the node's own
- * `transferWithAuthorization` calls into the contract that the ledger has not credited.
+ * credits it once confirmed (src/settlement/watcher.ts): it looks for EIP-3009 transfers into
+ * the contract, whoever submitted them, that the ledger has not credited.
  */
 import { parseEventLogs, parseSignature, TransactionReceiptNotFoundError, type PublicClient, type TransactionReceipt } from 'viem'
 import { SinewError, type Hex, type Logger } from '../core/index.ts'
-import type { Address, StateReader, TxAck } from '../ledger/index.ts'
+import { messageToWire, type Address, type StateReader, type TxAck } from '../ledger/index.ts'
 import { revertError } from './claim.ts'
 import { sinewDevTokenAbi as tokenAbi } from './contracts.ts'
+import type { DepositFields } from './kinds.ts'
 import type { EvmWallet } from './evm.ts'
 import { readDeposit } from './state.ts'
 import type { TransferAuthorization } from './x402-kinds.ts'
@@ -195,16 +196,17 @@ async function waitMined(o: ExactSettleOptions, hash: Hex): Promise<TransactionR
 
 async function credit(o: ExactSettleOptions, l: { evmTx: Hex; logIndex: bigint; blockNumber: bigint; blockHash: Hex }): Promise<Hex | null> {
   try {
-    const ack = await o.submit('DepositTransfer', {
-      evmChainId: o.terms.evmChainId.toString(),
-      txHash: l.evmTx.toLowerCase(),
-      logIndex: l.logIndex.toString(),
-      blockNumber: l.blockNumber.toString(),
+    const message: DepositFields = {
+      evmChainId: o.terms.evmChainId,
+      txHash: l.evmTx.toLowerCase() as Hex,
+      logIndex: l.logIndex,
+      blockNumber: l.blockNumber,
       blockHash: l.blockHash,
       from: o.auth.from,
       account: o.auth.from,
-      amount: o.auth.value.toString(),
-    })
+      amount: o.auth.value,
+    }
+    const ack = await o.submit('DepositTransfer', messageToWire(message))
     return ack.hash
   } catch (e) {
     // Credited by the deposit watcher first (after a lease takeover): the same log, to the same payer.

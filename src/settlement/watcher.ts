@@ -18,15 +18,16 @@
  *   them) and that the ledger has not credited: a node killed between the mined transfer and
  *   its credit, a receipt wait that gave up before the transfer was mined, or someone else
  *   submitting the payer's authorisation before the node did. The payer signed those tokens
- *   over to the contract, so they are the payer's on Sinew whoever sent the EVM tx. A transfer whose payment is still being settled in this process
- *   is left to it (the range is read again next tick). These are credited before the
- *   range's deposits, so the resume cursor (moved by deposits only) never passes an
- *   uncredited payment transfer.
+ *   over to the contract, so they are the payer's on Sinew whoever sent the EVM tx. A
+ *   transfer whose payment is still being settled in this process is left to it (the range
+ *   is read again next tick). These are credited before the range's deposits, so the resume
+ *   cursor (moved by deposits only) never passes an uncredited payment transfer.
  */
 import { parseEventLogs, type PublicClient, type TransactionReceipt } from 'viem'
 import type { Hex, Logger } from '../core/index.ts'
-import type { Address, StateReader, TxAck } from '../ledger/index.ts'
+import { messageToWire, type Address, type StateReader, type TxAck } from '../ledger/index.ts'
 import { sinewDevTokenAbi as tokenAbi, sinewSettlementAbi as settlementAbi } from './contracts.ts'
+import type { DepositFields } from './kinds.ts'
 import { readDeposit, readTotals } from './state.ts'
 
 const DEPOSITED = settlementAbi.find((x) => x.type === 'event' && x.name === 'Deposited')!
@@ -72,16 +73,8 @@ export type WatcherStatus = {
   recovered: number
 }
 
-type DepositLog = {
-  kind: 'Deposit' | 'DepositTransfer'
-  txHash: Hex
-  logIndex: bigint
-  blockNumber: bigint
-  blockHash: Hex
-  from: Address
-  account: Address
-  amount: bigint
-}
+/** A log to credit: the kind's message (the chain id is the watcher's) and which kind credits it. */
+type DepositLog = Omit<DepositFields, 'evmChainId'> & { kind: 'Deposit' | 'DepositTransfer' }
 
 export class DepositWatcher {
   private cursor: bigint | undefined
@@ -152,16 +145,8 @@ export class DepositWatcher {
 
   private async credit(l: DepositLog): Promise<void> {
     try {
-      const ack = await this.o.submit(l.kind, {
-        evmChainId: this.o.evmChainId.toString(),
-        txHash: l.txHash,
-        logIndex: l.logIndex.toString(),
-        blockNumber: l.blockNumber.toString(),
-        blockHash: l.blockHash,
-        from: l.from,
-        account: l.account,
-        amount: l.amount.toString(),
-      })
+      const { kind, ...log } = l
+      const ack = await this.o.submit(kind, messageToWire({ evmChainId: this.o.evmChainId, ...log } satisfies DepositFields))
       const fields = {
         account: l.account,
         amount: l.amount.toString(),
