@@ -5256,7 +5256,7 @@ export interface components {
                 lastErrorAt: string | null;
                 lastSuccessAt: string | null;
                 credited: number;
-                /** @description x402 payment transfers the watcher credited because their payment's own path did not (the node died, or gave up waiting) */
+                /** @description x402 payment transfers the watcher credited because their payment's own path did not (the node died, gave up waiting, or someone else submitted the payer's authorisation) */
                 recovered: number;
             };
             checkpointer: {

@@ -47,7 +47,7 @@ export const settlementStatusSchema = z
       ...loopSchema,
       credited: countSchema,
       recovered: countSchema.describe(
-        "x402 payment transfers the watcher credited because their payment's own path did not (the node died, or gave up waiting)",
+        "x402 payment transfers the watcher credited because their payment's own path did not (the node died, gave up waiting, or someone else submitted the payer's authorisation)",
       ),
     }),
     checkpointer: z
