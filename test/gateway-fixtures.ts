@@ -6,6 +6,8 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type OpenAI from 'openai'
+import { expect } from 'vitest'
 import type { Hex } from '../src/core/index.ts'
 import type { RunningNode } from '../src/server/index.ts'
 import { publishDatanetVersion } from './datanets-fixtures.ts'
@@ -233,4 +235,40 @@ export async function startFakeModelNode(o: {
       tmp.cleanup()
     },
   }
+}
+
+/** An OpenAI client call settled: answered (its headers and output tokens) or refused (its status, code and headers). */
+export type CallOutcome =
+  | { ok: true; headers: Headers; tokens: number }
+  | { ok: false; status: number | undefined; code: string | null | undefined; headers: Headers }
+
+export const callOutcome = (call: Promise<{ data: OpenAI.ChatCompletion; response: Response }>): Promise<CallOutcome> =>
+  call.then(
+    (ok) => ({ ok: true as const, headers: ok.response.headers, tokens: ok.data.usage!.completion_tokens }),
+    (e: InstanceType<typeof OpenAI.APIError>) => ({ ok: false as const, status: e.status, code: e.code, headers: e.headers as Headers }),
+  )
+
+export const answered = (outcomes: CallOutcome[]) => outcomes.filter((o): o is Extract<CallOutcome, { ok: true }> => o.ok)
+
+/**
+ * The outcomes of concurrent calls on a key allowed `limit` requests a minute: exactly `limit`
+ * answers, each seeing one fewer remaining (limit − 1, …, 0), and every other call 429
+ * `rate_limit_exceeded` with the rate-limit headers and a Retry-After within the minute.
+ */
+export function expectRequestLimit(outcomes: CallOutcome[], limit: number): void {
+  const ok = answered(outcomes)
+  const refused = outcomes.filter((o) => !o.ok)
+  expect(ok.length).toBe(limit)
+  expect(refused.length).toBe(outcomes.length - limit)
+  for (const r of refused) {
+    expect(r).toMatchObject({ status: 429, code: 'rate_limit_exceeded' })
+    expect(r.headers.get('x-ratelimit-limit-requests')).toBe(String(limit))
+    expect(r.headers.get('x-ratelimit-remaining-requests')).toBe('0')
+    expect(r.headers.get('x-ratelimit-reset-requests')).toMatch(/^(\d+ms|\d+s|\d+m\d+s)$/)
+    const after = Number(r.headers.get('retry-after'))
+    expect(after).toBeGreaterThanOrEqual(1)
+    expect(after).toBeLessThanOrEqual(60)
+  }
+  expect(ok.map((o) => Number(o.headers.get('x-ratelimit-remaining-requests'))).sort((a, b) => a - b)).toEqual(Array.from({ length: limit }, (_, i) => i))
+  for (const o of ok) expect(o.headers.get('x-ratelimit-limit-requests')).toBe(String(limit))
 }
