@@ -68,7 +68,9 @@ describe('ingest limits: hostile files are refused by rule, the same way on ever
     expect(err.details.reason).toBe(`it has ${INGEST_LIMITS.maxPages + 1} pages, over the limit of ${INGEST_LIMITS.maxPages}`)
   })
   it('running out of time is a local failure, not a property of the bytes; the next file is read by a fresh worker', async () => {
-    const err = await ingest(makePdf(['slow']), 'application/pdf', { timeoutMs: 1 }).then(
+    // Hundreds of pages: far more than 1 ms of parsing, even for a warm worker on a fast machine
+    // (a one-page PDF sometimes came back within the 1 ms and the test saw no timeout).
+    const err = await ingest(makePdf(['slow'], { pages: Math.min(500, INGEST_LIMITS.maxPages) }), 'application/pdf', { timeoutMs: 1 }).then(
       () => undefined,
       (e) => e,
     )
