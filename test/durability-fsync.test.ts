@@ -1,11 +1,14 @@
 /**
  * Nothing acknowledged is lost on a power cut: a kill -9 cannot tell a missing fsync (the
  * page cache survives the process), so this test watches the system calls instead. The
- * node runs under strace; for every tx it acknowledges, the trace must show, on the thread
- * that writes the HTTP answer: the WAL write that holds the tx's receipt, then an fsync (or
- * fdatasync) of the WAL file that returned, and only then the answer. SQLite does that at
- * each commit only with synchronous=FULL in WAL mode (src/store/sqlite.ts; NORMAL syncs at
- * checkpoints only), so this fails if the setting is lost or the node answers early.
+ * node runs under strace; for every tx it acknowledges, the trace must show the WAL write
+ * that holds the tx's receipt, then an fsync (or fdatasync) of the WAL file that started
+ * after that write and returned, and only then the answer. The store commits with
+ * synchronous=NORMAL and syncs the WAL itself on libuv's thread pool before the commit
+ * resolves (src/store/sqlite.ts), so the sync may run on another thread than the answer:
+ * strace -f writes every thread's calls into one file in the order they happen, which is
+ * the order checked. This fails if the sync is dropped, started too early, or the node
+ * answers before it returns.
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -50,31 +53,41 @@ afterAll(async () => {
   tmp.cleanup()
 })
 
-type Call = { pid: string; line: number; text: string }
+type Call = { tid: string; line: number; text: string }
+
+/** A WAL sync: the line it started on and the line it returned 0 on (the same line if strace did not split it). */
+type Sync = { start: number; end: number }
 
 /**
- * For each acknowledged hash: the line of the answer that carries it, the last WAL write
- * with its receipt before that, and whether a WAL sync returned between that write (and any
- * later WAL write) and the answer, on the answering thread.
+ * For each acknowledged hash: the line of the answer that carries it, the WAL write with its
+ * receipt before that, and whether a WAL sync started after that write (and after any later
+ * WAL write) and returned before the answer, on any thread.
  */
 function checkTrace(hashes: Hex[]) {
   const calls: Call[] = readFileSync(log, 'utf8')
     .split('\n')
-    .map((text, line) => ({ pid: text.split(' ', 1)[0], line, text }))
+    .map((text, line) => ({ tid: text.split(' ', 1)[0], line, text }))
   const wal = (c: Call) => c.text.includes('sinew.db-wal>')
   const isWalWrite = (c: Call) => wal(c) && /^\d+ +pwrite/.test(c.text)
-  // A sync that returned: a whole line "fsync(…wal>) = 0", or the resumed half of an unfinished one.
-  const isWalSync = (c: Call, i: number, mine: Call[]) =>
-    (wal(c) && /^\d+ +f(data)?sync\(.*\) += 0$/.test(c.text)) ||
-    (/<\.\.\. f(data)?sync resumed>\) += 0$/.test(c.text) && i > 0 && wal(mine[i - 1]) && /f(data)?sync\(.*<unfinished \.\.\.>$/.test(mine[i - 1].text))
+  // Whole lines "fsync(…wal>) = 0", or an unfinished call on the WAL and its resumed half on the same thread.
+  const syncs: Sync[] = []
+  const unfinished = new Map<string, number>()
+  for (const c of calls) {
+    if (wal(c) && /^\d+ +f(data)?sync\(.*\) += 0$/.test(c.text)) syncs.push({ start: c.line, end: c.line })
+    else if (wal(c) && /^\d+ +f(data)?sync\(.*<unfinished \.\.\.>$/.test(c.text)) unfinished.set(c.tid, c.line)
+    else if (/<\.\.\. f(data)?sync resumed>\) += 0$/.test(c.text) && unfinished.has(c.tid)) {
+      syncs.push({ start: unfinished.get(c.tid)!, end: c.line })
+      unfinished.delete(c.tid)
+    }
+  }
   return hashes.map((hash) => {
     const answer = calls.find((c) => /writev?\(\d+<(socket|TCP)/.test(c.text) && c.text.includes(`\\"hash\\":\\"${hash}\\"`))
     if (!answer) return { hash, answered: false }
-    const mine = calls.filter((c) => c.pid === answer.pid && c.line < answer.line)
-    const receiptWrite = mine.findLastIndex((c) => isWalWrite(c) && c.text.includes(hash))
-    const lastWalWrite = mine.findLastIndex(isWalWrite)
-    const lastSync = mine.findLastIndex((c, i) => isWalSync(c, i, mine))
-    return { hash, answered: true, receiptInWal: receiptWrite >= 0, syncedAfterWrites: lastSync > lastWalWrite && lastSync > receiptWrite }
+    const before = calls.filter((c) => c.line < answer.line)
+    const receiptWrite = before.findLast((c) => isWalWrite(c) && c.text.includes(hash))
+    const lastWalWrite = before.findLast(isWalWrite)
+    const synced = syncs.some((s) => s.end < answer.line && receiptWrite !== undefined && lastWalWrite !== undefined && s.start > lastWalWrite.line)
+    return { hash, answered: true, receiptInWal: receiptWrite !== undefined, syncedAfterWrites: synced }
   })
 }
 

@@ -19,6 +19,8 @@ import { storedDelegator, TxCodec, txHash, type DecodedTx, type SignedTx } from 
 
 /** A commit refused because this node lost the sequencer lease: nothing of the block was kept. */
 export const isFenced = (e: unknown): boolean => isSinewError(e) && e.code === 'sequencer_fenced'
+/** The store could not make the block durable (it may hold it, not acknowledged): never kept, the node stops. */
+const isCommitFailure = (e: unknown): boolean => isSinewError(e) && e.code === 'commit_failed'
 
 export const ZERO_ROOT = toHex(ZERO_HASH)
 
@@ -171,7 +173,8 @@ export class Chain {
       // the block is known to be in the store.
       let kept = false
       try {
-        kept = !isStorageFault(e) && !isFenced(e) && (await this.committedAnyway(signed, e))
+        // commit_failed: the store wrote it but could not make it durable (a failed fsync).
+        kept = !isStorageFault(e) && !isFenced(e) && !isCommitFailure(e) && (await this.committedAnyway(signed, e))
       } finally {
         if (!kept) this.state.apply(undo)
       }
