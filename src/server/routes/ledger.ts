@@ -168,6 +168,12 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     else if (txs === 'hashes') out.txHashes = (await store.getBlockTxs(header.height)).map((t) => t.hash)
     return out
   }
+  // History is read from the store, which may already hold the block being made durable (a
+  // SQLite commit is visible to readers before its WAL sync returns: src/store/sqlite.ts).
+  // This process's chain head moves only once a block is durable (a serving worker's, once
+  // its writer says so), so nothing past it is served: no client, replica or worker sees a
+  // block a power cut could still take back.
+  const visible = (height: bigint) => height <= node.chain.head.height
   const txsQuery = z.object({ txs: z.enum(['none', 'hashes', 'full']).default('hashes').describe('Include tx hashes (default), full txs, or none') }).strict()
 
   app.post('/v1/tx', {
@@ -223,7 +229,8 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
     },
     handler: async (request) => {
       const row = await store.getTx(request.params.hash.toLowerCase() as Hex)
-      if (!row) throw new SinewError({ code: 'not_found', message: `tx not found: ${request.params.hash}`, details: { tx: request.params.hash } })
+      if (!row || !visible(row.height))
+        throw new SinewError({ code: 'not_found', message: `tx not found: ${request.params.hash}`, details: { tx: request.params.hash } })
       return txToJson(row)
     },
   })
@@ -247,7 +254,8 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       response: { 200: blockSchema, ...errorResponses(...BAD_PARAMS, 'not_found') },
     },
     handler: async (request) => {
-      const header = await store.getBlock(BigInt(request.params.height))
+      const height = BigInt(request.params.height)
+      const header = visible(height) ? await store.getBlock(height) : undefined
       if (!header) throw new SinewError({ code: 'not_found', message: `block not found: ${request.params.height}`, details: { block: request.params.height } })
       return blockJson(header, request.query.txs)
     },
@@ -270,7 +278,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       },
     },
     handler: async (request) => {
-      const headers = await store.listBlocks(BigInt(request.query.from), request.query.limit)
+      const headers = (await store.listBlocks(BigInt(request.query.from), request.query.limit)).filter((h) => visible(h.height))
       return { blocks: await Promise.all(headers.map((h) => blockJson(h, request.query.txs))), head: node.chain.head.height.toString() }
     },
   })
@@ -334,10 +342,11 @@ export const ledgerRoutes: FastifyPluginAsyncZod<LedgerRoutesOptions> = async (a
       const height = node.chain.head.height
       // One more than asked says whether an older page exists.
       const [rows, total] = await Promise.all([
-        store.listSenderTxs(address, before ? { height: BigInt(h), index: Number(i) } : undefined, limit + 1),
+        // Newest first from the head's last tx (nothing past the head: see `visible`).
+        store.listSenderTxs(address, before ? { height: BigInt(h), index: Number(i) } : { height: height + 1n, index: 0 }, limit + 1),
         store.countSenderTxs(address),
       ])
-      const page = rows.slice(0, limit)
+      const page = rows.filter((r) => visible(r.height)).slice(0, limit)
       const last = page.at(-1)
       return {
         address,

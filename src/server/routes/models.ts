@@ -145,7 +145,8 @@ export const modelsRoutes: FastifyPluginAsyncZod<ModelsRoutesOptions> = async (a
           hint: 'A receipt exists once its call has finished and its block is committed.',
         })
       const row = await node.store.getTx(pointer.txHash)
-      const block = row ? await node.store.getBlock(row.height) : undefined
+      // Not past this process's head: a block being made durable is not served yet (routes/ledger.ts, `visible`).
+      const block = row && row.height <= node.chain.head.height ? await node.store.getBlock(row.height) : undefined
       if (!row || !block)
         throw new SinewError({ code: 'not_found', message: `Receipt not found: ${request.params.id}`, details: { receipt: request.params.id } })
       const view = receiptView(row, block.timestamp)
