@@ -104,7 +104,15 @@ describe('settlement under the sequencer lease', () => {
     const next = await http(`${standby!.url}/v1/tx`, { body: await signTransfer(dev[3].privateKey, { to: dev[9].address, amount: 1n, nonce: 1n }) })
     expect(next.status).toBe(200)
     await waitFor(checkpointHeight, (h) => h >= BigInt(next.json.height), 60_000)
-    const active = (await status(standby!.url)).settlement
+    // The contract can show the checkpoint a moment before the poster counts it (it counts once
+    // its wait for the tx returns): wait for the node's own count.
+    const active = (
+      await waitFor(
+        () => status(standby!.url),
+        (s) => s.settlement.checkpointer.posted >= 1,
+        60_000,
+      )
+    ).settlement
     // The first deposit was not credited again: one Deposit tx by the new holder.
     expect(active.watcher.credited).toBe(1)
     expect(active.checkpointer.posted).toBeGreaterThanOrEqual(1)
