@@ -63,6 +63,22 @@ const typeInto = typeWithKeyboard
 const signIn = (page: Page, index: number) => signInWithKeyboard(page, url, index)
 
 describe('every action from the keyboard', () => {
+  it('a header link navigates in the page (no reload) and moves focus to the new page: the next Tab lands in its content', async () => {
+    const { page, context, errors } = await newPage(browser, DESKTOP)
+    await page.goto(`${url}/`)
+    // Marks this document: a full page load (not an in-app navigation) would bring a new one.
+    await page.locator('html').evaluate((el) => el.setAttribute('data-loaded-once', 'yes'))
+    await press(page, page.getByRole('banner').getByRole('link', { name: 'Datanets', exact: true }))
+    await page.getByRole('heading', { name: 'Datanets', level: 1 }).waitFor()
+    expect(await page.locator('html').getAttribute('data-loaded-once')).toBe('yes')
+    const main = page.locator('main#main')
+    expect(await main.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true)
+    await page.keyboard.press('Tab')
+    expect(await main.evaluate((el) => el !== el.ownerDocument.activeElement && el.contains(el.ownerDocument.activeElement))).toBe(true)
+    expect(errors).toEqual([])
+    await context.close()
+  }, 60_000)
+
   it('create a Datanet (a format ticked with Space) and publish a version: the build reaches ready', async () => {
     const { page, context, errors } = await newPage(browser, DESKTOP)
     await signIn(page, 2)

@@ -1,5 +1,5 @@
 /** The app's frame: header with navigation and the account in use, the INSECURE banner on dev networks, and the page for the path. */
-import { lazy, Suspense, useState, type ComponentType, type LazyExoticComponent } from 'react'
+import { lazy, Suspense, useEffect, useRef, useState, type ComponentType, type LazyExoticComponent } from 'react'
 import { match, Link, usePath } from './router.tsx'
 import { ErrorBox, HeadProvider, useHead } from './ui.tsx'
 import { useWallet, WalletProvider } from './wallet.tsx'
@@ -124,7 +124,25 @@ function Offline() {
   )
 }
 
+/**
+ * After an in-app navigation (not the first load), focus moves to the new page's content,
+ * where a page load would put a keyboard or screen-reader user. Without it focus stayed on
+ * the link or button that navigated (often in the header), and the next Tab started there.
+ */
+function useFocusOnNavigate() {
+  const path = usePath()
+  const main = useRef<HTMLElement>(null)
+  const shown = useRef(path)
+  useEffect(() => {
+    if (shown.current === path) return
+    shown.current = path
+    main.current?.focus({ preventScroll: true })
+  }, [path])
+  return main
+}
+
 export function App() {
+  const main = useFocusOnNavigate()
   return (
     <HeadProvider>
       <WalletProvider>
@@ -133,7 +151,7 @@ export function App() {
         </a>
         <Header />
         <Offline />
-        <main id="main">
+        <main id="main" ref={main} tabIndex={-1}>
           <Router />
         </main>
         <footer>

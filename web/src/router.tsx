@@ -37,8 +37,14 @@ export function match(pattern: string, path: string): Record<string, string> | u
   return params
 }
 
-export function Link({ to, ...rest }: { to: string } & AnchorHTMLAttributes<HTMLAnchorElement>) {
+/**
+ * An in-app link: a plain click navigates without reloading the page. A caller's own
+ * `onClick` runs first (it may prevent the navigation); it no longer replaces this one, which
+ * had made the header's links (they close the mobile menu on click) reload the whole app.
+ */
+export function Link({ to, onClick: callerOnClick, ...rest }: { to: string } & AnchorHTMLAttributes<HTMLAnchorElement>) {
   const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
+    callerOnClick?.(e)
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return
     e.preventDefault()
     navigate(to)
