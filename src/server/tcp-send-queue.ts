@@ -193,6 +193,7 @@ export class TcpSendQueues {
     this.watchers.clear()
     const poller = this.poller
     this.poller = undefined
+    poller?.ref() // held until it has ended (see SqliteStore.close)
     await poller?.terminate()
   }
 

@@ -241,6 +241,9 @@ export class SqliteStore implements Store {
     this.checkpointer = undefined
     if (checkpointer) {
       const exited = new Promise((resolve) => checkpointer.once('exit', resolve))
+      // Held while it ends: an unref'd thread is no reason to keep the process, and a caller
+      // awaiting close() at the top level would see Node exit with that await unsettled (13).
+      checkpointer.ref()
       checkpointer.postMessage('close')
       await exited
     }
