@@ -15,23 +15,18 @@
  * and waits at least 20 times its last read's CPU time between reads (at most ~5 % of a
  * core, whatever the number of sockets; CPU time, so a busy machine does not stretch it),
  * and at least `minIntervalMs`. Rows are cut at the fixed offsets the kernel prints them at
- * (`parseTable`), not split field by field. The reads run on a thread of their own
- * (tcp-send-queue-worker.mjs), which sends back the parsed rows: on the node's thread each
- * snapshot stalled every stream it relays (a gateway with 100 streams spent ~8 % of its
- * thread there). `readNow` reads at once on the caller's thread, for a
- * connection the peer is closing (its row is still there, in CLOSE_WAIT, until the node
- * closes its side).
+ * (`parseTable`), not split field by field. `readNow` reads at once, for a connection the peer is
+ * closing (its row is still there, in CLOSE_WAIT, until the node closes its side).
  *
  * Where there is no /proc (macOS, Windows) `available` is false and callers fall back to
  * what the kernel took.
  */
+import { closeSync, openSync, readSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { endianness } from 'node:os'
-import { Worker } from 'node:worker_threads'
 import { parseIp } from '../gateway/index.ts'
-import { parseTable, PROC_NET_TCP as FILES, readProcFile } from './proc-net-tcp.mjs'
 
-export { parseTable } from './proc-net-tcp.mjs'
+const FILES = { 4: '/proc/net/tcp', 6: '/proc/net/tcp6' } as const
 const LITTLE_ENDIAN = endianness() === 'LE'
 /** Reading may take at most this share of the time between reads. */
 const COST_SHARE = 20
@@ -58,32 +53,23 @@ type Key = { family: 4 | 6; row: string }
 export type TcpSendQueuesOptions = {
   /** Shortest time between two reads (default 10 ms). */
   minIntervalMs?: number
-  /** Reads a whole /proc file (tests): then snapshots are read on the caller's thread, not the poller's. */
+  /** Reads a whole /proc file (tests). */
   read?: (file: string) => string
 }
-
-type PollerAnswer = { id: number; rows: Partial<Record<4 | 6, [string, number][]>>; costMs: number }
 
 export class TcpSendQueues {
   readonly available: boolean
   private readonly snapshot = { 4: new Map<string, number>(), 6: new Map<string, number>() }
   private readonly keys = new WeakMap<Socket, Key | null>()
-  private readonly watchers = new Map<() => void, Key>()
+  private readonly watchers = new Map<() => void, 4 | 6>()
   private timer: NodeJS.Timeout | undefined
   private lastRead = Number.NEGATIVE_INFINITY
   private lastCostMs = 0
-  private readonly holder = { buf: Buffer.allocUnsafe(256 * 1024) }
+  private buf = Buffer.allocUnsafe(256 * 1024)
   private readonly read: (file: string) => string
-  /** Snapshots are read on the poller thread (started with the first watch), unless `o.read` is given or it failed. */
-  private offThread: boolean
-  private poller: Worker | undefined
-  /** The poller's read in flight: its id. */
-  private inFlight = 0
-  private nextId = 1
 
   constructor(private readonly o: TcpSendQueuesOptions = {}) {
-    this.read = o.read ?? ((file) => readProcFile(file, this.holder))
-    this.offThread = o.read === undefined
+    this.read = o.read ?? ((file) => this.readWhole(file))
     let ok = false
     try {
       this.read(FILES[4])
@@ -92,6 +78,27 @@ export class TcpSendQueues {
       // not Linux, or /proc not mounted
     }
     this.available = ok
+  }
+
+  /** One open and as few read()s as the kernel allows, into a reused buffer. */
+  private readWhole(file: string): string {
+    const fd = openSync(file, 'r')
+    try {
+      let off = 0
+      for (;;) {
+        if (off === this.buf.length) {
+          const bigger = Buffer.allocUnsafe(this.buf.length * 2)
+          this.buf.copy(bigger)
+          this.buf = bigger
+        }
+        const n = readSync(fd, this.buf, off, this.buf.length - off, null)
+        if (n === 0) break
+        off += n
+      }
+      return this.buf.toString('latin1', 0, off)
+    } finally {
+      closeSync(fd)
+    }
   }
 
   /** The connection's row key (`local remote` as /proc prints them) and table, once per socket. */
@@ -124,20 +131,19 @@ export class TcpSendQueues {
   watch(socket: Socket, listener: () => void): () => void {
     const key = this.keyOf(socket)
     if (!this.available || !key) return () => {}
-    this.watchers.set(listener, key)
+    this.watchers.set(listener, key.family)
     this.schedule()
     return () => {
       this.watchers.delete(listener)
       if (this.watchers.size === 0) {
         clearTimeout(this.timer)
         this.timer = undefined
-        this.poller?.unref()
       }
     }
   }
 
   private schedule(): void {
-    if (this.timer || this.inFlight || this.watchers.size === 0) return
+    if (this.timer || this.watchers.size === 0) return
     const interval = Math.max(this.o.minIntervalMs ?? 10, this.lastCostMs * COST_SHARE)
     const wait = Math.max(0, this.lastRead + interval - performance.now())
     this.timer = setTimeout(() => this.poll(), wait)
@@ -145,59 +151,7 @@ export class TcpSendQueues {
 
   private poll(): void {
     this.timer = undefined
-    if (!this.offThread) {
-      this.readTables(new Set([...this.watchers.values()].map((k) => k.family)))
-      this.notify()
-      return
-    }
-    this.inFlight = this.nextId++
-    const poller = this.startPoller()
-    poller.ref()
-    poller.postMessage({ id: this.inFlight, families: [...new Set([...this.watchers.values()].map((k) => k.family))] })
-  }
-
-  private startPoller(): Worker {
-    if (this.poller) return this.poller
-    // execArgv: [] — the worker is plain JS; inheriting `--import tsx` would only slow its start.
-    const poller = new Worker(new URL('./tcp-send-queue-worker.mjs', import.meta.url), { execArgv: [] })
-    poller.on('message', (answer: PollerAnswer) => {
-      if (answer.id !== this.inFlight) return
-      this.inFlight = 0
-      this.lastRead = performance.now()
-      this.lastCostMs = answer.costMs
-      for (const family of [4, 6] as const) {
-        const rows = answer.rows[family]
-        if (rows) this.snapshot[family] = new Map(rows)
-      }
-      if (this.watchers.size === 0) poller.unref()
-      this.notify()
-    })
-    // A poller thread that fails: snapshots are read on this thread from then on, as before it.
-    const fallBack = () => {
-      if (this.poller !== poller) return
-      this.poller = undefined
-      this.inFlight = 0
-      this.offThread = false
-      this.schedule()
-    }
-    poller.on('error', fallBack)
-    poller.on('exit', fallBack)
-    this.poller = poller
-    return poller
-  }
-
-  /** Stops polling and ends the poller thread (the server closes). */
-  async close(): Promise<void> {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    this.watchers.clear()
-    const poller = this.poller
-    this.poller = undefined
-    poller?.ref() // held until it has ended (see SqliteStore.close)
-    await poller?.terminate()
-  }
-
-  private notify(): void {
+    this.readTables(new Set(this.watchers.values()))
     for (const listener of [...this.watchers.keys()]) listener()
     this.schedule()
   }
@@ -223,10 +177,42 @@ export class TcpSendQueues {
   private parse(family: 4 | 6): Map<string, number> {
     let text: string
     try {
-      text = this.read(FILES[family] as string)
+      text = this.read(FILES[family])
     } catch {
       return new Map()
     }
     return parseTable(text, family)
   }
+}
+
+/**
+ * "  sl  local_address rem_address   st tx_queue:rx_queue ..." → row key (`local remote`) →
+ * tx_queue. The kernel prints fixed-width hex fields (`%08X:%04X`, 32 hex digits for IPv6),
+ * so each line is cut at known offsets; a line that does not have that shape is split on
+ * whitespace instead.
+ */
+export function parseTable(text: string, family: 4 | 6): Map<string, number> {
+  const rows = new Map<string, number>()
+  const width = family === 4 ? 13 : 37
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start)
+    if (end === -1) end = text.length
+    const colon = text.indexOf(':', start)
+    const local = colon + 2
+    const remote = local + width + 1
+    const tx = remote + width + 4
+    if (colon !== -1 && tx + 9 <= end && text.charCodeAt(remote - 1) === 32 && text.charCodeAt(tx - 1) === 32 && text.charCodeAt(tx + 8) === 58) {
+      const n = Number.parseInt(text.slice(tx, tx + 8), 16)
+      if (Number.isFinite(n)) rows.set(text.slice(local, remote + width), n)
+    } else {
+      const f = text.slice(start, end).trim().split(/\s+/)
+      if (f.length >= 5) {
+        const c = f[4].indexOf(':')
+        const n = c > 0 ? Number.parseInt(f[4].slice(0, c), 16) : Number.NaN
+        if (Number.isFinite(n)) rows.set(`${f[1]} ${f[2]}`, n)
+      }
+    }
+    start = end + 1
+  }
+  return rows
 }

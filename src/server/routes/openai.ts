@@ -37,7 +37,6 @@ import {
 export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway, x402 }) => {
   // One reader of the kernel's TCP tables for every stream of this node.
   const queues = new TcpSendQueues()
-  app.addHook('onClose', () => queues.close())
   // A call's body is parsed, hashed and its prompt tokenized on the node's thread: bounded well below the node's general
   // limit. A route's bodyLimit replaces the node's, so the smaller of the two is taken.
   const bodyLimit = Math.min(gateway.settings.callBodyLimitBytes, app.initialConfig.bodyLimit ?? Number.POSITIVE_INFINITY)
