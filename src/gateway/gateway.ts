@@ -78,7 +78,8 @@ export class GatewayError extends SinewError {
 
 export type GatewayOptions = {
   node: LedgerNode
-  sequencerKey: Hex
+  /** The key receipts are signed with (not on a serving worker, whose writer records them). */
+  sequencerKey?: Hex
   indexes: IndexProvider
   /** The same resolver the node's RecordReceipt kind uses. */
   resolver?: ContributionResolver
@@ -90,6 +91,8 @@ export type GatewayOptions = {
   now?: Clock
   /** Where per-key limits and reservations live (default: in this process). */
   callLimits?: CallLimits
+  /** On a serving worker: its writer admits and records the calls this process generates. */
+  remote?: RemoteCalls
   /** max_tokens when a request gives none (default 256; at most the model's maxOutputTokens). */
   defaultMaxTokens?: number
   log?: Logger
@@ -242,22 +245,69 @@ export type PreparedCall = {
   promptTokens: number
   /** The key's x-ratelimit-* headers, for every answer of the call. */
   rateHeaders: RateHeaders
+  /** Generates to `sink`, then traces what reached the caller and records the receipt. */
   run(sink: Sink): Promise<CallOutcome>
   /** Releases the reservation without running (e.g. the request is abandoned). */
   cancel(): void
 }
 
+/**
+ * What generating a call produced, before its trace and receipt: all that recording it
+ * needs. It is plain data, so a serving worker that generated a call can hand it to the
+ * writer, which records it (RemoteCalls).
+ */
+export type Generation = {
+  /** What went to the caller, in order: text, and pieces of function calls. */
+  written: (string | ToolCallDelta)[]
+  /** Why generation stopped, as told to the caller (before what reached it is known). */
+  finishReason: CallOutcome['finishReason']
+  /** How many characters of `written` reached the caller (what Sink.end resolved to). */
+  reached: number
+  /** The caller had gone by the end. */
+  gone: boolean
+  generateMs: number
+}
+
+/** A call admitted elsewhere (the writer of a serving worker): what the caller may be told, and how long it may generate. */
+export type CallTicket = Pick<PreparedCall, 'receiptId' | 'model' | 'maxTokens' | 'promptTokens' | 'rateHeaders'> & { deadlineMs: number }
+
+/**
+ * Admission and recording done by another process: a serving worker's gateway generates
+ * calls on its own event loop, but reserves, traces and records through its writer, where the
+ * one copy of every key's limits and reservations lives (src/server/cluster).
+ */
+export type RemoteCalls = {
+  /** Admits a call (throws what it is refused with), or says the writer serves it itself (`pass`: a built-in model, or a standby). */
+  prepare(req: CallRequest): Promise<CallTicket | 'pass'>
+  /** Traces and records what a call generated, and releases its reservation. */
+  finish(receiptId: Hex, generation: Generation): Promise<CallOutcome>
+  /** The call generated nothing to record (its backend failed, or it never ran): its reservation goes. */
+  fail(receiptId: Hex): void
+}
+
+/** Thrown by a gateway with RemoteCalls for a call its process does not generate: pass the request to the writer. */
+export class PassToWriter extends Error {
+  override name = 'PassToWriter'
+}
+
 /** When the node let a call use its key: the head's height and the node's clock (ms). */
 type Authorization = { height: bigint; at: bigint }
 
+/** A call admitted where the limits live: also how to record what it generated, or to let its reservation go. */
+export type AdmittedCall = PreparedCall & CallTicket & { finish(g: Generation): Promise<CallOutcome>; fail(): void }
+
+/** A model's backend and the indexes its answers are traced over. */
+type Runtime = { backend: Backend; indexes: NamedIndex[]; sources: IndexSource[] }
+
 export class Gateway {
-  readonly submitter: NodeTxSubmitter
+  private nodeSubmitter: NodeTxSubmitter | undefined
   readonly settings: GatewaySettings
   /** Where openai-compatible backends may be (the operator's list, or the network's default). */
   readonly allowList: BackendAllowList
   /** Per-key controls and reservations (see CallLimits: the one place their state lives). */
   private readonly callLimits: CallLimits
-  private readonly backends = new Map<string, Promise<{ backend: Backend; indexes: NamedIndex[]; sources: IndexSource[] }>>()
+  private readonly backends = new Map<string, Promise<Runtime>>()
+  private readonly remoteBackends = new Map<string, Backend>()
   private readonly resolver: ContributionResolver
   private readonly defaultMaxTokens: number
   private readonly now: Clock
@@ -265,7 +315,6 @@ export class Gateway {
   private waiting = 0
 
   constructor(private readonly o: GatewayOptions) {
-    this.submitter = new NodeTxSubmitter(o.node, o.sequencerKey)
     this.resolver = o.resolver ?? nodeAttestedResolver
     this.defaultMaxTokens = o.defaultMaxTokens ?? 256
     const given = Object.fromEntries(Object.entries(o.settings ?? {}).filter(([k, v]) => k in DEFAULT_SETTINGS && v !== undefined))
@@ -274,6 +323,13 @@ export class Gateway {
     this.now = o.now ?? Date.now
     this.authFailures = new AuthFailureLimiter(this.settings.apiKeyFailuresPerMinute, this.now)
     this.callLimits = o.callLimits ?? new InMemoryCallLimits()
+  }
+
+  /** The queue of the txs the node signs itself (receipts, deposits), which keeps the sequencer's nonces consecutive. */
+  get submitter(): NodeTxSubmitter {
+    if (!this.o.sequencerKey) throw new SinewError({ code: 'internal', message: 'This gateway has no sequencer key: it records no receipts itself' })
+    this.nodeSubmitter ??= new NodeTxSubmitter(this.o.node, this.o.sequencerKey)
+    return this.nodeSubmitter
   }
 
   get state() {
@@ -423,8 +479,20 @@ export class Gateway {
     return { model, maxTokens, promptTokens, maxFee }
   }
 
-  /** Authenticates, checks the model, limits and balance, and reserves the maximum charge. */
-  prepare(req: CallRequest): PreparedCall {
+  /**
+   * Authenticates, checks the model, limits and balance, and reserves the maximum charge.
+   * With RemoteCalls (a serving worker), the writer does all that and this process generates.
+   */
+  async prepare(req: CallRequest): Promise<PreparedCall> {
+    return this.o.remote ? this.prepareRemote(this.o.remote, req) : this.admit(req)
+  }
+
+  /**
+   * prepare() where the limits live: the call admitted, with how to record what it generated
+   * (`finish`) or to let its reservation go (`fail`). A serving worker's calls come here
+   * through its writer (src/server/cluster), the rest through prepare().
+   */
+  async admit(req: CallRequest): Promise<AdmittedCall> {
     if (!req.apiKey) {
       throw new GatewayError({
         code: 'missing_api_key',
@@ -497,35 +565,113 @@ export class Gateway {
         maxFee,
         tokens: promptTokens + maxTokens,
       })
-    const release = admission.release
     const receiptId = ('0x' + randomBytes(32).toString('hex')) as Hex
+    // The model's index (and backend) is loaded before anything is generated: a call to a
+    // model whose Datanet index is not ready is refused (503) before its caller gets a word.
+    let rt: Runtime
+    try {
+      rt = await this.loadRuntime(model)
+    } catch (e) {
+      admission.release()
+      throw e
+    }
+    // A call that runs too long ends where it is, so its receipt can still be recorded.
+    const deadlineMs = Math.max(0, Number(authorization.at) + this.settings.maxCallMs - Number(this.o.node.now()))
+    let open = true
+    const close = (tokens: number | undefined) => {
+      if (!open) return
+      open = false
+      if (tokens !== undefined) admission.settle(tokens)
+      admission.release()
+    }
+    const finish = async (g: Generation): Promise<CallOutcome> => {
+      let used = promptTokens
+      try {
+        const outcome = await this.record(req, model, keyHash, authorization, receiptId, promptTokens, g, rt)
+        used += outcome.outputTokens
+        return outcome
+      } finally {
+        close(used)
+      }
+    }
+    const fail = () => close(promptTokens)
     return {
       receiptId,
       model,
       maxTokens,
       promptTokens,
       rateHeaders: admission.headers,
-      cancel: release,
+      deadlineMs,
+      finish,
+      fail,
+      cancel: () => close(undefined),
       run: async (sink) => {
-        let used = promptTokens
+        let g: Generation
         try {
-          const outcome = await this.run(req, model, keyHash, authorization, receiptId, maxTokens, promptTokens, sink)
-          used += outcome.outputTokens
-          return outcome
+          g = await this.generate(rt.backend, req, maxTokens, deadlineMs, sink)
         } catch (e) {
-          // The caller sees a short message; the operator's log has the details (what a refused host resolved to, say).
-          if (e instanceof SinewError && (e.status >= 500 || e.code === 'backend_not_allowed'))
-            this.o.log?.[e.status >= 500 ? 'warn' : 'info']({ err: e, model: model.name }, e.shortMessage)
+          this.logFailure(e, model)
+          fail()
           throw e
-        } finally {
-          admission.settle(used)
-          release()
         }
+        return finish(g)
       },
     }
   }
 
-  private runtime(model: ModelRecord) {
+  /**
+   * admit() for a call a serving worker will generate: `pass` when this process serves it
+   * itself (a built-in model generates next to its index; a call without an API key is paid
+   * by x402 here), so the worker hands the request over whole.
+   */
+  async admitRemote(req: CallRequest): Promise<AdmittedCall | 'pass'> {
+    // Without a key the call is paid by x402 (or refused), which the writer's routes do.
+    if (!req.apiKey) return 'pass'
+    const model = readModel(this.state, req.model)
+    if (model?.active && parseBackend(model.backend).kind === 'builtin') return 'pass'
+    return this.admit(req)
+  }
+
+  /** prepare() on a serving worker: admitted by the writer, generated here, recorded by the writer. */
+  private async prepareRemote(remote: RemoteCalls, req: CallRequest): Promise<PreparedCall> {
+    const ticket = await remote.prepare(req)
+    if (ticket === 'pass') throw new PassToWriter('the writer serves this call itself')
+    const { receiptId, model, maxTokens, deadlineMs } = ticket
+    let open = true
+    const fail = () => {
+      if (!open) return
+      open = false
+      remote.fail(receiptId)
+    }
+    return {
+      receiptId,
+      model,
+      maxTokens,
+      promptTokens: ticket.promptTokens,
+      rateHeaders: ticket.rateHeaders,
+      cancel: fail,
+      run: async (sink) => {
+        let g: Generation
+        try {
+          g = await this.generate(this.remoteBackend(model), req, maxTokens, deadlineMs, sink)
+        } catch (e) {
+          this.logFailure(e, model)
+          fail()
+          throw e
+        }
+        open = false
+        return remote.finish(receiptId, g)
+      },
+    }
+  }
+
+  /** The caller sees a short message; the operator's log has the details (what a refused host resolved to, say). */
+  private logFailure(e: unknown, model: ModelRecord): void {
+    if (e instanceof SinewError && (e.status >= 500 || e.code === 'backend_not_allowed'))
+      this.o.log?.[e.status >= 500 ? 'warn' : 'info']({ err: e, model: model.name }, e.shortMessage)
+  }
+
+  private runtime(model: ModelRecord): Promise<Runtime> {
     const cacheKey = `${model.name}@${model.version}`
     let r = this.backends.get(cacheKey)
     if (!r) {
@@ -533,16 +679,7 @@ export class Gateway {
         const sources = await Promise.all(model.datanets.map(async (ref) => ({ ref, source: await this.o.indexes(ref) })))
         const indexes = sources.map(({ ref, source }) => ({ ref, index: source.index }))
         const b = parseBackend(model.backend)
-        const backend =
-          b.kind === 'builtin'
-            ? builtinBackend(indexes[0].index)
-            : openaiCompatibleBackend({
-                baseURL: b.baseURL,
-                upstreamModel: b.upstreamModel ?? model.name,
-                apiKey: this.credentialFor(new URL(b.baseURL).origin, model.owner),
-                allowList: this.allowList,
-                timeoutMs: this.o.backendTimeoutMs ?? 60_000,
-              })
+        const backend = b.kind === 'builtin' ? builtinBackend(indexes[0].index) : this.openaiBackend(model, b)
         return { backend, indexes, sources: sources.map((s) => s.source) }
       })()
       r.catch(() => this.backends.delete(cacheKey))
@@ -551,30 +688,34 @@ export class Gateway {
     return r
   }
 
-  /**
-   * The operator's key for a backend origin: bound to that exact origin (never to a model
-   * name), and to the models of `owners` only where the operator said so.
-   */
-  private credentialFor(origin: string, owner: Address): string | undefined {
-    const c = this.settings.backendCredentials?.[origin]
-    if (c === undefined || typeof c === 'string') return c
-    return !c.owners || c.owners.includes(owner.toLowerCase()) ? c.apiKey : undefined
+  /** An openai-compatible model's backend, with the operator's key where it is bound. */
+  private openaiBackend(model: ModelRecord, b: { baseURL: string; upstreamModel?: string }): Backend {
+    return openaiCompatibleBackend({
+      baseURL: b.baseURL,
+      upstreamModel: b.upstreamModel ?? model.name,
+      apiKey: this.credentialFor(new URL(b.baseURL).origin, model.owner),
+      allowList: this.allowList,
+      timeoutMs: this.o.backendTimeoutMs ?? 60_000,
+    })
   }
 
-  private async run(
-    req: CallRequest,
-    model: ModelRecord,
-    keyHash: Hex,
-    authorization: Authorization,
-    receiptId: Hex,
-    maxTokens: number,
-    promptTokens: number,
-    sink: Sink,
-  ): Promise<CallOutcome> {
-    const t0 = performance.now()
-    let rt
+  /** On a serving worker: the backend of a model it generates (never a built-in one: the writer serves those, next to their index). */
+  private remoteBackend(model: ModelRecord): Backend {
+    const cacheKey = `${model.name}@${model.version}`
+    let backend = this.remoteBackends.get(cacheKey)
+    if (!backend) {
+      const b = parseBackend(model.backend)
+      if (b.kind === 'builtin') throw new PassToWriter('a built-in model generates next to its index, in the writer')
+      backend = this.openaiBackend(model, b)
+      this.remoteBackends.set(cacheKey, backend)
+    }
+    return backend
+  }
+
+  /** The model's runtime, with an index that is not ready said as the model not being ready (503, Retry-After). */
+  private async loadRuntime(model: ModelRecord): Promise<Runtime> {
     try {
-      rt = await this.runtime(model)
+      return await this.runtime(model)
     } catch (e) {
       // A version whose index is still being built (right after publishing, or while a
       // dev node starts): the model exists and will answer soon, so 503 and Retry-After.
@@ -595,6 +736,25 @@ export class Gateway {
         cause: e,
       })
     }
+  }
+
+  /**
+   * The operator's key for a backend origin: bound to that exact origin (never to a model
+   * name), and to the models of `owners` only where the operator said so.
+   */
+  private credentialFor(origin: string, owner: Address): string | undefined {
+    const c = this.settings.backendCredentials?.[origin]
+    if (c === undefined || typeof c === 'string') return c
+    return !c.owners || c.owners.includes(owner.toLowerCase()) ? c.apiKey : undefined
+  }
+
+  /**
+   * Streams the backend's answer to the caller, metered and cut at max_tokens, and waits
+   * until the caller has what reached it. Runs where the caller's connection is (the writer,
+   * or a serving worker).
+   */
+  private async generate(backend: Backend, req: CallRequest, maxTokens: number, deadlineMs: number, sink: Sink): Promise<Generation> {
+    const t0 = performance.now()
     const meter = new AnswerMeter(maxTokens)
     const abort = new AbortController()
     // A caller that leaves drops the backend call at once (not at its next delta).
@@ -603,18 +763,15 @@ export class Gateway {
     else sink.gone.addEventListener('abort', onGone)
     // A call that runs too long ends where it is, so its receipt can still be recorded.
     let overtime = false
-    const deadline = setTimeout(
-      () => {
-        overtime = true
-        abort.abort(STOPPED)
-      },
-      Math.max(0, Number(authorization.at) + this.settings.maxCallMs - Number(this.o.node.now())),
-    )
+    const deadline = setTimeout(() => {
+      overtime = true
+      abort.abort(STOPPED)
+    }, deadlineMs)
     // What went to the caller, in order: text, and pieces of function calls.
     const written: (string | ToolCallDelta)[] = []
     let finishReason: CallOutcome['finishReason'] = 'stop'
     try {
-      for await (const delta of rt.backend.stream({
+      for await (const delta of backend.stream({
         kind: req.kind,
         messages: req.messages,
         prompt: req.kind === 'chat' ? lastUserText(req.messages) : req.prompt,
@@ -658,14 +815,27 @@ export class Gateway {
     // A fixed reason: `abort()` without one builds a DOMException (a stack trace) per call.
     abort.abort(STOPPED)
     if (sink.gone.aborted) finishReason = 'disconnected'
-    const t1 = performance.now()
+    const generateMs = performance.now() - t0
     // What reached the caller is what it is charged for.
-    const answer = deliveredAnswer(
-      written,
-      await this.waitOnCaller(sink.end(finishReason === 'stop' && written.some((w) => typeof w !== 'string') ? 'tool_calls' : finishReason)),
-    )
+    const reached = await this.waitOnCaller(sink.end(finishReason === 'stop' && written.some((w) => typeof w !== 'string') ? 'tool_calls' : finishReason))
+    return { written, finishReason, reached, gone: sink.gone.aborted, generateMs }
+  }
+
+  /** Traces what reached the caller over the model's Datanet versions and records the receipt, which charges and splits. */
+  private async record(
+    req: CallRequest,
+    model: ModelRecord,
+    keyHash: Hex,
+    authorization: Authorization,
+    receiptId: Hex,
+    promptTokens: number,
+    g: Generation,
+    rt: Runtime,
+  ): Promise<CallOutcome> {
+    const answer = deliveredAnswer(g.written, g.reached)
     const delivered = answer.text
-    if (!answer.whole || sink.gone.aborted) finishReason = 'disconnected'
+    let finishReason = g.finishReason
+    if (!answer.whole || g.gone) finishReason = 'disconnected'
     else if (finishReason === 'stop' && answer.toolCalls.length > 0) finishReason = 'tool_calls'
     const t1b = performance.now()
     // Attribution runs over the text; a call's arguments are output no Datanet is credited for.
@@ -679,7 +849,7 @@ export class Gateway {
         outputTokens: 0,
         attribution,
         uncharged: true,
-        timings: { generateMs: t1 - t0, traceMs: 0, receiptMs: 0 },
+        timings: { generateMs: g.generateMs, traceMs: 0, receiptMs: 0 },
       }
     }
     const t2 = performance.now()
@@ -736,7 +906,7 @@ export class Gateway {
       attribution,
       receipt,
       receiptError,
-      timings: { generateMs: t1 - t0, traceMs: t2 - t1b, receiptMs: t3 - t2 },
+      timings: { generateMs: g.generateMs, traceMs: t2 - t1b, receiptMs: t3 - t2 },
     }
   }
 

@@ -5,6 +5,11 @@
 export {
   Gateway,
   GatewayError,
+  PassToWriter,
+  type AdmittedCall,
+  type CallTicket,
+  type Generation,
+  type RemoteCalls,
   OPENAI_ERROR_TYPES,
   type OpenAIErrorType,
   type CallOutcome,

@@ -1,6 +1,6 @@
 /** The HTTP server: fastify with zod schemas, OpenAPI at /openapi.json, one plugin per route group. */
 import fastifySwagger from '@fastify/swagger'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { addressMatcher, type Logger } from '../core/index.ts'
 import type { LedgerNode } from '../ledger/index.ts'
@@ -22,6 +22,9 @@ import { openaiRoutes } from './routes/openai.ts'
 import { openaiProxyRoutes } from './routes/openai-proxy.ts'
 import { webAppRoutes } from './web.ts'
 import { X402Payments, type ExactSettlement, type X402Settings } from './x402.ts'
+
+/** Hands a request whose body this process has parsed to the node's writer, whole (a serving worker's forwarding). */
+export type PassOn = (request: FastifyRequest, reply: FastifyReply) => FastifyReply
 
 export type ServerOptions = {
   node: LedgerNode
@@ -53,8 +56,12 @@ export type ServerOptions = {
   webRoot?: string
   /** Extra fields for GET /v1/status (e.g. replica progress). */
   status?: () => Record<string, unknown>
-  /** Hooks installed after access control and before any route (a serving worker's forwarding, a writer's internal-only check). */
-  install?: (app: FastifyInstance) => void
+  /**
+   * Hooks installed after access control and before any route (a serving worker's forwarding,
+   * a writer's internal-only check); what it returns hands a model call the gateway passes
+   * (PassToWriter) on to the writer.
+   */
+  install?: (app: FastifyInstance) => PassOn | undefined | void
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -77,7 +84,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   installErrorHandling(app)
   installAccessControl(app, { boundHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }, options.log)
   installJsonParser(app)
-  options.install?.(app)
+  const passOn = options.install?.(app) ?? undefined
   await app.register(fastifySwagger, {
     openapi: {
       info: {
@@ -101,7 +108,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   await app.register(agentsRoutes, { node: options.node, blobs: options.datanets?.blobs })
   await app.register(modelsRoutes, { node: options.node })
   const x402 = options.gateway && options.x402 ? new X402Payments(options.gateway, options.x402, options.settlement) : undefined
-  if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway, x402 })
+  if (options.gateway) await app.register(openaiRoutes, { gateway: options.gateway, x402, passOn })
   else if (options.leader) await app.register(openaiProxyRoutes, { leader: options.leader })
   await app.register(mcpRoutes)
   await app.register(a2aRoutes, {

@@ -83,7 +83,17 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     failover?.start(advertised ?? (secret ? null : address.replace('[::1]', 'localhost')))
     let pool: WorkerPool | undefined
     if (secret) {
-      pool = new WorkerPool({ node, config, count: workers, writerUrl: address, secret, log })
+      pool = new WorkerPool({
+        node,
+        config,
+        count: workers,
+        writerUrl: address,
+        secret,
+        log,
+        gateway,
+        // A standby records no calls: its workers pass them on, and it forwards them to the sequencer.
+        servesCalls: () => !failover || failover.isSequencer,
+      })
       assembled.onClose(() => pool!.stop()) // first to stop: no more requests come in
       const port = await pool.start()
       address = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`

@@ -8,6 +8,7 @@
  */
 import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { PassOn } from '../app.ts'
 import { SinewError } from '../../core/index.ts'
 import { INTERNAL_SECRET_HEADER, WORKER_HEADER } from './messages.ts'
 
@@ -55,7 +56,12 @@ export function isLocalRead(method: string, url: string): boolean {
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer', 'host', 'origin'])
 
-export function installForwarding(app: FastifyInstance, o: ForwardOptions): void {
+/**
+ * Installs the forwarding hook; returns how to forward a request whose body this process
+ * has already parsed (sent on as its JSON): a worker passes on a model call that its writer
+ * says it serves itself.
+ */
+export function installForwarding(app: FastifyInstance, o: ForwardOptions): PassOn {
   // As many idle sockets kept as streams a burst opens (100 and more): a socket closed after one
   // burst is a new TCP connection, and a new connection on the writer, at the next.
   const agent = new Agent({ keepAlive: true, maxFreeSockets: 1024 })
@@ -70,7 +76,15 @@ export function installForwarding(app: FastifyInstance, o: ForwardOptions): void
     forward(request, reply.raw, new URL(target.url), target.secret)
   })
 
-  function forward(request: FastifyRequest, res: ServerResponse, base: URL, secret: string | undefined): void {
+  return (request, reply) => {
+    const target = o.target()
+    if (target instanceof SinewError) throw target
+    reply.hijack()
+    forward(request, reply.raw, new URL(target.url), target.secret, Buffer.from(JSON.stringify(request.body)))
+    return reply
+  }
+
+  function forward(request: FastifyRequest, res: ServerResponse, base: URL, secret: string | undefined, parsed?: Buffer): void {
     const headers: Record<string, string | string[]> = {}
     for (const [name, value] of Object.entries(request.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name) || name === INTERNAL_SECRET_HEADER || name === 'x-forwarded-for') continue
@@ -79,13 +93,6 @@ export function installForwarding(app: FastifyInstance, o: ForwardOptions): void
     if (secret) headers[INTERNAL_SECRET_HEADER] = secret
     // The client as this worker judged it (its trustProxy applied), never what the client wrote.
     headers['x-forwarded-for'] = request.ip
-    // The body is read once, so that a request sent on a kept-alive socket the writer had
-    // just closed (the documented race of idle sockets: ECONNRESET before any answer) can
-    // be sent again on a new one; the writer never saw the first.
-    const chunks: Buffer[] = []
-    request.raw.on('data', (c: Buffer) => chunks.push(c))
-    request.raw.on('end', () => send(Buffer.concat(chunks), true))
-    request.raw.on('error', () => res.destroy())
 
     const send = (body: Buffer, mayRetry: boolean): void => {
       const upstream = httpRequest(
@@ -121,6 +128,18 @@ export function installForwarding(app: FastifyInstance, o: ForwardOptions): void
         if (!res.writableFinished) upstream.destroy()
       })
       upstream.end(body)
+    }
+    // The body is read once, so that a request sent on a kept-alive socket the writer had
+    // just closed (the documented race of idle sockets: ECONNRESET before any answer) can
+    // be sent again on a new one; the writer never saw the first.
+    if (parsed) {
+      headers['content-length'] = String(parsed.length)
+      send(parsed, true)
+    } else {
+      const chunks: Buffer[] = []
+      request.raw.on('data', (c: Buffer) => chunks.push(c))
+      request.raw.on('end', () => send(Buffer.concat(chunks), true))
+      request.raw.on('error', () => res.destroy())
     }
   }
 }

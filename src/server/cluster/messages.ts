@@ -3,7 +3,8 @@
  * (serialization 'advanced': bigints, Maps and byte arrays travel as they are). One channel
  * per worker, in order: a block is always delivered before any answer sent after it.
  */
-import type { NodeConfig } from '../../core/index.ts'
+import type { Hex, NodeConfig } from '../../core/index.ts'
+import type { CallOutcome, CallRequest, CallTicket, Generation } from '../../gateway/index.ts'
 import type { SignedHeader } from '../../ledger/index.ts'
 
 /** writer → worker, once, right after the fork: everything the worker needs to serve. */
@@ -42,8 +43,26 @@ export type AppliedMessage = { type: 'sinew:applied'; height: bigint }
 /** worker → writer: answer `sinew:synced` once every live worker has applied your current head. */
 export type SyncMessage = { type: 'sinew:sync'; id: number }
 
-export type ToWorker = InitMessage | BlockMessage | SyncedMessage | ReloadMessage
-export type ToWriter = ReadyMessage | HelloMessage | AppliedMessage | SyncMessage
+/** worker → writer: admit a model call this worker will generate (the writer's Gateway.admitRemote). */
+export type CallMessage = { type: 'sinew:call'; id: number; req: CallRequest }
+
+/** worker → writer: record what an admitted call generated (trace, receipt) and release its reservation. */
+export type CallFinishMessage = { type: 'sinew:call-finish'; id: number; receiptId: Hex; generation: Generation }
+
+/** worker → writer: an admitted call generated nothing to record; release its reservation. */
+export type CallFailMessage = { type: 'sinew:call-fail'; receiptId: Hex }
+
+/** An error as it crosses the channel (a class does not): enough to answer the caller exactly as the writer would. */
+export type WireError = { code: string; status: number; message: string; details: Record<string, unknown>; hint?: string; type?: string; param?: string | null }
+
+/** A call's outcome as it crosses the channel: its receipt error as a WireError. */
+export type WireOutcome = Omit<CallOutcome, 'receiptError'> & { receiptError?: WireError }
+
+/** writer → worker: the answer to `sinew:call` (a ticket, or `pass`) or to `sinew:call-finish` (the outcome), or the error. */
+export type CallAnswerMessage = { type: 'sinew:call-answer'; id: number; ticket?: CallTicket | 'pass'; outcome?: WireOutcome; error?: WireError }
+
+export type ToWorker = InitMessage | BlockMessage | SyncedMessage | ReloadMessage | CallAnswerMessage
+export type ToWriter = ReadyMessage | HelloMessage | AppliedMessage | SyncMessage | CallMessage | CallFinishMessage | CallFailMessage
 
 export const isMessage = (m: unknown): m is { type: string } =>
   typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('sinew:')

@@ -11,8 +11,10 @@ import { createLogger, SinewError, type Logger } from '../../core/index.ts'
 import { LedgerNode } from '../../ledger/index.ts'
 import { createNodeRegistry, storeFile } from '../../node/index.ts'
 import { isPostgresUrl, openPostgresStore, openSqliteStore, SqliteStore, type Store } from '../../store/index.ts'
+import { Gateway } from '../../gateway/index.ts'
 import { buildServer } from '../app.ts'
-import { installForwarding } from './forward.ts'
+import { workerCalls } from './calls.ts'
+import { installForwarding, isLocalRead } from './forward.ts'
 import { isMessage, type InitMessage, type ToWorker, type ToWriter } from './messages.ts'
 
 const send = (m: ToWriter): void => void process.send?.(m)
@@ -42,13 +44,28 @@ export async function runServingWorker(): Promise<void> {
       : openSqliteStore(storeFile(config.dataDir), { readonly: true })
   const node = await openView(store, log)
   const view = new ViewLink(node, log)
+  // Model calls: admitted and recorded by the writer, generated here (calls.ts).
+  const calls = workerCalls(send, () => view.barrier())
   process.on('message', (m: unknown) => {
-    if (isMessage(m)) view.receive(m as ToWorker)
+    if (!isMessage(m)) return
+    if (m.type === 'sinew:call-answer') calls.receive(m as ToWorker & { type: 'sinew:call-answer' })
+    else view.receive(m as ToWorker)
   })
   await view.hello()
+  const gateway = new Gateway({
+    node,
+    remote: calls,
+    settings: config,
+    // Indexes are the writer's: it traces every call, and generates the built-in models' calls itself.
+    indexes: () => {
+      throw new SinewError({ code: 'internal', message: "A serving worker reads no attribution index: its writer's gateway does" })
+    },
+    log,
+  })
 
   const app = await buildServer({
     node,
+    gateway,
     log,
     host: config.host,
     allowedHosts: config.allowedHosts,
@@ -62,6 +79,7 @@ export async function runServingWorker(): Promise<void> {
         target: () => ({ url: init.writerUrl, secret: init.secret }),
         barrier: () => view.barrier(),
         worker: String(process.pid),
+        local: (method, url) => isLocalRead(method, url) || isModelCall(method, url),
         unreachable: (code) =>
           new SinewError({
             code: 'writer_unavailable',
@@ -79,6 +97,18 @@ export async function runServingWorker(): Promise<void> {
   }
   process.once('SIGTERM', () => void stop())
   process.once('SIGINT', () => {}) // the writer decides when its workers stop
+}
+
+/**
+ * Model calls a worker generates itself (the writer admits and records them): the rest of the
+ * OpenAI-compatible API (models, usage) and calls it passes on go to the writer.
+ */
+const MODEL_CALLS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/responses'])
+
+function isModelCall(method: string, url: string): boolean {
+  if (method !== 'POST') return false
+  const q = url.indexOf('?')
+  return MODEL_CALLS.has(q < 0 ? url : url.slice(0, q))
 }
 
 /** Connections of a worker's own PostgreSQL pool: it only reads (history, blocks, txs by hash). */

@@ -17,7 +17,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { SinewError, type Logger, type NodeConfig } from '../../core/index.ts'
+import type { Gateway } from '../../gateway/index.ts'
 import type { CommittedBlock, LedgerNode } from '../../ledger/index.ts'
+import { WriterCalls } from './calls.ts'
 import { isMessage, INTERNAL_SECRET_HEADER, type ToWorker, type ToWriter } from './messages.ts'
 
 /** Blocks kept for workers that load a snapshot while the chain moves on. */
@@ -58,6 +60,10 @@ export type WorkerPoolOptions = {
   writerUrl: string
   secret: string
   log: Logger
+  /** The node's gateway: the workers generate model calls, the writer admits and records them (calls.ts). */
+  gateway?: Gateway
+  /** False while the writer does not record calls itself (a standby of a sequencer lease): workers then forward them. */
+  servesCalls?: () => boolean
 }
 
 type Member = { worker: Worker; subscribed: boolean; applied: bigint; listening: boolean; startedAt: number }
@@ -78,8 +84,16 @@ export class WorkerPool {
   private startFailed: ((e: Error) => void) | undefined
   /** Workers forked again after dying. */
   restarts = 0
+  private readonly calls: WriterCalls
 
-  constructor(private readonly o: WorkerPoolOptions) {}
+  constructor(private readonly o: WorkerPoolOptions) {
+    this.calls = new WriterCalls({ gateway: o.gateway, serves: o.servesCalls ?? (() => true), log: o.log })
+  }
+
+  /** Model calls the workers generate now (admitted by this writer, not yet recorded). */
+  get callsInFlight(): number {
+    return this.calls.inFlight
+  }
 
   /** Forks the workers; resolves with the public port once all of them listen. */
   async start(): Promise<number> {
@@ -166,6 +180,15 @@ export class WorkerPool {
         member.applied = m.height
         this.release()
         return
+      case 'sinew:call':
+      case 'sinew:call-finish':
+      case 'sinew:call-fail':
+        return this.calls.receive(
+          member.worker.id,
+          m,
+          () => this.members.has(member.worker.id),
+          (a) => this.send(member, a),
+        )
       case 'sinew:sync': {
         const id = m.id
         this.waiters.push({ target: this.o.node.chain.head.height, done: () => this.send(member, { type: 'sinew:synced', id, height: member.applied }) })
@@ -206,6 +229,7 @@ export class WorkerPool {
 
   private exited(member: Member, code: number | null, signal: string | null): void {
     this.members.delete(member.worker.id)
+    this.calls.workerGone(member.worker.id)
     this.release()
     if (this.stopping) return
     const quick = !member.listening || Date.now() - member.startedAt < 5000

@@ -269,7 +269,7 @@ export function responsesTools(body: ResponsesBody): CallTools | undefined {
 }
 
 async function serveResponse(gateway: Gateway, queues: TcpSendQueues, req: CallRequest, body: ResponsesBody, request: FastifyRequest, reply: FastifyReply) {
-  const prepared = gateway.prepare(req)
+  const prepared = await gateway.prepare(req)
   const createdAt = Math.floor(Date.now() / 1000)
   const tag = prepared.receiptId.slice(2, 50)
   const id = `resp_${tag}`

@@ -23,7 +23,12 @@ import type { ModelRecord } from '../../models/index.ts'
 import { BAD_JSON, describeErrors } from '../openapi.ts'
 import { X402_REFUSALS, type X402Payments } from '../x402.ts'
 
-export type OpenAIRoutesOptions = { gateway: Gateway; x402?: X402Payments }
+export type OpenAIRoutesOptions = {
+  gateway: Gateway
+  x402?: X402Payments
+  /** On a serving worker: hands a call its writer serves itself (PassToWriter) to the writer, whole. */
+  passOn?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply
+}
 
 const contentPart = z.object({ type: z.literal('text'), text: z.string() }).passthrough()
 /** The most tools one call may offer (OpenAI's limit). */

@@ -9,7 +9,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { z } from 'zod'
-import { GatewayError, type CallOutcome, type CallRequest, type Gateway } from '../../gateway/index.ts'
+import { GatewayError, PassToWriter, type CallOutcome, type CallRequest, type Gateway } from '../../gateway/index.ts'
 import { httpError } from '../errors.ts'
 import { admitPayment, installPaymentResponses } from '../x402.ts'
 import { bodyCheckedBy } from '../openapi.ts'
@@ -34,13 +34,15 @@ import {
   runWhole,
 } from './openai-wire.ts'
 
-export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway, x402 }) => {
+export const openaiRoutes: FastifyPluginAsync<OpenAIRoutesOptions> = async (app, { gateway, x402, passOn }) => {
   // One reader of the kernel's TCP tables for every stream of this node.
   const queues = new TcpSendQueues()
   // A call's body is parsed, hashed and its prompt tokenized on the node's thread: bounded well below the node's general
   // limit. A route's bodyLimit replaces the node's, so the smaller of the two is taken.
   const bodyLimit = Math.min(gateway.settings.callBodyLimitBytes, app.initialConfig.bodyLimit ?? Number.POSITIVE_INFINITY)
   app.setErrorHandler((err, request, reply) => {
+    // A serving worker's call that its writer serves itself (a built-in model, say): the writer answers it.
+    if (err instanceof PassToWriter && passOn) return passOn(request, reply)
     const e = httpError(err, request)
     if (e !== err && e.code === 'internal') request.log.error({ err }, 'unhandled error')
     const { status, body } = openaiError(e)
@@ -116,7 +118,7 @@ async function serve(
   reply: FastifyReply,
 ) {
   const stream = !!body.stream
-  const prepared = gateway.prepare(req)
+  const prepared = await gateway.prepare(req)
   const created = Math.floor(Date.now() / 1000)
   const chat = req.kind === 'chat'
   const id = (chat ? 'chatcmpl-' : 'cmpl-') + prepared.receiptId.slice(2, 34)
