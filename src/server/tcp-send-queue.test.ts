@@ -98,4 +98,37 @@ describe('TcpSendQueues', () => {
     s.destroy()
     server.close()
   })
+
+  it.runIf(existsSync('/proc/net/tcp') && process.arch === 'x64')(
+    'asks each socket by ioctl (SIOCOUTQ): the same number as its /proc row, with no table read',
+    async () => {
+      const server = createServer()
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+      const accepted = new Promise<Socket>((r) => server.once('connection', r))
+      const client = connect((server.address() as { port: number }).port, '127.0.0.1')
+      client.pause()
+      const s = await accepted
+      const q = new TcpSendQueues()
+      const proc = new TcpSendQueues({ ioctl: false }) // the oracle: the kernel's table
+      expect(q.source).toBe('ioctl')
+      expect(proc.source).toBe('proc')
+      expect(q.unacked(s)).toBe(0)
+      const chunk = Buffer.alloc(64 * 1024)
+      for (let i = 0; i < 128; i++) s.write(chunk)
+      // The client reads nothing: once the kernel's queues are full, nothing moves, and both ways agree.
+      let agreed = false
+      for (let i = 0; i < 500 && !agreed; i++) {
+        await snapshotOf(proc, s)
+        const row = proc.unacked(s)
+        agreed = row !== undefined && row > 0 && q.unacked(s) === row
+      }
+      expect(agreed).toBe(true)
+      expect(q.readNow(s)).toBe(proc.readNow(s))
+      s.destroy()
+      // A closed socket has no descriptor left to ask.
+      expect(q.unacked(s)).toBeUndefined()
+      client.destroy()
+      server.close()
+    },
+  )
 })
