@@ -64,6 +64,30 @@ export type CallAnswerMessage = { type: 'sinew:call-answer'; id: number; ticket?
 export type ToWorker = InitMessage | BlockMessage | SyncedMessage | ReloadMessage | CallAnswerMessage
 export type ToWriter = ReadyMessage | HelloMessage | AppliedMessage | SyncMessage | CallMessage | CallFinishMessage | CallFailMessage
 
+/**
+ * Every message one side sends within one turn of its event loop, in order, as one: each
+ * send is a write to the channel's pipe and wakes the other process, so a burst of calls (100
+ * admissions, their answers, a block) costs one each way, not one per message.
+ */
+export type BatchMessage<M> = { type: 'sinew:batch'; messages: M[] }
+
+/** Queues messages for `post` and posts them, batched, once this turn of the event loop is over. */
+export function batchedSender<M>(post: (m: M | BatchMessage<M>) => void): (m: M) => void {
+  let queue: M[] = []
+  const flush = () => {
+    const messages = queue
+    queue = []
+    post(messages.length === 1 ? messages[0] : { type: 'sinew:batch', messages })
+  }
+  return (m) => {
+    queue.push(m)
+    if (queue.length === 1) setImmediate(flush)
+  }
+}
+
+/** The messages in `m`: a batch's, in order, or `m` itself. */
+export const unbatch = <M>(m: M | BatchMessage<M>): M[] => ((m as { type: string }).type === 'sinew:batch' ? (m as BatchMessage<M>).messages : [m as M])
+
 export const isMessage = (m: unknown): m is { type: string } =>
   typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('sinew:')
 

@@ -15,17 +15,18 @@ import { Gateway } from '../../gateway/index.ts'
 import { buildServer } from '../app.ts'
 import { workerCalls } from './calls.ts'
 import { installForwarding, isLocalRead } from './forward.ts'
-import { isMessage, type InitMessage, type ToWorker, type ToWriter } from './messages.ts'
+import { batchedSender, isMessage, unbatch, type InitMessage, type ToWorker, type ToWriter } from './messages.ts'
 
-const send = (m: ToWriter): void => void process.send?.(m)
+const send = batchedSender<ToWriter>((m) => void process.send?.(m))
 
 /** The process's entry when it is a cluster worker of a Sinew node. */
 export async function runServingWorker(): Promise<void> {
   const init = await new Promise<InitMessage>((resolve) => {
     const onMessage = (m: unknown) => {
-      if (isMessage(m) && m.type === 'sinew:init') {
+      const init = isMessage(m) ? unbatch(m as ToWorker).find((one) => one.type === 'sinew:init') : undefined
+      if (init) {
         process.off('message', onMessage)
-        resolve(m as InitMessage)
+        resolve(init as InitMessage)
       }
     }
     process.on('message', onMessage)
@@ -48,8 +49,10 @@ export async function runServingWorker(): Promise<void> {
   const calls = workerCalls(send, () => view.barrier())
   process.on('message', (m: unknown) => {
     if (!isMessage(m)) return
-    if (m.type === 'sinew:call-answer') calls.receive(m as ToWorker & { type: 'sinew:call-answer' })
-    else view.receive(m as ToWorker)
+    for (const one of unbatch(m as ToWorker)) {
+      if (one.type === 'sinew:call-answer') calls.receive(one)
+      else view.receive(one)
+    }
   })
   await view.hello()
   const gateway = new Gateway({

@@ -20,7 +20,7 @@ import { SinewError, type Logger, type NodeConfig } from '../../core/index.ts'
 import type { Gateway } from '../../gateway/index.ts'
 import type { CommittedBlock, LedgerNode } from '../../ledger/index.ts'
 import { WriterCalls } from './calls.ts'
-import { isMessage, INTERNAL_SECRET_HEADER, type ToWorker, type ToWriter } from './messages.ts'
+import { batchedSender, isMessage, INTERNAL_SECRET_HEADER, unbatch, type ToWorker, type ToWriter } from './messages.ts'
 
 /** Blocks kept for workers that load a snapshot while the chain moves on. */
 const RING_BLOCKS = 4096
@@ -66,7 +66,7 @@ export type WorkerPoolOptions = {
   servesCalls?: () => boolean
 }
 
-type Member = { worker: Worker; subscribed: boolean; applied: bigint; listening: boolean; startedAt: number }
+type Member = { worker: Worker; subscribed: boolean; applied: bigint; listening: boolean; startedAt: number; post: (m: ToWorker) => void }
 type Waiter = { target: bigint; done: () => void }
 
 export type WorkerStatus = { id: number; pid: number | undefined; applied: string; listening: boolean }
@@ -144,10 +144,16 @@ export class WorkerPool {
 
   private fork(): void {
     const worker = cluster.fork()
-    const member: Member = { worker, subscribed: false, applied: -1n, listening: false, startedAt: Date.now() }
+    const post = batchedSender<ToWorker>((m) => {
+      if (!worker.isConnected()) return
+      worker.send(m, undefined, () => {
+        /* a worker that just died: its exit handler deals with it */
+      })
+    })
+    const member: Member = { worker, subscribed: false, applied: -1n, listening: false, startedAt: Date.now(), post }
     this.members.set(worker.id, member)
     worker.on('message', (m: unknown) => {
-      if (isMessage(m)) this.receive(member, m as ToWriter & { type: string })
+      if (isMessage(m)) for (const one of unbatch(m as ToWriter)) this.receive(member, one)
     })
     worker.on('listening', (address) => {
       member.listening = true
@@ -209,10 +215,7 @@ export class WorkerPool {
   }
 
   private send(member: Member, m: ToWorker): void {
-    if (!member.worker.isConnected()) return
-    member.worker.send(m, undefined, () => {
-      /* a worker that just died: its exit handler deals with it */
-    })
+    if (member.worker.isConnected()) member.post(m)
   }
 
   /** Answers the syncs whose target every subscribed worker has applied. */
